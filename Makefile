@@ -1,0 +1,35 @@
+# Standby: `make demo` runs everything on one machine; `make test` runs the whole suite.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+EXAMPLES := .cache/hl7.fhir.r4.examples-4.0.1.tgz
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: setup demo test test-fast lint clean
+
+$(BIN)/standby: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(BIN)/standby
+
+$(EXAMPLES):
+	mkdir -p .cache && cd .cache && npm pack --silent hl7.fhir.r4.examples@4.0.1 >/dev/null
+
+setup: $(BIN)/standby $(EXAMPLES)
+
+demo: setup
+	$(BIN)/standby demo
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+test: setup lint
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -m "not slow and not browser and not postgres" $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The benchmark harness behind `standby bench`: figures beside baselines, same run."""

@@ -1,0 +1,1 @@
+"""The `standby` command: the composition root that wires settings to the parts."""

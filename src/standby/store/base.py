@@ -1,0 +1,301 @@
+"""The one `Store` interface that every part of Standby reads and writes through.
+
+Two engines implement it: `standby.store.sqlite.SQLiteStore` (embedded default: one file,
+WAL, one writer, many readers) and `standby.store.postgres.PostgresStore` (psycopg 3).
+Both pass one contract suite (tests/store/test_contract.py).
+
+Two ways of writing, for two kinds of caller:
+
+* **Replica writes** (`upsert`, `upsert_many`, `tombstone`): the resource arrives from a
+  source EHR with its own `meta.versionId` / `meta.lastUpdated`. The body is kept verbatim
+  (the exact JSON text, decimals included). A version already held is a no-op; an older
+  version never overwrites a newer one. A checkpoint can be committed in the same
+  transaction as the data it covers.
+* **Authoritative writes** (`create`, `update`, `delete`): the store *is* the source of
+  truth (the simulated EHR, and later the downtime journal's own resources). The store
+  assigns `meta.versionId` (1, 2, 3, ...) and `meta.lastUpdated` and writes them into the
+  body; `update` honours `if_match` (FHIR's If-Match, 412 on a stale version).
+
+Packages other than the replica keep their operational state (accounts, audit, incidents,
+sync progress) in the same database through `ensure_schema` and `transaction`, with
+portable SQL using `?` placeholders (the PostgreSQL engine rewrites them).
+
+FHIR search semantics: https://hl7.org/fhir/R4/search.html
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+JSON = dict[str, Any]
+
+
+class WriteOutcome(enum.Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"  # the same version was already held
+    STALE = "stale"  # an older version than the one held: ignored
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResource:
+    """One version of one resource, as held by the store."""
+
+    resource_type: str
+    id: str
+    version_id: str
+    last_updated: str  # FHIR instant, e.g. 2026-11-28T10:15:00.123Z
+    deleted: bool
+    body: bytes  # verbatim JSON text; b"" for a tombstone
+
+    def json(self) -> JSON:
+        """The body parsed (numbers as floats: for display, never for writing back)."""
+        return orjson.loads(self.body) if self.body else {}
+
+    @property
+    def reference(self) -> str:
+        return f"{self.resource_type}/{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    resources: list[StoredResource]
+    total: int | None  # None when not counted
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineItem:
+    id: int
+    at: str  # when it was set aside (instant)
+    source: str  # e.g. "ingest", "sync:ehr"
+    file: str | None  # file or URL it came from
+    line: int | None  # 1-based line number in that file
+    resource_type: str | None
+    resource_id: str | None
+    reason: str  # what was wrong, in words an operator understands
+    excerpt: str  # the first bytes of the bad input (for diagnosis)
+
+
+@dataclass(slots=True)
+class IngestReport:
+    lines: int = 0
+    written: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One step of a schema. `postgres` defaults to `sqlite` when the SQL is portable."""
+
+    version: int
+    description: str
+    sqlite: str
+    postgres: str | None = None
+
+
+class Transaction(ABC):
+    """Portable SQL inside one transaction (`?` placeholders on both engines)."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one query; returns all rows."""
+
+
+class StoreError(Exception):
+    """Base class of the store's errors."""
+
+
+class VersionConflict(StoreError):
+    """`update` with `if_match` named a version that is no longer current (HTTP 412)."""
+
+
+class NotFound(StoreError):
+    """No such resource (HTTP 404)."""
+
+
+class Gone(StoreError):
+    """The resource was deleted (HTTP 410)."""
+
+
+class Store(ABC):
+    """The replica (and, for the simulated EHR, the source of truth)."""
+
+    engine: str  # "sqlite" or "postgres"
+
+    # ---- replica writes ---------------------------------------------------------------
+    @abstractmethod
+    def upsert_many(
+        self,
+        bodies: Iterable[bytes],
+        *,
+        checkpoint: tuple[str, str] | None = None,
+    ) -> list[WriteOutcome]:
+        """Write resources received from a source, in one transaction.
+
+        Each body is the resource's JSON text, kept verbatim. Version rules: if a version
+        with the same `meta.versionId` (or, without one, the same `meta.lastUpdated`) is held,
+        UNCHANGED; if the held version is newer (by lastUpdated, then numeric versionId), STALE;
+        otherwise the new version becomes current and the previous one moves to history.
+        A body without meta gets versionId "1"-style numbering and lastUpdated = now in the
+        store's columns (the body itself is not rewritten).
+        `checkpoint=(stream, value)` is committed in the same transaction.
+        Raises ValueError for a body that is not a JSON object with resourceType and id.
+        """
+
+    def upsert(self, body: bytes) -> WriteOutcome:
+        return self.upsert_many([body])[0]
+
+    @abstractmethod
+    def tombstone(
+        self,
+        resource_type: str,
+        id: str,
+        *,
+        version_id: str | None = None,
+        last_updated: str | None = None,
+        checkpoint: tuple[str, str] | None = None,
+    ) -> WriteOutcome:
+        """Record that the source deleted a resource (kept as a tombstone, history kept)."""
+
+    @abstractmethod
+    def ingest_ndjson(
+        self, stream: Iterable[bytes], *, file: str, source: str = "ingest"
+    ) -> IngestReport:
+        """Stream NDJSON lines into the store in batches; bad lines go to quarantine.
+
+        Never holds the whole file. Bad lines (malformed JSON, not an object, no
+        resourceType, unknown resourceType, no id, over max size, invalid UTF-8) are
+        quarantined with reason, file and 1-based line number; ingest goes on.
+        """
+
+    # ---- authoritative writes (the store assigns versions) -----------------------------
+    @abstractmethod
+    def create(self, resource: JSON) -> StoredResource:
+        """Create with a server-assigned id if absent; versionId "1"."""
+
+    @abstractmethod
+    def update(self, resource: JSON, *, if_match: str | None = None) -> StoredResource:
+        """Create-or-update by id; the next versionId. VersionConflict on a stale if_match."""
+
+    @abstractmethod
+    def delete(self, resource_type: str, id: str) -> StoredResource | None:
+        """Delete (tombstone with a new version). None if there was nothing to delete."""
+
+    # ---- reads -----------------------------------------------------------------------
+    @abstractmethod
+    def read(self, resource_type: str, id: str) -> StoredResource | None:
+        """Current version (a tombstone has deleted=True), or None if never held."""
+
+    @abstractmethod
+    def vread(self, resource_type: str, id: str, version_id: str) -> StoredResource | None:
+        """One version, current or historic."""
+
+    @abstractmethod
+    def history(self, resource_type: str, id: str) -> list[StoredResource]:
+        """All versions, newest first."""
+
+    @abstractmethod
+    def changes_since(
+        self,
+        since: str | None,
+        *,
+        types: Sequence[str] | None = None,
+        limit: int = 1000,
+        after_seq: int = 0,
+    ) -> list[tuple[int, StoredResource]]:
+        """Current versions changed after `since` (instant) and after sequence `after_seq`,
+        oldest change first, with a monotonically increasing sequence number for paging.
+        Tombstones included. Serves `_history?_since=` and bulk export `_since`."""
+
+    @abstractmethod
+    def search(
+        self,
+        resource_type: str,
+        params: Sequence[tuple[str, str]],
+        *,
+        sort: Sequence[str] = (),
+        count: int = 50,
+        offset: int = 0,
+        total: bool = False,
+    ) -> SearchPage:
+        """FHIR search over the index tables. `params` are (name[:modifier], value) pairs as in
+        a query string (repeated names AND, commas OR). Sort names may start with "-".
+        Unsupported parameters raise ValueError naming them. Tombstones never match."""
+
+    @abstractmethod
+    def compartment(
+        self, patient_id: str, types: Sequence[str] | None = None
+    ) -> list[StoredResource]:
+        """Everything in one patient's compartment (the Patient itself included), one indexed
+        lookup. Tombstones excluded."""
+
+    @abstractmethod
+    def iter_type(self, resource_type: str, batch: int = 1000) -> Iterator[StoredResource]:
+        """Every current (non-deleted) resource of one type, streamed."""
+
+    @abstractmethod
+    def counts_by_type(self) -> dict[str, int]:
+        """Current, non-deleted resources per type."""
+
+    # ---- quarantine, checkpoints -------------------------------------------------------
+    @abstractmethod
+    def quarantine(
+        self,
+        *,
+        source: str,
+        reason: str,
+        raw: bytes,
+        file: str | None = None,
+        line: int | None = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+    ) -> None:
+        """Set bad input aside with the reason (raw kept; excerpt shown)."""
+
+    @abstractmethod
+    def quarantined(self, *, since: str | None = None, limit: int = 100) -> list[QuarantineItem]:
+        """Quarantined items, newest first."""
+
+    @abstractmethod
+    def get_checkpoint(self, stream: str) -> str | None: ...
+
+    @abstractmethod
+    def set_checkpoint(self, stream: str, value: str) -> None: ...
+
+    # ---- operational schemas of other packages ------------------------------------------
+    @abstractmethod
+    def ensure_schema(self, namespace: str, migrations: Sequence[Migration]) -> None:
+        """Apply, in order and once each, the migrations of one namespace ("web", "monitor",
+        "sync", ...). Safe to call at every start-up and from several processes."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A write transaction (the single writer on SQLite). Commits on success."""
+
+    @abstractmethod
+    def read_transaction(self) -> AbstractContextManager[Transaction]:
+        """A read-only view (concurrent with the writer)."""
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
