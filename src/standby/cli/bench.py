@@ -6,7 +6,7 @@ import orjson
 import typer
 from rich.console import Console
 from rich.progress import Progress as RichProgress
-from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from standby.bench.harness import Figure, Progress, load_all
@@ -59,9 +59,11 @@ def register(app: typer.Typer) -> None:
                 disable=as_json and not console.is_terminal,
             ) as bar:
                 task = bar.add_task(f"bench {n}", total=None)
-                figures = registry[n](
-                    scale, Progress(lambda m, n=n: bar.update(task, description=f"{n}: {m}"))
-                )
+
+                def report(message: str, n: str = n, task: TaskID = task) -> None:
+                    bar.update(task, description=f"{n}: {message}")
+
+                figures = registry[n](scale, Progress(report))
             if as_json:
                 payload = {
                     "bench": n,
