@@ -1,0 +1,116 @@
+"""What the banner on every page and the public status page show: `current_status(store)`.
+
+The web viewer calls `current_status` for every page (docs/monitor.md#downtime-mode), so
+it is one small read. The row it reads (`StatusRow`) is written by `standby.monitor.downtime`
+inside the same transaction as each change of state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from standby.monitor import schema
+from standby.monitor.state import Machine, State
+from standby.store.base import Store, Transaction
+
+DEFAULT_WHAT_TO_DO = (
+    "The EHR is down. Use Standby's viewer and the printed downtime packets for patient "
+    "information; document on the downtime forms; follow your unit's downtime procedure and "
+    "the incident commander's messages."
+)
+
+
+@dataclass(frozen=True)
+class DowntimeStatus:
+    """The state of the hospital's EHR as Standby sees it. Never holds patient data."""
+
+    state: str  # "normal" | "degraded" | "downtime" | "recovering"
+    since: datetime | None
+    drill: bool
+    incident_id: str | None
+    message: str | None  # the latest public message from the incident commander
+    broadcast: str | None  # the latest broadcast to logged-in staff
+    what_to_do: str  # empty in normal operation
+
+    @property
+    def in_downtime(self) -> bool:
+        """Downtime mode: declared and not yet ended (recovery may be proposed)."""
+        return self.state in (State.DOWNTIME.value, State.RECOVERING.value)
+
+    @property
+    def label(self) -> str:
+        """`DOWNTIME`, `DRILL — DOWNTIME`, `RECOVERY PROPOSED`, `DEGRADED`, `NORMAL`."""
+        base = {
+            State.NORMAL.value: "NORMAL",
+            State.DEGRADED.value: "EHR DEGRADED",
+            State.DOWNTIME.value: "EHR DOWNTIME",
+            State.RECOVERING.value: "EHR DOWNTIME — RECOVERY PROPOSED",
+        }[self.state]
+        if self.drill and not self.in_downtime:
+            return "DRILL — SIMULATED EHR OUTAGE (NOT YET DECLARED)"
+        return f"DRILL — {base}" if self.drill else base
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """The single `monitor_state` row: the machine and what goes with the current state."""
+
+    machine: Machine = field(default_factory=Machine)
+    incident_id: str | None = None
+    message: str | None = None
+    broadcast: str | None = None
+    what_to_do: str = ""
+    last_reminder_at: str | None = None
+    reminders_sent: int = 0
+    notify_real: bool = False  # a drill that notifies the real recipients
+
+    def to_json(self) -> bytes:
+        d: dict[str, Any] = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["machine"] = self.machine.to_json()
+        return orjson.dumps(d)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> StatusRow:
+        d = orjson.loads(text)
+        d["machine"] = Machine.from_json(d.get("machine", {}))
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+    def with_machine(self, machine: Machine) -> StatusRow:
+        return replace(self, machine=machine)
+
+
+def load_row(tx: Transaction) -> StatusRow:
+    rows = tx.query("SELECT body FROM monitor_state WHERE id = 1")
+    return StatusRow.from_json(rows[0][0]) if rows else StatusRow()
+
+
+def save_row(tx: Transaction, row: StatusRow) -> None:
+    tx.execute(
+        "INSERT INTO monitor_state (id, body) VALUES (1, ?) "
+        "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+        (row.to_json().decode(),),
+    )
+
+
+def status_of(row: StatusRow) -> DowntimeStatus:
+    m = row.machine
+    return DowntimeStatus(
+        state=m.state.value,
+        since=m.since,
+        drill=m.drill,
+        incident_id=row.incident_id if m.in_downtime else None,
+        message=row.message,
+        broadcast=row.broadcast,
+        what_to_do=row.what_to_do if m.in_downtime else "",
+    )
+
+
+def current_status(store: Store) -> DowntimeStatus:
+    """The current downtime status, read from the replica database (one indexed read)."""
+    schema.ensure(store)
+    with store.read_transaction() as tx:
+        return status_of(load_row(tx))
