@@ -54,7 +54,7 @@ def test_single_lost_probe_and_latency_spike_do_not_declare() -> None:
 
 
 def test_slow_rounds_degrade_but_never_declare() -> None:
-    m, states, _ = run([SLOW] * 50)
+    _m, states, _ = run([SLOW] * 50)
     assert set(states) == {State.DEGRADED}
 
 
@@ -64,7 +64,7 @@ def test_degraded_clears_after_healthy_rounds() -> None:
 
 
 def test_manual_declaration_during_degraded() -> None:
-    m, states, _ = run([SLOW, SLOW])
+    m, _states, _ = run([SLOW, SLOW])
     assert m.state is State.DEGRADED
     step = declare(m, T0 + timedelta(minutes=1), "ic.jones", "EHR unusably slow")
     assert step.machine.state is State.DOWNTIME
@@ -109,7 +109,7 @@ def test_manual_actions_refused_in_the_wrong_state() -> None:
 
 def test_drill_marks_the_downtime_and_clears_at_the_end() -> None:
     m = start_drill(Machine(), T0)
-    m, states, timeline = run([FAIL] * 3, m=m)
+    m, _states, timeline = run([FAIL] * 3, m=m)
     assert m.state is State.DOWNTIME and m.drill
     assert all(t.drill for t in timeline)
     assert not confirm_end(m, T0, "ic").machine.drill
