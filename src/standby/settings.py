@@ -87,6 +87,89 @@ class Settings(BaseSettings):
         600, description="The header turns red when data is older than this many seconds."
     )
 
+    # --- monitor (outage detection, downtime, notifications; docs/monitor.md) ------------
+    monitor_interval_seconds: float = Field(
+        10.0, description="Seconds between probe rounds of the EHR (fixed rate)."
+    )
+    monitor_timeout_seconds: float = Field(
+        5.0, description="A probe with no answer within this many seconds has failed."
+    )
+    monitor_latency_threshold_ms: float = Field(
+        2000.0, description="A probe answering slower than this is `slow` (degraded, not down)."
+    )
+    monitor_failures_to_declare: int = Field(
+        3,
+        description="Consecutive failed probe rounds that declare downtime automatically "
+        "(3 × 10 s rounds: declared within about 35 s of the EHR going down).",
+    )
+    monitor_healthy_to_clear: int = Field(
+        2, description="Consecutive healthy rounds that return `degraded` to `normal`."
+    )
+    monitor_healthy_to_propose_recovery: int = Field(
+        3,
+        description="Consecutive healthy rounds after which recovery is proposed to the "
+        "incident commander (who confirms the end of downtime).",
+    )
+    monitor_retention_hours: float = Field(
+        48.0, description="Probe results older than this are pruned (bounded time series)."
+    )
+    monitor_read_path: str = Field(
+        "Patient?_count=1", description="The authenticated FHIR read the EHR probe makes."
+    )
+    monitor_token_url: str | None = Field(
+        None, description="The EHR's SMART token endpoint, probed when set."
+    )
+    monitor_extra_probes: list[str] = Field(
+        default_factory=list,
+        description="Other systems to probe: `[name=]http(s)://...|tcp://host:port|dns://host` "
+        "with optional ` interval=S timeout=S latency_ms=MS`; shown, not counted as EHR downtime.",
+    )
+    monitor_smtp_host: str | None = Field(
+        None, description="SMTP server for notification email (none: email is not sent)."
+    )
+    monitor_smtp_port: int = Field(25, description="Port of the SMTP server.")
+    monitor_smtp_from: str = Field(
+        "standby@localhost", description="Sender address of notification email."
+    )
+    monitor_email_recipients: list[str] = Field(
+        default_factory=list, description="Email addresses notified of every downtime event."
+    )
+    monitor_webhook_urls: list[str] = Field(
+        default_factory=list,
+        description="URLs that receive every downtime event as a JSON POST (with retries).",
+    )
+    monitor_event_recipients: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Recipients per event (`declared`, `reminder`, `recovery-proposed`, "
+        "`ended`): email addresses, webhook URLs or `scheme:address` for plug-in channels; "
+        "replaces the defaults for that event.",
+    )
+    monitor_drill_recipients: list[str] = Field(
+        default_factory=list,
+        description="Who is notified during a drill (real recipients only when the drill asks).",
+    )
+    monitor_templates: dict[str, str] = Field(
+        default_factory=dict,
+        description="Message template per event: subject, blank line, body; `$since`, "
+        "`$what_to_do`, `$message`, `$status_url`, ... (docs/monitor.md).",
+    )
+    monitor_reminder_minutes: float = Field(
+        30.0, description="A reminder goes out every this many minutes of downtime (0: never)."
+    )
+    monitor_channel_plugins: list[str] = Field(
+        default_factory=list,
+        description="Extra notification channels (SMS, pager) as `scheme=module:factory`.",
+    )
+    monitor_status_url: str | None = Field(
+        None, description="Public address of the status page, put in notifications."
+    )
+    monitor_what_to_do: str = Field(
+        "The EHR is down. Use Standby's viewer and the printed downtime packets for patient "
+        "information; document on the downtime forms; follow your unit's downtime procedure "
+        "and the incident commander's messages.",
+        description="What staff should do, shown on the downtime banner and in notifications.",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
