@@ -82,3 +82,45 @@ class WebhookReceiver:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+class FakeEHR:
+    """A minimal FHIR endpoint (`/metadata`, `Patient?...`) with an outage switch: 503s.
+
+    For fast tests of the runner; the end-to-end test uses standby's simulated EHR."""
+
+    def __init__(self) -> None:
+        self.outage = False
+        self.auth_seen: list[str] = []
+        ehr = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                ehr.auth_seen.append(self.headers.get("Authorization", ""))
+                if ehr.outage:
+                    body, status = b"down", 503
+                elif self.path.endswith("/metadata"):
+                    body, status = b'{"resourceType": "CapabilityStatement"}', 200
+                else:
+                    body, status = b'{"resourceType": "Bundle", "type": "searchset"}', 200
+                self.send_response(status)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/fhir"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeEHR:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()

@@ -22,6 +22,7 @@ from standby.monitor.config import MonitorConfig
 from standby.monitor.notify import outbox
 from standby.monitor.notify.channels import Channel
 from standby.monitor.probes import Prober, ProbeResult, ProbeSpec, TokenProvider
+from standby.monitor.state import Health, Round
 from standby.monitor.timeutil import utcnow
 from standby.store.base import Store
 
@@ -73,20 +74,19 @@ class MonitorRunner:
             self.channels = self.cfg.channels()
 
     # ---- one round (tests and `standby monitor run --once` call it directly) ------------
-    def run_once(self) -> downtime.Outcome | None:
+    def run_once(self) -> downtime.Outcome:
         mono = time.monotonic()
         due = [s for s in self.extra_specs if self._extra_due[s.name] <= mono]
         for s in due:
             self._extra_due[s.name] = mono + s.interval_s
         specs = self.ehr_specs + due
-        if not specs:
-            return None
         at = self.clock()
         futures = [self._pool.submit(self.prober.run, s, at) for s in specs]
         results: list[ProbeResult] = [f.result() for f in futures]
-        outcome = downtime.apply_round(
-            self.store, self.cfg, results, probes.round_health(results, at)
-        )
+        rnd = probes.round_health(results, at)
+        if not self.ehr_specs:  # no source to probe: only drills and manual declarations
+            rnd = Round(at, Health.OK, "no EHR probes configured")
+        outcome = downtime.apply_round(self.store, self.cfg, results, rnd)
         self.rounds += 1
         if outcome.declared:
             self._spawn(

@@ -1,0 +1,185 @@
+"""The after-action report of an incident, as Markdown and as PDF (reportlab).
+
+What it holds: when the outage began (first failed probe), when and by whom downtime was
+declared, the durations (detection, first packet, first documentation), the whole timeline
+(transitions, probe evidence, messages queued and sent, the log), the role checklist and
+the notifications' delivery. A drill says DRILL in the title and on every PDF page.
+No patient data: the incident holds none. docs/monitor.md#incidents
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from standby.monitor import incidents
+from standby.monitor.incidents import ChecklistItem, Event, Incident
+from standby.monitor.notify import outbox
+from standby.monitor.notify.outbox import OutboxRow
+from standby.monitor.timeutil import shown
+from standby.store.base import Store
+
+NOT_YET = "not available yet"
+
+
+def duration(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return NOT_YET
+    seconds = max(0.0, (end - start).total_seconds())
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return str(timedelta(seconds=round(seconds)))
+
+
+@dataclass(frozen=True)
+class Report:
+    incident: Incident
+    events: list[Event]
+    checklist: list[ChecklistItem]
+    notifications: list[OutboxRow]
+
+    @property
+    def title(self) -> str:
+        kind = "DRILL — after-action report" if self.incident.drill else "After-action report"
+        return f"{kind}: {self.incident.id}"
+
+    def figures(self) -> list[tuple[str, str]]:
+        i = self.incident
+        start = i.outage_started_at or i.declared_at
+        return [
+            ("Outage began (first failed probe)", shown(i.outage_started_at)),
+            ("Downtime declared", f"{shown(i.declared_at)} by {i.declared_by} ({i.how})"),
+            ("Downtime ended", f"{shown(i.ended_at)} by {i.ended_by}" if i.ended_at else "open"),
+            ("Time to detection", duration(i.outage_started_at, i.declared_at)),
+            ("Time to first packet", duration(start, i.first_packet_at)),
+            ("Time to first documentation", duration(start, i.first_documentation_at)),
+            ("Length of downtime", duration(i.declared_at, i.ended_at)),
+        ]
+
+
+def build(store: Store, incident_id: str) -> Report:
+    incident = incidents.get(store, incident_id)
+    if incident is None:
+        raise KeyError(f"no incident {incident_id}")
+    return Report(
+        incident,
+        incidents.timeline(store, incident_id),
+        incidents.checklist(store, incident_id),
+        outbox.rows(store, incident_id),
+    )
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(report: Report) -> str:
+    lines = [f"# {report.title}", ""]
+    if report.incident.drill:
+        lines += ["**DRILL** — this was an exercise, not a real downtime.", ""]
+    lines += ["| | |", "|---|---|"]
+    lines += [f"| {k} | {_cell(v)} |" for k, v in report.figures()]
+    lines += ["", "## Timeline", "", "| time (UTC) | what | who | detail |", "|---|---|---|---|"]
+    for e in report.events:
+        at = e.at.strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(f"| {at} | {e.kind} | {_cell(e.actor)} | {_cell(e.text)} |")
+    lines += ["", "## Role checklist", ""]
+    for c in report.checklist:
+        mark = "x" if c.done else " "
+        who = f" — {c.done_by}, {shown(c.done_at)}" if c.done else ""
+        lines.append(f"- [{mark}] **{c.role}**: {c.item}{who}")
+    lines += [
+        "",
+        "## Notifications",
+        "",
+        "| event | channel | recipient | status | attempts |",
+        "|---|---|---|---|---|",
+    ]
+    for n in report.notifications:
+        lines.append(
+            f"| {n.event} | {n.channel} | {_cell(n.recipient)} | {n.status} | {n.attempts} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def pdf(report: Report) -> bytes:
+    """The same report as a PDF; a drill is labelled DRILL at the top of every page."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import letter
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import inch
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"].clone("small", fontSize=8, leading=10)
+    buf = io.BytesIO()
+    drill = report.incident.drill
+
+    def on_page(c: Any, doc: Any) -> None:
+        c.saveState()
+        w, h = letter
+        label = "DRILL — NOT A REAL DOWNTIME" if drill else "EHR DOWNTIME — after-action report"
+        c.setFillColor(colors.HexColor("#6a1b9a") if drill else colors.HexColor("#1a237e"))
+        c.rect(0, h - 0.45 * inch, w, 0.45 * inch, fill=1, stroke=0)
+        c.setFillColor(colors.white)
+        c.setFont("Helvetica-Bold", 12)
+        c.drawString(0.5 * inch, h - 0.3 * inch, f"{label}   {report.incident.id}")
+        c.setFillColor(colors.black)
+        c.setFont("Helvetica", 8)
+        c.drawString(0.5 * inch, 0.4 * inch, f"Page {c.getPageNumber()}")
+        c.restoreState()
+
+    doc = SimpleDocTemplate(buf, pagesize=letter, topMargin=0.8 * inch, title=report.title)
+    story: list[Any] = [Paragraph(escape(report.title), styles["Title"])]
+
+    def table(rows: list[list[str]], widths: list[float]) -> Table:
+        data = [[Paragraph(escape(c), small) for c in r] for r in rows]
+        t = Table(data, colWidths=[w * inch for w in widths], repeatRows=1)
+        t.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eaf6")),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]
+            )
+        )
+        return t
+
+    story.append(table([["", ""], *[[k, v] for k, v in report.figures()]], [2.3, 5.0]))
+    story += [Spacer(1, 12), Paragraph("Timeline", styles["Heading2"])]
+    story.append(
+        table(
+            [["time (UTC)", "what", "who", "detail"]]
+            + [[e.at.strftime("%m-%d %H:%M:%S"), e.kind, e.actor, e.text] for e in report.events],
+            [1.0, 1.1, 1.1, 4.1],
+        )
+    )
+    story += [Spacer(1, 12), Paragraph("Role checklist", styles["Heading2"])]
+    story.append(
+        table(
+            [["role", "item", "done"]]
+            + [
+                [c.role, c.item, f"{c.done_by}, {shown(c.done_at)}" if c.done else "—"]
+                for c in report.checklist
+            ],
+            [1.1, 4.4, 1.8],
+        )
+    )
+    story += [Spacer(1, 12), Paragraph("Notifications", styles["Heading2"])]
+    story.append(
+        table(
+            [["event", "channel", "recipient", "status", "attempts"]]
+            + [
+                [n.event, n.channel, n.recipient, n.status, str(n.attempts)]
+                for n in report.notifications
+            ],
+            [1.3, 0.9, 3.1, 1.0, 1.0],
+        )
+    )
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buf.getvalue()
