@@ -78,7 +78,7 @@ def packet_hook(settings: Settings, store: Store) -> downtime.PacketHook | None:
 
 def _data_as_of(store: Store) -> datetime | None:
     data_as_of = _optional("standby.sync.status", "data_as_of")
-    return None if data_as_of is None else data_as_of(store)  # type: ignore[no-any-return]
+    return None if data_as_of is None else data_as_of(store)
 
 
 def make_runner(settings: Settings, store: Store, **overrides: Any) -> MonitorRunner:
