@@ -58,6 +58,7 @@ REGISTRY: dict[str, BenchFn] = {}
 # Modules that define benchmarks; imported on demand by `load_all`.
 BENCH_MODULES = [
     "standby.bench.store_bench",
+    "standby.bench.monitor_bench",
 ]
 
 
