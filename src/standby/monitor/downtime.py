@@ -274,7 +274,7 @@ def run_packets(
     now: Callable[[], datetime],
 ) -> None:
     """Run the packet generator once for a newly declared downtime; record when it finished."""
-    if hook is None:
+    if hook is None or not claim_packets(store, incident_id, now()):
         return
     banner = "DRILL" if drill else "DOWNTIME"
     try:
@@ -302,6 +302,20 @@ def run_packets(
             sm.MONITOR,
             f"{banner} packets generated: {summary}"[:1000],
         )
+
+
+def claim_packets(store: Store, incident_id: str, now: datetime) -> bool:
+    """True once per incident: whoever claims it (the runner, a command) runs the packets."""
+    with store.transaction() as tx:
+        if tx.query(
+            "SELECT 1 FROM monitor_events WHERE incident_id = ? AND kind = 'packets-started'",
+            (incident_id,),
+        ):
+            return False
+        incidents.append(
+            tx, incident_id, now, "packets-started", sm.MONITOR, "packet generation started"
+        )
+        return True
 
 
 def note_sent(store: Store, row: outbox.OutboxRow, now: datetime) -> None:

@@ -23,6 +23,7 @@ from standby.monitor.notify import outbox
 from standby.monitor.notify.channels import Channel
 from standby.monitor.probes import Prober, ProbeResult, ProbeSpec, TokenProvider
 from standby.monitor.state import Health, Round
+from standby.monitor.status import current_status
 from standby.monitor.timeutil import utcnow
 from standby.store.base import Store
 
@@ -42,6 +43,7 @@ class MonitorRunner:
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
     rounds: int = field(default=0, init=False)
+    _packets: set[str] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         schema.ensure(self.store)
@@ -88,13 +90,15 @@ class MonitorRunner:
             rnd = Round(at, Health.OK, "no EHR probes configured")
         outcome = downtime.apply_round(self.store, self.cfg, results, rnd)
         self.rounds += 1
-        if outcome.declared:
+        declared = outcome.declared or self._unpacketed_incident()
+        if declared and declared not in self._packets:
+            self._packets.add(declared)
             self._spawn(
-                f"packets-{outcome.declared}",
+                f"packets-{declared}",
                 downtime.run_packets,
                 self.store,
                 self.packet_hook,
-                outcome.declared,
+                declared,
                 outcome.drill,
                 self.clock,
             )
@@ -103,6 +107,13 @@ class MonitorRunner:
             with self.store.transaction() as tx:
                 probes.prune(tx, self.clock(), self.cfg.retention)
         return outcome
+
+    def _unpacketed_incident(self) -> str | None:
+        """A downtime declared elsewhere (the web page, a command) whose packets never ran."""
+        if self.packet_hook is None:
+            return None
+        s = current_status(self.store)
+        return s.incident_id if s.in_downtime else None
 
     def deliver(self) -> int:
         assert self.channels is not None
