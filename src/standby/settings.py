@@ -86,6 +86,27 @@ class Settings(BaseSettings):
     stale_red_seconds: int = Field(
         600, description="The header turns red when data is older than this many seconds."
     )
+    session_idle_minutes: float = Field(
+        30.0, description="A viewer session ends after this many minutes without a request."
+    )
+    login_max_failures: int = Field(
+        5, description="Failed logins to one account (within the lockout window) that lock it."
+    )
+    login_address_max_failures: int = Field(
+        20, description="Failed logins from one address (within the lockout window) that block it."
+    )
+    login_lockout_minutes: float = Field(
+        15.0, description="How long a locked account or blocked address stays locked (minutes)."
+    )
+    cookie_secure: bool | None = Field(
+        None,
+        description="Mark the session cookie Secure: true, false, or unset (Secure when the "
+        "request came over https).",
+    )
+    break_glass_minutes: float = Field(
+        60.0, description="How long a break-the-glass access to one patient lasts (minutes)."
+    )
+    web_workers: int = Field(1, description="uvicorn worker processes of `standby serve`.")
 
     # --- monitor (outage detection, downtime, notifications; docs/monitor.md) ------------
     monitor_interval_seconds: float = Field(
