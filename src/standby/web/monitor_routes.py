@@ -35,7 +35,7 @@ PUBLIC_PATHS = ("/status", "/status.json")
 
 # ---- what the app provides (adapters to standby.web.app) --------------------------------
 def _store(request: Request) -> Store:
-    return request.app.state.store  # type: ignore[no-any-return]
+    return request.app.state.store
 
 
 def _config(request: Request) -> MonitorConfig:
