@@ -52,7 +52,10 @@ class Report:
             ("Outage began (first failed probe)", shown(i.outage_started_at)),
             ("Downtime declared", f"{shown(i.declared_at)} by {i.declared_by} ({i.how})"),
             ("Downtime ended", f"{shown(i.ended_at)} by {i.ended_by}" if i.ended_at else "open"),
-            ("Time to detection", duration(i.outage_started_at, i.declared_at)),
+            (
+                "Time to detection (first failed probe → declared)",
+                duration(i.outage_started_at, i.declared_at),
+            ),
             ("Time to first packet", duration(start, i.first_packet_at)),
             ("Time to first documentation", duration(start, i.first_documentation_at)),
             ("Length of downtime", duration(i.declared_at, i.ended_at)),

@@ -39,6 +39,9 @@ def _store(request: Request) -> Store:
 
 
 def _config(request: Request) -> MonitorConfig:
+    cfg = getattr(request.app.state, "monitor_config", None)
+    if isinstance(cfg, MonitorConfig):
+        return cfg
     settings = getattr(request.app.state, "settings", None)
     return MonitorConfig() if settings is None else MonitorConfig.from_settings(settings)
 

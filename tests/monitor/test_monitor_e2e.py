@@ -1,0 +1,149 @@
+"""End to end: the EHR goes down → downtime declared → banner in Chromium → email received
+by a real SMTP server → the EHR comes back → recovery proposed → an incident commander
+confirms the end in the browser → normal. Screenshots in artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from monitor_receivers import FakeEHR, free_port, smtp_server
+from test_monitor_web import FakeLogin
+
+from standby.monitor.config import MonitorConfig
+from standby.monitor.runner import MonitorRunner
+from standby.monitor.status import current_status
+from standby.web import monitor_routes
+
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def wait_for(what: str, check: Callable[[], bool], limit_s: float = 60.0) -> None:
+    """Poll until `check()` (a deadline only against hanging, not a timed assertion)."""
+    deadline = time.monotonic() + limit_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for: {what}")
+        time.sleep(0.05)
+
+
+@contextmanager
+def served(app: Any, port: int) -> Iterator[str]:
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    wait_for("web server", lambda: server.started, 20)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        t.join(10)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("STANDBY_TEST_BROWSER") == "required":
+            pytest.fail(f"{CHROMIUM} is missing")
+        pytest.skip("no Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _app(store: Any, cfg: MonitorConfig) -> Any:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+
+    app = Starlette(routes=monitor_routes.routes(), middleware=[Middleware(FakeLogin)])
+    app.state.store = store
+    app.state.monitor_config = cfg
+    return app
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_outage_to_downtime_banner_email_recovery_and_confirmation(store: Any) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with (
+        FakeEHR() as ehr,
+        smtp_server() as (smtp_port, received),
+        chromium() as browser,
+    ):
+        web_port = free_port()
+        base = f"http://127.0.0.1:{web_port}"
+        cfg = MonitorConfig(
+            interval_s=0.2,
+            timeout_s=2.0,
+            recipients=("unit.4w@hospital.test",),
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_port,
+            status_url=f"{base}/status",
+        )
+        stack = served(_app(store, cfg), web_port)
+        stack.__enter__()
+        runner = MonitorRunner(store, cfg, ehr.url).start()
+        try:
+            nurse = browser.new_context(extra_http_headers={"x-test-user": "nurse"})
+            page = nurse.new_page()
+            wait_for("a healthy round", lambda: runner.rounds >= 1)
+            page.goto(f"{base}/monitor")
+            assert page.locator("#downtime-banner").count() == 0
+            page.screenshot(path=str(SHOTS / "monitor-1-normal.png"), full_page=True)
+
+            ehr.outage = True  # the EHR stops answering
+            wait_for("downtime", lambda: current_status(store).state == "downtime")
+            page.goto(f"{base}/monitor")
+            banner = page.locator("#downtime-banner")
+            assert banner.is_visible()
+            text = banner.inner_text()
+            assert "EHR DOWNTIME" in text and "since" in text and "What to do" in text
+            colour = banner.evaluate("e => getComputedStyle(e).backgroundColor")
+            assert colour == "rgb(74, 20, 140)"  # the downtime purple, nothing else uses it
+            page.screenshot(path=str(SHOTS / "monitor-2-downtime-banner.png"), full_page=True)
+
+            wait_for("declaration email", lambda: len(received) >= 1)
+            rcpts, msg = received[0]
+            assert rcpts == ["unit.4w@hospital.test"]
+            assert msg["Subject"].startswith("EHR DOWNTIME declared")
+            assert f"{base}/status" in msg.get_payload()
+
+            ehr.outage = False  # the EHR comes back: recovery is only proposed
+            wait_for("recovery proposed", lambda: current_status(store).state == "recovering")
+            ic = browser.new_context(extra_http_headers={"x-test-user": "ic"}).new_page()
+            incident_id = current_status(store).incident_id
+            ic.goto(f"{base}/monitor/incidents/{incident_id}")
+            assert "RECOVERY PROPOSED" in ic.locator("#downtime-banner").inner_text()
+            ic.screenshot(path=str(SHOTS / "monitor-3-recovery-proposed.png"), full_page=True)
+            ic.fill("input[name=message]", "EHR is back; start back-entry")
+            ic.click("#confirm-end")
+            wait_for("normal", lambda: current_status(store).state == "normal")
+            ic.wait_for_load_state()
+            assert ic.locator("#downtime-banner").count() == 0
+            ic.screenshot(path=str(SHOTS / "monitor-4-ended.png"), full_page=True)
+            wait_for("end email", lambda: any("ended" in m["Subject"] for _, m in received))
+        finally:
+            runner.stop()
+            stack.__exit__(None, None, None)
