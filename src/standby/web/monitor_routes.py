@@ -34,15 +34,22 @@ PUBLIC_PATHS = ("/status", "/status.json")
 
 
 # ---- what the app provides (adapters to standby.web.app) --------------------------------
+def _web(request: Request) -> Any:
+    """The viewer's `WebContext` (standby.web.context), when running inside its app."""
+    return getattr(request.app.state, "web", None)
+
+
 def _store(request: Request) -> Store:
-    return request.app.state.store
+    web = _web(request)
+    return web.store if web is not None else request.app.state.store
 
 
 def _config(request: Request) -> MonitorConfig:
     cfg = getattr(request.app.state, "monitor_config", None)
     if isinstance(cfg, MonitorConfig):
         return cfg
-    settings = getattr(request.app.state, "settings", None)
+    web = _web(request)
+    settings = web.settings if web is not None else getattr(request.app.state, "settings", None)
     return MonitorConfig() if settings is None else MonitorConfig.from_settings(settings)
 
 
@@ -56,7 +63,10 @@ def _user(request: Request) -> str | None:
 
 def _roles(request: Request) -> set[str]:
     user = getattr(request.state, "user", None) or request.scope.get("user")
-    roles = getattr(user, "roles", None) or ()
+    roles = set(getattr(user, "roles", None) or ())
+    role = getattr(user, "role", None)
+    if role:
+        roles.add(role)
     return {str(r) for r in roles}
 
 
