@@ -147,3 +147,30 @@ def test_outage_to_downtime_banner_email_recovery_and_confirmation(store: Any) -
         finally:
             runner.stop()
             stack.__exit__(None, None, None)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_drill_is_labelled_on_pages_and_the_status_page(store: Any) -> None:
+    from standby.monitor import drills
+    from standby.monitor.timeutil import utcnow
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    cfg = MonitorConfig(interval_s=0.2)
+    with chromium() as browser, served(_app(store, cfg), free_port()) as base:
+        runner = MonitorRunner(store, cfg, None, channels={}).start()
+        try:
+            drills.start(store, "ic.jones", utcnow())
+            wait_for("drill declared", lambda: current_status(store).state == "downtime")
+            page = browser.new_context(extra_http_headers={"x-test-user": "nurse"}).new_page()
+            page.goto(f"{base}/monitor")
+            banner = page.locator("#downtime-banner")
+            assert banner.get_attribute("data-drill") == "true"
+            assert banner.inner_text().startswith("DRILL")
+            page.screenshot(path=str(SHOTS / "monitor-5-drill-banner.png"), full_page=True)
+            phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+            phone.goto(f"{base}/status")
+            assert "DRILL" in phone.locator("#status").inner_text()
+            phone.screenshot(path=str(SHOTS / "monitor-6-status-page-drill-phone.png"))
+        finally:
+            runner.stop()

@@ -105,10 +105,13 @@ def _apply(
                 drill=row.machine.drill,
                 outage_started_at=outage,
             )
+            todo = cfg.what_to_do
+            if row.machine.drill:
+                todo = f"This is a DRILL: the EHR is not really down. Practise: {todo}"
             row = replace(
                 row,
                 incident_id=iid,
-                what_to_do=cfg.what_to_do,
+                what_to_do=todo,
                 reminders_sent=0,
                 last_reminder_at=None,
             )
