@@ -19,6 +19,8 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "standby.cli.bench",
     "standby.cli.monitor",
+    "standby.cli.serve",
+    "standby.cli.user",
 ]
 
 

@@ -1,0 +1,78 @@
+"""`standby serve` — the clinician viewer over HTTP (uvicorn), and the outage monitor in a
+thread when a source EHR is configured (docs/cli.md#standby-serve, docs/web.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from standby.settings import Settings, load_settings
+
+
+def app_factory() -> object:
+    """The ASGI app built from settings in the environment (for uvicorn `--workers`)."""
+    from standby.store import open_store
+    from standby.web.app import create_app
+
+    settings = load_settings()
+    store = open_store(db=settings.db, database_url=settings.database_url)
+    return create_app(settings, store)
+
+
+def _export(settings: Settings) -> None:
+    """Worker processes read settings from the environment: pass the overrides on."""
+    os.environ["STANDBY_DB"] = str(settings.db)
+    if settings.database_url:
+        os.environ["STANDBY_DATABASE_URL"] = settings.database_url
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        db: Path | None = typer.Option(None, "--db", help="SQLite replica file."),
+        database_url: str | None = typer.Option(
+            None, "--database-url", help="PostgreSQL URL instead of the SQLite file."
+        ),
+        host: str | None = typer.Option(None, "--host", help="Address to listen on."),
+        port: int | None = typer.Option(None, "--port", help="Port to listen on."),
+        workers: int | None = typer.Option(
+            None, "--workers", help="uvicorn worker processes (default: STANDBY_WEB_WORKERS)."
+        ),
+        monitor: bool = typer.Option(
+            True, "--monitor/--no-monitor",
+            help="Run the outage monitor in a thread (when a source EHR is configured).",
+        ),
+    ) -> None:
+        """Serve the clinician viewer (census, patient summaries, schedules, admin)."""
+        import uvicorn
+
+        settings = load_settings(db=db, database_url=database_url, host=host, port=port,
+                                 web_workers=workers)
+        _export(settings)
+        runner = None
+        if monitor and settings.source_url:
+            from standby.cli.monitor import start_monitor
+            from standby.store import open_store
+
+            runner = start_monitor(
+                settings, open_store(db=settings.db, database_url=settings.database_url)
+            )
+        typer.echo(f"Standby viewer on http://{settings.host}:{settings.port}/ "
+                   f"(status page: /status)")
+        try:
+            if settings.web_workers > 1:
+                uvicorn.run("standby.cli.serve:app_factory", factory=True, host=settings.host,
+                            port=settings.port, workers=settings.web_workers,
+                            log_level="warning", access_log=False)
+            else:
+                from standby.store import open_store
+                from standby.web.app import create_app
+
+                store = open_store(db=settings.db, database_url=settings.database_url)
+                uvicorn.run(create_app(settings, store), host=settings.host,
+                            port=settings.port, log_level="warning", access_log=False)
+        finally:
+            if runner is not None:
+                runner.stop()

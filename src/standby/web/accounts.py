@@ -1,0 +1,139 @@
+"""Local accounts: argon2 password hashes, login with lockout per account and per address.
+
+Accounts are local on purpose: the hospital's directory may be down with the EHR. A login
+is refused while the account has `login_max_failures` failures within the lockout window,
+or the address `login_address_max_failures`; the window is `login_lockout_minutes`
+(docs/web.md#login-and-lockout). Every attempt is audited.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from standby.store.base import Store
+from standby.web import accounts_repo as repo
+from standby.web import schema
+from standby.web.records import AuditEvent, User
+from standby.web.roles import check_role
+from standby.web.times import iso, parse, utcnow
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("standby: not a password")
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def add_user(
+    store: Store,
+    username: str,
+    password: str,
+    *,
+    role: str,
+    units: list[str] | tuple[str, ...],
+    display_name: str | None = None,
+    now: datetime | None = None,
+) -> User:
+    """Create (or replace) an account. ValueError names what is wrong."""
+    username = username.strip()
+    if not username or any(c.isspace() for c in username) or "," in username:
+        raise ValueError(f"invalid username {username!r}: no spaces or commas")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password of {username!r} is shorter than {MIN_PASSWORD_LENGTH}")
+    check_role(role)
+    clean_units = tuple(u.strip() for u in units if u.strip())
+    if any("," in u for u in clean_units):
+        raise ValueError("a unit id cannot contain a comma")
+    schema.ensure(store)
+    existing = repo.get_user(store, username)
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        units=clean_units,
+        display_name=(display_name or username).strip(),
+        active=True,
+        created_at=existing.created_at if existing else iso(now or utcnow()),
+    )
+    repo.save_user(store, user)
+    return user
+
+
+class LoginOutcome(enum.Enum):
+    OK = "ok"
+    BAD_CREDENTIALS = "bad-credentials"
+    ACCOUNT_LOCKED = "account-locked"
+    ADDRESS_BLOCKED = "address-blocked"
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_failures: int = 5
+    address_max_failures: int = 20
+    lockout: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    outcome: LoginOutcome
+    user: User | None = None
+    retry_after_seconds: int = 0
+
+
+def _locked(store: Store, now: datetime, policy: LoginPolicy, **who: str) -> int:
+    """Seconds until unlocked (0: not locked)."""
+    since = iso(now - policy.lockout)
+    count, latest = repo.failures_since(store, since=since, **who)
+    limit = policy.max_failures if "username" in who else policy.address_max_failures
+    if count < limit or latest is None:
+        return 0
+    last = parse(latest) or now
+    return max(1, int((last + policy.lockout - now).total_seconds()))
+
+
+def authenticate(
+    store: Store, username: str, password: str, address: str, now: datetime,
+    policy: LoginPolicy,
+) -> LoginResult:
+    """Check a login; record failures and the audit line. Constant work for unknown users."""
+    schema.ensure(store)
+    username = username.strip()
+    at = iso(now)
+    wait = _locked(store, now, policy, address=address)
+    if wait:
+        _audit(store, at, username, "login-refused", address, "address blocked")
+        return LoginResult(LoginOutcome.ADDRESS_BLOCKED, retry_after_seconds=wait)
+    wait = _locked(store, now, policy, username=username)
+    if wait:
+        _audit(store, at, username, "login-refused", address, "account locked")
+        return LoginResult(LoginOutcome.ACCOUNT_LOCKED, retry_after_seconds=wait)
+    user = repo.get_user(store, username) if username else None
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    if not (ok and user and user.active):
+        repo.record_failure(store, username, address, at)
+        _audit(store, at, username, "login-failed", address, "")
+        return LoginResult(LoginOutcome.BAD_CREDENTIALS)
+    repo.clear_failures(store, username, before=iso(now - policy.lockout))
+    repo.append_audit(store, AuditEvent(at, username, user.role, "login", None, "/login",
+                                        address, ""))
+    return LoginResult(LoginOutcome.OK, user)
+
+
+def _audit(store: Store, at: str, username: str, action: str, address: str, detail: str) -> None:
+    repo.append_audit(store, AuditEvent(at, username or "(blank)", "", action, None, "/login",
+                                        address, detail))

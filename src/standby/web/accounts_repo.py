@@ -1,0 +1,233 @@
+"""All SQL of the viewer: accounts, sessions, failed logins, audit, break-the-glass.
+
+Route handlers never write SQL; they call these functions. Portable SQL with `?`
+placeholders inside `store.transaction()` / `store.read_transaction()` (base.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from standby.store.base import Store
+from standby.web import schema
+from standby.web.records import AuditEvent, AuditQuery, BreakGlass, Session, User
+
+_USER_COLS = "username, password_hash, role, units, display_name, active, created_at"
+_AUDIT_COLS = "id, at, username, role, action, patient_id, page, address, detail"
+
+
+def _user(row: Sequence[Any]) -> User:
+    units = tuple(u for u in str(row[3]).split(",") if u)
+    return User(row[0], row[1], row[2], units, row[4], bool(row[5]), row[6])
+
+
+# ---- the signing key --------------------------------------------------------------------
+def signing_secret(store: Store) -> str:
+    """The key that signs session cookies, created once and shared by every worker."""
+    schema.ensure(store)
+    with store.read_transaction() as tx:
+        rows = tx.query("SELECT secret FROM web_secret WHERE id = 1")
+    if rows:
+        return str(rows[0][0])
+    with store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO web_secret (id, secret) VALUES (1, ?) ON CONFLICT (id) DO NOTHING",
+            (secrets.token_urlsafe(48),),
+        )
+        return str(tx.query("SELECT secret FROM web_secret WHERE id = 1")[0][0])
+
+
+# ---- accounts ---------------------------------------------------------------------------
+def save_user(store: Store, user: User) -> None:
+    """Create the account, or replace its hash, role, units, name and state."""
+    schema.ensure(store)
+    with store.transaction() as tx:
+        tx.execute(
+            f"INSERT INTO web_users ({_USER_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,"
+            " role = excluded.role, units = excluded.units,"
+            " display_name = excluded.display_name, active = excluded.active",
+            (
+                user.username,
+                user.password_hash,
+                user.role,
+                ",".join(user.units),
+                user.display_name,
+                1 if user.active else 0,
+                user.created_at,
+            ),
+        )
+
+
+def get_user(store: Store, username: str) -> User | None:
+    with store.read_transaction() as tx:
+        rows = tx.query(f"SELECT {_USER_COLS} FROM web_users WHERE username = ?", (username,))
+    return _user(rows[0]) if rows else None
+
+
+def list_users(store: Store) -> list[User]:
+    schema.ensure(store)
+    with store.read_transaction() as tx:
+        rows = tx.query(f"SELECT {_USER_COLS} FROM web_users ORDER BY username")
+    return [_user(r) for r in rows]
+
+
+# ---- failed logins ----------------------------------------------------------------------
+def record_failure(store: Store, username: str, address: str, at: str) -> None:
+    with store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO web_login_failures (username, address, at) VALUES (?, ?, ?)",
+            (username, address, at),
+        )
+
+
+def failures_since(store: Store, *, since: str, username: str | None = None,
+                   address: str | None = None) -> tuple[int, str | None]:
+    """(count, latest) of failed logins since `since`, for one account or one address."""
+    col, value = ("username", username) if username is not None else ("address", address)
+    with store.read_transaction() as tx:
+        rows = tx.query(
+            f"SELECT COUNT(*), MAX(at) FROM web_login_failures WHERE {col} = ? AND at >= ?",
+            (value, since),
+        )
+    return int(rows[0][0]), rows[0][1]
+
+
+def clear_failures(store: Store, username: str, *, before: str) -> None:
+    """Forget an account's failures (after a successful login) and every failure older than
+    `before` (they no longer count)."""
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM web_login_failures WHERE username = ?", (username,))
+        tx.execute("DELETE FROM web_login_failures WHERE at < ?", (before,))
+
+
+# ---- sessions ---------------------------------------------------------------------------
+def create_session(store: Store, session: Session) -> None:
+    with store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO web_sessions (id, username, csrf, created_at, last_seen, address)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (session.id, session.username, session.csrf, session.created_at,
+             session.last_seen, session.address),
+        )
+
+
+def get_session(store: Store, session_id: str) -> Session | None:
+    with store.read_transaction() as tx:
+        rows = tx.query(
+            "SELECT id, username, csrf, created_at, last_seen, address FROM web_sessions"
+            " WHERE id = ?",
+            (session_id,),
+        )
+    return Session(*rows[0]) if rows else None
+
+
+def touch_session(store: Store, session_id: str, at: str) -> None:
+    with store.transaction() as tx:
+        tx.execute("UPDATE web_sessions SET last_seen = ? WHERE id = ?", (at, session_id))
+
+
+def delete_session(store: Store, session_id: str) -> None:
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM web_sessions WHERE id = ?", (session_id,))
+
+
+def delete_idle_sessions(store: Store, *, last_seen_before: str) -> int:
+    with store.transaction() as tx:
+        return tx.execute("DELETE FROM web_sessions WHERE last_seen < ?", (last_seen_before,))
+
+
+# ---- audit (append-only: there is no update or delete function) -------------------------
+def append_audit(store: Store, event: AuditEvent) -> None:
+    with store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO web_audit (at, username, role, action, patient_id, page, address,"
+            " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (event.at, event.username, event.role, event.action, event.patient_id,
+             event.page, event.address, event.detail),
+        )
+
+
+def _audit_where(q: AuditQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for col, value in (("username", q.username), ("patient_id", q.patient_id),
+                       ("action", q.action)):
+        if value:
+            clauses.append(f"{col} = ?")
+            params.append(value)
+    if q.since:
+        clauses.append("at >= ?")
+        params.append(q.since)
+    if q.until:
+        clauses.append("at < ?")
+        params.append(q.until)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def search_audit(store: Store, q: AuditQuery) -> list[AuditEvent]:
+    """Newest first, at most `q.limit`."""
+    where, params = _audit_where(q)
+    with store.read_transaction() as tx:
+        rows = tx.query(
+            f"SELECT {_AUDIT_COLS} FROM web_audit{where} ORDER BY id DESC LIMIT ?",
+            (*params, q.limit),
+        )
+    return [AuditEvent(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], int(r[0])) for r in rows]
+
+
+def iter_audit(store: Store, q: AuditQuery, *, batch: int = 1000) -> Iterator[AuditEvent]:
+    """Every matching event, oldest first, in batches (for the CSV export)."""
+    where, params = _audit_where(q)
+    after = 0
+    joiner = " AND " if where else " WHERE "
+    while True:
+        with store.read_transaction() as tx:
+            rows = tx.query(
+                f"SELECT {_AUDIT_COLS} FROM web_audit{where}{joiner}id > ? ORDER BY id LIMIT ?",
+                (*params, after, batch),
+            )
+        for r in rows:
+            yield AuditEvent(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], int(r[0]))
+        if len(rows) < batch:
+            return
+        after = int(rows[-1][0])
+
+
+# ---- break the glass --------------------------------------------------------------------
+def add_break_glass(store: Store, bg: BreakGlass, audit: AuditEvent) -> None:
+    """Record the access and its audit line in one transaction."""
+    with store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO web_break_glass (id, at, username, patient_id, reason, address,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (bg.id, bg.at, bg.username, bg.patient_id, bg.reason, bg.address, bg.expires_at),
+        )
+        tx.execute(
+            "INSERT INTO web_audit (at, username, role, action, patient_id, page, address,"
+            " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (audit.at, audit.username, audit.role, audit.action, audit.patient_id,
+             audit.page, audit.address, audit.detail),
+        )
+
+
+def has_break_glass(store: Store, username: str, patient_id: str, now: str) -> bool:
+    with store.read_transaction() as tx:
+        rows = tx.query(
+            "SELECT 1 FROM web_break_glass WHERE username = ? AND patient_id = ?"
+            " AND expires_at > ? LIMIT 1",
+            (username, patient_id, now),
+        )
+    return bool(rows)
+
+
+def list_break_glass(store: Store, *, limit: int = 500) -> list[BreakGlass]:
+    with store.read_transaction() as tx:
+        rows = tx.query(
+            "SELECT id, at, username, patient_id, reason, address, expires_at"
+            " FROM web_break_glass ORDER BY at DESC LIMIT ?",
+            (limit,),
+        )
+    return [BreakGlass(*r) for r in rows]

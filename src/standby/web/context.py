@@ -1,0 +1,90 @@
+"""`WebContext`: what every request handler needs (settings, store, clock, sessions,
+templates), held in `app.state.web`; and `render`, which puts the header, the banner and
+the user's menu around a template."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from standby.settings import Settings
+from standby.store.base import Store
+from standby.web import header as header_mod
+from standby.web import times
+from standby.web.accounts import LoginPolicy
+from standby.web.roles import Permission, can
+from standby.web.sessions import SessionManager
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+# A context hook adds names to every page's template context: (request, web) -> dict.
+ContextHook = Callable[[Request, "WebContext"], dict[str, Any]]
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=jinja2.select_autoescape(["html", "xml", "svg"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["shown"] = times.shown
+    env.filters["clock"] = times.clock_time
+    env.filters["ago"] = times.ago
+    return env
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    store: Store
+    clock: times.Clock
+    sessions: SessionManager
+    policy: LoginPolicy
+    break_glass_for: timedelta
+    env: jinja2.Environment = field(default_factory=_environment)
+    context_hooks: list[ContextHook] = field(default_factory=list)
+    banner_templates: list[str] = field(default_factory=list)
+    nav_links: list[tuple[str, str, Permission | None]] = field(default_factory=list)
+
+    def header(self) -> header_mod.DataHeader:
+        return header_mod.data_header(
+            self.store,
+            self.clock(),
+            self.settings.stale_amber_seconds,
+            self.settings.stale_red_seconds,
+        )
+
+    def render(
+        self, request: Request, template: str, context: dict[str, Any], status: int = 200
+    ) -> HTMLResponse:
+        user = getattr(request.state, "user", None)
+        nav = [
+            (href, label)
+            for href, label, perm in self.nav_links
+            if user is not None and (perm is None or can(user.role, perm))
+        ]
+        ctx: dict[str, Any] = {
+            "request": request,
+            "user": user,
+            "csrf_token": getattr(request.state, "csrf_token", None),
+            "data": self.header(),
+            "downtime": header_mod.downtime_status(self.store),
+            "banners": self.banner_templates,
+            "nav": nav,
+            "now": self.clock(),
+            "path": request.url.path,
+        }
+        for hook in self.context_hooks:
+            ctx.update(hook(request, self))
+        ctx.update(context)
+        html = self.env.get_template(template).render(ctx)
+        return HTMLResponse(html, status_code=status)

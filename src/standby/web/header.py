@@ -1,0 +1,88 @@
+"""What every page's header says about the data: "data as of", lag, sync health, and how
+stale it is (amber beyond `stale_amber_seconds`, red beyond `stale_red_seconds`), plus the
+downtime status for the banner. No patient data: the public status page shows the same.
+
+Sync health comes from `standby.sync.status.sync_health(store)`; the downtime state from
+`standby.monitor.status.current_status(store)` (docs/web.md#the-header).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from standby.store.base import Store
+from standby.web.times import as_datetime
+
+try:
+    from standby.sync.status import sync_health as _sync_health
+except ImportError:  # the sync package is not there (a stripped-down install)
+    _sync_health = None
+
+try:
+    from standby.monitor.status import current_status as _current_status
+except ImportError:
+    _current_status = None
+
+
+@dataclass(frozen=True)
+class DataHeader:
+    data_as_of: datetime | None
+    age_seconds: float | None  # now - data_as_of
+    lag_seconds: float | None  # as the sync reports it
+    reachable: bool | None  # is the source EHR answering the sync
+    errors_last_hour: int | None
+    quarantined_last_hour: int | None
+    level: str  # "fresh" | "amber" | "red"
+    known: bool  # False: no sync status available (never synchronised / not wired)
+
+    @property
+    def label(self) -> str:
+        return {"fresh": "current", "amber": "getting old", "red": "OLD"}[self.level]
+
+
+def _get(obj: Any, name: str) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def data_header(store: Store, now: datetime, amber_s: float, red_s: float) -> DataHeader:
+    health: Any = None
+    if _sync_health is not None:
+        try:
+            health = _sync_health(store)
+        except Exception:  # the header must render even when the sync status cannot be read
+            health = None
+    as_of = as_datetime(_get(health, "data_as_of")) if health is not None else None
+    age = None if as_of is None else max(0.0, (now - as_of).total_seconds())
+    lag = _get(health, "lag_seconds") if health is not None else None
+    if age is None or age > red_s:
+        level = "red"
+    elif age > amber_s:
+        level = "amber"
+    else:
+        level = "fresh"
+    return DataHeader(
+        data_as_of=as_of,
+        age_seconds=age,
+        lag_seconds=None if lag is None else float(lag),
+        reachable=_get(health, "reachable") if health is not None else None,
+        errors_last_hour=_get(health, "errors_last_hour") if health is not None else None,
+        quarantined_last_hour=(
+            _get(health, "quarantined_last_hour") if health is not None else None
+        ),
+        level=level,
+        known=as_of is not None,
+    )
+
+
+def downtime_status(store: Store) -> Any:
+    """The monitor's DowntimeStatus, or None when the monitor is not installed."""
+    if _current_status is None:
+        return None
+    try:
+        return _current_status(store)
+    except Exception:  # never let the banner take a clinical page down
+        return None

@@ -1,0 +1,68 @@
+"""Who may see and do what: one table, enforced server-side by `guard.page` on every route.
+
+docs/roles.md is written from this table (and a test checks that they agree). Seeing a
+*patient* also depends on units: a user sees the patients of the units they are assigned
+to; any other patient needs "break the glass" (`access.py`).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Permission(enum.StrEnum):
+    CENSUS = "census"  # the census of the user's units
+    CENSUS_ALL_UNITS = "census-all-units"  # the census of every unit (no unit restriction)
+    SEARCH = "search"  # find patients by name, MRN, date of birth
+    SUMMARY = "summary"  # the patient downtime summary (subject to units / break the glass)
+    PRINT = "print"  # print a patient or a unit (PDF)
+    BREAK_GLASS = "break-glass"  # open a patient outside one's units, with a stated reason
+    OR_SCHEDULE = "or-schedule"  # the OR board
+    CLINIC_SCHEDULE = "clinic-schedule"  # clinic schedules, with patient phone numbers
+    AUDIT = "audit"  # search and export the audit log; the break-the-glass list
+    USERS = "users"  # the list of accounts
+
+
+P = Permission
+
+ROLES: dict[str, frozenset[Permission]] = {
+    "nurse": frozenset(
+        {P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS, P.OR_SCHEDULE}
+    ),
+    "physician": frozenset(
+        {P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS, P.OR_SCHEDULE,
+         P.CLINIC_SCHEDULE}
+    ),
+    "pharmacist": frozenset({P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS}),
+    "scheduler": frozenset({P.SEARCH, P.OR_SCHEDULE, P.CLINIC_SCHEDULE}),
+    "incident-commander": frozenset(
+        {P.CENSUS, P.CENSUS_ALL_UNITS, P.OR_SCHEDULE, P.CLINIC_SCHEDULE}
+    ),
+    "admin": frozenset({P.AUDIT, P.USERS}),
+}
+
+DESCRIPTIONS: dict[str, str] = {
+    "nurse": "Census, patient summaries and MAR of her units; OR board; print; "
+    "break the glass for other patients.",
+    "physician": "Census and summaries of his units; search; OR board and clinic schedules; "
+    "print; break the glass for other patients.",
+    "pharmacist": "Census and summaries (medications, MAR, allergies, labs) of assigned "
+    "units; search; print; break the glass.",
+    "scheduler": "OR board and clinic schedules with patient phone numbers, to call patients "
+    "whose surgery or visit must move; patient search (demographics only).",
+    "incident-commander": "Census of every unit (beds, flags, who is where) and the "
+    "schedules, to run the downtime; no clinical summaries.",
+    "admin": "Accounts, the audit log (search, CSV export) and the break-the-glass list; "
+    "no patient data beyond what the audit log names.",
+}
+
+
+def can(role: str, permission: Permission) -> bool:
+    return permission in ROLES.get(role, frozenset())
+
+
+def check_role(role: str) -> str:
+    """The role, or ValueError naming the known roles."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; known roles: {', '.join(ROLES)}")
+    return role

@@ -1,0 +1,105 @@
+"""The viewer's tables in the replica database (namespace "web"; docs/web.md#storage).
+
+Portable SQL with `?` placeholders (src/standby/store/base.py), one statement per
+migration. Times are ISO 8601 text in UTC, which sorts as time does. The audit table is
+append-only: the application has no path that edits or deletes it, and the database
+refuses UPDATE and DELETE on it (a trigger on SQLite, rules on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from standby.store.base import Migration, Store
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "local accounts (argon2 hashes)",
+        "CREATE TABLE web_users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL,"
+        " role TEXT NOT NULL, units TEXT NOT NULL, display_name TEXT NOT NULL,"
+        " active INTEGER NOT NULL, created_at TEXT NOT NULL)",
+    ),
+    Migration(
+        2,
+        "server-side sessions (the cookie holds a signed id)",
+        "CREATE TABLE web_sessions (id TEXT PRIMARY KEY, username TEXT NOT NULL,"
+        " csrf TEXT NOT NULL, created_at TEXT NOT NULL, last_seen TEXT NOT NULL,"
+        " address TEXT NOT NULL)",
+    ),
+    Migration(
+        3,
+        "failed logins (for lockout per account and per address)",
+        "CREATE TABLE web_login_failures (username TEXT NOT NULL, address TEXT NOT NULL,"
+        " at TEXT NOT NULL)",
+    ),
+    Migration(
+        4,
+        "failed logins by account",
+        "CREATE INDEX web_login_failures_user ON web_login_failures (username, at)",
+    ),
+    Migration(
+        5,
+        "failed logins by address",
+        "CREATE INDEX web_login_failures_addr ON web_login_failures (address, at)",
+    ),
+    Migration(
+        6,
+        "audit log (append-only)",
+        "CREATE TABLE web_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
+        " username TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,"
+        " patient_id TEXT, page TEXT NOT NULL, address TEXT NOT NULL, detail TEXT NOT NULL)",
+        "CREATE TABLE web_audit (id BIGSERIAL PRIMARY KEY, at TEXT NOT NULL,"
+        " username TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,"
+        " patient_id TEXT, page TEXT NOT NULL, address TEXT NOT NULL, detail TEXT NOT NULL)",
+    ),
+    Migration(7, "audit by time", "CREATE INDEX web_audit_at ON web_audit (at)"),
+    Migration(
+        8, "audit by patient", "CREATE INDEX web_audit_patient ON web_audit (patient_id, at)"
+    ),
+    Migration(
+        9,
+        "the audit log refuses UPDATE",
+        "CREATE TRIGGER web_audit_no_update BEFORE UPDATE ON web_audit"
+        " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE RULE web_audit_no_update AS ON UPDATE TO web_audit DO INSTEAD NOTHING",
+    ),
+    Migration(
+        10,
+        "the audit log refuses DELETE",
+        "CREATE TRIGGER web_audit_no_delete BEFORE DELETE ON web_audit"
+        " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE RULE web_audit_no_delete AS ON DELETE TO web_audit DO INSTEAD NOTHING",
+    ),
+    Migration(
+        11,
+        "break-the-glass accesses (reason stated, shown to admins)",
+        "CREATE TABLE web_break_glass (id TEXT PRIMARY KEY, at TEXT NOT NULL,"
+        " username TEXT NOT NULL, patient_id TEXT NOT NULL, reason TEXT NOT NULL,"
+        " address TEXT NOT NULL, expires_at TEXT NOT NULL)",
+    ),
+    Migration(
+        12,
+        "break-the-glass by user and patient",
+        "CREATE INDEX web_break_glass_user ON web_break_glass (username, patient_id, expires_at)",
+    ),
+    Migration(
+        13,
+        "the key that signs session cookies (shared by every worker process)",
+        "CREATE TABLE web_secret (id INTEGER PRIMARY KEY, secret TEXT NOT NULL)",
+    ),
+]
+
+_ready: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def ensure(store: Store) -> None:
+    """Create or migrate the viewer's tables (once per store object)."""
+    try:
+        if store in _ready:
+            return
+    except TypeError:  # an unhashable store: just ask the store (idempotent)
+        store.ensure_schema("web", MIGRATIONS)
+        return
+    store.ensure_schema("web", MIGRATIONS)
+    _ready.add(store)

@@ -1,0 +1,67 @@
+"""Time in the viewer: a clock that tests can set, ISO text for the database, and the
+short forms clinicians read ("12 min ago", "Sun 29 Nov 14:05")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    """UTC ISO 8601 with milliseconds: sorts as time does."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def as_datetime(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        return parse(value)
+    return None
+
+
+def shown(value: object) -> str:
+    """`2026-11-29 14:05 UTC` (or the date alone for a date)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    dt = as_datetime(value)
+    if dt is None:
+        return str(value)
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def clock_time(value: object) -> str:
+    dt = as_datetime(value)
+    return "" if dt is None else dt.astimezone(UTC).strftime("%H:%M")
+
+
+def ago(seconds: float | None) -> str:
+    """`45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`."""
+    if seconds is None:
+        return "unknown"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
