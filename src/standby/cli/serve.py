@@ -41,15 +41,17 @@ def register(app: typer.Typer) -> None:
             None, "--workers", help="uvicorn worker processes (default: STANDBY_WEB_WORKERS)."
         ),
         monitor: bool = typer.Option(
-            True, "--monitor/--no-monitor",
+            True,
+            "--monitor/--no-monitor",
             help="Run the outage monitor in a thread (when a source EHR is configured).",
         ),
     ) -> None:
         """Serve the clinician viewer (census, patient summaries, schedules, admin)."""
         import uvicorn
 
-        settings = load_settings(db=db, database_url=database_url, host=host, port=port,
-                                 web_workers=workers)
+        settings = load_settings(
+            db=db, database_url=database_url, host=host, port=port, web_workers=workers
+        )
         _export(settings)
         runner = None
         if monitor and settings.source_url:
@@ -59,20 +61,32 @@ def register(app: typer.Typer) -> None:
             runner = start_monitor(
                 settings, open_store(db=settings.db, database_url=settings.database_url)
             )
-        typer.echo(f"Standby viewer on http://{settings.host}:{settings.port}/ "
-                   f"(status page: /status)")
+        typer.echo(
+            f"Standby viewer on http://{settings.host}:{settings.port}/ (status page: /status)"
+        )
         try:
             if settings.web_workers > 1:
-                uvicorn.run("standby.cli.serve:app_factory", factory=True, host=settings.host,
-                            port=settings.port, workers=settings.web_workers,
-                            log_level="warning", access_log=False)
+                uvicorn.run(
+                    "standby.cli.serve:app_factory",
+                    factory=True,
+                    host=settings.host,
+                    port=settings.port,
+                    workers=settings.web_workers,
+                    log_level="warning",
+                    access_log=False,
+                )
             else:
                 from standby.store import open_store
                 from standby.web.app import create_app
 
                 store = open_store(db=settings.db, database_url=settings.database_url)
-                uvicorn.run(create_app(settings, store), host=settings.host,
-                            port=settings.port, log_level="warning", access_log=False)
+                uvicorn.run(
+                    create_app(settings, store),
+                    host=settings.host,
+                    port=settings.port,
+                    log_level="warning",
+                    access_log=False,
+                )
         finally:
             if runner is not None:
                 runner.stop()

@@ -46,8 +46,9 @@ def add(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     store = _open(db, database_url)
     try:
-        user = accounts.add_user(store, username, password, role=role, units=unit,
-                                 display_name=name)
+        user = accounts.add_user(
+            store, username, password, role=role, units=unit, display_name=name
+        )
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
@@ -73,8 +74,9 @@ def import_(
             reader = csv.DictReader(f)
             missing = {"username", "password", "role"} - set(reader.fieldnames or [])
             if missing:
-                typer.echo(f"error: {file}: missing column(s) {', '.join(sorted(missing))}",
-                           err=True)
+                typer.echo(
+                    f"error: {file}: missing column(s) {', '.join(sorted(missing))}", err=True
+                )
                 raise typer.Exit(1)
             for row in reader:
                 try:

@@ -44,8 +44,9 @@ def break_glass(pr: PageRequest, patient_id: str, reason: str) -> BreakGlass:
     """Grant access to one patient for `break_glass_minutes`; ValueError on a thin reason."""
     reason = " ".join(reason.split())
     if len(reason) < MIN_REASON_LENGTH:
-        raise ValueError(f"State the reason in a few words (at least {MIN_REASON_LENGTH} "
-                         "characters).")
+        raise ValueError(
+            f"State the reason in a few words (at least {MIN_REASON_LENGTH} characters)."
+        )
     at = iso(pr.now)
     bg = BreakGlass(
         id=str(uuid.uuid4()),
@@ -56,7 +57,15 @@ def break_glass(pr: PageRequest, patient_id: str, reason: str) -> BreakGlass:
         address=pr.address,
         expires_at=iso(pr.now + pr.web.break_glass_for),
     )
-    event = AuditEvent(at, pr.user.username, pr.user.role, "break-glass", patient_id,
-                       pr.request.url.path, pr.address, reason[:500])
+    event = AuditEvent(
+        at,
+        pr.user.username,
+        pr.user.role,
+        "break-glass",
+        patient_id,
+        pr.request.url.path,
+        pr.address,
+        reason[:500],
+    )
     repo.add_break_glass(pr.web.store, bg, event)
     return bg

@@ -107,7 +107,11 @@ def _locked(store: Store, now: datetime, policy: LoginPolicy, **who: str) -> int
 
 
 def authenticate(
-    store: Store, username: str, password: str, address: str, now: datetime,
+    store: Store,
+    username: str,
+    password: str,
+    address: str,
+    now: datetime,
     policy: LoginPolicy,
 ) -> LoginResult:
     """Check a login; record failures and the audit line. Constant work for unknown users."""
@@ -129,11 +133,13 @@ def authenticate(
         _audit(store, at, username, "login-failed", address, "")
         return LoginResult(LoginOutcome.BAD_CREDENTIALS)
     repo.clear_failures(store, username, before=iso(now - policy.lockout))
-    repo.append_audit(store, AuditEvent(at, username, user.role, "login", None, "/login",
-                                        address, ""))
+    repo.append_audit(
+        store, AuditEvent(at, username, user.role, "login", None, "/login", address, "")
+    )
     return LoginResult(LoginOutcome.OK, user)
 
 
 def _audit(store: Store, at: str, username: str, action: str, address: str, detail: str) -> None:
-    repo.append_audit(store, AuditEvent(at, username or "(blank)", "", action, None, "/login",
-                                        address, detail))
+    repo.append_audit(
+        store, AuditEvent(at, username or "(blank)", "", action, None, "/login", address, detail)
+    )

@@ -83,8 +83,9 @@ def record_failure(store: Store, username: str, address: str, at: str) -> None:
         )
 
 
-def failures_since(store: Store, *, since: str, username: str | None = None,
-                   address: str | None = None) -> tuple[int, str | None]:
+def failures_since(
+    store: Store, *, since: str, username: str | None = None, address: str | None = None
+) -> tuple[int, str | None]:
     """(count, latest) of failed logins since `since`, for one account or one address."""
     col, value = ("username", username) if username is not None else ("address", address)
     with store.read_transaction() as tx:
@@ -109,8 +110,14 @@ def create_session(store: Store, session: Session) -> None:
         tx.execute(
             "INSERT INTO web_sessions (id, username, csrf, created_at, last_seen, address)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (session.id, session.username, session.csrf, session.created_at,
-             session.last_seen, session.address),
+            (
+                session.id,
+                session.username,
+                session.csrf,
+                session.created_at,
+                session.last_seen,
+                session.address,
+            ),
         )
 
 
@@ -145,16 +152,27 @@ def append_audit(store: Store, event: AuditEvent) -> None:
         tx.execute(
             "INSERT INTO web_audit (at, username, role, action, patient_id, page, address,"
             " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (event.at, event.username, event.role, event.action, event.patient_id,
-             event.page, event.address, event.detail),
+            (
+                event.at,
+                event.username,
+                event.role,
+                event.action,
+                event.patient_id,
+                event.page,
+                event.address,
+                event.detail,
+            ),
         )
 
 
 def _audit_where(q: AuditQuery) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
-    for col, value in (("username", q.username), ("patient_id", q.patient_id),
-                       ("action", q.action)):
+    for col, value in (
+        ("username", q.username),
+        ("patient_id", q.patient_id),
+        ("action", q.action),
+    ):
         if value:
             clauses.append(f"{col} = ?")
             params.append(value)
@@ -208,8 +226,16 @@ def add_break_glass(store: Store, bg: BreakGlass, audit: AuditEvent) -> None:
         tx.execute(
             "INSERT INTO web_audit (at, username, role, action, patient_id, page, address,"
             " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (audit.at, audit.username, audit.role, audit.action, audit.patient_id,
-             audit.page, audit.address, audit.detail),
+            (
+                audit.at,
+                audit.username,
+                audit.role,
+                audit.action,
+                audit.patient_id,
+                audit.page,
+                audit.address,
+                audit.detail,
+            ),
         )
 
 

@@ -19,8 +19,7 @@ from standby.web.times import iso
 if TYPE_CHECKING:
     from standby.web.guard import PageRequest
 
-CSV_COLUMNS = ("id", "at", "username", "role", "action", "patient_id", "page", "address",
-               "detail")
+CSV_COLUMNS = ("id", "at", "username", "role", "action", "patient_id", "page", "address", "detail")
 
 
 def record(pr: PageRequest, action: str, patient_id: str | None, detail: str = "") -> None:
@@ -29,8 +28,16 @@ def record(pr: PageRequest, action: str, patient_id: str | None, detail: str = "
     page = url.path + (f"?{url.query}" if url.query else "")
     repo.append_audit(
         pr.web.store,
-        AuditEvent(iso(pr.now), pr.user.username, pr.user.role, action, patient_id, page[:500],
-                   pr.address, detail[:500]),
+        AuditEvent(
+            iso(pr.now),
+            pr.user.username,
+            pr.user.role,
+            action,
+            patient_id,
+            page[:500],
+            pr.address,
+            detail[:500],
+        ),
     )
 
 
@@ -41,8 +48,19 @@ def csv_rows(store: Store, q: AuditQuery) -> Iterator[str]:
     w.writerow(CSV_COLUMNS)
     yield _take(buf)
     for e in repo.iter_audit(store, q):
-        w.writerow([e.id, e.at, e.username, e.role, e.action, e.patient_id or "", e.page,
-                    e.address, _defuse(e.detail)])
+        w.writerow(
+            [
+                e.id,
+                e.at,
+                e.username,
+                e.role,
+                e.action,
+                e.patient_id or "",
+                e.page,
+                e.address,
+                _defuse(e.detail),
+            ]
+        )
         yield _take(buf)
 
 

@@ -60,7 +60,9 @@ def not_found(pr: PageRequest, message: str) -> Response:
 Handler = Callable[[PageRequest], Response]
 
 
-def page(permission: Permission | None) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+def page(
+    permission: Permission | None,
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     def wrap(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(fn)
         async def endpoint(request: Request) -> Response:

@@ -8,6 +8,7 @@ Sync health comes from `standby.sync.status.sync_health(store)`; the downtime st
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,15 +16,17 @@ from typing import Any
 from standby.store.base import Store
 from standby.web.times import as_datetime
 
-try:
-    from standby.sync.status import sync_health as _sync_health
-except ImportError:  # the sync package is not there (a stripped-down install)
-    _sync_health = None
 
-try:
-    from standby.monitor.status import current_status as _current_status
-except ImportError:
-    _current_status = None
+def _optional(module: str, name: str) -> Any:
+    """A function of another package, or None when that package is not installed."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+_sync_health: Any = _optional("standby.sync.status", "sync_health")
+_current_status: Any = _optional("standby.monitor.status", "current_status")
 
 
 @dataclass(frozen=True)

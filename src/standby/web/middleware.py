@@ -58,10 +58,11 @@ class AuthMiddleware:
         public = path in PUBLIC_PATHS
         body = b""
         if scope["method"] == "POST":
-            body = await _read_body(receive, csrf.MAX_FORM_BYTES)
-            if body is None:
+            read = await _read_body(receive, csrf.MAX_FORM_BYTES)
+            if read is None:
                 await PlainTextResponse("Request too large.", 413)(scope, receive, send)
                 return
+            body = read
             receive = _replay(body, receive)
         now = self.web.clock()
         auth = await run_in_threadpool(self.web.sessions.resume, request.cookies.get(COOKIE), now)

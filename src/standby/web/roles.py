@@ -26,12 +26,9 @@ class Permission(enum.StrEnum):
 P = Permission
 
 ROLES: dict[str, frozenset[Permission]] = {
-    "nurse": frozenset(
-        {P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS, P.OR_SCHEDULE}
-    ),
+    "nurse": frozenset({P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS, P.OR_SCHEDULE}),
     "physician": frozenset(
-        {P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS, P.OR_SCHEDULE,
-         P.CLINIC_SCHEDULE}
+        {P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS, P.OR_SCHEDULE, P.CLINIC_SCHEDULE}
     ),
     "pharmacist": frozenset({P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS}),
     "scheduler": frozenset({P.SEARCH, P.OR_SCHEDULE, P.CLINIC_SCHEDULE}),

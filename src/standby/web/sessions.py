@@ -50,8 +50,9 @@ class SessionManager:
     def start(self, user: User, address: str, now: datetime) -> tuple[Session, str]:
         """A new session for `user`; returns it and the cookie value."""
         at = iso(now)
-        session = Session(secrets.token_urlsafe(32), user.username, secrets.token_urlsafe(32),
-                          at, at, address)
+        session = Session(
+            secrets.token_urlsafe(32), user.username, secrets.token_urlsafe(32), at, at, address
+        )
         repo.create_session(self.store, session)
         return session, self.sign(session.id)
 

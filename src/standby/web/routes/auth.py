@@ -46,8 +46,14 @@ def _login_page(
         },
         status,
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax",
-                        secure=_secure(request, web), path="/login")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request, web),
+        path="/login",
+    )
     response.headers["cache-control"] = "no-store"
     return response
 
@@ -72,19 +78,32 @@ async def login(request: Request) -> Response:
         if result.outcome is LoginOutcome.OK and result.user is not None:
             web.sessions.end(request.cookies.get(COOKIE))  # no session fixation
             _, cookie = web.sessions.start(result.user, address, now)
-            response = RedirectResponse(_safe_next(str(form.get("next", "/"))), 303)
-            response.set_cookie(COOKIE, cookie, httponly=True, samesite="lax",
-                                secure=_secure(request, web), path="/")
+            response: Response = RedirectResponse(_safe_next(str(form.get("next", "/"))), 303)
+            response.set_cookie(
+                COOKIE,
+                cookie,
+                httponly=True,
+                samesite="lax",
+                secure=_secure(request, web),
+                path="/",
+            )
             response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
             return response
         if result.outcome is LoginOutcome.BAD_CREDENTIALS:
-            return _login_page(request, web, error="Wrong username or password.",
-                               username=username, status=401)
+            return _login_page(
+                request, web, error="Wrong username or password.", username=username, status=401
+            )
         minutes = max(1, (result.retry_after_seconds + 59) // 60)
-        what = "This account is" if result.outcome is LoginOutcome.ACCOUNT_LOCKED else (
-            "Logins from this device are")
+        what = (
+            "This account is"
+            if result.outcome is LoginOutcome.ACCOUNT_LOCKED
+            else ("Logins from this device are")
+        )
         response = _login_page(
-            request, web, username=username, status=429,
+            request,
+            web,
+            username=username,
+            status=429,
             error=f"{what} locked after too many failed attempts. Try again in {minutes} "
             "min, or ask an admin.",
         )
@@ -99,8 +118,16 @@ async def logout(request: Request) -> Response:
     user = getattr(request.state, "user", None)
     await run_in_threadpool(web.sessions.end, request.cookies.get(COOKIE))
     if user is not None:
-        event = AuditEvent(iso(web.clock()), user.username, user.role, "logout", None,
-                           "/logout", client_address(request.scope), "")
+        event = AuditEvent(
+            iso(web.clock()),
+            user.username,
+            user.role,
+            "logout",
+            None,
+            "/logout",
+            client_address(request.scope),
+            "",
+        )
         await run_in_threadpool(accounts_repo.append_audit, web.store, event)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(COOKIE, path="/")

@@ -22,8 +22,9 @@ def home(pr: PageRequest) -> Response:
         return RedirectResponse("/schedules/or", 303)
     if can(user.role, Permission.AUDIT):
         return RedirectResponse("/admin/audit", 303)
-    return pr.render("error.html", {"title": "Nothing to show",
-                                    "message": "Your role has no pages."})
+    return pr.render(
+        "error.html", {"title": "Nothing to show", "message": "Your role has no pages."}
+    )
 
 
 def routes() -> list[BaseRoute]:

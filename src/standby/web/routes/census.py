@@ -1,0 +1,9 @@
+"""Placeholder until standby.clinical lands."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+
+def routes() -> list[BaseRoute]:
+    return []

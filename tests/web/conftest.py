@@ -1,0 +1,163 @@
+"""Fixtures of the viewer's tests: a store, an app with a settable clock, logged-in clients.
+
+The store is the real SQLite replica loaded from the synthetic hospital when those parts
+exist (module-scoped NDJSON, a fresh database copy per test); a minimal operational store
+otherwise (for the account, session and audit tests)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx still works
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from standby.settings import Settings
+from standby.web import accounts
+from standby.web.app import create_app
+
+PASSWORD = "correct horse battery"
+
+
+class _Tx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.conn.execute(sql, params).rowcount
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.conn.execute(sql, params).fetchall()
+
+
+class MiniStore:
+    """Only the operational-schema half of the Store interface."""
+
+    engine = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.lock = threading.RLock()
+        self.conn.execute("CREATE TABLE IF NOT EXISTS _schema (ns TEXT, version INTEGER)")
+
+    def ensure_schema(self, namespace: str, migrations: Sequence[Any]) -> None:
+        with self.lock:
+            have = {
+                v
+                for (v,) in self.conn.execute(
+                    "SELECT version FROM _schema WHERE ns=?", (namespace,)
+                )
+            }
+            for m in migrations:
+                if m.version not in have:
+                    self.conn.execute(m.sqlite)
+                    self.conn.execute("INSERT INTO _schema VALUES (?, ?)", (namespace, m.version))
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Tx(self.conn)
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    read_transaction = transaction
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@dataclass
+class Site:
+    app: Any
+    store: Any
+    clock: Clock
+    settings: Settings
+
+    def client(self, address: str = "10.0.0.1", base_url: str = "http://testserver") -> TestClient:
+        return TestClient(
+            self.app, client=(address, 50000), follow_redirects=False, base_url=base_url
+        )
+
+    def login(
+        self, username: str, password: str = PASSWORD, address: str = "10.0.0.1"
+    ) -> TestClient:
+        c = self.client(address)
+        r = login(c, username, password)
+        assert r.status_code == 303, r.text
+        return c
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "no CSRF field in the page"
+    return m.group(1)
+
+
+def login(c: TestClient, username: str, password: str) -> Any:
+    page = c.get("/login")
+    return c.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_of(page.text),
+            "next": "/",
+        },
+    )
+
+
+@pytest.fixture(autouse=True)
+def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters in tests (production keeps argon2-cffi's defaults)."""
+    from argon2 import PasswordHasher
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", cheap)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("dummy"))
+
+
+@pytest.fixture
+def mini_site(tmp_path: Path) -> Iterator[Site]:
+    store = MiniStore(tmp_path / "web.db")
+    clock = Clock()
+    settings = Settings(
+        db=tmp_path / "web.db",
+        login_max_failures=3,
+        login_address_max_failures=6,
+        session_idle_minutes=30,
+    )
+    app = create_app(settings, store, clock=clock)
+    for name, role, units in [
+        ("nurse.a", "nurse", ["4W"]),
+        ("admin.a", "admin", []),
+        ("sched.a", "scheduler", []),
+    ]:
+        accounts.add_user(store, name, PASSWORD, role=role, units=units)
+    yield Site(app, store, clock, settings)
+    store.close()
