@@ -39,9 +39,9 @@ ROLES: dict[str, frozenset[Permission]] = {
 }
 
 DESCRIPTIONS: dict[str, str] = {
-    "nurse": "Census, patient summaries and MAR of her units; OR board; print; "
+    "nurse": "Census, patient summaries and MAR of their units; OR board; print; "
     "break the glass for other patients.",
-    "physician": "Census and summaries of his units; search; OR board and clinic schedules; "
+    "physician": "Census and summaries of their units; search; OR board and clinic schedules; "
     "print; break the glass for other patients.",
     "pharmacist": "Census and summaries (medications, MAR, allergies, labs) of assigned "
     "units; search; print; break the glass.",
