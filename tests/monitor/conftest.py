@@ -92,3 +92,34 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+# ---- the viewer with logged-in users (for the monitor's pages) --------------------------
+PASSWORD = "correct horse battery"
+USERS = [("ic.jones", "incident-commander"), ("nurse.lee", "nurse")]
+
+
+@pytest.fixture
+def site(store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The viewer's app over `store`, with an incident commander and a nurse."""
+    from argon2 import PasswordHasher
+
+    from standby.settings import Settings
+    from standby.web import accounts
+    from standby.web.app import create_app
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", cheap)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("dummy"))
+    app = create_app(Settings(db=tmp_path / "replica.db"), store)
+    for name, role in USERS:
+        accounts.add_user(store, name, PASSWORD, role=role, units=["*"])
+    return app
+
+
+def csrf_of(html: str) -> str:
+    import re
+
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "no CSRF field in the page"
+    return m.group(1)

@@ -1,151 +1,127 @@
-"""The monitor's pages in-process (Starlette AppClient), on a minimal app with fake logins."""
+"""The monitor's pages inside the viewer's app, in-process: roles, CSRF, broadcasts, drills."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
+import warnings
 from typing import Any
 
-import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
+from conftest import PASSWORD, csrf_of
 
 from standby.monitor import downtime, incidents
 from standby.monitor.config import MonitorConfig
 from standby.monitor.status import current_status
 from standby.monitor.timeutil import utcnow
-from standby.web import monitor_routes
+
+with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx still works
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 
-@dataclass
-class FakeUser:
-    username: str
-    roles: tuple[str, ...]
+class User:
+    """A logged-in browser: keeps the session cookie and the CSRF token of the session."""
 
+    def __init__(self, app: Any, username: str) -> None:
+        self.c = TestClient(app, follow_redirects=False)
+        page = self.c.get("/login")
+        r = self.c.post(
+            "/login",
+            data={
+                "username": username,
+                "password": PASSWORD,
+                "csrf_token": csrf_of(page.text),
+                "next": "/",
+            },
+        )
+        assert r.status_code == 303, r.text
+        self.csrf = csrf_of(self.c.get("/monitor").text)
 
-USERS = {
-    "ic": FakeUser("ic.jones", ("incident-commander",)),
-    "nurse": FakeUser("nurse.lee", ("clinician",)),
-}
+    def get(self, url: str) -> Any:
+        return self.c.get(url)
 
-
-class FakeLogin(BaseHTTPMiddleware):
-    async def dispatch(self, request: Any, call_next: Any) -> Any:
-        who = request.headers.get("x-test-user")
-        request.state.user = USERS.get(who) if who else None
-        return await call_next(request)
-
-
-class AppClient:
-    """Synchronous calls into the ASGI app through httpx's ASGITransport (no sockets)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def request(self, method: str, url: str, **kw: Any) -> httpx.Response:
-        async def go() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-                return await c.request(method, url, **kw)
-
-        return asyncio.run(go())
-
-    def get(self, url: str, **kw: Any) -> httpx.Response:
-        return self.request("GET", url, **kw)
-
-    def post(self, url: str, **kw: Any) -> httpx.Response:
-        return self.request("POST", url, **kw)
+    def post(self, url: str, data: dict[str, str] | None = None) -> Any:
+        return self.c.post(url, data={**(data or {}), "csrf_token": self.csrf})
 
 
 @pytest.fixture
-def client(store: Any) -> AppClient:
-    app = Starlette(routes=monitor_routes.routes(), middleware=[Middleware(FakeLogin)])
-    app.state.store = store
-    return AppClient(app)
+def ic(site: Any) -> User:
+    return User(site, "ic.jones")
 
 
-def test_status_page_is_public_and_shows_the_commanders_message(
-    client: AppClient, store: Any
-) -> None:
-    r = client.get("/status")
-    assert r.status_code == 200 and 'data-state="normal"' in r.text
-    downtime.declare(
-        store,
-        MonitorConfig(),
-        "ic.jones",
-        utcnow(),
-        message="Use the 3rd floor printer for packets",
-    )
-    r = client.get("/status")
-    assert 'data-state="downtime"' in r.text
-    assert "Use the 3rd floor printer for packets" in r.text and "What to do" in r.text
-    assert client.get("/status.json").json()["state"] == "downtime"
+@pytest.fixture
+def nurse(site: Any) -> User:
+    return User(site, "nurse.lee")
 
 
-def test_only_an_incident_commander_declares_and_ends(client: AppClient, store: Any) -> None:
-    r = client.post("/monitor/declare", data={"reason": "x"}, headers={"x-test-user": "nurse"})
-    assert r.status_code == 403 and current_status(store).state == "normal"
-    r = client.post(
-        "/monitor/declare",
-        data={"reason": "planned", "message": "Go to paper"},
-        headers={"x-test-user": "ic"},
-    )
+def test_status_json_is_public(site: Any, store: Any) -> None:
+    anonymous = TestClient(site, follow_redirects=False)
+    assert anonymous.get("/monitor").status_code in (302, 303)  # login required
+    assert anonymous.get("/status.json").json()["state"] == "normal"
+    downtime.declare(store, MonitorConfig(), "ic.jones", utcnow(), message="Use printer 3")
+    j = anonymous.get("/status.json").json()
+    assert (j["state"], j["message"]) == ("downtime", "Use printer 3")
+
+
+def test_public_status_page_shows_downtime_without_staff_broadcasts(site: Any, store: Any) -> None:
+    downtime.declare(store, MonitorConfig(), "ic.jones", utcnow(), message="Public note")
+    downtime.post_message(store, "ic.jones", utcnow(), "Staff only: huddle", public=False)
+    page = TestClient(site, follow_redirects=False).get("/status")
+    assert page.status_code == 200
+    assert 'id="downtime-banner"' in page.text and "Public note" in page.text
+    assert "Staff only: huddle" not in page.text
+
+
+def test_only_an_incident_commander_declares_and_ends(ic: User, nurse: User, store: Any) -> None:
+    assert nurse.post("/monitor/declare", {"reason": "x"}).status_code == 403
+    assert current_status(store).state == "normal"
+    assert 'id="declare"' not in nurse.get("/monitor").text
+    r = ic.post("/monitor/declare", {"reason": "planned", "message": "Go to paper"})
     assert r.status_code == 303
     s = current_status(store)
     assert s.state == "downtime" and s.message == "Go to paper"
     assert r.headers["location"] == f"/monitor/incidents/{s.incident_id}"
-    page = client.get(r.headers["location"], headers={"x-test-user": "ic"})
+    page = ic.get(r.headers["location"])
     assert 'id="downtime-banner"' in page.text and 'id="confirm-end"' in page.text
-    nurse_page = client.get(r.headers["location"], headers={"x-test-user": "nurse"})
-    assert 'id="confirm-end"' not in nurse_page.text
-    assert client.post("/monitor/end", headers={"x-test-user": "nurse"}).status_code == 403
-    client.post("/monitor/end", data={"message": "EHR back"}, headers={"x-test-user": "ic"})
+    assert 'id="confirm-end"' not in nurse.get(r.headers["location"]).text
+    assert nurse.post("/monitor/end").status_code == 403
+    ic.post("/monitor/end", {"message": "EHR back"})
     assert current_status(store).state == "normal"
+    (inc,) = incidents.recent(store)
+    assert (inc.declared_by, inc.ended_by) == ("ic.jones", "ic.jones")
+
+
+def test_a_post_without_the_csrf_token_is_refused(ic: User, store: Any) -> None:
+    r = ic.c.post("/monitor/declare", data={"reason": "x"})
+    assert r.status_code == 403 and current_status(store).state == "normal"
 
 
 def test_broadcast_reaches_every_page_and_log_and_checklist_work(
-    client: AppClient, store: Any
+    ic: User, nurse: User, store: Any
 ) -> None:
     out = downtime.declare(store, MonitorConfig(), "ic.jones", utcnow())
     iid = out.declared
-    client.post(
-        "/monitor/broadcast",
-        data={"text": "Huddle at 14:00 in the lobby"},
-        headers={"x-test-user": "ic"},
-    )
-    page = client.get("/monitor", headers={"x-test-user": "nurse"})
-    assert "Huddle at 14:00 in the lobby" in page.text and 'id="broadcast"' in page.text
-    r = client.post(
-        f"/monitor/incidents/{iid}/log",
-        data={"text": "4W on paper"},
-        headers={"x-test-user": "nurse"},
-    )
-    assert r.status_code == 303
-    client.post(
-        f"/monitor/incidents/{iid}/checklist/0",
-        data={"done": "1"},
-        headers={"x-test-user": "nurse"},
-    )
-    client.post(
-        f"/monitor/incidents/{iid}/checklist",
-        data={"role": "logistics", "item": "Spare printer"},
-        headers={"x-test-user": "nurse"},
+    ic.post("/monitor/broadcast", {"text": "Huddle at 14:00 in the lobby"})
+    for path in ("/monitor", f"/monitor/incidents/{iid}", "/status"):
+        page = nurse.get(path)
+        assert "Huddle at 14:00 in the lobby" in page.text and 'id="broadcast"' in page.text
+    assert nurse.post(f"/monitor/incidents/{iid}/log", {"text": "4W on paper"}).status_code == 303
+    nurse.post(f"/monitor/incidents/{iid}/checklist/0", {"done": "1"})
+    nurse.post(
+        f"/monitor/incidents/{iid}/checklist", {"role": "logistics", "item": "Spare printer"}
     )
     items = incidents.checklist(store, iid)
     assert items[0].done and items[0].done_by == "nurse.lee"
     assert items[-1].item == "Spare printer"
-    md = client.get(f"/monitor/incidents/{iid}/report.md").text
+    md = nurse.get(f"/monitor/incidents/{iid}/report.md").text
     assert "4W on paper" in md and "Huddle at 14:00" in md
-    pdf = client.get(f"/monitor/incidents/{iid}/report.pdf")
-    assert pdf.content.startswith(b"%PDF")
+    assert nurse.get(f"/monitor/incidents/{iid}/report.pdf").content.startswith(b"%PDF")
 
 
-def test_drill_label_on_pages(client: AppClient, store: Any) -> None:
-    client.post("/monitor/drill/start", headers={"x-test-user": "ic"})
-    assert "DRILL" in client.get("/status").text
+def test_drill_label_on_pages(ic: User, nurse: User, store: Any) -> None:
+    ic.post("/monitor/drill/start")
+    assert current_status(store).drill
+    assert "DRILL" in nurse.get("/monitor").text
     downtime.declare(store, MonitorConfig(), "ic.jones", utcnow())
-    page = client.get("/monitor", headers={"x-test-user": "nurse"})
+    page = nurse.get(f"/monitor/incidents/{current_status(store).incident_id}")
     assert 'data-drill="true"' in page.text and ">DRILL<" in page.text
-    assert "DRILL" in client.get("/status").text
+    assert "DRILL" in TestClient(nurse.c.app).get("/status").text

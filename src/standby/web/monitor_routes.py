@@ -1,113 +1,62 @@
-"""Web pages of the monitor: the public status page, the downtime dashboard, incident pages.
+"""Web pages of the monitor, plugged into the viewer (`standby.web.app.OPTIONAL_ROUTE_MODULES`).
 
-* `GET /status`, `GET /status.json` — public (no login), no patient data: state, since,
-  what to do, the incident commander's latest public message.
 * `GET /monitor` — state, probes, incidents; *Declare EHR downtime* and drills for
   incident commanders.
 * `GET /monitor/incidents/{id}` — figures, timeline, role checklist, log, the broadcast
   form and *Confirm end of downtime* (incident commanders); reports as `.md` and `.pdf`.
-* `POST` actions for each of those forms.
+* `GET /status.json` — public (no login, no patient data): the state for scripts and
+  phones. The public HTML status page is the viewer's `/status`, which shows the same
+  `current_status` and this package's banner.
+* The downtime banner on every page: `BANNERS` → `templates/monitor/banner.html`.
 
-Handlers hold no SQL: they call `standby.monitor`. docs/monitor.md
+Handlers hold no SQL (they call `standby.monitor`); they run through the viewer's `page`
+guard (login, CSRF and a worker thread). Declaring, ending, broadcasting and drills need
+the `incident-commander` (or `admin`) role; anyone logged in may add to the log and tick
+the checklist. docs/monitor.md
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
-from starlette.templating import Jinja2Templates
+from starlette.routing import BaseRoute, Route
 
 from standby.monitor import after_action, downtime, drills, incidents, probes
 from standby.monitor.config import MonitorConfig
 from standby.monitor.state import InvalidTransition
 from standby.monitor.status import current_status
-from standby.monitor.timeutil import utcnow
-from standby.store.base import Store
+from standby.web.context import WebContext
+from standby.web.guard import PageRequest, page
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 COMMANDER_ROLES = frozenset({"incident-commander", "admin"})
-PUBLIC_PATHS = ("/status", "/status.json")
+NAV = [("/monitor", "Downtime", None)]
+BANNERS = ["monitor/banner.html"]
 
 
-# ---- what the app provides (adapters to standby.web.app) --------------------------------
-def _web(request: Request) -> Any:
-    """The viewer's `WebContext` (standby.web.context), when running inside its app."""
-    return getattr(request.app.state, "web", None)
+def _config(web: WebContext) -> MonitorConfig:
+    cfg = getattr(web, "monitor_config", None)  # tests may set one
+    return cfg if isinstance(cfg, MonitorConfig) else MonitorConfig.from_settings(web.settings)
 
 
-def _store(request: Request) -> Store:
-    web = _web(request)
-    return web.store if web is not None else request.app.state.store
+def _is_commander(pr: PageRequest) -> bool:
+    return bool(set(pr.user.roles) & COMMANDER_ROLES)
 
 
-def _config(request: Request) -> MonitorConfig:
-    cfg = getattr(request.app.state, "monitor_config", None)
-    if isinstance(cfg, MonitorConfig):
-        return cfg
-    web = _web(request)
-    settings = web.settings if web is not None else getattr(request.app.state, "settings", None)
-    return MonitorConfig() if settings is None else MonitorConfig.from_settings(settings)
+def _back(path: str, error: str | None = None) -> Response:
+    return RedirectResponse(path + (f"?error={quote(error)}" if error else ""), status_code=303)
 
 
-def _user(request: Request) -> str | None:
-    user = getattr(request.state, "user", None) or request.scope.get("user")
-    if user is None:
-        return None
-    name = getattr(user, "username", None) or getattr(user, "name", None) or user
-    return str(name)
-
-
-def _roles(request: Request) -> set[str]:
-    user = getattr(request.state, "user", None) or request.scope.get("user")
-    roles = set(getattr(user, "roles", None) or ())
-    role = getattr(user, "role", None)
-    if role:
-        roles.add(role)
-    return {str(r) for r in roles}
-
-
-def _is_commander(request: Request) -> bool:
-    return bool(_roles(request) & COMMANDER_ROLES)
-
-
-def _csrf_field(request: Request) -> str:
-    token = getattr(request.state, "csrf_token", None)
-    return "" if token is None else f'<input type="hidden" name="csrf_token" value="{token}">'
-
-
-def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    ctx = {
-        "downtime": current_status(_store(request)),
-        "user": _user(request),
-        "commander": _is_commander(request),
-        "csrf_field": _csrf_field(request),
-        **context,
-    }
-    return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status)
-
-
-def _forbidden(request: Request) -> Response:
-    return Response("Only an incident commander may do this.", status_code=403)
-
-
-def _back(path: str) -> Response:
-    return RedirectResponse(path, status_code=303)
+def _not_commander(pr: PageRequest) -> Response:
+    return pr.forbidden("Only an incident commander may do this.")
 
 
 # ---- public -----------------------------------------------------------------------------
-async def status_page(request: Request) -> Response:
-    s = current_status(_store(request))
-    return TEMPLATES.TemplateResponse(
-        request, "monitor/status.html", {"downtime": s, "now": utcnow()}
-    )
-
-
 async def status_json(request: Request) -> Response:
-    s = current_status(_store(request))
+    web: WebContext = request.app.state.web
+    s = await run_in_threadpool(current_status, web.store)
     return JSONResponse(
         {
             "state": s.state,
@@ -116,33 +65,35 @@ async def status_json(request: Request) -> Response:
             "drill": s.drill,
             "message": s.message,
             "what_to_do": s.what_to_do,
-        }
+        },
+        headers={"cache-control": "no-store"},
     )
 
 
 # ---- team pages ---------------------------------------------------------------------------
-async def dashboard(request: Request) -> Response:
-    store = _store(request)
-    return _page(
-        request,
+@page(None)
+def dashboard(pr: PageRequest) -> Response:
+    store = pr.web.store
+    return pr.render(
         "monitor/dashboard.html",
         {
             "latest": probes.latest(store),
             "incidents": incidents.recent(store, 20),
-            "error": request.query_params.get("error"),
+            "commander": _is_commander(pr),
+            "error": pr.query("error") or None,
         },
     )
 
 
-async def incident_page(request: Request) -> Response:
-    store = _store(request)
-    iid = request.path_params["incident_id"]
+@page(None)
+def incident_page(pr: PageRequest) -> Response:
+    store = pr.web.store
+    iid = pr.request.path_params["incident_id"]
     incident = incidents.get(store, iid)
     if incident is None:
-        return Response("No such incident.", status_code=404)
+        return pr.render("error.html", {"title": "Not found", "message": "No such incident."}, 404)
     report = after_action.build(store, iid)
-    return _page(
-        request,
+    return pr.render(
         "monitor/incident.html",
         {
             "incident": incident,
@@ -150,21 +101,23 @@ async def incident_page(request: Request) -> Response:
             "events": report.events,
             "checklist": report.checklist,
             "roles": incidents.ROLES,
+            "commander": _is_commander(pr),
             "current": current_status(store).incident_id == iid,
-            "error": request.query_params.get("error"),
+            "error": pr.query("error") or None,
         },
     )
 
 
-async def report_file(request: Request) -> Response:
-    iid = request.path_params["incident_id"]
+@page(None)
+def report_file(pr: PageRequest) -> Response:
+    iid = pr.request.path_params["incident_id"]
+    fmt = pr.request.path_params["fmt"]
     try:
-        report = after_action.build(_store(request), iid)
+        report = after_action.build(pr.web.store, iid)
     except KeyError:
-        return Response("No such incident.", status_code=404)
-    fmt = request.path_params["fmt"]
-    if fmt not in ("md", "pdf"):
-        return Response("Reports are .md or .pdf.", status_code=404)
+        report = None
+    if report is None or fmt not in ("md", "pdf"):
+        return pr.render("error.html", {"title": "Not found", "message": "No such report."}, 404)
     if fmt == "pdf":
         return Response(
             after_action.pdf(report),
@@ -175,135 +128,132 @@ async def report_file(request: Request) -> Response:
 
 
 # ---- actions --------------------------------------------------------------------------------
-async def declare(request: Request) -> Response:
-    if not _is_commander(request):
-        return _forbidden(request)
-    form = await request.form()
+@page(None)
+def declare(pr: PageRequest) -> Response:
+    if not _is_commander(pr):
+        return _not_commander(pr)
     try:
         out = downtime.declare(
-            _store(request),
-            _config(request),
-            _user(request) or "?",
-            utcnow(),
-            reason=str(form.get("reason", "")),
-            message=str(form.get("message", "")),
+            pr.web.store,
+            _config(pr.web),
+            pr.user.username,
+            pr.now,
+            reason=pr.form.get("reason", ""),
+            message=pr.form.get("message", ""),
         )
     except InvalidTransition as e:
-        return _back(f"/monitor?error={e}")
+        return _back("/monitor", str(e))
     return _back(f"/monitor/incidents/{out.declared}")
 
 
-async def end(request: Request) -> Response:
-    if not _is_commander(request):
-        return _forbidden(request)
-    form = await request.form()
-    iid = current_status(_store(request)).incident_id
+@page(None)
+def end(pr: PageRequest) -> Response:
+    if not _is_commander(pr):
+        return _not_commander(pr)
+    iid = current_status(pr.web.store).incident_id
     try:
         downtime.confirm_end(
-            _store(request),
-            _config(request),
-            _user(request) or "?",
-            utcnow(),
-            message=str(form.get("message", "")),
+            pr.web.store,
+            _config(pr.web),
+            pr.user.username,
+            pr.now,
+            message=pr.form.get("message", ""),
         )
     except InvalidTransition as e:
-        return _back(f"/monitor?error={e}")
+        return _back("/monitor", str(e))
     return _back(f"/monitor/incidents/{iid}" if iid else "/monitor")
 
 
-async def broadcast(request: Request) -> Response:
-    if not _is_commander(request):
-        return _forbidden(request)
-    form = await request.form()
+@page(None)
+def broadcast(pr: PageRequest) -> Response:
+    if not _is_commander(pr):
+        return _not_commander(pr)
     downtime.post_message(
-        _store(request),
-        _user(request) or "?",
-        utcnow(),
-        str(form.get("text", "")),
-        public=bool(form.get("public")),
+        pr.web.store,
+        pr.user.username,
+        pr.now,
+        pr.form.get("text", ""),
+        public=bool(pr.form.get("public")),
     )
-    iid = current_status(_store(request)).incident_id
+    iid = current_status(pr.web.store).incident_id
     return _back(f"/monitor/incidents/{iid}" if iid else "/monitor")
 
 
-async def drill_start(request: Request) -> Response:
-    if not _is_commander(request):
-        return _forbidden(request)
-    form = await request.form()
+@page(None)
+def drill_start(pr: PageRequest) -> Response:
+    if not _is_commander(pr):
+        return _not_commander(pr)
     try:
         drills.start(
-            _store(request),
-            _user(request) or "?",
-            utcnow(),
-            notify_real=bool(form.get("notify_real")),
+            pr.web.store, pr.user.username, pr.now, notify_real=bool(pr.form.get("notify_real"))
         )
     except InvalidTransition as e:
-        return _back(f"/monitor?error={e}")
+        return _back("/monitor", str(e))
     return _back("/monitor")
 
 
-async def drill_cancel(request: Request) -> Response:
-    if not _is_commander(request):
-        return _forbidden(request)
+@page(None)
+def drill_cancel(pr: PageRequest) -> Response:
+    if not _is_commander(pr):
+        return _not_commander(pr)
     try:
-        drills.cancel(_store(request), _user(request) or "?", utcnow())
+        drills.cancel(pr.web.store, pr.user.username, pr.now)
     except InvalidTransition as e:
-        return _back(f"/monitor?error={e}")
+        return _back("/monitor", str(e))
     return _back("/monitor")
 
 
-async def add_log(request: Request) -> Response:
-    iid = request.path_params["incident_id"]
-    form = await request.form()
+@page(None)
+def add_log(pr: PageRequest) -> Response:
+    iid = pr.request.path_params["incident_id"]
     try:
         incidents.add_log_entry(
-            _store(request), iid, utcnow(), _user(request) or "?", str(form.get("text", ""))
+            pr.web.store, iid, pr.now, pr.user.username, pr.form.get("text", "")
         )
     except KeyError:
-        return Response("No such incident.", status_code=404)
+        return pr.render("error.html", {"title": "Not found", "message": "No such incident."}, 404)
     except ValueError as e:
-        return _back(f"/monitor/incidents/{iid}?error={e}")
+        return _back(f"/monitor/incidents/{iid}", str(e))
     return _back(f"/monitor/incidents/{iid}")
 
 
-async def toggle_item(request: Request) -> Response:
-    iid = request.path_params["incident_id"]
-    form = await request.form()
+@page(None)
+def toggle_item(pr: PageRequest) -> Response:
+    iid = pr.request.path_params["incident_id"]
     try:
         incidents.set_item_done(
-            _store(request),
+            pr.web.store,
             iid,
-            int(request.path_params["position"]),
-            form.get("done") == "1",
-            _user(request) or "?",
-            utcnow(),
+            int(pr.request.path_params["position"]),
+            pr.form.get("done") == "1",
+            pr.user.username,
+            pr.now,
         )
     except KeyError:
-        return Response("No such checklist item.", status_code=404)
+        return pr.render("error.html", {"title": "Not found", "message": "No such item."}, 404)
     return _back(f"/monitor/incidents/{iid}")
 
 
-async def add_item(request: Request) -> Response:
-    iid = request.path_params["incident_id"]
-    form = await request.form()
+@page(None)
+def add_item(pr: PageRequest) -> Response:
+    iid = pr.request.path_params["incident_id"]
     try:
         incidents.edit_item(
-            _store(request),
+            pr.web.store,
             iid,
             None,
-            str(form.get("role", "")),
-            str(form.get("item", "")),
-            _user(request) or "?",
-            utcnow(),
+            pr.form.get("role", ""),
+            pr.form.get("item", ""),
+            pr.user.username,
+            pr.now,
         )
     except ValueError as e:
-        return _back(f"/monitor/incidents/{iid}?error={e}")
+        return _back(f"/monitor/incidents/{iid}", str(e))
     return _back(f"/monitor/incidents/{iid}")
 
 
-def routes() -> list[Route]:
+def routes() -> list[BaseRoute]:
     return [
-        Route("/status", status_page, name="monitor_status"),
         Route("/status.json", status_json, name="monitor_status_json"),
         Route("/monitor", dashboard, name="monitor_dashboard"),
         Route("/monitor/declare", declare, methods=["POST"]),
@@ -312,7 +262,7 @@ def routes() -> list[Route]:
         Route("/monitor/drill/start", drill_start, methods=["POST"]),
         Route("/monitor/drill/cancel", drill_cancel, methods=["POST"]),
         Route("/monitor/incidents/{incident_id}", incident_page, name="monitor_incident"),
-        Route("/monitor/incidents/{incident_id}/report.{fmt:str}", report_file),
+        Route("/monitor/incidents/{incident_id}/report.{fmt}", report_file),
         Route("/monitor/incidents/{incident_id}/log", add_log, methods=["POST"]),
         Route("/monitor/incidents/{incident_id}/checklist", add_item, methods=["POST"]),
         Route(
