@@ -257,3 +257,16 @@ def list_break_glass(store: Store, *, limit: int = 500) -> list[BreakGlass]:
             (limit,),
         )
     return [BreakGlass(*r) for r in rows]
+
+
+def append_audit_many(store: Store, events: Sequence[AuditEvent]) -> None:
+    """Several audit lines in one transaction (a census shows many patients at once)."""
+    if not events:
+        return
+    with store.transaction() as tx:
+        for e in events:
+            tx.execute(
+                "INSERT INTO web_audit (at, username, role, action, patient_id, page, address,"
+                " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (e.at, e.username, e.role, e.action, e.patient_id, e.page, e.address, e.detail),
+            )

@@ -41,6 +41,22 @@ def record(pr: PageRequest, action: str, patient_id: str | None, detail: str = "
     )
 
 
+def record_many(pr: PageRequest, action: str, patient_ids: list[str], detail: str = "") -> None:
+    """One audit line per patient shown on a page (census, schedules, search results)."""
+    url = pr.request.url
+    page = (url.path + (f"?{url.query}" if url.query else ""))[:500]
+    at = iso(pr.now)
+    repo.append_audit_many(
+        pr.web.store,
+        [
+            AuditEvent(
+                at, pr.user.username, pr.user.role, action, pid, page, pr.address, detail[:500]
+            )
+            for pid in dict.fromkeys(patient_ids)
+        ],
+    )
+
+
 def csv_rows(store: Store, q: AuditQuery) -> Iterator[str]:
     """The CSV export, streamed: a header line, then one line per event, oldest first."""
     buf = io.StringIO()

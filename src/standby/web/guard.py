@@ -45,6 +45,9 @@ class PageRequest:
     def audit(self, action: str, patient_id: str | None, detail: str = "") -> None:
         audit.record(self, action, patient_id, detail)
 
+    def audit_many(self, action: str, patient_ids: list[str], detail: str = "") -> None:
+        audit.record_many(self, action, patient_ids, detail)
+
     def forbidden(self, message: str) -> Response:
         return forbidden(self.request, self.web, message)
 
