@@ -1,0 +1,54 @@
+"""The clinical read model: what the viewer and the downtime packets show, read once.
+
+Why it exists: the clinician viewer (standby.web) and the PDF packets (standby.reports)
+must show the same census, summary and schedules ("one place decides what a summary
+contains"). The deciding is pure and lives in `standby.fhir.summary` (tested without I/O);
+this package does the reading: one compartment lookup per patient, the directory of
+Locations and Practitioners cached per store, searches for patients and appointments.
+Both UIs render what these functions return and decide nothing themselves.
+
+Imports only `standby.fhir` and `standby.store` (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from standby.clinical.census import Unit, unit_census, units
+from standby.clinical.freshness import data_as_of
+from standby.clinical.patients import PatientMatch, find_patients, patient_summary
+from standby.clinical.schedules import (
+    Case,
+    ClinicSchedule,
+    OperatingRoom,
+    ORSchedule,
+    ProviderDay,
+    Visit,
+    clinic_schedule,
+    or_schedule,
+)
+from standby.fhir.census import Census, CensusBed, CensusPatient, DueDose
+from standby.fhir.summary import AllergyStatus, PatientSummary, SectionStatus
+
+__all__ = [
+    "AllergyStatus",
+    "Case",
+    "Census",
+    "CensusBed",
+    "CensusPatient",
+    "ClinicSchedule",
+    "DueDose",
+    "ORSchedule",
+    "OperatingRoom",
+    "PatientMatch",
+    "PatientSummary",
+    "ProviderDay",
+    "SectionStatus",
+    "Unit",
+    "Visit",
+    "clinic_schedule",
+    "data_as_of",
+    "find_patients",
+    "or_schedule",
+    "patient_summary",
+    "unit_census",
+    "units",
+]

@@ -1,0 +1,144 @@
+"""Units and their census: who is in which bed, read from the replica.
+
+A unit is a Location with `physicalType` `wi` (docs/data-model.md); its beds are the `bd`
+Locations below it. A patient is on the unit when their in-progress Encounter's active
+location is the unit or a room or bed below it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from standby.clinical.directory import directory
+from standby.clinical.patients import resolve
+from standby.fhir import display as d
+from standby.fhir.census import Census, CensusBed, bed_sort_key, census_patient
+from standby.fhir.summary import current_encounter, encounter_bed, patient_summary
+from standby.store.base import Store
+
+JSON = Mapping[str, Any]
+NOT_CARE_UNITS = {"OR", "OF", "PHARM", "LAB"}
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    id: str
+    name: str  # "4 West Medical"
+    alias: str  # "4W" (name when there is no alias)
+    kind: str  # v3-RoleCode: ICU, HU, ER, OR, OF ...
+    beds: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.alias} — {self.name}" if self.alias != self.name else self.name
+
+
+def units(store: Store, *, include_all: bool = False) -> list[Unit]:
+    """The care units (wards with beds, ICU, ED), by alias. `include_all` adds the OR
+    suite and clinics."""
+    dire = directory(store)
+    out = []
+    for loc in dire.locations():
+        if d.first_code(loc.get("physicalType")) != "wi" or loc.get("status") == "inactive":
+            continue
+        kind = d.first_code(loc.get("type")) or ""
+        if kind in NOT_CARE_UNITS and not include_all:
+            continue
+        lid = str(loc.get("id"))
+        beds = sum(
+            1
+            for x in dire.subtree(lid)
+            if d.first_code((dire.location(x) or {}).get("physicalType")) == "bd"
+        )
+        alias = (loc.get("alias") or [loc.get("name") or lid])[0]
+        out.append(Unit(lid, str(loc.get("name") or alias), str(alias), kind, beds))
+    out.sort(key=lambda u: u.alias)
+    return out
+
+
+def _encounters_in(store: Store, loc_ids: list[str]) -> list[JSON]:
+    out: list[JSON] = []
+    chunk = 100
+    try:
+        for i in range(0, len(loc_ids), chunk):
+            refs = ",".join(f"Location/{x}" for x in loc_ids[i : i + chunk])
+            offset = 0
+            while True:
+                page = store.search(
+                    "Encounter",
+                    [("location", refs), ("status", "in-progress")],
+                    count=500,
+                    offset=offset,
+                )
+                out.extend(sr.json() for sr in page.resources)
+                if len(page.resources) < 500:
+                    break
+                offset += 500
+        return out
+    except ValueError:  # the store does not index Encounter.location
+        wanted = {f"Location/{x}" for x in loc_ids}
+        return [
+            e
+            for e in (sr.json() for sr in store.iter_type("Encounter"))
+            if e.get("status") == "in-progress"
+            and any(d.reference_key(x.get("location")) in wanted for x in e.get("location") or [])
+        ]
+
+
+def unit_census(store: Store, unit_id: str, now: datetime) -> Census:
+    """Every bed of the unit with its patient (or empty), and patients placed on the unit
+    without a bed listed after the beds."""
+    dire = directory(store)
+    unit = dire.location(unit_id)
+    if unit is None:
+        raise KeyError(f"no unit Location/{unit_id}")
+    subtree = dire.subtree(unit_id)
+    in_unit = set(subtree)
+    beds = {
+        x: dire.location(x) or {}
+        for x in subtree
+        if d.first_code((dire.location(x) or {}).get("physicalType")) == "bd"
+    }
+    by_bed: dict[str, CensusBed] = {}
+    unplaced: list[CensusBed] = []
+    seen: set[str] = set()
+    for enc in _encounters_in(store, subtree):
+        pid = d.reference_id(enc.get("subject"), "Patient")
+        if not pid or pid in seen:
+            continue
+        stored = store.compartment(pid)
+        resources = [sr.json() for sr in stored]
+        current = current_encounter([r for r in resources if r.get("resourceType") == "Encounter"])
+        loc = encounter_bed(current) if current else None
+        if loc not in in_unit:
+            continue  # an old location of this encounter: the patient has moved
+        seen.add(pid)
+        s = patient_summary(
+            resources, now, resolved=resolve(store, resources, dire), held_types=dire.held_types
+        )
+        row = census_patient(s)
+        if loc in beds and loc not in by_bed:
+            room = dire.location(d.reference_id(beds[loc].get("partOf"), "Location"))
+            by_bed[loc] = CensusBed(
+                loc, str(beds[loc].get("name") or loc), str((room or {}).get("name") or ""), row
+            )
+        else:
+            unplaced.append(CensusBed(None, s.header.bed, s.header.room, row))
+    rows = []
+    for bid, bed in beds.items():
+        if bid in by_bed:
+            rows.append(by_bed[bid])
+        else:
+            room = dire.location(d.reference_id(bed.get("partOf"), "Location"))
+            rows.append(
+                CensusBed(
+                    bid, str(bed.get("name") or bid), str((room or {}).get("name") or ""), None
+                )
+            )
+    rows.sort(key=bed_sort_key)
+    unplaced.sort(key=lambda b: b.patient.name if b.patient else "")
+    alias = (unit.get("alias") or [unit.get("name") or unit_id])[0]
+    return Census(unit_id, str(alias), str(unit.get("name") or alias), now, rows + unplaced)

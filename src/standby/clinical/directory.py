@@ -1,0 +1,103 @@
+"""The hospital's directory as the read model needs it: Locations, Practitioners and their
+roles (few, shared by every patient, outside any patient compartment), and which resource
+types the replica holds. Cached per store for `TTL` seconds: a census of 40 beds must not
+re-read 1,000 Locations forty times.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from standby.fhir import display as d
+from standby.store.base import Store
+
+JSON = Mapping[str, Any]
+TTL = 60.0
+
+
+@dataclass
+class Directory:
+    """Location and Practitioner resources by "Type/id", and the unit tree."""
+
+    resolved: dict[str, JSON] = field(default_factory=dict)
+    children: dict[str, list[str]] = field(default_factory=dict)  # Location id → child ids
+    roles: dict[str, str] = field(default_factory=dict)  # Practitioner id → role text
+    held_types: frozenset[str] = frozenset()
+    loaded_at: float = 0.0
+
+    def location(self, loc_id: str | None) -> JSON | None:
+        return self.resolved.get(f"Location/{loc_id}") if loc_id else None
+
+    def locations(self) -> list[JSON]:
+        return [v for k, v in self.resolved.items() if k.startswith("Location/")]
+
+    def subtree(self, loc_id: str) -> list[str]:
+        """`loc_id` and every Location below it (rooms, beds)."""
+        out, todo = [], [loc_id]
+        while todo:
+            x = todo.pop()
+            out.append(x)
+            todo.extend(self.children.get(x, []))
+        return out
+
+    def unit_of(self, loc_id: str | None) -> JSON | None:
+        """The ward (`wi`) a Location belongs to (itself when it is one)."""
+        seen = set()
+        while loc_id and loc_id not in seen:
+            seen.add(loc_id)
+            loc = self.location(loc_id)
+            if loc is None:
+                return None
+            if d.first_code(loc.get("physicalType")) == "wi":
+                return loc
+            loc_id = d.reference_id(loc.get("partOf"), "Location")
+        return None
+
+
+_cache: weakref.WeakKeyDictionary[Store, Directory] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def directory(store: Store, *, ttl: float = TTL) -> Directory:
+    """The cached directory of `store` (reloaded after `ttl` seconds)."""
+    with _lock:
+        cached = _cache.get(store)
+    if cached is not None and time.monotonic() - cached.loaded_at < ttl:
+        return cached
+    fresh = load(store)
+    with _lock:
+        _cache[store] = fresh
+    return fresh
+
+
+def invalidate(store: Store) -> None:
+    with _lock:
+        _cache.pop(store, None)
+
+
+def load(store: Store) -> Directory:
+    out = Directory(loaded_at=time.monotonic())
+    counts = store.counts_by_type()
+    out.held_types = frozenset(t for t, n in counts.items() if n > 0)
+    for rt in ("Location", "Practitioner", "Organization"):
+        if rt not in out.held_types:
+            continue
+        for sr in store.iter_type(rt):
+            body = sr.json()
+            out.resolved[f"{rt}/{sr.id}"] = body
+            if rt == "Location":
+                parent = d.reference_id(body.get("partOf"), "Location")
+                if parent:
+                    out.children.setdefault(parent, []).append(sr.id)
+    if "PractitionerRole" in out.held_types:
+        for sr in store.iter_type("PractitionerRole"):
+            body = sr.json()
+            pid = d.reference_id(body.get("practitioner"), "Practitioner")
+            if pid and pid not in out.roles:
+                out.roles[pid] = d.concept_text(body.get("code"))
+    return out

@@ -1,0 +1,277 @@
+"""The OR board (by room and time) and clinic schedules (by provider) for one day.
+
+Surgeries are Appointments with an operating-room Location participant (a `ro` Location of
+`type` OR, or any Location under the OR suite); clinic visits are the other booked
+Appointments with a Practitioner participant (docs/data-model.md). Days are UTC days, as
+the synthetic hospital's times are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from standby.clinical.directory import Directory, directory
+from standby.fhir import display as d
+from standby.store.base import Store
+
+JSON = Mapping[str, Any]
+CANCELLED = {"cancelled", "noshow", "entered-in-error"}
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledPatient:
+    id: str
+    name: str
+    dob: str
+    mrn: str
+    phones: list[str]
+
+    @property
+    def phone(self) -> str:
+        return self.phones[0] if self.phones else "no phone recorded"
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One surgery on the OR board."""
+
+    appointment_id: str
+    start: datetime | None
+    end: datetime | None
+    minutes: int | None
+    patient: ScheduledPatient | None
+    procedure: str
+    surgeon: str
+    anesthesiologist: str
+    priority: str
+    status: str
+
+
+@dataclass
+class OperatingRoom:
+    id: str
+    name: str
+    cases: list[Case] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ORSchedule:
+    day: date
+    rooms: list[OperatingRoom]
+
+    @property
+    def cases(self) -> int:
+        return sum(len(r.cases) for r in self.rooms)
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    appointment_id: str
+    start: datetime | None
+    end: datetime | None
+    patient: ScheduledPatient | None
+    reason: str
+    clinic: str
+    status: str
+
+
+@dataclass
+class ProviderDay:
+    id: str
+    name: str
+    role: str
+    visits: list[Visit] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicSchedule:
+    day: date
+    providers: list[ProviderDay]
+
+    @property
+    def visits(self) -> int:
+        return sum(len(p.visits) for p in self.providers)
+
+
+def _day_appointments(store: Store, day: date) -> list[JSON]:
+    lo = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    hi = lo + timedelta(days=1)
+    out: list[JSON] = []
+    try:
+        offset = 0
+        while True:
+            page = store.search(
+                "Appointment",
+                [("date", f"ge{lo:%Y-%m-%dT%H:%M:%SZ}"), ("date", f"lt{hi:%Y-%m-%dT%H:%M:%SZ}")],
+                count=1000,
+                offset=offset,
+            )
+            out.extend(sr.json() for sr in page.resources)
+            if len(page.resources) < 1000:
+                break
+            offset += 1000
+    except ValueError:  # the store does not index Appointment.date: scan
+        out = []
+        for sr in store.iter_type("Appointment"):
+            a = sr.json()
+            s = d.parse_instant(a.get("start"))
+            if s is not None and lo <= s < hi:
+                out.append(a)
+    return [a for a in out if a.get("status") not in CANCELLED]
+
+
+def _is_or(loc_id: str, dire: Directory) -> bool:
+    loc = dire.location(loc_id)
+    if loc is None:
+        return False
+    if d.first_code(loc.get("type")) == "OR":
+        return True
+    unit = dire.unit_of(loc_id)
+    return unit is not None and d.first_code(unit.get("type")) == "OR"
+
+
+class _Patients:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.cache: dict[str, ScheduledPatient | None] = {}
+
+    def get(self, ref: object) -> ScheduledPatient | None:
+        pid = d.reference_id(ref, "Patient")
+        if not pid:
+            return None
+        if pid not in self.cache:
+            sr = self.store.read("Patient", pid)
+            if sr is None or sr.deleted:
+                self.cache[pid] = None
+            else:
+                p = sr.json()
+                birth = d.parse_date(p.get("birthDate"))
+                self.cache[pid] = ScheduledPatient(
+                    pid,
+                    d.human_name(p.get("name"))[0],
+                    birth.isoformat() if birth else "DOB unknown",
+                    d.mrn(p),
+                    d.phones(p.get("telecom")),
+                )
+        return self.cache[pid]
+
+
+def _role(participant: JSON, pract_id: str, dire: Directory) -> str:
+    text = " ".join(d.concept_text(t) for t in participant.get("type") or []).lower()
+    return (text + " " + dire.roles.get(pract_id, "").lower()).strip()
+
+
+def or_schedule(store: Store, day: date) -> ORSchedule:
+    """Surgeries of `day`, per operating room, by start time (rooms by name)."""
+    dire = directory(store)
+    pats = _Patients(store)
+    rooms: dict[str, OperatingRoom] = {}
+    for a in _day_appointments(store, day):
+        room_id = None
+        surgeon = anesth = ""
+        patient_ref = None
+        for p in a.get("participant") or []:
+            key = d.reference_key(p.get("actor")) or ""
+            rt, _, rid = key.partition("/")
+            if rt == "Location" and _is_or(rid, dire):
+                room_id = rid
+            elif rt == "Practitioner":
+                role = _role(p, rid, dire)
+                name = d.reference_display(p.get("actor"), dire.resolved)
+                if "anesth" in role or "anaesth" in role:
+                    anesth = anesth or name
+                elif "surg" in role or "PPRF" in str(p.get("type")) or not surgeon:
+                    surgeon = name if ("surg" in role or not surgeon) else surgeon
+            elif rt == "Patient":
+                patient_ref = p.get("actor")
+        if room_id is None:
+            continue
+        loc = dire.location(room_id) or {}
+        room = rooms.setdefault(room_id, OperatingRoom(room_id, str(loc.get("name") or room_id)))
+        procedure = str(a.get("description") or "")
+        if not procedure:
+            for b in a.get("basedOn") or []:
+                sr = store.read("ServiceRequest", d.reference_id(b, "ServiceRequest") or "")
+                if sr is not None and not sr.deleted:
+                    procedure = d.concept_text(sr.json().get("code"))
+                    break
+        procedure = procedure or d.concept_text(a.get("serviceType"), "(procedure not named)")
+        room.cases.append(
+            Case(
+                str(a.get("id")),
+                d.parse_instant(a.get("start")),
+                d.parse_instant(a.get("end")),
+                a.get("minutesDuration"),
+                pats.get(patient_ref),
+                procedure,
+                surgeon,
+                anesth,
+                str(a.get("priority") or ""),
+                str(a.get("status") or ""),
+            )
+        )
+    far = datetime.max.replace(tzinfo=UTC)
+    for r in rooms.values():
+        r.cases.sort(key=lambda c: c.start or far)
+    return ORSchedule(day, sorted(rooms.values(), key=lambda r: r.name))
+
+
+def clinic_schedule(store: Store, day: date) -> ClinicSchedule:
+    """Clinic visits of `day`, per provider, by start time, with the patient's phone."""
+    dire = directory(store)
+    pats = _Patients(store)
+    providers: dict[str, ProviderDay] = {}
+    for a in _day_appointments(store, day):
+        locs = [d.reference_id(p.get("actor"), "Location") for p in a.get("participant") or []]
+        if any(x and _is_or(x, dire) for x in locs):
+            continue
+        clinic = ""
+        for x in locs:
+            if x:
+                clinic = str((dire.location(x) or {}).get("name") or "")
+                break
+        patient_ref = None
+        practs = []
+        for p in a.get("participant") or []:
+            key = d.reference_key(p.get("actor")) or ""
+            if key.startswith("Patient/"):
+                patient_ref = p.get("actor")
+            elif key.startswith("Practitioner/"):
+                practs.append(p)
+        if not practs:
+            continue
+        p0 = practs[0]
+        pid = d.reference_id(p0.get("actor"), "Practitioner") or ""
+        prov = providers.setdefault(
+            pid,
+            ProviderDay(
+                pid,
+                d.reference_display(p0.get("actor"), dire.resolved, pid),
+                dire.roles.get(pid, ""),
+            ),
+        )
+        reason = (
+            a.get("description")
+            or d.concept_text(a.get("reasonCode"))
+            or d.concept_text(a.get("serviceType"))
+            or d.concept_text(a.get("appointmentType"))
+            or "Visit"
+        )
+        prov.visits.append(
+            Visit(
+                str(a.get("id")),
+                d.parse_instant(a.get("start")),
+                d.parse_instant(a.get("end")),
+                pats.get(patient_ref),
+                str(reason),
+                clinic,
+                str(a.get("status") or ""),
+            )
+        )
+    far = datetime.max.replace(tzinfo=UTC)
+    for p in providers.values():
+        p.visits.sort(key=lambda v: v.start or far)
+    return ClinicSchedule(day, sorted(providers.values(), key=lambda p: p.name))

@@ -1,0 +1,1 @@
+"""Pure FHIR R4 knowledge: no I/O (docs/architecture.md)."""

@@ -1,0 +1,197 @@
+"""The patient downtime summary: what a clinician needs when the EHR is down, decided once.
+
+Shaped like the International Patient Summary (https://hl7.org/fhir/uv/ips/) with
+inpatient additions (location, code status, isolation, the MAR, orders). Pure: a function
+from the resources of one patient's compartment (+ the Practitioners, Locations and
+Medications they point at) and `now` to plain dataclasses. The viewer and the PDF
+packets render what this returns and decide nothing themselves (docs/clinical-summary.md).
+
+Every section carries a `SectionStatus`:
+
+* `present` — the replica holds entries for this patient;
+* `none-recorded` — the replica synchronises this resource type and holds none for this
+  patient ("None recorded in the EHR");
+* `not-synchronised` — the replica does not hold this resource type at all (`held_types`
+  says which types it holds), so absence means nothing ("Not synchronised").
+
+Allergies have four states (data-model.md): listed; "No known allergies" (asserted with
+SNOMED 716186003); "Allergies not recorded" (no AllergyIntolerance at all); not
+synchronised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
+
+from standby.fhir import display as d
+from standby.fhir.header import (
+    current_encounter,
+    encounter_bed,
+    flags,
+    header,
+    length_of_stay,
+    location_path,
+)
+from standby.fhir.mar import medication, medication_administration_record
+from standby.fhir.observations import code_status, lab_results, vital_signs
+from standby.fhir.sections import (
+    allergies,
+    care_plan,
+    notes,
+    orders,
+    problems,
+    upcoming,
+)
+from standby.fhir.summary_model import (
+    JSON,
+    Allergies,
+    Allergy,
+    AllergyStatus,
+    CarePlanItem,
+    CodeStatus,
+    Contact,
+    Flag,
+    Header,
+    LabResult,
+    Measurement,
+    Note,
+    Order,
+    PatientSummary,
+    Problem,
+    Section,
+    SectionStatus,
+    Upcoming,
+    VitalRow,
+    VitalSigns,
+    make_section,
+    section_status,
+)
+
+__all__ = [
+    "Allergies",
+    "Allergy",
+    "AllergyStatus",
+    "CarePlanItem",
+    "CodeStatus",
+    "Contact",
+    "Flag",
+    "Header",
+    "LabResult",
+    "Measurement",
+    "Note",
+    "Order",
+    "PatientSummary",
+    "Problem",
+    "Section",
+    "SectionStatus",
+    "Upcoming",
+    "VitalRow",
+    "VitalSigns",
+    "allergies",
+    "care_plan",
+    "code_status",
+    "current_encounter",
+    "encounter_bed",
+    "flags",
+    "header",
+    "lab_results",
+    "length_of_stay",
+    "location_path",
+    "notes",
+    "orders",
+    "patient_summary",
+    "problems",
+    "referenced_keys",
+    "upcoming",
+    "vital_signs",
+]
+
+
+def _by_type(resources: Iterable[JSON]) -> dict[str, list[JSON]]:
+    out: dict[str, list[JSON]] = {}
+    for r in resources:
+        out.setdefault(str(r.get("resourceType")), []).append(r)
+    return out
+
+
+def patient_summary(
+    resources: Iterable[JSON],
+    now: datetime,
+    *,
+    resolved: Mapping[str, JSON] | None = None,
+    held_types: Collection[str] | None = None,
+    hours: float = 48,
+) -> PatientSummary:
+    """The downtime summary of the patient whose compartment is `resources` (the Patient
+    resource itself included). `resolved` maps "Type/id" to referenced resources outside
+    the compartment (Practitioner, Location, Medication); `held_types` is the set of
+    resource types the replica holds (None: assume every type is synchronised);
+    `hours` the window of vitals, labs and administrations shown."""
+    resolved = resolved or {}
+    by_type = _by_type(resources)
+    patients = by_type.get("Patient") or [{}]
+    held = held_types
+    hdr = header(patients[0], by_type, now, resolved, held)
+    reqs = by_type.get("MedicationRequest", [])
+    mar = medication_administration_record(
+        reqs, by_type.get("MedicationAdministration", []), now, resolved
+    )
+    meds = [medication(r, resolved) for r in reqs if r.get("status") in ("active", "on-hold")]
+    meds.sort(key=lambda m: (m.prn, m.name.lower()))
+    vit = vital_signs(by_type.get("Observation", []), now, hours)
+    obs_all = by_type.get("Observation", [])
+    srs = by_type.get("ServiceRequest", [])
+    return PatientSummary(
+        now=now,
+        header=hdr,
+        allergies=allergies(by_type.get("AllergyIntolerance", []), held),
+        problems=problems(by_type.get("Condition", []), held),
+        medications=make_section(meds, "active medications", ["MedicationRequest"], held),
+        mar=mar,
+        mar_status=section_status(
+            len(mar.scheduled) + len(mar.prn) + len(mar.recent),
+            ["MedicationRequest", "MedicationAdministration"],
+            held,
+        ),
+        vitals=vit,
+        vitals_status=section_status(len(vit.rows), ["Observation"], held),
+        labs=lab_results(obs_all, now, hours, held),
+        notes=notes(by_type.get("DocumentReference", []), held),
+        orders=orders(srs, resolved, held),
+        care_plan=care_plan(by_type.get("CarePlan", []), held),
+        upcoming=upcoming(by_type.get("Appointment", []), srs, now, resolved, held),
+    )
+
+
+def referenced_keys(resources: Iterable[JSON]) -> set[str]:
+    """ "Type/id" of the Practitioners, Locations and Medications that a summary names and
+    that live outside the patient compartment (for the caller to resolve)."""
+    out: set[str] = set()
+    wanted = ("Practitioner/", "Location/", "Medication/", "PractitionerRole/")
+
+    def walk(x: object) -> None:
+        if isinstance(x, Mapping):
+            ref = x.get("reference")
+            if isinstance(ref, str) and ref.startswith(wanted):
+                key = d.reference_key(ref)
+                if key:
+                    out.add(key)
+            for v in x.values():
+                if isinstance(v, Mapping | list):
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    for r in resources:
+        if r.get("resourceType") in (
+            "Encounter",
+            "MedicationRequest",
+            "MedicationAdministration",
+            "Appointment",
+            "ServiceRequest",
+            "Condition",
+        ):
+            walk(r)
+    return out

@@ -1,0 +1,226 @@
+"""Dose schedules: expanding a FHIR `Timing` into the clock times of the next doses.
+
+https://hl7.org/fhir/R4/datatypes.html#Timing
+
+Rules, in order (the first that applies decides):
+
+1. `repeat.timeOfDay` (e.g. ["08:00:00", "20:00:00"]): those times every day (every
+   `period` days when `periodUnit` is `d` and `period` > 1).
+2. `repeat.when` (event codes MORN, AFT, EVE, NIGHT, HS, WAKE, C/CM/CD/CV, AC*/PC*): the
+   hospital's standard time for each event (table `WHEN_TIMES`).
+3. `repeat.frequency` per `period` `periodUnit`:
+   - per day (`d`, period 1): the standard administration times for that many doses a
+     day (`DAILY_TIMES`: 1 → 09:00; 2 → 09:00, 21:00; 3 → 09:00, 13:00, 17:00 ...);
+   - every N hours (`h`, frequency 1, e.g. q6h): from midnight when N divides 24
+     (q6h → 00, 06, 12, 18), otherwise from `boundsPeriod.start`;
+   - every N days or weeks: at 09:00 on the days counted from `boundsPeriod.start`.
+4. `code` alone (v3 GTSAbbreviation: QD, BID, TID, QID, Q4H, Q6H, Q8H, Q12H, QHS, AM, PM).
+
+`boundsPeriod` limits the doses (start inclusive, end exclusive); `count` is not
+enforced (the MAR shows what the order says; the pharmacist ends the order). A Timing
+with none of the above is not a schedule (shown as "as directed", never invented).
+Times are computed in the time zone of `now` (UTC in the synthetic hospital).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from standby.fhir.display import concept_text, parse_instant
+
+WHEN_TIMES: dict[str, tuple[int, int]] = {
+    "WAKE": (6, 0),
+    "MORN": (8, 0),
+    "MORN.early": (6, 0),
+    "MORN.late": (10, 0),
+    "NOON": (12, 0),
+    "AFT": (14, 0),
+    "AFT.early": (13, 0),
+    "AFT.late": (16, 0),
+    "EVE": (18, 0),
+    "EVE.early": (17, 0),
+    "EVE.late": (20, 0),
+    "NIGHT": (22, 0),
+    "HS": (21, 0),
+    "PHS": (21, 0),
+    "C": (8, 0),
+    "CM": (8, 0),
+    "CD": (12, 0),
+    "CV": (18, 0),
+    "AC": (7, 30),
+    "ACM": (7, 30),
+    "ACD": (11, 30),
+    "ACV": (17, 30),
+    "PC": (8, 30),
+    "PCM": (8, 30),
+    "PCD": (12, 30),
+    "PCV": (18, 30),
+}
+
+DAILY_TIMES: dict[int, list[tuple[int, int]]] = {
+    1: [(9, 0)],
+    2: [(9, 0), (21, 0)],
+    3: [(9, 0), (13, 0), (17, 0)],
+    4: [(9, 0), (13, 0), (17, 0), (21, 0)],
+}
+
+CODE_REPEAT: dict[str, dict[str, Any]] = {
+    "QD": {"frequency": 1, "period": 1, "periodUnit": "d"},
+    "QOD": {"frequency": 1, "period": 2, "periodUnit": "d"},
+    "BID": {"frequency": 2, "period": 1, "periodUnit": "d"},
+    "TID": {"frequency": 3, "period": 1, "periodUnit": "d"},
+    "QID": {"frequency": 4, "period": 1, "periodUnit": "d"},
+    "Q1H": {"frequency": 1, "period": 1, "periodUnit": "h"},
+    "Q2H": {"frequency": 1, "period": 2, "periodUnit": "h"},
+    "Q3H": {"frequency": 1, "period": 3, "periodUnit": "h"},
+    "Q4H": {"frequency": 1, "period": 4, "periodUnit": "h"},
+    "Q6H": {"frequency": 1, "period": 6, "periodUnit": "h"},
+    "Q8H": {"frequency": 1, "period": 8, "periodUnit": "h"},
+    "Q12H": {"frequency": 1, "period": 12, "periodUnit": "h"},
+    "QHS": {"when": ["HS"]},
+    "AM": {"when": ["MORN"]},
+    "PM": {"when": ["EVE"]},
+    "WK": {"frequency": 1, "period": 1, "periodUnit": "wk"},
+}
+
+UNIT_HOURS = {"s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0, "wk": 168.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """What a Timing means: scheduled (with times) or not."""
+
+    scheduled: bool
+    text: str  # "q6h", "BID (09:00, 21:00)", "as directed"
+
+
+def _repeat(timing: Mapping[str, Any]) -> dict[str, Any]:
+    rep = dict(timing.get("repeat") or {})
+    if not any(k in rep for k in ("timeOfDay", "when", "frequency", "period")):
+        for c in (timing.get("code") or {}).get("coding") or []:
+            code = str(c.get("code") or "").upper()
+            if code in CODE_REPEAT:
+                rep.update(CODE_REPEAT[code])
+                break
+    return rep
+
+
+def _hm(text: str) -> tuple[int, int] | None:
+    try:
+        t = time.fromisoformat(text)
+    except ValueError:
+        return None
+    return (t.hour, t.minute)
+
+
+def _daily(
+    day_times: list[tuple[int, int]],
+    start: datetime,
+    end: datetime,
+    every_days: int,
+    anchor: datetime | None,
+) -> list[datetime]:
+    out = []
+    day = start.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    anchor_day = anchor.replace(hour=0, minute=0, second=0, microsecond=0) if anchor else None
+    while day < end:
+        if every_days <= 1 or anchor_day is None or (day - anchor_day).days % every_days == 0:
+            for h, m in day_times:
+                t = day.replace(hour=h, minute=m)
+                if start <= t < end:
+                    out.append(t)
+        day += timedelta(days=1)
+    return sorted(set(out))
+
+
+def dose_times(timing: Mapping[str, Any] | None, start: datetime, end: datetime) -> list[datetime]:
+    """Every scheduled dose time in [start, end), sorted. [] for a Timing that is not a
+    schedule (PRN orders are decided by the caller: `asNeeded` is not part of Timing)."""
+    if not timing:
+        return []
+    rep = _repeat(timing)
+    bounds = rep.get("boundsPeriod") or {}
+    b_start = parse_instant(bounds.get("start"))
+    b_end = parse_instant(bounds.get("end"))
+    if b_start is not None:
+        b_start = b_start.astimezone(start.tzinfo)
+    lo = max(start, b_start) if b_start else start
+    hi = min(end, b_end) if b_end else end
+    if lo >= hi:
+        return []
+    period = float(rep.get("period") or 1)
+    unit = str(rep.get("periodUnit") or "d")
+    freq = int(rep.get("frequency") or 1)
+    tod = [hm for hm in (_hm(str(x)) for x in rep.get("timeOfDay") or []) if hm]
+    if tod:
+        every = int(period) if unit == "d" and period >= 1 else 1
+        return _daily(sorted(tod), lo, hi, every, b_start)
+    when = [WHEN_TIMES[w] for w in rep.get("when") or [] if w in WHEN_TIMES]
+    if when:
+        return _daily(sorted(set(when)), lo, hi, 1, None)
+    if "frequency" not in rep and "period" not in rep:
+        events = [parse_instant(e) for e in timing.get("event") or []]
+        return sorted(e for e in events if e is not None and lo <= e < hi)
+    hours = period * UNIT_HOURS.get(unit, 24.0)
+    if hours <= 0:
+        return []
+    if unit == "d" and period == 1 and freq in DAILY_TIMES:
+        return _daily(DAILY_TIMES[freq], lo, hi, 1, None)
+    interval = timedelta(hours=hours / max(freq, 1))
+    if interval < timedelta(minutes=15):
+        return []  # continuous or nonsense: not a list of doses
+    if interval >= timedelta(days=1):
+        days = max(1, round(interval / timedelta(days=1)))
+        return _daily([(9, 0)], lo, hi, days, b_start or lo)
+    if (timedelta(days=1) % interval) == timedelta(0):
+        anchor = lo.replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        anchor = b_start or lo.replace(hour=0, minute=0, second=0, microsecond=0)
+    if anchor < lo:
+        steps = int((lo - anchor) / interval)
+        t = anchor + steps * interval
+    else:
+        t = anchor
+    out = []
+    while t < hi:
+        if t >= lo:
+            out.append(t)
+        t += interval
+    return out
+
+
+def describe(timing: Mapping[str, Any] | None) -> Schedule:
+    """Frequency as a clinician writes it ("q6h", "BID", "daily", "at 08:00, 20:00")."""
+    if not timing:
+        return Schedule(False, "as directed")
+    code = concept_text(timing.get("code"))
+    rep = _repeat(timing)
+    tod = [str(x)[:5] for x in rep.get("timeOfDay") or []]
+    if tod:
+        return Schedule(True, f"{code + ' ' if code else ''}at {', '.join(tod)}")
+    if rep.get("when"):
+        return Schedule(True, code or ", ".join(str(w) for w in rep["when"]))
+    if "frequency" not in rep and "period" not in rep:
+        return Schedule(bool(timing.get("event")), code or "as directed")
+    freq = int(rep.get("frequency") or 1)
+    period = float(rep.get("period") or 1)
+    unit = str(rep.get("periodUnit") or "d")
+    p = int(period) if period.is_integer() else period
+    if code:
+        return Schedule(True, code)
+    if unit == "d" and p == 1:
+        return Schedule(True, {1: "daily", 2: "BID", 3: "TID", 4: "QID"}.get(freq, f"{freq}×/day"))
+    if freq == 1:
+        names = {"h": "h", "d": "d", "wk": "wk", "min": "min"}
+        return Schedule(True, f"q{p}{names.get(unit, unit)}")
+    return Schedule(True, f"{freq}× every {p} {unit}")
+
+
+def next_after(times: list[datetime], t: datetime) -> datetime | None:
+    for x in times:
+        if x >= t:
+            return x
+    return None
