@@ -1,9 +1,99 @@
-"""Placeholder until standby.clinical lands."""
+"""`/patients/{id}`: the patient downtime summary, and `/patients/{id}/break-glass`
+(docs/web.md#the-patient-downtime-summary, docs/roles.md#units-and-break-the-glass).
+
+Every view writes an audit line. A patient outside the user's units gets the
+break-the-glass form (403) showing only the identifiers needed to be sure it is the right
+patient; after a stated reason, the summary.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from standby import clinical
+from standby.fhir.summary_model import VITAL_COLUMNS
+from standby.web import access, charts
+from standby.web.guard import PageRequest, not_found, page
+from standby.web.roles import Permission, can
+from standby.web.routes import printing
+
+VITAL_SERIES = [  # (column, label, unit, normal low, normal high)
+    ("HR", "Heart rate", "/min", 60.0, 100.0),
+    ("BP", "Systolic BP", "mmHg", 90.0, 140.0),
+    ("RR", "Resp. rate", "/min", 12.0, 20.0),
+    ("Temp", "Temperature", "°C", 36.0, 38.0),
+    ("SpO2", "SpO2", "%", 94.0, 100.0),
+]
+
+
+def _chart(summary: clinical.PatientSummary) -> str:
+    series = summary.vitals.series
+    drawn = []
+    for key, label, unit, low, high in VITAL_SERIES:
+        points = series.get(key) or []
+        drawn.append(charts.Series(label, unit, points, low, high))
+    return charts.trend_svg(drawn, title="Vital signs, last 48 hours")
+
+
+def _load(pr: PageRequest) -> tuple[str, clinical.PatientSummary | None]:
+    pid = pr.request.path_params["patient_id"]
+    return pid, clinical.patient_summary(pr.web.store, pid, pr.now)
+
+
+@page(Permission.SUMMARY)
+def summary_page(pr: PageRequest) -> Response:
+    pid, summary = _load(pr)
+    if summary is None:
+        return not_found(pr, "Standby holds no patient with this id.")
+    granted = access.patient_access(pr, pid, [summary.header.unit_id or ""])
+    if not granted.allowed:
+        return _break_glass_form(pr, summary, "", status=403)
+    pr.audit("view", pid, granted.via)
+    return pr.render(
+        "patient.html",
+        {
+            "s": summary,
+            "h": summary.header,
+            "via": granted.via,
+            "chart": _chart(summary),
+            "print_url": printing.patient_pdf_url(pid),
+            "vital_columns": VITAL_COLUMNS,
+        },
+    )
+
+
+def _break_glass_form(
+    pr: PageRequest, summary: clinical.PatientSummary, error: str, status: int
+) -> Response:
+    return pr.render(
+        "break_glass.html",
+        {
+            "h": summary.header,
+            "error": error,
+            "may_break": can(pr.user.role, Permission.BREAK_GLASS),
+            "minutes": int(pr.web.break_glass_for.total_seconds() // 60),
+        },
+        status,
+    )
+
+
+@page(Permission.BREAK_GLASS)
+def break_glass(pr: PageRequest) -> Response:
+    pid, summary = _load(pr)
+    if summary is None:
+        return not_found(pr, "Standby holds no patient with this id.")
+    if pr.request.method == "GET":
+        return _break_glass_form(pr, summary, "", status=200)
+    try:
+        access.break_glass(pr, pid, pr.form.get("reason", ""))
+    except ValueError as e:
+        return _break_glass_form(pr, summary, str(e), status=400)
+    return RedirectResponse(f"/patients/{pid}", 303)
 
 
 def routes() -> list[BaseRoute]:
-    return []
+    return [
+        Route("/patients/{patient_id}", summary_page),
+        Route("/patients/{patient_id}/break-glass", break_glass, methods=["GET", "POST"]),
+    ]
