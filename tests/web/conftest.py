@@ -161,3 +161,86 @@ def mini_site(tmp_path: Path) -> Iterator[Site]:
         accounts.add_user(store, name, PASSWORD, role=role, units=units)
     yield Site(app, store, clock, settings)
     store.close()
+
+
+# ---- the synthetic hospital ----------------------------------------------------------------
+ROLES_AND_UNITS = {
+    "nurse": "nurse",
+    "physician": "physician",
+    "pharmacist": "pharmacist",
+    "scheduler": "scheduler",
+    "ic": "incident-commander",
+    "admin": "admin",
+    "nurse2": "nurse",  # on another unit
+}
+
+
+@pytest.fixture(scope="session")
+def hospital_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A replica of a 20-bed synthetic hospital, ingested once per session (read-only:
+    each test works on its own copy)."""
+    generate = pytest.importorskip("standby.sim.generate")
+    pytest.importorskip("standby.store.sqlite")
+    from standby.store import open_store
+
+    base = tmp_path_factory.mktemp("hospital")
+    out = base / "ndjson"
+    out.mkdir()
+    generate.generate_hospital(beds=20, seed=11, out=out)
+    db = base / "replica.db"
+    store = open_store(db=db)
+    try:
+        for f in sorted(out.glob("*.ndjson")):
+            with f.open("rb") as fh:
+                store.ingest_ndjson(fh, file=str(f))
+    finally:
+        store.close()
+    return db
+
+
+@dataclass
+class Hospital(Site):
+    unit_id: str = ""
+    other_unit_id: str = ""
+
+
+def _copy_db(src: Path, dst: Path) -> None:
+    import shutil
+
+    for suffix in ("", "-wal", "-shm"):
+        s = Path(str(src) + suffix)
+        if s.exists():
+            shutil.copy(s, Path(str(dst) + suffix))
+
+
+@pytest.fixture
+def hospital(hospital_db: Path, tmp_path: Path) -> Iterator[Hospital]:
+    """The app over a fresh copy of the hospital, with one account per role (password
+    PASSWORD): `nurse`, `physician`, `pharmacist` on `unit_id`; `nurse2` on
+    `other_unit_id`; `scheduler`, `ic`, `admin`."""
+    from standby import clinical
+    from standby.store import open_store
+
+    db = tmp_path / "replica.db"
+    _copy_db(hospital_db, db)
+    store = open_store(db=db)
+    clock = Clock()
+    clock.now = datetime.now(UTC).replace(microsecond=0)
+    settings = Settings(db=db, login_max_failures=3, session_idle_minutes=30)
+    units = clinical.units(store)
+    occupied = []
+    for u in units:
+        c = clinical.unit_census(store, u.id, clock.now)
+        if c.patients:
+            occupied.append(u.id)
+    assert len(occupied) >= 2, "the synthetic hospital should fill two units"
+    unit_id, other = occupied[0], occupied[1]
+    for name, role in ROLES_AND_UNITS.items():
+        unit = other if name == "nurse2" else unit_id
+        units_of = [unit] if role in ("nurse", "physician", "pharmacist") else []
+        accounts.add_user(
+            store, name, PASSWORD, role=role, units=units_of, display_name=name.title()
+        )
+    app = create_app(settings, store, clock=clock)
+    yield Hospital(app, store, clock, settings, unit_id, other)
+    store.close()
