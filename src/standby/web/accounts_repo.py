@@ -131,6 +131,22 @@ def get_session(store: Store, session_id: str) -> Session | None:
     return Session(*rows[0]) if rows else None
 
 
+def get_session_and_user(store: Store, session_id: str) -> tuple[Session, User | None] | None:
+    """The session and its account in one read (every request does this)."""
+    cols = ", ".join(f"u.{c.strip()}" for c in _USER_COLS.split(","))
+    with store.read_transaction() as tx:
+        rows = tx.query(
+            "SELECT s.id, s.username, s.csrf, s.created_at, s.last_seen, s.address, "
+            f"{cols} FROM web_sessions s LEFT JOIN web_users u ON u.username = s.username"
+            " WHERE s.id = ?",
+            (session_id,),
+        )
+    if not rows:
+        return None
+    row = rows[0]
+    return Session(*row[:6]), (_user(row[6:]) if row[6] is not None else None)
+
+
 def touch_session(store: Store, session_id: str, at: str) -> None:
     with store.transaction() as tx:
         tx.execute("UPDATE web_sessions SET last_seen = ? WHERE id = ?", (at, session_id))

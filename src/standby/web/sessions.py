@@ -61,14 +61,14 @@ class SessionManager:
         session_id = self.unsign(cookie)
         if session_id is None:
             return None
-        session = repo.get_session(self.store, session_id)
-        if session is None:
+        found = repo.get_session_and_user(self.store, session_id)
+        if found is None:
             return None
+        session, user = found
         last = parse(session.last_seen)
         if last is None or now - last > self.idle:
             repo.delete_session(self.store, session_id)
             return None
-        user = repo.get_user(self.store, session.username)
         if user is None or not user.active:
             repo.delete_session(self.store, session_id)
             return None
