@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -117,3 +117,19 @@ def test_drill_runs_the_detection_path_and_is_labelled(store: Any, tmp_path: Any
     pdf = after_action.pdf(after_action.build(store, rep.incident_id))
     pages = PdfReader(io.BytesIO(pdf)).pages
     assert all("DRILL" in p.extract_text() for p in pages)
+
+
+def test_banner_since_is_the_declaration_even_while_recovering(store: Any) -> None:
+    from standby.monitor import state as sm
+    from standby.monitor.probes import ProbeResult
+
+    t0 = utcnow()
+    out = downtime.declare(store, CFG, "ic", t0)
+    assert out.declared
+    at = t0
+    for health in [sm.Health.FAILED] + [sm.Health.OK] * 3:
+        at = at + timedelta(seconds=10)
+        r = ProbeResult("ehr-metadata", "fhir-metadata", at, health, 1.0, health.value)
+        downtime.apply_round(store, CFG, [r], probes.round_health([r], at))
+    s = current_status(store)
+    assert s.state == "recovering" and s.since == t0

@@ -43,10 +43,11 @@ class Outcome:
 
 def _values(row: StatusRow, cfg: MonitorConfig, now: datetime) -> dict[str, str]:
     m = row.machine
-    minutes = 0 if m.since is None else int((now - m.since).total_seconds() // 60)
+    since = datetime.fromisoformat(row.declared_at) if row.declared_at else m.since
+    minutes = 0 if since is None else int((now - since).total_seconds() // 60)
     return {
         "state": m.state.value,
-        "since": shown(m.since),
+        "since": shown(since),
         "incident_id": row.incident_id or "",
         "declared_by": m.declared_by or "",
         "message": row.message or "",
@@ -114,6 +115,7 @@ def _apply(
                 what_to_do=todo,
                 reminders_sent=0,
                 last_reminder_at=None,
+                declared_at=t.at.isoformat(),
             )
             declared = iid
             incidents.append(
@@ -258,10 +260,11 @@ def queue_reminder(store: Store, cfg: MonitorConfig, now: datetime) -> bool:
     with store.transaction() as tx:
         row = load_row(tx)
         m = row.machine
-        if not m.in_downtime or m.since is None or row.incident_id is None:
+        since = row.downtime_since
+        if not m.in_downtime or since is None or row.incident_id is None:
             return False
         n = row.reminders_sent + 1
-        due = (now - m.since).total_seconds() >= n * cfg.reminder_minutes * 60
+        due = (now - since).total_seconds() >= n * cfg.reminder_minutes * 60
         if not due:
             return False
         _notify(tx, row, cfg, "reminder", now, n)

@@ -67,6 +67,14 @@ class StatusRow:
     last_reminder_at: str | None = None
     reminders_sent: int = 0
     notify_real: bool = False  # a drill that notifies the real recipients
+    declared_at: str | None = None  # start of the current downtime (ISO), kept while recovering
+
+    @property
+    def downtime_since(self) -> datetime | None:
+        """When the current downtime was declared (not when recovery was proposed)."""
+        if self.machine.in_downtime and self.declared_at:
+            return datetime.fromisoformat(self.declared_at)
+        return self.machine.since
 
     def to_json(self) -> bytes:
         d: dict[str, Any] = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -100,7 +108,7 @@ def status_of(row: StatusRow) -> DowntimeStatus:
     m = row.machine
     return DowntimeStatus(
         state=m.state.value,
-        since=m.since,
+        since=row.downtime_since,
         drill=m.drill,
         incident_id=row.incident_id if m.in_downtime else None,
         message=row.message,
