@@ -191,6 +191,22 @@ class Settings(BaseSettings):
         description="What staff should do, shown on the downtime banner and in notifications.",
     )
 
+    # --- reports (downtime packets; docs/reports.md) --------------------------------------
+    reports_out_dir: Path = Field(
+        Path("packets"),
+        description="Folder the downtime packets are written to (one sub-folder per unit).",
+    )
+    reports_interval_minutes: float = Field(
+        15.0, description="`standby report --watch` regenerates every unit's packets this often."
+    )
+    reports_keep: int = Field(
+        4, description="Generations of packets kept per unit (older ones are deleted)."
+    )
+    reports_printers: dict[str, str] = Field(
+        default_factory=dict,
+        description="CUPS printer per unit (unit alias or id → printer name) for `--print`.",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
