@@ -19,6 +19,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "standby.cli.bench",
     "standby.cli.monitor",
+    "standby.cli.report",
     "standby.cli.serve",
     "standby.cli.user",
 ]

@@ -16,7 +16,12 @@ from standby.clinical.directory import directory
 from standby.clinical.patients import resolve
 from standby.fhir import display as d
 from standby.fhir.census import Census, CensusBed, bed_sort_key, census_patient
-from standby.fhir.summary import current_encounter, encounter_bed, patient_summary
+from standby.fhir.summary import (
+    PatientSummary,
+    current_encounter,
+    encounter_bed,
+    patient_summary,
+)
 from standby.store.base import Store
 
 JSON = Mapping[str, Any]
@@ -91,6 +96,14 @@ def _encounters_in(store: Store, loc_ids: list[str]) -> list[JSON]:
 def unit_census(store: Store, unit_id: str, now: datetime) -> Census:
     """Every bed of the unit with its patient (or empty), and patients placed on the unit
     without a bed listed after the beds."""
+    return unit_census_and_summaries(store, unit_id, now)[0]
+
+
+def unit_census_and_summaries(
+    store: Store, unit_id: str, now: datetime
+) -> tuple[Census, list[PatientSummary]]:
+    """The census and, in the same order, the full summary of each patient on it (the
+    packets print both; each compartment is read once)."""
     dire = directory(store)
     unit = dire.location(unit_id)
     if unit is None:
@@ -105,6 +118,7 @@ def unit_census(store: Store, unit_id: str, now: datetime) -> Census:
     by_bed: dict[str, CensusBed] = {}
     unplaced: list[CensusBed] = []
     seen: set[str] = set()
+    summaries: dict[str, PatientSummary] = {}
     for enc in _encounters_in(store, subtree):
         pid = d.reference_id(enc.get("subject"), "Patient")
         if not pid or pid in seen:
@@ -120,6 +134,7 @@ def unit_census(store: Store, unit_id: str, now: datetime) -> Census:
             resources, now, resolved=resolve(store, resources, dire), held_types=dire.held_types
         )
         row = census_patient(s)
+        summaries[pid] = s
         if loc in beds and loc not in by_bed:
             room = dire.location(d.reference_id(beds[loc].get("partOf"), "Location"))
             by_bed[loc] = CensusBed(
@@ -141,4 +156,5 @@ def unit_census(store: Store, unit_id: str, now: datetime) -> Census:
     rows.sort(key=bed_sort_key)
     unplaced.sort(key=lambda b: b.patient.name if b.patient else "")
     alias = (unit.get("alias") or [unit.get("name") or unit_id])[0]
-    return Census(unit_id, str(alias), str(unit.get("name") or alias), now, rows + unplaced)
+    census = Census(unit_id, str(alias), str(unit.get("name") or alias), now, rows + unplaced)
+    return census, [summaries[b.patient.id] for b in census.beds if b.patient is not None]

@@ -184,9 +184,16 @@ def quantity(q: object, default: str = "") -> str:
     if value is None:
         return default
     unit = q.get("unit") or q.get("code") or ""
-    unit = {"Cel": "°C", "[degF]": "°F", "/min": "/min", "mm[Hg]": "mmHg", "%": "%"}.get(
-        str(unit), str(unit)
-    )
+    unit = {
+        "Cel": "°C",
+        "[degF]": "°F",
+        "/min": "/min",
+        "mm[Hg]": "mmHg",
+        "%": "%",
+        "[iU]": "units",
+        "[IU]": "units",
+        "U": "units",
+    }.get(str(unit), str(unit))
     return f"{number(value)} {unit}".strip()
 
 

@@ -1,0 +1,114 @@
+"""`standby report` — write every unit's downtime packets (PDF), once or every N minutes,
+and optionally print them (docs/cli.md#standby-report, docs/reports.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from standby.store.base import Store
+
+
+def data_as_of(store: Store) -> datetime | str | None:
+    """From the sync status when the sync package offers it, else the newest lastUpdated."""
+    try:
+        status = importlib.import_module("standby.sync.status")
+    except ImportError:
+        status = None
+    if status is not None:
+        fn = getattr(status, "data_as_of", None)
+        if callable(fn):
+            value = fn(store)
+            if value is not None:
+                return value
+        health = getattr(status, "sync_health", None)
+        if callable(health):
+            value = getattr(health(store), "data_as_of", None)
+            if value is not None:
+                return value
+    from standby.clinical import data_as_of as newest
+
+    return newest(store)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def report(
+        out: Path | None = typer.Option(
+            None, "--out", help="Folder to write into (default: STANDBY_REPORTS_OUT_DIR)."
+        ),
+        db: Path | None = typer.Option(None, "--db", help="SQLite replica file."),
+        database_url: str | None = typer.Option(
+            None, "--database-url", help="PostgreSQL URL instead of the SQLite file."
+        ),
+        unit: list[str] = typer.Option(
+            [], "--unit", help="Only this unit (alias or Location id); repeatable."
+        ),
+        watch: bool = typer.Option(False, "--watch", help="Regenerate every N minutes."),
+        interval_minutes: float | None = typer.Option(
+            None, "--interval-minutes", help="Minutes between generations with --watch."
+        ),
+        keep: int | None = typer.Option(None, "--keep", help="Generations kept per unit."),
+        banner: str | None = typer.Option(
+            None, "--banner", help='Banner on every page, e.g. "DOWNTIME" or "DRILL".'
+        ),
+        do_print: bool = typer.Option(
+            False, "--print", help="Send census and MARs to the unit's printer (CUPS lp)."
+        ),
+        printer: str | None = typer.Option(
+            None, "--printer", help="Printer for every unit (else STANDBY_REPORTS_PRINTERS)."
+        ),
+    ) -> None:
+        """Write the downtime packets: census, MARs, packets, forms, labels, schedules."""
+        from standby.reports.schedule import generate_all, run_forever
+        from standby.settings import load_settings
+        from standby.store import open_store
+
+        settings = load_settings(db=db, database_url=database_url)
+        out_dir = out or settings.reports_out_dir
+        store = open_store(db=settings.db, database_url=settings.database_url)
+        kwargs: dict[str, Any] = {"unit_ids": unit or None}
+        if do_print:
+            kwargs["printers"] = settings.reports_printers
+            kwargs["print_all"] = printer
+        k = keep if keep is not None else settings.reports_keep
+        try:
+            if not watch:
+                man = generate_all(
+                    store,
+                    out_dir,
+                    datetime.now(UTC),
+                    data_as_of=data_as_of(store),
+                    banner=banner,
+                    keep=k,
+                    **kwargs,
+                )
+                typer.echo(f"{out_dir}: {man}")
+                if man.errors:
+                    raise typer.Exit(1)
+                return
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            minutes = interval_minutes or settings.reports_interval_minutes
+            typer.echo(f"writing packets to {out_dir} every {minutes:g} min (Ctrl-C stops)")
+            with contextlib.suppress(KeyboardInterrupt):
+                run_forever(
+                    store,
+                    out_dir,
+                    interval_minutes=minutes,
+                    keep=k,
+                    data_as_of=lambda: data_as_of(store),
+                    banner=lambda: banner,
+                    stop=stop,
+                    on_generated=lambda m: typer.echo(f"{out_dir}: {m}"),
+                    **kwargs,
+                )
+        finally:
+            store.close()

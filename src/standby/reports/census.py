@@ -1,0 +1,89 @@
+"""The unit census sheet (landscape): every bed, two identifiers, attending, diagnosis,
+code status, allergies, isolation and flags, and the doses due in the next 2 hours.
+Renders a `standby.fhir.census.Census`."""
+
+from __future__ import annotations
+
+from reportlab.lib.units import inch
+from reportlab.platypus import Flowable, Paragraph
+
+from standby.fhir.census import Census
+from standby.fhir.summary_model import AllergyStatus
+from standby.reports import styles as st
+from standby.reports.pages import Context, Marker
+from standby.reports.tables import esc, headed_table, markup, p
+
+
+def census_sheet(c: Census) -> list[Flowable]:
+    title = f"Unit census — {c.unit} {c.unit_name}"
+    out: list[Flowable] = [
+        Marker(Context(group=f"census:{c.unit_id}", title=title)),
+        Paragraph(esc(f"{title} — {len(c.occupied)} of {len(c.beds)} beds occupied"), st.H1),
+    ]
+    if not c.beds:
+        return [*out, Paragraph("No beds or patients on this unit in the replica.", st.EMPTY)]
+    rows = []
+    extra = []
+    for i, b in enumerate(c.beds, start=1):
+        x = b.patient
+        if x is None:
+            rows.append([p(b.bed, st.CELL_BOLD), p("(empty)", st.EMPTY), "", "", "", "", "", ""])
+            continue
+        allergy = x.allergies.text
+        if x.allergies.status is AllergyStatus.LISTED:
+            allergy = "; ".join(a.line for a in x.allergies.items)
+        flags = [*x.isolation, *x.other_flags]
+        due = "<br/>".join(esc(d.line) for d in x.due) or "none"
+        rows.append(
+            [
+                p(b.bed or "no bed", st.CELL_BOLD),
+                markup(
+                    f"<b>{esc(x.name)}</b><br/>DOB {esc(x.dob)} · {esc(x.age)} {esc(x.sex)}"
+                    f"<br/>MRN {esc(x.mrn)}",
+                    st.CELL,
+                ),
+                p(x.attending),
+                p(f"{x.admission_reason or 'not recorded'}\nLOS {x.length_of_stay}"),
+                p(x.code_status.text, st.CELL_BOLD),
+                p(
+                    allergy,
+                    st.CELL_BOLD
+                    if x.allergies.status is not AllergyStatus.NO_KNOWN_ALLERGIES
+                    else st.CELL,
+                ),
+                p(", ".join(flags) or "—"),
+                markup(due, st.SMALL),
+            ]
+        )
+        if x.allergies.status in (AllergyStatus.LISTED, AllergyStatus.NOT_RECORDED):
+            extra.append(("TEXTCOLOR", (5, i), (5, i), st.RED))
+        if x.overdue:
+            extra.append(("BACKGROUND", (7, i), (7, i), st.OVERDUE_BG))
+    out.append(
+        headed_table(
+            [
+                "Bed",
+                "Patient",
+                "Attending",
+                "Reason / LOS",
+                "Code status",
+                "Allergies",
+                "Isolation / flags",
+                "Due next 2 h",
+            ],
+            rows,
+            [
+                0.7 * inch,
+                1.9 * inch,
+                1.1 * inch,
+                1.5 * inch,
+                0.95 * inch,
+                1.55 * inch,
+                1.1 * inch,
+                1.3 * inch,
+            ],
+            extra=extra,
+            zebra=False,
+        )
+    )
+    return out

@@ -1,0 +1,256 @@
+"""Page furniture of every packet: header, footer, banner, "page x of y".
+
+Two passes in one: `PacketCanvas` keeps each finished page's drawing state and, when the
+document is saved, draws the header and footer on every page knowing the totals (the
+"NumberedCanvas" recipe). What a page's header says comes from `Context` markers placed
+in the story (a zero-size flowable): a patient's first page starts with one, so each page
+knows whose it is. Page numbers count within the page's group (one patient, or the whole
+document for unit-level sheets).
+
+Every page carries: the optional banner ("DOWNTIME", "DRILL"), the title, for patient
+pages the two identifiers (name + DOB + MRN) and allergies, "Data as of <time>", the
+unit, "Page x of y" and a confidentiality line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import landscape, letter
+from reportlab.lib.units import inch
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
+
+from standby.reports import styles as st
+
+MARGIN = 0.45 * inch
+HEADER_H = 1.05 * inch
+FOOTER_H = 0.50 * inch
+BANNER_H = 0.30 * inch
+CONFIDENTIAL = (
+    "CONFIDENTIAL — protected health information. Keep on the unit; shred when the "
+    "downtime ends. Synthetic demonstration data."
+)
+MAX_ALLERGY_LINES = 3
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the header of the pages that follow says."""
+
+    group: str  # pages are numbered within a group ("patient:123", "unit:4W")
+    title: str  # "Medication administration record"
+    patient_line: str = ""  # "SMITH, John · DOB 1957-03-02 · MRN 100234"
+    patient_extra: str = ""  # "69 y M · 4W 412-B · Full code · 72 kg · Contact precautions"
+    allergies: str = ""  # "" = not a patient page
+    allergy_alert: bool = False  # red box (allergies listed, or not recorded)
+
+
+@dataclass
+class Furniture:
+    """Document-wide text of the footer and banner."""
+
+    data_as_of: datetime | None
+    generated: datetime
+    unit: str
+    banner: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def as_of_text(self) -> str:
+        if self.data_as_of is None:
+            return "Data as of: UNKNOWN (no sync recorded)"
+        return f"Data as of {self.data_as_of:%Y-%m-%d %H:%M} UTC"
+
+
+class Marker(Flowable):
+    """Zero-size flowable: from here on, the header is `ctx` (also starts a section)."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.width = self.height = 0
+
+    def wrap(self, aw: float, ah: float) -> tuple[float, float]:
+        return (0, 0)
+
+    def draw(self) -> None:
+        canv: Any = self.canv
+        canv.standby_ctx = self.ctx
+        if getattr(canv, "standby_first_ctx", None) is None:
+            canv.standby_first_ctx = self.ctx
+
+
+class PacketCanvas(Canvas):
+    """Canvas that defers header/footer drawing to `save()` so it can say "page x of y"."""
+
+    furniture: Furniture  # set by `make_canvas`
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict[str, Any]] = []
+        self.standby_ctx: Context | None = None
+        self.standby_first_ctx: Context | None = None
+
+    def showPage(self) -> None:
+        state = dict(self.__dict__)
+        state["_page_ctx"] = self.standby_first_ctx or self.standby_ctx
+        self._pages.append(state)
+        self._startPage()
+        self.standby_first_ctx = None
+
+    def save(self) -> None:
+        totals: dict[str, int] = {}
+        for p in self._pages:
+            ctx = p["_page_ctx"]
+            key = ctx.group if ctx else ""
+            totals[key] = totals.get(key, 0) + 1
+        seen: dict[str, int] = {}
+        n = len(self._pages)
+        for i, p in enumerate(self._pages):
+            ctx = p.pop("_page_ctx")
+            self.__dict__.update(p)
+            key = ctx.group if ctx else ""
+            seen[key] = seen.get(key, 0) + 1
+            draw_furniture(self, self.furniture, ctx, seen[key], totals[key], i + 1, n)
+            Canvas.showPage(self)
+        Canvas.save(self)
+
+
+def make_canvas(furniture: Furniture) -> type[PacketCanvas]:
+    return type("BoundPacketCanvas", (PacketCanvas,), {"furniture": furniture})
+
+
+def _fit(canv: Canvas, text: str, font: str, size: float, width: float) -> list[str]:
+    """Word-wrap `text` into lines no wider than `width`."""
+    words, lines, line = text.split(), [], ""
+    for w in words:
+        trial = f"{line} {w}".strip()
+        if stringWidth(trial, font, size) <= width or not line:
+            line = trial
+        else:
+            lines.append(line)
+            line = w
+    if line:
+        lines.append(line)
+    return lines
+
+
+def draw_furniture(
+    canv: Canvas, f: Furniture, ctx: Context | None, x: int, y: int, sheet: int, sheets: int
+) -> None:
+    w, h = canv._pagesize
+    left, right = MARGIN, w - MARGIN
+    top = h - MARGIN
+    canv.saveState()
+    if f.banner:
+        canv.setFillColor(st.RED)
+        canv.rect(left, top - BANNER_H, right - left, BANNER_H, stroke=0, fill=1)
+        canv.setFillColor(colors.white)
+        canv.setFont(st.BOLD, 13)
+        canv.drawCentredString(w / 2, top - BANNER_H + 7, f"{f.banner} — {f.banner} — {f.banner}")
+        top -= BANNER_H + 4
+    canv.setFillColor(colors.black)
+    title = ctx.title if ctx else ""
+    canv.setFont(st.BOLD, 10)
+    canv.drawString(left, top - 10, title)
+    canv.setFont(st.FONT, 9)
+    canv.drawRightString(right, top - 10, f"Unit {f.unit} · {f.as_of_text}")
+    if ctx and ctx.patient_line:
+        canv.setFont(st.BOLD, 14)
+        canv.drawString(left, top - 27, ctx.patient_line)
+        canv.setFont(st.FONT, 9.5)
+        canv.drawString(left, top - 40, ctx.patient_extra)
+        _allergy_box(canv, ctx, left, right, top - 44)
+    canv.setStrokeColor(colors.black)
+    canv.setLineWidth(0.6)
+    canv.line(left, h - MARGIN - header_height(f) + 3, right, h - MARGIN - header_height(f) + 3)
+    # footer: who and which page; data as of; confidentiality
+    base = MARGIN
+    canv.line(left, base + FOOTER_H - 2, right, base + FOOTER_H - 2)
+    canv.setFont(st.BOLD, 10)
+    canv.drawRightString(right, base + FOOTER_H - 14, f"Page {x} of {y}")
+    canv.setFont(st.BOLD if ctx and ctx.patient_line else st.FONT, 8.5)
+    who = ctx.patient_line if ctx and ctx.patient_line else f"Unit {f.unit}"
+    canv.drawString(left, base + FOOTER_H - 14, who)
+    canv.setFont(st.FONT, 8)
+    canv.drawString(
+        left,
+        base + 12,
+        f"{f.as_of_text} · unit {f.unit} · printed {f.generated:%Y-%m-%d %H:%M} UTC",
+    )
+    canv.drawRightString(right, base + 12, f"sheet {sheet} of {sheets}")
+    canv.setFont(st.FONT, 7)
+    canv.drawString(left, base + 2, CONFIDENTIAL)
+    canv.restoreState()
+
+
+def _allergy_box(canv: Canvas, ctx: Context, left: float, right: float, top: float) -> None:
+    size = 9.5
+    label = "ALLERGIES: "
+    lw = stringWidth(label, st.BOLD, size)
+    lines = _fit(canv, ctx.allergies, st.BOLD, size, right - left - lw - 8)
+    if len(lines) > MAX_ALLERGY_LINES:
+        more = "… continued: full allergy list on the face sheet"
+        lines = lines[:MAX_ALLERGY_LINES]
+        lines[-1] = lines[-1][: max(0, len(lines[-1]) - len(more) - 2)] + " " + more
+    box_h = 4 + 11 * max(1, len(lines))
+    canv.setStrokeColor(st.RED if ctx.allergy_alert else colors.black)
+    canv.setLineWidth(1.4 if ctx.allergy_alert else 0.6)
+    canv.rect(left, top - box_h, right - left, box_h, stroke=1, fill=0)
+    canv.setFillColor(st.RED if ctx.allergy_alert else colors.black)
+    canv.setFont(st.BOLD, size)
+    canv.drawString(left + 4, top - 11, label)
+    for i, line in enumerate(lines):
+        canv.drawString(left + 4 + lw, top - 11 - 11 * i, line)
+    canv.setFillColor(colors.black)
+
+
+def header_height(f: Furniture) -> float:
+    return HEADER_H + (BANNER_H + 4 if f.banner else 0)
+
+
+class PacketDoc(BaseDocTemplate):
+    """A Letter document (portrait or landscape) with room for the furniture."""
+
+    def __init__(
+        self,
+        target: Any,
+        furniture: Furniture,
+        *,
+        wide: bool = False,
+        title: str = "Standby downtime packet",
+    ) -> None:
+        size = landscape(letter) if wide else letter
+        super().__init__(
+            target,
+            pagesize=size,
+            leftMargin=MARGIN,
+            rightMargin=MARGIN,
+            topMargin=MARGIN + header_height(furniture),
+            bottomMargin=MARGIN + FOOTER_H,
+            title=title,
+            author="Standby",
+            creator="Standby",
+            invariant=True,
+        )
+        frame = Frame(
+            self.leftMargin,
+            self.bottomMargin,
+            self.width,
+            self.height,
+            id="body",
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=4,
+            bottomPadding=0,
+        )
+        self.addPageTemplates([PageTemplate(id="page", frames=[frame])])
+        self.furniture = furniture
+
+    def render(self, story: list[Flowable]) -> None:
+        self.build(story, canvasmaker=make_canvas(self.furniture))

@@ -1,0 +1,109 @@
+"""Documents: each function renders one PDF (bytes) from read-model objects.
+
+A unit's packet set (docs/reports.md): `census.pdf`, `packets.pdf` (every patient's full
+packet), `mar.pdf` (every patient's MAR, to print all at once), `forms.pdf` (blank forms
+prefilled with each patient's label), `labels.pdf`. Hospital-wide: `or-<day>.pdf` and
+`clinics-<day>.pdf` for today and tomorrow. For the viewer: `patient_pdf` (one patient's
+packet and forms) and `unit_pdf` (census + packets).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from reportlab.platypus import Flowable, PageBreak, Paragraph
+
+from standby.clinical.schedules import ClinicSchedule, ORSchedule
+from standby.fhir.census import Census
+from standby.fhir.summary import PatientSummary
+from standby.reports import styles as st
+from standby.reports.census import census_sheet
+from standby.reports.forms import forms, label_sheets
+from standby.reports.pages import Context, Furniture, Marker, PacketDoc
+from standby.reports.patient import mar_only, packet
+from standby.reports.schedules import clinic_sheet, or_sheet
+
+
+class PDF(bytes):
+    """A rendered PDF: the bytes, and how many pages they hold."""
+
+    pages: int = 0
+
+
+def _build(story: list[Flowable], f: Furniture, *, wide: bool = False, title: str) -> PDF:
+    st.register_fonts()
+    buf = io.BytesIO()
+    doc = PacketDoc(buf, f, wide=wide, title=title)
+    doc.render(story)
+    out = PDF(buf.getvalue())
+    out.pages = doc.page
+    return out
+
+
+def _per_patient(summaries: Sequence[PatientSummary], part: str, f: Furniture) -> list[Flowable]:
+    story: list[Flowable] = []
+    for s in summaries:
+        if story:
+            story.append(PageBreak())
+        flow = {"packet": packet, "mar": mar_only, "forms": forms}[part](s)
+        if part in ("packet", "forms") and flow and isinstance(flow[0], PageBreak):
+            flow = flow[1:]
+        story += flow
+    if not story:
+        story = [
+            Marker(Context(group="empty", title=part)),
+            Paragraph(f"No patients on unit {f.unit} in the replica: nothing to print.", st.EMPTY),
+        ]
+    return story
+
+
+def census_pdf(census: Census, f: Furniture) -> PDF:
+    return _build(census_sheet(census), f, wide=True, title=f"Census {census.unit}")
+
+
+def packets_pdf(summaries: Sequence[PatientSummary], f: Furniture) -> PDF:
+    return _build(_per_patient(summaries, "packet", f), f, title=f"Packets {f.unit}")
+
+
+def mars_pdf(summaries: Sequence[PatientSummary], f: Furniture) -> PDF:
+    return _build(_per_patient(summaries, "mar", f), f, title=f"MARs {f.unit}")
+
+
+def forms_pdf(summaries: Sequence[PatientSummary], f: Furniture) -> PDF:
+    return _build(_per_patient(summaries, "forms", f), f, title=f"Downtime forms {f.unit}")
+
+
+def labels_pdf(unit_id: str, summaries: Sequence[PatientSummary], f: Furniture) -> PDF:
+    return _build(label_sheets(unit_id, summaries), f, title=f"Labels {f.unit}")
+
+
+def or_pdf(days: Sequence[ORSchedule], f: Furniture) -> PDF:
+    story: list[Flowable] = []
+    for s in days:
+        if story:
+            story.append(PageBreak())
+        story += or_sheet(s)
+    return _build(story, f, wide=True, title="OR schedule")
+
+
+def clinics_pdf(days: Sequence[ClinicSchedule], f: Furniture) -> PDF:
+    story: list[Flowable] = []
+    for s in days:
+        if story:
+            story.append(PageBreak())
+        story += clinic_sheet(s)
+    return _build(story, f, wide=True, title="Clinic schedules")
+
+
+def patient_pdf(s: PatientSummary, f: Furniture) -> PDF:
+    """One patient's packet followed by their blank forms ("print this patient")."""
+    return _build([*packet(s), *forms(s)], f, title=f"Packet {s.header.mrn}")
+
+
+def unit_pdf(census: Census, summaries: Sequence[PatientSummary], f: Furniture) -> PDF:
+    """The census sheet then every patient's packet ("print this unit"), portrait."""
+    story: list[Flowable] = [*census_sheet(census)]
+    for s in summaries:
+        story += packet(s)  # starts with its own page break
+    return _build(story, f, title=f"Unit {census.unit}")
