@@ -249,7 +249,9 @@ def medication_administration_record(
         if med.prn:
             prn.append(MarEntry(med, [], last, None, [], recent))
             continue
-        doses = _doses(dose_times(med.timing, start, end), chrono, now)
+        # no dose is due before the order existed (boundsPeriod, else authoredOn)
+        lo = max(start, med.authored_on) if med.authored_on else start
+        doses = _doses(dose_times(med.timing, lo, end), chrono, now)
         overdue = [d.time for d in doses if d.state == "overdue"]
         nxt = next((d.time for d in doses if d.state in ("due", "upcoming")), None)
         scheduled.append(MarEntry(med, doses, last, nxt, overdue, recent))

@@ -1,0 +1,143 @@
+"""Dose schedules (Timing expansion) and the MAR's given / due / overdue decisions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from summary_fixtures import NOW, administration, med_request
+
+from standby.fhir.mar import medication_administration_record
+from standby.fhir.timing import describe, dose_times
+
+DAY = timedelta(hours=24)
+
+
+def hours(times):
+    return [t.strftime("%d %H:%M") for t in times]
+
+
+def test_bid_uses_standard_times():
+    t = {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}
+    assert hours(dose_times(t, NOW, NOW + DAY)) == ["28 21:00", "29 09:00"]
+    assert describe(t).text == "BID"
+
+
+def test_every_six_hours_aligns_to_midnight():
+    t = {"repeat": {"frequency": 1, "period": 6, "periodUnit": "h"}}
+    assert hours(dose_times(t, NOW, NOW + DAY)) == ["28 12:00", "28 18:00", "29 00:00", "29 06:00"]
+    assert describe(t).text == "q6h"
+
+
+def test_time_of_day_and_when():
+    t = {"repeat": {"timeOfDay": ["08:00:00", "20:00:00"]}}
+    assert hours(dose_times(t, NOW, NOW + DAY)) == ["28 20:00", "29 08:00"]
+    w = {"repeat": {"when": ["HS"]}}
+    assert hours(dose_times(w, NOW, NOW + DAY)) == ["28 21:00"]
+
+
+def test_bounds_period_limits_doses():
+    t = {
+        "repeat": {
+            "frequency": 1,
+            "period": 8,
+            "periodUnit": "h",
+            "boundsPeriod": {"start": "2026-11-28T15:00:00Z", "end": "2026-11-29T02:00:00Z"},
+        }
+    }
+    assert hours(dose_times(t, NOW, NOW + DAY)) == ["28 16:00", "29 00:00"]
+
+
+def test_code_only_timing_and_every_other_day():
+    assert hours(dose_times({"code": {"coding": [{"code": "TID"}]}}, NOW, NOW + DAY)) == [
+        "28 13:00",
+        "28 17:00",
+        "29 09:00",
+    ]
+    qod = {
+        "repeat": {
+            "frequency": 1,
+            "period": 2,
+            "periodUnit": "d",
+            "boundsPeriod": {"start": "2026-11-27T00:00:00Z"},
+        }
+    }
+    assert hours(dose_times(qod, NOW - DAY, NOW + 2 * DAY)) == ["29 09:00"]
+
+
+def test_no_schedule_is_not_invented():
+    assert dose_times({}, NOW, NOW + DAY) == []
+    assert describe(None).text == "as directed"
+
+
+def test_mar_given_overdue_due_and_upcoming():
+    q4 = {"repeat": {"frequency": 1, "period": 4, "periodUnit": "h"}}
+    req = med_request("m1", "Vancomycin", timing=q4)
+    admins = [administration("a1", "m1", NOW - timedelta(hours=3, minutes=50))]  # 08:10
+    mar = medication_administration_record([req], admins, NOW)
+    entry = mar.scheduled[0]
+    states = {d.time.strftime("%H:%M"): d.state for d in entry.doses if d.time <= NOW}
+    assert states["08:00"] == "given"
+    assert states["04:00"] == "overdue"
+    assert states["12:00"] == "due"  # now, within the hour window
+    assert entry.next_due == NOW
+    assert entry.last_given is not None and entry.last_given.id == "a1"
+    assert [t.strftime("%H:%M") for t in entry.overdue] == ["00:00", "04:00"]
+    due = mar.due_within(2)
+    assert [t.strftime("%H:%M") for t, _ in due] == ["00:00", "04:00", "12:00"]
+
+
+def test_no_dose_is_overdue_before_the_order_was_written():
+    q4 = {"repeat": {"frequency": 1, "period": 4, "periodUnit": "h"}}
+    req = med_request("m1", "Cefazolin", timing=q4)
+    req["authoredOn"] = "2026-11-28T07:30:00Z"
+    entry = medication_administration_record([req], [], NOW).scheduled[0]
+    assert [t.strftime("%H:%M") for t in entry.overdue] == ["08:00"]
+
+
+def test_not_done_is_documented_not_overdue():
+    daily = {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}
+    req = med_request("m1", "Lisinopril", timing=daily)
+    held = administration("a1", "m1", NOW - timedelta(hours=3), status="not-done")
+    mar = medication_administration_record([req], [held], NOW)
+    assert mar.scheduled[0].overdue == []
+    assert mar.scheduled[0].doses[0].state == "not-given"
+    assert mar.scheduled[0].last_given is None
+
+
+def test_prn_is_separate_with_last_given():
+    prn = med_request("m2", "Oxycodone", prn=True)
+    sched = med_request(
+        "m1", "Metoprolol", timing={"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}
+    )
+    admins = [
+        administration("a1", "m2", NOW - timedelta(hours=2)),
+        administration("a2", "m2", NOW - timedelta(hours=7)),
+    ]
+    mar = medication_administration_record([prn, sched], admins, NOW)
+    assert [e.medication.name for e in mar.prn] == ["Oxycodone"]
+    assert mar.prn[0].last_given.id == "a1"
+    assert mar.prn[0].medication.frequency == "PRN"
+    assert [e.medication.name for e in mar.scheduled] == ["Metoprolol"]
+    assert len(mar.recent) == 2
+
+
+def test_medication_reference_and_missing_dosage_tolerated():
+    req = {
+        "resourceType": "MedicationRequest",
+        "id": "r",
+        "status": "active",
+        "medicationReference": {"reference": "Medication/med1"},
+    }
+    resolved = {
+        "Medication/med1": {
+            "resourceType": "Medication",
+            "id": "med1",
+            "code": {"text": "Insulin glargine"},
+        }
+    }
+    mar = medication_administration_record([req], [], NOW, resolved)
+    m = mar.scheduled[0].medication
+    assert m.name == "Insulin glargine"
+    assert m.dose == "" and m.frequency == "as directed"
+    stopped = dict(req, status="stopped")
+    assert medication_administration_record([stopped], [], NOW).scheduled == []
