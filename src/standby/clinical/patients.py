@@ -17,6 +17,7 @@ from typing import Any
 
 from standby.clinical.directory import Directory, directory
 from standby.fhir import display as d
+from standby.fhir.header import place
 from standby.fhir.summary import (
     PatientSummary,
     current_encounter,
@@ -156,7 +157,7 @@ def _match(store: Store, patient: JSON, dire: Directory, now: datetime) -> Patie
         unit = path.get("wi")
         spot = path.get("bd") or path.get("ro")
         unit_name = (unit.get("alias") or [unit.get("name")])[0] if unit else ""
-        location = " ".join(str(x) for x in (unit_name, (spot or {}).get("name")) if x)
+        location = place(str(unit_name or ""), str((spot or {}).get("name") or ""))
         location = location or "Admitted (location not recorded)"
         unit_id = str(unit.get("id")) if unit else None
     phones = d.phones(patient.get("telecom"))

@@ -181,10 +181,17 @@ def or_schedule(store: Store, day: date) -> ORSchedule:
             elif rt == "Practitioner":
                 role = _role(p, rid, dire)
                 name = d.reference_display(p.get("actor"), dire.resolved)
-                if "anesth" in role or "anaesth" in role:
+                codes = set().union(*(d.codes_of(t) for t in p.get("type") or [{}]))
+                if (
+                    "anesth" in role
+                    or "anaesth" in role
+                    or ("SPRF" in codes and "surg" not in role)
+                ):
                     anesth = anesth or name
-                elif "surg" in role or "PPRF" in str(p.get("type")) or not surgeon:
-                    surgeon = name if ("surg" in role or not surgeon) else surgeon
+                elif "surg" in role or "PPRF" in codes or not surgeon:
+                    surgeon = (
+                        name if ("surg" in role or "PPRF" in codes or not surgeon) else surgeon
+                    )
             elif rt == "Patient":
                 patient_ref = p.get("actor")
         if room_id is None:

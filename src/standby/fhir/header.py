@@ -103,6 +103,14 @@ def _loc_name(loc: JSON | None) -> str:
     return str(loc.get("name") or (alias[0] if alias else "") or loc.get("id") or "")
 
 
+def place(unit: str, spot: str) -> str:
+    """ "4W 412-B" from the unit's alias and the bed's name (which may already start with
+    the alias, as the synthetic hospital's do)."""
+    if unit and spot.startswith(unit):
+        return spot
+    return " ".join(x for x in (unit, spot) if x)
+
+
 def length_of_stay(start: datetime | None, now: datetime) -> str:
     if start is None:
         return ""
@@ -144,8 +152,7 @@ def header(
     if enc is None:
         location = "Not admitted"
     else:
-        spot = bed_name or room_name
-        location = " ".join(p for p in (unit_name, spot) if p) or "Location not recorded"
+        location = place(unit_name, bed_name or room_name) or "Location not recorded"
     attending = ""
     if enc is not None:
         for p in enc.get("participant") or []:

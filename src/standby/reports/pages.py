@@ -28,7 +28,7 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
 from standby.reports import styles as st
 
 MARGIN = 0.45 * inch
-HEADER_H = 1.05 * inch
+HEADER_H = 1.28 * inch
 FOOTER_H = 0.50 * inch
 BANNER_H = 0.30 * inch
 CONFIDENTIAL = (
@@ -161,8 +161,7 @@ def draw_furniture(
     canv.setFont(st.FONT, 9)
     canv.drawRightString(right, top - 10, f"Unit {f.unit} · {f.as_of_text}")
     if ctx and ctx.patient_line:
-        canv.setFont(st.BOLD, 14)
-        canv.drawString(left, top - 27, ctx.patient_line)
+        _identifiers(canv, ctx, left, right, top - 27)
         canv.setFont(st.FONT, 9.5)
         canv.drawString(left, top - 40, ctx.patient_extra)
         _allergy_box(canv, ctx, left, right, top - 44)
@@ -187,6 +186,19 @@ def draw_furniture(
     canv.setFont(st.FONT, 7)
     canv.drawString(left, base + 2, CONFIDENTIAL)
     canv.restoreState()
+
+
+def _identifiers(canv: Canvas, ctx: Context, left: float, right: float, y: float) -> None:
+    """Name (left, shrunk to fit, never cut) and "DOB … · MRN …" (right), both bold."""
+    name, _, ids = ctx.patient_line.partition(" · ")
+    canv.setFont(st.BOLD, 12.5)
+    canv.drawRightString(right, y, ids)
+    room = right - left - stringWidth(ids, st.BOLD, 12.5) - 12
+    size = 15.0
+    while size > 7 and stringWidth(name, st.BOLD, size) > room:
+        size -= 0.5
+    canv.setFont(st.BOLD, size)
+    canv.drawString(left, y, name)
 
 
 def _allergy_box(canv: Canvas, ctx: Context, left: float, right: float, top: float) -> None:

@@ -206,7 +206,7 @@ def medications(s: PatientSummary) -> list[Flowable]:
             p(m.dose or "—"),
             p(m.route or "—"),
             p(m.frequency),
-            p(m.instructions or ""),
+            p(_adds(m)),
         ]
         for m in s.medications
     ]
@@ -234,7 +234,7 @@ def _dose_cell(m: Any) -> Paragraph:
         f"<font size=11><b>{esc(m.dose or 'dose: see order')}</b> · "
         f"{esc(m.route or 'route: see order')}</font>"
         f"{'<br/>' + esc(extra) if extra else ''}",
-        st.CELL,
+        st.MAR_CELL,
     )
 
 
