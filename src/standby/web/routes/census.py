@@ -96,7 +96,9 @@ def census(pr: PageRequest) -> Response:
             "beds": sorted_beds(result.beds, sort),
             "sort": sort,
             "sorts": {k: v[0] for k, v in SORTS.items()},
-            "print_url": printing.unit_pdf_url(unit_id),
+            "print_url": (
+                printing.unit_pdf_url(unit_id) if can(pr.user.role, Permission.PRINT) else None
+            ),
         },
     )
 
