@@ -390,3 +390,21 @@ def test_home_sends_each_role_somewhere_useful(hospital: Hospital) -> None:
     }
     for user, target in expected.items():
         assert hospital.login(user).get("/").headers["location"] == target
+
+
+# ---- printing ----------------------------------------------------------------
+def test_print_this_patient_and_this_unit(hospital: Hospital) -> None:
+    p = _a_patient(hospital)
+    c = hospital.login("nurse")
+    page = c.get(f"/patients/{p.id}").text
+    assert f'href="/patients/{p.id}/print.pdf"' in page
+    r = c.get(f"/patients/{p.id}/print.pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert r.headers["cache-control"] == "no-store"
+    assert [e.patient_id for e in _audit(hospital, action="print")] == [p.id]
+    r = c.get(f"/units/{hospital.unit_id}/print.pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    other = _a_patient(hospital, hospital.other_unit_id)
+    assert c.get(f"/patients/{other.id}/print.pdf").status_code == 403
+    assert c.get(f"/units/{hospital.other_unit_id}/print.pdf").status_code == 403
+    assert hospital.login("ic").get(f"/units/{hospital.unit_id}/print.pdf").status_code == 403
