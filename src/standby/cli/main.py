@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "standby.cli.monitor",
     "standby.cli.report",
     "standby.cli.serve",
+    "standby.cli.sim",
     "standby.cli.user",
 ]
 

@@ -1,0 +1,8 @@
+"""The synthetic hospital and the simulated EHR (issue 2, sections 3 and 4).
+
+* `standby.sim.generate` — `generate_hospital(beds, seed, out)` writes a deterministic
+  hospital as NDJSON files of FHIR R4 resources (docs/synthetic-hospital.md).
+* `standby.sim.changes` — `ChangeFeed`, the live stream of new vitals, labs, medication
+  administrations, admissions, transfers, discharges and appointments that the simulated
+  EHR writes into its store.
+"""
