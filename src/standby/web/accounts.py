@@ -143,3 +143,26 @@ def _audit(store: Store, at: str, username: str, action: str, address: str, deta
     repo.append_audit(
         store, AuditEvent(at, username or "(blank)", "", action, None, "/login", address, detail)
     )
+
+
+# Demo accounts (`standby demo` only: synthetic data, well-known passwords).
+DEMO_PASSWORD = "standby-demo"
+DEMO_USERS = [
+    ("nurse", "nurse", "first-unit", "Demo Nurse"),
+    ("physician", "physician", "first-unit", "Demo Physician"),
+    ("pharmacist", "pharmacist", "*", "Demo Pharmacist"),
+    ("scheduler", "scheduler", "", "Demo Scheduler"),
+    ("commander", "incident-commander", "*", "Demo Incident Commander"),
+    ("admin", "admin", "", "Demo Admin"),
+]
+
+
+def add_demo_users(store: Store, first_unit: str) -> list[tuple[str, str, str]]:
+    """Create the demo accounts (password `DEMO_PASSWORD`); the nurse and the physician
+    work on `first_unit`. Returns (username, password, role) to print."""
+    out = []
+    for username, role, unit, name in DEMO_USERS:
+        units = [first_unit] if unit == "first-unit" else ([unit] if unit else [])
+        add_user(store, username, DEMO_PASSWORD, role=role, units=units, display_name=name)
+        out.append((username, DEMO_PASSWORD, role))
+    return out
