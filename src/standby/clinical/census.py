@@ -49,7 +49,7 @@ def units(store: Store, *, include_all: bool = False) -> list[Unit]:
     for loc in dire.locations():
         if d.first_code(loc.get("physicalType")) != "wi" or loc.get("status") == "inactive":
             continue
-        kind = d.first_code(loc.get("type")) or ""
+        kind = d.type_code(loc) or ""
         if kind in NOT_CARE_UNITS and not include_all:
             continue
         lid = str(loc.get("id"))
@@ -96,14 +96,55 @@ def _encounters_in(store: Store, loc_ids: list[str]) -> list[JSON]:
 def unit_census(store: Store, unit_id: str, now: datetime) -> Census:
     """Every bed of the unit with its patient (or empty), and patients placed on the unit
     without a bed listed after the beds."""
-    return unit_census_and_summaries(store, unit_id, now)[0]
+    return unit_census_and_summaries(store, unit_id, now, full=False)[0]
+
+
+# What a census row needs (the rest of the compartment is read only for full summaries).
+CENSUS_TYPES = (
+    "Patient",
+    "Encounter",
+    "AllergyIntolerance",
+    "Flag",
+    "MedicationRequest",
+    "MedicationAdministration",
+)
+CENSUS_LOINC = ("100822-6", "29463-7", "8302-2")  # code status, weight, height
+
+
+def _census_observations(store: Store, pids: list[str]) -> dict[str, list[JSON]] | None:
+    """Code-status, weight and height Observations of the patients, in one search; None
+    when the store does not index what that search needs."""
+    if not pids:
+        return {}
+    codes = ",".join(f"{d.LOINC}|{c}" for c in CENSUS_LOINC)
+    out: dict[str, list[JSON]] = {p: [] for p in pids}
+    refs = ",".join(f"Patient/{p}" for p in pids)
+    for name in ("subject", "patient"):
+        try:
+            offset = 0
+            while True:
+                page = store.search(
+                    "Observation", [(name, refs), ("code", codes)], count=1000, offset=offset
+                )
+                for sr in page.resources:
+                    body = sr.json()
+                    pid = d.reference_id(body.get("subject"), "Patient")
+                    if pid in out:
+                        out[pid].append(body)
+                if len(page.resources) < 1000:
+                    return out
+                offset += 1000
+        except ValueError:
+            continue
+    return None
 
 
 def unit_census_and_summaries(
-    store: Store, unit_id: str, now: datetime
+    store: Store, unit_id: str, now: datetime, *, full: bool = True
 ) -> tuple[Census, list[PatientSummary]]:
-    """The census and, in the same order, the full summary of each patient on it (the
-    packets print both; each compartment is read once)."""
+    """The census and, in the same order, the summary of each patient on it. `full`
+    reads each whole compartment (the packets print every section); otherwise only what
+    a census row shows is read (allergies, flags, code status, weight, the MAR)."""
     dire = directory(store)
     unit = dire.location(unit_id)
     if unit is None:
@@ -115,21 +156,30 @@ def unit_census_and_summaries(
         for x in subtree
         if d.first_code((dire.location(x) or {}).get("physicalType")) == "bd"
     }
-    by_bed: dict[str, CensusBed] = {}
-    unplaced: list[CensusBed] = []
-    seen: set[str] = set()
-    summaries: dict[str, PatientSummary] = {}
+    placed: dict[str, str] = {}  # patient id → the Location id they are at
     for enc in _encounters_in(store, subtree):
         pid = d.reference_id(enc.get("subject"), "Patient")
-        if not pid or pid in seen:
-            continue
-        stored = store.compartment(pid)
-        resources = [sr.json() for sr in stored]
+        loc = encounter_bed(enc)
+        if pid and loc in in_unit and pid not in placed:
+            placed[pid] = loc
+    obs = None if full else _census_observations(store, list(placed))
+    by_bed: dict[str, CensusBed] = {}
+    unplaced: list[CensusBed] = []
+    summaries: dict[str, PatientSummary] = {}
+    for pid in placed:
+        resources: list[JSON]
+        if full or obs is None:
+            resources = [
+                sr.json()
+                for sr in store.compartment(pid, None if full else [*CENSUS_TYPES, "Observation"])
+            ]
+        else:
+            resources = [sr.json() for sr in store.compartment(pid, CENSUS_TYPES)]
+            resources += obs.get(pid, [])
         current = current_encounter([r for r in resources if r.get("resourceType") == "Encounter"])
         loc = encounter_bed(current) if current else None
         if loc not in in_unit:
-            continue  # an old location of this encounter: the patient has moved
-        seen.add(pid)
+            continue  # the patient's current encounter is elsewhere
         s = patient_summary(
             resources, now, resolved=resolve(store, resources, dire), held_types=dire.held_types
         )

@@ -127,10 +127,10 @@ def _is_or(loc_id: str, dire: Directory) -> bool:
     loc = dire.location(loc_id)
     if loc is None:
         return False
-    if d.first_code(loc.get("type")) == "OR":
+    if d.type_code(loc) == "OR":
         return True
     unit = dire.unit_of(loc_id)
-    return unit is not None and d.first_code(unit.get("type")) == "OR"
+    return unit is not None and d.type_code(unit) == "OR"
 
 
 class _Patients:

@@ -54,10 +54,10 @@ def parse_date(text: object) -> date | None:
 
 
 def codings(cc: object) -> list[JSON]:
-    if not isinstance(cc, Mapping):
+    if not isinstance(cc, dict):
         return []
     out = cc.get("coding") or []
-    return [c for c in out if isinstance(c, Mapping)]
+    return [c for c in out if isinstance(c, dict)]
 
 
 def has_code(cc: object, system: str | None, code: str) -> bool:
@@ -76,7 +76,7 @@ def concept_text(cc: object, default: str = "") -> str:
     is there)."""
     if isinstance(cc, list):
         return ", ".join(t for t in (concept_text(c) for c in cc) if t) or default
-    if not isinstance(cc, Mapping):
+    if not isinstance(cc, dict):
         return default
     text = cc.get("text")
     if isinstance(text, str) and text.strip():
@@ -95,6 +95,19 @@ def first_code(cc: object, system: str | None = None) -> str | None:
         if c.get("code") and (system is None or c.get("system") == system):
             return str(c["code"])
     return None
+
+
+def type_code(resource: JSON) -> str:
+    """First code of `type`, which is a list of CodeableConcepts on Location and a single
+    CodeableConcept on some other resources."""
+    t = resource.get("type")
+    if isinstance(t, list):
+        for cc in t:
+            code = first_code(cc)
+            if code:
+                return code
+        return ""
+    return first_code(t) or ""
 
 
 def human_name(names: object) -> tuple[str, str, str]:
@@ -178,7 +191,7 @@ def reference_display(ref: object, resolved: Mapping[str, JSON], default: str = 
 
 def quantity(q: object, default: str = "") -> str:
     """ "5 mg", "98.6 [degF]" → "98.6 °F"; decimals as sent (no float noise)."""
-    if not isinstance(q, Mapping):
+    if not isinstance(q, dict):
         return default
     value = q.get("value")
     if value is None:

@@ -19,6 +19,7 @@ from standby.fhir.summary_model import (
     Flag,
     Header,
     Measurement,
+    VitalSigns,
 )
 
 
@@ -127,7 +128,10 @@ def header(
     now: datetime,
     resolved: Mapping[str, JSON],
     held: Collection[str] | None,
+    vitals: VitalSigns | None = None,
 ) -> Header:
+    """The header; `vitals` (already computed by the caller) gives the latest weight and
+    height, whenever they were measured."""
     name, family, given = d.human_name(patient.get("name"))
     birth = d.parse_date(patient.get("birthDate"))
     address, city = d.address_text(patient.get("address"))
@@ -171,7 +175,7 @@ def header(
                 if reason:
                     break
     obs = by_type.get("Observation", [])
-    vit = vital_signs(obs, now, hours=24 * 3650)
+    vit = vitals if vitals is not None else vital_signs(obs, now)
     weight = vit.latest.get("Weight")
     height = vit.latest.get("Height")
     cls = (enc or {}).get("class") or {}

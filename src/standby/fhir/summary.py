@@ -21,7 +21,7 @@ synchronised.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 
 from standby.fhir import display as d
@@ -132,14 +132,14 @@ def patient_summary(
     by_type = _by_type(resources)
     patients = by_type.get("Patient") or [{}]
     held = held_types
-    hdr = header(patients[0], by_type, now, resolved, held)
+    vit = vital_signs(by_type.get("Observation", []), now, hours)
+    hdr = header(patients[0], by_type, now, resolved, held, vit)
     reqs = by_type.get("MedicationRequest", [])
     mar = medication_administration_record(
         reqs, by_type.get("MedicationAdministration", []), now, resolved
     )
     meds = [medication(r, resolved) for r in reqs if r.get("status") in ("active", "on-hold")]
     meds.sort(key=lambda m: (m.prn, m.name.lower()))
-    vit = vital_signs(by_type.get("Observation", []), now, hours)
     obs_all = by_type.get("Observation", [])
     srs = by_type.get("ServiceRequest", [])
     return PatientSummary(
@@ -164,34 +164,37 @@ def patient_summary(
     )
 
 
+REFERENCE_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "Encounter": (("participant", "individual"), ("location", "location")),
+    "MedicationRequest": (("medicationReference",), ("requester",)),
+    "MedicationAdministration": (("medicationReference",), ("performer", "actor")),
+    "Appointment": (("participant", "actor"),),
+    "ServiceRequest": (("requester",), ("performer",)),
+    "DocumentReference": (("author",),),
+}
+OUTSIDE = ("Practitioner/", "Location/", "Medication/", "PractitionerRole/", "Organization/")
+
+
+def _refs(x: object, path: tuple[str, ...]) -> Iterator[object]:
+    if isinstance(x, list):
+        for v in x:
+            yield from _refs(v, path)
+    elif isinstance(x, dict):
+        if not path:
+            yield x.get("reference")
+        else:
+            yield from _refs(x.get(path[0]), path[1:])
+
+
 def referenced_keys(resources: Iterable[JSON]) -> set[str]:
     """ "Type/id" of the Practitioners, Locations and Medications that a summary names and
     that live outside the patient compartment (for the caller to resolve)."""
     out: set[str] = set()
-    wanted = ("Practitioner/", "Location/", "Medication/", "PractitionerRole/")
-
-    def walk(x: object) -> None:
-        if isinstance(x, Mapping):
-            ref = x.get("reference")
-            if isinstance(ref, str) and ref.startswith(wanted):
-                key = d.reference_key(ref)
-                if key:
-                    out.add(key)
-            for v in x.values():
-                if isinstance(v, Mapping | list):
-                    walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-
     for r in resources:
-        if r.get("resourceType") in (
-            "Encounter",
-            "MedicationRequest",
-            "MedicationAdministration",
-            "Appointment",
-            "ServiceRequest",
-            "Condition",
-        ):
-            walk(r)
+        for path in REFERENCE_FIELDS.get(str(r.get("resourceType")), ()):
+            for ref in _refs(r, path):
+                if isinstance(ref, str) and ref.startswith(OUTSIDE):
+                    key = d.reference_key(ref)
+                    if key:
+                        out.add(key)
     return out
