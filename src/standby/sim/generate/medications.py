@@ -411,7 +411,7 @@ def medication_orders(
         admin_dosage = {"route": med.route, "dose": dose_q}
         for t in times:
             nurse = nurses[rng.randrange(len(nurses))]
-            given = t + rng.randrange(-900, 2400) if not med.prn else t
+            given = max(authored, t + rng.randrange(-900, 2400)) if not med.prn else t
             ma: JSON = {
                 "resourceType": "MedicationAdministration",
                 "id": ctx.id("ma"),
