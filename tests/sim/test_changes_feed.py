@@ -1,0 +1,79 @@
+"""The simulated EHR's change feed: valid resources, mostly vitals and labs for the
+current inpatients, and admissions, transfers and discharges that keep one patient per bed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from sim_memory_store import MemoryStore
+
+from standby.sim.changes import ChangeFeed
+from standby.sim.generate import generate_hospital
+from standby.store.base import Store
+
+NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def hospital(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("feed")
+    generate_hospital(20, 4, out, now=NOW)
+    return out
+
+
+def _run(store: MemoryStore, seed: int, steps: int, n: int) -> list[dict[str, Any]]:
+    feed = ChangeFeed(cast(Store, store), seed)
+    made: list[dict[str, Any]] = []
+    for i in range(steps):
+        batch = feed.step(n, NOW + timedelta(seconds=5 * i))
+        assert len(batch) == n
+        for r in batch:
+            store.update(r)
+        made.extend(batch)
+    return made
+
+
+def test_changes_are_valid_fhir_without_meta(hospital: Path) -> None:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    made = _run(MemoryStore.from_ndjson(hospital), 1, 60, 10)
+    kinds = Counter(r["resourceType"] for r in made)
+    assert kinds["Observation"] > len(made) / 2
+    assert kinds["MedicationAdministration"] > 0
+    assert {"Patient", "Encounter", "Appointment"} <= set(kinds)
+    for r in made:
+        assert "meta" not in r
+        get_fhir_model_class(r["resourceType"]).model_validate(r)
+
+
+def test_census_stays_one_patient_per_bed(hospital: Path) -> None:
+    store = MemoryStore.from_ndjson(hospital)
+    made = _run(store, 2, 150, 8)
+    encounters = [r for r in made if r["resourceType"] == "Encounter"]
+    assert any(e["status"] == "finished" for e in encounters), "no discharge"
+    assert any(len(e["location"]) > 1 and e["status"] == "in-progress" for e in encounters)
+    beds = [
+        x["location"]["reference"]
+        for e in store.data["Encounter"].values()
+        if e["status"] == "in-progress"
+        for x in e["location"]
+        if x["status"] == "active"
+    ]
+    assert len(beds) == len(set(beds))
+    for e in store.data["Encounter"].values():
+        if e["status"] == "finished":
+            assert all(x["status"] == "completed" for x in e.get("location", []))
+    new_ids = {r["id"] for r in made if r["resourceType"] == "Observation"}
+    assert len(new_ids) == sum(1 for r in made if r["resourceType"] == "Observation")
+
+
+def test_same_seed_same_changes(hospital: Path) -> None:
+    a = _run(MemoryStore.from_ndjson(hospital), 7, 20, 5)
+    b = _run(MemoryStore.from_ndjson(hospital), 7, 20, 5)
+    c = _run(MemoryStore.from_ndjson(hospital), 8, 20, 5)
+    assert a == b
+    assert a != c
