@@ -59,6 +59,7 @@ REGISTRY: dict[str, BenchFn] = {}
 BENCH_MODULES = [
     "standby.bench.store_bench",
     "standby.bench.monitor_bench",
+    "standby.bench.generate_bench",
 ]
 
 
