@@ -319,6 +319,10 @@ def choose_meds(ctx: Ctx, problems: list[str], pediatric: bool) -> list[str]:
     for k in keys:
         if k not in seen:
             seen.append(k)
+    while len(seen) < 3:
+        k = OPTIONAL[rng.randrange(len(OPTIONAL))]
+        if k not in seen:
+            seen.append(k)
     return seen[:15]
 
 

@@ -58,7 +58,8 @@ def surgeries(
     inpatients: list[str],
     new_patient: Callable[[], str],
 ) -> None:
-    """One Schedule per OR; cases 07:30–17:30 on weekdays, a few emergencies at weekends."""
+    """One Schedule per OR; cases 07:30–17:30 on weekdays, half the rooms until 15:00 at
+    weekends (urgent and emergent cases)."""
     rng = ctx.rng
     for or_id, or_name in layout.ors:
         sched = f"sch-{or_id}"
@@ -81,9 +82,9 @@ def surgeries(
             base = ctx.today + day * DAY
             weekend = ((base // DAY) + 3) % 7 >= 5  # 1970-01-01 was a Thursday
             t, close = base + 7 * HOUR + 1800, base + 17 * HOUR + 1800
-            if weekend:
-                t = base + rng.randrange(8, 16) * HOUR
-                close = t + 4 * HOUR if rng.random() < 0.3 else t
+            if weekend:  # about half the rooms run, shorter days, urgent cases first
+                t = base + 8 * HOUR
+                close = base + (15 if rng.random() < 0.5 else 8) * HOUR
             while t < close:
                 proc, minutes, spec = c.PROCEDURES[rng.randrange(len(c.PROCEDURES))]
                 minutes = max(30, minutes + rng.choice((-15, 0, 0, 15, 30)))
@@ -132,9 +133,9 @@ def _case(
     new_patient: Callable[[], str],
 ) -> None:
     rng = ctx.rng
-    word, number, sr_priority = (
-        PRIORITIES[2] if weekend else rng.choices(PRIORITIES, PRIORITY_WEIGHTS)[0]
-    )
+    word, number, sr_priority = rng.choices(
+        PRIORITIES, (0, 70, 30) if weekend else PRIORITY_WEIGHTS
+    )[0]
     if inpatients and ((start < ctx.today + 2 * DAY and rng.random() < 0.25) or word != "routine"):
         patient = inpatients[rng.randrange(len(inpatients))]
     else:
@@ -215,15 +216,15 @@ def clinic_visits(
     providers: dict[str, list[Staff]],
     pick_patient: Callable[[], str],
 ) -> None:
-    """30-minute visits 08:00–16:30 on weekdays, about three quarters of slots booked."""
+    """30-minute visits 08:00–16:30 on weekdays (one provider until noon at weekends), about
+    three quarters of slots booked."""
     rng = ctx.rng
     for clinic_id, clinic_name, _spec in layout.clinics:
         for day in range(DAYS):
             base = ctx.today + day * DAY
-            if ((base // DAY) + 3) % 7 >= 5:
-                continue
-            for prov in providers[clinic_id]:
-                for k in range(17):
+            weekend = ((base // DAY) + 3) % 7 >= 5  # Saturday clinic: one provider, mornings
+            for prov in providers[clinic_id][: 1 if weekend else None]:
+                for k in range(8 if weekend else 17):
                     if rng.random() > 0.75:
                         continue
                     start = base + 8 * HOUR + k * 1800
