@@ -176,26 +176,76 @@ ROLES_AND_UNITS = {
 
 
 @pytest.fixture(scope="session")
-def hospital_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A replica of a 20-bed synthetic hospital, ingested once per session (read-only:
-    each test works on its own copy)."""
+def hospital_ndjson(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 20-bed synthetic hospital as NDJSON, generated once per session."""
     generate = pytest.importorskip("standby.sim.generate")
-    pytest.importorskip("standby.store.sqlite")
+    out = tmp_path_factory.mktemp("hospital-ndjson")
+    generate.generate_hospital(beds=20, seed=11, out=out)
+    return out
+
+
+def _ingest(store: Any, ndjson: Path) -> None:
+    for f in sorted(ndjson.glob("*.ndjson")):
+        with f.open("rb") as fh:
+            store.ingest_ndjson(fh, file=str(f))
+
+
+@pytest.fixture(scope="session")
+def hospital_db(hospital_ndjson: Path, tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A replica of it, ingested once per session (each test works on its own copy);
+    None until the SQLite engine exists (then an in-memory interim store is used)."""
+    try:
+        import standby.store.sqlite  # noqa: F401
+    except ImportError:
+        return None
     from standby.store import open_store
 
-    base = tmp_path_factory.mktemp("hospital")
-    out = base / "ndjson"
-    out.mkdir()
-    generate.generate_hospital(beds=20, seed=11, out=out)
-    db = base / "replica.db"
+    db = tmp_path_factory.mktemp("hospital") / "replica.db"
     store = open_store(db=db)
     try:
-        for f in sorted(out.glob("*.ndjson")):
-            with f.open("rb") as fh:
-                store.ingest_ndjson(fh, file=str(f))
+        _ingest(store, hospital_ndjson)
     finally:
         store.close()
     return db
+
+
+def _interim_store(ndjson: Path, tmp_path: Path) -> Any:
+    """TEMPORARY (until standby.store.sqlite lands): the reports tests' in-memory store for
+    the clinical data + the operational tables in a SQLite file."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "reports" / "reports_memstore.py"
+    spec = importlib.util.spec_from_file_location("web_interim_memstore", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    ops = MiniStore(tmp_path / "ops.db")
+
+    class Interim(mod.MemoryStore):  # type: ignore[name-defined,misc]
+        engine = "sqlite"
+
+        def ensure_schema(self, namespace: str, migrations: Sequence[Any]) -> None:
+            ops.ensure_schema(namespace, migrations)
+
+        def transaction(self) -> Any:
+            return ops.transaction()
+
+        def read_transaction(self) -> Any:
+            return ops.read_transaction()
+
+        def tombstone(self, resource_type: str, id: str, **kw: Any) -> Any:
+            key = (resource_type, id)
+            self.rows.pop(key, None)
+            for keys in self.by_patient.values():
+                if key in keys:
+                    keys.remove(key)
+
+        def close(self) -> None:
+            ops.close()
+
+    store = Interim()
+    _ingest(store, ndjson)
+    return store
 
 
 @dataclass
@@ -214,7 +264,7 @@ def _copy_db(src: Path, dst: Path) -> None:
 
 
 @pytest.fixture
-def hospital(hospital_db: Path, tmp_path: Path) -> Iterator[Hospital]:
+def hospital(hospital_db: Path | None, hospital_ndjson: Path, tmp_path: Path) -> Iterator[Hospital]:
     """The app over a fresh copy of the hospital, with one account per role (password
     PASSWORD): `nurse`, `physician`, `pharmacist` on `unit_id`; `nurse2` on
     `other_unit_id`; `scheduler`, `ic`, `admin`."""
@@ -222,8 +272,11 @@ def hospital(hospital_db: Path, tmp_path: Path) -> Iterator[Hospital]:
     from standby.store import open_store
 
     db = tmp_path / "replica.db"
-    _copy_db(hospital_db, db)
-    store = open_store(db=db)
+    if hospital_db is None:
+        store = _interim_store(hospital_ndjson, tmp_path)
+    else:
+        _copy_db(hospital_db, db)
+        store = open_store(db=db)
     clock = Clock()
     clock.now = datetime.now(UTC).replace(microsecond=0)
     settings = Settings(db=db, login_max_failures=3, session_idle_minutes=30)
