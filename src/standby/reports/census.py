@@ -15,7 +15,8 @@ from standby.reports.tables import esc, headed_table, markup, p
 
 
 def census_sheet(c: Census) -> list[Flowable]:
-    title = f"Unit census — {c.unit} {c.unit_name}"
+    name = c.unit_name if c.unit_name.startswith(c.unit) else f"{c.unit} {c.unit_name}"
+    title = f"Unit census — {name}"
     out: list[Flowable] = [
         Marker(Context(group=f"census:{c.unit_id}", title=title)),
         Paragraph(esc(f"{title} — {len(c.occupied)} of {len(c.beds)} beds occupied"), st.H1),

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.barcode import qrencoder
 from reportlab.lib import colors
 from reportlab.lib.units import inch
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, PageBreak, Paragraph, Table, TableStyle
 
 from standby.fhir.summary import PatientSummary
@@ -86,7 +85,7 @@ def forms(s: PatientSummary) -> list[Flowable]:
                 25,
             ),
         ),
-        ("Downtime progress note", _lines(30)),
+        ("Downtime progress note", _lines(24)),
         (
             "Downtime order sheet",
             _grid(
@@ -113,11 +112,14 @@ def forms(s: PatientSummary) -> list[Flowable]:
 
 
 class LabelSheet(Flowable):
-    """3 × 10 labels (Avery 5160 size: 2.625 × 1 in) for up to 10 patients per page,
-    three labels each: QR code of the MRN and the two identifiers in text."""
+    """3 × 7 labels (2.5 × 1 in) for up to 7 patients per page, three labels each: a QR
+    code of the MRN and, beside it, name, DOB, sex, MRN and location in plain text (text
+    is set smaller to fit a long name, never cut). Each QR is drawn once per patient as a
+    PDF form and placed three times."""
 
-    COLS, ROWS = 3, 8
+    COLS, ROWS = 3, 7
     LW, LH = 2.5 * inch, 1.0 * inch
+    QR = 0.8 * inch
 
     def __init__(self, patients: Sequence[PatientSummary]) -> None:
         super().__init__()
@@ -126,33 +128,74 @@ class LabelSheet(Flowable):
     def wrap(self, aw: float, ah: float) -> tuple[float, float]:
         return (self.COLS * self.LW, self.ROWS * self.LH)
 
+    def _qr_form(self, value: str) -> str:
+        c = self.canv
+        name = f"qr-{abs(hash(value))}"
+        if not c.hasForm(name):
+            modules = qr_modules(value)
+            n = len(modules)
+            cell = self.QR / (n + 2)  # a one-module quiet zone on each side
+            c.beginForm(name)
+            path = c.beginPath()
+            for r, row in enumerate(modules):
+                for k, dark in enumerate(row):
+                    if dark:
+                        path.rect((k + 1) * cell, (n - r) * cell, cell, cell)
+            c.setFillColor(colors.black)
+            c.drawPath(path, stroke=0, fill=1)
+            c.endForm()
+        return name
+
     def draw(self) -> None:
         c = self.canv
+        room = self.LW - self.QR - 14
         for row, s in enumerate(self.patients[: self.ROWS]):
             h = s.header
+            form = self._qr_form(h.mrn or h.patient_id)
+            lines = [
+                (h.name, st.BOLD, 9.5),
+                (f"DOB {h.dob}  {h.sex}", st.FONT, 8.5),
+                (f"MRN {h.mrn}", st.BOLD, 9.5),
+                (h.location, st.FONT, 8),
+            ]
+            fitted = [(t, f, fit_size(t, f, z, room)) for t, f, z in lines]
             for col in range(self.COLS):
                 x = col * (self.LW + 0.05 * inch)
                 y = (self.ROWS - 1 - row) * self.LH
                 c.setStrokeColor(colors.lightgrey)
                 c.rect(x, y + 2, self.LW, self.LH - 4, stroke=1, fill=0)
-                qr = QrCodeWidget(h.mrn or h.patient_id)
-                b = qr.getBounds()
-                size = 0.8 * inch
-                dr = Drawing(
-                    size, size, transform=[size / (b[2] - b[0]), 0, 0, size / (b[3] - b[1]), 0, 0]
-                )
-                dr.add(qr)
-                renderPDF.draw(dr, c, x + 3, y + 0.1 * inch)
-                tx = x + size + 8
+                c.saveState()
+                c.translate(x + 3, y + 0.1 * inch)
+                c.doForm(form)
+                c.restoreState()
                 c.setFillColor(colors.black)
-                c.setFont(st.BOLD, 9)
-                c.drawString(tx, y + self.LH - 16, h.name[:26])
-                c.setFont(st.FONT, 8.5)
-                c.drawString(tx, y + self.LH - 29, f"DOB {h.dob}  {h.sex}")
-                c.setFont(st.BOLD, 9)
-                c.drawString(tx, y + self.LH - 42, f"MRN {h.mrn}")
-                c.setFont(st.FONT, 8)
-                c.drawString(tx, y + self.LH - 55, h.location[:28])
+                ty = y + self.LH - 16
+                for text, font, size in fitted:
+                    c.setFont(font, size)
+                    c.drawString(x + self.QR + 8, ty, text)
+                    ty -= 13
+
+
+def qr_modules(value: str) -> list[list[bool]]:
+    """The QR code matrix of `value` (error correction M, fixed mask 0: a valid code,
+    quicker than trying all eight masks; the smallest version that holds the value)."""
+    for version in range(1, 11):
+        qr = qrencoder.QRCode(version, qrencoder.QRErrorCorrectLevel.M)
+        qr.addData(value)
+        try:
+            qr.makeImpl(False, 0)
+        except Exception:  # the value does not fit this version: try the next
+            continue
+        n = qr.getModuleCount()
+        return [[bool(qr.isDark(r, k)) for k in range(n)] for r in range(n)]
+    raise ValueError(f"value too long for a label QR code: {value[:40]!r}")
+
+
+def fit_size(text: str, font: str, size: float, width: float) -> float:
+    """The largest size ≤ `size` (down to 5 pt) at which `text` fits `width`."""
+    while size > 5 and stringWidth(text, font, size) > width:
+        size -= 0.25
+    return size
 
 
 def label_sheets(unit_id: str, patients: Sequence[PatientSummary]) -> list[Flowable]:

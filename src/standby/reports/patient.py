@@ -242,7 +242,7 @@ def mar(s: PatientSummary) -> list[Flowable]:
     """The MAR grid for the next 24 h: one row per scheduled dose, in time order."""
     now = s.now
     end = now + timedelta(hours=24)
-    title = f"MAR — next 24 hours: {now:%a %d %b %H:%M} to {end:%a %d %b %H:%M} UTC"
+    title = f"MAR — 24 hours from {now:%a %d %b %H:%M} to {end:%a %d %b %H:%M}"
     out: list[Flowable] = [
         PageBreak(),
         Marker(context(s, "Medication administration record")),
@@ -270,20 +270,25 @@ def mar(s: PatientSummary) -> list[Flowable]:
             for d in e.doses
             if d.state in ("due", "upcoming", "overdue")
         ),
-        key=lambda x: x[0],
+        key=lambda x: (x[0], x[2].medication.name.lower()),
     )
-    for i, (t, state, e) in enumerate(doses, start=1):
+    day = None
+    for t, state, e in doses:
+        if t.date() != day:  # a full-width row names each day: no time is ambiguous
+            day = t.date()
+            rows.append([p(f"{t:%A %d %B %Y}", st.CELL_BOLD), "", "", "", "", "", "", "", ""])
+            r = len(rows)
+            extra += [("SPAN", (0, r), (-1, r)), ("BACKGROUND", (0, r), (-1, r), st.HEAD_BG)]
+        m_ = e.medication
         last = e.last_given
-        label = {"overdue": "OVERDUE", "due": "DUE NOW"}.get(state, "")
+        label = {"overdue": "\nOVERDUE", "due": "\nDUE NOW"}.get(state, "")
         rows.append(
             [
-                markup(
-                    f"<font size=13><b>{t:%H:%M}</b></font><br/>{t:%a %d %b}"
-                    f"{'<br/><b>' + label + '</b>' if label else ''}",
-                    st.CELL,
-                ),
-                _dose_cell(e.medication),
-                p(e.medication.frequency),
+                p(f"{t:%H:%M}{label}", st.DUE),
+                p(m_.name, st.DRUG),
+                p(m_.dose or "see order", st.DOSE),
+                p(m_.route or "see order", st.CELL_BOLD),
+                p(m_.frequency),
                 p(f"{_t(last.when, now)}\n{last.dose}" if last else "none recorded"),
                 "",
                 "",
@@ -291,28 +296,33 @@ def mar(s: PatientSummary) -> list[Flowable]:
             ]
         )
         if state == "overdue":
-            extra.append(("BACKGROUND", (0, i), (0, i), st.OVERDUE_BG))
+            r = len(rows)
+            extra.append(("BACKGROUND", (0, r), (0, r), st.OVERDUE_BG))
     if rows:
         out.append(
             headed_table(
                 [
                     "Due",
-                    "Drug · dose · route",
+                    "Drug",
+                    "Dose",
+                    "Route",
                     "Freq.",
                     "Last given",
                     "Time given",
                     "Initials",
-                    "Not given: reason",
+                    "Not given",
                 ],
                 rows,
                 [
-                    0.85 * inch,
-                    2.75 * inch,
                     0.75 * inch,
-                    0.95 * inch,
-                    0.8 * inch,
-                    0.6 * inch,
+                    1.9 * inch,
+                    0.78 * inch,
+                    0.7 * inch,
+                    0.68 * inch,
                     0.9 * inch,
+                    0.7 * inch,
+                    0.6 * inch,
+                    0.59 * inch,
                 ],
                 extra=extra,
                 zebra=False,

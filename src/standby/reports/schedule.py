@@ -141,6 +141,9 @@ class _Generation:
         write_atomic(self.tmp / name, pdf)
         self.files.append(FileEntry(name, pdf.pages, len(pdf)))
 
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
     def commit(self, keep: int) -> Path:
         final = self.gens / self.name
         if final.exists():  # same second twice: keep the newer
@@ -190,11 +193,15 @@ def generate_unit(
     census, summaries = unit_census_and_summaries(store, unit.id, now)
     f = Furniture(furniture.data_as_of, furniture.generated, unit.alias, furniture.banner)
     gen = _Generation(folder, stamp(now))
-    gen.write("census.pdf", render.census_pdf(census, f))
-    gen.write("mar.pdf", render.mars_pdf(summaries, f))
-    gen.write("packets.pdf", render.packets_pdf(summaries, f))
-    gen.write("forms.pdf", render.forms_pdf(summaries, f))
-    gen.write("labels.pdf", render.labels_pdf(unit.id, summaries, f))
+    try:
+        gen.write("census.pdf", render.census_pdf(census, f))
+        gen.write("mar.pdf", render.mars_pdf(summaries, f))
+        gen.write("packets.pdf", render.packets_pdf(summaries, f))
+        gen.write("forms.pdf", render.forms_pdf(summaries, f))
+        gen.write("labels.pdf", render.labels_pdf(unit.id, summaries, f))
+    except BaseException:
+        gen.abort()
+        raise
     final = gen.commit(keep)
     entry = UnitEntry(unit.id, unit.alias, str(folder), final.name, len(summaries), gen.files)
     write_atomic(folder / "manifest.json", json.dumps(asdict(entry), indent=2).encode())
@@ -210,8 +217,12 @@ def generate_schedules(
     days = [today, today + timedelta(days=1)]
     f = Furniture(furniture.data_as_of, furniture.generated, "all", furniture.banner)
     gen = _Generation(out_dir / "schedules", stamp(now))
-    gen.write("or.pdf", render.or_pdf([or_schedule(store, d) for d in days], f))
-    gen.write("clinics.pdf", render.clinics_pdf([clinic_schedule(store, d) for d in days], f))
+    try:
+        gen.write("or.pdf", render.or_pdf([or_schedule(store, d) for d in days], f))
+        gen.write("clinics.pdf", render.clinics_pdf([clinic_schedule(store, d) for d in days], f))
+    except BaseException:
+        gen.abort()
+        raise
     gen.commit(keep)
     return gen.files
 
