@@ -51,7 +51,7 @@ CLINICS = [
 
 def _plan_units(beds: int) -> list[tuple[str, str, int]]:
     """(kind, label, beds) per unit; the beds add up to `beds`."""
-    icu = max(2, round(beds * 0.10))
+    icu = max(2, round(beds * 0.10)) if beds >= 10 else 0
     step = round(beds * 0.08) if beds >= 100 else 0
     ccu = round(beds * 0.04) if beds >= 300 else 0
     peds = round(beds * 0.06) if beds >= 150 else 0
