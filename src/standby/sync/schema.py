@@ -1,0 +1,53 @@
+"""The sync package's own tables (namespace "sync"), beside the replica in the same store.
+
+Portable SQL, one statement per migration; times are ISO 8601 text in UTC (sorts as time).
+
+* `sync_source`: one row per source EHR: when the last round started and finished, when the
+  last *successful* round started (the "data as of"), whether the source answered.
+* `sync_event`: errors with time, kind and a message that names resource types, ids and
+  URLs but never patient data.
+* `sync_census`: the patients on the census of a source, why they are there, when they
+  were last seen on it, and whether their full pull is done.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from standby.store.base import Migration, Store
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "sync sources",
+        "CREATE TABLE sync_source (source TEXT PRIMARY KEY, url TEXT NOT NULL,"
+        " last_round_started TEXT, last_round_finished TEXT, last_success_started TEXT,"
+        " last_success_finished TEXT, reachable INTEGER, last_error TEXT)",
+    ),
+    Migration(
+        2,
+        "sync errors and events",
+        "CREATE TABLE sync_event (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
+        " source TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL)",
+        "CREATE TABLE sync_event (id BIGSERIAL PRIMARY KEY, at TEXT NOT NULL,"
+        " source TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL)",
+    ),
+    Migration(3, "sync events by time", "CREATE INDEX sync_event_at ON sync_event (source, at)"),
+    Migration(
+        4,
+        "census patients per source",
+        "CREATE TABLE sync_census (source TEXT NOT NULL, patient_id TEXT NOT NULL,"
+        " reason TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,"
+        " pulled INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (source, patient_id))",
+    ),
+]
+
+_ready: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def ensure_sync_schema(store: Store) -> None:
+    """Create the sync tables once per store object (cheap to call often)."""
+    if store in _ready:
+        return
+    store.ensure_schema("sync", MIGRATIONS)
+    _ready.add(store)

@@ -1,0 +1,207 @@
+"""Sync state and health: what `standby status`, the web header and the packets show.
+
+Issue 3, "Visibility": per source, the last successful sync ("data as of"), the lag,
+resources by type, errors and quarantined items in the last hour, and whether the source
+is reachable. The sync writes its state here (`round_started`, `round_finished`,
+`record_error`); readers call `sync_health(store)` (the web header, whose signature is
+stable) or `source_status(store)` (the `status` command).
+
+"Data as of" is the *start* of the last round that completed without an error: every change
+the source made before that moment is in the replica.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from standby.store.base import Store
+from standby.sync.schema import ensure_sync_schema
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(s: str | None) -> datetime | None:
+    if not s:
+        return None
+    try:
+        return datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class SyncHealth:
+    """What the web header shows about the sync (all sources together: the worst of them)."""
+
+    data_as_of: datetime | None
+    lag_seconds: float | None
+    reachable: bool | None
+    errors_last_hour: int
+    quarantined_last_hour: int
+
+
+@dataclass
+class SourceStatus:
+    """One source, as `standby status` shows it."""
+
+    source: str
+    url: str
+    data_as_of: str | None
+    lag_seconds: float | None
+    reachable: bool | None
+    last_round_started: str | None
+    last_round_finished: str | None
+    last_error: str | None
+    errors_last_hour: int
+    census_patients: int
+    recent_errors: list[dict[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---- writing ------------------------------------------------------------------------------
+def round_started(store: Store, source: str, url: str, at: datetime) -> None:
+    ensure_sync_schema(store)
+    with store.transaction() as tx:
+        n = tx.execute(
+            "UPDATE sync_source SET url = ?, last_round_started = ? WHERE source = ?",
+            (url, iso(at), source),
+        )
+        if n == 0:
+            tx.execute(
+                "INSERT INTO sync_source (source, url, last_round_started) VALUES (?, ?, ?)",
+                (source, url, iso(at)),
+            )
+
+
+def round_finished(
+    store: Store,
+    source: str,
+    *,
+    started: datetime,
+    finished: datetime,
+    ok: bool,
+    reachable: bool,
+    error: str | None = None,
+) -> None:
+    """Record the end of a round; an `ok` round moves "data as of" to its start."""
+    ensure_sync_schema(store)
+    with store.transaction() as tx:
+        if ok:
+            tx.execute(
+                "UPDATE sync_source SET last_round_finished = ?, last_success_started = ?,"
+                " last_success_finished = ?, reachable = ?, last_error = NULL WHERE source = ?",
+                (iso(finished), iso(started), iso(finished), int(reachable), source),
+            )
+        else:
+            tx.execute(
+                "UPDATE sync_source SET last_round_finished = ?, reachable = ?, last_error = ?"
+                " WHERE source = ?",
+                (iso(finished), int(reachable), (error or "")[:500], source),
+            )
+
+
+def record_error(store: Store, source: str, kind: str, message: str) -> None:
+    """An error worth showing an operator (no patient data in `message`)."""
+    ensure_sync_schema(store)
+    with store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO sync_event (at, source, kind, message) VALUES (?, ?, ?, ?)",
+            (iso(utcnow()), source, kind, message[:1000]),
+        )
+
+
+# ---- reading ------------------------------------------------------------------------------
+def _rows(store: Store) -> list[tuple[Any, ...]]:
+    ensure_sync_schema(store)
+    with store.read_transaction() as tx:
+        return tx.query(
+            "SELECT source, url, last_success_started, reachable, last_round_started,"
+            " last_round_finished, last_error FROM sync_source ORDER BY source"
+        )
+
+
+def _errors_since(store: Store, since: str, source: str | None = None) -> int:
+    with store.read_transaction() as tx:
+        if source is None:
+            rows = tx.query("SELECT COUNT(*) FROM sync_event WHERE at >= ?", (since,))
+        else:
+            rows = tx.query(
+                "SELECT COUNT(*) FROM sync_event WHERE source = ? AND at >= ?", (source, since)
+            )
+    return int(rows[0][0]) if rows else 0
+
+
+def _quarantined_since(store: Store, since: str) -> int:
+    return len(store.quarantined(since=since, limit=100_000))
+
+
+def sync_health(store: Store, now: datetime | None = None) -> SyncHealth:
+    """The sync's health for the web header: the oldest "data as of" of all sources (None
+    when never synchronised), its lag, whether every source answered at its last round,
+    and errors / quarantined items in the last hour."""
+    now = now or utcnow()
+    since = iso(now - timedelta(hours=1))
+    rows = _rows(store)
+    as_of: datetime | None = None
+    reachable: bool | None = None
+    if rows:
+        times = [parse_iso(r[2]) for r in rows]
+        known = [t for t in times if t is not None]
+        as_of = min(known) if len(known) == len(times) else None
+        flags = [r[3] for r in rows if r[3] is not None]
+        reachable = all(bool(f) for f in flags) if flags else None
+    lag = None if as_of is None else max(0.0, (now - as_of).total_seconds())
+    return SyncHealth(
+        data_as_of=as_of,
+        lag_seconds=lag,
+        reachable=reachable,
+        errors_last_hour=_errors_since(store, since),
+        quarantined_last_hour=_quarantined_since(store, since),
+    )
+
+
+def data_as_of(store: Store) -> datetime | None:
+    """The oldest "data as of" of all sources (None when never synchronised)."""
+    return sync_health(store).data_as_of
+
+
+def source_status(store: Store, now: datetime | None = None) -> list[SourceStatus]:
+    """Every source's status, for `standby status`."""
+    now = now or utcnow()
+    since = iso(now - timedelta(hours=1))
+    out: list[SourceStatus] = []
+    for source, url, success, reachable, started, finished, last_error in _rows(store):
+        as_of = parse_iso(success)
+        with store.read_transaction() as tx:
+            census = tx.query("SELECT COUNT(*) FROM sync_census WHERE source = ?", (source,))
+            recent = tx.query(
+                "SELECT at, kind, message FROM sync_event WHERE source = ? AND at >= ?"
+                " ORDER BY id DESC LIMIT 5",
+                (source, since),
+            )
+        out.append(
+            SourceStatus(
+                source=source,
+                url=url,
+                data_as_of=success,
+                lag_seconds=None if as_of is None else max(0.0, (now - as_of).total_seconds()),
+                reachable=None if reachable is None else bool(reachable),
+                last_round_started=started,
+                last_round_finished=finished,
+                last_error=last_error,
+                errors_last_hour=_errors_since(store, since, source),
+                census_patients=int(census[0][0]) if census else 0,
+                recent_errors=[{"at": a, "kind": k, "message": m} for a, k, m in recent],
+            )
+        )
+    return out
