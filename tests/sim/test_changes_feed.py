@@ -77,3 +77,30 @@ def test_same_seed_same_changes(hospital: Path) -> None:
     c = _run(MemoryStore.from_ndjson(hospital), 8, 20, 5)
     assert a == b
     assert a != c
+
+
+def test_feed_runs_on_the_sqlite_store(hospital: Path, tmp_path: Path) -> None:
+    """The same journey through the real engine (`store.update` assigns the versions)."""
+    sqlite = pytest.importorskip("standby.store.sqlite", reason="SQLite engine not landed yet")
+    store = sqlite.SQLiteStore(tmp_path / "ehr.db")
+    try:
+        for path in sorted(hospital.glob("*.ndjson")):
+            with path.open("rb") as fh:
+                store.ingest_ndjson(fh, file=path.name)
+        feed = ChangeFeed(store, 3)
+        versions: dict[str, str] = {}
+        for i in range(60):
+            for r in feed.step(10, NOW + timedelta(seconds=5 * i)):
+                versions[f"{r['resourceType']}/{r['id']}"] = store.update(r).version_id
+        assert any(k.startswith("Observation/") and v == "1" for k, v in versions.items())
+        assert any(k.startswith("Encounter/") and v == "2" for k, v in versions.items())
+        current = store.search("Encounter", [("status", "in-progress")], count=1000)
+        beds = [
+            x["location"]["reference"]
+            for sr in current.resources
+            for x in sr.json()["location"]
+            if x["status"] == "active"
+        ]
+        assert beds and len(beds) == len(set(beds))
+    finally:
+        store.close()
