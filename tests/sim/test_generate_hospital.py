@@ -313,3 +313,10 @@ def test_cli_rejects_a_bad_now(tmp_path: Path) -> None:
         app, ["sim", "generate", "--beds", "20", "--out", str(tmp_path), "--now", "yesterday"]
     )
     assert result.exit_code != 0
+
+
+def test_npis_carry_a_valid_luhn_check_digit() -> None:
+    from standby.sim.generate.people import npi, npi_check_digit
+
+    assert npi_check_digit("123456789") == "3"  # CMS's published example: 1234567893
+    assert len(npi(42)) == 10 and npi(42).startswith("1")

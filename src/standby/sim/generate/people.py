@@ -261,18 +261,21 @@ class Person:
     birth: int  # epoch seconds (midnight)
 
 
-def npi(n: int) -> str:
-    """A 10-digit NPI with a valid Luhn check digit (prefix 80840, as CMS specifies)."""
-    base = f"1{n:08d}"
-    digits = [int(x) for x in "80840" + base]
+def npi_check_digit(base: str) -> str:
+    """Luhn check digit of a 9-digit NPI base, with the 80840 prefix CMS specifies."""
     total = 0
-    for i, dgt in enumerate(reversed(digits)):
+    for i, ch in enumerate(reversed("80840" + base)):
+        d = int(ch)
         if i % 2 == 0:
-            dgt *= 2
-            if dgt > 9:
-                dgt -= 9
-        total += dgt
-    return base + str((10 - total % 10) % 10)
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def npi(n: int) -> str:
+    """The n-th synthetic NPI: 10 digits, starting with 1, with a valid check digit."""
+    base = f"1{n:08d}"
+    return base + npi_check_digit(base)
 
 
 def _phone(ctx: Ctx) -> str:
