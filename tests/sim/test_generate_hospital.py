@@ -267,7 +267,8 @@ def test_names_include_accents_and_deliberate_duplicates(
         for p in everything["Patient"].values()
         if p["name"][0]["family"] == "Smith" and p["name"][0]["given"][0] == "John"
     ]
-    assert len(johns) >= 2
+    assert len(johns) >= 2 and all(p["gender"] == "male" for p in johns)
+    assert len({p["birthDate"] for p in johns}) == len(johns)
     assert len({p["identifier"][0]["value"] for p in johns}) == len(johns)
     assert any(p["name"][0]["family"] == "Núñez" for p in everything["Patient"].values())
     mrns = [p["identifier"][0]["value"] for p in everything["Patient"].values()]

@@ -169,7 +169,7 @@ def hp_text(
         f"with symptoms consistent with {reason.lower()}. Symptoms began 2 to 3 days before "
         f"arrival and worsened despite rest and fluids at home.\n\n"
         f"Past medical history: {pmh}.\nAllergies: {allergy}\n"
-        f"Home medications: {', '.join(meds[:6]) or 'none'}.\n\n"
+        f"Medications ordered on admission: {', '.join(meds[:6]) or 'none'}.\n\n"
         "Examination: alert and oriented, in mild distress. Heart regular rate and rhythm. "
         "Lungs with scattered findings as noted. Abdomen soft.\n\n"
         f"Assessment and plan: admitted for {reason.lower()}. Code status: {code}. "

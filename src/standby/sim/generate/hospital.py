@@ -148,7 +148,7 @@ def _inpatient(
     bed: tuple[str, str],
     staff: Staffing,
     layout: Layout,
-    name: tuple[str, str] | None,
+    name: tuple[str, str, str] | None,
 ) -> str:
     rng = ctx.rng
     peds = unit.kind == "PEDU"
@@ -167,8 +167,8 @@ def _inpatient(
     person = make_patient(
         ctx,
         age_range=age_range,
-        gender="female" if ob else None,
-        name=name,
+        gender="female" if ob else name[2] if name else None,
+        name=name[:2] if name else None,
         created=start - rng.randrange(0, 2000) * DAY,
     )
     pid = person.id
@@ -343,8 +343,7 @@ def generate_hospital(
                 if rng.random() < OCCUPANCY:
                     name = None
                     if dup and unit.kind not in ("PEDU",) and "Mother" not in unit.name:
-                        fam, giv, _g = dup.pop(0)
-                        name = (fam, giv)
+                        name = dup.pop(0)
                     inpatients.append(_inpatient(ctx, unit, bed, staff, layout, name))
         for bed in layout.ed.beds:
             if rng.random() < ED_OCCUPANCY:
