@@ -1,0 +1,255 @@
+"""The census planner: who matters now, and what to ask the source about them (pure).
+
+Issue 3, "Stay fresh", and DESIGN.md "Census-driven sync": real EHRs restrict search to one
+patient, so the sync keeps fresh the people who matter now: inpatient and ED Encounters in
+progress, surgeries and clinic appointments in the next N days. For each of them it searches
+the configured resource types with `_lastUpdated=gt<high-water mark − overlap>`; a patient new
+to the census gets a full pull (no `_lastUpdated`). Patients who leave the census are kept
+for `keep_hours`.
+
+Everything here is data in, data out (STYLE.md "Plan as data, then execute"): the executor
+(`standby.sync.incremental`) runs the requests. FHIR search: https://hl7.org/fhir/R4/search.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+JSON = dict[str, Any]
+
+INPATIENT_CLASSES = {"IMP", "EMER", "ACUTE", "NONAC", "OBSENC", "SS"}
+ACTIVE_APPOINTMENT = {"proposed", "pending", "booked", "arrived", "checked-in", "waitlist"}
+
+DEFAULT_PATIENT_TYPES = (
+    "Patient",
+    "Encounter",
+    "AllergyIntolerance",
+    "Condition",
+    "MedicationRequest",
+    "MedicationAdministration",
+    "Observation",
+    "Flag",
+    "DocumentReference",
+    "CarePlan",
+    "ServiceRequest",
+    "Appointment",
+)
+DEFAULT_SHARED_TYPES = (
+    "Organization",
+    "Location",
+    "Practitioner",
+    "PractitionerRole",
+    "Schedule",
+    "Slot",
+)
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search to run and follow `next` links of; `stream` names its checkpoint."""
+
+    stream: str
+    resource_type: str
+    params: tuple[tuple[str, str], ...]
+    patient_id: str | None = None
+    full: bool = False  # a full pull (no _lastUpdated)
+
+
+@dataclass(frozen=True)
+class CensusConfig:
+    source: str = "ehr"
+    patient_types: tuple[str, ...] = DEFAULT_PATIENT_TYPES
+    shared_types: tuple[str, ...] = DEFAULT_SHARED_TYPES
+    horizon_days: float = 2.0
+    overlap_seconds: float = 60.0
+    keep_hours: float = 24.0
+    page_size: int = 200
+
+
+@dataclass(frozen=True)
+class CensusEntry:
+    patient_id: str
+    reason: str  # "inpatient", "ed", "surgery", "appointment"
+
+
+@dataclass
+class CensusPlan:
+    """The result of planning one round."""
+
+    requests: list[SearchRequest] = field(default_factory=list)
+    new_patients: list[str] = field(default_factory=list)
+    dropped_patients: list[str] = field(default_factory=list)
+    current: dict[str, str] = field(default_factory=dict)  # patient id → reason
+
+
+def instant(t: datetime) -> str:
+    """A FHIR instant (UTC, milliseconds)."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return t
+
+
+def census_queries(cfg: CensusConfig, now: datetime) -> list[SearchRequest]:
+    """The searches that find the census: encounters in progress, appointments soon."""
+    end = now + timedelta(days=cfg.horizon_days)
+    start = now - timedelta(hours=12)  # today's earlier surgeries may still be running
+    n = str(cfg.page_size)
+    return [
+        SearchRequest(
+            f"sync:{cfg.source}:census:Encounter",
+            "Encounter",
+            (("status", "in-progress"), ("_count", n)),
+            full=True,
+        ),
+        SearchRequest(
+            f"sync:{cfg.source}:census:Appointment",
+            "Appointment",
+            (("date", f"ge{instant(start)}"), ("date", f"le{instant(end)}"), ("_count", n)),
+            full=True,
+        ),
+    ]
+
+
+def _patient_of(reference: Any) -> str | None:
+    if isinstance(reference, dict):
+        ref = reference.get("reference")
+        if isinstance(ref, str) and ref.startswith("Patient/"):
+            return ref.split("/", 1)[1].split("/", 1)[0] or None
+    return None
+
+
+def _codes(value: Any) -> set[str]:
+    out: set[str] = set()
+    items = value if isinstance(value, list) else [value]
+    for v in items:
+        if isinstance(v, dict):
+            if isinstance(v.get("code"), str):
+                out.add(v["code"])
+            for c in v.get("coding") or []:
+                if isinstance(c, dict) and isinstance(c.get("code"), str):
+                    out.add(c["code"])
+    return out
+
+
+def census_from(resources: Iterable[JSON], now: datetime, horizon_days: float) -> list[CensusEntry]:
+    """Who is on the census, from the answers of `census_queries` (checked again here, since
+    a server may ignore a search parameter)."""
+    seen: dict[str, str] = {}
+    end = now + timedelta(days=horizon_days)
+    for r in resources:
+        rtype = r.get("resourceType")
+        if rtype == "Encounter":
+            if r.get("status") != "in-progress":
+                continue
+            classes = _codes(r.get("class"))
+            if not classes & INPATIENT_CLASSES:
+                continue
+            pid = _patient_of(r.get("subject"))
+            if pid:
+                seen.setdefault(pid, "ed" if "EMER" in classes else "inpatient")
+        elif rtype == "Appointment":
+            if r.get("status") not in ACTIVE_APPOINTMENT:
+                continue
+            start = parse_instant(r.get("start"))
+            if start is None or start > end or start < now - timedelta(hours=12):
+                continue
+            surgical = "387713003" in _codes(r.get("serviceCategory"))
+            for p in r.get("participant") or []:
+                pid = _patient_of((p or {}).get("actor"))
+                if pid:
+                    seen.setdefault(pid, "surgery" if surgical else "appointment")
+    return [CensusEntry(pid, reason) for pid, reason in sorted(seen.items())]
+
+
+def plan_round(
+    cfg: CensusConfig,
+    census: Sequence[CensusEntry],
+    known: Mapping[str, tuple[datetime, bool]],
+    hwms: Mapping[str, str],
+    now: datetime,
+) -> CensusPlan:
+    """The searches of one round.
+
+    `known`: patients already on this source's census → (last seen on it, full pull done).
+    `hwms`: checkpoint stream → high-water mark (the newest `meta.lastUpdated` received).
+    Patients on the census now, or seen within `keep_hours`, are searched; a patient whose
+    full pull is not done gets one; the others get `_lastUpdated=gt<hwm − overlap>`.
+    """
+    plan = CensusPlan(current={e.patient_id: e.reason for e in census})
+    keep = timedelta(hours=cfg.keep_hours)
+    patients: dict[str, bool] = {}  # pid → pulled
+    for pid in plan.current:
+        pulled = known.get(pid, (now, False))[1]
+        patients[pid] = pulled
+        if pid not in known:
+            plan.new_patients.append(pid)
+    for pid, (last_seen, pulled) in known.items():
+        if pid in patients:
+            continue
+        if now - last_seen > keep:
+            plan.dropped_patients.append(pid)
+        else:
+            patients[pid] = pulled
+    for pid in sorted(patients):
+        for rtype in cfg.patient_types:
+            stream = f"sync:{cfg.source}:patient:{pid}:{rtype}"
+            plan.requests.append(
+                patient_search(
+                    cfg, rtype, pid, stream, None if not patients[pid] else hwms.get(stream)
+                )
+            )
+    for rtype in cfg.shared_types:
+        stream = f"sync:{cfg.source}:type:{rtype}"
+        plan.requests.append(type_search(cfg, rtype, stream, hwms.get(stream)))
+    return plan
+
+
+def since_param(hwm: str | None, overlap_seconds: float) -> tuple[str, str] | None:
+    t = parse_instant(hwm)
+    if t is None:
+        return None
+    return ("_lastUpdated", f"gt{instant(t - timedelta(seconds=overlap_seconds))}")
+
+
+def patient_search(
+    cfg: CensusConfig, rtype: str, pid: str, stream: str, hwm: str | None
+) -> SearchRequest:
+    params: list[tuple[str, str]] = [("_id", pid) if rtype == "Patient" else ("patient", pid)]
+    since = since_param(hwm, cfg.overlap_seconds)
+    if since:
+        params.append(since)
+    params.append(("_count", str(cfg.page_size)))
+    return SearchRequest(stream, rtype, tuple(params), patient_id=pid, full=since is None)
+
+
+def type_search(cfg: CensusConfig, rtype: str, stream: str, hwm: str | None) -> SearchRequest:
+    """Type-level `_lastUpdated` search (for shared types, and the `type` sync mode)."""
+    params: list[tuple[str, str]] = []
+    since = since_param(hwm, cfg.overlap_seconds)
+    if since:
+        params.append(since)
+    params += [("_sort", "_lastUpdated"), ("_count", str(cfg.page_size))]
+    return SearchRequest(stream, rtype, tuple(params), full=since is None)
+
+
+def plan_type_round(
+    cfg: CensusConfig, types: Sequence[str], hwms: Mapping[str, str]
+) -> list[SearchRequest]:
+    """The `type` mode: every type searched by `_lastUpdated`, no census."""
+    return [
+        type_search(cfg, t, f"sync:{cfg.source}:type:{t}", hwms.get(f"sync:{cfg.source}:type:{t}"))
+        for t in types
+    ]
