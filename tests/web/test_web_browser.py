@@ -53,7 +53,7 @@ def test_nurse_reads_allergies_and_mar(hospital: Hospital) -> None:
         assert "Medication administration record" in mar.inner_text()
         # the header with the identifiers stays visible while reading the MAR
         assert head.is_visible() and head.bounding_box()["y"] <= 1  # type: ignore[index]
-        shot(page, "4-mar")
+        shot(page, "4-mar", full_page=False)  # what the nurse sees: header + MAR
         page.emulate_media(media="print")
         shot(page, "5-print")
 

@@ -75,6 +75,6 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Any, name: str, *, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"web-{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"web-{name}.png"), full_page=full_page)

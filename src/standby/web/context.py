@@ -4,6 +4,7 @@ the user's menu around a template."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,6 +29,11 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 ContextHook = Callable[[Request, "WebContext"], dict[str, Any]]
 
 
+def unit_text(value: object) -> str:
+    """A value without UCUM annotations: `2 {score}` → `2`."""
+    return re.sub(r"\s*\{[^}]*\}", "", str(value or ""))
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
@@ -38,6 +44,8 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["shown"] = times.shown
     env.filters["clock"] = times.clock_time
+    env.filters["short"] = times.short
+    env.filters["unit_text"] = unit_text
     env.filters["ago"] = times.ago
     return env
 

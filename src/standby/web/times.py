@@ -48,6 +48,12 @@ def shown(value: object) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def short(value: object) -> str:
+    """`28 Nov 16:34` (UTC): for tables where the year is obvious."""
+    dt = as_datetime(value)
+    return "" if dt is None else dt.astimezone(UTC).strftime("%d %b %H:%M")
+
+
 def clock_time(value: object) -> str:
     dt = as_datetime(value)
     return "" if dt is None else dt.astimezone(UTC).strftime("%H:%M")
