@@ -39,15 +39,20 @@ class MemoryStore(Store):
         self.by_patient: dict[str, list[tuple[str, str]]] = {}
 
     # writes
-    def upsert_many(self, bodies: Iterable[bytes], *, checkpoint: Any = None
-                    ) -> list[WriteOutcome]:
+    def upsert_many(self, bodies: Iterable[bytes], *, checkpoint: Any = None) -> list[WriteOutcome]:
         out = []
         for b in bodies:
             r = orjson.loads(b)
             key = (r["resourceType"], r["id"])
             meta = r.get("meta") or {}
-            self.rows[key] = StoredResource(key[0], key[1], str(meta.get("versionId", "1")),
-                                            str(meta.get("lastUpdated", "")), False, bytes(b))
+            self.rows[key] = StoredResource(
+                key[0],
+                key[1],
+                str(meta.get("versionId", "1")),
+                str(meta.get("lastUpdated", "")),
+                False,
+                bytes(b),
+            )
             self.bodies[key] = r
             pid = r["id"] if key[0] == "Patient" else None
             for f in PATIENT_REFS:
@@ -64,8 +69,9 @@ class MemoryStore(Store):
             out.append(WriteOutcome.CREATED)
         return out
 
-    def ingest_ndjson(self, stream: Iterable[bytes], *, file: str, source: str = "ingest"
-                      ) -> IngestReport:
+    def ingest_ndjson(
+        self, stream: Iterable[bytes], *, file: str, source: str = "ingest"
+    ) -> IngestReport:
         rep = IngestReport()
         for line in stream:
             if line.strip():
@@ -100,15 +106,22 @@ class MemoryStore(Store):
     def changes_since(self, since: str | None, **k: Any) -> list[tuple[int, StoredResource]]:
         raise NotImplementedError
 
-    def search(self, resource_type: str, params: Sequence[tuple[str, str]], *,
-               sort: Sequence[str] = (), count: int = 50, offset: int = 0,
-               total: bool = False) -> SearchPage:
+    def search(
+        self,
+        resource_type: str,
+        params: Sequence[tuple[str, str]],
+        *,
+        sort: Sequence[str] = (),
+        count: int = 50,
+        offset: int = 0,
+        total: bool = False,
+    ) -> SearchPage:
         rows = [(k, self.bodies[k]) for k in self.rows if k[0] == resource_type]
         for name, value in params:
             rows = [(k, r) for k, r in rows if self._match(resource_type, name, value, r)]
         if sort == ["-_lastUpdated"] or list(sort) == ["-_lastUpdated"]:
             rows.sort(key=lambda kr: self.rows[kr[0]].last_updated, reverse=True)
-        page = [self.rows[k] for k, _ in rows[offset:offset + count]]
+        page = [self.rows[k] for k, _ in rows[offset : offset + count]]
         return SearchPage(page, len(rows) if total else None)
 
     def _match(self, rt: str, name: str, value: str, r: dict[str, Any]) -> bool:
@@ -119,8 +132,11 @@ class MemoryStore(Store):
         if name == "status":
             return r.get("status") in alts
         if rt == "Patient" and name == "name":
-            parts = [_fold(p) for n in r.get("name") or []
-                     for p in [n.get("family", ""), *n.get("given", [])]]
+            parts = [
+                _fold(p)
+                for n in r.get("name") or []
+                for p in [n.get("family", ""), *n.get("given", [])]
+            ]
             return any(p.startswith(_fold(v)) for v in alts for p in parts)
         if rt == "Patient" and name == "identifier":
             return any(i.get("value") in alts for i in r.get("identifier") or [])
@@ -132,8 +148,9 @@ class MemoryStore(Store):
             return start >= v if value.startswith("ge") else start < v
         raise ValueError(f"unsupported search parameter {rt}.{name}")
 
-    def compartment(self, patient_id: str, types: Sequence[str] | None = None
-                    ) -> list[StoredResource]:
+    def compartment(
+        self, patient_id: str, types: Sequence[str] | None = None
+    ) -> list[StoredResource]:
         keys = self.by_patient.get(patient_id, [])
         return [self.rows[k] for k in keys if types is None or k[0] in types]
 

@@ -38,15 +38,29 @@ TIMINGS = [
 
 
 def long_patient():
-    res = [patient(family="Montgomery-Featherstonehaugh", given="Alexandria Josephine"),
-           encounter()]
+    res = [
+        patient(family="Montgomery-Featherstonehaugh", given="Alexandria Josephine"),
+        encounter(),
+    ]
     for i in range(25):
-        res.append(allergy(f"Allergen number {i:02d} (synthetic substance)", code=str(i),
-                           reaction="Urticaria and angioedema of the face"))
+        res.append(
+            allergy(
+                f"Allergen number {i:02d} (synthetic substance)",
+                code=str(i),
+                reaction="Urticaria and angioedema of the face",
+            )
+        )
     for i in range(60):
         prn = i % 10 == 9
-        res.append(med_request(f"m{i}", f"Medication{i:02d} hydrochloride extended release",
-                               dose=10 + i, timing=TIMINGS[i % 4], prn=prn))
+        res.append(
+            med_request(
+                f"m{i}",
+                f"Medication{i:02d} hydrochloride extended release",
+                dose=10 + i,
+                timing=TIMINGS[i % 4],
+                prn=prn,
+            )
+        )
         res.append(administration(f"a{i}", f"m{i}", NOW - timedelta(hours=2, minutes=i)))
     return patient_summary(res, NOW, resolved=LOCATIONS)
 
@@ -71,8 +85,9 @@ def test_every_medication_and_allergy_is_printed(pdf):
     for a in s.allergies.items:
         assert a.substance.split("(")[0].strip() in flat
     # each scheduled dose of the next 24 h has a row in the MAR
-    n_doses = sum(1 for e in s.mar.scheduled for d in e.doses
-                  if d.state in ("due", "upcoming", "overdue"))
+    n_doses = sum(
+        1 for e in s.mar.scheduled for d in e.doses if d.state in ("due", "upcoming", "overdue")
+    )
     assert n_doses > 60
     assert flat.count("hydrochloride") >= 60 + n_doses
 
@@ -99,6 +114,19 @@ def test_render_sample_pages_to_png(pdf):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     src = ARTIFACTS / "long-patient.pdf"
     src.write_bytes(data)
-    subprocess.run(["pdftoppm", "-r", "70", "-png", "-f", "1", "-l", "4", str(src),
-                    str(ARTIFACTS / "long-patient")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "70",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "4",
+            str(src),
+            str(ARTIFACTS / "long-patient"),
+        ],
+        check=True,
+    )
     assert len(list(ARTIFACTS.glob("long-patient-*.png"))) == 4

@@ -164,6 +164,15 @@ def _role(participant: JSON, pract_id: str, dire: Directory) -> str:
     return (text + " " + dire.roles.get(pract_id, "").lower()).strip()
 
 
+def _priority(a: JSON) -> str:
+    """Surgical priority: a coded extension (e.g. "emergent", "urgent", "routine") when
+    the EHR sends one, else Appointment.priority as "P<n>"."""
+    for ext in a.get("extension") or []:
+        if str(ext.get("url", "")).endswith("priority") and ext.get("valueCode"):
+            return str(ext["valueCode"])
+    return f"P{a['priority']}" if a.get("priority") is not None else ""
+
+
 def or_schedule(store: Store, day: date) -> ORSchedule:
     """Surgeries of `day`, per operating room, by start time (rooms by name)."""
     dire = directory(store)

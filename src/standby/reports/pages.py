@@ -29,6 +29,7 @@ from standby.reports import styles as st
 
 MARGIN = 0.45 * inch
 HEADER_H = 1.28 * inch
+COMPACT_H = 0.32 * inch
 FOOTER_H = 0.50 * inch
 BANNER_H = 0.30 * inch
 CONFIDENTIAL = (
@@ -58,6 +59,7 @@ class Furniture:
     generated: datetime
     unit: str
     banner: str | None = None
+    compact: bool = False  # no patient lines in the header (census, schedules, labels)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -95,13 +97,17 @@ class PacketCanvas(Canvas):
         self._pages: list[dict[str, Any]] = []
         self.standby_ctx: Context | None = None
         self.standby_first_ctx: Context | None = None
+        self.standby_carried: Context | None = None  # in force when the page began
 
     def showPage(self) -> None:
         state = dict(self.__dict__)
-        state["_page_ctx"] = self.standby_first_ctx or self.standby_ctx
+        state["_page_ctx"] = page_context(
+            self.standby_carried, self.standby_first_ctx, self.standby_ctx
+        )
         self._pages.append(state)
         self._startPage()
         self.standby_first_ctx = None
+        self.standby_carried = self.standby_ctx
 
     def save(self) -> None:
         totals: dict[str, int] = {}
@@ -119,6 +125,17 @@ class PacketCanvas(Canvas):
             draw_furniture(self, self.furniture, ctx, seen[key], totals[key], i + 1, n)
             Canvas.showPage(self)
         Canvas.save(self)
+
+
+def page_context(
+    carried: Context | None, first: Context | None, last: Context | None
+) -> Context | None:
+    """Whose page it is and what it shows: a page that starts a new group (a new patient)
+    takes the first marker drawn on it; a page that continues a group keeps the section
+    in force when it began."""
+    if carried is None or (first is not None and first.group != carried.group):
+        return first or last
+    return carried
 
 
 def make_canvas(furniture: Furniture) -> type[PacketCanvas]:
@@ -223,7 +240,7 @@ def _allergy_box(canv: Canvas, ctx: Context, left: float, right: float, top: flo
 
 
 def header_height(f: Furniture) -> float:
-    return HEADER_H + (BANNER_H + 4 if f.banner else 0)
+    return (COMPACT_H if f.compact else HEADER_H) + (BANNER_H + 4 if f.banner else 0)
 
 
 class PacketDoc(BaseDocTemplate):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 
 from reportlab.platypus import Flowable, PageBreak, Paragraph
 
@@ -31,8 +32,12 @@ class PDF(bytes):
     pages: int = 0
 
 
-def _build(story: list[Flowable], f: Furniture, *, wide: bool = False, title: str) -> PDF:
+def _build(
+    story: list[Flowable], f: Furniture, *, wide: bool = False, title: str, compact: bool = False
+) -> PDF:
     st.register_fonts()
+    if compact != f.compact:
+        f = replace(f, compact=compact)
     buf = io.BytesIO()
     doc = PacketDoc(buf, f, wide=wide, title=title)
     doc.render(story)
@@ -59,7 +64,7 @@ def _per_patient(summaries: Sequence[PatientSummary], part: str, f: Furniture) -
 
 
 def census_pdf(census: Census, f: Furniture) -> PDF:
-    return _build(census_sheet(census), f, wide=True, title=f"Census {census.unit}")
+    return _build(census_sheet(census), f, wide=True, title=f"Census {census.unit}", compact=True)
 
 
 def packets_pdf(summaries: Sequence[PatientSummary], f: Furniture) -> PDF:
@@ -75,7 +80,7 @@ def forms_pdf(summaries: Sequence[PatientSummary], f: Furniture) -> PDF:
 
 
 def labels_pdf(unit_id: str, summaries: Sequence[PatientSummary], f: Furniture) -> PDF:
-    return _build(label_sheets(unit_id, summaries), f, title=f"Labels {f.unit}")
+    return _build(label_sheets(unit_id, summaries), f, title=f"Labels {f.unit}", compact=True)
 
 
 def or_pdf(days: Sequence[ORSchedule], f: Furniture) -> PDF:
@@ -84,7 +89,7 @@ def or_pdf(days: Sequence[ORSchedule], f: Furniture) -> PDF:
         if story:
             story.append(PageBreak())
         story += or_sheet(s)
-    return _build(story, f, wide=True, title="OR schedule")
+    return _build(story, f, wide=True, title="OR schedule", compact=True)
 
 
 def clinics_pdf(days: Sequence[ClinicSchedule], f: Furniture) -> PDF:
@@ -93,7 +98,7 @@ def clinics_pdf(days: Sequence[ClinicSchedule], f: Furniture) -> PDF:
         if story:
             story.append(PageBreak())
         story += clinic_sheet(s)
-    return _build(story, f, wide=True, title="Clinic schedules")
+    return _build(story, f, wide=True, title="Clinic schedules", compact=True)
 
 
 def patient_pdf(s: PatientSummary, f: Furniture) -> PDF:

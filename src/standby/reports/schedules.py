@@ -45,7 +45,7 @@ def or_sheet(s: ORSchedule) -> list[Flowable]:
                     p(c.procedure),
                     p(c.surgeon or "—"),
                     p(c.anesthesiologist or "—"),
-                    p(f"{c.priority or ''} {c.status}".strip()),
+                    p(" · ".join(x for x in (c.status, c.priority) if x)),
                 ]
             )
         out.append(

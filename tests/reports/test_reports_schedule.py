@@ -1,0 +1,159 @@
+"""Regeneration ahead of time: atomic generations, retention, the manifest, printing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from conftest import NOW
+from pypdf import PdfReader
+
+from standby.reports import printing
+from standby.reports.schedule import UNIT_FILES, generate_all, prune
+
+HERE = Path(__file__).parent
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_generations_are_kept_and_pruned(hospital, tmp_path):
+    for k in range(4):
+        man = generate_all(
+            hospital,
+            tmp_path,
+            NOW + timedelta(minutes=15 * k),
+            data_as_of=NOW,
+            unit_ids=["ICU"],
+            keep=2,
+            schedules=False,
+        )
+        assert not man.errors
+    gens = sorted(p.name for p in (tmp_path / "ICU" / "generations").iterdir())
+    assert gens == ["20261128T123000Z", "20261128T124500Z"]
+    latest = tmp_path / "ICU" / "generations" / gens[-1]
+    for name in UNIT_FILES:  # the top-level files are the newest generation's
+        assert digest(tmp_path / "ICU" / name) == digest(latest / name)
+    unit_manifest = json.loads((tmp_path / "ICU" / "manifest.json").read_text())
+    assert unit_manifest["generation"] == gens[-1]
+
+
+def test_leftovers_of_a_dead_generator_are_removed(tmp_path):
+    gens = tmp_path / "generations"
+    (gens / "20261128T120000Z").mkdir(parents=True)
+    dead = gens / ".tmp-20261128T121500Z-999999999"
+    dead.mkdir()
+    (dead / "mar.pdf").write_bytes(b"%PDF-1.4 half")
+    prune(gens, keep=3)
+    assert not dead.exists()
+    assert (gens / "20261128T120000Z").exists()
+
+
+CHILD = """
+import sys
+sys.path.insert(0, {here!r})
+from datetime import timedelta
+from pathlib import Path
+from conftest import NOW, load_ndjson
+from standby.reports.schedule import generate_all
+store = load_ndjson(Path({data!r}), Path({db!r}))
+print("loaded", flush=True)
+k = 1
+while True:
+    generate_all(store, {out!r}, NOW + timedelta(minutes=15 * k), data_as_of=NOW)
+    k += 1
+"""
+
+
+def test_killed_generator_leaves_the_previous_generation_intact(
+    hospital, hospital_ndjson, tmp_path
+):
+    out = tmp_path / "packets"
+    first = generate_all(hospital, out, NOW, data_as_of=NOW)
+    assert not first.errors
+    before = {p: digest(p) for u in first.units for p in Path(u.folder).glob("*.pdf")}
+    gens = out / first.units[0].unit / "generations"
+    prev = gens / first.units[0].generation
+    prev_files = {p.name: digest(p) for p in prev.iterdir()}
+    code = CHILD.format(
+        here=str(HERE), data=str(hospital_ndjson), db=str(tmp_path / "c.db"), out=str(out)
+    )
+    errors = tmp_path / "child.err"
+    with open(errors, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(gens.glob(".tmp-*")):  # the child is writing the first unit's files
+            assert proc.poll() is None, errors.read_text()
+            assert time.monotonic() < deadline, "the generator never started a generation"
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert list(gens.glob(".tmp-*")), "killed after the generation finished: not a mid-run kill"
+    # the previous generation is intact and every published file is a whole PDF
+    assert {p.name: digest(p) for p in prev.iterdir()} == prev_files
+    for path, old in before.items():
+        assert path.exists()
+        assert len(PdfReader(path).pages) >= 1
+        if path.parent == gens.parent:
+            assert digest(path) == old  # the unit being written was not published
+    json.loads((out / "manifest.json").read_text())  # still whole JSON
+    # the next run cleans up the dead generator's temp folder
+    generate_all(hospital, out, NOW + timedelta(hours=2), data_as_of=NOW, schedules=False)
+    assert not list(gens.glob(".tmp-*"))
+
+
+def test_lp_command_for_a_unit_printer():
+    argv = printing.lp_argv("4W-laser", Path("/p/4W/mar.pdf"), copies=2, title="Standby 4W")
+    assert argv == [
+        "lp",
+        "-d",
+        "4W-laser",
+        "-n",
+        "2",
+        "-o",
+        "sides=one-sided",
+        "-t",
+        "Standby 4W",
+        "/p/4W/mar.pdf",
+    ]
+    with pytest.raises(printing.PrintError):
+        printing.lp_argv("-oops", Path("x.pdf"))
+
+
+def test_print_runs_lp_per_file(hospital, tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "lp.log"
+    fake = bin_dir / "lp"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho request id is x-1\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    man = generate_all(
+        hospital,
+        tmp_path / "out",
+        NOW,
+        data_as_of=NOW,
+        unit_ids=["ICU"],
+        printers={"ICU": "icu-printer"},
+        schedules=False,
+    )
+    assert not man.errors
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith("-d icu-printer -n 1") for line in lines)
+    assert lines[0].endswith("ICU/census.pdf") and lines[1].endswith("ICU/mar.pdf")
+    assert man.units[0].printed[1][-1].endswith("mar.pdf")
