@@ -48,7 +48,7 @@ def test_every_care_unit_gets_its_files_and_a_manifest(hospital, packets):
 
 
 def test_sampled_patients_name_mrn_allergies_and_doses_match_the_store(hospital, packets):
-    out, man = packets
+    _out, man = packets
     rng = random.Random(5)
     for unit in man.units:
         census = clinical.unit_census(hospital, unit.unit_id, NOW)
@@ -94,9 +94,9 @@ def test_sampled_patients_name_mrn_allergies_and_doses_match_the_store(hospital,
 
 
 def test_scheduled_dose_times_are_printed(hospital, packets):
-    out, man = packets
+    _out, man = packets
     unit = next(u for u in man.units if u.patients)
-    census, summaries = clinical.census.unit_census_and_summaries(hospital, unit.unit_id, NOW)
+    _census, summaries = clinical.census.unit_census_and_summaries(hospital, unit.unit_id, NOW)
     pages = text_of(Path(unit.folder) / "mar.pdf")
     s = summaries[0]
     mine = " ".join(t for t in pages if f"MRN {s.header.mrn}" in t)
@@ -107,7 +107,7 @@ def test_scheduled_dose_times_are_printed(hospital, packets):
 
 
 def test_every_page_has_identifiers_unit_and_data_as_of(packets):
-    out, man = packets
+    _out, man = packets
     for unit in man.units:
         for name in ("mar.pdf", "packets.pdf", "forms.pdf"):
             pages = text_of(Path(unit.folder) / name)
@@ -121,7 +121,7 @@ def test_every_page_has_identifiers_unit_and_data_as_of(packets):
 
 
 def test_census_sheet_lists_every_patient(hospital, packets):
-    out, man = packets
+    _out, man = packets
     for unit in man.units:
         census = clinical.unit_census(hospital, unit.unit_id, NOW)
         text = " ".join(text_of(Path(unit.folder) / "census.pdf"))
