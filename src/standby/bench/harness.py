@@ -60,6 +60,7 @@ BENCH_MODULES = [
     "standby.bench.store_bench",
     "standby.bench.monitor_bench",
     "standby.bench.generate_bench",
+    "standby.bench.reports_bench",
 ]
 
 
