@@ -364,7 +364,9 @@ class _Health:
 def test_header_turns_amber_then_red(
     hospital: Hospital, monkeypatch: pytest.MonkeyPatch, age: float, level: str
 ) -> None:
-    monkeypatch.setattr(header, "_sync_health", lambda store: _Health(age, hospital.clock.now))
+    monkeypatch.setattr(
+        header, "_sync_health", lambda store, now=None: _Health(age, hospital.clock.now)
+    )
     for c, path in (
         (hospital.client(), "/status"),
         (hospital.login("nurse"), f"/units/{hospital.unit_id}"),
@@ -378,7 +380,7 @@ def test_header_turns_amber_then_red(
 def test_header_is_red_when_nothing_was_ever_synchronised(
     hospital: Hospital, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(header, "_sync_health", lambda store: None)
+    monkeypatch.setattr(header, "_sync_health", lambda store, now=None: None)
     r = hospital.client().get("/status")
     assert 'data-level="red"' in r.text and "Data as of: unknown" in r.text
 

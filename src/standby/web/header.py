@@ -55,7 +55,7 @@ def data_header(store: Store, now: datetime, amber_s: float, red_s: float) -> Da
     health: Any = None
     if _sync_health is not None:
         try:
-            health = _sync_health(store)
+            health = _sync_health(store, now)
         except Exception:  # the header must render even when the sync status cannot be read
             health = None
     as_of = as_datetime(_get(health, "data_as_of")) if health is not None else None
