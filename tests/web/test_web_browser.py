@@ -34,6 +34,9 @@ def test_nurse_reads_allergies_and_mar(hospital: Hospital) -> None:
     patient = census.patients[0]
     with served(hospital.app) as base, chromium() as browser:
         page = browser.new_page(viewport=TABLET)
+        page.goto(f"{base}/status")  # no login, no patient data
+        assert "Data as of" in page.locator("#data-status").inner_text()
+        shot(page, "0-status")
         page.goto(f"{base}/login")
         shot(page, "1-login")
         _login(page, base, "nurse")
