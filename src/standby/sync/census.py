@@ -51,7 +51,7 @@ DEFAULT_SHARED_TYPES = (
 class SearchRequest:
     """One search to run and follow `next` links of; `stream` names its checkpoint."""
 
-    stream: str
+    stream: str  # the checkpoint stream (or "pull:<patient>") its success counts towards
     resource_type: str
     params: tuple[tuple[str, str], ...]
     patient_id: str | None = None
@@ -67,6 +67,7 @@ class CensusConfig:
     overlap_seconds: float = 60.0
     keep_hours: float = 24.0
     page_size: int = 200
+    patients_per_search: int = 20
 
 
 @dataclass(frozen=True)
@@ -109,13 +110,13 @@ def census_queries(cfg: CensusConfig, now: datetime) -> list[SearchRequest]:
     n = str(cfg.page_size)
     return [
         SearchRequest(
-            f"sync:{cfg.source}:census:Encounter",
+            "census-query",
             "Encounter",
             (("status", "in-progress"), ("_count", n)),
             full=True,
         ),
         SearchRequest(
-            f"sync:{cfg.source}:census:Appointment",
+            "census-query",
             "Appointment",
             (("date", f"ge{instant(start)}"), ("date", f"le{instant(end)}"), ("_count", n)),
             full=True,
@@ -178,43 +179,57 @@ def plan_round(
     cfg: CensusConfig,
     census: Sequence[CensusEntry],
     known: Mapping[str, tuple[datetime, bool]],
-    hwms: Mapping[str, str],
+    hwms: Mapping[str, str | None],
     now: datetime,
 ) -> CensusPlan:
     """The searches of one round.
 
     `known`: patients already on this source's census → (last seen on it, full pull done).
-    `hwms`: checkpoint stream → high-water mark (the newest `meta.lastUpdated` received).
-    Patients on the census now, or seen within `keep_hours`, are searched; a patient whose
-    full pull is not done gets one; the others get `_lastUpdated=gt<hwm − overlap>`.
+    `hwms`: checkpoint stream → high-water mark: the source's clock at the start of the last
+    round in which every search of that stream succeeded.
+
+    * A patient on the census whose full pull is not done gets one: every configured type,
+      no `_lastUpdated` (`group` = "pull:<id>": when all succeed, the patient is pulled).
+    * Pulled patients (on the census now, or within `keep_hours`) are searched per type,
+      `patients_per_search` at a time (`patient=a,b,c`; 1 for EHRs that allow only one),
+      with `_lastUpdated=gt<hwm − overlap>` of that type's census stream.
+    * Shared types (locations, staff, schedules) are searched type-wide the same way.
     """
     plan = CensusPlan(current={e.patient_id: e.reason for e in census})
     keep = timedelta(hours=cfg.keep_hours)
-    patients: dict[str, bool] = {}  # pid → pulled
-    for pid in plan.current:
-        pulled = known.get(pid, (now, False))[1]
-        patients[pid] = pulled
+    pulled: list[str] = []
+    to_pull: list[str] = []
+    for pid in sorted(plan.current):
         if pid not in known:
             plan.new_patients.append(pid)
-    for pid, (last_seen, pulled) in known.items():
-        if pid in patients:
+        (pulled if known.get(pid, (now, False))[1] else to_pull).append(pid)
+    for pid, (last_seen, done) in sorted(known.items()):
+        if pid in plan.current:
             continue
         if now - last_seen > keep:
             plan.dropped_patients.append(pid)
-        else:
-            patients[pid] = pulled
-    for pid in sorted(patients):
+        elif done:
+            pulled.append(pid)
+    for pid in to_pull:
         for rtype in cfg.patient_types:
-            stream = f"sync:{cfg.source}:patient:{pid}:{rtype}"
-            plan.requests.append(
-                patient_search(
-                    cfg, rtype, pid, stream, None if not patients[pid] else hwms.get(stream)
-                )
-            )
+            plan.requests.append(patient_search(cfg, rtype, [pid], f"pull:{pid}", None))
+    size = max(1, cfg.patients_per_search)
+    for rtype in cfg.patient_types:
+        stream = f"sync:{cfg.source}:census:{rtype}"
+        for i in range(0, len(pulled), size):
+            chunk = pulled[i : i + size]
+            plan.requests.append(patient_search(cfg, rtype, chunk, stream, hwms.get(stream)))
     for rtype in cfg.shared_types:
         stream = f"sync:{cfg.source}:type:{rtype}"
         plan.requests.append(type_search(cfg, rtype, stream, hwms.get(stream)))
     return plan
+
+
+def census_streams(cfg: CensusConfig) -> list[str]:
+    """The checkpoint streams `plan_round` reads high-water marks from."""
+    return [f"sync:{cfg.source}:census:{t}" for t in cfg.patient_types] + [
+        f"sync:{cfg.source}:type:{t}" for t in cfg.shared_types
+    ]
 
 
 def since_param(hwm: str | None, overlap_seconds: float) -> tuple[str, str] | None:
@@ -225,14 +240,21 @@ def since_param(hwm: str | None, overlap_seconds: float) -> tuple[str, str] | No
 
 
 def patient_search(
-    cfg: CensusConfig, rtype: str, pid: str, stream: str, hwm: str | None
+    cfg: CensusConfig, rtype: str, pids: Sequence[str], group: str, hwm: str | None
 ) -> SearchRequest:
-    params: list[tuple[str, str]] = [("_id", pid) if rtype == "Patient" else ("patient", pid)]
+    ids = ",".join(pids)
+    params: list[tuple[str, str]] = [("_id", ids) if rtype == "Patient" else ("patient", ids)]
     since = since_param(hwm, cfg.overlap_seconds)
     if since:
         params.append(since)
     params.append(("_count", str(cfg.page_size)))
-    return SearchRequest(stream, rtype, tuple(params), patient_id=pid, full=since is None)
+    return SearchRequest(
+        group,
+        rtype,
+        tuple(params),
+        patient_id=pids[0] if len(pids) == 1 else None,
+        full=since is None,
+    )
 
 
 def type_search(cfg: CensusConfig, rtype: str, stream: str, hwm: str | None) -> SearchRequest:

@@ -1,0 +1,269 @@
+"""Staying fresh: one round of incremental sync, and the loop of rounds (`--watch`).
+
+Issue 3, "Stay fresh". Two modes:
+
+* `census` (default): find the census (`census.census_queries`), plan the searches
+  (`census.plan_round`), run them on a bounded thread pool, following `next` links.
+* `type`: every configured type searched type-wide by `_lastUpdated`, for servers that allow
+  it.
+
+A stream's high-water mark moves to the source's clock (its `Date` header) at the start of
+the round only when every search of that stream succeeded in the round, and only after their
+data is committed; so a process killed at any instant re-reads from the previous mark: no
+loss, and re-received versions are no-ops in the store (no duplicates).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from standby.store.base import Store
+from standby.sync import checkpoints, status
+from standby.sync.auth import AuthError
+from standby.sync.bundles import parse_bundle
+from standby.sync.census import (
+    CensusConfig,
+    SearchRequest,
+    census_from,
+    census_queries,
+    census_streams,
+    instant,
+    plan_round,
+    plan_type_round,
+)
+from standby.sync.http import FhirClient, FhirError, SourceUnreachable
+from standby.sync.replica_writer import ReplicaWriter, WriteStats
+
+log = logging.getLogger("standby.sync.incremental")
+
+
+@dataclass
+class SearchResult:
+    request: SearchRequest
+    ok: bool
+    stats: WriteStats = field(default_factory=WriteStats)
+    error: str | None = None
+    unreachable: bool = False
+    date: datetime | None = None
+    resources: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass
+class RoundResult:
+    ok: bool
+    started: datetime
+    finished: datetime
+    requests: int
+    failed: int
+    census: int
+    stats: WriteStats
+    reachable: bool
+
+
+def _server_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+class IncrementalSync:
+    def __init__(
+        self,
+        client: FhirClient,
+        store: Store,
+        cfg: CensusConfig,
+        *,
+        mode: str = "census",
+        types: Sequence[str] = (),
+        workers: int = 4,
+        max_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        if mode not in ("census", "type"):
+            raise ValueError(f"unknown sync mode {mode!r}: use census or type")
+        self.client = client
+        self.store = store
+        self.cfg = cfg
+        self.mode = mode
+        self.types = tuple(types) or (cfg.patient_types + cfg.shared_types)
+        self.writer = ReplicaWriter(store, cfg.source, max_bytes=max_bytes)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+    # ---- one search, all its pages ------------------------------------------------------
+    def search(self, req: SearchRequest, *, keep: bool = False) -> SearchResult:
+        result = SearchResult(req, ok=True)
+        url: str | None = req.resource_type
+        params: list[tuple[str, str]] | None = list(req.params)
+        try:
+            while url:
+                r = self.client.request("GET", url, params=params)
+                if result.date is None:
+                    result.date = _server_date(r.headers.get("Date"))
+                params = None
+                page = parse_bundle(r.content)
+                bodies: list[bytes] = []
+                where = f"{req.resource_type} search"
+                for e in page.entries:
+                    if e.raw is None or e.resource is None or e.mode == "outcome":
+                        continue
+                    if e.resource.get("resourceType") == "OperationOutcome":
+                        continue
+                    if self.writer.check(e.raw, file=where):
+                        bodies.append(e.raw)
+                        if keep:
+                            result.resources.append(e.resource)
+                    else:
+                        result.stats.quarantined += 1
+                result.stats.add(self.writer.write(bodies, file=where))
+                url = page.next_url
+        except AuthError:
+            raise
+        except SourceUnreachable as e:
+            result.ok, result.error, result.unreachable = False, str(e), True
+        except (FhirError, ValueError, orjson.JSONDecodeError) as e:
+            result.ok, result.error = False, f"{req.resource_type} search: {e}"
+        if result.error:
+            with self.writer.lock:
+                status.record_error(self.store, self.cfg.source, "search", result.error)
+            log.warning("search failed", extra={"type": req.resource_type, "error": result.error})
+        return result
+
+    # ---- one round ----------------------------------------------------------------------
+    def run_round(self, now: datetime | None = None) -> RoundResult:
+        started = now or datetime.now(UTC)
+        status.round_started(self.store, self.cfg.source, self.client.base_url, started)
+        stats = WriteStats()
+        results: list[SearchResult] = []
+        census_size = 0
+        try:
+            if self.mode == "census":
+                first = [self.search(q, keep=True) for q in census_queries(self.cfg, started)]
+                results += first
+                server_start = first[0].date
+                if not all(r.ok for r in first):
+                    return self._finish(started, results, stats, 0)
+                entries = census_from(
+                    (r for res in first for r in res.resources), started, self.cfg.horizon_days
+                )
+                census_size = len(entries)
+                known = checkpoints.load_census(self.store, self.cfg.source)
+                hwms = checkpoints.load_hwms(self.store, census_streams(self.cfg))
+                plan = plan_round(self.cfg, entries, known, hwms, started)
+                checkpoints.save_census(
+                    self.store, self.cfg.source, plan.current, plan.dropped_patients, started
+                )
+                requests = plan.requests
+            else:
+                streams = [f"sync:{self.cfg.source}:type:{t}" for t in self.types]
+                requests = plan_type_round(
+                    self.cfg, self.types, checkpoints.load_hwms(self.store, streams)
+                )
+                head = self.search(requests[0])
+                results.append(head)
+                server_start = head.date
+                requests = requests[1:]
+            results += list(self.pool.map(self.search, requests))
+            for r in results:
+                stats.add(r.stats)
+            self._advance(results, server_start or started)
+            return self._finish(started, results, stats, census_size)
+        except AuthError as e:
+            status.round_finished(
+                self.store,
+                self.cfg.source,
+                started=started,
+                finished=datetime.now(UTC),
+                ok=False,
+                reachable=True,
+                error=str(e),
+            )
+            status.record_error(self.store, self.cfg.source, "auth", str(e))
+            raise
+
+    def _advance(self, results: list[SearchResult], server_start: datetime) -> None:
+        """Move the marks of streams whose searches all succeeded; mark pulled patients."""
+        ok: dict[str, bool] = defaultdict(lambda: True)
+        for r in results:
+            ok[r.request.stream] = ok[r.request.stream] and r.ok
+        mark = instant(server_start - timedelta(seconds=1))  # Date has 1 s resolution
+        pulled: list[str] = []
+        for stream, good in ok.items():
+            if not good:
+                continue
+            if stream.startswith("pull:"):
+                pulled.append(stream[5:])
+            elif stream.startswith("sync:"):
+                with self.writer.lock:
+                    self.store.set_checkpoint(stream, mark)
+        if pulled:
+            with self.writer.lock:
+                checkpoints.mark_pulled(self.store, self.cfg.source, pulled)
+
+    def _finish(
+        self, started: datetime, results: list[SearchResult], stats: WriteStats, census: int
+    ) -> RoundResult:
+        failed = [r for r in results if not r.ok]
+        reachable = not any(r.unreachable for r in results)
+        finished = datetime.now(UTC)
+        status.round_finished(
+            self.store,
+            self.cfg.source,
+            started=started,
+            finished=finished,
+            ok=not failed,
+            reachable=reachable,
+            error=failed[0].error if failed else None,
+        )
+        log.info(
+            "round",
+            extra={
+                "ok": not failed,
+                "requests": len(results),
+                "failed": len(failed),
+                "census": census,
+                "written": stats.written,
+                "unchanged": stats.unchanged,
+                "quarantined": stats.quarantined,
+                "seconds": round((finished - started).total_seconds(), 3),
+            },
+        )
+        return RoundResult(
+            ok=not failed,
+            started=started,
+            finished=finished,
+            requests=len(results),
+            failed=len(failed),
+            census=census,
+            stats=stats,
+            reachable=reachable,
+        )
+
+    # ---- the loop -----------------------------------------------------------------------
+    def watch(self, interval: float, *, rounds: int | None = None) -> None:
+        """Rounds every `interval` seconds until interrupted (AuthError stops it)."""
+        n = 0
+        while rounds is None or n < rounds:
+            t0 = time.monotonic()
+            try:
+                self.run_round()
+            except AuthError:
+                raise
+            except Exception as e:  # a round must never end the watch
+                log.exception("round failed")
+                status.record_error(self.store, self.cfg.source, "round", type(e).__name__)
+            n += 1
+            time.sleep(max(0.0, interval - (time.monotonic() - t0)))
