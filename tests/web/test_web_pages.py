@@ -412,3 +412,27 @@ def test_print_this_patient_and_this_unit(hospital: Hospital) -> None:
     assert c.get(f"/patients/{other.id}/print.pdf").status_code == 403
     assert c.get(f"/units/{hospital.other_unit_id}/print.pdf").status_code == 403
     assert hospital.login("ic").get(f"/units/{hospital.unit_id}/print.pdf").status_code == 403
+
+
+# ---- downtime banner (the monitor plugs into the layout) ---------------------------------
+def test_downtime_banner_on_every_page(hospital: Hospital) -> None:
+    from standby.monitor import downtime
+    from standby.monitor.config import MonitorConfig
+
+    p = _a_patient(hospital)
+    c = hospital.login("nurse")
+    assert 'id="downtime-banner"' not in c.get(f"/units/{hospital.unit_id}").text
+    downtime.declare(
+        hospital.store,
+        MonitorConfig(),
+        "ic",
+        hospital.clock.now,
+        reason="EHR unreachable",
+        message="Use the downtime forms",
+    )
+    for path in (f"/units/{hospital.unit_id}", f"/patients/{p.id}", "/search", "/units"):
+        r = c.get(path)
+        assert 'id="downtime-banner"' in r.text, path
+        assert "Use the downtime forms" in r.text
+    status = hospital.client().get("/status").text
+    assert "EHR DOWNTIME" in status and "Use the downtime forms" in status
