@@ -187,3 +187,13 @@ def test_patient_pdf_for_the_viewer(hospital):
     pages = PdfReader(io.BytesIO(pdf)).pages
     assert len(pages) == pdf.pages >= 8  # packet + four forms
     assert f"MRN {s.header.mrn}" in pages[-1].extract_text()
+
+
+def test_each_patient_gets_four_one_page_forms_and_labels(packets):
+    _out, man = packets
+    for unit in man.units:
+        pages = {f.name: f.pages for f in unit.files}
+        if unit.patients:
+            assert pages["forms.pdf"] == 4 * unit.patients
+            text = " ".join(text_of(Path(unit.folder) / "labels.pdf"))
+            assert text.count("MRN ") == 3 * unit.patients

@@ -14,7 +14,7 @@ from reportlab.graphics.barcode import qrencoder
 from reportlab.lib import colors
 from reportlab.lib.units import inch
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.platypus import Flowable, PageBreak, Paragraph, Table, TableStyle
+from reportlab.platypus import Flowable, PageBreak, Paragraph
 
 from standby.fhir.summary import PatientSummary
 from standby.reports import styles as st
@@ -24,32 +24,73 @@ from standby.reports.patient import context
 W = 7.6 * inch
 
 
-def _grid(header: Sequence[str], widths: Sequence[float], rows: int, height: float) -> Table:
-    data = [list(header)] + [[""] * len(header) for _ in range(rows)]
-    t = Table(data, colWidths=list(widths), rowHeights=[16] + [height] * rows, repeatRows=1)
-    t.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, 0), st.BOLD, 9),
-                ("BACKGROUND", (0, 0), (-1, 0), st.HEAD_BG),
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ]
-        )
-    )
-    return t
+class BlankGrid(Flowable):
+    """An empty ruled grid (header row + blank rows, or plain lines), drawn once per
+    document as a PDF form and placed on every patient's page: the forms of a 40-bed
+    unit cost one drawing each, not forty."""
+
+    def __init__(
+        self, key: str, header: Sequence[str], widths: Sequence[float], rows: int, height: float
+    ) -> None:
+        super().__init__()
+        self.key, self.header, self.widths = key, list(header), list(widths)
+        self.rows, self.row_h = rows, height
+        self.head_h = 16.0 if header else 0.0
+        self.width = sum(self.widths)
+        self.height = self.head_h + rows * height
+
+    def wrap(self, aw: float, ah: float) -> tuple[float, float]:
+        return (self.width, self.height)
+
+    def draw(self) -> None:
+        c = self.canv
+        name = f"grid-{self.key}"
+        if not c.hasForm(name):
+            c.beginForm(name)
+            self._draw_grid()
+            c.endForm()
+        c.doForm(name)
+
+    def _draw_grid(self) -> None:
+        c = self.canv
+        w, h = self.width, self.height
+        if not self.header:  # ruled lines for free text
+            c.setStrokeColor(colors.grey)
+            c.setLineWidth(0.4)
+            for k in range(self.rows):
+                c.line(0, k * self.row_h, w, k * self.row_h)
+            return
+        c.setFillColor(st.HEAD_BG)
+        c.rect(0, h - self.head_h, w, self.head_h, stroke=0, fill=1)
+        c.setFillColor(colors.black)
+        c.setFont(st.BOLD, 9)
+        x = 0.0
+        for label, cw in zip(self.header, self.widths, strict=True):
+            c.drawString(x + 3, h - self.head_h + 4.5, label)
+            x += cw
+        c.setStrokeColor(colors.black)
+        c.setLineWidth(0.5)
+        ys = [h] + [h - self.head_h - k * self.row_h for k in range(self.rows + 1)]
+        for y in ys:
+            c.line(0, y, w, y)
+        x = 0.0
+        for cw in [0.0, *self.widths]:
+            x += cw
+            c.line(x, 0, x, h)
 
 
-def _lines(rows: int) -> Table:
-    t = Table([[""] for _ in range(rows)], colWidths=[W], rowHeights=[20] * rows)
-    t.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.grey)]))
-    return t
+def _grid(header: Sequence[str], widths: Sequence[float], rows: int, height: float) -> BlankGrid:
+    return BlankGrid("-".join(header), header, widths, rows, height)
+
+
+def _lines(rows: int) -> BlankGrid:
+    return BlankGrid(f"lines-{rows}", [], [W], rows, 20)
 
 
 def forms(s: PatientSummary) -> list[Flowable]:
     """The four blank forms of one patient (four pages)."""
     out: list[Flowable] = []
-    specs: list[tuple[str, Flowable]] = [
+    specs: list[tuple[str, BlankGrid]] = [
         (
             "Downtime vital signs flowsheet",
             _grid(
@@ -64,7 +105,7 @@ def forms(s: PatientSummary) -> list[Flowable]:
                     0.8 * inch,
                     1.1 * inch,
                 ],
-                26,
+                21,
                 22,
             ),
         ),
@@ -81,7 +122,7 @@ def forms(s: PatientSummary) -> list[Flowable]:
                     0.7 * inch,
                     0.7 * inch,
                 ],
-                22,
+                19,
                 25,
             ),
         ),
@@ -91,7 +132,7 @@ def forms(s: PatientSummary) -> list[Flowable]:
             _grid(
                 ["Date / time", "Order", "Prescriber (print, sign)", "Noted by / time"],
                 [1.1 * inch, 3.6 * inch, 1.6 * inch, 1.3 * inch],
-                14,
+                12,
                 38,
             ),
         ),

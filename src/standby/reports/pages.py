@@ -14,6 +14,7 @@ unit, "Page x of y" and a confidentiality line.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -142,8 +143,10 @@ def make_canvas(furniture: Furniture) -> type[PacketCanvas]:
     return type("BoundPacketCanvas", (PacketCanvas,), {"furniture": furniture})
 
 
-def _fit(canv: Canvas, text: str, font: str, size: float, width: float) -> list[str]:
-    """Word-wrap `text` into lines no wider than `width`."""
+@functools.lru_cache(maxsize=4096)
+def _fit(text: str, font: str, size: float, width: float) -> tuple[str, ...]:
+    """Word-wrap `text` into lines no wider than `width` (cached: every page of a patient
+    repeats the same header)."""
     words, lines, line = text.split(), [], ""
     for w in words:
         trial = f"{line} {w}".strip()
@@ -154,7 +157,7 @@ def _fit(canv: Canvas, text: str, font: str, size: float, width: float) -> list[
             line = w
     if line:
         lines.append(line)
-    return lines
+    return tuple(lines)
 
 
 def draw_furniture(
@@ -210,19 +213,23 @@ def _identifiers(canv: Canvas, ctx: Context, left: float, right: float, y: float
     name, _, ids = ctx.patient_line.partition(" · ")
     canv.setFont(st.BOLD, 12.5)
     canv.drawRightString(right, y, ids)
-    room = right - left - stringWidth(ids, st.BOLD, 12.5) - 12
+    canv.setFont(st.BOLD, _name_size(name, right - left - stringWidth(ids, st.BOLD, 12.5) - 12))
+    canv.drawString(left, y, name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_size(name: str, room: float) -> float:
     size = 15.0
     while size > 7 and stringWidth(name, st.BOLD, size) > room:
         size -= 0.5
-    canv.setFont(st.BOLD, size)
-    canv.drawString(left, y, name)
+    return size
 
 
 def _allergy_box(canv: Canvas, ctx: Context, left: float, right: float, top: float) -> None:
     size = 9.5
     label = "ALLERGIES: "
     lw = stringWidth(label, st.BOLD, size)
-    lines = _fit(canv, ctx.allergies, st.BOLD, size, right - left - lw - 8)
+    lines = list(_fit(ctx.allergies, st.BOLD, size, right - left - lw - 8))
     if len(lines) > MAX_ALLERGY_LINES:
         more = "… continued: full allergy list on the face sheet"
         lines = lines[:MAX_ALLERGY_LINES]

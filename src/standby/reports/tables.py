@@ -43,7 +43,8 @@ def _resolve(data: list[list[Any]], widths: Sequence[float], cmds: list[tuple[An
                 continue
             sty = v.style
             room = widths[c] - PAD
-            if all(
+            # no glyph is wider than 1.1 em: short text fits without measuring it
+            if (len(v.text) * sty.fontSize * 1.1 <= room and "\n" not in v.text) or all(
                 stringWidth(line, sty.fontName, sty.fontSize) <= room for line in v.text.split("\n")
             ):
                 row[c] = v.text
