@@ -189,7 +189,7 @@ def plan_round(
     round in which every search of that stream succeeded.
 
     * A patient on the census whose full pull is not done gets one: every configured type,
-      no `_lastUpdated` (`group` = "pull:<id>": when all succeed, the patient is pulled).
+      no `_lastUpdated` (stream "pull:<ids>": when all succeed, those patients are pulled).
     * Pulled patients (on the census now, or within `keep_hours`) are searched per type,
       `patients_per_search` at a time (`patient=a,b,c`; 1 for EHRs that allow only one),
       with `_lastUpdated=gt<hwm − overlap>` of that type's census stream.
@@ -210,10 +210,11 @@ def plan_round(
             plan.dropped_patients.append(pid)
         elif done:
             pulled.append(pid)
-    for pid in to_pull:
-        for rtype in cfg.patient_types:
-            plan.requests.append(patient_search(cfg, rtype, [pid], f"pull:{pid}", None))
     size = max(1, cfg.patients_per_search)
+    for i in range(0, len(to_pull), size):
+        chunk = to_pull[i : i + size]
+        for rtype in cfg.patient_types:
+            plan.requests.append(patient_search(cfg, rtype, chunk, "pull:" + ",".join(chunk), None))
     for rtype in cfg.patient_types:
         stream = f"sync:{cfg.source}:census:{rtype}"
         for i in range(0, len(pulled), size):
@@ -268,7 +269,7 @@ def type_search(cfg: CensusConfig, rtype: str, stream: str, hwm: str | None) -> 
 
 
 def plan_type_round(
-    cfg: CensusConfig, types: Sequence[str], hwms: Mapping[str, str]
+    cfg: CensusConfig, types: Sequence[str], hwms: Mapping[str, str | None]
 ) -> list[SearchRequest]:
     """The `type` mode: every type searched by `_lastUpdated`, no census."""
     return [

@@ -205,7 +205,7 @@ class IncrementalSync:
             if not good:
                 continue
             if stream.startswith("pull:"):
-                pulled.append(stream[5:])
+                pulled += stream[5:].split(",")
             elif stream.startswith("sync:"):
                 with self.writer.lock:
                     self.store.set_checkpoint(stream, mark)
