@@ -191,6 +191,81 @@ class Settings(BaseSettings):
         description="What staff should do, shown on the downtime banner and in notifications.",
     )
 
+    # --- sync (staying fresh from the source EHR; docs/sync.md) --------------------------
+    sync_mode: str = Field(
+        "census",
+        description="`census`: search the patients who matter now, patient by patient; "
+        "`type`: search each type type-wide by `_lastUpdated` (servers that allow it).",
+    )
+    sync_seed_mode: str = Field(
+        "bulk",
+        description="How an empty replica is seeded: `bulk` ($export), `search` (type-wide "
+        "searches) or `none`.",
+    )
+    sync_interval_seconds: float = Field(
+        5.0, description="Seconds between the starts of incremental sync rounds (`--watch`)."
+    )
+    sync_export_level: str = Field(
+        "system", description="Bulk export level of the seed: `system`, `patient` or `group`."
+    )
+    sync_export_group: str | None = Field(
+        None, description="Group id for a `group`-level bulk export."
+    )
+    sync_export_types: list[str] = Field(
+        default_factory=list,
+        description="Resource types the seed exports (`_type`); empty: all the server has.",
+    )
+    sync_patient_types: list[str] = Field(
+        default_factory=lambda: [
+            "Patient",
+            "Encounter",
+            "AllergyIntolerance",
+            "Condition",
+            "MedicationRequest",
+            "MedicationAdministration",
+            "Observation",
+            "Flag",
+            "DocumentReference",
+            "CarePlan",
+            "ServiceRequest",
+            "Appointment",
+        ],
+        description="Types searched per census patient in incremental sync.",
+    )
+    sync_shared_types: list[str] = Field(
+        default_factory=lambda: [
+            "Organization",
+            "Location",
+            "Practitioner",
+            "PractitionerRole",
+            "Schedule",
+            "Slot",
+        ],
+        description="Types not tied to one patient, searched type-wide by `_lastUpdated`.",
+    )
+    sync_horizon_days: float = Field(
+        2.0,
+        description="Surgeries and appointments this many days ahead put a patient on the census.",
+    )
+    sync_overlap_seconds: float = Field(
+        60.0, description="Searches ask for changes since the high-water mark minus this."
+    )
+    sync_keep_hours: float = Field(
+        24.0, description="Patients who left the census are still synchronised this long."
+    )
+    sync_patients_per_search: int = Field(
+        20,
+        description="Census patients per search (`patient=a,b,c`); 1 for EHRs that "
+        "allow one patient per search.",
+    )
+    sync_page_size: int = Field(200, description="`_count` of every search page.")
+    sync_concurrency: int = Field(4, description="Most requests in flight to the source.")
+    sync_rate: float = Field(20.0, description="Most requests per second to the source.")
+    sync_timeout_seconds: float = Field(30.0, description="Timeout of one request.")
+    sync_max_attempts: int = Field(
+        8, description="Tries of one request (429/503/timeouts) before it counts as failed."
+    )
+
     # --- reports (downtime packets; docs/reports.md) --------------------------------------
     reports_out_dir: Path = Field(
         Path("packets"),
