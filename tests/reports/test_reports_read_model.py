@@ -1,0 +1,82 @@
+"""standby.clinical against a generated hospital: census, search, schedules."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conftest import NOW
+
+from standby import clinical
+from standby.fhir import display as d
+from standby.fhir.summary import encounter_bed
+
+
+def test_census_places_every_admitted_patient_in_one_bed(hospital):
+    for unit in clinical.units(hospital):
+        census = clinical.unit_census(hospital, unit.id, NOW)
+        in_unit = set(clinical.directory.directory(hospital).subtree(unit.id))
+        expected = set()
+        for sr in hospital.iter_type("Encounter"):
+            enc = sr.json()
+            if enc.get("status") == "in-progress" and encounter_bed(enc) in in_unit:
+                expected.add(d.reference_id(enc["subject"], "Patient"))
+        got = [p.id for p in census.patients]
+        assert sorted(got) == sorted(expected)
+        assert len(got) == len(set(got))
+        assert len(census.beds) >= unit.beds
+
+
+def test_summary_matches_the_store(hospital):
+    unit = clinical.units(hospital)[0]
+    row = clinical.unit_census(hospital, unit.id, NOW).patients[0]
+    s = clinical.patient_summary(hospital, row.id, NOW)
+    assert s is not None
+    patient = hospital.read("Patient", row.id).json()
+    assert s.header.mrn == d.mrn(patient) == row.mrn
+    assert s.header.birth_date.isoformat() == patient["birthDate"]
+    assert s.header.unit == unit.alias
+    active = [r.json() for r in hospital.compartment(row.id, ["MedicationRequest"])]
+    assert {m.id for m in s.medications} == {r["id"] for r in active if r["status"] == "active"}
+    assert clinical.patient_summary(hospital, "no-such-patient", NOW) is None
+
+
+def test_search_tells_two_namesakes_apart_accent_and_case_insensitively(hospital):
+    matches = clinical.find_patients(hospital, "garcia maria", now=NOW)
+    same = [m for m in matches if m.name.startswith("García, María")]
+    assert len(same) >= 2
+    assert len({(m.dob, m.mrn) for m in same}) == len(same)
+    assert all(m.mrn and m.dob and m.sex and m.location for m in same)
+    one = same[0]
+    assert [m.id for m in clinical.find_patients(hospital, one.mrn, now=NOW)] == [one.id]
+    by_dob = clinical.find_patients(hospital, one.dob, now=NOW)
+    assert one.id in [m.id for m in by_dob]
+    assert clinical.find_patients(hospital, "   ") == []
+
+
+def test_or_schedule_has_every_case_of_the_day(hospital):
+    for day in (NOW.date(), NOW.date() + timedelta(days=1)):
+        sched = clinical.or_schedule(hospital, day)
+        expected = 0
+        for sr in hospital.iter_type("Appointment"):
+            a = sr.json()
+            if (
+                a.get("start", "")[:10] == day.isoformat()
+                and a["status"] != "cancelled"
+                and any("loc-or" in (p["actor"].get("reference") or "") for p in a["participant"])
+            ):
+                expected += 1
+        assert sched.cases == expected
+        for room in sched.rooms:
+            starts = [c.start for c in room.cases]
+            assert starts == sorted(starts)
+            assert all(c.patient and c.surgeon and c.anesthesiologist for c in room.cases)
+
+
+def test_clinic_schedule_carries_patient_phones(hospital):
+    day = NOW.date() + timedelta(days=2)  # a Monday: clinics are open
+    sched = clinical.clinic_schedule(hospital, day)
+    assert sched.visits > 0
+    for prov in sched.providers:
+        for v in prov.visits:
+            patient = hospital.read("Patient", v.patient.id).json()
+            assert v.patient.phones == d.phones(patient.get("telecom"))
