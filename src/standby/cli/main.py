@@ -22,6 +22,8 @@ COMMAND_MODULES = [
     "standby.cli.report",
     "standby.cli.serve",
     "standby.cli.sim",
+    "standby.cli.status",
+    "standby.cli.sync",
     "standby.cli.user",
 ]
 

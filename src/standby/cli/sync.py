@@ -1,0 +1,192 @@
+"""`standby sync` and `standby keys` — the sync from the command line (docs/cli.md, docs/sync.md).
+
+Exit codes: 0 done; 1 a round or the seed failed (errors recorded, see `standby status`);
+2 bad usage or settings; 3 the source refused our credentials (nothing was written).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import typer
+
+from standby.settings import load_settings
+from standby.store import open_store
+
+keys_app = typer.Typer(
+    help="Keys for SMART Backend Services: generate one, print the JWKS to register.",
+    no_args_is_help=True,
+)
+
+_STD = set(vars(logging.makeLogRecord({})))
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per log line: time, level, logger, message and the `extra` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, object] = {
+            "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for k, v in vars(record).items():
+            if k not in _STD and k not in out:
+                out[k] = v if isinstance(v, str | int | float | bool | None) else str(v)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(out)
+
+
+def setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines())
+    root = logging.getLogger("standby.sync")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.propagate = False
+
+
+def sync(
+    source: str | None = typer.Option(None, "--source", help="FHIR base URL of the source EHR."),
+    db: Path | None = typer.Option(None, "--db", help="SQLite replica file."),
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="PostgreSQL URL instead of the SQLite file."
+    ),
+    once: bool = typer.Option(False, "--once", help="Seed if needed, one round, then exit."),
+    watch: bool = typer.Option(False, "--watch", help="Rounds every interval until stopped."),
+    auth: str | None = typer.Option(None, "--auth", help="none | bearer | smart-backend"),
+    client_id: str | None = typer.Option(None, "--client-id", help="SMART client id."),
+    private_key: Path | None = typer.Option(
+        None, "--private-key", help="PEM private key signing the client assertions."
+    ),
+    key_id: str | None = typer.Option(None, "--key-id", help="kid (default: the thumbprint)."),
+    bearer_token: str | None = typer.Option(
+        None, "--bearer-token", help="Static token for --auth bearer."
+    ),
+    seed_mode: str | None = typer.Option(None, "--seed-mode", help="bulk | search | none"),
+    mode: str | None = typer.Option(None, "--mode", help="census | type"),
+    interval: float | None = typer.Option(
+        None, "--interval", help="Seconds between rounds with --watch."
+    ),
+    rounds: int | None = typer.Option(None, "--rounds", help="With --watch: stop after N."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every round (JSON lines)."),
+) -> None:
+    """Seed the replica from the source EHR, then keep it fresh (--once or --watch)."""
+    from standby.sync.auth import AuthError
+    from standby.sync.http import FhirError
+    from standby.sync.runner import SyncRunner
+
+    setup_logging(verbose)
+    try:
+        settings = load_settings(
+            source_url=source,
+            db=db,
+            database_url=database_url,
+            auth=auth,
+            client_id=client_id,
+            private_key=private_key,
+            key_id=key_id,
+            bearer_token=bearer_token,
+            sync_seed_mode=seed_mode,
+            sync_mode=mode,
+            sync_interval_seconds=interval,
+        )
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+    if not settings.source_url:
+        typer.echo("error: no source: pass --source URL or set STANDBY_SOURCE_URL", err=True)
+        raise typer.Exit(2)
+    try:
+        store = open_store(db=settings.db, database_url=settings.database_url)
+    except Exception as e:
+        typer.echo(f"error: cannot open the replica: {e}", err=True)
+        raise typer.Exit(2) from e
+    runner = None
+    try:
+        runner = SyncRunner(settings, store)
+        runner.check_auth()
+        seeded = runner.seed()
+        if seeded is not None:
+            typer.echo(f"seed: {_describe(seeded)}", err=True)
+        if watch:
+            runner.watch(rounds=rounds)
+            return
+        result = runner.run_round()
+        typer.echo(
+            f"round: {'ok' if result.ok else 'FAILED'}; {result.requests} requests, "
+            f"{result.failed} failed, census {result.census}, {result.stats.written} written, "
+            f"{result.stats.quarantined} quarantined",
+            err=True,
+        )
+        if not result.ok:
+            raise typer.Exit(1)
+    except AuthError as e:
+        typer.echo(f"error: authentication to the source failed: {e}", err=True)
+        raise typer.Exit(3) from e
+    except FhirError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from e
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    finally:
+        if runner is not None:
+            runner.close()
+        store.close()
+
+
+def _describe(seeded: object) -> str:
+    lines = getattr(seeded, "lines", None)
+    if lines is not None:
+        stats = seeded.stats  # type: ignore[attr-defined]
+        return (
+            f"{seeded.files} files, {lines} lines, {stats.written} written, "  # type: ignore[attr-defined]
+            f"{stats.quarantined} quarantined, {seeded.deleted} deleted"  # type: ignore[attr-defined]
+        )
+    return f"{getattr(seeded, 'requests', 0)} searches, ok={getattr(seeded, 'ok', None)}"
+
+
+@keys_app.command("generate")
+def keys_generate(
+    out: Path = typer.Option(..., "--out", help="Where to write the private key (PEM, 0600)."),
+    alg: str = typer.Option("ES384", "--alg", help="ES384 (EC P-384) or RS384 (RSA 3072)."),
+) -> None:
+    """Make a signing key and print its public JWKS (register that with the EHR)."""
+    from standby.sync.jwks import generate_private_key, jwks, write_private_key
+
+    try:
+        key = generate_private_key(alg)
+        write_private_key(key, out)
+    except (ValueError, FileExistsError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+    typer.echo(json.dumps(jwks(key), indent=2))
+
+
+@keys_app.command("jwks")
+def keys_jwks(
+    private_key: Path = typer.Option(..., "--private-key", help="The PEM private key."),
+    key_id: str | None = typer.Option(None, "--key-id", help="kid (default: the thumbprint)."),
+) -> None:
+    """Print the public JWKS of a private key."""
+    from standby.sync.jwks import jwks, load_private_key
+
+    try:
+        key = load_private_key(private_key)
+        typer.echo(json.dumps(jwks(key, key_id), indent=2))
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sync")(sync)
+    app.add_typer(keys_app, name="keys")
