@@ -85,3 +85,12 @@ def test_physician_searches_by_partial_accentless_name(hospital: Hospital) -> No
         assert patient.mrn in page.locator("#patient-header").inner_text()
         assert page.locator("#data-status").is_visible()
         shot(page, "8-summary")
+        # the admin sees the search and the view in the audit log
+        admin = browser.new_page(viewport=TABLET)
+        _login(admin, base, "admin")
+        admin.wait_for_url(f"{base}/admin/audit")
+        rows = admin.locator("#audit tbody tr")
+        text = rows.all_inner_texts()
+        assert any("physician" in t and "view" in t and patient.id in t for t in text)
+        assert any("physician" in t and "search" in t for t in text)
+        shot(admin, "9-admin-audit")
