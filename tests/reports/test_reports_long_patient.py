@@ -130,3 +130,12 @@ def test_render_sample_pages_to_png(pdf):
         check=True,
     )
     assert len(list(ARTIFACTS.glob("long-patient-*.png"))) == 4
+
+
+def test_page_headers_name_the_section_the_page_starts_with(pdf):
+    _, data = pdf
+    texts = pages_text(data)
+    titles = ["Downtime vital signs flowsheet", "Downtime medication administration",
+              "Downtime progress note", "Downtime order sheet"]
+    for title, text in zip(titles, texts[-4:], strict=True):
+        assert text.count(title) == 2  # the header and the form's heading

@@ -8,6 +8,7 @@ falls out of a binder still says whose it is.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from reportlab.graphics.barcode import qrencoder
@@ -44,7 +45,7 @@ class BlankGrid(Flowable):
 
     def draw(self) -> None:
         c = self.canv
-        name = f"grid-{self.key}"
+        name = "grid" + hashlib.sha1(self.key.encode()).hexdigest()[:16]  # a PDF name
         if not c.hasForm(name):
             c.beginForm(name)
             self._draw_grid()
@@ -171,7 +172,7 @@ class LabelSheet(Flowable):
 
     def _qr_form(self, value: str) -> str:
         c = self.canv
-        name = f"qr-{abs(hash(value))}"
+        name = "qr" + hashlib.sha1(value.encode()).hexdigest()[:16]
         if not c.hasForm(name):
             modules = qr_modules(value)
             n = len(modules)

@@ -81,17 +81,24 @@ class Marker(Flowable):
     def wrap(self, aw: float, ah: float) -> tuple[float, float]:
         return (0, 0)
 
+    def drawOn(self, canvas: Any, x: float, y: float, _sW: float = 0) -> None:
+        self._y = y
+        super().drawOn(canvas, x, y, _sW)
+
     def draw(self) -> None:
         canv: Any = self.canv
         canv.standby_ctx = self.ctx
         if getattr(canv, "standby_first_ctx", None) is None:
             canv.standby_first_ctx = self.ctx
+            # a marker at the very top of the frame starts the page: its header wins
+            canv.standby_starts = self._y >= getattr(canv, "top_y", float("inf")) - 1
 
 
 class PacketCanvas(Canvas):
     """Canvas that defers header/footer drawing to `save()` so it can say "page x of y"."""
 
     furniture: Furniture  # set by `make_canvas`
+    top_y: float = float("inf")  # where the frame's first flowable is drawn
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -99,15 +106,19 @@ class PacketCanvas(Canvas):
         self.standby_ctx: Context | None = None
         self.standby_first_ctx: Context | None = None
         self.standby_carried: Context | None = None  # in force when the page began
+        self.standby_starts = False  # the page began with a marker
 
     def showPage(self) -> None:
         state = dict(self.__dict__)
-        state["_page_ctx"] = page_context(
-            self.standby_carried, self.standby_first_ctx, self.standby_ctx
+        state["_page_ctx"] = (
+            self.standby_first_ctx
+            if self.standby_starts
+            else page_context(self.standby_carried, self.standby_first_ctx, self.standby_ctx)
         )
         self._pages.append(state)
         self._startPage()
         self.standby_first_ctx = None
+        self.standby_starts = False
         self.standby_carried = self.standby_ctx
 
     def save(self) -> None:
@@ -289,4 +300,6 @@ class PacketDoc(BaseDocTemplate):
         self.furniture = furniture
 
     def render(self, story: list[Flowable]) -> None:
-        self.build(story, canvasmaker=make_canvas(self.furniture))
+        maker = make_canvas(self.furniture)
+        maker.top_y = self.bottomMargin + self.height - 4  # the frame's top padding
+        self.build(story, canvasmaker=maker)
