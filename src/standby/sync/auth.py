@@ -130,6 +130,7 @@ class SmartBackendAuth:
         token_url: str | None = None,
         timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url
         self.client_id = client_id
@@ -140,6 +141,7 @@ class SmartBackendAuth:
         self.token_url = token_url
         self._timeout = timeout
         self._clock = clock
+        self._transport = transport
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
@@ -168,7 +170,7 @@ class SmartBackendAuth:
         return {"Authorization": f"Bearer {self.token()}"}
 
     def _fetch(self) -> tuple[str, float]:
-        with httpx.Client(timeout=self._timeout) as client:
+        with httpx.Client(timeout=self._timeout, transport=self._transport) as client:
             if self.token_url is None:
                 self.token_url = discover_token_endpoint(self.base_url, client)
             now = self._clock()
