@@ -197,3 +197,20 @@ def test_each_patient_gets_four_one_page_forms_and_labels(packets):
             assert pages["forms.pdf"] == 4 * unit.patients
             text = " ".join(text_of(Path(unit.folder) / "labels.pdf"))
             assert text.count("MRN ") == 3 * unit.patients
+
+
+def test_label_qr_codes_decode_to_the_mrns(hospital, packets, tmp_path):
+    if shutil.which("zbarimg") is None or shutil.which("pdftoppm") is None:
+        pytest.skip("zbarimg (zbar-tools) or pdftoppm not installed")
+    _out, man = packets
+    unit = max(man.units, key=lambda u: u.patients)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1",
+                    str(Path(unit.folder) / "labels.pdf"), str(tmp_path / "labels")],
+                   check=True)
+    png = next(tmp_path.glob("labels*.png"))
+    done = subprocess.run(["zbarimg", "-q", "--raw", str(png)], capture_output=True,
+                          text=True, check=False)
+    decoded = {line.strip() for line in done.stdout.splitlines() if line.strip()}
+    census = clinical.unit_census(hospital, unit.unit_id, NOW)
+    first_page = {p.mrn for p in census.patients[:7]}  # 7 patients per label sheet
+    assert decoded == first_page
