@@ -135,7 +135,11 @@ def test_render_sample_pages_to_png(pdf):
 def test_page_headers_name_the_section_the_page_starts_with(pdf):
     _, data = pdf
     texts = pages_text(data)
-    titles = ["Downtime vital signs flowsheet", "Downtime medication administration",
-              "Downtime progress note", "Downtime order sheet"]
+    titles = [
+        "Downtime vital signs flowsheet",
+        "Downtime medication administration",
+        "Downtime progress note",
+        "Downtime order sheet",
+    ]
     for title, text in zip(titles, texts[-4:], strict=True):
         assert text.count(title) == 2  # the header and the form's heading

@@ -204,12 +204,25 @@ def test_label_qr_codes_decode_to_the_mrns(hospital, packets, tmp_path):
         pytest.skip("zbarimg (zbar-tools) or pdftoppm not installed")
     _out, man = packets
     unit = max(man.units, key=lambda u: u.patients)
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1",
-                    str(Path(unit.folder) / "labels.pdf"), str(tmp_path / "labels")],
-                   check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "150",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(Path(unit.folder) / "labels.pdf"),
+            str(tmp_path / "labels"),
+        ],
+        check=True,
+    )
     png = next(tmp_path.glob("labels*.png"))
-    done = subprocess.run(["zbarimg", "-q", "--raw", str(png)], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        ["zbarimg", "-q", "--raw", str(png)], capture_output=True, text=True, check=False
+    )
     decoded = {line.strip() for line in done.stdout.splitlines() if line.strip()}
     census = clinical.unit_census(hospital, unit.unit_id, NOW)
     first_page = {p.mrn for p in census.patients[:7]}  # 7 patients per label sheet

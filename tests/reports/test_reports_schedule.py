@@ -157,3 +157,26 @@ def test_print_runs_lp_per_file(hospital, tmp_path, monkeypatch):
     assert all(line.startswith("-d icu-printer -n 1") for line in lines)
     assert lines[0].endswith("ICU/census.pdf") and lines[1].endswith("ICU/mar.pdf")
     assert man.units[0].printed[1][-1].endswith("mar.pdf")
+
+
+def test_run_forever_regenerates_until_stopped(hospital, tmp_path):
+    import threading
+
+    from standby.reports.schedule import run_forever
+
+    stop = threading.Event()
+    seen = []
+    times = iter(NOW + timedelta(minutes=15 * k) for k in range(100))
+
+    def generated(man):
+        seen.append(man)
+        if len(seen) == 3:
+            stop.set()
+
+    run_forever(hospital, tmp_path, interval_minutes=0.0, keep=2, clock=lambda: next(times),
+                data_as_of=lambda: NOW, banner=lambda: "DOWNTIME", stop=stop,
+                on_generated=generated, unit_ids=["ICU"], schedules=False)
+    assert len(seen) == 3
+    assert [m.generated_at[11:16] for m in seen] == ["12:00", "12:15", "12:30"]
+    assert all(m.banner == "DOWNTIME" and not m.errors for m in seen)
+    assert len(list((tmp_path / "ICU" / "generations").iterdir())) == 2
