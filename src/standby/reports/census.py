@@ -34,6 +34,7 @@ def census_sheet(c: Census) -> list[Flowable]:
         if x.allergies.status is AllergyStatus.LISTED:
             allergy = "; ".join(a.line for a in x.allergies.items)
         flags = [*x.isolation, *x.other_flags]
+        alert = x.allergies.status is not AllergyStatus.NO_KNOWN_ALLERGIES
         due = "<br/>".join(esc(d.line) for d in x.due) or "none"
         rows.append(
             [
@@ -46,18 +47,11 @@ def census_sheet(c: Census) -> list[Flowable]:
                 p(x.attending),
                 p(f"{x.admission_reason or 'not recorded'}\nLOS {x.length_of_stay}"),
                 p(x.code_status.text, st.CELL_BOLD),
-                p(
-                    allergy,
-                    st.CELL_BOLD
-                    if x.allergies.status is not AllergyStatus.NO_KNOWN_ALLERGIES
-                    else st.CELL,
-                ),
+                p(allergy, st.CELL_ALERT if alert else st.CELL),
                 p(", ".join(flags) or "—"),
                 markup(due, st.SMALL),
             ]
         )
-        if x.allergies.status in (AllergyStatus.LISTED, AllergyStatus.NOT_RECORDED):
-            extra.append(("TEXTCOLOR", (5, i), (5, i), st.RED))
         if x.overdue:
             extra.append(("BACKGROUND", (7, i), (7, i), st.OVERDUE_BG))
     out.append(
@@ -74,14 +68,14 @@ def census_sheet(c: Census) -> list[Flowable]:
             ],
             rows,
             [
-                0.7 * inch,
-                1.9 * inch,
-                1.1 * inch,
-                1.5 * inch,
-                0.95 * inch,
-                1.55 * inch,
-                1.1 * inch,
+                0.65 * inch,
+                1.8 * inch,
+                1.0 * inch,
                 1.3 * inch,
+                0.85 * inch,
+                1.6 * inch,
+                1.0 * inch,
+                1.9 * inch,
             ],
             extra=extra,
             zebra=False,
