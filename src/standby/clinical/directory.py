@@ -59,25 +59,39 @@ class Directory:
         return None
 
 
-_cache: weakref.WeakKeyDictionary[Store, Directory] = weakref.WeakKeyDictionary()
+# id(store) → (a reference to the store, its directory). Keyed by identity, not by the
+# store's hash, and weakly where the engine allows it, so a closed store is forgotten.
+_cache: dict[int, tuple[Any, Directory]] = {}
 _lock = threading.Lock()
+
+
+def _ref(store: Store) -> Any:
+    key = id(store)
+
+    def forget(_r: object) -> None:
+        _cache.pop(key, None)
+
+    try:
+        return weakref.ref(store, forget)
+    except TypeError:  # an engine without weak references: hold it strongly
+        return lambda: store
 
 
 def directory(store: Store, *, ttl: float = TTL) -> Directory:
     """The cached directory of `store` (reloaded after `ttl` seconds)."""
     with _lock:
-        cached = _cache.get(store)
-    if cached is not None and time.monotonic() - cached.loaded_at < ttl:
-        return cached
+        hit = _cache.get(id(store))
+    if hit is not None and hit[0]() is store and time.monotonic() - hit[1].loaded_at < ttl:
+        return hit[1]
     fresh = load(store)
     with _lock:
-        _cache[store] = fresh
+        _cache[id(store)] = (_ref(store), fresh)
     return fresh
 
 
 def invalidate(store: Store) -> None:
     with _lock:
-        _cache.pop(store, None)
+        _cache.pop(id(store), None)
 
 
 def load(store: Store) -> Directory:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from standby.clinical.census import Unit, unit_census_and_summaries, units
+from standby.clinical.freshness import data_as_of as newest_data
 from standby.clinical.schedules import clinic_schedule, or_schedule
 from standby.fhir.display import parse_instant
 from standby.reports import render
@@ -248,6 +249,8 @@ def generate_all(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     as_of = _as_of(data_as_of)
+    if as_of is None:  # no sync status: the newest resource the replica holds
+        as_of = newest_data(store)
     f = Furniture(as_of, now, "", banner)
     man = Manifest(now.astimezone(UTC).isoformat(), as_of.isoformat() if as_of else None, banner)
     wanted = set(unit_ids or [])
