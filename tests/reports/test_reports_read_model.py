@@ -80,3 +80,30 @@ def test_clinic_schedule_carries_patient_phones(hospital):
         for v in prov.visits:
             patient = hospital.read("Patient", v.patient.id).json()
             assert v.patient.phones == d.phones(patient.get("telecom"))
+
+
+def test_a_type_the_replica_does_not_hold_reads_not_synchronised():
+    import sys
+    from pathlib import Path
+
+    import orjson
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "fhir"))
+    from reports_memstore import MemoryStore
+    from summary_fixtures import LOCATIONS, encounter, note, patient
+
+    from standby.fhir.summary import AllergyStatus, SectionStatus
+
+    store = MemoryStore()
+    store.upsert_many(orjson.dumps(r) for r in [patient(), encounter(), *LOCATIONS.values()])
+    s = clinical.patient_summary(store, "p1", NOW)
+    assert s.notes.status is SectionStatus.NOT_SYNCHRONISED
+    assert s.allergies.status is AllergyStatus.NOT_SYNCHRONISED
+    assert s.header.location == "4W 412-B"
+    other = note("n9", "someone else's note", NOW)
+    other["subject"] = {"reference": "Patient/p2"}
+    store.upsert_many([orjson.dumps(other)])
+    clinical.directory.invalidate(store)
+    s = clinical.patient_summary(store, "p1", NOW)
+    assert s.notes.status is SectionStatus.NONE_RECORDED  # held, but none for p1
+    assert s.notes.empty_text == "No notes recorded in the EHR."

@@ -173,9 +173,19 @@ def test_run_forever_regenerates_until_stopped(hospital, tmp_path):
         if len(seen) == 3:
             stop.set()
 
-    run_forever(hospital, tmp_path, interval_minutes=0.0, keep=2, clock=lambda: next(times),
-                data_as_of=lambda: NOW, banner=lambda: "DOWNTIME", stop=stop,
-                on_generated=generated, unit_ids=["ICU"], schedules=False)
+    run_forever(
+        hospital,
+        tmp_path,
+        interval_minutes=0.0,
+        keep=2,
+        clock=lambda: next(times),
+        data_as_of=lambda: NOW,
+        banner=lambda: "DOWNTIME",
+        stop=stop,
+        on_generated=generated,
+        unit_ids=["ICU"],
+        schedules=False,
+    )
     assert len(seen) == 3
     assert [m.generated_at[11:16] for m in seen] == ["12:00", "12:15", "12:30"]
     assert all(m.banner == "DOWNTIME" and not m.errors for m in seen)
