@@ -12,6 +12,7 @@ Portable SQL, one statement per migration; times are ISO 8601 text in UTC (sorts
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 
 from standby.store.base import Migration, Store
@@ -42,12 +43,15 @@ MIGRATIONS: list[Migration] = [
     ),
 ]
 
-_ready: weakref.WeakSet[Store] = weakref.WeakSet()
+_ready: dict[int, weakref.ref[Store]] = {}
 
 
 def ensure_sync_schema(store: Store) -> None:
-    """Create the sync tables once per store object (cheap to call often)."""
-    if store in _ready:
+    """Create the sync tables once per store object (cheap to call often). Keyed by
+    identity: engines need not be hashable."""
+    ref = _ready.get(id(store))
+    if ref is not None and ref() is store:
         return
     store.ensure_schema("sync", MIGRATIONS)
-    _ready.add(store)
+    with contextlib.suppress(TypeError):  # no weak references: ask the engine every time
+        _ready[id(store)] = weakref.ref(store)
