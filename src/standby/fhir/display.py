@@ -197,6 +197,8 @@ def quantity(q: object, default: str = "") -> str:
     if value is None:
         return default
     unit = q.get("unit") or q.get("code") or ""
+    if str(unit).startswith("{") and str(unit).endswith("}"):
+        unit = ""  # a UCUM annotation alone ("{score}") is not a unit to print
     unit = {
         "Cel": "°C",
         "[degF]": "°F",

@@ -451,7 +451,7 @@ def results(s: PatientSummary) -> list[Flowable]:
                     p(_t(r.when, s.now)),
                     p(r.name),
                     p(r.value, st.CELL_BOLD if r.abnormal else st.CELL),
-                    p(flag, st.CELL_BOLD),
+                    p(flag, st.CELL_BOLD if r.abnormal else st.CELL),
                     p(r.reference_range or "—"),
                 ]
             )
