@@ -6,14 +6,10 @@ socket."""
 from __future__ import annotations
 
 import orjson
-import pytest
 from sync_crafted_ehr import CraftedEhr, serve
+from sync_minstore import replica
 
 from standby.settings import load_settings
-
-pytest.importorskip("standby.store.sqlite")
-
-from standby.store import open_store
 from standby.sync.runner import SyncRunner
 
 
@@ -80,7 +76,7 @@ def test_bad_lines_are_quarantined_and_the_rest_ingested(tmp_path):
             sync_seed_mode="bulk",
             max_resource_bytes=16 * 1024 * 1024,
         )
-        store = open_store(db=settings.db)
+        store = replica(settings.db)
         runner = SyncRunner(settings, store)
         seeded = runner.seed()
         runner.close()
