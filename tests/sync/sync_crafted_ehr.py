@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import jwt
 import orjson
 import uvicorn
 from starlette.applications import Starlette
@@ -31,9 +32,16 @@ class CraftedEhr:
     """Bulk export of the given files (name → (type, bytes)); empty searches otherwise."""
 
     def __init__(
-        self, files: dict[str, tuple[str, bytes]], errors: bytes = b"", deleted: bytes = b""
+        self,
+        files: dict[str, tuple[str, bytes]] | None = None,
+        errors: bytes = b"",
+        deleted: bytes = b"",
+        clients: dict[str, Any] | None = None,
     ) -> None:
-        self.files = files
+        self.files = files or {}
+        self.clients = clients or {}  # client id → public key; None → auth off
+        self.revoked: set[str] = set()
+        self.tokens: set[str] = set()
         self.errors = errors
         self.deleted = deleted
         self.polls = 0
@@ -91,14 +99,56 @@ class CraftedEhr:
                 headers={"Date": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())},
             )
 
-        return Starlette(
+        async def smart_config(request: Request) -> Response:
+            return JSONResponse({"token_endpoint": f"{self.base}/auth/token"})
+
+        async def token(request: Request) -> Response:
+            form = await request.form()
+            assertion = str(form.get("client_assertion", ""))
+            try:
+                client_id = jwt.decode(assertion, options={"verify_signature": False})["iss"]
+                key = self.clients[client_id]
+                jwt.decode(
+                    assertion,
+                    key,
+                    algorithms=["ES384", "RS384"],
+                    audience=f"{self.base}/auth/token",
+                )
+            except (jwt.InvalidTokenError, KeyError) as e:
+                return JSONResponse(
+                    {"error": "invalid_client", "error_description": type(e).__name__}, 401
+                )
+            if client_id in self.revoked:
+                return JSONResponse(
+                    {"error": "invalid_client", "error_description": "client revoked"}, 401
+                )
+            tok = f"tok{len(self.tokens)}"
+            self.tokens.add(tok)
+            return JSONResponse({"access_token": tok, "token_type": "bearer", "expires_in": 300})
+
+        app = Starlette(
             routes=[
+                Route("/fhir/.well-known/smart-configuration", smart_config),
+                Route("/fhir/auth/token", token, methods=["POST"]),
                 Route("/fhir/$export", kickoff),
                 Route("/fhir/job/1", status, methods=["GET", "DELETE"]),
                 Route("/fhir/files/{name}", file),
                 Route("/fhir/{rtype}", search),
             ]
         )
+        if not self.clients:
+            return app
+
+        async def guarded(scope: Any, receive: Any, send: Any) -> None:
+            path = scope.get("path", "")
+            if scope["type"] == "http" and "/auth/" not in path and ".well-known" not in path:
+                auth = dict(scope["headers"]).get(b"authorization", b"").decode()
+                if auth.removeprefix("Bearer ") not in self.tokens:
+                    await Response(status_code=401)(scope, receive, send)
+                    return
+            await app(scope, receive, send)
+
+        return guarded  # type: ignore[return-value]
 
 
 @contextmanager
