@@ -117,4 +117,4 @@ def test_patients_are_searched_in_chunks():
 def test_type_mode_plans_one_search_per_type():
     reqs = plan_type_round(CFG, ["Observation", "Patient"], {"sync:ehr:type:Patient": None})
     assert [r.resource_type for r in reqs] == ["Observation", "Patient"]
-    assert all(("_sort", "_lastUpdated") in r.params for r in reqs)
+    assert all(r.full for r in reqs)  # no mark yet: everything

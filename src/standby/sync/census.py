@@ -264,7 +264,7 @@ def type_search(cfg: CensusConfig, rtype: str, stream: str, hwm: str | None) -> 
     since = since_param(hwm, cfg.overlap_seconds)
     if since:
         params.append(since)
-    params += [("_sort", "_lastUpdated"), ("_count", str(cfg.page_size))]
+    params.append(("_count", str(cfg.page_size)))
     return SearchRequest(stream, rtype, tuple(params), full=since is None)
 
 
