@@ -77,3 +77,25 @@ def test_header_has_two_identifiers_and_location():
     assert h.attending == "Gregory House"
     assert h.length_of_stay == "3 d"
     assert h.age == "69 y"
+
+
+def test_orders_that_may_conflict_with_an_allergy_are_flagged():
+    from summary_fixtures import med_request
+
+    res = [
+        patient(),
+        encounter(),
+        allergy("Vancomycin", reaction="Rash"),
+        allergy("Penicillin", code="70618", reaction="Anaphylaxis"),
+        med_request("m1", "Vancomycin 1 g inj"),
+        med_request("m2", "Piperacillin-tazobactam"),
+        med_request("m3", "Metoprolol tartrate 25 mg tab"),
+    ]
+    s = patient_summary(res, NOW, resolved=LOCATIONS)
+    assert s.alerts_for("m1") == ["Vancomycin (Rash; HIGH criticality)"]
+    assert s.alerts_for("m2") == ["Penicillin (Anaphylaxis; HIGH criticality)"]
+    assert s.alerts_for("m3") == []
+    assert (
+        patient_summary([patient(), nka(), med_request("m1", "Vancomycin")], NOW).allergy_alerts
+        == {}
+    )

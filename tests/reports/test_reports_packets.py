@@ -227,3 +227,18 @@ def test_label_qr_codes_decode_to_the_mrns(hospital, packets, tmp_path):
     census = clinical.unit_census(hospital, unit.unit_id, NOW)
     first_page = {p.mrn for p in census.patients[:7]}  # 7 patients per label sheet
     assert decoded == first_page
+
+
+def test_possible_allergy_conflicts_are_printed_on_the_mar(hospital, packets):
+    _out, man = packets
+    flagged = 0
+    for unit in man.units:
+        if not unit.patients:
+            continue
+        _census, summaries = clinical.census.unit_census_and_summaries(hospital, unit.unit_id, NOW)
+        pages = text_of(Path(unit.folder) / "mar.pdf")
+        for s in summaries:
+            mine = " ".join(t for t in pages if f"MRN {s.header.mrn}" in t)
+            assert ("CHECK ALLERGY" in mine) == bool(s.allergy_alerts), s.header.mrn
+            flagged += bool(s.allergy_alerts)
+    assert flagged  # the generated hospital has at least one such order

@@ -6,10 +6,12 @@ IPS sections: https://hl7.org/fhir/uv/ips/StructureDefinition-Composition-uv-ips
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from standby.fhir import display as d
+from standby.fhir.mar import Medication
 from standby.fhir.observations import category_codes
 from standby.fhir.summary_model import (
     JSON,
@@ -252,3 +254,44 @@ def problems(conditions: Sequence[JSON], held: Collection[str] | None) -> Sectio
         )
     out.sort(key=lambda p: (p.category != "Encounter diagnosis", p.text.lower()))
     return make_section(out, "active problems", ["Condition"], held)
+
+
+# Drug classes whose members cross-react with an allergy named by the class (a small,
+# deliberately conservative table: a hint for the nurse, not a pharmacy system).
+CLASS_MEMBERS: dict[str, tuple[str, ...]] = {
+    "penicillin": (
+        "penicillin",
+        "amoxicillin",
+        "ampicillin",
+        "piperacillin",
+        "nafcillin",
+        "oxacillin",
+        "dicloxacillin",
+    ),
+    "sulfa": ("sulfamethoxazole", "sulfasalazine", "sulfadiazine"),
+    "cephalosporin": ("cef", "ceph"),
+    "nsaid": ("ibuprofen", "naproxen", "ketorolac", "diclofenac", "aspirin"),
+    "opioid": ("morphine", "oxycodone", "hydromorphone", "codeine", "fentanyl"),
+}
+_WORD = re.compile(r"[a-z]{4,}")
+
+
+def allergy_alerts(meds: Sequence[Medication], allergy: Allergies) -> dict[str, list[str]]:
+    """Each medication whose name shares a word (4+ letters) with a listed allergy's
+    substance, or belongs to a drug class the allergy names (penicillins, sulfonamides,
+    cephalosporins, NSAIDs, opioids): "Vancomycin (Rash)"."""
+    out: dict[str, list[str]] = {}
+    if allergy.status is not AllergyStatus.LISTED:
+        return out
+    for m in meds:
+        name = m.name.lower()
+        words = set(_WORD.findall(name))
+        for a in allergy.items:
+            sub = a.substance.lower()
+            hit = bool(set(_WORD.findall(sub)) & words)
+            for cls, members in CLASS_MEMBERS.items():
+                if cls in sub and any(name.startswith(x) or f" {x}" in name for x in members):
+                    hit = True
+            if hit:
+                out.setdefault(m.id, []).append(a.line)
+    return out

@@ -37,6 +37,7 @@ from standby.fhir.mar import medication, medication_administration_record
 from standby.fhir.observations import code_status, lab_results, vital_signs
 from standby.fhir.sections import (
     allergies,
+    allergy_alerts,
     care_plan,
     notes,
     orders,
@@ -142,10 +143,11 @@ def patient_summary(
     meds.sort(key=lambda m: (m.prn, m.name.lower()))
     obs_all = by_type.get("Observation", [])
     srs = by_type.get("ServiceRequest", [])
+    allergy = allergies(by_type.get("AllergyIntolerance", []), held)
     return PatientSummary(
         now=now,
         header=hdr,
-        allergies=allergies(by_type.get("AllergyIntolerance", []), held),
+        allergies=allergy,
         problems=problems(by_type.get("Condition", []), held),
         medications=make_section(meds, "active medications", ["MedicationRequest"], held),
         mar=mar,
@@ -161,6 +163,7 @@ def patient_summary(
         orders=orders(srs, resolved, held),
         care_plan=care_plan(by_type.get("CarePlan", []), held),
         upcoming=upcoming(by_type.get("Appointment", []), srs, now, resolved, held),
+        allergy_alerts=allergy_alerts(meds, allergy),
     )
 
 

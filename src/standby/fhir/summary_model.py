@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
@@ -306,6 +306,11 @@ class PatientSummary:
     orders: Section[Order]
     care_plan: Section[CarePlanItem]
     upcoming: Section[Upcoming]
+    # MedicationRequest id → the listed allergies its drug may conflict with
+    allergy_alerts: dict[str, list[str]] = field(default_factory=dict)
+
+    def alerts_for(self, medication_id: str) -> list[str]:
+        return self.allergy_alerts.get(medication_id, [])
 
 
 # --------------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ def medications(s: PatientSummary) -> list[Flowable]:
         return [*out, _empty(s.medications)]
     rows = [
         [
-            p(m.name, st.DRUG),
+            _drug(s, m),
             p(m.dose or "—"),
             p(m.route or "—"),
             p(m.frequency),
@@ -227,10 +227,25 @@ def _adds(m: Any) -> str:
     return "" if all(w in known for w in words) else m.instructions
 
 
-def _dose_cell(m: Any) -> Paragraph:
+def _alert(s: PatientSummary, m: Any) -> str:
+    """Markup of the allergy warning of one order ("" when none)."""
+    alerts = s.alerts_for(m.id)
+    if not alerts:
+        return ""
+    text = esc("; ".join(alerts))
+    return f"<br/><font size=9.5 color='#B00020'><b>CHECK ALLERGY: {text}</b></font>"
+
+
+def _drug(s: PatientSummary, m: Any) -> Any:
+    """The drug name in large bold, with an allergy warning under it when one applies."""
+    warn = _alert(s, m)
+    return markup(f"{esc(m.name)}{warn}", st.DRUG) if warn else p(m.name, st.DRUG)
+
+
+def _dose_cell(m: Any, s: PatientSummary | None = None) -> Paragraph:
     extra = _adds(m)
     return markup(
-        f"<font size=12><b>{esc(m.name)}</b></font><br/>"
+        f"<font size=12><b>{esc(m.name)}</b></font>{_alert(s, m) if s else ''}<br/>"
         f"<font size=11><b>{esc(m.dose or 'dose: see order')}</b> · "
         f"{esc(m.route or 'route: see order')}</font>"
         f"{'<br/>' + esc(extra) if extra else ''}",
@@ -281,11 +296,13 @@ def mar(s: PatientSummary) -> list[Flowable]:
             extra += [("SPAN", (0, r), (-1, r)), ("BACKGROUND", (0, r), (-1, r), st.HEAD_BG)]
         m_ = e.medication
         last = e.last_given
-        label = {"overdue": "\nOVERDUE", "due": "\nDUE NOW"}.get(state, "")
+        label = {"overdue": "OVERDUE", "due": "DUE NOW"}.get(state, "")
         rows.append(
             [
-                p(f"{t:%H:%M}{label}", st.DUE),
-                p(m_.name, st.DRUG),
+                markup(f"<b>{t:%H:%M}</b><br/><font size=8.5><b>{label}</b></font>", st.DUE)
+                if label
+                else p(f"{t:%H:%M}", st.DUE),
+                _drug(s, m_),
                 p(m_.dose or "see order", st.DOSE),
                 p(m_.route or "see order", st.CELL_BOLD),
                 p(m_.frequency),
@@ -314,8 +331,8 @@ def mar(s: PatientSummary) -> list[Flowable]:
                 ],
                 rows,
                 [
-                    0.75 * inch,
-                    1.9 * inch,
+                    0.86 * inch,
+                    1.79 * inch,
                     0.78 * inch,
                     0.7 * inch,
                     0.68 * inch,
@@ -338,7 +355,7 @@ def mar(s: PatientSummary) -> list[Flowable]:
                 ["Drug · dose · route", "Frequency", "Last given"],
                 [
                     [
-                        _dose_cell(e.medication),
+                        _dose_cell(e.medication, s),
                         p(e.medication.frequency),
                         p(_t(e.last_given.when, now) if e.last_given else "—"),
                     ]
@@ -366,7 +383,7 @@ def prn(s: PatientSummary) -> list[Flowable]:
         given24 = sum(1 for a in e.administrations if a.given)
         rows.append(
             [
-                _dose_cell(m),
+                _dose_cell(m, s),
                 p(" ".join(x for x in (m.frequency, m.prn_reason) if x)),
                 p(f"{_t(last.when, s.now)} ({last.dose})" if last else "not given recently"),
                 p(str(given24)),
