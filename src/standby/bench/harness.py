@@ -61,6 +61,7 @@ BENCH_MODULES = [
     "standby.bench.monitor_bench",
     "standby.bench.generate_bench",
     "standby.bench.reports_bench",
+    "standby.bench.web_bench",
 ]
 
 
