@@ -13,8 +13,8 @@ Figures, each beside a baseline from the same run (docs/web.md#performance):
   generator in a *separate process* (goal ≥ 200/s on 2 cores), beside `/healthz` (the
   same server and load with no page work: the HTTP ceiling of the machine).
 
-Scale: `--scale 1` generates a hospital of 120 beds; the issue's full size (≥ 1M
-resources) is reached near `--scale 10`. The hospital is generated once per size into
+Scale: `--scale 1` generates a hospital of 100 beds (~100,000 resources: the generator
+makes ~1,000 per bed); `--scale 10` is the issue's full size (1,000 beds, ~1M resources). The hospital is generated once per size into
 `.cache/bench-web/` and reused.
 """
 
@@ -93,7 +93,7 @@ def bench_web(scale: float, progress: Progress) -> list[Figure]:
     from standby.web import accounts
     from standby.web.app import create_app
 
-    beds = max(20, int(120 * scale))
+    beds = max(20, int(100 * scale))
     db = _build_store(beds, progress)
     work = CACHE / "run.db"
     for suffix in ("", "-wal", "-shm"):
