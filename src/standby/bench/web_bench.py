@@ -14,8 +14,8 @@ Figures, each beside a baseline from the same run (docs/web.md#performance):
   same server and load with no page work: the HTTP ceiling of the machine).
 
 Scale: `--scale 1` generates a hospital of 100 beds (~100,000 resources: the generator
-makes ~1,000 per bed); `--scale 10` is the issue's full size (1,000 beds, ~1M resources). The hospital is generated once per size into
-`.cache/bench-web/` and reused.
+makes ~1,000 per bed); `--scale 10` is the issue's full size (1,000 beds, ~1M resources).
+The hospital is generated once per size into `.cache/bench-web/` and reused.
 """
 
 from __future__ import annotations
