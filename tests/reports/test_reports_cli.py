@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import load_ndjson
+from reports_support import load_ndjson
 from typer.testing import CliRunner
 
 from standby.cli.main import app

@@ -11,8 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW
 from pypdf import PdfReader
+from reports_support import NOW
 
 from standby import clinical
 from standby.fhir import display as d

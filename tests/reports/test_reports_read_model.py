@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import NOW
+from reports_support import NOW
 
 from standby import clinical
 from standby.fhir import display as d

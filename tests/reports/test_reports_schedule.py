@@ -13,8 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW
 from pypdf import PdfReader
+from reports_support import NOW
 
 from standby.reports import printing
 from standby.reports.schedule import UNIT_FILES, generate_all, prune
@@ -63,7 +63,7 @@ import sys
 sys.path.insert(0, {here!r})
 from datetime import timedelta
 from pathlib import Path
-from conftest import NOW, load_ndjson
+from reports_support import NOW, load_ndjson
 from standby.reports.schedule import generate_all
 store = load_ndjson(Path({data!r}), Path({db!r}))
 print("loaded", flush=True)
