@@ -23,6 +23,7 @@ from standby.store.base import (
 )
 
 PATIENT_REFS = ("subject", "patient")
+SEARCHED = {"Encounter", "Patient", "Appointment"}  # the types searches read bodies of
 
 
 def _fold(s: str) -> str:
@@ -53,7 +54,8 @@ class MemoryStore(Store):
                 False,
                 bytes(b),
             )
-            self.bodies[key] = r
+            if key[0] in SEARCHED:
+                self.bodies[key] = r
             pid = r["id"] if key[0] == "Patient" else None
             for f in PATIENT_REFS:
                 ref = (r.get(f) or {}).get("reference", "") if isinstance(r.get(f), dict) else ""
@@ -116,6 +118,8 @@ class MemoryStore(Store):
         offset: int = 0,
         total: bool = False,
     ) -> SearchPage:
+        if resource_type not in SEARCHED:
+            raise ValueError(f"unsupported search of {resource_type}")
         rows = [(k, self.bodies[k]) for k in self.rows if k[0] == resource_type]
         for name, value in params:
             rows = [(k, r) for k, r in rows if self._match(resource_type, name, value, r)]
