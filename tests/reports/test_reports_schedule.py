@@ -190,3 +190,9 @@ def test_run_forever_regenerates_until_stopped(hospital, tmp_path):
     assert [m.generated_at[11:16] for m in seen] == ["12:00", "12:15", "12:30"]
     assert all(m.banner == "DOWNTIME" and not m.errors for m in seen)
     assert len(list((tmp_path / "ICU" / "generations").iterdir())) == 2
+
+
+def test_an_unknown_unit_is_an_error(hospital, tmp_path):
+    man = generate_all(hospital, tmp_path, NOW, data_as_of=NOW, unit_ids=["9Z"], schedules=False)
+    assert man.errors == ["9Z: no such care unit in the replica"]
+    assert man.units == []

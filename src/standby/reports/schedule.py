@@ -254,7 +254,11 @@ def generate_all(
     f = Furniture(as_of, now, "", banner)
     man = Manifest(now.astimezone(UTC).isoformat(), as_of.isoformat() if as_of else None, banner)
     wanted = set(unit_ids or [])
-    for u in units(store):
+    all_units = units(store)
+    known = {u.id for u in all_units} | {u.alias for u in all_units}
+    for missing in sorted(wanted - known):
+        man.errors.append(f"{missing}: no such care unit in the replica")
+    for u in all_units:
         if wanted and u.id not in wanted and u.alias not in wanted:
             continue
         printer = print_all or (printers or {}).get(u.alias) or (printers or {}).get(u.id)
