@@ -1,0 +1,474 @@
+"""The search parameters Standby indexes, as data, and their pure extraction.
+
+Each parameter is `(kind, paths)`: kind is one of token, string, date, reference (the
+typed index tables, as HAPI and the Microsoft FHIR server keep them); paths are dotted
+element paths, walked through lists, with choice types spelled out (`effectiveDateTime`,
+`effectivePeriod`). https://hl7.org/fhir/R4/search.html and the per-resource search
+parameter tables of https://hl7.org/fhir/R4/searchparameter-registry.html
+
+`extract(resource)` gives every index value of one resource; `patient_compartment(resource)`
+the id of the Patient whose compartment it belongs to. No I/O.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from standby.fhir.references import reference_target
+
+TOKEN, STRING, DATE, REFERENCE = "token", "string", "date", "reference"
+KINDS = (TOKEN, STRING, DATE, REFERENCE)
+
+ParamDef = tuple[str, tuple[str, ...]]
+
+#: Parameters every resource type has (kept on the resource row, not in index tables).
+SPECIAL_PARAMS = ("_id", "_lastUpdated")
+
+_IDENT: ParamDef = (TOKEN, ("identifier",))
+_STATUS: ParamDef = (TOKEN, ("status",))
+_CODE: ParamDef = (TOKEN, ("code",))
+_CATEGORY: ParamDef = (TOKEN, ("category",))
+_SUBJECT: ParamDef = (REFERENCE, ("subject",))
+_ENCOUNTER: ParamDef = (REFERENCE, ("encounter",))
+_PATIENT_SUBJECT: ParamDef = (REFERENCE, ("subject",))  # restricted to Patient targets
+_PATIENT: ParamDef = (REFERENCE, ("patient",))
+_NAME: ParamDef = (STRING, ("name",))
+_PERIOD_DATE: ParamDef = (DATE, ("period",))
+
+#: Parameters of types not listed below (only those whose element exists are indexed).
+DEFAULT_PARAMS: dict[str, ParamDef] = {
+    "identifier": _IDENT,
+    "status": _STATUS,
+    "code": _CODE,
+    "category": _CATEGORY,
+    "subject": _SUBJECT,
+    "patient": (REFERENCE, ("patient", "subject")),
+    "encounter": (REFERENCE, ("encounter", "context")),
+}
+
+PARAMS: dict[str, dict[str, ParamDef]] = {
+    "Patient": {
+        "identifier": _IDENT,
+        "name": (STRING, ("name",)),
+        "family": (STRING, ("name.family",)),
+        "given": (STRING, ("name.given",)),
+        "birthdate": (DATE, ("birthDate",)),
+        "gender": (TOKEN, ("gender",)),
+        "active": (TOKEN, ("active",)),
+        "general-practitioner": (REFERENCE, ("generalPractitioner",)),
+        "organization": (REFERENCE, ("managingOrganization",)),
+    },
+    "Practitioner": {
+        "identifier": _IDENT,
+        "name": _NAME,
+        "family": (STRING, ("name.family",)),
+        "given": (STRING, ("name.given",)),
+        "active": (TOKEN, ("active",)),
+    },
+    "PractitionerRole": {
+        "identifier": _IDENT,
+        "practitioner": (REFERENCE, ("practitioner",)),
+        "organization": (REFERENCE, ("organization",)),
+        "location": (REFERENCE, ("location",)),
+        "role": (TOKEN, ("code",)),
+        "specialty": (TOKEN, ("specialty",)),
+        "active": (TOKEN, ("active",)),
+    },
+    "Organization": {
+        "identifier": _IDENT,
+        "name": (STRING, ("name", "alias")),
+        "type": (TOKEN, ("type",)),
+        "partof": (REFERENCE, ("partOf",)),
+        "active": (TOKEN, ("active",)),
+    },
+    "Location": {
+        "identifier": _IDENT,
+        "name": (STRING, ("name", "alias")),
+        "status": _STATUS,
+        "type": (TOKEN, ("type",)),
+        "physical-type": (TOKEN, ("physicalType",)),
+        "partof": (REFERENCE, ("partOf",)),
+        "organization": (REFERENCE, ("managingOrganization",)),
+    },
+    "Encounter": {
+        "identifier": _IDENT,
+        "status": _STATUS,
+        "class": (TOKEN, ("class",)),
+        "type": (TOKEN, ("type",)),
+        "subject": _SUBJECT,
+        "patient": _PATIENT_SUBJECT,
+        "date": _PERIOD_DATE,
+        "location": (REFERENCE, ("location.location",)),
+        "participant": (REFERENCE, ("participant.individual",)),
+        "practitioner": (REFERENCE, ("participant.individual",)),
+        "service-provider": (REFERENCE, ("serviceProvider",)),
+        "reason-code": (TOKEN, ("reasonCode",)),
+        "part-of": (REFERENCE, ("partOf",)),
+        "based-on": (REFERENCE, ("basedOn",)),
+    },
+    "Observation": {
+        "identifier": _IDENT,
+        "status": _STATUS,
+        "code": _CODE,
+        "category": _CATEGORY,
+        "subject": _SUBJECT,
+        "patient": _PATIENT_SUBJECT,
+        "encounter": _ENCOUNTER,
+        "date": (DATE, ("effectiveDateTime", "effectivePeriod", "effectiveInstant")),
+        "based-on": (REFERENCE, ("basedOn",)),
+        "part-of": (REFERENCE, ("partOf",)),
+        "performer": (REFERENCE, ("performer",)),
+        "component-code": (TOKEN, ("component.code",)),
+        "value-concept": (TOKEN, ("valueCodeableConcept",)),
+    },
+    "Condition": {
+        "identifier": _IDENT,
+        "code": _CODE,
+        "category": _CATEGORY,
+        "clinical-status": (TOKEN, ("clinicalStatus",)),
+        "verification-status": (TOKEN, ("verificationStatus",)),
+        "subject": _SUBJECT,
+        "patient": _PATIENT_SUBJECT,
+        "encounter": _ENCOUNTER,
+        "recorded-date": (DATE, ("recordedDate",)),
+        "onset-date": (DATE, ("onsetDateTime", "onsetPeriod")),
+        "date": (DATE, ("recordedDate", "onsetDateTime", "onsetPeriod")),
+    },
+    "AllergyIntolerance": {
+        "identifier": _IDENT,
+        "code": _CODE,
+        "category": _CATEGORY,
+        "clinical-status": (TOKEN, ("clinicalStatus",)),
+        "verification-status": (TOKEN, ("verificationStatus",)),
+        "criticality": (TOKEN, ("criticality",)),
+        "patient": _PATIENT,
+        "encounter": _ENCOUNTER,
+        "date": (DATE, ("recordedDate",)),
+    },
+    "MedicationRequest": {
+        "identifier": _IDENT,
+        "status": _STATUS,
+        "intent": (TOKEN, ("intent",)),
+        "category": _CATEGORY,
+        "code": (TOKEN, ("medicationCodeableConcept",)),
+        "medication": (REFERENCE, ("medicationReference",)),
+        "subject": _SUBJECT,
+        "patient": _PATIENT_SUBJECT,
+        "encounter": _ENCOUNTER,
+        "authored": (DATE, ("authoredOn",)),
+        "authoredon": (DATE, ("authoredOn",)),
+        "requester": (REFERENCE, ("requester",)),
+        "based-on": (REFERENCE, ("basedOn",)),
+    },
+    "MedicationAdministration": {
+        "identifier": _IDENT,
+        "status": _STATUS,
+        "code": (TOKEN, ("medicationCodeableConcept",)),
+        "medication": (REFERENCE, ("medicationReference",)),
+        "subject": _SUBJECT,
+        "patient": _PATIENT_SUBJECT,
+        "context": (REFERENCE, ("context",)),
+        "encounter": (REFERENCE, ("context",)),
+        "effective-time": (DATE, ("effectiveDateTime", "effectivePeriod")),
+        "date": (DATE, ("effectiveDateTime", "effectivePeriod")),
+        "request": (REFERENCE, ("request",)),
+        "part-of": (REFERENCE, ("partOf",)),
+        "performer": (REFERENCE, ("performer.actor",)),
+    },
+    "Appointment": {
+        "identifier": _IDENT,
+        "status": _STATUS,
+        "date": (DATE, ("start",)),
+        "actor": (REFERENCE, ("participant.actor",)),
+        "patient": (REFERENCE, ("participant.actor",)),
+        "practitioner": (REFERENCE, ("participant.actor",)),
+        "location": (REFERENCE, ("participant.actor",)),
+        "based-on": (REFERENCE, ("basedOn",)),
+        "slot": (REFERENCE, ("slot",)),
+        "service-category": (TOKEN, ("serviceCategory",)),
+        "service-type": (TOKEN, ("serviceType",)),
+        "appointment-type": (TOKEN, ("appointmentType",)),
+    },
+    "Schedule": {
+        "identifier": _IDENT,
+        "actor": (REFERENCE, ("actor",)),
+        "active": (TOKEN, ("active",)),
+        "date": (DATE, ("planningHorizon",)),
+        "service-type": (TOKEN, ("serviceType",)),
+    },
+    "Slot": {
+        "identifier": _IDENT,
+        "status": _STATUS,
+        "schedule": (REFERENCE, ("schedule",)),
+        "start": (DATE, ("start",)),
+        "date": (DATE, ("start",)),
+        "service-type": (TOKEN, ("serviceType",)),
+    },
+    "DocumentReference": {
+        "identifier": _IDENT,
+        "status": _STATUS,
+        "type": (TOKEN, ("type",)),
+        "category": _CATEGORY,
+        "subject": _SUBJECT,
+        "patient": _PATIENT_SUBJECT,
+        "encounter": (REFERENCE, ("context.encounter",)),
+        "date": (DATE, ("date",)),
+        "author": (REFERENCE, ("author",)),
+    },
+    "Procedure": {
+        "identifier": _IDENT,
+        "status": _STATUS,
+        "code": _CODE,
+        "category": _CATEGORY,
+        "subject": _SUBJECT,
+        "patient": _PATIENT_SUBJECT,
+        "encounter": _ENCOUNTER,
+        "date": (DATE, ("performedDateTime", "performedPeriod")),
+        "based-on": (REFERENCE, ("basedOn",)),
+        "part-of": (REFERENCE, ("partOf",)),
+        "performer": (REFERENCE, ("performer.actor",)),
+        "location": (REFERENCE, ("location",)),
+    },
+    "Flag": {
+        "identifier": _IDENT,
+        "status": _STATUS,
+        "code": _CODE,
+        "category": _CATEGORY,
+        "subject": _SUBJECT,
+        "patient": _PATIENT_SUBJECT,
+        "encounter": _ENCOUNTER,
+        "date": _PERIOD_DATE,
+    },
+    "CarePlan": {
+        "identifier": _IDENT,
+        "status": _STATUS,
+        "intent": (TOKEN, ("intent",)),
+        "category": _CATEGORY,
+        "subject": _SUBJECT,
+        "patient": _PATIENT_SUBJECT,
+        "encounter": _ENCOUNTER,
+        "date": _PERIOD_DATE,
+        "based-on": (REFERENCE, ("basedOn",)),
+        "part-of": (REFERENCE, ("partOf",)),
+    },
+    "ServiceRequest": {
+        "identifier": _IDENT,
+        "status": _STATUS,
+        "intent": (TOKEN, ("intent",)),
+        "code": _CODE,
+        "category": _CATEGORY,
+        "priority": (TOKEN, ("priority",)),
+        "subject": _SUBJECT,
+        "patient": _PATIENT_SUBJECT,
+        "encounter": _ENCOUNTER,
+        "authored": (DATE, ("authoredOn",)),
+        "occurrence": (DATE, ("occurrenceDateTime", "occurrencePeriod")),
+        "requester": (REFERENCE, ("requester",)),
+        "performer": (REFERENCE, ("performer",)),
+        "based-on": (REFERENCE, ("basedOn",)),
+    },
+    "DiagnosticReport": {
+        "identifier": _IDENT,
+        "status": _STATUS,
+        "code": _CODE,
+        "category": _CATEGORY,
+        "subject": _SUBJECT,
+        "patient": _PATIENT_SUBJECT,
+        "encounter": _ENCOUNTER,
+        "date": (DATE, ("effectiveDateTime", "effectivePeriod")),
+        "based-on": (REFERENCE, ("basedOn",)),
+        "result": (REFERENCE, ("result",)),
+    },
+}
+
+#: Which elements point at the patient whose compartment a resource belongs to.
+COMPARTMENT_PATHS: tuple[str, ...] = (
+    "patient",
+    "subject",
+    "participant.actor",
+    "beneficiary",
+    "individual",
+)
+
+
+def params_for(resource_type: str) -> dict[str, ParamDef]:
+    """The searchable parameters of one type (not counting `_id` and `_lastUpdated`)."""
+    return PARAMS.get(resource_type, DEFAULT_PARAMS)
+
+
+def resolve_param(resource_type: str, name: str) -> ParamDef | None:
+    """The definition of a parameter name (aliases: `authoredOn` → `authored`)."""
+    table = params_for(resource_type)
+    return table.get(name) or table.get(name.lower())
+
+
+# ---- values ------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Extracted:
+    """Every index value of one resource, de-duplicated, per kind."""
+
+    token: set[tuple[str, str, str]] = field(default_factory=set)  # (param, system, code)
+    string: set[tuple[str, str]] = field(default_factory=set)  # (param, normalized)
+    date: set[tuple[str, int, int]] = field(default_factory=set)  # (param, low ms, high ms)
+    reference: set[tuple[str, str, str]] = field(default_factory=set)  # (param, type, id)
+
+
+def normalize_string(text: str) -> str:
+    """Case- and accent-insensitive form (NFKD, combining marks dropped, casefold)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+MIN_MS = -(2**62)
+MAX_MS = 2**62
+
+
+def date_range(value: str) -> tuple[int, int] | None:
+    """Low and high instants (epoch ms, inclusive) of a FHIR date, dateTime or instant.
+    `1980` covers the whole year, `1980-05` the month; no zone means UTC."""
+    v = value.strip()
+    try:
+        if len(v) == 4:
+            lo = datetime(int(v), 1, 1, tzinfo=UTC)
+            hi = datetime(int(v) + 1, 1, 1, tzinfo=UTC)
+        elif len(v) == 7:
+            y, m = int(v[:4]), int(v[5:7])
+            lo = datetime(y, m, 1, tzinfo=UTC)
+            hi = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=UTC)
+        elif len(v) == 10:
+            lo = datetime.fromisoformat(v).replace(tzinfo=UTC)
+            hi = lo + timedelta(days=1)
+        else:
+            t = datetime.fromisoformat(v.replace("Z", "+00:00"))
+            if t.tzinfo is None:
+                t = t.replace(tzinfo=UTC)
+            lo = t
+            precision = v.split("T", 1)[1] if "T" in v else ""
+            if "." in precision:
+                hi = lo + timedelta(milliseconds=1)
+            elif precision.count(":") >= 2 or len(precision.rstrip("Z")) > 5:
+                hi = lo + timedelta(seconds=1)
+            else:
+                hi = lo + timedelta(minutes=1)
+    except (ValueError, OverflowError):
+        return None
+    return _ms(lo), max(_ms(hi) - 1, _ms(lo))
+
+
+def _ms(t: datetime) -> int:
+    return int(t.timestamp() * 1000)
+
+
+def _walk(node: Any, path: str) -> list[Any]:
+    items = [node]
+    for step in path.split("."):
+        nxt: list[Any] = []
+        for item in items:
+            if isinstance(item, dict):
+                v = item.get(step)
+                if isinstance(v, list):
+                    nxt.extend(v)
+                elif v is not None:
+                    nxt.append(v)
+        items = nxt
+        if not items:
+            break
+    return items
+
+
+def _tokens(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return [("", value)]
+    if isinstance(value, bool):
+        return [("", "true" if value else "false")]
+    if not isinstance(value, dict):
+        return []
+    out: list[tuple[str, str]] = []
+    codings = value.get("coding")
+    value_list = codings if isinstance(codings, list) else [value]
+    for c in value_list:
+        if not isinstance(c, dict):
+            continue
+        system = c.get("system") if isinstance(c.get("system"), str) else ""
+        code = c.get("code", c.get("value"))
+        if isinstance(code, str):
+            out.append((system or "", code))
+    return out
+
+
+_NAME_PARTS = ("text", "family", "given", "prefix", "suffix")
+_ADDRESS_PARTS = ("text", "line", "city", "district", "state", "postalCode", "country")
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, dict):
+        return []
+    out: list[str] = []
+    for key in _NAME_PARTS + _ADDRESS_PARTS:
+        v = value.get(key)
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, list):
+            out.extend(s for s in v if isinstance(s, str))
+    return out
+
+
+def _dates(value: Any) -> list[tuple[int, int]]:
+    if isinstance(value, str):
+        r = date_range(value)
+        return [r] if r else []
+    if isinstance(value, dict) and ("start" in value or "end" in value):
+        start = date_range(value["start"]) if isinstance(value.get("start"), str) else None
+        end = date_range(value["end"]) if isinstance(value.get("end"), str) else None
+        if start is None and end is None:
+            return []
+        return [(start[0] if start else MIN_MS, end[1] if end else MAX_MS)]
+    return []
+
+
+def extract(resource: dict[str, Any]) -> Extracted:
+    """Every index value of one resource, by its type's parameter table."""
+    out = Extracted()
+    rtype = resource.get("resourceType")
+    table = params_for(rtype) if isinstance(rtype, str) else DEFAULT_PARAMS
+    for name, (kind, paths) in table.items():
+        for path in paths:
+            for value in _walk(resource, path):
+                if kind == TOKEN:
+                    for system, code in _tokens(value):
+                        out.token.add((name, system, code))
+                elif kind == STRING:
+                    for s in _strings(value):
+                        n = normalize_string(s)
+                        if n:
+                            out.string.add((name, n[:200]))
+                elif kind == DATE:
+                    for lo, hi in _dates(value):
+                        out.date.add((name, lo, hi))
+                else:
+                    target = reference_target(value)
+                    if target is None:
+                        continue
+                    ttype, tid = target
+                    if name == "patient" and ttype not in (None, "Patient"):
+                        continue
+                    out.reference.add((name, ttype or "", tid))
+    return out
+
+
+def patient_compartment(resource: dict[str, Any]) -> str | None:
+    """The id of the Patient whose compartment holds this resource (a Patient: its own id)."""
+    if resource.get("resourceType") == "Patient":
+        rid = resource.get("id")
+        return rid if isinstance(rid, str) else None
+    for path in COMPARTMENT_PATHS:
+        for value in _walk(resource, path):
+            target = reference_target(value)
+            if target is not None and target[0] == "Patient":
+                return target[1]
+    return None

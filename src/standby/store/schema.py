@@ -1,0 +1,163 @@
+"""The replica's own tables, as migrations of the namespace "store" (docs/store.md).
+
+Version 1 is the whole first schema. Later versions only add; a database made by an older
+version is upgraded when it is opened (`ensure_schema`). Every migration's SQL is one or
+more statements; SQLite and PostgreSQL variants differ only in types.
+
+Tables:
+* `resource` — one row per (type, id): the current version, its verbatim body, the
+  patient-compartment id, and a change sequence number (`seq`) for `_history?_since`.
+* `resource_history` — previous versions (verbatim).
+* `search_param` — interned (type, name) pairs; index rows carry the small integer.
+* `idx_token`, `idx_string`, `idx_date`, `idx_ref` — one row per extracted search value.
+* `quarantine`, `checkpoint`.
+"""
+
+from __future__ import annotations
+
+from standby.store.base import Migration
+
+NAMESPACE = "store"
+
+_V1_SQLITE = """
+CREATE TABLE resource (
+  rid INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version_id TEXT NOT NULL,
+  last_updated TEXT NOT NULL,
+  lu INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  deleted INTEGER NOT NULL,
+  patient_id TEXT,
+  body BLOB NOT NULL
+);
+CREATE UNIQUE INDEX resource_type_id ON resource (type, id);
+CREATE INDEX resource_patient ON resource (patient_id, type) WHERE patient_id IS NOT NULL;
+CREATE INDEX resource_seq ON resource (seq);
+CREATE INDEX resource_type_lu ON resource (type, lu);
+CREATE TABLE resource_history (
+  rid INTEGER NOT NULL,
+  version_id TEXT NOT NULL,
+  last_updated TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  body BLOB NOT NULL
+);
+CREATE INDEX resource_history_rid ON resource_history (rid);
+CREATE TABLE search_param (
+  pid INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  name TEXT NOT NULL,
+  UNIQUE (type, name)
+);
+CREATE TABLE idx_token (
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, code TEXT NOT NULL, system TEXT NOT NULL,
+  PRIMARY KEY (rid, pid, code, system)
+) WITHOUT ROWID;
+CREATE INDEX idx_token_search ON idx_token (pid, code, system);
+CREATE TABLE idx_string (
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (rid, pid, value)
+) WITHOUT ROWID;
+CREATE INDEX idx_string_search ON idx_string (pid, value);
+CREATE TABLE idx_date (
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,
+  PRIMARY KEY (rid, pid, lo, hi)
+) WITHOUT ROWID;
+CREATE INDEX idx_date_search ON idx_date (pid, lo);
+CREATE TABLE idx_ref (
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, ref_id TEXT NOT NULL, ref_type TEXT NOT NULL,
+  PRIMARY KEY (rid, pid, ref_id, ref_type)
+) WITHOUT ROWID;
+CREATE INDEX idx_ref_search ON idx_ref (pid, ref_id);
+CREATE TABLE quarantine (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  source TEXT NOT NULL,
+  file TEXT,
+  line INTEGER,
+  resource_type TEXT,
+  resource_id TEXT,
+  reason TEXT NOT NULL,
+  raw BLOB NOT NULL
+);
+CREATE TABLE checkpoint (stream TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_V1_POSTGRES = """
+CREATE TABLE resource (
+  rid BIGINT PRIMARY KEY,
+  type TEXT COLLATE "C" NOT NULL,
+  id TEXT COLLATE "C" NOT NULL,
+  version_id TEXT NOT NULL,
+  last_updated TEXT NOT NULL,
+  lu BIGINT NOT NULL,
+  seq BIGINT NOT NULL,
+  deleted INTEGER NOT NULL,
+  patient_id TEXT COLLATE "C",
+  body BYTEA NOT NULL
+);
+CREATE SEQUENCE resource_rid_seq;
+CREATE SEQUENCE resource_change_seq;
+CREATE UNIQUE INDEX resource_type_id ON resource (type, id);
+CREATE INDEX resource_patient ON resource (patient_id, type) WHERE patient_id IS NOT NULL;
+CREATE INDEX resource_seq ON resource (seq);
+CREATE INDEX resource_type_lu ON resource (type, lu);
+CREATE TABLE resource_history (
+  rid BIGINT NOT NULL,
+  version_id TEXT NOT NULL,
+  last_updated TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  body BYTEA NOT NULL
+);
+CREATE INDEX resource_history_rid ON resource_history (rid);
+CREATE TABLE search_param (
+  pid SERIAL PRIMARY KEY,
+  type TEXT NOT NULL,
+  name TEXT NOT NULL,
+  UNIQUE (type, name)
+);
+CREATE TABLE idx_token (
+  rid BIGINT NOT NULL, pid INTEGER NOT NULL, code TEXT COLLATE "C" NOT NULL,
+  system TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (rid, pid, code, system)
+);
+CREATE INDEX idx_token_search ON idx_token (pid, code, system);
+CREATE TABLE idx_string (
+  rid BIGINT NOT NULL, pid INTEGER NOT NULL, value TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (rid, pid, value)
+);
+CREATE INDEX idx_string_search ON idx_string (pid, value);
+CREATE TABLE idx_date (
+  rid BIGINT NOT NULL, pid INTEGER NOT NULL, lo BIGINT NOT NULL, hi BIGINT NOT NULL,
+  PRIMARY KEY (rid, pid, lo, hi)
+);
+CREATE INDEX idx_date_search ON idx_date (pid, lo);
+CREATE TABLE idx_ref (
+  rid BIGINT NOT NULL, pid INTEGER NOT NULL, ref_id TEXT COLLATE "C" NOT NULL,
+  ref_type TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (rid, pid, ref_id, ref_type)
+);
+CREATE INDEX idx_ref_search ON idx_ref (pid, ref_id);
+CREATE TABLE quarantine (
+  id BIGSERIAL PRIMARY KEY,
+  at TEXT NOT NULL,
+  source TEXT NOT NULL,
+  file TEXT,
+  line INTEGER,
+  resource_type TEXT,
+  resource_id TEXT,
+  reason TEXT NOT NULL,
+  raw BYTEA NOT NULL
+);
+CREATE TABLE checkpoint (stream TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "replica: resources, history, index tables, quarantine", _V1_SQLITE, _V1_POSTGRES),
+    Migration(
+        2,
+        "history by version (vread)",
+        "CREATE UNIQUE INDEX resource_history_version ON resource_history (rid, version_id)",
+    ),
+]

@@ -1,0 +1,179 @@
+"""The embedded engine: one SQLite file, WAL, one writer, many readers (docs/store.md).
+
+Every write goes through one connection guarded by a lock (`BEGIN IMMEDIATE`, so other
+processes queue on SQLite's own lock too); every thread reads through its own connection,
+concurrently with the writer (WAL). `synchronous=NORMAL`: a power cut may lose the last
+transactions of the replica, never corrupt it — and the replica can be re-synchronised.
+Packages whose writes must be durable when acknowledged (the journal) set FULL themselves.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from standby.store.base import Migration
+from standby.store.sql_store import Cursor, SQLStore, now_instant
+
+
+def split_statements(script: str) -> list[str]:
+    """The statements of a script (triggers with inner `;` kept whole)."""
+    out: list[str] = []
+    buf = ""
+    for part in script.split(";"):
+        buf += part + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n\t;"):
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip(" \n\t;"):
+        out.append(buf.strip().rstrip(";"))
+    return out
+
+
+class _SQLiteCursor(Cursor):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql, params).rowcount
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+
+class SQLiteStore(SQLStore):
+    """`Store` in one SQLite file."""
+
+    engine = "sqlite"
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        batch_size: int = 2000,
+        max_resource_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.batch_size = batch_size
+        self.max_resource_bytes = max_resource_bytes
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._wconn = self._connect()
+        self._wconn.execute("PRAGMA journal_mode=WAL")
+        self._wcur = _SQLiteCursor(self._wconn)
+        self._init_schema()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA cache_size=-32000")
+        return conn
+
+    # ---- connections -------------------------------------------------------------------
+    @contextmanager
+    def _writer(self) -> Iterator[Cursor]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._wcur
+                finally:
+                    self._depth -= 1
+                return
+            self._wconn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self._wcur
+            except BaseException:
+                self._wconn.execute("ROLLBACK")
+                self._forget_pids()
+                raise
+            else:
+                self._wconn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _read_conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise RuntimeError("store is closed")
+            conn = self._connect()
+            conn.execute("PRAGMA query_only=1")
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def _reader(self) -> Iterator[Cursor]:
+        conn = self._read_conn()
+        if conn.in_transaction:  # nested read: same snapshot
+            yield _SQLiteCursor(conn)
+            return
+        conn.execute("BEGIN")
+        try:
+            yield _SQLiteCursor(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    def _alloc(self, cur: Cursor, what: str, n: int) -> list[int]:
+        col = "rid" if what == "rid" else "seq"
+        start = int(cur.query(f"SELECT coalesce(max({col}), 0) FROM resource")[0][0])
+        return list(range(start + 1, start + 1 + n))
+
+    def _set_checkpoint(self, cur: Cursor, stream: str, value: str) -> None:
+        cur.execute(
+            "INSERT INTO checkpoint (stream, value) VALUES (?, ?)"
+            " ON CONFLICT (stream) DO UPDATE SET value = excluded.value",
+            (stream, value),
+        )
+
+    def _apply_migrations(self, namespace: str, migrations: Sequence[Migration]) -> None:
+        with self._writer() as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (namespace TEXT NOT NULL,"
+                " version INTEGER NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL,"
+                " PRIMARY KEY (namespace, version))"
+            )
+            done = {
+                int(r[0])
+                for r in cur.query(
+                    "SELECT version FROM schema_migrations WHERE namespace = ?", (namespace,)
+                )
+            }
+            for m in sorted(migrations, key=lambda m: m.version):
+                if m.version in done:
+                    continue
+                for stmt in split_statements(m.sqlite):
+                    cur.execute(stmt)
+                cur.execute(
+                    "INSERT INTO schema_migrations (namespace, version, description, applied_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (namespace, m.version, m.description, now_instant()),
+                )
+
+    def close(self) -> None:
+        self._closed = True
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        with self._lock:
+            self._wconn.close()
