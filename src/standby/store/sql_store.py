@@ -470,11 +470,11 @@ class SQLStore(Store):
             if not cur_rows:
                 return []
             old = cur.query(
-                "SELECT ?, ?, version_id, last_updated, deleted, body FROM resource_history"
+                "SELECT version_id, last_updated, deleted, body FROM resource_history"
                 " WHERE rid = ?",
-                (resource_type, id, cur_rows[0][6]),
+                (cur_rows[0][6],),
             )
-        versions = [_row(cur_rows[0])] + [_row(r) for r in old]
+        versions = [_row(cur_rows[0])] + [_row((resource_type, id, *r)) for r in old]
         versions.sort(key=lambda s: (_lu_ms(s.last_updated), _vnum(s.version_id)), reverse=True)
         return versions
 

@@ -1,0 +1,199 @@
+"""The scale engine: PostgreSQL through psycopg 3, the same schema semantics as SQLite.
+
+One write connection guarded by a lock (the single-writer rule of this process; other
+processes are serialised by PostgreSQL itself), one read connection per thread. Bodies are
+`bytea`, kept byte for byte. Portable SQL with `?` placeholders is rewritten to `%s`.
+`schema` puts every table in one PostgreSQL schema (created if absent) via search_path —
+the contract tests use a fresh one per test. docs/store.md
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from standby.store.base import Migration
+from standby.store.sql_store import Cursor, SQLStore, now_instant
+
+_CACHE: dict[str, str] = {}
+
+
+def to_pyformat(sql: str) -> str:
+    """`?` placeholders → `%s` (and `%` → `%%`), outside quoted strings."""
+    done = _CACHE.get(sql)
+    if done is not None:
+        return done
+    out: list[str] = []
+    quote: str | None = None
+    for ch in sql:
+        if quote:
+            if ch == quote:
+                quote = None
+            out.append("%%" if ch == "%" else ch)
+        elif ch in ("'", '"'):
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            out.append("%s")
+        elif ch == "%":
+            out.append("%%")
+        else:
+            out.append(ch)
+    done = "".join(out)
+    if len(_CACHE) < 5000:
+        _CACHE[sql] = done
+    return done
+
+
+class _PgCursor(Cursor):
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with self._conn.cursor() as cur:
+            cur.execute(to_pyformat(sql) if params else sql, params or None)  # type: ignore[arg-type]
+            return cur.rowcount
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._conn.cursor() as cur:
+            cur.execute(to_pyformat(sql) if params else sql, params or None)  # type: ignore[arg-type]
+            return cur.fetchall()
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cur:
+            cur.executemany(to_pyformat(sql), rows)  # type: ignore[arg-type]
+
+
+class PostgresStore(SQLStore):
+    """`Store` in a PostgreSQL database (optionally one schema of it)."""
+
+    engine = "postgres"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        batch_size: int = 2000,
+        max_resource_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        super().__init__()
+        self.url = url
+        self.schema = schema
+        self.batch_size = batch_size
+        self.max_resource_bytes = max_resource_bytes
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._local = threading.local()
+        self._readers: list[psycopg.Connection[Any]] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._wconn = self._connect()
+        if schema:
+            self._wconn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')  # type: ignore[arg-type]
+            self._wconn.execute(f'SET search_path TO "{schema}"')  # type: ignore[arg-type]
+        self._wcur = _PgCursor(self._wconn)
+        self._init_schema()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(self.url, autocommit=True)
+        if self.schema:
+            conn.execute(f'SET search_path TO "{self.schema}"')  # type: ignore[arg-type]
+        return conn
+
+    @contextmanager
+    def _writer(self) -> Iterator[Cursor]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._wcur
+                finally:
+                    self._depth -= 1
+                return
+            self._wconn.execute("BEGIN")
+            self._depth = 1
+            try:
+                yield self._wcur
+            except BaseException:
+                self._wconn.execute("ROLLBACK")
+                self._forget_pids()
+                raise
+            else:
+                self._wconn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _read_conn(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            if self._closed:
+                raise RuntimeError("store is closed")
+            conn = self._connect()
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def _reader(self) -> Iterator[Cursor]:
+        conn = self._read_conn()
+        if getattr(self._local, "depth", 0):
+            yield _PgCursor(conn)
+            return
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self._local.depth = 1
+        try:
+            yield _PgCursor(conn)
+        finally:
+            self._local.depth = 0
+            conn.execute("COMMIT")
+
+    def _alloc(self, cur: Cursor, what: str, n: int) -> list[int]:
+        seq = "resource_rid_seq" if what == "rid" else "resource_change_seq"
+        rows = cur.query(f"SELECT nextval('{seq}') FROM generate_series(1, ?)", (n,))
+        return sorted(int(r[0]) for r in rows)
+
+    def _set_checkpoint(self, cur: Cursor, stream: str, value: str) -> None:
+        cur.execute(
+            "INSERT INTO checkpoint (stream, value) VALUES (?, ?)"
+            " ON CONFLICT (stream) DO UPDATE SET value = excluded.value",
+            (stream, value),
+        )
+
+    def _apply_migrations(self, namespace: str, migrations: Sequence[Migration]) -> None:
+        with self._writer() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(?)", (727_001,))
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (namespace TEXT NOT NULL,"
+                " version INTEGER NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL,"
+                " PRIMARY KEY (namespace, version))"
+            )
+            done = {
+                int(r[0])
+                for r in cur.query(
+                    "SELECT version FROM schema_migrations WHERE namespace = ?", (namespace,)
+                )
+            }
+            for m in sorted(migrations, key=lambda m: m.version):
+                if m.version in done:
+                    continue
+                cur.execute(m.postgres or m.sqlite)
+                cur.execute(
+                    "INSERT INTO schema_migrations (namespace, version, description, applied_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (namespace, m.version, m.description, now_instant()),
+                )
+
+    def close(self) -> None:
+        self._closed = True
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        with self._lock:
+            self._wconn.close()

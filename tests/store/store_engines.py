@@ -1,0 +1,62 @@
+"""Fresh stores of both engines for the store tests (one database per test)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from standby.store.base import Store
+from standby.store.postgres import PostgresStore
+from standby.store.sqlite import SQLiteStore
+
+PG_ENV = "STANDBY_TEST_POSTGRES_URL"
+
+
+def postgres_url() -> str:
+    """The test database URL; skip when unset, fail when set and unreachable."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set")
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"{PG_ENV} is set but PostgreSQL is unreachable: {exc}")
+    return url
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[tuple[str, str]]:
+    url = postgres_url()
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    yield url, name
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')  # type: ignore[arg-type]
+
+
+def make_store(engine: str, tmp_path: Path, pg: tuple[str, str] | None, **kw: int) -> Store:
+    if engine == "sqlite":
+        return SQLiteStore(tmp_path / "replica.db", **kw)
+    assert pg is not None
+    return PostgresStore(pg[0], schema=pg[1], **kw)
+
+
+ENGINES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=ENGINES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    pg = request.getfixturevalue("pg_schema") if request.param == "postgres" else None
+    s = make_store(request.param, tmp_path, pg)
+    try:
+        yield s
+    finally:
+        s.close()
