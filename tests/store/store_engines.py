@@ -36,7 +36,7 @@ def pg_schema() -> Iterator[tuple[str, str]]:
     name = f"t_{uuid.uuid4().hex[:16]}"
     yield url, name
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')  # type: ignore[arg-type]
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 def make_store(engine: str, tmp_path: Path, pg: tuple[str, str] | None, **kw: int) -> Store:

@@ -55,17 +55,17 @@ class _PgCursor(Cursor):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         with self._conn.cursor() as cur:
-            cur.execute(to_pyformat(sql) if params else sql, params or None)  # type: ignore[arg-type]
+            cur.execute(to_pyformat(sql) if params else sql, params or None)
             return cur.rowcount
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._conn.cursor() as cur:
-            cur.execute(to_pyformat(sql) if params else sql, params or None)  # type: ignore[arg-type]
+            cur.execute(to_pyformat(sql) if params else sql, params or None)
             return cur.fetchall()
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self._conn.cursor() as cur:
-            cur.executemany(to_pyformat(sql), rows)  # type: ignore[arg-type]
+            cur.executemany(to_pyformat(sql), rows)
 
 
 class PostgresStore(SQLStore):
@@ -94,15 +94,15 @@ class PostgresStore(SQLStore):
         self._closed = False
         self._wconn = self._connect()
         if schema:
-            self._wconn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')  # type: ignore[arg-type]
-            self._wconn.execute(f'SET search_path TO "{schema}"')  # type: ignore[arg-type]
+            self._wconn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            self._wconn.execute(f'SET search_path TO "{schema}"')
         self._wcur = _PgCursor(self._wconn)
         self._init_schema()
 
     def _connect(self) -> psycopg.Connection[Any]:
         conn = psycopg.connect(self.url, autocommit=True)
         if self.schema:
-            conn.execute(f'SET search_path TO "{self.schema}"')  # type: ignore[arg-type]
+            conn.execute(f'SET search_path TO "{self.schema}"')
         return conn
 
     @contextmanager
