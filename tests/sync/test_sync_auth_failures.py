@@ -7,9 +7,9 @@ import time
 
 import pytest
 from sync_crafted_ehr import CraftedEhr, serve
-from sync_minstore import replica
 
 from standby.settings import load_settings
+from standby.store import open_store
 from standby.sync.auth import AuthError, SmartBackendAuth
 from standby.sync.jwks import generate_private_key, write_private_key
 from standby.sync.runner import SyncRunner
@@ -42,7 +42,7 @@ def _runner(base, tmp_path, key_file):
         private_key=tmp_path / key_file,
         sync_seed_mode="bulk",
     )
-    store = replica(settings.db)
+    store = open_store(db=settings.db)
     return SyncRunner(settings, store), store
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import orjson
 from sync_crafted_ehr import CraftedEhr, serve
-from sync_minstore import replica
 
 from standby.settings import load_settings
+from standby.store import open_store
 from standby.sync.runner import SyncRunner
 
 
@@ -76,7 +76,7 @@ def test_bad_lines_are_quarantined_and_the_rest_ingested(tmp_path):
             sync_seed_mode="bulk",
             max_resource_bytes=16 * 1024 * 1024,
         )
-        store = replica(settings.db)
+        store = open_store(db=settings.db)
         runner = SyncRunner(settings, store)
         seeded = runner.seed()
         runner.close()

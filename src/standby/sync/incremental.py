@@ -179,7 +179,8 @@ class IncrementalSync:
             results += list(self.pool.map(self.search, requests))
             for r in results:
                 stats.add(r.stats)
-            self._advance(results, server_start or started)
+            vacuous = census_streams(self.cfg) if self.mode == "census" else []
+            self._advance(results, server_start or started, vacuous)
             return self._finish(started, results, stats, census_size)
         except AuthError as e:
             status.round_finished(
@@ -194,9 +195,16 @@ class IncrementalSync:
             status.record_error(self.store, self.cfg.source, "auth", str(e))
             raise
 
-    def _advance(self, results: list[SearchResult], server_start: datetime) -> None:
-        """Move the marks of streams whose searches all succeeded; mark pulled patients."""
+    def _advance(
+        self, results: list[SearchResult], server_start: datetime, vacuous: Sequence[str]
+    ) -> None:
+        """Move the marks of streams whose searches all succeeded; mark pulled patients.
+
+        `vacuous`: census streams that move even with no search this round (no patient was
+        pulled yet): everyone pulled in this round was pulled after its start."""
         ok: dict[str, bool] = defaultdict(lambda: True)
+        for stream in vacuous:
+            ok[stream] = True
         for r in results:
             ok[r.request.stream] = ok[r.request.stream] and r.ok
         mark = instant(server_start - timedelta(seconds=1))  # Date has 1 s resolution
