@@ -1,8 +1,8 @@
 """Fixtures of the viewer's tests: a store, an app with a settable clock, logged-in clients.
 
-The store is the real SQLite replica loaded from the synthetic hospital when those parts
-exist (module-scoped NDJSON, a fresh database copy per test); a minimal operational store
-otherwise (for the account, session and audit tests)."""
+`hospital`: the SQLite replica of the synthetic hospital (NDJSON generated and ingested
+once per session, a fresh copy of the database per test). `mini_site`: a minimal
+operational store, for the account, session and audit tests that need no patients."""
 
 from __future__ import annotations
 
@@ -191,13 +191,8 @@ def _ingest(store: Any, ndjson: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def hospital_db(hospital_ndjson: Path, tmp_path_factory: pytest.TempPathFactory) -> Path | None:
-    """A replica of it, ingested once per session (each test works on its own copy);
-    None until the SQLite engine exists (then an in-memory interim store is used)."""
-    try:
-        import standby.store.sqlite  # noqa: F401
-    except ImportError:
-        return None
+def hospital_db(hospital_ndjson: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A replica of it, ingested once per session (each test works on its own copy)."""
     from standby.store import open_store
 
     db = tmp_path_factory.mktemp("hospital") / "replica.db"
@@ -207,45 +202,6 @@ def hospital_db(hospital_ndjson: Path, tmp_path_factory: pytest.TempPathFactory)
     finally:
         store.close()
     return db
-
-
-def _interim_store(ndjson: Path, tmp_path: Path) -> Any:
-    """TEMPORARY (until standby.store.sqlite lands): the reports tests' in-memory store for
-    the clinical data + the operational tables in a SQLite file."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "reports" / "reports_memstore.py"
-    spec = importlib.util.spec_from_file_location("web_interim_memstore", path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    ops = MiniStore(tmp_path / "ops.db")
-
-    class Interim(mod.MemoryStore):  # type: ignore[name-defined,misc]
-        engine = "sqlite"
-
-        def ensure_schema(self, namespace: str, migrations: Sequence[Any]) -> None:
-            ops.ensure_schema(namespace, migrations)
-
-        def transaction(self) -> Any:
-            return ops.transaction()
-
-        def read_transaction(self) -> Any:
-            return ops.read_transaction()
-
-        def tombstone(self, resource_type: str, id: str, **kw: Any) -> Any:
-            key = (resource_type, id)
-            self.rows.pop(key, None)
-            for keys in self.by_patient.values():
-                if key in keys:
-                    keys.remove(key)
-
-        def close(self) -> None:
-            ops.close()
-
-    store = Interim()
-    _ingest(store, ndjson)
-    return store
 
 
 @dataclass
@@ -272,11 +228,8 @@ def hospital(hospital_db: Path | None, hospital_ndjson: Path, tmp_path: Path) ->
     from standby.store import open_store
 
     db = tmp_path / "replica.db"
-    if hospital_db is None:
-        store = _interim_store(hospital_ndjson, tmp_path)
-    else:
-        _copy_db(hospital_db, db)
-        store = open_store(db=db)
+    _copy_db(hospital_db, db)
+    store = open_store(db=db)
     clock = Clock()
     clock.now = datetime.now(UTC).replace(microsecond=0)
     settings = Settings(db=db, login_max_failures=3, session_idle_minutes=30)

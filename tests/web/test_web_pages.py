@@ -436,3 +436,13 @@ def test_downtime_banner_on_every_page(hospital: Hospital) -> None:
         assert "Use the downtime forms" in r.text
     status = hospital.client().get("/status").text
     assert "EHR DOWNTIME" in status and "Use the downtime forms" in status
+
+
+def test_audit_table_is_append_only_in_the_replica(hospital: Hospital) -> None:
+    p = _a_patient(hospital)
+    hospital.login("nurse").get(f"/patients/{p.id}")
+    with pytest.raises(Exception, match="append-only"), hospital.store.transaction() as tx:
+        tx.execute("UPDATE web_audit SET username = 'someone else'")
+    with pytest.raises(Exception, match="append-only"), hospital.store.transaction() as tx:
+        tx.execute("DELETE FROM web_audit")
+    assert [e.username for e in _audit(hospital, action="view")] == ["nurse"]

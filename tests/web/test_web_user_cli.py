@@ -13,17 +13,8 @@ from standby.web import accounts, accounts_repo
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from conftest import MiniStore
-
-    import standby.cli.user as cli_user
-
-    path = tmp_path / "replica.db"
-    try:
-        import standby.store.sqlite  # noqa: F401
-    except ImportError:  # until the SQLite engine lands: the operational half is enough
-        monkeypatch.setattr(cli_user, "open_store", lambda **kw: MiniStore(kw["db"]))
-    return path
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "replica.db"
 
 
 def _store(db: Path) -> Any:
