@@ -1,0 +1,239 @@
+"""`standby bench ingest` and `standby bench store` — the replica's figures (issue 2, §6).
+
+Data: the synthetic hospital (`standby.sim.generate`), about 1,000 resources per bed.
+`--scale 1` is 40 beds (~40,000 resources); `--scale 25` is 1,000 beds (~1M resources),
+the issue's full size.
+
+* ingest: NDJSON → SQLite resources/s beside the raw floor of the same run (orjson parse
+  of each line + one executemany insert of (type, id, body) into a bare table, no index),
+  NDJSON → PostgreSQL when STANDBY_TEST_POSTGRES_URL or `database_url` is set, and the
+  peak RSS while ingesting.
+* store: one patient's everything (`compartment`) p50/p95 over 1,000 random patients, and a
+  patient's vital signs newest first (50) p95, each beside a raw primary-key read of one
+  row from the same file; disk bytes per resource, indexes included.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import sqlite3
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from standby.bench.harness import Figure, PeakRSS, Progress, benchmark, percentile
+from standby.sim.generate import generate_hospital
+from standby.store.ingest import ingest_directory
+from standby.store.sqlite import SQLiteStore
+
+BEDS_AT_SCALE_1 = 40
+NOW = datetime(2026, 11, 28, 10, tzinfo=UTC)
+
+
+def _generate(scale: float, work: Path, progress: Progress) -> tuple[Path, int]:
+    beds = max(20, round(BEDS_AT_SCALE_1 * scale))
+    progress.step(f"generating {beds} beds")
+    counts = generate_hospital(beds, 1, work / "ndjson", now=NOW)
+    return work / "ndjson", sum(counts.values())
+
+
+def _floor(data: Path, db: Path, batch: int = 2000) -> float:
+    """Seconds for the raw floor: parse each line, executemany (type, id, body), no index."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE r (type TEXT, id TEXT, body BLOB)")
+    loads = orjson.loads
+    start = time.perf_counter()
+    for path in sorted(data.glob("*.ndjson")):
+        rows: list[tuple[str, str, bytes]] = []
+        with path.open("rb") as fh:
+            for line in fh:
+                res = loads(line)
+                rows.append((res["resourceType"], res["id"], line))
+                if len(rows) >= batch:
+                    conn.execute("BEGIN")
+                    conn.executemany("INSERT INTO r VALUES (?, ?, ?)", rows)
+                    conn.execute("COMMIT")
+                    rows = []
+        if rows:
+            conn.execute("BEGIN")
+            conn.executemany("INSERT INTO r VALUES (?, ?, ?)", rows)
+            conn.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    conn.close()
+    return seconds
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("STANDBY_TEST_POSTGRES_URL")
+    if url:
+        return url
+    from standby.settings import load_settings
+
+    return load_settings().database_url
+
+
+@benchmark("ingest")
+def ingest_bench(scale: float, progress: Progress) -> list[Figure]:
+    work = Path(tempfile.mkdtemp(prefix="standby-bench-ingest-"))
+    figures: list[Figure] = []
+    try:
+        data, n = _generate(scale, work, progress)
+        progress.step(f"raw floor over {n:,} resources")
+        floor_rate = n / _floor(data, work / "floor.db")
+        progress.step("NDJSON → SQLite")
+        store = SQLiteStore(work / "replica.db")
+        with PeakRSS() as rss:
+            start = time.perf_counter()
+            report = ingest_directory(store, data)
+            seconds = time.perf_counter() - start
+        store.close()
+        rate = report.written / seconds
+        figures += [
+            Figure("resources", n, "resources", "~1M at --scale 25", None),
+            Figure(
+                "SQLite ingest",
+                round(rate),
+                "resources/s",
+                ">= 70% of the raw floor",
+                rate >= 0.7 * floor_rate,
+                baseline=round(floor_rate),
+                baseline_name="raw floor (parse + bare executemany)",
+            ),
+            Figure(
+                "peak RSS while ingesting",
+                round(rss.peak_mb, 1),
+                "MB",
+                "< 300 MB",
+                rss.peak_mb < 300,
+            ),
+        ]
+        url = _postgres_url()
+        if url:
+            from standby.store.postgres import PostgresStore
+
+            schema = f"bench_{uuid.uuid4().hex[:12]}"
+            progress.step("NDJSON → PostgreSQL")
+            pg = PostgresStore(url, schema=schema)
+            try:
+                start = time.perf_counter()
+                pg_report = ingest_directory(pg, data)
+                pg_rate = pg_report.written / (time.perf_counter() - start)
+                with pg.transaction() as tx:
+                    tx.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            finally:
+                pg.close()
+            figures.append(
+                Figure(
+                    "PostgreSQL ingest",
+                    round(pg_rate),
+                    "resources/s",
+                    "reported",
+                    None,
+                    baseline=round(floor_rate),
+                    baseline_name="raw SQLite floor",
+                )
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return figures
+
+
+def _ms(fn: object, args: list[tuple[object, ...]]) -> list[float]:
+    out = []
+    for a in args:
+        start = time.perf_counter()
+        fn(*a)  # type: ignore[operator]
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+@benchmark("store")
+def store_bench(scale: float, progress: Progress) -> list[Figure]:
+    work = Path(tempfile.mkdtemp(prefix="standby-bench-store-"))
+    try:
+        data, _ = _generate(scale, work, progress)
+        progress.step("loading the replica")
+        db = work / "replica.db"
+        store = SQLiteStore(db)
+        report = ingest_directory(store, data)
+        shutil.rmtree(data)
+        with store.transaction() as tx:
+            tx.query("PRAGMA wal_checkpoint(TRUNCATE)")
+        n = report.written
+        with store.read_transaction() as tx:
+            patients = [r[0] for r in tx.query("SELECT id FROM resource WHERE type = 'Patient'")]
+            max_rid = int(tx.query("SELECT max(rid) FROM resource")[0][0])
+        rng = random.Random(1)
+        sample = [(rng.choice(patients),) for _ in range(1000)]
+        progress.step("one patient's everything × 1,000")
+        store.compartment(sample[0][0])  # warm the reader connection
+        comp = _ms(store.compartment, sample)
+        progress.step("a patient's vital signs, newest first × 1,000")
+
+        def vitals(pid: str) -> None:
+            store.search(
+                "Observation",
+                [("patient", pid), ("category", "vital-signs")],
+                sort=["-date"],
+                count=50,
+            )
+
+        vit = _ms(vitals, sample)
+        raw = sqlite3.connect(db)
+        keys = [(rng.randint(1, max_rid),) for _ in range(1000)]
+
+        def pk(rid: int) -> None:
+            raw.execute("SELECT body FROM resource WHERE rid = ?", (rid,)).fetchall()
+
+        base = _ms(pk, keys)
+        raw.close()
+        store.close()
+        size = sum(p.stat().st_size for p in work.glob("replica.db*"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    base_p95 = percentile(base, 95)
+    return [
+        Figure("resources", n, "resources", "1M at --scale 25", None),
+        Figure(
+            "one patient's everything p50",
+            round(percentile(comp, 50), 3),
+            "ms",
+            "reported",
+            None,
+            baseline=round(percentile(base, 50), 4),
+            baseline_name="raw primary-key read p50",
+        ),
+        Figure(
+            "one patient's everything p95",
+            round(percentile(comp, 95), 3),
+            "ms",
+            "< 5 ms",
+            percentile(comp, 95) < 5,
+            baseline=round(base_p95, 4),
+            baseline_name="raw primary-key read p95",
+        ),
+        Figure(
+            "vital signs newest first (50) p95",
+            round(percentile(vit, 95), 3),
+            "ms",
+            "< 5 ms",
+            percentile(vit, 95) < 5,
+            baseline=round(base_p95, 4),
+            baseline_name="raw primary-key read p95",
+        ),
+        Figure(
+            "disk per resource (indexes included)",
+            round(size / max(n, 1)),
+            "bytes",
+            "< 1536 bytes",
+            size / max(n, 1) < 1536,
+        ),
+    ]
