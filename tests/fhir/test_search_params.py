@@ -53,7 +53,7 @@ def test_extract_choice_types_periods_and_missing_fields() -> None:
     assert ("class", "v3", "IMP") in ex.token
     assert {d for d in ex.date if d[0] == "date"} == {("date", date_range("2026-01-01")[0], MAX_MS)}  # type: ignore[index]
     assert ("location", "Location", "bed") in ex.reference
-    assert ("patient", "Patient", "p") in ex.reference
+    assert ("subject", "Patient", "p") in ex.reference
     assert extract({"resourceType": "Observation"}).token == set()
 
 

@@ -22,8 +22,10 @@ import sqlite3
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -146,11 +148,11 @@ def ingest_bench(scale: float, progress: Progress) -> list[Figure]:
     return figures
 
 
-def _ms(fn: object, args: list[tuple[object, ...]]) -> list[float]:
+def _ms(fn: Callable[..., object], args: Sequence[tuple[Any, ...]]) -> list[float]:
     out = []
     for a in args:
         start = time.perf_counter()
-        fn(*a)  # type: ignore[operator]
+        fn(*a)
         out.append((time.perf_counter() - start) * 1000)
     return out
 

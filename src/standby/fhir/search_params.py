@@ -15,6 +15,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from standby.fhir.references import reference_target
@@ -99,11 +100,9 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "class": (TOKEN, ("class",)),
         "type": (TOKEN, ("type",)),
         "subject": _SUBJECT,
-        "patient": _PATIENT_SUBJECT,
         "date": _PERIOD_DATE,
         "location": (REFERENCE, ("location.location",)),
         "participant": (REFERENCE, ("participant.individual",)),
-        "practitioner": (REFERENCE, ("participant.individual",)),
         "service-provider": (REFERENCE, ("serviceProvider",)),
         "reason-code": (TOKEN, ("reasonCode",)),
         "part-of": (REFERENCE, ("partOf",)),
@@ -115,7 +114,6 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "code": _CODE,
         "category": _CATEGORY,
         "subject": _SUBJECT,
-        "patient": _PATIENT_SUBJECT,
         "encounter": _ENCOUNTER,
         "date": (DATE, ("effectiveDateTime", "effectivePeriod", "effectiveInstant")),
         "based-on": (REFERENCE, ("basedOn",)),
@@ -131,10 +129,7 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "clinical-status": (TOKEN, ("clinicalStatus",)),
         "verification-status": (TOKEN, ("verificationStatus",)),
         "subject": _SUBJECT,
-        "patient": _PATIENT_SUBJECT,
         "encounter": _ENCOUNTER,
-        "recorded-date": (DATE, ("recordedDate",)),
-        "onset-date": (DATE, ("onsetDateTime", "onsetPeriod")),
         "date": (DATE, ("recordedDate", "onsetDateTime", "onsetPeriod")),
     },
     "AllergyIntolerance": {
@@ -156,10 +151,8 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "code": (TOKEN, ("medicationCodeableConcept",)),
         "medication": (REFERENCE, ("medicationReference",)),
         "subject": _SUBJECT,
-        "patient": _PATIENT_SUBJECT,
         "encounter": _ENCOUNTER,
         "authored": (DATE, ("authoredOn",)),
-        "authoredon": (DATE, ("authoredOn",)),
         "requester": (REFERENCE, ("requester",)),
         "based-on": (REFERENCE, ("basedOn",)),
     },
@@ -169,10 +162,7 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "code": (TOKEN, ("medicationCodeableConcept",)),
         "medication": (REFERENCE, ("medicationReference",)),
         "subject": _SUBJECT,
-        "patient": _PATIENT_SUBJECT,
         "context": (REFERENCE, ("context",)),
-        "encounter": (REFERENCE, ("context",)),
-        "effective-time": (DATE, ("effectiveDateTime", "effectivePeriod")),
         "date": (DATE, ("effectiveDateTime", "effectivePeriod")),
         "request": (REFERENCE, ("request",)),
         "part-of": (REFERENCE, ("partOf",)),
@@ -183,9 +173,6 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "status": _STATUS,
         "date": (DATE, ("start",)),
         "actor": (REFERENCE, ("participant.actor",)),
-        "patient": (REFERENCE, ("participant.actor",)),
-        "practitioner": (REFERENCE, ("participant.actor",)),
-        "location": (REFERENCE, ("participant.actor",)),
         "based-on": (REFERENCE, ("basedOn",)),
         "slot": (REFERENCE, ("slot",)),
         "service-category": (TOKEN, ("serviceCategory",)),
@@ -204,7 +191,6 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "status": _STATUS,
         "schedule": (REFERENCE, ("schedule",)),
         "start": (DATE, ("start",)),
-        "date": (DATE, ("start",)),
         "service-type": (TOKEN, ("serviceType",)),
     },
     "DocumentReference": {
@@ -213,7 +199,6 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "type": (TOKEN, ("type",)),
         "category": _CATEGORY,
         "subject": _SUBJECT,
-        "patient": _PATIENT_SUBJECT,
         "encounter": (REFERENCE, ("context.encounter",)),
         "date": (DATE, ("date",)),
         "author": (REFERENCE, ("author",)),
@@ -224,7 +209,6 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "code": _CODE,
         "category": _CATEGORY,
         "subject": _SUBJECT,
-        "patient": _PATIENT_SUBJECT,
         "encounter": _ENCOUNTER,
         "date": (DATE, ("performedDateTime", "performedPeriod")),
         "based-on": (REFERENCE, ("basedOn",)),
@@ -238,7 +222,6 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "code": _CODE,
         "category": _CATEGORY,
         "subject": _SUBJECT,
-        "patient": _PATIENT_SUBJECT,
         "encounter": _ENCOUNTER,
         "date": _PERIOD_DATE,
     },
@@ -248,7 +231,6 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "intent": (TOKEN, ("intent",)),
         "category": _CATEGORY,
         "subject": _SUBJECT,
-        "patient": _PATIENT_SUBJECT,
         "encounter": _ENCOUNTER,
         "date": _PERIOD_DATE,
         "based-on": (REFERENCE, ("basedOn",)),
@@ -262,7 +244,6 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "category": _CATEGORY,
         "priority": (TOKEN, ("priority",)),
         "subject": _SUBJECT,
-        "patient": _PATIENT_SUBJECT,
         "encounter": _ENCOUNTER,
         "authored": (DATE, ("authoredOn",)),
         "occurrence": (DATE, ("occurrenceDateTime", "occurrencePeriod")),
@@ -276,11 +257,48 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "code": _CODE,
         "category": _CATEGORY,
         "subject": _SUBJECT,
-        "patient": _PATIENT_SUBJECT,
         "encounter": _ENCOUNTER,
         "date": (DATE, ("effectiveDateTime", "effectivePeriod")),
         "based-on": (REFERENCE, ("basedOn",)),
         "result": (REFERENCE, ("result",)),
+    },
+}
+
+#: Parameters searched through another's index rows: name → (indexed name, target type).
+#: They cost no disk (HAPI and Microsoft index `patient` and `subject` twice).
+_PATIENT_ALIAS: dict[str, tuple[str, str | None]] = {"patient": ("subject", "Patient")}
+ALIASES: dict[str, dict[str, tuple[str, str | None]]] = {
+    **{
+        t: _PATIENT_ALIAS
+        for t in (
+            "Observation",
+            "Condition",
+            "MedicationRequest",
+            "DocumentReference",
+            "Procedure",
+            "Flag",
+            "CarePlan",
+            "ServiceRequest",
+            "DiagnosticReport",
+        )
+    },
+    "Encounter": {**_PATIENT_ALIAS, "practitioner": ("participant", "Practitioner")},
+    "MedicationRequest": {**_PATIENT_ALIAS, "authoredon": ("authored", None)},
+    "MedicationAdministration": {
+        **_PATIENT_ALIAS,
+        "encounter": ("context", None),
+        "effective-time": ("date", None),
+    },
+    "Appointment": {
+        "patient": ("actor", "Patient"),
+        "practitioner": ("actor", "Practitioner"),
+        "location": ("actor", "Location"),
+    },
+    "Slot": {"date": ("start", None)},
+    "Condition": {
+        **_PATIENT_ALIAS,
+        "recorded-date": ("date", None),
+        "onset-date": ("date", None),
     },
 }
 
@@ -299,10 +317,29 @@ def params_for(resource_type: str) -> dict[str, ParamDef]:
     return PARAMS.get(resource_type, DEFAULT_PARAMS)
 
 
-def resolve_param(resource_type: str, name: str) -> ParamDef | None:
-    """The definition of a parameter name (aliases: `authoredOn` → `authored`)."""
+def resolve_param(resource_type: str, name: str) -> tuple[str, ParamDef, str | None] | None:
+    """`(indexed name, definition, required target type)` of a parameter as searched
+    (aliases followed: `authoredOn` → `authored`, Observation `patient` → `subject`)."""
     table = params_for(resource_type)
-    return table.get(name) or table.get(name.lower())
+    aliases = ALIASES.get(resource_type, {})
+    for n in (name, name.lower()):
+        if n in aliases:
+            target, rtype = aliases[n]
+            return target, table[target], rtype
+        if n in table:
+            return n, table[n], None
+    return None
+
+
+def _compile(table: dict[str, ParamDef]) -> list[tuple[str, str, tuple[tuple[str, ...], ...]]]:
+    return [
+        (name, kind, tuple(tuple(p.split(".")) for p in paths))
+        for name, (kind, paths) in table.items()
+    ]
+
+
+_COMPILED = {t: _compile(table) for t, table in PARAMS.items()}
+_COMPILED_DEFAULT = _compile(DEFAULT_PARAMS)
 
 
 # ---- values ------------------------------------------------------------------------------
@@ -326,45 +363,59 @@ MIN_MS = -(2**62)
 MAX_MS = 2**62
 
 
+@lru_cache(maxsize=65536)
 def date_range(value: str) -> tuple[int, int] | None:
     """Low and high instants (epoch ms, inclusive) of a FHIR date, dateTime or instant.
     `1980` covers the whole year, `1980-05` the month; no zone means UTC."""
     v = value.strip()
+    n = len(v)
     try:
-        if len(v) == 4:
+        if n > 10:
+            t = datetime.fromisoformat(v)
+            if t.tzinfo is None:
+                t = t.replace(tzinfo=UTC)
+            lo_ms = _ms(t)
+            if v[19:20] == ".":
+                return lo_ms, lo_ms
+            return lo_ms, lo_ms + (999 if n >= 19 and v[16:17] == ":" else 59_999)
+        if n == 4:
             lo = datetime(int(v), 1, 1, tzinfo=UTC)
             hi = datetime(int(v) + 1, 1, 1, tzinfo=UTC)
-        elif len(v) == 7:
+        elif n == 7:
             y, m = int(v[:4]), int(v[5:7])
             lo = datetime(y, m, 1, tzinfo=UTC)
             hi = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=UTC)
-        elif len(v) == 10:
+        elif n == 10:
             lo = datetime.fromisoformat(v).replace(tzinfo=UTC)
             hi = lo + timedelta(days=1)
         else:
-            t = datetime.fromisoformat(v.replace("Z", "+00:00"))
-            if t.tzinfo is None:
-                t = t.replace(tzinfo=UTC)
-            lo = t
-            precision = v.split("T", 1)[1] if "T" in v else ""
-            if "." in precision:
-                hi = lo + timedelta(milliseconds=1)
-            elif precision.count(":") >= 2 or len(precision.rstrip("Z")) > 5:
-                hi = lo + timedelta(seconds=1)
-            else:
-                hi = lo + timedelta(minutes=1)
+            return None
     except (ValueError, OverflowError):
         return None
-    return _ms(lo), max(_ms(hi) - 1, _ms(lo))
+    return _ms(lo), _ms(hi) - 1
 
 
 def _ms(t: datetime) -> int:
-    return int(t.timestamp() * 1000)
+    return (t.toordinal() - _EPOCH_DAYS) * 86_400_000 + _utc_ms_of_day(t)
 
 
-def _walk(node: Any, path: str) -> list[Any]:
+_EPOCH_DAYS = datetime(1970, 1, 1).toordinal()
+
+
+def _utc_ms_of_day(t: datetime) -> int:
+    off = t.utcoffset()
+    ms = ((t.hour * 60 + t.minute) * 60 + t.second) * 1000 + t.microsecond // 1000
+    return ms - (int(off.total_seconds() * 1000) if off else 0)
+
+
+def _walk(node: Any, path: tuple[str, ...]) -> list[Any]:
+    if len(path) == 1:
+        v = node.get(path[0])
+        if v is None:
+            return []
+        return v if isinstance(v, list) else [v]
     items = [node]
-    for step in path.split("."):
+    for step in path:
         nxt: list[Any] = []
         for item in items:
             if isinstance(item, dict):
@@ -435,8 +486,8 @@ def extract(resource: dict[str, Any]) -> Extracted:
     """Every index value of one resource, by its type's parameter table."""
     out = Extracted()
     rtype = resource.get("resourceType")
-    table = params_for(rtype) if isinstance(rtype, str) else DEFAULT_PARAMS
-    for name, (kind, paths) in table.items():
+    table = _COMPILED.get(rtype, _COMPILED_DEFAULT) if isinstance(rtype, str) else []
+    for name, kind, paths in table:
         for path in paths:
             for value in _walk(resource, path):
                 if kind == TOKEN:
@@ -461,12 +512,15 @@ def extract(resource: dict[str, Any]) -> Extracted:
     return out
 
 
+_COMPARTMENT = tuple(tuple(p.split(".")) for p in COMPARTMENT_PATHS)
+
+
 def patient_compartment(resource: dict[str, Any]) -> str | None:
     """The id of the Patient whose compartment holds this resource (a Patient: its own id)."""
     if resource.get("resourceType") == "Patient":
         rid = resource.get("id")
         return rid if isinstance(rid, str) else None
-    for path in COMPARTMENT_PATHS:
+    for path in _COMPARTMENT:
         for value in _walk(resource, path):
             target = reference_target(value)
             if target is not None and target[0] == "Patient":

@@ -76,20 +76,17 @@ def build_where(
             for _, a in ors:
                 args.extend(a)
             continue
-        definition = resolve_param(resource_type, name)
-        if definition is None:
+        resolved = resolve_param(resource_type, name)
+        if resolved is None:
             unknown.append(raw_name)
             continue
-        kind = definition[0]
+        pname, (kind, _), target_type = resolved
         if modifier and not (
             (kind == STRING and modifier in ("exact", "contains"))
             or (kind == REFERENCE and modifier[:1].isupper())
         ):
             unknown.append(raw_name)
             continue
-        pname = name if resolve_param(resource_type, name) is not None else name.lower()
-        if pname not in _names(resource_type):
-            pname = name.lower()
         pid = pid_of(resource_type, pname)
         if pid is None:
             clauses.append("0 = 1")
@@ -120,8 +117,10 @@ def build_where(
                 if parsed is None:
                     raise ValueError(f"not a reference: {v!r}")
                 rtype, rid = parsed
-                rtype = rtype or (modifier if modifier else None)
-                if rtype:
+                rtype = rtype or (modifier if modifier else None) or target_type
+                if target_type and rtype != target_type:
+                    ors.append(("0 = 1", []))
+                elif rtype:
                     ors.append(("(t.ref_id = ? AND t.ref_type = ?)", [rid, rtype]))
                 else:
                     ors.append(("t.ref_id = ?", [rid]))
@@ -141,12 +140,6 @@ def build_where(
     return " AND ".join(clauses), args
 
 
-def _names(resource_type: str) -> set[str]:
-    from standby.fhir.search_params import params_for
-
-    return set(params_for(resource_type))
-
-
 def build_order(
     resource_type: str, sort: Sequence[str], pid_of: PidLookup
 ) -> tuple[str, list[Any]]:
@@ -164,11 +157,11 @@ def build_order(
             if name == "_id":
                 parts.append(f"r.id {direction}")
                 continue
-            definition = resolve_param(resource_type, name)
-            if definition is None:
+            resolved = resolve_param(resource_type, name)
+            if resolved is None:
                 raise ValueError(f"unsupported sort parameter for {resource_type}: {name}")
-            kind = definition[0]
-            pid = pid_of(resource_type, name if name in _names(resource_type) else name.lower())
+            kind = resolved[1][0]
+            pid = pid_of(resource_type, resolved[0])
             if pid is None:
                 continue
             if kind == DATE:
