@@ -62,6 +62,7 @@ BENCH_MODULES = [
     "standby.bench.generate_bench",
     "standby.bench.reports_bench",
     "standby.bench.web_bench",
+    "standby.bench.sync_bench",
 ]
 
 
