@@ -1,4 +1,4 @@
-"""Fixtures of the packet tests: a generated 20-bed hospital loaded into a store."""
+"""Fixtures of the packet tests: a generated 20-bed hospital in a SQLite replica."""
 
 from __future__ import annotations
 
@@ -22,8 +22,18 @@ def hospital_ndjson(tmp_path_factory) -> Path:
     return data
 
 
-@pytest.fixture(scope="module")
-def hospital(hospital_ndjson, tmp_path_factory):
-    store = load_ndjson(hospital_ndjson, tmp_path_factory.mktemp("db") / "replica.db")
+@pytest.fixture(scope="session")
+def hospital_db(hospital_ndjson, tmp_path_factory) -> Path:
+    """That hospital ingested (store.ingest_ndjson) into a SQLite replica file."""
+    db = tmp_path_factory.mktemp("db") / "replica.db"
+    load_ndjson(hospital_ndjson, db).close()
+    return db
+
+
+@pytest.fixture(scope="session")
+def hospital(hospital_db):
+    from standby.store import open_store
+
+    store = open_store(db=hospital_db)
     yield store
     store.close()

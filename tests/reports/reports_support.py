@@ -9,13 +9,6 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 def open_test_store(db: Path):
-    """The SQLite engine when it exists; the in-memory test store until then."""
-    try:
-        import standby.store.sqlite  # noqa: F401
-    except ImportError:
-        from reports_memstore import MemoryStore
-
-        return MemoryStore()
     from standby.store import open_store
 
     return open_store(db=db)

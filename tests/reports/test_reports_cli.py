@@ -7,18 +7,14 @@ import os
 from pathlib import Path
 
 import pytest
-from reports_support import load_ndjson
 from typer.testing import CliRunner
 
 from standby.cli.main import app
 
 
-@pytest.fixture(scope="module")
-def replica(hospital_ndjson, tmp_path_factory) -> Path:
-    pytest.importorskip("standby.store.sqlite", reason="the SQLite engine is not built yet")
-    db = tmp_path_factory.mktemp("cli") / "replica.db"
-    load_ndjson(hospital_ndjson, db).close()
-    return db
+@pytest.fixture
+def replica(hospital_db) -> Path:
+    return hospital_db
 
 
 def test_report_writes_a_unit_and_its_manifest(replica, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import random
@@ -21,8 +22,14 @@ from standby.reports.schedule import UNIT_FILES, generate_all
 ARTIFACTS = Path(__file__).parents[2] / "artifacts" / "reports"
 
 
+@functools.cache
+def _text(path: str) -> tuple[str, ...]:
+    return tuple(" ".join((p.extract_text() or "").split()) for p in PdfReader(path).pages)
+
+
 def text_of(path: Path) -> list[str]:
-    return [" ".join((p.extract_text() or "").split()) for p in PdfReader(path).pages]
+    """Each page's text, whitespace collapsed (read once per file: pypdf is slow)."""
+    return list(_text(str(path)))
 
 
 @pytest.fixture(scope="module")

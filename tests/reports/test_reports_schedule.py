@@ -63,9 +63,10 @@ import sys
 sys.path.insert(0, {here!r})
 from datetime import timedelta
 from pathlib import Path
-from reports_support import NOW, load_ndjson
+from reports_support import NOW
+from standby.store import open_store
 from standby.reports.schedule import generate_all
-store = load_ndjson(Path({data!r}), Path({db!r}))
+store = open_store(db=Path({db!r}))
 print("loaded", flush=True)
 k = 1
 while True:
@@ -74,9 +75,7 @@ while True:
 """
 
 
-def test_killed_generator_leaves_the_previous_generation_intact(
-    hospital, hospital_ndjson, tmp_path
-):
+def test_killed_generator_leaves_the_previous_generation_intact(hospital, hospital_db, tmp_path):
     out = tmp_path / "packets"
     first = generate_all(hospital, out, NOW, data_as_of=NOW)
     assert not first.errors
@@ -84,9 +83,7 @@ def test_killed_generator_leaves_the_previous_generation_intact(
     gens = out / first.units[0].unit / "generations"
     prev = gens / first.units[0].generation
     prev_files = {p.name: digest(p) for p in prev.iterdir()}
-    code = CHILD.format(
-        here=str(HERE), data=str(hospital_ndjson), db=str(tmp_path / "c.db"), out=str(out)
-    )
+    code = CHILD.format(here=str(HERE), db=str(hospital_db), out=str(out))
     errors = tmp_path / "child.err"
     with open(errors, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err)
