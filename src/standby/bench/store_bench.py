@@ -167,8 +167,6 @@ def store_bench(scale: float, progress: Progress) -> list[Figure]:
         store = SQLiteStore(db)
         report = ingest_directory(store, data)
         shutil.rmtree(data)
-        with store.transaction() as tx:
-            tx.query("PRAGMA wal_checkpoint(TRUNCATE)")
         n = report.written
         with store.read_transaction() as tx:
             patients = [r[0] for r in tx.query("SELECT id FROM resource WHERE type = 'Patient'")]

@@ -9,6 +9,7 @@ Tables:
   patient-compartment id, and a change sequence number (`seq`) for `_history?_since`.
 * `resource_history` — previous versions (verbatim).
 * `search_param` — interned (type, name) pairs; index rows carry the small integer.
+* `token_system` — interned code system URIs (0: no system); token rows carry the integer.
 * `idx_token`, `idx_string`, `idx_date`, `idx_ref` — one row per extracted search value.
 * `quarantine`, `checkpoint`.
 """
@@ -50,11 +51,12 @@ CREATE TABLE search_param (
   name TEXT NOT NULL,
   UNIQUE (type, name)
 );
+CREATE TABLE token_system (sid INTEGER PRIMARY KEY, uri TEXT NOT NULL UNIQUE);
 CREATE TABLE idx_token (
-  rid INTEGER NOT NULL, pid INTEGER NOT NULL, code TEXT NOT NULL, system TEXT NOT NULL,
-  PRIMARY KEY (rid, pid, code, system)
+  rid INTEGER NOT NULL, pid INTEGER NOT NULL, code TEXT NOT NULL, sid INTEGER NOT NULL,
+  PRIMARY KEY (rid, pid, code, sid)
 ) WITHOUT ROWID;
-CREATE INDEX idx_token_search ON idx_token (pid, code, system);
+CREATE INDEX idx_token_search ON idx_token (pid, code, sid);
 CREATE TABLE idx_string (
   rid INTEGER NOT NULL, pid INTEGER NOT NULL, value TEXT NOT NULL,
   PRIMARY KEY (rid, pid, value)
@@ -117,12 +119,12 @@ CREATE TABLE search_param (
   name TEXT NOT NULL,
   UNIQUE (type, name)
 );
+CREATE TABLE token_system (sid SERIAL PRIMARY KEY, uri TEXT NOT NULL UNIQUE);
 CREATE TABLE idx_token (
-  rid BIGINT NOT NULL, pid INTEGER NOT NULL, code TEXT COLLATE "C" NOT NULL,
-  system TEXT COLLATE "C" NOT NULL,
-  PRIMARY KEY (rid, pid, code, system)
+  rid BIGINT NOT NULL, pid INTEGER NOT NULL, code TEXT COLLATE "C" NOT NULL, sid INTEGER NOT NULL,
+  PRIMARY KEY (rid, pid, code, sid)
 );
-CREATE INDEX idx_token_search ON idx_token (pid, code, system);
+CREATE INDEX idx_token_search ON idx_token (pid, code, sid);
 CREATE TABLE idx_string (
   rid BIGINT NOT NULL, pid INTEGER NOT NULL, value TEXT COLLATE "C" NOT NULL,
   PRIMARY KEY (rid, pid, value)

@@ -55,7 +55,10 @@ def _date_cond(col_lo: str, col_hi: str, value: str) -> tuple[str, list[Any]]:
 
 
 def build_where(
-    resource_type: str, params: Sequence[tuple[str, str]], pid_of: PidLookup
+    resource_type: str,
+    params: Sequence[tuple[str, str]],
+    pid_of: PidLookup,
+    sid_of: Callable[[str], int | None],
 ) -> tuple[str, list[Any]]:
     """WHERE clause (over `resource r`) for the given search parameters."""
     clauses = ["r.type = ?", "r.deleted = 0"]
@@ -95,12 +98,15 @@ def build_where(
         for v in values:
             if kind == TOKEN:
                 system, bar, code = v.rpartition("|")
+                sid = sid_of(system) if bar else None
                 if not bar:
                     ors.append(("t.code = ?", [code]))
+                elif sid is None:
+                    ors.append(("0 = 1", []))
                 elif code == "":
-                    ors.append(("t.system = ?", [system]))
+                    ors.append(("t.sid = ?", [sid]))
                 else:
-                    ors.append(("(t.code = ? AND t.system = ?)", [code, system]))
+                    ors.append(("(t.code = ? AND t.sid = ?)", [code, sid]))
             elif kind == STRING:
                 n = normalize_string(v)
                 if modifier == "exact":

@@ -119,6 +119,7 @@ class SQLStore(Store):
 
     def __init__(self) -> None:
         self._pids: dict[tuple[str, str], int] = {}
+        self._sids: dict[str, int] = {"": 0}
 
     # ---- engine hooks ------------------------------------------------------------------
     @abstractmethod
@@ -176,15 +177,39 @@ class SQLStore(Store):
             self._pids[key] = pid
         return pid
 
+    def _sid_read(self, uri: str) -> int | None:
+        sid = self._sids.get(uri)
+        if sid is None:
+            with self._reader() as cur:
+                rows = cur.query("SELECT sid FROM token_system WHERE uri = ?", (uri,))
+            if not rows:
+                return None
+            sid = self._sids[uri] = int(rows[0][0])
+        return sid
+
+    def _sid_write(self, cur: Cursor, uri: str) -> int:
+        sid = self._sids.get(uri)
+        if sid is None:
+            rows = cur.query("SELECT sid FROM token_system WHERE uri = ?", (uri,))
+            if not rows:
+                cur.execute("INSERT INTO token_system (uri) VALUES (?)", (uri,))
+                rows = cur.query("SELECT sid FROM token_system WHERE uri = ?", (uri,))
+            sid = self._sids[uri] = int(rows[0][0])
+        return sid
+
     def _forget_pids(self) -> None:
         self._pids.clear()
+        self._sids = {"": 0}
 
     # ---- index rows --------------------------------------------------------------------
     def _index_rows(
         self, cur: Cursor, rtype: str, rid: int, ex: Extracted, rows: dict[str, list[Any]]
     ) -> None:
         for name, system, code in ex.token:
-            rows["token"].append((rid, self._pid_write(cur, rtype, name), code, system))
+            sid = self._sids.get(system)
+            if sid is None:
+                sid = self._sid_write(cur, system)
+            rows["token"].append((rid, self._pid_write(cur, rtype, name), code, sid))
         for name, value in ex.string:
             rows["string"].append((rid, self._pid_write(cur, rtype, name), value))
         for name, lo, hi in ex.date:
@@ -195,7 +220,7 @@ class SQLStore(Store):
     def _flush_index(self, cur: Cursor, rows: dict[str, list[Any]]) -> None:
         if rows["token"]:
             cur.executemany(
-                "INSERT INTO idx_token (rid, pid, code, system) VALUES (?, ?, ?, ?)", rows["token"]
+                "INSERT INTO idx_token (rid, pid, code, sid) VALUES (?, ?, ?, ?)", rows["token"]
             )
         if rows["string"]:
             cur.executemany(
@@ -510,7 +535,7 @@ class SQLStore(Store):
         offset: int = 0,
         total: bool = False,
     ) -> SearchPage:
-        where, args = build_where(resource_type, params, self._pid_read)
+        where, args = build_where(resource_type, params, self._pid_read, self._sid_read)
         order, order_args = build_order(resource_type, sort, self._pid_read)
         with self._reader() as cur:
             rows = cur.query(
