@@ -85,6 +85,10 @@ def test_physician_searches_by_partial_accentless_name(hospital: Hospital) -> No
         assert patient.mrn in page.locator("#patient-header").inner_text()
         assert page.locator("#data-status").is_visible()
         shot(page, "8-summary")
+        page.get_by_role("link", name="OR board").click()
+        assert page.locator("h1").inner_text().startswith("OR board")
+        page.get_by_role("link", name="Tomorrow").click()
+        shot(page, "8b-or-board-tomorrow")
         # the admin sees the search and the view in the audit log
         admin = browser.new_page(viewport=TABLET)
         _login(admin, base, "admin")

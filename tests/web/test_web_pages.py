@@ -303,25 +303,36 @@ def test_search_by_role(hospital: Hospital) -> None:
 
 # ---- schedules ----------------------------------------------------------------
 def test_or_board_and_clinics(hospital: Hospital) -> None:
-    today = hospital.clock.now.date()
+    start = hospital.clock.now.date()
+    days = [start + timedelta(days=i) for i in range(7)]
+    today = next(d for d in days if clinical.or_schedule(hospital.store, d).cases)
     board = clinical.or_schedule(hospital.store, today)
     c = hospital.login("scheduler")
     r = c.get(f"/schedules/or?day={today.isoformat()}")
     assert r.status_code == 200
+    assert r.text.count("<tr>") >= board.cases
     for room in board.rooms:
         assert html.escape(room.name) in r.text
         for case in room.cases:
             if case.patient and case.patient.phones:
                 assert case.patient.phones[0] in r.text
     assert c.get("/schedules/or?day=tomorrow").status_code == 200
-    clinic = clinical.clinic_schedule(hospital.store, today)
-    r = c.get("/schedules/clinic")
+    clinic_day = next(d for d in days if clinical.clinic_schedule(hospital.store, d).visits)
+    clinic = clinical.clinic_schedule(hospital.store, clinic_day)
+    r = c.get(f"/schedules/clinic?day={clinic_day.isoformat()}")
     assert r.status_code == 200
     for prov in clinic.providers:
         assert html.escape(prov.name) in r.text
     shown = {e.patient_id for e in _audit(hospital, action="schedule")}
     expected = {v.patient.id for p in clinic.providers for v in p.visits if v.patient}
-    assert expected <= shown
+    assert expected and expected <= shown
+    phones = [
+        v.patient.phones[0]
+        for p in clinic.providers
+        for v in p.visits
+        if v.patient and v.patient.phones
+    ]
+    assert phones and all(ph in r.text for ph in phones)
 
 
 @pytest.mark.parametrize(
