@@ -36,13 +36,24 @@ __all__ = [
 ]
 
 
-def open_store(*, db: Path | str | None = None, database_url: str | None = None) -> Store:
+def open_store(
+    *,
+    db: Path | str | None = None,
+    database_url: str | None = None,
+    batch_size: int = 2000,
+    max_resource_bytes: int = 16 * 1024 * 1024,
+) -> Store:
     """Open (creating and migrating as needed) the replica: PostgreSQL when a URL is
-    given, else the SQLite file `db` (default ./standby.db)."""
+    given, else the SQLite file `db` (default ./standby.db). `batch_size` and
+    `max_resource_bytes` are the settings `ingest_batch_size` and `max_resource_bytes`."""
     if database_url:
         from standby.store.postgres import PostgresStore
 
-        return PostgresStore(database_url)
+        return PostgresStore(
+            database_url, batch_size=batch_size, max_resource_bytes=max_resource_bytes
+        )
     from standby.store.sqlite import SQLiteStore
 
-    return SQLiteStore(Path(db or "standby.db"))
+    return SQLiteStore(
+        Path(db or "standby.db"), batch_size=batch_size, max_resource_bytes=max_resource_bytes
+    )
