@@ -244,7 +244,8 @@ def _allergy_box(canv: Canvas, ctx: Context, left: float, right: float, top: flo
     if len(lines) > MAX_ALLERGY_LINES:
         more = "… continued: full allergy list on the face sheet"
         lines = lines[:MAX_ALLERGY_LINES]
-        lines[-1] = lines[-1][: max(0, len(lines[-1]) - len(more) - 2)] + " " + more
+        kept = lines[-1][: max(0, len(lines[-1]) - len(more) - 2)].rsplit(" ", 1)[0]
+        lines[-1] = f"{kept} {more}"
     box_h = 4 + 11 * max(1, len(lines))
     canv.setStrokeColor(st.RED if ctx.allergy_alert else colors.black)
     canv.setLineWidth(1.4 if ctx.allergy_alert else 0.6)
