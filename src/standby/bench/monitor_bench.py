@@ -70,14 +70,18 @@ class _Endpoint:
 def _simulated_ehr(work: Path) -> Iterator[tuple[str, Any, str]]:
     """(base URL, handle with set_faults(outage=...), what it is)."""
     try:
-        from standby.sim import server as sim_server  # type: ignore[attr-defined]
-
-        start = sim_server.start_in_thread
-    except (ImportError, AttributeError):
-        start = None
-    if start is not None:
-        with start(beds=20, seed=1, data_dir=work / "sim") as handle:
-            yield handle.base_url, handle, "standby.sim"
+        from standby.sim import server as sim_server
+    except ImportError:
+        sim_server = None  # type: ignore[assignment]
+    if sim_server is not None:
+        run_in_thread = sim_server.run_in_thread
+        store = open_store(db=work / "ehr.db")
+        url, handle = run_in_thread(store)
+        try:
+            yield url, handle, "standby.sim (TCP resets in outage)"
+        finally:
+            handle.stop()
+            store.close()
         return
     ep = _Endpoint()
     t = threading.Thread(target=ep.server.serve_forever, daemon=True)
