@@ -1,0 +1,85 @@
+"""The live change feed: `standby.sim.changes.ChangeFeed` written into the store at a rate.
+
+A background thread writes `rate` resources per second (in steps of at most ten per tick)
+with `store.update`, so each gets a new versionId and lastUpdated, and keeps its own log of
+(reference, versionId, changed_at) for freshness measurement (`GET /_admin/changes`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
+
+from standby.store import Store
+
+LOG_MAX = 100_000
+
+
+class Feed:
+    def __init__(self, store: Store, *, rate: float, seed: int = 1) -> None:
+        from standby.sim.changes import ChangeFeed
+
+        self.store = store
+        self.rate = rate
+        self.changes = ChangeFeed(store, seed)
+        self.log: deque[dict[str, Any]] = deque(maxlen=LOG_MAX)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors = 0
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def step(self, n: int, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Write `n` changes now; returns the log records written."""
+        now = now or datetime.now(UTC)
+        out = []
+        for res in self.changes.step(n, now):
+            sr = self.store.update(res)
+            rec = {
+                "reference": f"{sr.resource_type}/{sr.id}",
+                "versionId": sr.version_id,
+                "changed_at": sr.last_updated,
+            }
+            out.append(rec)
+        with self._lock:
+            self.log.extend(out)
+        return out
+
+    def log_since(self, since: str | None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r for r in self.log if since is None or r["changed_at"] > since]
+
+    def start(self) -> None:
+        if self.rate <= 0 or self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="change-feed")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        owed = 0.0
+        last = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            owed += (now - last) * self.rate
+            last = now
+            n = min(int(owed), 10)
+            if n > 0:
+                try:
+                    self.step(n)
+                except Exception:
+                    self.errors += 1
+                owed -= n
+            self._stop.wait(max(0.01, min(0.2, 1 / self.rate)))

@@ -1,0 +1,184 @@
+"""The simulated EHR's REST API (FHIR R4 http.html), in process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sim_server_support import client, small_store
+
+FHIR = {"Content-Type": "application/fhir+json"}
+
+
+@pytest.fixture
+def c(tmp_path: Path):  # type: ignore[no-untyped-def]
+    store = small_store(tmp_path)
+    with client(store) as cl:
+        yield cl
+    store.close()
+
+
+def test_read_vread_and_headers(c) -> None:  # type: ignore[no-untyped-def]
+    r = c.get("/Patient/p1")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/fhir+json")
+    assert r.headers["etag"] == 'W/"1"'
+    assert "last-modified" in r.headers
+    assert r.json()["id"] == "p1"
+    assert c.get("/Patient/p1/_history/1").json()["id"] == "p1"
+    nf = c.get("/Patient/nobody")
+    assert nf.status_code == 404
+    assert nf.json()["resourceType"] == "OperationOutcome"
+    assert c.get("/Patient/p1/_history/9").status_code == 404
+    assert c.get("/NotAType/x").status_code == 404
+
+
+def test_search_paging_follows_next_to_the_end(c) -> None:  # type: ignore[no-untyped-def]
+    url: str | None = "/Observation?_count=5&_sort=_id"
+    ids: list[str] = []
+    pages = 0
+    while url:
+        b = c.get(url).json()
+        assert b["type"] == "searchset"
+        ids += [e["resource"]["id"] for e in b["entry"]]
+        nxt = [lk["url"] for lk in b["link"] if lk["relation"] == "next"]
+        url = nxt[0] if nxt else None
+        pages += 1
+    assert len(ids) == 36 and len(set(ids)) == 36
+    assert pages == 8
+
+
+def test_search_post_and_bad_params(c) -> None:  # type: ignore[no-untyped-def]
+    r = c.post(
+        "/Observation/_search",
+        content="patient=Patient/p2",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200
+    assert {e["resource"]["id"] for e in r.json()["entry"]} == {"o2-0", "o2-1", "o2-2"}
+    bad = c.get("/Observation?nonsense=1")
+    assert bad.status_code == 400
+    assert bad.json()["issue"][0]["code"] == "invalid"
+    assert c.get("/Observation?_count=x").status_code == 400
+
+
+def test_update_if_match_and_delete(c) -> None:  # type: ignore[no-untyped-def]
+    body = c.get("/Patient/p3").json()
+    body["gender"] = "other"
+    r = c.put("/Patient/p3", json=body, headers={**FHIR, "If-Match": 'W/"1"'})
+    assert r.status_code == 200 and r.headers["etag"] == 'W/"2"'
+    stale = c.put("/Patient/p3", json=body, headers={**FHIR, "If-Match": 'W/"1"'})
+    assert stale.status_code == 412
+    assert stale.json()["resourceType"] == "OperationOutcome"
+    assert c.delete("/Patient/p3").status_code == 200
+    assert c.get("/Patient/p3").status_code == 410
+    wrong = c.put("/Patient/p4", json={"resourceType": "Patient", "id": "other"}, headers=FHIR)
+    assert wrong.status_code == 400
+
+
+def test_conditional_create(c) -> None:  # type: ignore[no-untyped-def]
+    new = {"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "NEW1"}]}
+    h = {**FHIR, "If-None-Exist": "identifier=urn:mrn|NEW1"}
+    r1 = c.post("/Patient", json=new, headers=h)
+    assert r1.status_code == 201
+    assert r1.headers["location"].endswith("/_history/1")
+    r2 = c.post("/Patient", json=new, headers=h)
+    assert r2.status_code == 200
+    assert r2.json()["id"] == r1.json()["id"]
+
+
+def test_transaction_urn_uuid_and_atomicity(c) -> None:  # type: ignore[no-untyped-def]
+    tx = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:11111111-1111-1111-1111-111111111111",
+                "resource": {"resourceType": "Patient", "name": [{"family": "Tx"}]},
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"text": "x"},
+                    "subject": {"reference": "urn:uuid:11111111-1111-1111-1111-111111111111"},
+                },
+                "request": {"method": "POST", "url": "Observation"},
+            },
+        ],
+    }
+    r = c.post("/", json=tx, headers=FHIR)
+    assert r.status_code == 200, r.text
+    b = r.json()
+    assert b["type"] == "transaction-response"
+    assert [e["response"]["status"] for e in b["entry"]] == ["201 Created", "201 Created"]
+    pid = b["entry"][0]["response"]["location"].split("/")[1]
+    oid = b["entry"][1]["response"]["location"].split("/")[1]
+    assert c.get(f"/Observation/{oid}").json()["subject"]["reference"] == f"Patient/{pid}"
+
+    before = c.get("/Patient?_total=accurate&_count=0").json()["total"]
+    failing = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": {"resourceType": "Patient", "name": [{"family": "Never"}]},
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "resource": {"resourceType": "Patient", "id": "p1"},
+                "request": {"method": "PUT", "url": "Patient/p1", "ifMatch": 'W/"7"'},
+            },
+        ],
+    }
+    f = c.post("/", json=failing, headers=FHIR)
+    assert f.status_code == 412
+    assert c.get("/Patient?_total=accurate&_count=0").json()["total"] == before
+    assert c.get("/Patient?family=Never").json()["entry"] == []
+
+
+def test_batch_reports_each_entry(c) -> None:  # type: ignore[no-untyped-def]
+    batch = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {"request": {"method": "GET", "url": "Patient/p1"}},
+            {"request": {"method": "GET", "url": "Patient/missing"}},
+        ],
+    }
+    b = c.post("/", json=batch, headers=FHIR).json()
+    assert b["type"] == "batch-response"
+    assert b["entry"][0]["response"]["status"] == "200 OK"
+    assert b["entry"][1]["response"]["status"] == "404"
+
+
+def test_history_instance_type_system_since(c) -> None:  # type: ignore[no-untyped-def]
+    body = c.get("/Patient/p5").json()
+    first = c.get("/Patient/p5").headers["etag"]
+    assert first == 'W/"1"'
+    since = c.get("/Patient/p11").json()["meta"]["lastUpdated"]  # the last one created
+    body["gender"] = "unknown"
+    c.put("/Patient/p5", json=body, headers=FHIR)
+    h = c.get("/Patient/p5/_history").json()
+    assert h["type"] == "history"
+    assert [e["response"]["etag"] for e in h["entry"]] == ['W/"2"', 'W/"1"']
+    assert h["entry"][1]["request"]["method"] == "POST"
+    th = c.get("/Patient/_history", params={"_since": since}).json()
+    assert [e["resource"]["id"] for e in th["entry"]] == ["p5"]
+    sh = c.get("/_history", params={"_since": since, "_count": 10}).json()
+    assert "p5" in [e["fullUrl"].rsplit("/", 1)[1] for e in sh["entry"]]
+    assert c.get("/_history?_since=yesterday").status_code == 400
+
+
+def test_capability_statement_is_truthful(c) -> None:  # type: ignore[no-untyped-def]
+    cs = c.get("/metadata").json()
+    assert cs["resourceType"] == "CapabilityStatement" and cs["fhirVersion"] == "4.0.1"
+    rest = cs["rest"][0]
+    obs = next(r for r in rest["resource"] if r["type"] == "Observation")
+    names = {p["name"] for p in obs["searchParam"]}
+    for name in names:  # every advertised parameter is accepted
+        assert c.get(f"/Observation?{name}=x&_count=1").status_code in (200, 400)
+    assert c.get("/Observation?code=http://loinc.org|8867-4&_count=1").status_code == 200
+    assert {"export"} <= {o["name"] for o in rest["operation"]}
+    assert "security" not in rest  # auth is off here
