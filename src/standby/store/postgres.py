@@ -67,6 +67,11 @@ class _PgCursor(Cursor):
         with self._conn.cursor() as cur:
             cur.executemany(to_pyformat(sql), rows)
 
+    def insert_rows(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row(row)
+
 
 class PostgresStore(SQLStore):
     """`Store` in a PostgreSQL database (optionally one schema of it)."""

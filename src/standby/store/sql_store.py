@@ -44,6 +44,11 @@ class Cursor(Transaction):
     @abstractmethod
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
+    def insert_rows(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert many new rows (PostgreSQL uses COPY)."""
+        marks = ", ".join("?" * len(columns.split(",")))
+        self.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+
 
 _COLS = "r.type, r.id, r.version_id, r.last_updated, r.deleted, r.body"
 _RES_COLS = "rid, type, id, version_id, last_updated, lu, deleted"
@@ -219,21 +224,13 @@ class SQLStore(Store):
 
     def _flush_index(self, cur: Cursor, rows: dict[str, list[Any]]) -> None:
         if rows["token"]:
-            cur.executemany(
-                "INSERT INTO idx_token (rid, pid, code, sid) VALUES (?, ?, ?, ?)", rows["token"]
-            )
+            cur.insert_rows("idx_token", "rid, pid, code, sid", rows["token"])
         if rows["string"]:
-            cur.executemany(
-                "INSERT INTO idx_string (rid, pid, value) VALUES (?, ?, ?)", rows["string"]
-            )
+            cur.insert_rows("idx_string", "rid, pid, value", rows["string"])
         if rows["date"]:
-            cur.executemany(
-                "INSERT INTO idx_date (rid, pid, lo, hi) VALUES (?, ?, ?, ?)", rows["date"]
-            )
+            cur.insert_rows("idx_date", "rid, pid, lo, hi", rows["date"])
         if rows["ref"]:
-            cur.executemany(
-                "INSERT INTO idx_ref (rid, pid, ref_id, ref_type) VALUES (?, ?, ?, ?)", rows["ref"]
-            )
+            cur.insert_rows("idx_ref", "rid, pid, ref_id, ref_type", rows["ref"])
 
     def _drop_index(self, cur: Cursor, rids: list[int]) -> None:
         if not rids:
@@ -345,9 +342,9 @@ class SQLStore(Store):
                 updates,
             )
         if inserts:
-            cur.executemany(
-                "INSERT INTO resource (rid, type, id, version_id, last_updated, lu, seq, deleted,"
-                " patient_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            cur.insert_rows(
+                "resource",
+                "rid, type, id, version_id, last_updated, lu, seq, deleted, patient_id, body",
                 inserts,
             )
         self._flush_index(cur, index_rows)
