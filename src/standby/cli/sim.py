@@ -77,4 +77,7 @@ def generate(
 
 
 def register(app: typer.Typer) -> None:
+    from standby.cli.sim_serve import add_commands  # `standby sim serve`
+
+    add_commands(sim_app)
     app.add_typer(sim_app, name="sim")

@@ -1,0 +1,94 @@
+"""`standby sim serve` — the simulated EHR (docs/cli.md#standby-sim-serve,
+docs/simulated-ehr.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+
+def add_commands(sim_app: typer.Typer) -> None:
+    sim_app.command("serve")(serve)
+
+
+def serve(
+    data: Path = typer.Option(
+        ...,
+        "--data",
+        help="Directory of <ResourceType>.ndjson files (loaded into DIR/ehr.db once).",
+    ),
+    port: int = typer.Option(8090, "--port", help="Public FHIR port (faults apply here)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    admin_port: int = typer.Option(
+        0, "--admin-port", help="Admin port (uvicorn itself; reachable during an outage); 0: any."
+    ),
+    change_rate: float = typer.Option(
+        0.0, "--change-rate", help="Live changes written per second (0: none)."
+    ),
+    auth: bool = typer.Option(
+        False, "--auth/--no-auth", help="Require SMART Backend Services bearer tokens."
+    ),
+    clients: Path | None = typer.Option(
+        None, "--clients", help='JSON file {client_id: {"jwks": {...}, "scope": "..."}}.'
+    ),
+    token_lifetime: int = typer.Option(
+        300, "--token-lifetime", help="Access token expires_in (s)."
+    ),
+    error_rate: float = typer.Option(
+        0.0, "--error-rate", help="Fraction of requests answered 503/429 or reset (0 to 1)."
+    ),
+    latency_ms: int = typer.Option(0, "--latency-ms", help="Latency added to every request."),
+    seed: int = typer.Option(1, "--seed", help="Seed for faults and the change feed."),
+) -> None:
+    """Serve the generated hospital as a FHIR R4 server (REST, $export, SMART, faults).
+
+    SIGUSR1 starts a full outage, SIGUSR2 ends it."""
+    from standby.sim.server.faults import Faults
+    from standby.sim.server.runner import prepare, serve as serve_async
+    from standby.sim.server.smart_auth import SmartAuthConfig
+
+    console = Console(stderr=True)
+    if not data.is_dir():
+        raise typer.BadParameter(f"--data: no such directory: {data}")
+    cfg = None
+    if auth:
+        cfg = (
+            SmartAuthConfig.from_file(clients, expires_in=token_lifetime)
+            if clients
+            else SmartAuthConfig(expires_in=token_lifetime)
+        )
+    faults = Faults(error_rate=error_rate, latency_ms=latency_ms, seed=seed)
+    console.print(f"loading {data} …")
+    handle, admin_sock, front_sock = prepare(
+        data,
+        host=host,
+        port=port,
+        admin_port=admin_port,
+        auth=cfg,
+        faults=faults,
+        change_rate=change_rate,
+        seed=seed,
+    )
+    counts = handle.store.counts_by_type()
+    console.print(f"{sum(counts.values()):,} resources of {len(counts)} types")
+    console.print(f"FHIR base: {handle.base_url}   admin: {handle.admin_url}/_admin/faults")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGUSR1, lambda: faults.set(outage=True))
+        loop.add_signal_handler(signal.SIGUSR2, lambda: faults.set(outage=False))
+        if handle.feed is not None:
+            handle.feed.start()
+        await serve_async(handle, admin_sock, front_sock)
+
+    try:
+        asyncio.run(main())
+    finally:
+        if handle.feed is not None:
+            handle.feed.stop()
+        handle.app.state.exports.close()
+        handle.store.close()
