@@ -72,6 +72,30 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+@contextmanager
+def simulated_ehr(tmp: Path) -> Iterator[tuple[str, Callable[[bool], None]]]:
+    """standby's simulated EHR (its fault switch cuts it) when installed; else a fake."""
+    try:
+        from standby.sim.server import run_in_thread
+    except ImportError:
+        with FakeEHR() as fake:
+
+            def cut(outage: bool) -> None:
+                fake.outage = outage
+
+            yield fake.url, cut
+        return
+    from standby.store import open_store
+
+    ehr_store = open_store(db=tmp / "ehr.db")
+    url, handle = run_in_thread(ehr_store)
+    try:
+        yield url, lambda outage: handle.set_faults(outage=outage)
+    finally:
+        handle.stop()
+        ehr_store.close()
+
+
 def _app(site: Any, cfg: MonitorConfig) -> Any:
     site.state.web.monitor_config = cfg  # the recipients of this test
     return site
@@ -89,10 +113,12 @@ def login(browser: Any, base: str, username: str, **context: Any) -> Any:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_outage_to_downtime_banner_email_recovery_and_confirmation(store: Any, site: Any) -> None:
+def test_outage_to_downtime_banner_email_recovery_and_confirmation(
+    store: Any, site: Any, tmp_path: Path
+) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with (
-        FakeEHR() as ehr,
+        simulated_ehr(tmp_path) as (ehr_url, cut),
         smtp_server() as (smtp_port, received),
         chromium() as browser,
     ):
@@ -108,7 +134,7 @@ def test_outage_to_downtime_banner_email_recovery_and_confirmation(store: Any, s
         )
         stack = served(_app(site, cfg), web_port)
         stack.__enter__()
-        runner = MonitorRunner(store, cfg, ehr.url).start()
+        runner = MonitorRunner(store, cfg, ehr_url).start()
         try:
             page = login(browser, base, "nurse.lee")
             wait_for("a healthy round", lambda: runner.rounds >= 1)
@@ -116,7 +142,7 @@ def test_outage_to_downtime_banner_email_recovery_and_confirmation(store: Any, s
             assert page.locator("#downtime-banner").count() == 0
             page.screenshot(path=str(SHOTS / "monitor-1-normal.png"), full_page=True)
 
-            ehr.outage = True  # the EHR stops answering
+            cut(True)  # the simulated EHR's fault switch: it stops answering
             wait_for("downtime", lambda: current_status(store).state == "downtime")
             page.goto(f"{base}/monitor")
             banner = page.locator("#downtime-banner")
@@ -133,7 +159,7 @@ def test_outage_to_downtime_banner_email_recovery_and_confirmation(store: Any, s
             assert msg["Subject"].startswith("EHR DOWNTIME declared")
             assert f"{base}/status" in msg.get_payload()
 
-            ehr.outage = False  # the EHR comes back: recovery is only proposed
+            cut(False)  # the EHR comes back: recovery is only proposed
             wait_for("recovery proposed", lambda: current_status(store).state == "recovering")
             ic = login(browser, base, "ic.jones")
             incident_id = current_status(store).incident_id

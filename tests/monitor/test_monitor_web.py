@@ -125,3 +125,26 @@ def test_drill_label_on_pages(ic: User, nurse: User, store: Any) -> None:
     page = nurse.get(f"/monitor/incidents/{current_status(store).incident_id}")
     assert 'data-drill="true"' in page.text and ">DRILL<" in page.text
     assert "DRILL" in TestClient(nurse.c.app).get("/status").text
+
+
+def test_status_page_and_json_carry_no_patient_data(site: Any, store: Any) -> None:
+    import orjson
+
+    patient = {
+        "resourceType": "Patient",
+        "id": "p-zq",
+        "meta": {"versionId": "1", "lastUpdated": "2026-11-28T10:00:00Z"},
+        "identifier": [
+            {"system": "https://standby.example.org/fhir/sid/mrn", "value": "MRN-778899"}
+        ],
+        "name": [{"family": "Quarrington", "given": ["Zebediah"]}],
+        "birthDate": "1941-02-03",
+    }
+    store.upsert(orjson.dumps(patient))
+    downtime.declare(store, MonitorConfig(), "ic.jones", utcnow(), message="Paper MAR")
+    anonymous = TestClient(site, follow_redirects=False)
+    for path in ("/status", "/status.json"):
+        text = anonymous.get(path).text
+        assert "Paper MAR" in text
+        for secret in ("Quarrington", "Zebediah", "MRN-778899", "1941-02-03", "p-zq"):
+            assert secret not in text, (path, secret)
