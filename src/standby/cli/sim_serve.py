@@ -48,7 +48,8 @@ def serve(
 
     SIGUSR1 starts a full outage, SIGUSR2 ends it."""
     from standby.sim.server.faults import Faults
-    from standby.sim.server.runner import prepare, serve as serve_async
+    from standby.sim.server.runner import prepare
+    from standby.sim.server.runner import serve as serve_async
     from standby.sim.server.smart_auth import SmartAuthConfig
 
     console = Console(stderr=True)

@@ -23,8 +23,6 @@ from typing import Any
 
 from standby.store import Store, StoredResource
 
-PATIENT_COMPARTMENT_TYPES = None  # all types that the store puts in the compartment
-
 
 @dataclass
 class ExportJob:
@@ -101,13 +99,6 @@ class ExportManager:
                         yield sr
         else:
             yield from self.store.iter_type(rtype)
-
-    def _in_scope(self, job: ExportJob, sr: StoredResource) -> bool:
-        if job.patients is None or sr.deleted:
-            return job.patients is None or False
-        if sr.resource_type == "Patient":
-            return sr.id in job.patients
-        return True  # filtered by compartment below
 
     def _run(self, job: ExportJob) -> None:
         try:
