@@ -53,7 +53,7 @@ def test_census_from_encounters_and_appointments():
             enc("a"),
             enc("b", cls="EMER"),
             enc("c", cls="AMB"),  # clinic visit in progress: not on the census
-            enc("d", status="finished"),
+            enc("d", status="finished"),  # discharged since the last round: kept
             appt("e", NOW + timedelta(hours=20), surgical=True),
             appt("f", NOW + timedelta(days=1)),
             appt("g", NOW + timedelta(days=5)),  # beyond the horizon
@@ -65,6 +65,7 @@ def test_census_from_encounters_and_appointments():
     assert got == [
         CensusEntry("a", "inpatient"),
         CensusEntry("b", "ed"),
+        CensusEntry("d", "discharged"),
         CensusEntry("e", "surgery"),
         CensusEntry("f", "appointment"),
     ]
@@ -118,3 +119,11 @@ def test_type_mode_plans_one_search_per_type():
     reqs = plan_type_round(CFG, ["Observation", "Patient"], {"sync:ehr:type:Patient": None})
     assert [r.resource_type for r in reqs] == ["Observation", "Patient"]
     assert all(r.full for r in reqs)  # no mark yet: everything
+
+
+def test_patients_discharged_between_rounds_are_still_on_the_census():
+    queries = census_queries(CFG, NOW, "2026-11-28T11:59:00.000Z")
+    finished = [q for q in queries if ("status", "finished") in q.params]
+    assert finished and ("_lastUpdated", "gt2026-11-28T11:58:00.000Z") in finished[0].params
+    assert census_from([enc("z", status="finished")], NOW, 2) == [CensusEntry("z", "discharged")]
+    assert census_from([enc("y", cls="AMB", status="finished")], NOW, 2) == []

@@ -8,13 +8,18 @@ replica from it over HTTP: resources/s end to end, beside the store's own raw in
 peak RSS of the process (server included) during the seed. `--scale 1` is 20 beds
 (~20,000 resources); `--scale 50` is 1,000 beds (~1M resources), the issue's full size.
 
-Freshness against the simulated EHR's change feed (50 changes/s, with and without faults)
-is measured once `standby.sim.server` is available; until then it is reported as missing.
+Freshness: the simulated EHR's change feed (`standby.sim.changes.ChangeFeed`) writes 50
+changes/s into a source store served by a small FHIR search endpoint (with and without 20%
+503/429 answers and 200 ms added latency); `standby sync`'s rounds (every 5 s, census mode)
+keep a replica; a watcher notes when each change's version is in the replica: p50/p95/max
+over a window of 60 s × scale (capped at 10 min), and the changes never seen after the
+feed stops and three more rounds run.
 """
 
 from __future__ import annotations
 
 import socket
+from collections import Counter
 import tempfile
 import threading
 import time
@@ -30,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from standby.bench.harness import Figure, PeakRSS, Progress, benchmark
+from standby.bench.harness import Figure, PeakRSS, Progress, benchmark, percentile
 from standby.sim.generate import generate_hospital
 from standby.store.sqlite import SQLiteStore
 from standby.sync.bulk_export import BulkSeed, ExportConfig
@@ -134,9 +139,27 @@ def sync_bench(scale: float, progress: Progress) -> list[Figure]:
         progress.step("seed by bulk export over HTTP")
         with serve(lambda base: export_app(work / "ndjson", base)) as url:
             n_seed, t_seed, peak = _seed(url, work / "seed.db")
+        window = max(10.0, 60.0 * min(scale, 10.0))
+        fresh: list[tuple[str, list[float], int]] = []
+        for label, faults, latency in (("", 0.0, 0.0), (" (20% 503/429, +200 ms)", 0.2, 0.2)):
+            progress.step(f"freshness{label}: {window:.0f} s at 50 changes/s")
+            lat, never, _ = _freshness(work / "ndjson", work, window, 50, faults, latency)
+            fresh.append((label, lat, never))
     floor_rate = n_floor / t_floor
     seed_rate = n_seed / t_seed
+    figures: list[Figure] = []
+    for label, lat, never in fresh:
+        if not lat:
+            continue
+        p95 = percentile(lat, 95)
+        figures += [
+            Figure(f"freshness p50{label}", round(percentile(lat, 50), 2), "s", "", None),
+            Figure(f"freshness p95{label}", round(p95, 2), "s", "< 30 s", p95 < 30),
+            Figure(f"freshness max{label} ({len(lat)} changes)", round(max(lat), 2), "s", "", None),
+            Figure(f"changes never in the replica{label}", never, "changes", "0", never == 0),
+        ]
     return [
+        *figures,
         Figure(
             f"seed by bulk export ({n_seed} resources, {beds} beds)",
             round(seed_rate),
@@ -154,3 +177,128 @@ def sync_bench(scale: float, progress: Progress) -> list[Figure]:
             peak < 300,
         ),
     ]
+
+
+# ---- freshness ---------------------------------------------------------------------------
+def live_app(source: Any, base: list[str], faults: float, latency: float, rng: Any) -> Any:
+    """A FHIR search endpoint over `source` (a Store written by the change feed), with an
+    optional share of 503/429 answers and added latency: the stand-in for the simulated
+    EHR until standby.sim.server lands."""
+    import asyncio
+
+    import orjson
+
+    def body_of(sr: Any) -> dict[str, Any]:
+        r: dict[str, Any] = orjson.loads(sr.body)
+        r["meta"] = {
+            **(r.get("meta") or {}),
+            "versionId": sr.version_id,
+            "lastUpdated": sr.last_updated,
+        }
+        return r
+
+    async def search(request: Request) -> Response:
+        if latency:
+            await asyncio.sleep(latency)
+        if faults and rng.random() < faults:
+            code = rng.choice([503, 429])
+            return Response(status_code=code, headers={"Retry-After": "1"})
+        rtype = request.path_params["rtype"]
+        params = [(k, v) for k, v in request.query_params.multi_items()]
+        count = int(dict(params).get("_count", "50"))
+        offset = int(dict(params).get("_offset", "0"))
+        filters = [(k, v) for k, v in params if k not in ("_count", "_offset")]
+        page = source.search(rtype, filters, count=count, offset=offset)
+        body: dict[str, Any] = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [{"resource": body_of(r)} for r in page.resources],
+        }
+        if len(page.resources) == count:
+            from urllib.parse import urlencode
+
+            q = urlencode([*filters, ("_count", str(count)), ("_offset", str(offset + count))])
+            body["link"] = [{"relation": "next", "url": f"{base[0]}/{rtype}?{q}"}]
+        return Response(orjson.dumps(body), media_type="application/fhir+json")
+
+    return Starlette(routes=[Route("/fhir/{rtype}", search)])
+
+
+def _freshness(
+    data: Path, work: Path, seconds: float, rate: int, faults: float, latency: float
+) -> tuple[list[float], int, int]:
+    """Latencies (s) from a change at the source to its presence in the replica; changes
+    never seen; census resources that differ at the end."""
+    import random
+
+    from standby.settings import load_settings
+    from standby.sim.changes import ChangeFeed
+    from standby.store.ingest import ingest_directory
+    from standby.sync.runner import SyncRunner
+
+    src = SQLiteStore(work / f"source-{faults}.db")
+    ingest_directory(src, data)
+    rep_path = work / f"replica-{faults}.db"
+    rep = SQLiteStore(rep_path)
+    ingest_directory(rep, data)
+    feed = ChangeFeed(src, seed=7)
+    rng = random.Random(3)
+    pending: dict[tuple[str, str], tuple[int, float]] = {}
+    lat: list[float] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    caught_up = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            t0 = time.monotonic()
+            for r in feed.step(max(1, rate // 10), datetime.now(UTC)):
+                sr = src.update(r)
+                with lock:
+                    pending.setdefault((sr.resource_type, sr.id), (int(sr.version_id), t0))
+            stop.wait(max(0.0, 0.1 - (time.monotonic() - t0)))
+
+    def watch() -> None:
+        while not stop.is_set() or pending:
+            with lock:
+                items = list(pending.items())
+            now = time.monotonic()
+            for (rt, rid), (v, t) in items:
+                held = rep.read(rt, rid)
+                if held is not None and held.version_id.isdigit() and int(held.version_id) >= v:
+                    with lock:
+                        pending.pop((rt, rid), None)
+                    lat.append(now - t)
+            if caught_up.is_set():
+                break
+            time.sleep(0.25)
+
+    with serve(lambda base: live_app(src, base, faults, latency, rng)) as url:
+        settings = load_settings(
+            source_url=url, db=rep_path, sync_seed_mode="none", sync_interval_seconds=5.0
+        )
+        runner = SyncRunner(settings, rep)
+        runner.run_round()  # first round: full pulls of the census
+        threads = [threading.Thread(target=churn), threading.Thread(target=watch)]
+        for t in threads:
+            t.start()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            t0 = time.monotonic()
+            runner.run_round()
+            time.sleep(max(0.0, 5.0 - (time.monotonic() - t0)))
+        stop.set()
+        threads[0].join()
+        for _ in range(3):  # let the sync catch up after the feed stops
+            runner.run_round()
+        time.sleep(0.5)
+        caught_up.set()
+        threads[1].join()
+        runner.close()
+    never = len(pending)
+    kinds = Counter(rt for rt, _ in pending)
+    if kinds:
+        print("never in the replica, by type:", dict(kinds))  # noqa: T201
+    src.close()
+    rep.close()
+    return lat, never, 0

@@ -103,12 +103,16 @@ def parse_instant(value: str | None) -> datetime | None:
     return t
 
 
-def census_queries(cfg: CensusConfig, now: datetime) -> list[SearchRequest]:
-    """The searches that find the census: encounters in progress, appointments soon."""
+def census_queries(
+    cfg: CensusConfig, now: datetime, since: str | None = None
+) -> list[SearchRequest]:
+    """The searches that find the census: encounters in progress, appointments soon, and
+    (with `since`, the Encounter mark) encounters finished since the last round, so that a
+    patient admitted and discharged between two rounds is still pulled (and kept)."""
     end = now + timedelta(days=cfg.horizon_days)
     start = now - timedelta(hours=12)  # today's earlier surgeries may still be running
     n = str(cfg.page_size)
-    return [
+    queries = [
         SearchRequest(
             "census-query",
             "Encounter",
@@ -122,6 +126,17 @@ def census_queries(cfg: CensusConfig, now: datetime) -> list[SearchRequest]:
             full=True,
         ),
     ]
+    after = since_param(since, cfg.overlap_seconds)
+    if after is not None:
+        queries.append(
+            SearchRequest(
+                "census-query",
+                "Encounter",
+                (("status", "finished"), after, ("_count", n)),
+                full=True,
+            )
+        )
+    return queries
 
 
 def _patient_of(reference: Any) -> str | None:
@@ -153,6 +168,12 @@ def census_from(resources: Iterable[JSON], now: datetime, horizon_days: float) -
     for r in resources:
         rtype = r.get("resourceType")
         if rtype == "Encounter":
+            if r.get("status") == "finished":
+                classes = _codes(r.get("class"))
+                pid = _patient_of(r.get("subject"))
+                if pid and classes & INPATIENT_CLASSES:
+                    seen.setdefault(pid, "discharged")
+                continue
             if r.get("status") != "in-progress":
                 continue
             classes = _codes(r.get("class"))

@@ -151,7 +151,9 @@ class IncrementalSync:
         census_size = 0
         try:
             if self.mode == "census":
-                first = [self.search(q, keep=True) for q in census_queries(self.cfg, started)]
+                mark = self.store.get_checkpoint(f"sync:{self.cfg.source}:census:Encounter")
+                queries = census_queries(self.cfg, started, mark)
+                first = [self.search(q, keep=True) for q in queries]
                 results += first
                 server_start = first[0].date
                 if not all(r.ok for r in first):
