@@ -19,10 +19,10 @@ feed stops and three more rounds run.
 from __future__ import annotations
 
 import socket
-from collections import Counter
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -298,7 +298,7 @@ def _freshness(
     never = len(pending)
     kinds = Counter(rt for rt, _ in pending)
     if kinds:
-        print("never in the replica, by type:", dict(kinds))  # noqa: T201
+        print("never in the replica, by type:", dict(kinds))
     src.close()
     rep.close()
     return lat, never, 0
