@@ -23,6 +23,7 @@ from standby.fhir.search_params import (
 
 PidLookup = Callable[[str, str], int | None]
 _PREFIXES = ("eq", "ne", "gt", "ge", "lt", "le", "sa", "eb", "ap")
+_RANK = {REFERENCE: 0, STRING: 1, DATE: 2, TOKEN: 3}
 _CONTROL = {"_count", "_sort", "_total", "_offset", "_format", "_summary", "_elements"}
 
 
@@ -61,9 +62,11 @@ def build_where(
     sid_of: Callable[[str], int | None],
 ) -> tuple[str, list[Any]]:
     """WHERE clause (over `resource r`) for the given search parameters."""
-    clauses = ["r.type = ?", "r.deleted = 0"]
-    args: list[Any] = [resource_type]
+    clauses = ["r.deleted = 0"]
+    args: list[Any] = []
     unknown: list[str] = []
+    # index conditions: (rank, sql, args); the most selective kind drives the query
+    indexed: list[tuple[int, str, str, list[Any]]] = []
     for raw_name, value in params:
         name, _, modifier = raw_name.partition(":")
         if name in _CONTROL:
@@ -131,18 +134,29 @@ def build_where(
                 else:
                     ors.append(("t.ref_id = ?", [rid]))
         table = {TOKEN: "idx_token", STRING: "idx_string", DATE: "idx_date"}.get(kind, "idx_ref")
-        clauses.append(
-            f"r.rid IN (SELECT t.rid FROM {table} t WHERE t.pid = ? AND ("
-            + " OR ".join(c for c, _ in ors)
-            + "))"
-        )
-        args.append(pid)
+        cond = " OR ".join(c for c, _ in ors)
+        sub_args: list[Any] = [pid]
         for _, a in ors:
-            args.extend(a)
+            sub_args.extend(a)
+        indexed.append((_RANK[kind], table, cond, sub_args))
     if unknown:
         raise ValueError(
             f"unsupported search parameter(s) for {resource_type}: {', '.join(unknown)}"
         )
+    # The most selective index condition drives the query (`r.rid IN`); the others are
+    # checked per row through the index tables' primary keys (`EXISTS`); `r.type || ''`
+    # keeps SQLite (no statistics before ANALYZE) off the type index.
+    indexed.sort(key=lambda x: x[0])
+    for k, (_, table, cond, sub_args) in enumerate(indexed):
+        if k == 0:
+            clauses.append(f"r.rid IN (SELECT t.rid FROM {table} t WHERE t.pid = ? AND ({cond}))")
+        else:
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM {table} t WHERE t.rid = r.rid AND t.pid = ? AND ({cond}))"
+            )
+        args.extend(sub_args)
+    clauses.append("r.type || '' = ?" if indexed else "r.type = ?")
+    args.append(resource_type)
     return " AND ".join(clauses), args
 
 

@@ -535,10 +535,25 @@ class SQLStore(Store):
         where, args = build_where(resource_type, params, self._pid_read, self._sid_read)
         order, order_args = build_order(resource_type, sort, self._pid_read)
         with self._reader() as cur:
-            rows = cur.query(
-                f"SELECT {_COLS} FROM resource r WHERE {where}{order} LIMIT ? OFFSET ?",
-                [*args, *order_args, count, offset],
-            )
+            # rows first, bodies after: only the page's bodies are read
+            rids = [
+                int(r[0])
+                for r in cur.query(
+                    f"SELECT r.rid FROM resource r WHERE {where}{order} LIMIT ? OFFSET ?",
+                    [*args, *order_args, count, offset],
+                )
+            ]
+            rows = []
+            if rids:
+                got = {
+                    int(r[6]): r
+                    for r in cur.query(
+                        f"SELECT {_COLS}, r.rid FROM resource r WHERE r.rid IN"
+                        f" ({','.join('?' * len(rids))})",
+                        rids,
+                    )
+                }
+                rows = [got[rid] for rid in rids]
             n = None
             if total:
                 n = int(cur.query(f"SELECT count(*) FROM resource r WHERE {where}", args)[0][0])
