@@ -114,7 +114,7 @@ class CraftedEhr:
                     algorithms=["ES384", "RS384"],
                     audience=f"{self.base}/auth/token",
                 )
-            except (jwt.InvalidTokenError, KeyError) as e:
+            except (jwt.InvalidTokenError, KeyError, TypeError) as e:
                 return JSONResponse(
                     {"error": "invalid_client", "error_description": type(e).__name__}, 401
                 )

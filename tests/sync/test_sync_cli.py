@@ -1,0 +1,66 @@
+"""`standby sync` and `standby status` from the command line, against a server over a real
+socket: exit codes, no state after refused credentials, status as JSON."""
+
+from __future__ import annotations
+
+import json
+
+from sync_crafted_ehr import CraftedEhr, serve
+from typer.testing import CliRunner
+
+from standby.cli.main import app
+from standby.store import open_store
+from standby.sync.jwks import generate_private_key, write_private_key
+
+
+def test_sync_once_then_status_json(tmp_path):
+    db = tmp_path / "r.db"
+    with serve(CraftedEhr()) as base:
+        r = CliRunner().invoke(
+            app, ["sync", "--source", base, "--db", str(db), "--once", "--seed-mode", "none"]
+        )
+    assert r.exit_code == 0, r.output
+    out = CliRunner().invoke(app, ["status", "--db", str(db), "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    (src,) = doc["sources"]
+    assert src["source"] == "ehr" and src["reachable"] is True
+    assert src["data_as_of"] is not None and src["lag_seconds"] >= 0
+    text = CliRunner().invoke(app, ["status", "--db", str(db)])
+    assert "data as of" in text.stdout
+
+
+def test_sync_with_a_wrong_key_exits_3_and_writes_nothing(tmp_path):
+    good, wrong = generate_private_key("ES384"), generate_private_key("RS384")
+    write_private_key(wrong, tmp_path / "wrong.pem")
+    db = tmp_path / "r.db"
+    with serve(CraftedEhr(clients={"standby": good.public_key()})) as base:
+        r = CliRunner().invoke(
+            app,
+            [
+                "sync",
+                "--source",
+                base,
+                "--db",
+                str(db),
+                "--once",
+                "--auth",
+                "smart-backend",
+                "--client-id",
+                "standby",
+                "--private-key",
+                str(tmp_path / "wrong.pem"),
+            ],
+        )
+    assert r.exit_code == 3
+    assert "authentication to the source failed" in r.output and "invalid_client" in r.output
+    store = open_store(db=db)
+    assert store.counts_by_type() == {}
+    assert store.get_checkpoint("sync:ehr:bulk:job") is None
+    store.close()
+
+
+def test_sync_without_source_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("STANDBY_SOURCE_URL", raising=False)
+    r = CliRunner().invoke(app, ["sync", "--db", str(tmp_path / "r.db"), "--once"])
+    assert r.exit_code == 2 and "no source" in r.output
