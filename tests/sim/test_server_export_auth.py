@@ -55,6 +55,7 @@ def test_export_flow_system_level(tmp_path: Path) -> None:
         assert c.delete(status_url).status_code == 202
         assert c.get(status_url).status_code == 404
         assert c.get(manifest["output"][0]["url"]).status_code == 404
+        c.app.state.exports.close()
     store.close()
 
 
@@ -77,6 +78,7 @@ def test_export_type_validation_since_and_group(tmp_path: Path) -> None:
         got = {o["type"]: o["count"] for o in mg["output"]}
         assert got == {"Patient": 5, "Encounter": 5}
         assert c.get("/Group/none/$export", headers=prefer).status_code == 404
+        c.app.state.exports.close()
     store.close()
 
 

@@ -51,7 +51,7 @@ class ExportManager:
     def __init__(self, store: Store, *, per_file: int = 100_000, root: Path | None = None):
         self.store = store
         self.per_file = per_file
-        self.root = root or Path(tempfile.mkdtemp(prefix="standby-export-"))
+        self._root = root
         self.jobs: dict[str, ExportJob] = {}
         self._lock = threading.Lock()
 
@@ -59,7 +59,9 @@ class ExportManager:
         self, *, request: str, types: list[str], since: str | None, patients: list[str] | None
     ) -> ExportJob:
         jid = uuid.uuid4().hex
-        d = self.root / jid
+        if self._root is None:
+            self._root = Path(tempfile.mkdtemp(prefix="standby-export-"))
+        d = self._root / jid
         d.mkdir(parents=True)
         job = ExportJob(jid, request, types, since, patients, _now_instant(), d)
         with self._lock:
@@ -83,7 +85,8 @@ class ExportManager:
     def close(self) -> None:
         for jid in list(self.jobs):
             self.delete(jid)
-        shutil.rmtree(self.root, ignore_errors=True)
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
 
     # ---- the worker ----------------------------------------------------------------
     def _resources(self, job: ExportJob, rtype: str) -> Iterator[StoredResource]:
