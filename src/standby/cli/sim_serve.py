@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 
 def add_commands(sim_app: typer.Typer) -> None:
@@ -48,7 +49,7 @@ def serve(
 
     SIGUSR1 starts a full outage, SIGUSR2 ends it."""
     from standby.sim.server.faults import Faults
-    from standby.sim.server.runner import prepare
+    from standby.sim.server.runner import load_store, prepare
     from standby.sim.server.runner import serve as serve_async
     from standby.sim.server.smart_auth import SmartAuthConfig
 
@@ -63,9 +64,17 @@ def serve(
             else SmartAuthConfig(expires_in=token_lifetime)
         )
     faults = Faults(error_rate=error_rate, latency_ms=latency_ms, seed=seed)
-    console.print(f"loading {data} …")
+    with Progress(
+        TextColumn(f"loading {data}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("load", total=None)
+        store = load_store(data, lambda done, total: bar.update(task, completed=done, total=total))
     handle, admin_sock, front_sock = prepare(
-        data,
+        store,
         host=host,
         port=port,
         admin_port=admin_port,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,14 +26,21 @@ from standby.store import Store, open_store
 GROUP_ID = "inpatients"
 
 
-def load_store(data_dir: Path) -> Store:
+def load_store(data_dir: Path, progress: Callable[[int, int], None] | None = None) -> Store:
     """`DIR/ehr.db`, filled from `DIR/*.ndjson` the first time, with `Group/inpatients`
-    (the patients of in-progress inpatient Encounters) for Group-level export."""
+    (the patients of in-progress inpatient Encounters) for Group-level export.
+    `progress(bytes_done, bytes_total)` is called after each file."""
     store = open_store(db=data_dir / "ehr.db")
     if not store.counts_by_type():
-        for path in sorted(data_dir.glob("*.ndjson")):
+        paths = sorted(data_dir.glob("*.ndjson"))
+        total = sum(p.stat().st_size for p in paths)
+        done = 0
+        for path in paths:
             with open(path, "rb") as fh:
                 store.ingest_ndjson(fh, file=path.name, source="sim")
+            done += path.stat().st_size
+            if progress is not None:
+                progress(done, total)
     if store.read("Group", GROUP_ID) is None:
         ensure_inpatient_group(store)
     return store
