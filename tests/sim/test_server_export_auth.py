@@ -193,7 +193,28 @@ def test_smart_token_flow(tmp_path: Path, keys: dict[str, Any]) -> None:
         assert c.get("/Patient/p1", headers={"Authorization": f"Bearer {tok}"}).status_code == 401
         reg = c.post("/_admin/clients", json={"client_id": "bot", "jwks": keys["jwks"]})
         assert reg.status_code == 201
-        assert _token(c, _assertion(keys["rsa"], "rsa1", "RS384")).status_code == 200
+        tok = _token(c, _assertion(keys["rsa"], "rsa1", "RS384")).json()["access_token"]
+        bearer = {"Authorization": f"Bearer {tok}", "Prefer": "respond-async"}
+        assert c.get("/Patient/$export?_type=Patient").status_code == 401
+        k = c.get("/Patient/$export?_type=Patient,Observation", headers=bearer)
+        assert k.status_code == 202
+        status = k.headers["content-location"]
+        assert c.get(status).status_code == 401
+        for _ in range(500):
+            m = c.get(status, headers=bearer)
+            if m.status_code != 202:
+                break
+            time.sleep(0.02)
+        manifest = m.json()
+        assert manifest["requiresAccessToken"] is True
+        assert {o["type"]: o["count"] for o in manifest["output"]} == {
+            "Patient": 12,
+            "Observation": 36,
+        }
+        url = manifest["output"][0]["url"]
+        assert c.get(url).status_code == 401
+        assert c.get(url, headers=bearer).status_code == 200
+        c.app.state.exports.close()
     store.close()
 
 

@@ -31,6 +31,9 @@ def test_read_vread_and_headers(c) -> None:  # type: ignore[no-untyped-def]
     assert nf.json()["resourceType"] == "OperationOutcome"
     assert c.get("/Patient/p1/_history/9").status_code == 404
     assert c.get("/NotAType/x").status_code == 404
+    wrong_method = c.patch("/Patient/p1", content=b"[]")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["resourceType"] == "OperationOutcome"
 
 
 def test_search_paging_follows_next_to_the_end(c) -> None:  # type: ignore[no-untyped-def]
