@@ -67,3 +67,9 @@ def client(
 ) -> TestClient:
     app = create_app(store, auth=auth, faults=faults or Faults(seed=1), per_file=per_file, **kw)
     return TestClient(app)
+
+
+def close_exports(c: TestClient) -> None:
+    """Remove the export files of the app behind `c`."""
+    app: Any = c.app
+    app.state.exports.close()

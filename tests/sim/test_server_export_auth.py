@@ -12,7 +12,7 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-from sim_server_support import client, small_store
+from sim_server_support import client, close_exports, small_store
 
 from standby.sim.server import SmartAuthConfig
 
@@ -55,7 +55,7 @@ def test_export_flow_system_level(tmp_path: Path) -> None:
         assert c.delete(status_url).status_code == 202
         assert c.get(status_url).status_code == 404
         assert c.get(manifest["output"][0]["url"]).status_code == 404
-        c.app.state.exports.close()
+        close_exports(c)
     store.close()
 
 
@@ -78,7 +78,7 @@ def test_export_type_validation_since_and_group(tmp_path: Path) -> None:
         got = {o["type"]: o["count"] for o in mg["output"]}
         assert got == {"Patient": 5, "Encounter": 5}
         assert c.get("/Group/none/$export", headers=prefer).status_code == 404
-        c.app.state.exports.close()
+        close_exports(c)
     store.close()
 
 
@@ -214,7 +214,7 @@ def test_smart_token_flow(tmp_path: Path, keys: dict[str, Any]) -> None:
         url = manifest["output"][0]["url"]
         assert c.get(url).status_code == 401
         assert c.get(url, headers=bearer).status_code == 200
-        c.app.state.exports.close()
+        close_exports(c)
     store.close()
 
 

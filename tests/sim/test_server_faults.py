@@ -49,7 +49,7 @@ def test_outage_resets_connections_and_comes_back(tmp_path: Path) -> None:
             httpx.post(f"{handle.admin_url}/_admin/faults", json={"outage": False}, timeout=5)
             assert httpx.get(f"{base}/Patient/p1", timeout=5).status_code == 200
             handle.set_faults(error_rate=1.0)
-            kinds = set()
+            kinds: set[int | str] = set()
             for _ in range(20):
                 try:
                     kinds.add(httpx.get(f"{base}/Patient/p1", timeout=5).status_code)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sim_server_support import client, small_store
@@ -11,14 +13,14 @@ FHIR = {"Content-Type": "application/fhir+json"}
 
 
 @pytest.fixture
-def c(tmp_path: Path):  # type: ignore[no-untyped-def]
+def c(tmp_path: Path) -> Iterator[Any]:
     store = small_store(tmp_path)
     with client(store) as cl:
         yield cl
     store.close()
 
 
-def test_read_vread_and_headers(c) -> None:  # type: ignore[no-untyped-def]
+def test_read_vread_and_headers(c: Any) -> None:
     r = c.get("/Patient/p1")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/fhir+json")
@@ -36,7 +38,7 @@ def test_read_vread_and_headers(c) -> None:  # type: ignore[no-untyped-def]
     assert wrong_method.json()["resourceType"] == "OperationOutcome"
 
 
-def test_search_paging_follows_next_to_the_end(c) -> None:  # type: ignore[no-untyped-def]
+def test_search_paging_follows_next_to_the_end(c: Any) -> None:
     url: str | None = "/Observation?_count=5&_sort=_id"
     ids: list[str] = []
     pages = 0
@@ -51,7 +53,7 @@ def test_search_paging_follows_next_to_the_end(c) -> None:  # type: ignore[no-un
     assert pages == 8
 
 
-def test_search_post_and_bad_params(c) -> None:  # type: ignore[no-untyped-def]
+def test_search_post_and_bad_params(c: Any) -> None:
     r = c.post(
         "/Observation/_search",
         content="patient=Patient/p2",
@@ -65,7 +67,7 @@ def test_search_post_and_bad_params(c) -> None:  # type: ignore[no-untyped-def]
     assert c.get("/Observation?_count=x").status_code == 400
 
 
-def test_update_if_match_and_delete(c) -> None:  # type: ignore[no-untyped-def]
+def test_update_if_match_and_delete(c: Any) -> None:
     body = c.get("/Patient/p3").json()
     body["gender"] = "other"
     r = c.put("/Patient/p3", json=body, headers={**FHIR, "If-Match": 'W/"1"'})
@@ -79,7 +81,7 @@ def test_update_if_match_and_delete(c) -> None:  # type: ignore[no-untyped-def]
     assert wrong.status_code == 400
 
 
-def test_conditional_create(c) -> None:  # type: ignore[no-untyped-def]
+def test_conditional_create(c: Any) -> None:
     new = {"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "NEW1"}]}
     h = {**FHIR, "If-None-Exist": "identifier=urn:mrn|NEW1"}
     r1 = c.post("/Patient", json=new, headers=h)
@@ -90,7 +92,7 @@ def test_conditional_create(c) -> None:  # type: ignore[no-untyped-def]
     assert r2.json()["id"] == r1.json()["id"]
 
 
-def test_transaction_urn_uuid_and_atomicity(c) -> None:  # type: ignore[no-untyped-def]
+def test_transaction_urn_uuid_and_atomicity(c: Any) -> None:
     tx = {
         "resourceType": "Bundle",
         "type": "transaction",
@@ -141,7 +143,7 @@ def test_transaction_urn_uuid_and_atomicity(c) -> None:  # type: ignore[no-untyp
     assert c.get("/Patient?family=Never").json()["entry"] == []
 
 
-def test_batch_reports_each_entry(c) -> None:  # type: ignore[no-untyped-def]
+def test_batch_reports_each_entry(c: Any) -> None:
     batch = {
         "resourceType": "Bundle",
         "type": "batch",
@@ -156,7 +158,7 @@ def test_batch_reports_each_entry(c) -> None:  # type: ignore[no-untyped-def]
     assert b["entry"][1]["response"]["status"] == "404"
 
 
-def test_history_instance_type_system_since(c) -> None:  # type: ignore[no-untyped-def]
+def test_history_instance_type_system_since(c: Any) -> None:
     body = c.get("/Patient/p5").json()
     first = c.get("/Patient/p5").headers["etag"]
     assert first == 'W/"1"'
@@ -174,7 +176,7 @@ def test_history_instance_type_system_since(c) -> None:  # type: ignore[no-untyp
     assert c.get("/_history?_since=yesterday").status_code == 400
 
 
-def test_capability_statement_is_truthful(c) -> None:  # type: ignore[no-untyped-def]
+def test_capability_statement_is_truthful(c: Any) -> None:
     cs = c.get("/metadata").json()
     assert cs["resourceType"] == "CapabilityStatement" and cs["fhirVersion"] == "4.0.1"
     rest = cs["rest"][0]
