@@ -33,6 +33,10 @@ def test_read_vread_and_headers(c: Any) -> None:
     assert nf.json()["resourceType"] == "OperationOutcome"
     assert c.get("/Patient/p1/_history/9").status_code == 404
     assert c.get("/NotAType/x").status_code == 404
+    assert c.get("/Patient/p1?_format=json").status_code == 200
+    assert c.get("/Patient/p1", headers={"Accept": "application/fhir+json"}).status_code == 200
+    assert c.get("/Patient/p1?_format=xml").status_code == 406
+    assert c.get("/Patient/p1", headers={"Accept": "application/fhir+xml"}).status_code == 406
     wrong_method = c.patch("/Patient/p1", content=b"[]")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["resourceType"] == "OperationOutcome"

@@ -69,6 +69,35 @@ class AuthMiddleware:
         await resp(scope, receive, send)
 
 
+_JSON_FORMATS = ("json", "application/json", "application/fhir+json", "application/json+fhir")
+
+
+class FormatMiddleware:
+    """406 + OperationOutcome when `_format` or `Accept` asks only for a format other than
+    JSON (http.html#mime-type: this server speaks application/fhir+json only)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(("/_admin", "/_export/")):
+            query = dict(parse_qsl(scope.get("query_string", b"").decode()))
+            fmt = query.get("_format")
+            accept = dict(scope["headers"]).get(b"accept", b"").decode().lower()
+            wanted = [a.split(";")[0].strip() for a in accept.split(",") if a.strip()]
+            ok_accept = not wanted or any(
+                w in _JSON_FORMATS or w in ("*/*", "application/*") for w in wanted
+            )
+            if (fmt is not None and fmt.split(";")[0] not in _JSON_FORMATS) or not ok_accept:
+                resp = fhir_response(
+                    outcome("not-supported", "only application/fhir+json is supported"),
+                    status=406,
+                )
+                await resp(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(
     store: Store,
     *,
@@ -286,6 +315,7 @@ def create_app(
             Exception: server_error,
         },
     )
+    app.add_middleware(FormatMiddleware)
     app.add_middleware(AuthMiddleware, auth=auth)
     app.add_middleware(FaultMiddleware, faults=faults)
     app.state.store = store
