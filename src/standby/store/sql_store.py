@@ -73,13 +73,9 @@ def _vnum(version_id: str) -> int:
 
 
 def _row(row: Sequence[Any]) -> StoredResource:
+    b = row[5]
     return StoredResource(
-        resource_type=row[0],
-        id=row[1],
-        version_id=row[2],
-        last_updated=row[3],
-        deleted=bool(row[4]),
-        body=bytes(row[5]),
+        row[0], row[1], row[2], row[3], row[4] == 1, b if type(b) is bytes else bytes(b)
     )
 
 
