@@ -18,6 +18,7 @@ app = typer.Typer(
 # Modules under standby.cli that add commands to `app` (each has `register(app)`).
 COMMAND_MODULES = [
     "standby.cli.bench",
+    "standby.cli.demo",
     "standby.cli.monitor",
     "standby.cli.report",
     "standby.cli.serve",

@@ -1,0 +1,238 @@
+"""`standby demo` — the whole of Standby on one machine, on a synthetic hospital.
+
+Generates a hospital, starts the simulated EHR (SMART Backend Services auth on, a live
+change feed), seeds the replica by Bulk Data export, keeps it fresh with census-driven
+sync, regenerates the downtime packets, runs the outage monitor and serves the viewer.
+`standby demo outage on|off` cuts and restores the simulated EHR of a running demo.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+DEFAULT_DIR = Path("demo-data")
+CLIENT_ID = "standby-demo"
+
+demo_app = typer.Typer(
+    help="Run everything on one machine against a synthetic hospital.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+def _generate(console: Console, ehr_dir: Path, beds: int, seed: int) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from standby.sim.generate import generate_hospital
+
+    if any(ehr_dir.glob("*.ndjson")):
+        console.print(f"Using the synthetic hospital already in {ehr_dir}/")
+        return
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task(f"Generating a {beds}-bed synthetic hospital", total=None)
+        counts = generate_hospital(beds, seed, ehr_dir, now=now)
+        bar.update(task, completed=1, total=1)
+    console.print(f"Generated {sum(counts.values()):,} FHIR resources into {ehr_dir}/")
+
+
+def _client_key(demo_dir: Path) -> tuple[Path, dict[str, object]]:
+    from standby.sync.jwks import generate_private_key, jwks, load_private_key, write_private_key
+
+    pem = demo_dir / "standby-client.pem"
+    if not pem.exists():
+        write_private_key(generate_private_key("ES384"), pem)
+    return pem, jwks(load_private_key(pem))
+
+
+@demo_app.callback()
+def demo(
+    ctx: typer.Context,
+    beds: int = typer.Option(200, "--beds", help="Beds in the synthetic hospital."),
+    seed: int = typer.Option(42, "--seed", help="Seed of the synthetic hospital."),
+    directory: Path = typer.Option(
+        DEFAULT_DIR, "--dir", help="Folder for the hospital, the replica and the packets."
+    ),
+    port: int = typer.Option(8080, "--port", help="Port of the clinician viewer."),
+    ehr_port: int = typer.Option(8090, "--ehr-port", help="Port of the simulated EHR."),
+    change_rate: float = typer.Option(
+        5.0, "--change-rate", help="Changes per second made by the simulated EHR."
+    ),
+    setup_only: bool = typer.Option(
+        False, "--setup-only", help="Stop after seeding the replica (for tests and CI)."
+    ),
+) -> None:
+    """Generate a hospital, start the simulated EHR, sync, and serve the viewer."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from standby.settings import load_settings
+    from standby.sim.server import SmartAuthConfig, run_in_thread
+    from standby.store import open_store
+    from standby.sync.runner import SyncRunner
+
+    console = Console()
+    directory.mkdir(parents=True, exist_ok=True)
+    ehr_dir = directory / "ehr"
+    ehr_dir.mkdir(exist_ok=True)
+    _generate(console, ehr_dir, beds, seed)
+
+    pem, public_jwks = _client_key(directory)
+    auth = SmartAuthConfig()
+    auth.register(CLIENT_ID, public_jwks)
+    console.print("Starting the simulated EHR (SMART Backend Services auth on) ...")
+    base_url, ehr = run_in_thread(
+        ehr_dir, host="127.0.0.1", port=ehr_port, auth=auth, change_rate=change_rate, seed=seed
+    )
+    (directory / "demo.json").write_text(
+        json.dumps({"ehr": base_url, "ehr_admin": ehr.admin_url}, indent=2)
+    )
+    settings = load_settings(
+        db=directory / "standby.db",
+        source_url=base_url,
+        auth="smart-backend",
+        client_id=CLIENT_ID,
+        private_key=pem,
+        port=port,
+        reports_out_dir=directory / "packets",
+    )
+    store = open_store(db=settings.db)
+    sync = SyncRunner(settings, store)
+    with console.status("Seeding the replica by Bulk Data export ..."):
+        sync.check_auth()
+        started = time.monotonic()
+        sync.seed()
+        sync.run_round()
+    counts = store.counts_by_type()
+    console.print(
+        f"Replica {settings.db}: {sum(counts.values()):,} resources "
+        f"({time.monotonic() - started:.0f} s)"
+    )
+    from standby.clinical import units
+    from standby.web.accounts import add_demo_users
+
+    wards = [u for u in units(store) if u.beds]
+    first = next((u for u in wards if u.kind == "HU"), wards[0] if wards else None)
+    logins = add_demo_users(store, first.id if first else "")
+    if setup_only:
+        sync.close()
+        store.close()
+        ehr.stop()
+        _status(settings)
+        return
+
+    stop = threading.Event()
+    threading.Thread(target=_sync_forever, args=(sync, stop), daemon=True).start()
+    threading.Thread(
+        target=_packets_forever, args=(settings, stop), daemon=True, name="packets"
+    ).start()
+    from standby.cli.monitor import start_monitor
+
+    monitor = start_monitor(settings, store)
+    _welcome(console, settings.port, base_url, logins, first.label if first else "")
+    import uvicorn
+
+    from standby.web.app import create_app
+
+    try:
+        uvicorn.run(
+            create_app(settings, store),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        stop.set()
+        monitor.stop()
+        ehr.stop()
+
+
+def _sync_forever(sync: object, stop: threading.Event) -> None:
+    from standby.sync.runner import SyncRunner
+
+    assert isinstance(sync, SyncRunner)
+    while not stop.is_set():
+        try:
+            sync.run_round()
+        except Exception:  # the EHR is down: status shows it; keep trying
+            pass
+        stop.wait(sync.settings.sync_interval_seconds)
+
+
+def _packets_forever(settings: object, stop: threading.Event) -> None:
+    from standby.reports.schedule import run_forever
+    from standby.settings import Settings
+    from standby.store import open_store
+    from standby.sync.status import data_as_of
+
+    assert isinstance(settings, Settings)
+    store = open_store(db=settings.db)
+    run_forever(
+        store,
+        settings.reports_out_dir,
+        interval_minutes=settings.reports_interval_minutes,
+        keep=settings.reports_keep,
+        data_as_of=lambda: data_as_of(store),
+        stop=stop,
+    )
+
+
+def _status(settings: object) -> None:
+    from standby.cli.status import status
+    from standby.settings import Settings
+
+    assert isinstance(settings, Settings)
+    status(db=settings.db, database_url=settings.database_url, as_json=False)
+
+
+def _welcome(
+    console: Console, port: int, ehr: str, logins: list[tuple[str, str, str]], unit: str
+) -> None:
+    console.rule("Standby demo is running")
+    console.print(f"Open [bold]http://127.0.0.1:{port}/[/] (status without login: /status)")
+    console.print(f"Simulated EHR: {ehr} (changing live); the replica syncs every few seconds.")
+    console.print("Logins (password for all: [bold]standby-demo[/]):")
+    for username, _password, role in logins:
+        note = f" — works on unit {unit}" if username in ("nurse", "physician") else ""
+        console.print(f"  {username:<10} {role}{note}")
+    console.print("Try:")
+    console.print("  • nurse: open the unit census, a patient, the allergies and the MAR")
+    console.print("  • physician: search 'jose' or 'smith'; tell the two John Smiths apart")
+    console.print("  • cut the EHR:   standby demo outage on    (in another terminal)")
+    console.print("    watch the header and banner turn to downtime within a minute;")
+    console.print("    then: standby demo outage off, and confirm the end as 'commander'")
+    console.print("  • packets are regenerated into demo-data/packets/ every 15 minutes")
+    console.print("Stop with Ctrl-C.")
+
+
+@demo_app.command("outage")
+def outage(
+    state: str = typer.Argument(..., help="on (cut the simulated EHR) or off (restore it)."),
+    directory: Path = typer.Option(DEFAULT_DIR, "--dir", help="Folder of the running demo."),
+) -> None:
+    """Cut or restore the simulated EHR of a running demo (its fault switch)."""
+    import httpx
+
+    if state not in ("on", "off"):
+        raise typer.BadParameter("say on or off")
+    info = directory / "demo.json"
+    if not info.exists():
+        typer.echo(f"no running demo found ({info} is missing): start `standby demo`", err=True)
+        raise typer.Exit(1)
+    admin = json.loads(info.read_text())["ehr_admin"]
+    r = httpx.post(f"{admin}/_admin/faults", json={"outage": state == "on"}, timeout=5)
+    r.raise_for_status()
+    typer.echo(f"simulated EHR outage {state}: {r.json()}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(demo_app, name="demo")
