@@ -112,30 +112,34 @@ CENSUS_LOINC = ("100822-6", "29463-7", "8302-2")  # code status, weight, height
 
 
 def _census_observations(store: Store, pids: list[str]) -> dict[str, list[JSON]] | None:
-    """Code-status, weight and height Observations of the patients, in one search; None
+    """Code-status, weight and height Observations of the patients, one indexed search per
+    patient (an OR over every patient's reference is planned far worse by SQLite); None
     when the store does not index what that search needs."""
     if not pids:
         return {}
     codes = ",".join(f"{d.LOINC}|{c}" for c in CENSUS_LOINC)
-    out: dict[str, list[JSON]] = {p: [] for p in pids}
-    refs = ",".join(f"Patient/{p}" for p in pids)
     for name in ("subject", "patient"):
+        out: dict[str, list[JSON]] = {p: [] for p in pids}
         try:
-            offset = 0
-            while True:
-                page = store.search(
-                    "Observation", [(name, refs), ("code", codes)], count=1000, offset=offset
-                )
-                for sr in page.resources:
-                    body = sr.json()
-                    pid = d.reference_id(body.get("subject"), "Patient")
-                    if pid in out:
-                        out[pid].append(body)
-                if len(page.resources) < 1000:
-                    return out
-                offset += 1000
+            for pid in pids:
+                offset = 0
+                while True:
+                    page = store.search(
+                        "Observation",
+                        [(name, f"Patient/{pid}"), ("code", codes)],
+                        count=1000,
+                        offset=offset,
+                    )
+                    for sr in page.resources:
+                        body = sr.json()
+                        if d.reference_id(body.get("subject"), "Patient") == pid:
+                            out[pid].append(body)
+                    if len(page.resources) < 1000:
+                        break
+                    offset += 1000
         except ValueError:
             continue
+        return out
     return None
 
 
