@@ -10,6 +10,7 @@ Datatypes: https://hl7.org/fhir/R4/datatypes.html
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import re
 from collections.abc import Iterable, Mapping
@@ -32,6 +33,13 @@ def parse_instant(text: object) -> datetime | None:
     """
     if not isinstance(text, str) or not text:
         return None
+    return _parse_instant(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_instant(text: str) -> datetime | None:
+    """`parse_instant` of a non-empty string, memoised (datetimes are immutable; a census
+    parses the same few thousand instants on every request)."""
     s = text.strip()
     if len(s) == 4 and s.isdigit():
         s = s + "-01-01"
