@@ -168,11 +168,19 @@ def medication(req: JSON, resolved: Mapping[str, JSON] | None = None) -> Medicat
     )
 
 
-def administration(ma: JSON, resolved: Mapping[str, JSON] | None = None) -> Administration | None:
-    resolved = resolved or {}
-    when = parse_instant(ma.get("effectiveDateTime")) or parse_instant(
+def _administered_at(ma: JSON) -> datetime | None:
+    return parse_instant(ma.get("effectiveDateTime")) or parse_instant(
         (ma.get("effectivePeriod") or {}).get("start")
     )
+
+
+def _request_id(ma: JSON) -> str | None:
+    return (reference_key(ma.get("request")) or "").removeprefix("MedicationRequest/") or None
+
+
+def administration(ma: JSON, resolved: Mapping[str, JSON] | None = None) -> Administration | None:
+    resolved = resolved or {}
+    when = _administered_at(ma)
     if when is None:
         return None
     dosage = ma.get("dosage") or {}
@@ -182,8 +190,7 @@ def administration(ma: JSON, resolved: Mapping[str, JSON] | None = None) -> Admi
         performer = reference_display(performers[0].get("actor"), resolved)
     return Administration(
         id=str(ma.get("id", "")),
-        request_id=(reference_key(ma.get("request")) or "").removeprefix("MedicationRequest/")
-        or None,
+        request_id=_request_id(ma),
         medication=_medication_name(ma, resolved),
         when=when,
         dose=quantity(dosage.get("dose")),
@@ -228,14 +235,21 @@ def medication_administration_record(
     """The MAR of one patient: each active order's doses (past `LOOKBACK` to `hours_ahead`),
     what was given when, what is due next, what is overdue; PRN with last given."""
     resolved = resolved or {}
-    admins = [a for a in (administration(m, resolved) for m in administrations) if a]
-    admins.sort(key=lambda a: a.when, reverse=True)
-    by_request: dict[str, list[Administration]] = {}
-    for a in admins:
-        by_request.setdefault(a.request_id or "", []).append(a)
     start = now - LOOKBACK
     end = now + timedelta(hours=hours_ahead)
     day_ago = now - timedelta(hours=24)
+    # Only the last 24 h (recent, and every dose match: LOOKBACK + WINDOW < 24 h) and each
+    # order's last given dose are shown: older administrations are read lazily.
+    timed = [(w, m) for m, w in ((m, _administered_at(m)) for m in administrations) if w]
+    timed.sort(key=lambda x: x[0], reverse=True)
+    admins = [a for a in (administration(m, resolved) for w, m in timed if w >= day_ago) if a]
+    older: dict[str, list[JSON]] = {}
+    for w, m in timed:
+        if w < day_ago:
+            older.setdefault(_request_id(m) or "", []).append(m)
+    by_request: dict[str, list[Administration]] = {}
+    for a in admins:
+        by_request.setdefault(a.request_id or "", []).append(a)
     scheduled: list[MarEntry] = []
     prn: list[MarEntry] = []
     for req in requests:
@@ -245,6 +259,9 @@ def medication_administration_record(
         mine = by_request.get(med.id, [])
         chrono = sorted(mine, key=lambda a: a.when)
         last = next((a for a in mine if a.given), None)
+        if last is None:
+            ma = next((m for m in older.get(med.id, []) if m.get("status") in GIVEN), None)
+            last = administration(ma, resolved) if ma is not None else None
         recent = [a for a in mine if a.when >= day_ago]
         if med.prn:
             prn.append(MarEntry(med, [], last, None, [], recent))
