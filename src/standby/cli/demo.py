@@ -9,6 +9,7 @@ sync, regenerates the downtime packets, runs the outage monitor and serves the v
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+
+from standby.store import Store
 
 DEFAULT_DIR = Path("demo-data")
 CLIENT_ID = "standby-demo"
@@ -43,6 +46,20 @@ def _generate(console: Console, ehr_dir: Path, beds: int, seed: int) -> None:
         counts = generate_hospital(beds, seed, ehr_dir, now=now)
         bar.update(task, completed=1, total=1)
     console.print(f"Generated {sum(counts.values()):,} FHIR resources into {ehr_dir}/")
+
+
+def _load_ehr(console: Console, ehr_dir: Path) -> Store:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from standby.sim.server import load_store
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("Loading the hospital into the simulated EHR", total=None)
+        return load_store(
+            ehr_dir, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
 
 
 def _client_key(demo_dir: Path) -> tuple[Path, dict[str, object]]:
@@ -88,9 +105,10 @@ def demo(
     pem, public_jwks = _client_key(directory)
     auth = SmartAuthConfig()
     auth.register(CLIENT_ID, public_jwks)
+    ehr_store = _load_ehr(console, ehr_dir)
     console.print("Starting the simulated EHR (SMART Backend Services auth on) ...")
     base_url, ehr = run_in_thread(
-        ehr_dir, host="127.0.0.1", port=ehr_port, auth=auth, change_rate=change_rate, seed=seed
+        ehr_store, host="127.0.0.1", port=ehr_port, auth=auth, change_rate=change_rate, seed=seed
     )
     (directory / "demo.json").write_text(
         json.dumps({"ehr": base_url, "ehr_admin": ehr.admin_url}, indent=2)
@@ -126,6 +144,7 @@ def demo(
         sync.close()
         store.close()
         ehr.stop()
+        ehr_store.close()
         _status(settings)
         return
 
@@ -154,6 +173,7 @@ def demo(
         stop.set()
         monitor.stop()
         ehr.stop()
+        ehr_store.close()
 
 
 def _sync_forever(sync: object, stop: threading.Event) -> None:
@@ -163,8 +183,8 @@ def _sync_forever(sync: object, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             sync.run_round()
-        except Exception:  # the EHR is down: status shows it; keep trying
-            pass
+        except Exception as e:  # the EHR is down: the header and status show it; keep trying
+            logging.getLogger("standby.demo").warning("sync round failed: %s", type(e).__name__)
         stop.wait(sync.settings.sync_interval_seconds)
 
 

@@ -8,6 +8,7 @@ connections during an outage (faults.py).
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -30,17 +31,26 @@ def load_store(data_dir: Path, progress: Callable[[int, int], None] | None = Non
     """`DIR/ehr.db`, filled from `DIR/*.ndjson` the first time, with `Group/inpatients`
     (the patients of in-progress inpatient Encounters) for Group-level export.
     `progress(bytes_done, bytes_total)` is called after each file."""
-    store = open_store(db=data_dir / "ehr.db")
-    if not store.counts_by_type():
+    final = data_dir / "ehr.db"
+    if not final.exists():
+        # Load into a side file and rename it when complete, so an interrupted first start
+        # never leaves a half-loaded EHR behind that later starts would take as whole.
+        partial = data_dir / "ehr.db.partial"
+        for stale in data_dir.glob("ehr.db.partial*"):
+            stale.unlink()
+        loading = open_store(db=partial)
         paths = sorted(data_dir.glob("*.ndjson"))
         total = sum(p.stat().st_size for p in paths)
         done = 0
         for path in paths:
             with open(path, "rb") as fh:
-                store.ingest_ndjson(fh, file=path.name, source="sim")
+                loading.ingest_ndjson(fh, file=path.name, source="sim")
             done += path.stat().st_size
             if progress is not None:
                 progress(done, total)
+        loading.close()
+        os.replace(partial, final)
+    store = open_store(db=final)
     if store.read("Group", GROUP_ID) is None:
         ensure_inpatient_group(store)
     return store
