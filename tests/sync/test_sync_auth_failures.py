@@ -81,3 +81,22 @@ def test_expired_assertion_is_refused_clearly(keys):
         late = SmartBackendAuth(base, "standby", good, clock=lambda: time.time() - 600)
         with pytest.raises(AuthError, match="ExpiredSignatureError"):
             late.token()
+
+
+def test_an_ehr_that_goes_down_keeps_the_watch_going_and_reads_unreachable(keys):
+    """A token endpoint that cannot be reached is an outage, not a refusal: the watch goes
+    on (to catch up when the EHR returns) and status says the source is unreachable."""
+    from standby.sync import status
+
+    good, tmp_path = keys
+    ehr = CraftedEhr(clients={"standby": good.public_key()})
+    with serve(ehr) as base:
+        runner, store = _runner(base, tmp_path, "good.pem")
+        assert runner.run_round().ok
+        runner.auth._token = None  # force a new token
+    # the server is gone now: every connection is refused
+    runner.watch(rounds=2)  # must not raise
+    health = status.sync_health(store)
+    assert health.reachable is False
+    runner.close()
+    store.close()

@@ -156,7 +156,7 @@ def demo(
     from standby.cli.monitor import start_monitor
 
     monitor = start_monitor(settings, store)
-    _welcome(console, settings.port, base_url, logins, first.label if first else "")
+    _welcome(console, settings.port, base_url, logins, first.name if first else "")
     import uvicorn
 
     from standby.web.app import create_app

@@ -32,7 +32,14 @@ TOKEN_MARGIN_S = 30  # renew this long before the token runs out
 
 
 class AuthError(Exception):
-    """The source refused us, or auth is misconfigured. Not retried: an operator must act."""
+    """The source refused us, or auth is misconfigured. Not retried: an operator must act.
+
+    `unreachable` is true when the token endpoint could not be reached at all (the EHR is
+    down rather than refusing us): status then says the source is unreachable."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class Auth(Protocol):
@@ -104,7 +111,7 @@ def discover_token_endpoint(base_url: str, client: httpx.Client) -> str:
     try:
         r = client.get(url, headers={"Accept": "application/json"})
     except httpx.HTTPError as e:
-        raise AuthError(f"cannot reach {url}: {type(e).__name__}") from e
+        raise AuthError(f"cannot reach {url}: {type(e).__name__}", unreachable=True) from e
     if r.status_code != 200:
         raise AuthError(f"{url} answered {r.status_code}; is SMART enabled on this server?")
     try:
@@ -191,7 +198,8 @@ class SmartBackendAuth:
                 r = client.post(self.token_url, data=form, headers={"Accept": "application/json"})
             except httpx.HTTPError as e:
                 raise AuthError(
-                    f"cannot reach token endpoint {self.token_url}: {type(e).__name__}"
+                    f"cannot reach token endpoint {self.token_url}: {type(e).__name__}",
+                    unreachable=True,
                 ) from e
         if r.status_code != 200:
             raise AuthError(

@@ -191,7 +191,7 @@ class IncrementalSync:
                 started=started,
                 finished=datetime.now(UTC),
                 ok=False,
-                reachable=True,
+                reachable=not e.unreachable,
                 error=str(e),
             )
             status.record_error(self.store, self.cfg.source, "auth", str(e))
@@ -264,14 +264,18 @@ class IncrementalSync:
 
     # ---- the loop -----------------------------------------------------------------------
     def watch(self, interval: float, *, rounds: int | None = None) -> None:
-        """Rounds every `interval` seconds until interrupted (AuthError stops it)."""
+        """Rounds every `interval` seconds until interrupted. A refusal (AuthError) stops it;
+        an unreachable token endpoint does not: the EHR is down, and the watch goes on
+        trying so the replica catches up as soon as it is back."""
         n = 0
         while rounds is None or n < rounds:
             t0 = time.monotonic()
             try:
                 self.run_round()
-            except AuthError:
-                raise
+            except AuthError as e:
+                if not e.unreachable:
+                    raise
+                log.warning("source unreachable: %s", e)
             except Exception as e:  # a round must never end the watch
                 log.exception("round failed")
                 status.record_error(self.store, self.cfg.source, "round", type(e).__name__)
