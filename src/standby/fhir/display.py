@@ -154,10 +154,15 @@ def practitioner_name(resource: JSON | None, default: str = "") -> str:
 
 def reference_id(ref: object, resource_type: str | None = None) -> str | None:
     """ "Patient/123" (or a Reference dict, or an absolute URL ending in it) → "123"."""
-    if isinstance(ref, Mapping):
+    if type(ref) is dict or isinstance(ref, Mapping):
         ref = ref.get("reference")
     if not isinstance(ref, str) or "/" not in ref:
         return None
+    return _reference_id(ref, resource_type)
+
+
+@functools.lru_cache(maxsize=65536)
+def _reference_id(ref: str, resource_type: str | None) -> str | None:
     parts = ref.rstrip("/").split("/")
     if "_history" in parts:
         parts = parts[: parts.index("_history")]
@@ -170,10 +175,15 @@ def reference_id(ref: object, resource_type: str | None = None) -> str | None:
 
 def reference_key(ref: object) -> str | None:
     """ "Type/id" of a Reference (dict or string), relative form."""
-    if isinstance(ref, Mapping):
+    if type(ref) is dict or isinstance(ref, Mapping):
         ref = ref.get("reference")
     if not isinstance(ref, str) or "/" not in ref:
         return None
+    return _reference_key(ref)
+
+
+@functools.lru_cache(maxsize=65536)
+def _reference_key(ref: str) -> str | None:
     parts = ref.rstrip("/").split("/")
     if "_history" in parts:
         parts = parts[: parts.index("_history")]

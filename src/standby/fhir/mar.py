@@ -231,10 +231,18 @@ def medication_administration_record(
     now: datetime,
     resolved: Mapping[str, JSON] | None = None,
     hours_ahead: float = 24,
+    medications: Sequence[Medication] | None = None,
 ) -> Mar:
     """The MAR of one patient: each active order's doses (past `LOOKBACK` to `hours_ahead`),
-    what was given when, what is due next, what is overdue; PRN with last given."""
+    what was given when, what is due next, what is overdue; PRN with last given.
+    `medications`, when given, is `medication(r, resolved)` of each active request in
+    order (the caller has them already)."""
     resolved = resolved or {}
+    if medications is None:
+        medications = [
+            medication(r, resolved) for r in requests if r.get("status") in ACTIVE_REQUEST
+        ]
+    meds = list(medications)
     start = now - LOOKBACK
     end = now + timedelta(hours=hours_ahead)
     day_ago = now - timedelta(hours=24)
@@ -243,23 +251,22 @@ def medication_administration_record(
     timed = [(w, m) for m, w in ((m, _administered_at(m)) for m in administrations) if w]
     timed.sort(key=lambda x: x[0], reverse=True)
     admins = [a for a in (administration(m, resolved) for w, m in timed if w >= day_ago) if a]
-    older: dict[str, list[JSON]] = {}
-    for w, m in timed:
-        if w < day_ago:
-            older.setdefault(_request_id(m) or "", []).append(m)
+    older: dict[str, list[JSON]] | None = None  # by request id, grouped when first needed
     by_request: dict[str, list[Administration]] = {}
     for a in admins:
         by_request.setdefault(a.request_id or "", []).append(a)
     scheduled: list[MarEntry] = []
     prn: list[MarEntry] = []
-    for req in requests:
-        if req.get("status") not in ACTIVE_REQUEST:
-            continue
-        med = medication(req, resolved)
+    for med in meds:
         mine = by_request.get(med.id, [])
         chrono = sorted(mine, key=lambda a: a.when)
         last = next((a for a in mine if a.given), None)
         if last is None:
+            if older is None:
+                older = {}
+                for w, m in timed:
+                    if w < day_ago:
+                        older.setdefault(_request_id(m) or "", []).append(m)
             ma = next((m for m in older.get(med.id, []) if m.get("status") in GIVEN), None)
             last = administration(ma, resolved) if ma is not None else None
         recent = [a for a in mine if a.when >= day_ago]

@@ -21,7 +21,7 @@ synchronised.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 
 from standby.fhir import display as d
@@ -136,11 +136,11 @@ def patient_summary(
     vit = vital_signs(by_type.get("Observation", []), now, hours)
     hdr = header(patients[0], by_type, now, resolved, held, vit)
     reqs = by_type.get("MedicationRequest", [])
-    mar = medication_administration_record(
-        reqs, by_type.get("MedicationAdministration", []), now, resolved
-    )
     meds = [medication(r, resolved) for r in reqs if r.get("status") in ("active", "on-hold")]
-    meds.sort(key=lambda m: (m.prn, m.name.lower()))
+    mar = medication_administration_record(
+        reqs, by_type.get("MedicationAdministration", []), now, resolved, medications=meds
+    )
+    meds = sorted(meds, key=lambda m: (m.prn, m.name.lower()))
     obs_all = by_type.get("Observation", [])
     srs = by_type.get("ServiceRequest", [])
     allergy = allergies(by_type.get("AllergyIntolerance", []), held)
@@ -178,15 +178,21 @@ REFERENCE_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
 OUTSIDE = ("Practitioner/", "Location/", "Medication/", "PractitionerRole/", "Organization/")
 
 
-def _refs(x: object, path: tuple[str, ...]) -> Iterator[object]:
-    if isinstance(x, list):
-        for v in x:
-            yield from _refs(v, path)
-    elif isinstance(x, dict):
-        if not path:
-            yield x.get("reference")
-        else:
-            yield from _refs(x.get(path[0]), path[1:])
+def _flat(xs: list[object], out: list[dict[str, object]]) -> list[dict[str, object]]:
+    for v in xs:
+        if isinstance(v, dict):
+            out.append(v)
+        elif isinstance(v, list):
+            _flat(v, out)
+    return out
+
+
+def _refs(x: object, path: tuple[str, ...]) -> list[object]:
+    """The `reference` of every Reference at `path` under `x` (lists flattened)."""
+    cur = [x]
+    for key in path:
+        cur = [v.get(key) for v in _flat(cur, [])]
+    return [v.get("reference") for v in _flat(cur, [])]
 
 
 def referenced_keys(resources: Iterable[JSON]) -> set[str]:
