@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from standby.bench.harness import Figure, PeakRSS, Progress, benchmark
+from standby.bench.hospital import cached_replica
 
 CACHE = Path(".cache") / "bench-reports"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -31,33 +32,7 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 def _store(beds: int, progress: Progress) -> Path:
     """A SQLite replica of a generated hospital (cached per size)."""
-    from standby.sim.generate import generate_hospital
-    from standby.store import open_store
-
-    base = CACHE / f"beds-{beds}"
-    db = base / "replica.db"
-    if db.is_file():
-        return db
-    if base.exists():
-        shutil.rmtree(base)
-    data = base / "ndjson"
-    progress.step(f"generating a hospital of {beds} beds")
-    generate_hospital(beds, 7, data, now=NOW)
-    tmp = base / "replica.tmp.db"
-    store = open_store(db=tmp)
-    try:
-        for f in sorted(data.glob("*.ndjson")):
-            progress.step(f"ingesting {f.name}")
-            with f.open("rb") as fh:
-                store.ingest_ndjson(fh, file=str(f))
-    finally:
-        store.close()
-    tmp.rename(db)
-    for suffix in ("-wal", "-shm"):
-        side = Path(str(tmp) + suffix)
-        if side.exists():
-            side.rename(Path(str(db) + suffix))
-    return db
+    return cached_replica(CACHE, beds, progress, now=NOW)
 
 
 def baseline_pages_per_second(pages: int) -> float:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from standby.bench.harness import Figure, Progress, benchmark, percentile
+from standby.bench.hospital import cached_replica
 
 CACHE = Path(".cache") / "bench-web"
 PASSWORD = "bench-password-1"
@@ -46,34 +47,7 @@ def _free_port() -> int:
 
 def _build_store(beds: int, progress: Progress) -> Path:
     """A SQLite replica of a generated hospital (cached per size)."""
-    from standby.sim.generate import generate_hospital
-    from standby.store import open_store
-
-    base = CACHE / f"beds-{beds}"
-    db = base / "replica.db"
-    if db.is_file():
-        return db
-    if base.exists():
-        shutil.rmtree(base)
-    data = base / "ndjson"
-    data.mkdir(parents=True)
-    progress.step(f"generating a hospital of {beds} beds")
-    generate_hospital(beds=beds, seed=7, out=data)
-    tmp = base / "replica.tmp.db"
-    store = open_store(db=tmp)
-    try:
-        for f in sorted(data.glob("*.ndjson")):
-            progress.step(f"ingesting {f.name}")
-            with f.open("rb") as fh:
-                store.ingest_ndjson(fh, file=str(f))
-    finally:
-        store.close()
-    tmp.rename(db)
-    for suffix in ("-wal", "-shm"):
-        side = Path(str(tmp) + suffix)
-        if side.exists():
-            side.rename(Path(str(db) + suffix))
-    return db
+    return cached_replica(CACHE, beds, progress)
 
 
 def _timed_ms(fn: Any, n: int) -> list[float]:
