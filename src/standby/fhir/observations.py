@@ -37,10 +37,12 @@ def effective(r: JSON) -> datetime | None:
 
 
 def observation_code(r: JSON) -> str | None:
-    for c in d.codings(r.get("code")):
-        if c.get("system") in (d.LOINC, None) and c.get("code"):
-            return str(c["code"])
-    return d.first_code(r.get("code"))
+    cc = r.get("code")
+    if isinstance(cc, dict):  # d.codings(cc), inlined: this runs for every Observation
+        for c in cc.get("coding") or []:
+            if isinstance(c, dict) and c.get("system") in (d.LOINC, None) and c.get("code"):
+                return str(c["code"])
+    return d.first_code(cc)
 
 
 def category_codes(r: JSON) -> set[str]:
@@ -49,7 +51,10 @@ def category_codes(r: JSON) -> set[str]:
         cats = [cats]
     out: set[str] = set()
     for c in cats:
-        out |= d.codes_of(c)
+        if isinstance(c, dict):  # d.codes_of(c), inlined
+            for x in c.get("coding") or []:
+                if isinstance(x, dict) and x.get("code"):
+                    out.add(str(x.get("code")))
     return out
 
 
@@ -81,6 +86,7 @@ def code_status(observations: Sequence[JSON], held: Collection[str] | None) -> C
 
 def vital_signs(observations: Sequence[JSON], now: datetime, hours: float = 48) -> VitalSigns:
     since = now - timedelta(hours=hours)
+    until = now + timedelta(minutes=5)
     rows: dict[datetime, dict[str, str]] = {}
     series: dict[str, list[tuple[datetime, float]]] = {}
     latest: dict[str, tuple[datetime, str]] = {}
@@ -93,12 +99,15 @@ def vital_signs(observations: Sequence[JSON], now: datetime, hours: float = 48) 
         w = effective(r)
         if w is None:
             continue
+        outside = w < since or w > until
+        if outside and col in latest and w <= latest[col][0]:
+            continue  # neither shown nor the latest: its value is not needed
         text, num = _vital_value(r, col)
         if not text:
             continue
         if col not in latest or w > latest[col][0]:
             latest[col] = (w, text)
-        if w < since or w > now + timedelta(minutes=5):
+        if outside:
             continue
         if col in VITAL_COLUMNS:
             rows.setdefault(w, {})[col] = text
