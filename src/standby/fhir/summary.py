@@ -198,12 +198,16 @@ def _refs(x: object, path: tuple[str, ...]) -> list[object]:
 def referenced_keys(resources: Iterable[JSON]) -> set[str]:
     """ "Type/id" of the Practitioners, Locations and Medications that a summary names and
     that live outside the patient compartment (for the caller to resolve)."""
-    out: set[str] = set()
+    refs: set[str] = set()
     for r in resources:
         for path in REFERENCE_FIELDS.get(str(r.get("resourceType")), ()):
             for ref in _refs(r, path):
-                if isinstance(ref, str) and ref.startswith(OUTSIDE):
-                    key = d.reference_key(ref)
-                    if key:
-                        out.add(key)
+                if isinstance(ref, str):
+                    refs.add(ref)
+    out: set[str] = set()
+    for ref in refs:  # many resources name the same few (the same nurse, the same drug)
+        if ref.startswith(OUTSIDE):
+            key = d.reference_key(ref)
+            if key:
+                out.add(key)
     return out
