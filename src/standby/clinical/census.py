@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from standby.clinical.directory import directory
@@ -143,12 +143,36 @@ def _census_observations(store: Store, pids: list[str]) -> dict[str, list[JSON]]
     return None
 
 
+def _recent_administrations(store: Store, pid: str, now: datetime) -> list[JSON] | None:
+    """The patient's MedicationAdministrations of the last day (all a census row's doses
+    can match: the MAR looks back `LOOKBACK` ± `WINDOW`); None when the store cannot
+    search them by date."""
+    since = (now - timedelta(hours=24)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out: list[JSON] = []
+    try:
+        offset = 0
+        while True:
+            page = store.search(
+                "MedicationAdministration",
+                [("subject", f"Patient/{pid}"), ("date", f"ge{since}")],
+                count=1000,
+                offset=offset,
+            )
+            out.extend(sr.json() for sr in page.resources)
+            if len(page.resources) < 1000:
+                return out
+            offset += 1000
+    except ValueError:
+        return None
+
+
 def unit_census_and_summaries(
     store: Store, unit_id: str, now: datetime, *, full: bool = True
 ) -> tuple[Census, list[PatientSummary]]:
     """The census and, in the same order, the summary of each patient on it. `full`
     reads each whole compartment (the packets print every section); otherwise only what
-    a census row shows is read (allergies, flags, code status, weight, the MAR)."""
+    a census row shows is read (allergies, flags, code status, weight, the MAR with the
+    last day of administrations: an older "last given" is then not in the summaries)."""
     dire = directory(store)
     unit = dire.location(unit_id)
     if unit is None:
@@ -178,8 +202,11 @@ def unit_census_and_summaries(
                 for sr in store.compartment(pid, None if full else [*CENSUS_TYPES, "Observation"])
             ]
         else:
-            resources = [sr.json() for sr in store.compartment(pid, CENSUS_TYPES)]
+            recent = _recent_administrations(store, pid, now)
+            types = CENSUS_TYPES if recent is None else CENSUS_TYPES[:-1]
+            resources = [sr.json() for sr in store.compartment(pid, types)]
             resources += obs.get(pid, [])
+            resources += recent or []
         current = current_encounter([r for r in resources if r.get("resourceType") == "Encounter"])
         loc = encounter_bed(current) if current else None
         if loc not in in_unit:
