@@ -18,7 +18,7 @@ def test_demo_setup_seeds_the_replica_through_the_simulated_ehr(tmp_path: Path) 
     )
     assert result.exit_code == 0, result.output
     assert "reachable:    yes" in result.output
-    source = {p.name: sum(1 for _ in p.open("rb")) for p in (tmp_path / "ehr").glob("*.ndjson")}
+    source = {p.name: p.read_bytes().count(b"\n") for p in (tmp_path / "ehr").glob("*.ndjson")}
     with open_store(db=tmp_path / "standby.db") as store:
         counts = store.counts_by_type()
         for name, lines in source.items():
