@@ -356,6 +356,9 @@ def test_ingest_quarantines_bad_lines_and_goes_on(store: Store) -> None:
     assert "id" in items[6].reason
     assert "UTF-8" in items[7].reason
     assert all(q.file == "Patient.ndjson" and q.source == "ingest" for q in items.values())
+    assert store.count_quarantined() == 6
+    newest = max(q.at for q in items.values())
+    assert store.count_quarantined(since=newest) == 0
     again = store.ingest_ndjson(iter(lines[:1]), file="Patient.ndjson")
     assert again.unchanged == 1 and again.written == 0
 

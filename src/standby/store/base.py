@@ -270,6 +270,10 @@ class Store(ABC):
     def quarantined(self, *, since: str | None = None, limit: int = 100) -> list[QuarantineItem]:
         """Quarantined items, newest first."""
 
+    def count_quarantined(self, *, since: str | None = None) -> int:
+        """How many items were quarantined after `since` (for every page's header)."""
+        return len(self.quarantined(since=since, limit=1_000_000))
+
     @abstractmethod
     def get_checkpoint(self, stream: str) -> str | None: ...
 

@@ -608,6 +608,14 @@ class SQLStore(Store):
                 (now_instant(), source, file, line, resource_type, resource_id, reason, raw),
             )
 
+    def count_quarantined(self, *, since: str | None = None) -> int:
+        sql, args = "SELECT COUNT(*) FROM quarantine", []
+        if since:
+            sql += " WHERE at > ?"
+            args.append(since)
+        with self._reader() as cur:
+            return int(cur.query(sql, args)[0][0])
+
     def quarantined(self, *, since: str | None = None, limit: int = 100) -> list[QuarantineItem]:
         sql = (
             "SELECT id, at, source, file, line, resource_type, resource_id, reason, raw"

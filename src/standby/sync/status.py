@@ -142,7 +142,7 @@ def _errors_since(store: Store, since: str, source: str | None = None) -> int:
 
 
 def _quarantined_since(store: Store, since: str) -> int:
-    return len(store.quarantined(since=since, limit=100_000))
+    return store.count_quarantined(since=since)
 
 
 def sync_health(store: Store, now: datetime | None = None) -> SyncHealth:
