@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import open_store
+from monitor_site import open_store
 from typer.testing import CliRunner
 
 from standby.cli import monitor as cli_monitor

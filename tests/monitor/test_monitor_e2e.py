@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD
 from monitor_receivers import FakeEHR, free_port, smtp_server
+from monitor_site import PASSWORD
 
 from standby.monitor.config import MonitorConfig
 from standby.monitor.runner import MonitorRunner

@@ -6,7 +6,7 @@ import warnings
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, csrf_of
+from monitor_site import PASSWORD, csrf_of
 
 from standby.monitor import downtime, incidents
 from standby.monitor.config import MonitorConfig

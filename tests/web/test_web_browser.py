@@ -12,8 +12,8 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from conftest import PASSWORD, Hospital
 from web_browser import chromium, served, shot
+from web_site import PASSWORD, Hospital
 
 from standby import clinical
 

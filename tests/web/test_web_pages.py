@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, Hospital, csrf_of
+from web_site import PASSWORD, Hospital, csrf_of
 
 from standby import clinical
 from standby.web import accounts_repo, header

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from conftest import PASSWORD, Site, csrf_of, login
+from web_site import PASSWORD, Site, csrf_of, login
 
 from standby.web import accounts_repo
 from standby.web.records import AuditQuery

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, TestClient, login
+from web_site import PASSWORD, TestClient, login
 
 
 def test_app_factory_reads_settings_from_the_environment(

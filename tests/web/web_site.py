@@ -1,0 +1,197 @@
+"""Fixtures of the viewer's tests: a store, an app with a settable clock, logged-in clients.
+
+`hospital`: the SQLite replica of the synthetic hospital (NDJSON generated and ingested
+once per session, a fresh copy of the database per test). `mini_site`: an empty
+replica, for the account, session and audit tests that need no patients."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx still works
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from standby.settings import Settings
+from standby.store import open_store
+from standby.web import accounts
+from standby.web.app import create_app
+
+PASSWORD = "correct horse battery"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@dataclass
+class Site:
+    app: Any
+    store: Any
+    clock: Clock
+    settings: Settings
+
+    def client(self, address: str = "10.0.0.1", base_url: str = "http://testserver") -> TestClient:
+        return TestClient(
+            self.app, client=(address, 50000), follow_redirects=False, base_url=base_url
+        )
+
+    def login(
+        self, username: str, password: str = PASSWORD, address: str = "10.0.0.1"
+    ) -> TestClient:
+        c = self.client(address)
+        r = login(c, username, password)
+        assert r.status_code == 303, r.text
+        return c
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "no CSRF field in the page"
+    return m.group(1)
+
+
+def login(c: TestClient, username: str, password: str) -> Any:
+    page = c.get("/login")
+    return c.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_of(page.text),
+            "next": "/",
+        },
+    )
+
+
+@pytest.fixture(autouse=True)
+def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters in tests (production keeps argon2-cffi's defaults)."""
+    from argon2 import PasswordHasher
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", cheap)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("dummy"))
+
+
+@pytest.fixture
+def mini_site(tmp_path: Path) -> Iterator[Site]:
+    store = open_store(db=tmp_path / "web.db")
+    clock = Clock()
+    settings = Settings(
+        db=tmp_path / "web.db",
+        login_max_failures=3,
+        login_address_max_failures=6,
+        session_idle_minutes=30,
+    )
+    app = create_app(settings, store, clock=clock)
+    for name, role, units in [
+        ("nurse.a", "nurse", ["4W"]),
+        ("admin.a", "admin", []),
+        ("sched.a", "scheduler", []),
+    ]:
+        accounts.add_user(store, name, PASSWORD, role=role, units=units)
+    yield Site(app, store, clock, settings)
+    store.close()
+
+
+# ---- the synthetic hospital ----------------------------------------------------------------
+ROLES_AND_UNITS = {
+    "nurse": "nurse",
+    "physician": "physician",
+    "pharmacist": "pharmacist",
+    "scheduler": "scheduler",
+    "ic": "incident-commander",
+    "admin": "admin",
+    "nurse2": "nurse",  # on another unit
+}
+
+
+@pytest.fixture(scope="session")
+def hospital_ndjson(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 20-bed synthetic hospital as NDJSON, generated once per session."""
+    generate = pytest.importorskip("standby.sim.generate")
+    out = tmp_path_factory.mktemp("hospital-ndjson")
+    generate.generate_hospital(beds=20, seed=11, out=out)
+    return out
+
+
+def _ingest(store: Any, ndjson: Path) -> None:
+    for f in sorted(ndjson.glob("*.ndjson")):
+        with f.open("rb") as fh:
+            store.ingest_ndjson(fh, file=str(f))
+
+
+@pytest.fixture(scope="session")
+def hospital_db(hospital_ndjson: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A replica of it, ingested once per session (each test works on its own copy)."""
+
+    db = tmp_path_factory.mktemp("hospital") / "replica.db"
+    store = open_store(db=db)
+    try:
+        _ingest(store, hospital_ndjson)
+    finally:
+        store.close()
+    return db
+
+
+@dataclass
+class Hospital(Site):
+    unit_id: str = ""
+    other_unit_id: str = ""
+
+
+def _copy_db(src: Path, dst: Path) -> None:
+    import shutil
+
+    for suffix in ("", "-wal", "-shm"):
+        s = Path(str(src) + suffix)
+        if s.exists():
+            shutil.copy(s, Path(str(dst) + suffix))
+
+
+@pytest.fixture
+def hospital(hospital_db: Path | None, hospital_ndjson: Path, tmp_path: Path) -> Iterator[Hospital]:
+    """The app over a fresh copy of the hospital, with one account per role (password
+    PASSWORD): `nurse`, `physician`, `pharmacist` on `unit_id`; `nurse2` on
+    `other_unit_id`; `scheduler`, `ic`, `admin`."""
+    from standby import clinical
+
+    db = tmp_path / "replica.db"
+    _copy_db(hospital_db, db)
+    store = open_store(db=db)
+    clock = Clock()
+    clock.now = datetime.now(UTC).replace(microsecond=0)
+    settings = Settings(db=db, login_max_failures=3, session_idle_minutes=30)
+    units = clinical.units(store)
+    occupied = []
+    for u in units:
+        c = clinical.unit_census(store, u.id, clock.now)
+        if c.patients:
+            occupied.append(u.id)
+    assert len(occupied) >= 2, "the synthetic hospital should fill two units"
+    unit_id, other = occupied[0], occupied[1]
+    for name, role in ROLES_AND_UNITS.items():
+        unit = other if name == "nurse2" else unit_id
+        units_of = [unit] if role in ("nurse", "physician", "pharmacist") else []
+        accounts.add_user(
+            store, name, PASSWORD, role=role, units=units_of, display_name=name.title()
+        )
+    app = create_app(settings, store, clock=clock)
+    yield Hospital(app, store, clock, settings, unit_id, other)
+    store.close()
