@@ -106,7 +106,16 @@ class Settings(BaseSettings):
     break_glass_minutes: float = Field(
         60.0, description="How long a break-the-glass access to one patient lasts (minutes)."
     )
-    web_workers: int = Field(1, description="uvicorn worker processes of `standby serve`.")
+    web_workers: int = Field(
+        1,
+        description="Worker processes of `standby serve` (one per core; each binds the port "
+        "with SO_REUSEPORT so the kernel spreads connections evenly).",
+    )
+    summary_cache_seconds: float = Field(
+        15.0,
+        description="A patient summary is reused for at most this many seconds, and only while "
+        "nothing in it has changed; 0 turns the cache off.",
+    )
 
     # --- monitor (outage detection, downtime, notifications; docs/monitor.md) ------------
     monitor_interval_seconds: float = Field(

@@ -172,8 +172,8 @@ def _ensure_allergy_states(h: Hospital) -> tuple[Any, Any]:
     nka, _ = _patient_with(h, "no-known-allergies")
     unknown, _ = _patient_with(h, "not-recorded")
     pts = _census(h, h.unit_id).patients
-    if unknown is None:
-        unknown = pts[0]
+    if unknown is None:  # not the NKA patient: that one must keep its assertion
+        unknown = next(p for p in pts if nka is None or p.id != nka.id)
         for sr in h.store.compartment(unknown.id, ["AllergyIntolerance"]):
             h.store.tombstone("AllergyIntolerance", sr.id, version_id="999")
     if nka is None:

@@ -31,11 +31,13 @@ from standby.store.base import Store
 JSON = Mapping[str, Any]
 
 
-def resolve(store: Store, resources: Sequence[JSON], dire: Directory) -> dict[str, JSON]:
-    """The referenced resources a summary names: directory entries, plus Medications and
-    anything else read one by one."""
+def resolve(
+    store: Store, resources: Sequence[JSON], dire: Directory, keys: set[str] | None = None
+) -> dict[str, JSON]:
+    """The referenced resources a summary names (`keys`, by default `referenced_keys`):
+    directory entries, plus Medications and anything else read one by one."""
     out: dict[str, JSON] = {}
-    for key in referenced_keys(resources):
+    for key in referenced_keys(resources) if keys is None else keys:
         hit = dire.resolved.get(key)
         if hit is None:
             rt, _, rid = key.partition("/")
@@ -61,18 +63,30 @@ def patient_summary(
     store: Store, patient_id: str, now: datetime, *, hours: float = 48
 ) -> PatientSummary | None:
     """The downtime summary of one patient; None when the replica holds no such patient."""
+    inputs = summary_inputs(store, patient_id)
+    if inputs is None:
+        return None
+    resources, resolved, held_types, _keys = inputs
+    return summarise(resources, now, resolved=resolved, held_types=held_types, hours=hours)
+
+
+def summary_inputs(
+    store: Store, patient_id: str
+) -> tuple[list[JSON], dict[str, JSON], frozenset[str], frozenset[str]] | None:
+    """What a summary is built from: the compartment, the referenced resources, the types
+    the replica holds, and the "Type/id" of everything read or referenced (what a cached
+    summary depends on). None when the replica holds no such patient."""
     stored = store.compartment(patient_id)
-    resources = [sr.json() for sr in stored]
+    resources: list[JSON] = [sr.json() for sr in stored]
     if not any(r.get("resourceType") == "Patient" for r in resources):
         return None
     dire = directory(store)
-    return summarise(
-        resources,
-        now,
-        resolved=resolve(store, resources, dire),
-        held_types=dire.held_types,
-        hours=hours,
-    )
+    refs = referenced_keys(resources)
+    resolved = resolve(store, resources, dire, refs)
+    keys = {f"{sr.resource_type}/{sr.id}" for sr in stored}
+    keys.update(resolved)
+    keys.update(refs)
+    return resources, resolved, dire.held_types, frozenset(keys)
 
 
 # ---- search ---------------------------------------------------------------------------

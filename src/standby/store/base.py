@@ -221,6 +221,20 @@ class Store(ABC):
         oldest change first, with a monotonically increasing sequence number for paging.
         Tombstones included. Serves `_history?_since=` and bulk export `_since`."""
 
+    def last_seq(self) -> int | None:
+        """The newest change's sequence number (0 when empty); None when the engine cannot
+        say. With `change_marks`, what read caches follow."""
+        return None
+
+    def change_marks(
+        self, after_seq: int, *, limit: int = 10000
+    ) -> list[tuple[int, str, str, str | None]] | None:
+        """What changed after sequence `after_seq`, oldest first: (seq, type, id, patient id
+        of the current version; None for tombstones and resources outside any patient's
+        compartment). Cheap when nothing changed (one indexed probe): read caches use it to
+        drop exactly what changed. None when the engine cannot say (caches then stay off)."""
+        return None
+
     @abstractmethod
     def search(
         self,

@@ -518,6 +518,20 @@ class SQLStore(Store):
             rows = cur.query(sql, args)
         return [(int(r[0]), _row(r[1:])) for r in rows]
 
+    def last_seq(self) -> int | None:
+        with self._reader() as cur:
+            return int(cur.query("SELECT coalesce(max(seq), 0) FROM resource")[0][0])
+
+    def change_marks(
+        self, after_seq: int, *, limit: int = 10000
+    ) -> list[tuple[int, str, str, str | None]] | None:
+        with self._reader() as cur:
+            rows = cur.query(
+                "SELECT seq, type, id, patient_id FROM resource WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            )
+        return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+
     def search(
         self,
         resource_type: str,

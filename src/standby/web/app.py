@@ -41,8 +41,10 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from standby.clinical.summary_cache import SummaryCache
 from standby.settings import Settings
 from standby.store.base import Store
+from standby.store.group_commit import GroupCommit
 from standby.web import accounts_repo, schema
 from standby.web.accounts import LoginPolicy
 from standby.web.context import TEMPLATE_DIR, WebContext
@@ -97,6 +99,8 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
             lockout=timedelta(minutes=settings.login_lockout_minutes),
         ),
         break_glass_for=timedelta(minutes=settings.break_glass_minutes),
+        audit_log=GroupCommit(lambda events: accounts_repo.append_audit_many(store, events)),
+        summaries=SummaryCache(store, max_age=settings.summary_cache_seconds),
     )
     web.banner_templates = [b for b in DEFAULT_BANNERS if (TEMPLATE_DIR / b).is_file()]
     routes: list[BaseRoute] = []

@@ -1,6 +1,9 @@
 """The audit trail: every view of a patient's data records who, which patient, which page,
 when and from which address (docs/web.md#audit). Append-only: `accounts_repo` has no
 function that edits or deletes a line, and the database refuses it (schema.py).
+
+Lines are written through the app's `GroupCommit` (`WebContext.audit_log`): concurrent
+page views share one transaction, and a page is sent only after its line is committed.
 Admins search it and export it as CSV (routes/admin.py).
 """
 
@@ -26,18 +29,19 @@ def record(pr: PageRequest, action: str, patient_id: str | None, detail: str = "
     """One audit line for the current request (page = path and query)."""
     url = pr.request.url
     page = url.path + (f"?{url.query}" if url.query else "")
-    repo.append_audit(
-        pr.web.store,
-        AuditEvent(
-            iso(pr.now),
-            pr.user.username,
-            pr.user.role,
-            action,
-            patient_id,
-            page[:500],
-            pr.address,
-            detail[:500],
-        ),
+    pr.web.audit_log.submit(
+        [
+            AuditEvent(
+                iso(pr.now),
+                pr.user.username,
+                pr.user.role,
+                action,
+                patient_id,
+                page[:500],
+                pr.address,
+                detail[:500],
+            )
+        ]
     )
 
 
@@ -46,8 +50,7 @@ def record_many(pr: PageRequest, action: str, patient_ids: list[str], detail: st
     url = pr.request.url
     page = (url.path + (f"?{url.query}" if url.query else ""))[:500]
     at = iso(pr.now)
-    repo.append_audit_many(
-        pr.web.store,
+    pr.web.audit_log.submit(
         [
             AuditEvent(
                 at, pr.user.username, pr.user.role, action, pid, page, pr.address, detail[:500]

@@ -15,11 +15,14 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from standby.clinical.summary_cache import SummaryCache
 from standby.settings import Settings
 from standby.store.base import Store
+from standby.store.group_commit import GroupCommit
 from standby.web import header as header_mod
 from standby.web import times
 from standby.web.accounts import LoginPolicy
+from standby.web.records import AuditEvent
 from standby.web.roles import Permission, can
 from standby.web.sessions import SessionManager
 
@@ -58,6 +61,8 @@ class WebContext:
     sessions: SessionManager
     policy: LoginPolicy
     break_glass_for: timedelta
+    audit_log: GroupCommit[AuditEvent]
+    summaries: SummaryCache
     env: jinja2.Environment = field(default_factory=_environment)
     context_hooks: list[ContextHook] = field(default_factory=list)
     banner_templates: list[str] = field(default_factory=list)

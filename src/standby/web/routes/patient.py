@@ -38,7 +38,7 @@ def _chart(summary: clinical.PatientSummary) -> str:
 
 def _load(pr: PageRequest) -> tuple[str, clinical.PatientSummary | None]:
     pid = pr.request.path_params["patient_id"]
-    return pid, clinical.patient_summary(pr.web.store, pid, pr.now)
+    return pid, pr.web.summaries.summary(pid, pr.now)
 
 
 @page(Permission.SUMMARY)

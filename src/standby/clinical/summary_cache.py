@@ -1,0 +1,137 @@
+"""Patient summaries kept between page views, dropped the moment anything in them changes.
+
+Why: the summary is the viewer's most-read page, and building it (read a few hundred
+resources, parse them, decide) costs more than everything else a page view does. During
+an outage fifty nurses open the same few hundred patients again and again while the
+replica barely changes.
+
+Exactness — a cached summary is used only when both hold:
+
+* **nothing it was built from has changed.** Before every lookup the cache reads the
+  store's change marks since the last lookup (`Store.change_marks`: one indexed probe when
+  nothing changed) and drops the summary of every patient a changed resource belongs to,
+  and every summary that contains or references the changed resource (a corrected
+  Observation moved to another patient, a Medication or Location renamed, a referenced
+  resource that has just arrived). A new allergy shows on the very next page view;
+* **it is younger than `max_age` seconds.** What is due, overdue or within the last
+  48 hours depends on the clock, so a summary is rebuilt at least this often (the
+  setting `summary_cache_seconds`, default 15; 0 turns the cache off). The page says when
+  its summary was built.
+
+One cache per process; engines without change marks (`Store.last_seq()` is None) get no
+caching. Bounded: the least recently used summaries go beyond `max_entries`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from standby.clinical import directory as directory_mod
+from standby.clinical.patients import summary_inputs
+from standby.fhir.summary import PatientSummary
+from standby.fhir.summary import patient_summary as summarise
+from standby.store.base import Store
+
+DIRECTORY_TYPES = frozenset({"Location", "Practitioner", "PractitionerRole", "Organization"})
+MARKS_PER_READ = 10000
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    summary: PatientSummary
+    built_at: datetime
+    keys: frozenset[str]  # "Type/id" of every resource read or referenced
+
+
+class SummaryCache:
+    def __init__(self, store: Store, *, max_age: float, max_entries: int = 1000) -> None:
+        self.store = store
+        self.max_age = max_age
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._seq = store.last_seq() if max_age > 0 else None
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self._seq is not None
+
+    def summary(self, patient_id: str, now: datetime) -> PatientSummary | None:
+        """The patient's downtime summary at `now` (None: no such patient)."""
+        if not self.enabled:
+            return _build(self.store, patient_id, now)[0]
+        self._follow_changes()
+        with self._lock:
+            entry = self._entries.get(patient_id)
+            if entry is not None:
+                age = (now - entry.built_at).total_seconds()
+                if 0 <= age < self.max_age:
+                    self._entries.move_to_end(patient_id)
+                    self.hits += 1
+                    return entry.summary
+            self.misses += 1
+            seen = self._seq
+        newest = self.store.last_seq()
+        summary, keys = _build(self.store, patient_id, now)
+        if summary is None:
+            return None
+        with self._lock:
+            # keep it only if every write up to the build was already followed, and no
+            # change was applied meanwhile (it could concern what was just read)
+            if newest is not None and seen is not None and newest <= seen == self._seq:
+                self._entries[patient_id] = _Entry(summary, now, keys)
+                self._entries.move_to_end(patient_id)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        return summary
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def _follow_changes(self) -> None:
+        with self._lock:
+            after = self._seq
+        if after is None:
+            return
+        marks = self.store.change_marks(after, limit=MARKS_PER_READ)
+        if not marks:
+            return
+        with self._lock:
+            if self._seq != after:
+                return  # another thread has applied these already
+            if len(marks) >= MARKS_PER_READ:  # a bulk load: start afresh
+                self._entries.clear()
+                self._seq = self.store.last_seq()
+                directory_mod.invalidate(self.store)
+                return
+            shared = False
+            for _seq, rtype, rid, patient_id in marks:
+                if patient_id is not None:
+                    self._entries.pop(patient_id, None)
+                key = f"{rtype}/{rid}"
+                for pid in [p for p, e in self._entries.items() if key in e.keys]:
+                    del self._entries[pid]
+                shared = shared or rtype in DIRECTORY_TYPES
+            self._seq = marks[-1][0]
+        if shared:
+            directory_mod.invalidate(self.store)
+
+
+def _build(
+    store: Store, patient_id: str, now: datetime
+) -> tuple[PatientSummary | None, frozenset[str]]:
+    inputs = summary_inputs(store, patient_id)
+    if inputs is None:
+        return None, frozenset()
+    resources, resolved, held_types, keys = inputs
+    return summarise(resources, now, resolved=resolved, held_types=held_types), keys
+
+
+SummaryFn = Callable[[str, datetime], PatientSummary | None]

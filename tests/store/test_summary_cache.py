@@ -1,0 +1,149 @@
+"""The patient-summary cache (standby.clinical.summary_cache): a cached summary is used
+only while nothing it was built from has changed and while it is younger than max_age.
+Every test changes the store the way the sync does and checks the very next summary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from standby.clinical.summary_cache import SummaryCache
+from standby.store import open_store
+from standby.store.base import Store
+
+NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+
+
+def _put(store: Store, resource: dict[str, Any]) -> None:
+    store.upsert(orjson.dumps(resource))
+
+
+def _patient(pid: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": pid,
+        "identifier": [{"system": "urn:mrn", "value": f"MRN-{pid}"}],
+        "name": [{"family": "Testperson", "given": [pid]}],
+        "birthDate": "1950-01-01",
+        "gender": "female",
+    }
+
+
+def _allergy(aid: str, pid: str, text: str) -> dict[str, Any]:
+    return {
+        "resourceType": "AllergyIntolerance",
+        "id": aid,
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+        "verificationStatus": {"coding": [{"code": "confirmed"}]},
+        "code": {"text": text},
+        "patient": {"reference": f"Patient/{pid}"},
+    }
+
+
+def _med_request(mid: str, pid: str, med_ref: str) -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": mid,
+        "status": "active",
+        "intent": "order",
+        "medicationReference": {"reference": med_ref},
+        "subject": {"reference": f"Patient/{pid}"},
+        "authoredOn": "2026-11-28T10:00:00Z",
+    }
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    s = open_store(db=tmp_path / "cache.db")
+    for pid in ("a", "b"):
+        _put(s, _patient(pid))
+    _put(s, _allergy("al1", "a", "Penicillin"))
+    yield s
+    s.close()
+
+
+def _substances(cache: SummaryCache, pid: str, now: datetime = NOW) -> list[str]:
+    summary = cache.summary(pid, now)
+    assert summary is not None
+    return [a.substance for a in summary.allergies.items]
+
+
+def test_a_repeated_view_is_served_from_the_cache(store: Store) -> None:
+    cache = SummaryCache(store, max_age=60)
+    assert _substances(cache, "a") == ["Penicillin"]
+    assert _substances(cache, "a") == ["Penicillin"]
+    assert (cache.hits, cache.misses) == (1, 1)
+
+
+def test_a_new_allergy_shows_on_the_next_view(store: Store) -> None:
+    cache = SummaryCache(store, max_age=60)
+    _substances(cache, "a")
+    _put(store, _allergy("al2", "a", "Latex"))
+    assert sorted(_substances(cache, "a")) == ["Latex", "Penicillin"]
+
+
+def test_a_deleted_allergy_disappears_on_the_next_view(store: Store) -> None:
+    cache = SummaryCache(store, max_age=60)
+    _substances(cache, "a")
+    store.tombstone("AllergyIntolerance", "al1", version_id="9")
+    summary = cache.summary("a", NOW)
+    assert summary is not None and summary.allergies.items == []
+
+
+def test_a_resource_moved_to_another_patient_leaves_the_first_one(store: Store) -> None:
+    """Wrong-patient documentation corrected: the allergy now names patient b."""
+    cache = SummaryCache(store, max_age=60)
+    assert _substances(cache, "a") == ["Penicillin"]
+    assert _substances(cache, "b") == []
+    _put(store, _allergy("al1", "b", "Penicillin"))
+    assert _substances(cache, "a") == []
+    assert _substances(cache, "b") == ["Penicillin"]
+
+
+def test_a_referenced_medication_arriving_later_is_named(store: Store) -> None:
+    cache = SummaryCache(store, max_age=60)
+    _put(store, _med_request("mr1", "a", "Medication/m1"))
+    first = cache.summary("a", NOW)
+    assert first is not None
+    assert "Heparin" not in " ".join(m.name for m in first.medications.items)
+    _put(
+        store,
+        {"resourceType": "Medication", "id": "m1", "code": {"text": "Heparin 5000 units/mL"}},
+    )
+    second = cache.summary("a", NOW)
+    assert second is not None
+    assert "Heparin" in " ".join(m.name for m in second.medications.items)
+
+
+def test_an_old_summary_is_rebuilt_for_the_new_time(store: Store) -> None:
+    cache = SummaryCache(store, max_age=15)
+    first = cache.summary("a", NOW)
+    again = cache.summary("a", NOW + timedelta(seconds=14))
+    later = cache.summary("a", NOW + timedelta(seconds=15))
+    assert first is again
+    assert later is not None and later is not first and later.now == NOW + timedelta(seconds=15)
+
+
+def test_max_age_zero_turns_the_cache_off(store: Store) -> None:
+    cache = SummaryCache(store, max_age=0)
+    assert not cache.enabled
+    assert cache.summary("a", NOW) is not cache.summary("a", NOW)
+
+
+def test_an_unknown_patient_is_none_and_not_cached(store: Store) -> None:
+    cache = SummaryCache(store, max_age=60)
+    assert cache.summary("nobody", NOW) is None
+    _put(store, _patient("nobody"))
+    assert cache.summary("nobody", NOW) is not None
+
+
+def test_the_cache_holds_at_most_max_entries(store: Store) -> None:
+    cache = SummaryCache(store, max_age=60, max_entries=1)
+    cache.summary("a", NOW)
+    cache.summary("b", NOW)
+    cache.summary("a", NOW)
+    assert cache.misses == 3
