@@ -111,6 +111,9 @@ class Settings(BaseSettings):
         description="Worker processes of `standby serve` (one per core; each binds the port "
         "with SO_REUSEPORT so the kernel spreads connections evenly).",
     )
+    web_threads: int = Field(
+        8, description="Threads per worker process that run page handlers (database reads)."
+    )
     summary_cache_seconds: float = Field(
         15.0,
         description="A patient summary is reused for at most this many seconds, and only while "

@@ -38,7 +38,9 @@ def register(app: typer.Typer) -> None:
         host: str | None = typer.Option(None, "--host", help="Address to listen on."),
         port: int | None = typer.Option(None, "--port", help="Port to listen on."),
         workers: int | None = typer.Option(
-            None, "--workers", help="uvicorn worker processes (default: STANDBY_WEB_WORKERS)."
+            None,
+            "--workers",
+            help="Worker processes, one per core (default: STANDBY_WEB_WORKERS).",
         ),
         monitor: bool = typer.Option(
             True,
@@ -66,15 +68,9 @@ def register(app: typer.Typer) -> None:
         )
         try:
             if settings.web_workers > 1:
-                uvicorn.run(
-                    "standby.cli.serve:app_factory",
-                    factory=True,
-                    host=settings.host,
-                    port=settings.port,
-                    workers=settings.web_workers,
-                    log_level="warning",
-                    access_log=False,
-                )
+                from standby.web.server import run_workers
+
+                run_workers(settings.host, settings.port, settings.web_workers)
             else:
                 from standby.store import open_store
                 from standby.web.app import create_app

@@ -63,6 +63,7 @@ class Directory:
 # store's hash, and weakly where the engine allows it, so a closed store is forgotten.
 _cache: dict[int, tuple[Any, Directory]] = {}
 _lock = threading.Lock()
+_load_lock = threading.Lock()
 
 
 def _ref(store: Store) -> Any:
@@ -79,14 +80,25 @@ def _ref(store: Store) -> Any:
 
 def directory(store: Store, *, ttl: float = TTL) -> Directory:
     """The cached directory of `store` (reloaded after `ttl` seconds)."""
+    hit = _fresh(store, ttl)
+    if hit is not None:
+        return hit
+    with _load_lock:  # one load at a time: fifty first page views share it
+        hit = _fresh(store, ttl)
+        if hit is not None:
+            return hit
+        fresh = load(store)
+        with _lock:
+            _cache[id(store)] = (_ref(store), fresh)
+        return fresh
+
+
+def _fresh(store: Store, ttl: float) -> Directory | None:
     with _lock:
         hit = _cache.get(id(store))
     if hit is not None and hit[0]() is store and time.monotonic() - hit[1].loaded_at < ttl:
         return hit[1]
-    fresh = load(store)
-    with _lock:
-        _cache[id(store)] = (_ref(store), fresh)
-    return fresh
+    return None
 
 
 def invalidate(store: Store) -> None:

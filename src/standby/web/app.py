@@ -31,11 +31,14 @@ Plugging in pages of another package (the monitor does this with
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
@@ -114,7 +117,19 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         if callable(hook):
             web.context_hooks.append(hook)
     routes.append(Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"))
-    app = Starlette(routes=routes, middleware=[Middleware(AuthMiddleware, web=web)])
+    threads = settings.web_threads
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # pages run in worker threads (the store is synchronous); a few per process
+        # keep the CPU busy while one waits on the database, without many threads
+        # fighting over the interpreter lock
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    app = Starlette(
+        routes=routes, middleware=[Middleware(AuthMiddleware, web=web)], lifespan=lifespan
+    )
     app.state.web = web
     app.state.store = store
     app.state.settings = settings

@@ -67,9 +67,10 @@ class WebContext:
     context_hooks: list[ContextHook] = field(default_factory=list)
     banner_templates: list[str] = field(default_factory=list)
     nav_links: list[tuple[str, str, Permission | None]] = field(default_factory=list)
+    _headers: header_mod.HeaderCache = field(default_factory=header_mod.HeaderCache)
 
     def header(self) -> header_mod.DataHeader:
-        return header_mod.data_header(
+        return self._headers.header(
             self.store,
             self.clock(),
             self.settings.stale_amber_seconds,

@@ -9,6 +9,8 @@ Sync health comes from `standby.sync.status.sync_health(store)`; the downtime st
 from __future__ import annotations
 
 import importlib
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,13 +53,44 @@ def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def data_header(store: Store, now: datetime, amber_s: float, red_s: float) -> DataHeader:
-    health: Any = None
-    if _sync_health is not None:
-        try:
-            health = _sync_health(store, now)
-        except Exception:  # the header must render even when the sync status cannot be read
-            health = None
+def read_health(store: Store, now: datetime) -> Any:
+    """The sync's health (None when it cannot be read or the sync is not installed)."""
+    if _sync_health is None:
+        return None
+    try:
+        return _sync_health(store, now)
+    except Exception:  # the header must render even when the sync status cannot be read
+        return None
+
+
+class HeaderCache:
+    """The sync's health read at most once per `ttl` seconds of real time per process (three
+    queries that every page would otherwise repeat); the header's age and colour are
+    still worked out from each request's own clock."""
+
+    def __init__(self, ttl: float = 1.0) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._at = -1e9
+        self._health: Any = None
+
+    def header(self, store: Store, now: datetime, amber_s: float, red_s: float) -> DataHeader:
+        with self._lock:
+            fresh = time.monotonic() - self._at < self.ttl
+            health = self._health
+        if not fresh:
+            health = read_health(store, now)
+            with self._lock:
+                self._at, self._health = time.monotonic(), health
+        return data_header(store, now, amber_s, red_s, health=health)
+
+
+def data_header(
+    store: Store, now: datetime, amber_s: float, red_s: float, *, health: Any = ...
+) -> DataHeader:
+    """The header at `now`; `health` as read by `read_health` (read here when not given)."""
+    if health is ...:
+        health = read_health(store, now)
     as_of = as_datetime(_get(health, "data_as_of")) if health is not None else None
     age = None if as_of is None else max(0.0, (now - as_of).total_seconds())
     lag = _get(health, "lag_seconds") if health is not None else None
