@@ -53,8 +53,10 @@ def test_two_workers_share_the_port_restart_and_stop(tmp_path: Path) -> None:
     env = {**os.environ, "STANDBY_DB": str(tmp_path / "w.db"), "STANDBY_PORT": str(port)}
     env.pop("STANDBY_SOURCE_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from standby.cli.main import main; main()", "serve", "--no-monitor"]
-        + ["--workers", "2"],
+        [
+            *(sys.executable, "-c", "from standby.cli.main import main; main()"),
+            *("serve", "--no-monitor", "--workers", "2"),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
