@@ -14,8 +14,9 @@ Figures, each beside a baseline from the same run (docs/web.md#performance):
   (goal ≥ 200/s on 2 cores): with the summary cache on (the default) for 200 views drawn
   with repeats from all admitted patients (the same patients opened again and again) and
   for every admitted patient in turn; then with the cache off (every view built from the
-  store), every patient in turn. Each after a 3-second warm-up that is not counted; beside `/healthz` (the same server and load with
-  no page work: the HTTP ceiling of the machine). The clients are `wrk` (Debian's `wrk`:
+  store), every patient in turn. Each after a 3-second warm-up that is not counted;
+  beside `/healthz` (the same server and load with no page work: the HTTP ceiling of the
+  machine). The clients are `wrk` (Debian's `wrk`:
   C, a few percent of one core) when installed, else a Python client in a separate
   process, which itself needs most of a core near 200 requests/s and so understates the
   server: the figure names the client used.

@@ -45,6 +45,10 @@ def units(store: Store, *, include_all: bool = False) -> list[Unit]:
     """The care units (wards with beds, ICU, ED), by alias. `include_all` adds the OR
     suite and clinics."""
     dire = directory(store)
+    key = f"units:{include_all}"
+    cached: list[Unit] | None = dire.derived.get(key)
+    if cached is not None:
+        return list(cached)
     out = []
     for loc in dire.locations():
         if d.first_code(loc.get("physicalType")) != "wi" or loc.get("status") == "inactive":
@@ -61,7 +65,8 @@ def units(store: Store, *, include_all: bool = False) -> list[Unit]:
         alias = (loc.get("alias") or [loc.get("name") or lid])[0]
         out.append(Unit(lid, str(loc.get("name") or alias), str(alias), kind, beds))
     out.sort(key=lambda u: u.alias)
-    return out
+    dire.derived[key] = out
+    return list(out)
 
 
 def _encounters_in(store: Store, loc_ids: list[str]) -> list[JSON]:

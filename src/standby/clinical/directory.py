@@ -29,6 +29,7 @@ class Directory:
     roles: dict[str, str] = field(default_factory=dict)  # Practitioner id → role text
     held_types: frozenset[str] = frozenset()
     loaded_at: float = 0.0
+    derived: dict[str, Any] = field(default_factory=dict)  # worked out once per load
 
     def location(self, loc_id: str | None) -> JSON | None:
         return self.resolved.get(f"Location/{loc_id}") if loc_id else None
