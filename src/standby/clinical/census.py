@@ -177,7 +177,15 @@ def unit_census_and_summaries(
     """The census and, in the same order, the summary of each patient on it. `full`
     reads each whole compartment (the packets print every section); otherwise only what
     a census row shows is read (allergies, flags, code status, weight, the MAR with the
-    last day of administrations: an older "last given" is then not in the summaries)."""
+    last day of administrations: an older "last given" is then not in the summaries).
+    Everything is read in one read transaction: one consistent snapshot of the replica."""
+    with store.read_transaction():
+        return _census_and_summaries(store, unit_id, now, full)
+
+
+def _census_and_summaries(
+    store: Store, unit_id: str, now: datetime, full: bool
+) -> tuple[Census, list[PatientSummary]]:
     dire = directory(store)
     unit = dire.location(unit_id)
     if unit is None:

@@ -75,7 +75,15 @@ def summary_inputs(
 ) -> tuple[list[JSON], dict[str, JSON], frozenset[str], frozenset[str]] | None:
     """What a summary is built from: the compartment, the referenced resources, the types
     the replica holds, and the "Type/id" of everything read or referenced (what a cached
-    summary depends on). None when the replica holds no such patient."""
+    summary depends on). None when the replica holds no such patient. One read
+    transaction: the compartment and what it references from the same snapshot."""
+    with store.read_transaction():
+        return _summary_inputs(store, patient_id)
+
+
+def _summary_inputs(
+    store: Store, patient_id: str
+) -> tuple[list[JSON], dict[str, JSON], frozenset[str], frozenset[str]] | None:
     stored = store.compartment(patient_id)
     resources: list[JSON] = [sr.json() for sr in stored]
     if not any(r.get("resourceType") == "Patient" for r in resources):
