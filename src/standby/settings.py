@@ -115,9 +115,9 @@ class Settings(BaseSettings):
         8, description="Threads per worker process that run page handlers (database reads)."
     )
     summary_cache_seconds: float = Field(
-        15.0,
-        description="A patient summary is reused for at most this many seconds, and only while "
-        "nothing in it has changed; 0 turns the cache off.",
+        60.0,
+        description="A patient summary is reused while nothing in it has changed and no dose "
+        "has turned due or overdue, for at most this many seconds; 0 turns the cache off.",
     )
 
     # --- monitor (outage detection, downtime, notifications; docs/monitor.md) ------------

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from summary_fixtures import NOW, administration, med_request
 
-from standby.fhir.mar import medication_administration_record
+from standby.fhir.mar import WINDOW, medication_administration_record, next_change
 from standby.fhir.timing import describe, dose_times
 
 DAY = timedelta(hours=24)
@@ -141,3 +141,23 @@ def test_medication_reference_and_missing_dosage_tolerated():
     assert m.dose == "" and m.frequency == "as directed"
     stopped = dict(req, status="stopped")
     assert medication_administration_record([stopped], [], NOW).scheduled == []
+
+
+def test_next_change_is_when_a_dose_turns_due_or_overdue():
+    q4 = {"repeat": {"frequency": 1, "period": 4, "periodUnit": "h"}}
+    req = med_request("m1", "Vancomycin", timing=q4)
+    mar = medication_administration_record([req], [], NOW)  # NOW is 12:00; doses at 12, 16
+    edge = next_change(mar)
+    assert edge == NOW + WINDOW  # the 12:00 dose, due now, turns overdue at 13:00
+    just_before = medication_administration_record([req], [], edge)
+    just_after = medication_administration_record([req], [], edge + timedelta(seconds=1))
+    assert just_before.overdue_count < just_after.overdue_count
+
+
+def test_next_change_ignores_given_doses_and_prn():
+    daily = {"repeat": {"timeOfDay": ["12:00:00"]}}
+    req = med_request("m1", "Aspirin", timing=daily)
+    given = [administration("a1", "m1", NOW)]
+    prn = med_request("m2", "Paracetamol", prn=True)
+    assert next_change(medication_administration_record([req, prn], [], NOW)) == NOW + WINDOW
+    assert next_change(medication_administration_record([req, prn], given, NOW)) is None

@@ -147,3 +147,29 @@ def test_the_cache_holds_at_most_max_entries(store: Store) -> None:
     cache.summary("b", NOW)
     cache.summary("a", NOW)
     assert cache.misses == 3
+
+
+def test_a_dose_turning_overdue_expires_the_summary_at_that_instant(store: Store) -> None:
+    """Due and overdue are exact, however long max_age is."""
+    q4 = {"repeat": {"frequency": 1, "period": 4, "periodUnit": "h"}}
+    _put(
+        store,
+        {
+            "resourceType": "MedicationRequest",
+            "id": "vanc",
+            "status": "active",
+            "intent": "order",
+            "medicationCodeableConcept": {"text": "Vancomycin 1 g"},
+            "subject": {"reference": "Patient/a"},
+            "authoredOn": "2026-11-29T03:00:00Z",  # first dose 04:00
+            "dosageInstruction": [{"timing": q4, "text": "1 g IV q4h"}],
+        },
+    )
+    cache = SummaryCache(store, max_age=86400)
+    at_0400 = NOW + timedelta(hours=1)  # NOW is 03:00; the 04:00 dose is due from 03:00
+    first = cache.summary("a", at_0400)
+    assert first is not None and first.mar.overdue_count == 0
+    just_before = cache.summary("a", at_0400 + timedelta(minutes=59, seconds=59))
+    assert just_before is first  # 04:59:59: still due, the same summary
+    after = cache.summary("a", at_0400 + timedelta(hours=1, seconds=1))
+    assert after is not first and after is not None and after.mar.overdue_count >= 1

@@ -13,10 +13,13 @@ Exactness — a cached summary is used only when both hold:
   and every summary that contains or references the changed resource (a corrected
   Observation moved to another patient, a Medication or Location renamed, a referenced
   resource that has just arrived). A new allergy shows on the very next page view;
-* **it is younger than `max_age` seconds.** What is due, overdue or within the last
-  48 hours depends on the clock, so a summary is rebuilt at least this often (the
-  setting `summary_cache_seconds`, default 15; 0 turns the cache off). The page says when
-  its summary was built.
+* **the clock has not moved past what it shows.** What is due and what is overdue is
+  exact: a summary expires at the first instant one of its doses turns due, turns
+  overdue or leaves the lookback (`standby.fhir.mar.next_change`). Everything else the
+  clock moves — which vitals and labs fall in the last 48 hours, which administrations in
+  the last 24, age and length of stay — may lag by at most `max_age` seconds (the setting
+  `summary_cache_seconds`, default 60; 0 turns the cache off). The page says when its
+  summary was built.
 
 One cache per process; engines without change marks (`Store.last_seq()` is None) get no
 caching. Bounded: the least recently used summaries go beyond `max_entries`.
@@ -28,10 +31,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from standby.clinical import directory as directory_mod
 from standby.clinical.patients import summary_inputs
+from standby.fhir.mar import next_change
 from standby.fhir.summary import PatientSummary
 from standby.fhir.summary import patient_summary as summarise
 from standby.store.base import Store
@@ -44,6 +48,7 @@ MARKS_PER_READ = 10000
 class _Entry:
     summary: PatientSummary
     built_at: datetime
+    expires: datetime  # built_at + max_age, or earlier when a dose changes state
     keys: frozenset[str]  # "Type/id" of every resource read or referenced
 
 
@@ -70,8 +75,7 @@ class SummaryCache:
         with self._lock:
             entry = self._entries.get(patient_id)
             if entry is not None:
-                age = (now - entry.built_at).total_seconds()
-                if 0 <= age < self.max_age:
+                if entry.built_at <= now < entry.expires:
                     self._entries.move_to_end(patient_id)
                     self.hits += 1
                     return entry.summary
@@ -85,7 +89,11 @@ class SummaryCache:
             # keep it only if every write up to the build was already followed, and no
             # change was applied meanwhile (it could concern what was just read)
             if newest is not None and seen is not None and newest <= seen == self._seq:
-                self._entries[patient_id] = _Entry(summary, now, keys)
+                expires = now + timedelta(seconds=self.max_age)
+                change = next_change(summary.mar)
+                if change is not None and change < expires:
+                    expires = change
+                self._entries[patient_id] = _Entry(summary, now, expires, keys)
                 self._entries.move_to_end(patient_id)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)

@@ -201,6 +201,22 @@ def administration(ma: JSON, resolved: Mapping[str, JSON] | None = None) -> Admi
     )
 
 
+def next_change(mar: Mar) -> datetime | None:
+    """The first instant after `mar.now` at which this MAR, worked out again, could say
+    something else about a dose that is not given: it turns due (`WINDOW` before its
+    time), overdue (`WINDOW` after) or leaves the lookback (`LOOKBACK` after). None when
+    no listed dose will change. (Doses entering the list 24 h ahead are not counted.)"""
+    out: datetime | None = None
+    for entry in mar.scheduled:
+        for dose in entry.doses:
+            if dose.state in ("given", "not-given"):
+                continue
+            for edge in (dose.time - WINDOW, dose.time + WINDOW, dose.time + LOOKBACK):
+                if edge > mar.now and (out is None or edge < out):
+                    out = edge
+    return out
+
+
 def _doses(
     times: Sequence[datetime], admins: Sequence[Administration], now: datetime
 ) -> list[ScheduledDose]:
