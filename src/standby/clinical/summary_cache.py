@@ -74,11 +74,10 @@ class SummaryCache:
         self._follow_changes()
         with self._lock:
             entry = self._entries.get(patient_id)
-            if entry is not None:
-                if entry.built_at <= now < entry.expires:
-                    self._entries.move_to_end(patient_id)
-                    self.hits += 1
-                    return entry.summary
+            if entry is not None and entry.built_at <= now < entry.expires:
+                self._entries.move_to_end(patient_id)
+                self.hits += 1
+                return entry.summary
             self.misses += 1
             seen = self._seq
         newest = self.store.last_seq()
