@@ -173,3 +173,43 @@ def test_a_dose_turning_overdue_expires_the_summary_at_that_instant(store: Store
     assert just_before is first  # 04:59:59: still due, the same summary
     after = cache.summary("a", at_0400 + timedelta(hours=1, seconds=1))
     assert after is not first and after is not None and after.mar.overdue_count >= 1
+
+
+def _ward(store: Store) -> None:
+    for loc in (
+        {"resourceType": "Location", "id": "u1", "name": "4 West", "alias": ["4W"],
+         "physicalType": {"coding": [{"code": "wi"}]}},
+        {"resourceType": "Location", "id": "b1", "name": "401-A",
+         "physicalType": {"coding": [{"code": "bd"}]}, "partOf": {"reference": "Location/u1"}},
+    ):  # fmt: skip
+        _put(store, loc)
+    _put(
+        store,
+        {
+            "resourceType": "Encounter",
+            "id": "e1",
+            "status": "in-progress",
+            "class": {"code": "IMP"},
+            "subject": {"reference": "Patient/a"},
+            "location": [{"location": {"reference": "Location/b1"}, "status": "active"}],
+            "period": {"start": "2026-11-28T08:00:00Z"},
+        },
+    )
+
+
+def test_a_cached_census_row_is_reused_and_dropped_on_change(store: Store) -> None:
+    from standby.clinical import directory, unit_census
+
+    _ward(store)
+    directory.invalidate(store)
+    cache = SummaryCache(store, max_age=60)
+    first = unit_census(store, "u1", NOW, cache=cache)
+    assert [p.allergies.text for p in first.patients] == ["Penicillin"]
+    misses = cache.misses
+    unit_census(store, "u1", NOW + timedelta(seconds=5), cache=cache)
+    assert cache.misses == misses  # the refresh read nothing of the patient again
+    _put(store, _allergy("al2", "a", "Latex"))
+    again = unit_census(store, "u1", NOW + timedelta(seconds=10), cache=cache)
+    assert "Latex" in again.patients[0].allergies.text
+    uncached = unit_census(store, "u1", NOW + timedelta(seconds=10))
+    assert uncached.patients == again.patients  # the cache changes nothing shown

@@ -7,22 +7,28 @@ location is the unit or a room or bed below it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from standby.clinical.directory import directory
 from standby.clinical.patients import resolve
 from standby.fhir import display as d
-from standby.fhir.census import Census, CensusBed, bed_sort_key, census_patient
+from standby.fhir.census import DUE_HOURS, Census, CensusBed, bed_sort_key, census_patient
+from standby.fhir.mar import next_change
 from standby.fhir.summary import (
     PatientSummary,
     current_encounter,
     encounter_bed,
     patient_summary,
+    referenced_keys,
 )
-from standby.store.base import Store
+from standby.store.base import Store, StoredResource
+
+if TYPE_CHECKING:
+    from standby.clinical.summary_cache import SummaryCache
 
 JSON = Mapping[str, Any]
 NOT_CARE_UNITS = {"OR", "OF", "PHARM", "LAB"}
@@ -98,10 +104,14 @@ def _encounters_in(store: Store, loc_ids: list[str]) -> list[JSON]:
         ]
 
 
-def unit_census(store: Store, unit_id: str, now: datetime) -> Census:
+def unit_census(
+    store: Store, unit_id: str, now: datetime, *, cache: SummaryCache | None = None
+) -> Census:
     """Every bed of the unit with its patient (or empty), and patients placed on the unit
-    without a bed listed after the beds."""
-    return unit_census_and_summaries(store, unit_id, now, full=False)[0]
+    without a bed listed after the beds. With `cache`, each patient's row is reused from
+    it under its rules (docs/web.md#performance): a refreshed census reads only the
+    unit's encounters and what changed."""
+    return unit_census_and_summaries(store, unit_id, now, full=False, cache=cache)[0]
 
 
 # What a census row needs (the rest of the compartment is read only for full summaries).
@@ -171,8 +181,43 @@ def _recent_administrations(store: Store, pid: str, now: datetime) -> list[JSON]
         return None
 
 
+def _patient_part(
+    store: Store, pid: str, now: datetime, full: bool
+) -> tuple[tuple[PatientSummary, str | None] | None, frozenset[str], datetime | None]:
+    """One patient's census summary and the bed (Location id) of their current encounter,
+    with the "Type/id" keys read or referenced (for `SummaryCache.get`)."""
+    dire = directory(store)
+    resources: list[JSON]
+    stored: list[StoredResource] = []
+    obs = None if full else _census_observations(store, [pid])
+    if full or obs is None:
+        stored = store.compartment(pid, None if full else [*CENSUS_TYPES, "Observation"])
+        resources = [sr.json() for sr in stored]
+    else:
+        recent = _recent_administrations(store, pid, now)
+        types = CENSUS_TYPES if recent is None else CENSUS_TYPES[:-1]
+        stored = store.compartment(pid, types)
+        resources = [sr.json() for sr in stored]
+        resources += obs.get(pid, [])
+        resources += recent or []
+    current = current_encounter([r for r in resources if r.get("resourceType") == "Encounter"])
+    loc = encounter_bed(current) if current else None
+    refs = referenced_keys(resources)
+    resolved = resolve(store, resources, dire, refs)
+    s = patient_summary(resources, now, resolved=resolved, held_types=dire.held_types)
+    keys = {f"{r.get('resourceType')}/{r.get('id')}" for r in resources}
+    keys.update(refs)
+    keys.update(resolved)
+    return (s, loc), frozenset(keys), next_change(s.mar, (timedelta(hours=DUE_HOURS),))
+
+
 def unit_census_and_summaries(
-    store: Store, unit_id: str, now: datetime, *, full: bool = True
+    store: Store,
+    unit_id: str,
+    now: datetime,
+    *,
+    full: bool = True,
+    cache: SummaryCache | None = None,
 ) -> tuple[Census, list[PatientSummary]]:
     """The census and, in the same order, the summary of each patient on it. `full`
     reads each whole compartment (the packets print every section); otherwise only what
@@ -180,11 +225,11 @@ def unit_census_and_summaries(
     last day of administrations: an older "last given" is then not in the summaries).
     Everything is read in one read transaction: one consistent snapshot of the replica."""
     with store.read_transaction():
-        return _census_and_summaries(store, unit_id, now, full)
+        return _census_and_summaries(store, unit_id, now, full, cache)
 
 
 def _census_and_summaries(
-    store: Store, unit_id: str, now: datetime, full: bool
+    store: Store, unit_id: str, now: datetime, full: bool, cache: SummaryCache | None
 ) -> tuple[Census, list[PatientSummary]]:
     dire = directory(store)
     unit = dire.location(unit_id)
@@ -203,30 +248,21 @@ def _census_and_summaries(
         loc = encounter_bed(enc)
         if pid and loc in in_unit and pid not in placed:
             placed[pid] = loc
-    obs = None if full else _census_observations(store, list(placed))
     by_bed: dict[str, CensusBed] = {}
     unplaced: list[CensusBed] = []
     summaries: dict[str, PatientSummary] = {}
     for pid in placed:
-        resources: list[JSON]
-        if full or obs is None:
-            resources = [
-                sr.json()
-                for sr in store.compartment(pid, None if full else [*CENSUS_TYPES, "Observation"])
-            ]
+        if cache is None or full:
+            got = _patient_part(store, pid, now, full)[0]
         else:
-            recent = _recent_administrations(store, pid, now)
-            types = CENSUS_TYPES if recent is None else CENSUS_TYPES[:-1]
-            resources = [sr.json() for sr in store.compartment(pid, types)]
-            resources += obs.get(pid, [])
-            resources += recent or []
-        current = current_encounter([r for r in resources if r.get("resourceType") == "Encounter"])
-        loc = encounter_bed(current) if current else None
+            got = cache.get(
+                "census", pid, now, functools.partial(_patient_part, store, pid, now, full)
+            )
+        if got is None:
+            continue
+        s, loc = got
         if loc not in in_unit:
             continue  # the patient's current encounter is elsewhere
-        s = patient_summary(
-            resources, now, resolved=resolve(store, resources, dire), held_types=dire.held_types
-        )
         row = census_patient(s)
         summaries[pid] = s
         if loc in beds and loc not in by_bed:

@@ -32,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from standby.clinical import directory as directory_mod
 from standby.clinical.patients import summary_inputs
@@ -42,11 +43,14 @@ from standby.store.base import Store
 
 DIRECTORY_TYPES = frozenset({"Location", "Practitioner", "PractitionerRole", "Organization"})
 MARKS_PER_READ = 10000
+# what builds a cached item: (value or None, "Type/id" read or referenced, the instant
+# the clock changes it — `standby.fhir.mar.next_change` — or None)
+Builder = Callable[[], tuple[Any, frozenset[str], datetime | None]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    summary: PatientSummary
+    value: Any  # a PatientSummary, or what another `kind` keeps (a census row's inputs)
     built_at: datetime
     expires: datetime  # built_at + max_age, or earlier when a dose changes state
     keys: frozenset[str]  # "Type/id" of every resource read or referenced
@@ -58,7 +62,8 @@ class SummaryCache:
         self.max_age = max_age
         self.max_entries = max_entries
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._kinds: set[str] = set()
         self._seq = store.last_seq() if max_age > 0 else None
         self.hits = 0
         self.misses = 0
@@ -69,34 +74,42 @@ class SummaryCache:
 
     def summary(self, patient_id: str, now: datetime) -> PatientSummary | None:
         """The patient's downtime summary at `now` (None: no such patient)."""
+        value = self.get("summary", patient_id, now, lambda: _build(self.store, patient_id, now))
+        return cast(PatientSummary | None, value)
+
+    def get(self, kind: str, patient_id: str, now: datetime, build: Builder) -> Any:
+        """What `build()` returns for this patient at `now`, reused under the rules above.
+        `build` returns (value or None, the "Type/id" keys it read or referenced, the
+        instant the clock changes the value or None); a None value is not kept."""
         if not self.enabled:
-            return _build(self.store, patient_id, now)[0]
+            return build()[0]
         self._follow_changes()
+        key = (kind, patient_id)
         with self._lock:
-            entry = self._entries.get(patient_id)
+            entry = self._entries.get(key)
             if entry is not None and entry.built_at <= now < entry.expires:
-                self._entries.move_to_end(patient_id)
+                self._entries.move_to_end(key)
                 self.hits += 1
-                return entry.summary
+                return entry.value
             self.misses += 1
             seen = self._seq
         newest = self.store.last_seq()
-        summary, keys = _build(self.store, patient_id, now)
-        if summary is None:
+        value, keys, change = build()
+        if value is None:
             return None
         with self._lock:
             # keep it only if every write up to the build was already followed, and no
             # change was applied meanwhile (it could concern what was just read)
             if newest is not None and seen is not None and newest <= seen == self._seq:
                 expires = now + timedelta(seconds=self.max_age)
-                change = next_change(summary.mar)
                 if change is not None and change < expires:
                     expires = change
-                self._entries[patient_id] = _Entry(summary, now, expires, keys)
-                self._entries.move_to_end(patient_id)
+                self._kinds.add(kind)
+                self._entries[key] = _Entry(value, now, expires, keys)
+                self._entries.move_to_end(key)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
-        return summary
+        return value
 
     def clear(self) -> None:
         with self._lock:
@@ -121,10 +134,11 @@ class SummaryCache:
             shared = False
             for _seq, rtype, rid, patient_id in marks:
                 if patient_id is not None:
-                    self._entries.pop(patient_id, None)
-                key = f"{rtype}/{rid}"
-                for pid in [p for p, e in self._entries.items() if key in e.keys]:
-                    del self._entries[pid]
+                    for kind in self._kinds:
+                        self._entries.pop((kind, patient_id), None)
+                ref = f"{rtype}/{rid}"
+                for k in [k for k, e in self._entries.items() if ref in e.keys]:
+                    del self._entries[k]
                 shared = shared or rtype in DIRECTORY_TYPES
             self._seq = marks[-1][0]
         if shared:
@@ -133,12 +147,10 @@ class SummaryCache:
 
 def _build(
     store: Store, patient_id: str, now: datetime
-) -> tuple[PatientSummary | None, frozenset[str]]:
+) -> tuple[Any, frozenset[str], datetime | None]:
     inputs = summary_inputs(store, patient_id)
     if inputs is None:
-        return None, frozenset()
+        return None, frozenset(), None
     resources, resolved, held_types, keys = inputs
-    return summarise(resources, now, resolved=resolved, held_types=held_types), keys
-
-
-SummaryFn = Callable[[str, datetime], PatientSummary | None]
+    summary = summarise(resources, now, resolved=resolved, held_types=held_types)
+    return summary, keys, next_change(summary.mar)

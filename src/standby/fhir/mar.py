@@ -201,17 +201,20 @@ def administration(ma: JSON, resolved: Mapping[str, JSON] | None = None) -> Admi
     )
 
 
-def next_change(mar: Mar) -> datetime | None:
+def next_change(mar: Mar, horizons: Sequence[timedelta] = ()) -> datetime | None:
     """The first instant after `mar.now` at which this MAR, worked out again, could say
     something else about a dose that is not given: it turns due (`WINDOW` before its
-    time), overdue (`WINDOW` after) or leaves the lookback (`LOOKBACK` after). None when
-    no listed dose will change. (Doses entering the list 24 h ahead are not counted.)"""
+    time), overdue (`WINDOW` after), leaves the lookback (`LOOKBACK` after), or comes
+    within one of `horizons` of now (`due_within`). None when no listed dose will change.
+    (Doses entering the list 24 h ahead are not counted.)"""
     out: datetime | None = None
     for entry in mar.scheduled:
         for dose in entry.doses:
             if dose.state in ("given", "not-given"):
                 continue
-            for edge in (dose.time - WINDOW, dose.time + WINDOW, dose.time + LOOKBACK):
+            edges = [dose.time - WINDOW, dose.time + WINDOW, dose.time + LOOKBACK]
+            edges += [dose.time - h for h in horizons]
+            for edge in edges:
                 if edge > mar.now and (out is None or edge < out):
                     out = edge
     return out

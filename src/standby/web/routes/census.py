@@ -83,7 +83,7 @@ def census(pr: PageRequest) -> Response:
     units = {u.id: u for u in clinical.units(pr.web.store)}
     if unit_id not in units:
         return not_found(pr, "No such unit.")
-    result = clinical.unit_census(pr.web.store, unit_id, pr.now)
+    result = clinical.unit_census(pr.web.store, unit_id, pr.now, cache=pr.web.summaries)
     sort = pr.query("sort", "bed")
     if sort not in SORTS:
         sort = "bed"
