@@ -290,6 +290,17 @@ def test_search_reference(store: Store) -> None:
     assert ids(store.search("Appointment", [("actor", "Location/or1")])) == ["a1"]
     assert ids(store.search("Appointment", [("patient", "p2")])) == ["a1"]
     assert ids(store.search("Appointment", [("patient", "or1")])) == []
+    # several values: any of them (looked up with one IN list per target type)
+    both = store.search("Appointment", [("actor", "Location/or1,Patient/p2,Patient/nobody")])
+    assert ids(both) == ["a1"]
+    many = store.search("Observation", [("subject", "Patient/p1,Patient/p2")])
+    one_by_one = [
+        r.id
+        for p in ("p1", "p2")
+        for r in store.search("Observation", [("subject", f"Patient/{p}")]).resources
+    ]
+    assert sorted(ids(many)) == sorted(one_by_one) and len(one_by_one) > 5
+    assert store.search("Observation", [("subject", "Patient/nobody,Group/x")]).resources == []
 
 
 def test_search_sort_page_total(store: Store) -> None:

@@ -98,6 +98,7 @@ def build_where(
             clauses.append("0 = 1")
             continue
         ors: list[tuple[str, list[Any]]] = []  # type: ignore[no-redef]
+        ref_ids: dict[str, list[str]] = {}  # target type ("" unknown) → ids
         for v in values:
             if kind == TOKEN:
                 system, bar, code = v.rpartition("|")
@@ -129,10 +130,16 @@ def build_where(
                 rtype = rtype or (modifier if modifier else None) or target_type
                 if target_type and rtype != target_type:
                     ors.append(("0 = 1", []))
-                elif rtype:
-                    ors.append(("(t.ref_id = ? AND t.ref_type = ?)", [rid, rtype]))
                 else:
-                    ors.append(("t.ref_id = ?", [rid]))
+                    ref_ids.setdefault(rtype or "", []).append(rid)
+        # references: one `ref_id IN (...)` per target type, so that many values (the
+        # beds of a unit) are looked up in the index rather than scanned for
+        for rtype, rids in ref_ids.items():
+            marks = ",".join("?" * len(rids))
+            if rtype:
+                ors.append((f"(t.ref_id IN ({marks}) AND t.ref_type = ?)", [*rids, rtype]))
+            else:
+                ors.append((f"t.ref_id IN ({marks})", list(rids)))
         table = {TOKEN: "idx_token", STRING: "idx_string", DATE: "idx_date"}.get(kind, "idx_ref")
         cond = " OR ".join(c for c, _ in ors)
         sub_args: list[Any] = [pid]
