@@ -92,13 +92,19 @@ def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def mini_site(tmp_path: Path) -> Iterator[Site]:
     store = open_store(db=tmp_path / "web.db")
+    yield _mini_over(store, Settings(db=tmp_path / "web.db", **MINI_LIMITS))
+    store.close()
+
+
+MINI_LIMITS: dict[str, Any] = {
+    "login_max_failures": 3,
+    "login_address_max_failures": 6,
+    "session_idle_minutes": 30,
+}
+
+
+def _mini_over(store: Any, settings: Settings) -> Site:
     clock = Clock()
-    settings = Settings(
-        db=tmp_path / "web.db",
-        login_max_failures=3,
-        login_address_max_failures=6,
-        session_idle_minutes=30,
-    )
     app = create_app(settings, store, clock=clock)
     for name, role, units in [
         ("nurse.a", "nurse", ["4W"]),
@@ -106,8 +112,7 @@ def mini_site(tmp_path: Path) -> Iterator[Site]:
         ("sched.a", "scheduler", []),
     ]:
         accounts.add_user(store, name, PASSWORD, role=role, units=units)
-    yield Site(app, store, clock, settings)
-    store.close()
+    return Site(app, store, clock, settings)
 
 
 # ---- the synthetic hospital ----------------------------------------------------------------
@@ -170,14 +175,18 @@ def hospital(hospital_db: Path | None, hospital_ndjson: Path, tmp_path: Path) ->
     """The app over a fresh copy of the hospital, with one account per role (password
     PASSWORD): `nurse`, `physician`, `pharmacist` on `unit_id`; `nurse2` on
     `other_unit_id`; `scheduler`, `ic`, `admin`."""
-    from standby import clinical
-
     db = tmp_path / "replica.db"
     _copy_db(hospital_db, db)
     store = open_store(db=db)
+    yield _hospital_over(store, Settings(db=db, login_max_failures=3, session_idle_minutes=30))
+    store.close()
+
+
+def _hospital_over(store: Any, settings: Settings) -> Hospital:
+    from standby import clinical
+
     clock = Clock()
     clock.now = datetime.now(UTC).replace(microsecond=0)
-    settings = Settings(db=db, login_max_failures=3, session_idle_minutes=30)
     units = clinical.units(store)
     occupied = []
     for u in units:
@@ -193,5 +202,97 @@ def hospital(hospital_db: Path | None, hospital_ndjson: Path, tmp_path: Path) ->
             store, name, PASSWORD, role=role, units=units_of, display_name=name.title()
         )
     app = create_app(settings, store, clock=clock)
-    yield Hospital(app, store, clock, settings, unit_id, other)
-    store.close()
+    return Hospital(app, store, clock, settings, unit_id, other)
+
+
+# ---- the same on PostgreSQL --------------------------------------------------------------------
+PG_ENV = "STANDBY_TEST_POSTGRES_URL"
+
+
+def _pg_admin() -> str:
+    """The test server's URL; skip when unset, fail (not skip) when unreachable."""
+    import os
+
+    import psycopg
+
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set")
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"{PG_ENV} is set but PostgreSQL is unreachable: {exc}")
+    return url
+
+
+def _pg_url(admin: str, name: str) -> str:
+    return admin.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_hospital_template(hospital_ndjson: Path) -> Iterator[str]:
+    """A PostgreSQL database holding the ingested hospital, once per session: each test
+    gets a copy (`CREATE DATABASE ... TEMPLATE`)."""
+    import secrets
+
+    import psycopg
+
+    admin = _pg_admin()
+    name = f"web_tpl_{secrets.token_hex(4)}"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    try:
+        store = open_store(database_url=_pg_url(admin, name))
+        try:
+            _ingest(store, hospital_ndjson)
+        finally:
+            store.close()
+        yield name
+    finally:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_hospital(pg_hospital_template: str) -> Iterator[Hospital]:
+    """`hospital`, with the replica (and the viewer's tables) in PostgreSQL."""
+    import secrets
+
+    import psycopg
+
+    admin = _pg_admin()
+    name = f"web_{secrets.token_hex(4)}"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name} TEMPLATE {pg_hospital_template}")
+    url = _pg_url(admin, name)
+    store = open_store(database_url=url)
+    try:
+        yield _hospital_over(
+            store, Settings(database_url=url, login_max_failures=3, session_idle_minutes=30)
+        )
+    finally:
+        store.close()
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_mini_site() -> Iterator[Site]:
+    """`mini_site` on an empty PostgreSQL database."""
+    import secrets
+
+    import psycopg
+
+    admin = _pg_admin()
+    name = f"web_{secrets.token_hex(4)}"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    url = _pg_url(admin, name)
+    store = open_store(database_url=url)
+    try:
+        yield _mini_over(store, Settings(database_url=url, **MINI_LIMITS))
+    finally:
+        store.close()
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

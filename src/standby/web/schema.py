@@ -3,7 +3,8 @@
 Portable SQL with `?` placeholders (src/standby/store/base.py), one statement per
 migration. Times are ISO 8601 text in UTC, which sorts as time does. The audit table is
 append-only: the application has no path that edits or deletes it, and the database
-refuses UPDATE and DELETE on it (a trigger on SQLite, rules on PostgreSQL).
+refuses UPDATE and DELETE on it with an error (triggers on both engines; on PostgreSQL
+TRUNCATE too).
 """
 
 from __future__ import annotations
@@ -87,6 +88,20 @@ MIGRATIONS: list[Migration] = [
         13,
         "the key that signs session cookies (shared by every worker process)",
         "CREATE TABLE web_secret (id INTEGER PRIMARY KEY, secret TEXT NOT NULL)",
+    ),
+    Migration(
+        14,
+        "PostgreSQL: UPDATE, DELETE and TRUNCATE of the audit log fail loudly (the rules of"
+        " migrations 9 and 10 silently did nothing)",
+        "SELECT 1",
+        "DROP RULE IF EXISTS web_audit_no_update ON web_audit;"
+        " DROP RULE IF EXISTS web_audit_no_delete ON web_audit;"
+        " CREATE OR REPLACE FUNCTION web_audit_refuse() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;"
+        " CREATE TRIGGER web_audit_no_change BEFORE UPDATE OR DELETE ON web_audit"
+        " FOR EACH ROW EXECUTE FUNCTION web_audit_refuse();"
+        " CREATE TRIGGER web_audit_no_truncate BEFORE TRUNCATE ON web_audit"
+        " FOR EACH STATEMENT EXECUTE FUNCTION web_audit_refuse()",
     ),
 ]
 

@@ -1,0 +1,84 @@
+"""The viewer with its replica and its own tables in PostgreSQL: the page, permission,
+audit and cache checks of test_web_pages, run against `pg_hospital` (a fresh copy of the
+ingested hospital per test). Fails, not skips, when STANDBY_TEST_POSTGRES_URL is set and
+the server is unreachable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+import test_web_pages as pages
+import test_web_security as security
+from web_site import Hospital, Site
+
+pytestmark = pytest.mark.postgres
+
+CHECKS: list[Callable[[Hospital], None]] = [
+    pages.test_nurse_sees_every_bed_of_her_unit,
+    pages.test_census_sorts_on_the_server,
+    pages.test_summary_shows_two_identifiers_and_is_audited,
+    pages.test_break_the_glass,
+    pages.test_no_known_allergies_and_not_recorded_render_differently,
+    pages.test_empty_sections_say_why,
+    pages.test_search_by_partial_accentless_name,
+    pages.test_or_board_and_clinics,
+    pages.test_audit_table_is_append_only_in_the_replica,
+]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda f: f.__name__.removeprefix("test_"))
+def test_viewer_on_postgres(pg_hospital: Hospital, check: Callable[[Hospital], None]) -> None:
+    check(pg_hospital)
+
+
+SECURITY: list[Callable[[Site], None]] = [
+    security.test_login_sets_a_safe_cookie_and_logout_ends_the_session,
+    security.test_wrong_password_is_refused_and_audited,
+    security.test_account_locks_after_n_failures_then_unlocks,
+    security.test_address_is_blocked_after_failures_on_many_accounts,
+    security.test_post_without_csrf_is_refused,
+    security.test_idle_session_ends,
+    security.test_audit_csv_export,
+]
+
+
+@pytest.mark.parametrize("check", SECURITY, ids=lambda f: f.__name__.removeprefix("test_"))
+def test_accounts_on_postgres(pg_mini_site: Site, check: Callable[[Site], None]) -> None:
+    check(pg_mini_site)
+
+
+def test_audit_log_refuses_update_delete_and_truncate_on_postgres(pg_mini_site: Site) -> None:
+    import psycopg
+
+    security.login(pg_mini_site.client(), "nurse.a", "bad password")
+    for sql in (
+        "UPDATE web_audit SET username = 'someone else'",
+        "DELETE FROM web_audit",
+        "TRUNCATE web_audit",
+    ):
+        with (
+            pytest.raises(psycopg.errors.RaiseException, match="append-only"),
+            pg_mini_site.store.transaction() as tx,
+        ):
+            tx.execute(sql)
+    assert len(security.accounts_repo.search_audit(pg_mini_site.store, security.AuditQuery())) == 1
+
+
+def test_a_new_allergy_shows_on_the_next_view_on_postgres(pg_hospital: Hospital) -> None:
+    """The summary cache follows PostgreSQL's change marks as it does SQLite's."""
+    p = pages._a_patient(pg_hospital)
+    c = pg_hospital.login("nurse")
+    assert "Sesame seed allergy" not in c.get(f"/patients/{p.id}").text
+    body: dict[str, Any] = {
+        "resourceType": "AllergyIntolerance",
+        "id": "pg-new-allergy",
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+        "verificationStatus": {"coding": [{"code": "confirmed"}]},
+        "code": {"text": "Sesame seed allergy"},
+        "patient": {"reference": f"Patient/{p.id}"},
+    }
+    pg_hospital.store.upsert(orjson.dumps(body))
+    assert "Sesame seed allergy" in c.get(f"/patients/{p.id}").text
