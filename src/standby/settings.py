@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -75,6 +76,13 @@ class Settings(BaseSettings):
     key_id: str | None = Field(None, description="`kid` of the signing key, as in the JWKS.")
     scope: str = Field(
         "system/*.read", description="Scopes requested from the SMART token endpoint."
+    )
+
+    # --- the hospital ------------------------------------------------------------------
+    timezone: str = Field(
+        "UTC",
+        description="The hospital's time zone (IANA name, e.g. America/New_York): every time "
+        "is shown in it, and dose times such as 09:00 or BID are the hospital's clock times.",
     )
 
     # --- web ---------------------------------------------------------------------------
@@ -294,6 +302,17 @@ class Settings(BaseSettings):
         description="CUPS printer per unit (unit alias or id → printer name) for `--print`.",
     )
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as America/New_York"
+            ) from e
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -308,6 +327,11 @@ class Settings(BaseSettings):
         if path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+
+def zone(settings: Settings) -> ZoneInfo:
+    """The hospital's time zone."""
+    return ZoneInfo(settings.timezone)
 
 
 def load_settings(**overrides: Any) -> Settings:

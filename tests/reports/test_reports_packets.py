@@ -249,3 +249,25 @@ def test_possible_allergy_conflicts_are_printed_on_the_mar(hospital, packets):
             assert ("CHECK ALLERGY" in mine) == bool(s.allergy_alerts), s.header.mrn
             flagged += bool(s.allergy_alerts)
     assert flagged  # the generated hospital has at least one such order
+
+
+def test_packets_show_the_hospitals_time_zone(hospital, tmp_path):
+    """A hospital in New York: the footer, "data as of" and the MAR's clock are EST."""
+    from zoneinfo import ZoneInfo
+
+    local = NOW.astimezone(ZoneInfo("America/New_York"))
+    unit = clinical.units(hospital)[0]
+    generate_all(
+        hospital,
+        tmp_path,
+        local,
+        data_as_of=NOW - timedelta(minutes=3),
+        unit_ids=[unit.id],
+        schedules=False,
+    )
+    census = text_of(next(tmp_path.glob("*/census.pdf")))
+    assert f"printed {local:%Y-%m-%d %H:%M} EST" in census[0]
+    as_of = (NOW - timedelta(minutes=3)).astimezone(local.tzinfo)
+    assert f"Data as of {as_of:%Y-%m-%d %H:%M} EST" in census[0]
+    mar = " ".join(text_of(next(tmp_path.glob("*/mar.pdf"))))
+    assert f"24 hours from {local:%a %d %b %H:%M}" in mar

@@ -190,7 +190,7 @@ def _sync_forever(sync: object, stop: threading.Event) -> None:
 
 def _packets_forever(settings: object, stop: threading.Event) -> None:
     from standby.reports.schedule import run_forever
-    from standby.settings import Settings
+    from standby.settings import Settings, zone
     from standby.store import open_store
     from standby.sync.status import data_as_of
 
@@ -202,6 +202,7 @@ def _packets_forever(settings: object, stop: threading.Event) -> None:
         interval_minutes=settings.reports_interval_minutes,
         keep=settings.reports_keep,
         data_as_of=lambda: data_as_of(store),
+        clock=lambda: datetime.now(zone(settings)),
         stop=stop,
     )
 

@@ -24,7 +24,7 @@ from standby.monitor.runner import MonitorRunner
 from standby.monitor.state import InvalidTransition
 from standby.monitor.status import current_status
 from standby.monitor.timeutil import shown, utcnow
-from standby.settings import Settings, load_settings
+from standby.settings import Settings, load_settings, zone
 from standby.store import Store, open_store
 
 monitor_app = typer.Typer(
@@ -70,7 +70,8 @@ def packet_hook(settings: Settings, store: Store) -> downtime.PacketHook | None:
 
     def hook(banner: str, now: datetime) -> str:
         data_as_of = _data_as_of(store)
-        result = generate_all(store, out_dir, now, data_as_of=data_as_of, banner=banner)
+        local = now.astimezone(zone(settings))  # the hospital's clock on the packets
+        result = generate_all(store, out_dir, local, data_as_of=data_as_of, banner=banner)
         return str(result)[:500]
 
     return hook

@@ -7,7 +7,7 @@ import contextlib
 import importlib
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write the downtime packets: census, MARs, packets, forms, labels, schedules."""
         from standby.reports.schedule import generate_all, run_forever
-        from standby.settings import load_settings
+        from standby.settings import load_settings, zone
         from standby.store import open_store
 
         settings = load_settings(db=db, database_url=database_url)
@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
                 man = generate_all(
                     store,
                     out_dir,
-                    datetime.now(UTC),
+                    datetime.now(zone(settings)),
                     data_as_of=data_as_of(store),
                     banner=banner,
                     keep=k,
@@ -106,6 +106,7 @@ def register(app: typer.Typer) -> None:
                     keep=k,
                     data_as_of=lambda: data_as_of(store),
                     banner=lambda: banner,
+                    clock=lambda: datetime.now(zone(settings)),
                     stop=stop,
                     on_generated=lambda m: typer.echo(f"{out_dir}: {m}"),
                     **kwargs,

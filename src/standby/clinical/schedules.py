@@ -2,15 +2,16 @@
 
 Surgeries are Appointments with an operating-room Location participant (a `ro` Location of
 `type` OR, or any Location under the OR suite); clinic visits are the other booked
-Appointments with a Practitioner participant (docs/data-model.md). Days are UTC days, as
-the synthetic hospital's times are.
+Appointments with a Practitioner participant (docs/data-model.md). A day is the
+hospital's day (midnight to midnight in `tz`, the setting `timezone`), and the times in
+the result are in `tz`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from standby.clinical.directory import Directory, directory
@@ -96,16 +97,22 @@ class ClinicSchedule:
         return sum(len(p.visits) for p in self.providers)
 
 
-def _day_appointments(store: Store, day: date) -> list[JSON]:
-    lo = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    hi = lo + timedelta(days=1)
+def _local(dt: datetime | None, tz: tzinfo) -> datetime | None:
+    return None if dt is None else dt.astimezone(tz)
+
+
+def _day_appointments(store: Store, day: date, tz: tzinfo) -> list[JSON]:
+    lo = datetime(day.year, day.month, day.day, tzinfo=tz)  # the hospital's midnight
+    hi = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    lo_z = lo.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    hi_z = hi.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     out: list[JSON] = []
     try:
         offset = 0
         while True:
             page = store.search(
                 "Appointment",
-                [("date", f"ge{lo:%Y-%m-%dT%H:%M:%SZ}"), ("date", f"lt{hi:%Y-%m-%dT%H:%M:%SZ}")],
+                [("date", f"ge{lo_z}"), ("date", f"lt{hi_z}")],
                 count=1000,
                 offset=offset,
             )
@@ -173,12 +180,12 @@ def _priority(a: JSON) -> str:
     return f"P{a['priority']}" if a.get("priority") is not None else ""
 
 
-def or_schedule(store: Store, day: date) -> ORSchedule:
+def or_schedule(store: Store, day: date, tz: tzinfo = UTC) -> ORSchedule:
     """Surgeries of `day`, per operating room, by start time (rooms by name)."""
     dire = directory(store)
     pats = _Patients(store)
     rooms: dict[str, OperatingRoom] = {}
-    for a in _day_appointments(store, day):
+    for a in _day_appointments(store, day, tz):
         room_id = None
         surgeon = anesth = ""
         patient_ref = None
@@ -218,8 +225,8 @@ def or_schedule(store: Store, day: date) -> ORSchedule:
         room.cases.append(
             Case(
                 str(a.get("id")),
-                d.parse_instant(a.get("start")),
-                d.parse_instant(a.get("end")),
+                _local(d.parse_instant(a.get("start")), tz),
+                _local(d.parse_instant(a.get("end")), tz),
                 a.get("minutesDuration"),
                 pats.get(patient_ref),
                 procedure,
@@ -235,12 +242,12 @@ def or_schedule(store: Store, day: date) -> ORSchedule:
     return ORSchedule(day, sorted(rooms.values(), key=lambda r: r.name))
 
 
-def clinic_schedule(store: Store, day: date) -> ClinicSchedule:
+def clinic_schedule(store: Store, day: date, tz: tzinfo = UTC) -> ClinicSchedule:
     """Clinic visits of `day`, per provider, by start time, with the patient's phone."""
     dire = directory(store)
     pats = _Patients(store)
     providers: dict[str, ProviderDay] = {}
-    for a in _day_appointments(store, day):
+    for a in _day_appointments(store, day, tz):
         locs = [d.reference_id(p.get("actor"), "Location") for p in a.get("participant") or []]
         if any(x and _is_or(x, dire) for x in locs):
             continue
@@ -279,8 +286,8 @@ def clinic_schedule(store: Store, day: date) -> ClinicSchedule:
         prov.visits.append(
             Visit(
                 str(a.get("id")),
-                d.parse_instant(a.get("start")),
-                d.parse_instant(a.get("end")),
+                _local(d.parse_instant(a.get("start")), tz),
+                _local(d.parse_instant(a.get("end")), tz),
                 pats.get(patient_ref),
                 str(reason),
                 clinic,

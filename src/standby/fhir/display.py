@@ -333,9 +333,12 @@ def mrn(patient: JSON) -> str:
 
 
 def short_time(dt: datetime | None, now: datetime | None = None) -> str:
-    """ "14:05" today, "28 Nov 14:05" on another day (UTC as stored)."""
+    """ "14:05" today, "28 Nov 14:05" on another day, in the zone of `now` (the
+    hospital's; as stored without `now`)."""
     if dt is None:
         return "—"
+    if now is not None and now.tzinfo is not None and dt.tzinfo is not None:
+        dt = dt.astimezone(now.tzinfo)
     if now is not None and dt.date() == now.date():
         return dt.strftime("%H:%M")
     return dt.strftime("%d %b %H:%M")

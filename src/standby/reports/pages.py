@@ -67,7 +67,13 @@ class Furniture:
     def as_of_text(self) -> str:
         if self.data_as_of is None:
             return "Data as of: UNKNOWN (no sync recorded)"
-        return f"Data as of {self.data_as_of:%Y-%m-%d %H:%M} UTC"
+        return f"Data as of {local_text(self.data_as_of, self.generated)}"
+
+
+def local_text(dt: datetime, now: datetime) -> str:
+    """`2026-11-29 14:05 EST`: `dt` in the zone of `now` (the hospital's), with its name."""
+    local = dt.astimezone(now.tzinfo) if now.tzinfo else dt
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "UTC")
 
 
 class Marker(Flowable):
@@ -211,7 +217,7 @@ def draw_furniture(
     canv.drawString(
         left,
         base + 12,
-        f"{f.as_of_text} · unit {f.unit} · printed {f.generated:%Y-%m-%d %H:%M} UTC",
+        f"{f.as_of_text} · unit {f.unit} · printed {local_text(f.generated, f.generated)}",
     )
     canv.drawRightString(right, base + 12, f"sheet {sheet} of {sheets}")
     canv.setFont(st.FONT, 7)

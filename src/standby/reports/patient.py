@@ -59,8 +59,11 @@ def _empty(section: Section[Any] | SectionStatus, what: str = "") -> Paragraph:
 
 
 def _t(dt: datetime | None, now: datetime) -> str:
+    """In the zone of `now` (the hospital's): "14:05" today, else "Sat 28 Nov 14:05"."""
     if dt is None:
         return "—"
+    if now.tzinfo is not None and dt.tzinfo is not None:
+        dt = dt.astimezone(now.tzinfo)
     return dt.strftime("%H:%M") if dt.date() == now.date() else dt.strftime("%a %d %b %H:%M")
 
 

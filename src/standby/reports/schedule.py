@@ -214,13 +214,16 @@ def generate_unit(
 def generate_schedules(
     store: Store, out_dir: Path, now: datetime, furniture: Furniture, *, keep: int = DEFAULT_KEEP
 ) -> list[FileEntry]:
-    today = now.astimezone(UTC).date()
+    tz = now.tzinfo or UTC  # the hospital's days and clock
+    today = now.date()
     days = [today, today + timedelta(days=1)]
     f = Furniture(furniture.data_as_of, furniture.generated, "all", furniture.banner)
     gen = _Generation(out_dir / "schedules", stamp(now))
     try:
-        gen.write("or.pdf", render.or_pdf([or_schedule(store, d) for d in days], f))
-        gen.write("clinics.pdf", render.clinics_pdf([clinic_schedule(store, d) for d in days], f))
+        gen.write("or.pdf", render.or_pdf([or_schedule(store, d, tz) for d in days], f))
+        gen.write(
+            "clinics.pdf", render.clinics_pdf([clinic_schedule(store, d, tz) for d in days], f)
+        )
     except BaseException:
         gen.abort()
         raise
@@ -296,7 +299,7 @@ def run_forever(
     keep: int = DEFAULT_KEEP,
     data_as_of: Callable[[], datetime | str | None] = lambda: None,
     banner: Callable[[], str | None] = lambda: None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),  # in the hospital's zone
     stop: threading.Event | None = None,
     on_generated: Callable[[Manifest], None] | None = None,
     **kwargs: Any,

@@ -34,7 +34,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -45,15 +45,15 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from standby.clinical.summary_cache import SummaryCache
-from standby.settings import Settings
+from standby.settings import Settings, zone
 from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
 from standby.web import accounts_repo, schema
 from standby.web.accounts import LoginPolicy
-from standby.web.context import TEMPLATE_DIR, WebContext
+from standby.web.context import TEMPLATE_DIR, WebContext, environment
 from standby.web.middleware import AuthMiddleware
 from standby.web.sessions import SessionManager
-from standby.web.times import Clock, utcnow
+from standby.web.times import Clock
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -85,12 +85,14 @@ def _modules() -> list[ModuleType]:
 
 
 def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) -> Starlette:
-    """The viewer over `store`. `clock` (UTC datetimes) lets tests move time."""
+    """The viewer over `store`. `clock` lets tests move time (by default the time now, in
+    the hospital's zone: dose times such as 09:00 are worked out in the zone of `now`)."""
     schema.ensure(store)
+    tz = zone(settings)
     web = WebContext(
         settings=settings,
         store=store,
-        clock=clock or utcnow,
+        clock=clock or (lambda: datetime.now(tz)),
         sessions=SessionManager(
             store,
             accounts_repo.signing_secret(store),
@@ -104,6 +106,8 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         break_glass_for=timedelta(minutes=settings.break_glass_minutes),
         audit_log=GroupCommit(lambda events: accounts_repo.append_audit_many(store, events)),
         summaries=SummaryCache(store, max_age=settings.summary_cache_seconds),
+        zone=tz,
+        env=environment(tz),
     )
     web.banner_templates = [b for b in DEFAULT_BANNERS if (TEMPLATE_DIR / b).is_file()]
     routes: list[BaseRoute] = []

@@ -4,10 +4,11 @@ the user's menu around a template."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,8 @@ def unit_text(value: object) -> str:
     return re.sub(r"\s*\{[^}]*\}", "", str(value or ""))
 
 
-def _environment() -> jinja2.Environment:
+def environment(tz: tzinfo = UTC) -> jinja2.Environment:
+    """The templates, with the time filters showing times in `tz`."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=jinja2.select_autoescape(["html", "xml", "svg"]),
@@ -45,9 +47,10 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["shown"] = times.shown
-    env.filters["clock"] = times.clock_time
-    env.filters["short"] = times.short
+    env.filters["shown"] = functools.partial(times.shown, tz=tz)
+    env.filters["clock"] = functools.partial(times.clock_time, tz=tz)
+    env.filters["clock_seconds"] = functools.partial(times.clock_seconds, tz=tz)
+    env.filters["short"] = functools.partial(times.short, tz=tz)
     env.filters["unit_text"] = unit_text
     env.filters["ago"] = times.ago
     return env
@@ -63,11 +66,17 @@ class WebContext:
     break_glass_for: timedelta
     audit_log: GroupCommit[AuditEvent]
     summaries: SummaryCache
-    env: jinja2.Environment = field(default_factory=_environment)
+    zone: tzinfo = UTC  # the hospital's time zone: times are shown in it
+    env: jinja2.Environment = field(default_factory=environment)
     context_hooks: list[ContextHook] = field(default_factory=list)
     banner_templates: list[str] = field(default_factory=list)
     nav_links: list[tuple[str, str, Permission | None]] = field(default_factory=list)
     _headers: header_mod.HeaderCache = field(default_factory=header_mod.HeaderCache)
+
+    def now(self) -> datetime:
+        """The clock's time in the hospital's zone (the read model works in the zone of
+        the `now` it is given)."""
+        return self.clock().astimezone(self.zone)
 
     def header(self) -> header_mod.DataHeader:
         return self._headers.header(
@@ -94,7 +103,8 @@ class WebContext:
             "downtime": header_mod.downtime_status(self.store),
             "banners": self.banner_templates,
             "nav": nav,
-            "now": self.clock(),
+            "now": self.now(),
+            "tz": times.zone_label(self.zone, self.clock()),
             "path": request.url.path,
         }
         for hook in self.context_hooks:

@@ -83,7 +83,7 @@ def page(
                     return forbidden(
                         request, web, f"Your role ({user.role}) does not allow this page."
                     )
-                return fn(PageRequest(request, web, user, web.clock(), form))
+                return fn(PageRequest(request, web, user, web.now(), form))
 
             return await run_in_threadpool(call)
 

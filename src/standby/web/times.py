@@ -1,10 +1,11 @@
-"""Time in the viewer: a clock that tests can set, ISO text for the database, and the
-short forms clinicians read ("12 min ago", "Sun 29 Nov 14:05")."""
+"""Time in the viewer: a clock that tests can set, ISO text for the database (UTC), and
+the short forms clinicians read ("12 min ago", "Sun 29 Nov 14:05"), in the hospital's
+time zone (the setting `timezone`; the filters are bound to it in `context.py`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 Clock = Callable[[], datetime]
 
@@ -36,8 +37,14 @@ def as_datetime(value: object) -> datetime | None:
     return None
 
 
-def shown(value: object) -> str:
-    """`2026-11-29 14:05 UTC` (or the date alone for a date)."""
+def zone_label(tz: tzinfo, at: datetime | None = None) -> str:
+    """The zone's abbreviation at `at` (now): "UTC", "EST", "EDT", "CET"."""
+    when = (at or datetime.now(UTC)).astimezone(tz)
+    return when.tzname() or str(tz)
+
+
+def shown(value: object, tz: tzinfo = UTC) -> str:
+    """`2026-11-29 14:05 EST` in the hospital's zone (or the date alone for a date)."""
     if value is None or value == "":
         return ""
     if isinstance(value, date) and not isinstance(value, datetime):
@@ -45,18 +52,24 @@ def shown(value: object) -> str:
     dt = as_datetime(value)
     if dt is None:
         return str(value)
-    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    local = dt.astimezone(tz)
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or str(tz))
 
 
-def short(value: object) -> str:
-    """`28 Nov 16:34` (UTC): for tables where the year is obvious."""
+def short(value: object, tz: tzinfo = UTC) -> str:
+    """`28 Nov 16:34` in the hospital's zone: for tables where the year is obvious."""
     dt = as_datetime(value)
-    return "" if dt is None else dt.astimezone(UTC).strftime("%d %b %H:%M")
+    return "" if dt is None else dt.astimezone(tz).strftime("%d %b %H:%M")
 
 
-def clock_time(value: object) -> str:
+def clock_time(value: object, tz: tzinfo = UTC) -> str:
     dt = as_datetime(value)
-    return "" if dt is None else dt.astimezone(UTC).strftime("%H:%M")
+    return "" if dt is None else dt.astimezone(tz).strftime("%H:%M")
+
+
+def clock_seconds(value: object, tz: tzinfo = UTC) -> str:
+    dt = as_datetime(value)
+    return "" if dt is None else dt.astimezone(tz).strftime("%H:%M:%S")
 
 
 def ago(seconds: float | None) -> str:

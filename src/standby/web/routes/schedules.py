@@ -40,7 +40,7 @@ def _days(pr: PageRequest, day: date) -> dict[str, object]:
 @page(Permission.OR_SCHEDULE)
 def or_board(pr: PageRequest) -> Response:
     day = _day(pr)
-    board = clinical.or_schedule(pr.web.store, day)
+    board = clinical.or_schedule(pr.web.store, day, pr.web.zone)
     ids = [c.patient.id for r in board.rooms for c in r.cases if c.patient is not None]
     pr.audit_many("schedule", ids, f"OR board {day.isoformat()}")
     return pr.render("schedule_or.html", {"board": board, **_days(pr, day)})
@@ -49,7 +49,7 @@ def or_board(pr: PageRequest) -> Response:
 @page(Permission.CLINIC_SCHEDULE)
 def clinics(pr: PageRequest) -> Response:
     day = _day(pr)
-    sched = clinical.clinic_schedule(pr.web.store, day)
+    sched = clinical.clinic_schedule(pr.web.store, day, pr.web.zone)
     ids = [v.patient.id for p in sched.providers for v in p.visits if v.patient is not None]
     pr.audit_many("schedule", ids, f"clinic schedule {day.isoformat()}")
     return pr.render("schedule_clinic.html", {"sched": sched, **_days(pr, day)})
