@@ -32,6 +32,7 @@ Plugging in pages of another package (the monitor does this with
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from standby.clinical.census import units
 from standby.clinical.summary_cache import SummaryCache
 from standby.settings import Settings, zone
 from standby.store.base import Store
@@ -129,6 +131,13 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         # keep the CPU busy while one waits on the database, without many threads
         # fighting over the interpreter lock
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        # load the hospital's directory before the first nurse asks, then set everything
+        # loaded so far aside from the garbage collector: its full passes then scan only
+        # what pages allocate (fewer slow outliers)
+        with contextlib.suppress(Exception):  # an empty or unreachable store: pages say so
+            await anyio.to_thread.run_sync(lambda: units(store))
+        gc.collect()
+        gc.freeze()
         yield
 
     app = Starlette(
