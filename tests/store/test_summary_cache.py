@@ -213,3 +213,20 @@ def test_a_cached_census_row_is_reused_and_dropped_on_change(store: Store) -> No
     assert "Latex" in again.patients[0].allergies.text
     uncached = unit_census(store, "u1", NOW + timedelta(seconds=10))
     assert uncached.patients == again.patients  # the cache changes nothing shown
+
+
+def test_many_changes_at_once_clear_the_cache(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More changes × entries than are worth matching one by one: everything goes."""
+    from standby.clinical import summary_cache
+
+    monkeypatch.setattr(summary_cache, "MATCH_BUDGET", 1)
+    cache = SummaryCache(store, max_age=60)
+    cache.summary("a", NOW)
+    cache.summary("b", NOW)
+    _put(store, _allergy("al9", "a", "Latex"))  # 1 change × 2 entries > 1
+    assert "Latex" in _substances(cache, "a")
+    misses = cache.misses
+    cache.summary("b", NOW)  # b was dropped too, though nothing of b changed
+    assert cache.misses == misses + 1

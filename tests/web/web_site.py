@@ -6,6 +6,7 @@ replica, for the account, session and audit tests that need no patients."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from collections.abc import Iterator
@@ -226,73 +227,57 @@ def _pg_admin() -> str:
     return url
 
 
-def _pg_url(admin: str, name: str) -> str:
-    return admin.rsplit("/", 1)[0] + f"/{name}"
+@contextlib.contextmanager
+def _pg_database(prefix: str, template: str | None = None) -> Iterator[str]:
+    """A throwaway database (a copy of `template` when given); yields its URL."""
+    import secrets
+
+    import psycopg
+
+    admin = _pg_admin()
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    copy = f" TEMPLATE {template}" if template else ""
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}{copy}")
+    try:
+        yield admin.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")
 def pg_hospital_template(hospital_ndjson: Path) -> Iterator[str]:
     """A PostgreSQL database holding the ingested hospital, once per session: each test
-    gets a copy (`CREATE DATABASE ... TEMPLATE`)."""
-    import secrets
-
-    import psycopg
-
-    admin = _pg_admin()
-    name = f"web_tpl_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name}")
-    try:
-        store = open_store(database_url=_pg_url(admin, name))
+    gets a copy (`CREATE DATABASE ... TEMPLATE`). Yields its name."""
+    with _pg_database("web_tpl") as url:
+        store = open_store(database_url=url)
         try:
             _ingest(store, hospital_ndjson)
         finally:
             store.close()
-        yield name
-    finally:
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        yield url.rsplit("/", 1)[1]
 
 
 @pytest.fixture
 def pg_hospital(pg_hospital_template: str) -> Iterator[Hospital]:
     """`hospital`, with the replica (and the viewer's tables) in PostgreSQL."""
-    import secrets
-
-    import psycopg
-
-    admin = _pg_admin()
-    name = f"web_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name} TEMPLATE {pg_hospital_template}")
-    url = _pg_url(admin, name)
-    store = open_store(database_url=url)
-    try:
-        yield _hospital_over(
-            store, Settings(database_url=url, login_max_failures=3, session_idle_minutes=30)
-        )
-    finally:
-        store.close()
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with _pg_database("web", template=pg_hospital_template) as url:
+        store = open_store(database_url=url)
+        try:
+            yield _hospital_over(
+                store, Settings(database_url=url, login_max_failures=3, session_idle_minutes=30)
+            )
+        finally:
+            store.close()
 
 
 @pytest.fixture
 def pg_mini_site() -> Iterator[Site]:
     """`mini_site` on an empty PostgreSQL database."""
-    import secrets
-
-    import psycopg
-
-    admin = _pg_admin()
-    name = f"web_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name}")
-    url = _pg_url(admin, name)
-    store = open_store(database_url=url)
-    try:
-        yield _mini_over(store, Settings(database_url=url, **MINI_LIMITS))
-    finally:
-        store.close()
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with _pg_database("web") as url:
+        store = open_store(database_url=url)
+        try:
+            yield _mini_over(store, Settings(database_url=url, **MINI_LIMITS))
+        finally:
+            store.close()

@@ -29,35 +29,20 @@ The hospital is generated once per size into `.cache/bench-web/` and reused.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
-import json
 import os
 import random
-import re
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from standby.bench.harness import Figure, Progress, benchmark, percentile
 from standby.bench.hospital import cached_replica
+from standby.bench.http_load import CLIENTS, PASSWORD, http_load
 
 CACHE = Path(".cache") / "bench-web"
-PASSWORD = "bench-password-1"
-CLIENTS = 50
 CENSUS_VIEWS = 60  # p95 of 60 views: the 3rd slowest
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _build_store(beds: int, progress: Progress) -> Path:
@@ -144,7 +129,7 @@ def bench_web(scale: float, progress: Progress) -> list[Figure]:
     progress.step("pages per second over HTTP (uvicorn, separate load process)")
     workers = int(os.environ.get("STANDBY_BENCH_WEB_WORKERS", "2"))
     seconds = float(os.environ.get("STANDBY_BENCH_WEB_SECONDS", str(max(5.0, 10 * min(scale, 2)))))
-    http = _http_load(work, workers, sample, everyone, seconds)
+    http = http_load(work, workers, sample, everyone, seconds)
     client = f"{http['client']}, {CLIENTS} clients"
 
     errors = sum(int(v) for k, v in http.items() if k.endswith("_errors"))
@@ -297,214 +282,3 @@ def clinical_now(store: Any) -> Any:
     from standby.web.times import utcnow
 
     return utcnow()
-
-
-def _http_load(
-    db: Path, workers: int, ward: list[str], everyone: list[str], seconds: float
-) -> dict[str, Any]:
-    """Pages per second over real HTTP: /healthz (the ceiling); summaries with the cache
-    on (the default) for `ward` (a sample drawn with repeats: the same patients opened
-    again and again) and for `everyone` in turn; and with the cache off."""
-    result: dict[str, Any] = {"client": "wrk" if shutil.which("wrk") else "python"}
-    phases = [
-        (None, [("healthz", ["/healthz"]), ("ward", ward), ("everyone", everyone)]),
-        ("0", [("uncached", everyone)]),
-    ]
-    for cache, runs in phases:
-        extra = {} if cache is None else {"STANDBY_SUMMARY_CACHE_SECONDS": cache}
-        with _server(db, workers, extra) as base:
-            for name, ids in runs:
-                paths = ids if name == "healthz" else [f"/patients/{p}" for p in ids]
-                _load(base, paths, min(3.0, seconds))  # warm-up, not counted
-                figures = _load(base, paths, seconds)
-                result[name] = figures["ok"] / figures["seconds"]
-                result[f"{name}_p99_ms"] = figures["p99_ms"]
-                result[f"{name}_errors"] = figures["errors"]
-    return result
-
-
-@contextlib.contextmanager
-def _server(db: Path, workers: int, extra: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "STANDBY_DB": str(db),
-        "STANDBY_PORT": str(port),
-        "STANDBY_HOST": "127.0.0.1",
-        "STANDBY_WEB_WORKERS": str(workers),
-        **extra,
-    }
-    env.pop("STANDBY_SOURCE_URL", None)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from standby.cli.main import main; main()",
-            "serve",
-            "--no-monitor",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_up(base, server)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        if server.stderr:
-            server.stderr.close()
-
-
-def _load(base: str, paths: list[str], seconds: float) -> dict[str, Any]:
-    """50 concurrent clients for `seconds`: wrk (C, a few % of a core) when installed,
-    else the Python client below (which itself needs most of a core near 200 req/s)."""
-    if shutil.which("wrk"):
-        return _wrk(base, paths, seconds, CLIENTS)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from standby.bench.web_bench import load_main; load_main()",
-            base,
-            json.dumps(paths),
-            str(seconds),
-            str(CLIENTS),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    figures: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return figures
-
-
-def _cookie(base: str) -> str:
-    import httpx
-
-    with httpx.Client(base_url=base, timeout=30) as c:
-        page = c.get("/login")
-        token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        c.post("/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token})
-        return "; ".join(f"{k}={v}" for k, v in c.cookies.items())
-
-
-WRK_SCRIPT = """
-paths = {%(paths)s}
-counter = 0
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", paths[math.fmod(counter, #paths) + 1], {["Cookie"] = %(cookie)s})
-end
-"""
-
-
-def _wrk(base: str, paths: list[str], seconds: float, clients: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "paths.lua"
-        script.write_text(
-            WRK_SCRIPT
-            % {
-                "paths": ",".join(json.dumps(p) for p in paths),
-                "cookie": json.dumps(_cookie(base)),
-            }
-        )
-        out = subprocess.run(
-            [
-                *("wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency"),
-                *("--timeout", "10s", "-s", str(script), base),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    return parse_wrk(out)
-
-
-def parse_wrk(text: str) -> dict[str, Any]:
-    """Requests, errors, duration and p99 latency from wrk's `--latency` report."""
-    m = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)", text)
-    if m is None:
-        raise RuntimeError(f"wrk printed no totals:\n{text}")
-    total = int(m.group(1))
-    secs = float(m.group(2)) * {"ms": 0.001, "s": 1.0, "m": 60.0}[m.group(3)]
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    errors = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in sock.groups()) if sock else 0)
-    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)", text, re.M)
-    p99_ms = (
-        float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)] if p99 else 0.0
-    )
-    ok = max(0, total - (int(bad.group(1)) if bad else 0))
-    return {"ok": ok, "errors": errors, "seconds": secs, "p99_ms": p99_ms}
-
-
-def _wait_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            err = server.stderr.read().decode() if server.stderr else ""
-            raise RuntimeError(f"standby serve exited: {err[-2000:]}")
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("standby serve did not start")
-
-
-def load_main() -> None:
-    """The load generator (a separate process): log in, then `concurrency` clients request
-    the paths round-robin for `seconds`; prints one JSON line of figures."""
-    base, paths_json, seconds_s, conc_s = sys.argv[1:5]
-    paths = json.loads(paths_json)
-    seconds, concurrency = float(seconds_s), int(conc_s)
-    print(json.dumps(asyncio.run(_py_load(base, paths, seconds, concurrency))))
-
-
-async def _py_load(base: str, paths: list[str], seconds: float, concurrency: int) -> dict[str, Any]:
-    import httpx
-
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        page = await client.get("/login")
-        token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        await client.post(
-            "/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token}
-        )
-        ok = errors = 0
-        latencies: list[float] = []
-        deadline = time.monotonic() + seconds
-        start = time.monotonic()
-
-        async def worker(i: int) -> None:
-            nonlocal ok, errors
-            n = i
-            while time.monotonic() < deadline:
-                t = time.perf_counter()
-                try:
-                    r = await client.get(paths[n % len(paths)])
-                    if r.status_code == 200:
-                        ok += 1
-                        latencies.append((time.perf_counter() - t) * 1000)
-                    else:
-                        errors += 1
-                except httpx.HTTPError:
-                    errors += 1
-                n += concurrency
-
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
-        elapsed = time.monotonic() - start
-    return {
-        "ok": ok,
-        "errors": errors,
-        "seconds": elapsed,
-        "p99_ms": percentile(latencies, 99) if latencies else 0.0,
-    }

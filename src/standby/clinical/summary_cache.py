@@ -43,6 +43,7 @@ from standby.store.base import Store
 
 DIRECTORY_TYPES = frozenset({"Location", "Practitioner", "PractitionerRole", "Organization"})
 MARKS_PER_READ = 10000
+MATCH_BUDGET = 200_000  # changes × entries matched one by one before clearing instead
 # what builds a cached item: (value or None, "Type/id" read or referenced, the instant
 # the clock changes it — `standby.fhir.mar.next_change` — or None)
 Builder = Callable[[], tuple[Any, frozenset[str], datetime | None]]
@@ -126,7 +127,9 @@ class SummaryCache:
         with self._lock:
             if self._seq != after:
                 return  # another thread has applied these already
-            if len(marks) >= MARKS_PER_READ:  # a bulk load: start afresh
+            # a bulk load, or more changes than are worth matching entry by entry (each
+            # change is looked for in every entry): start afresh, which is always correct
+            if len(marks) >= MARKS_PER_READ or len(marks) * len(self._entries) > MATCH_BUDGET:
                 self._entries.clear()
                 self._seq = self.store.last_seq()
                 directory_mod.invalidate(self.store)
