@@ -112,10 +112,6 @@ class SummaryCache:
                     self._entries.popitem(last=False)
         return value
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
     def _follow_changes(self) -> None:
         with self._lock:
             after = self._seq
