@@ -181,8 +181,8 @@ def test_outage_to_downtime_banner_email_recovery_and_confirmation(
 @pytest.mark.browser
 @pytest.mark.slow
 def test_drill_is_labelled_on_pages_and_the_status_page(store: Any, site: Any) -> None:
+    from standby.clock import now as utcnow
     from standby.monitor import drills
-    from standby.monitor.timeutil import utcnow
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     cfg = MonitorConfig(interval_s=0.2)

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from monitor_receivers import FakeEHR
 
+from standby.clock import now as utcnow
 from standby.monitor import after_action, downtime, drills, incidents, probes
 from standby.monitor.config import MonitorConfig
 from standby.monitor.runner import MonitorRunner
 from standby.monitor.state import InvalidTransition
 from standby.monitor.status import current_status
-from standby.monitor.timeutil import utcnow
 
 CFG = MonitorConfig(interval_s=0.05, timeout_s=2.0, latency_ms=2000.0)
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from standby.clock import now as utcnow
 from standby.monitor import after_action, downtime, incidents
 from standby.monitor.config import MonitorConfig
 from standby.monitor.notify import outbox
 from standby.monitor.status import current_status
-from standby.monitor.timeutil import utcnow
 
 URL = os.environ.get("STANDBY_TEST_POSTGRES_URL")
 pytestmark = [

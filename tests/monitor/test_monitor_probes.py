@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from monitor_receivers import FakeEHR, free_port
 
+from standby.clock import instant
+from standby.clock import now as utcnow
 from standby.monitor import downtime, probes
 from standby.monitor.config import MonitorConfig
 from standby.monitor.notify import outbox
 from standby.monitor.probes import Prober, ProbeResult, ProbeSpec, parse_extra_probe
 from standby.monitor.state import Health
-from standby.monitor.timeutil import utcnow
 
 
 def test_http_probes_classify_answers() -> None:
@@ -90,9 +91,7 @@ def test_results_are_pruned_after_the_retention(store: Any) -> None:
     with store.transaction() as tx:
         probes.record(tx, [old, new])
         assert probes.prune(tx, now, timedelta(hours=48)) == 1
-    assert [p.at for p in probes.series(store, "p", now - timedelta(days=9))] == [
-        new.at.isoformat(timespec="microseconds")
-    ]
+    assert [p.at for p in probes.series(store, "p", now - timedelta(days=9))] == [instant(new.at)]
 
 
 def test_reminders_every_configured_minutes(store: Any, clock: Any) -> None:

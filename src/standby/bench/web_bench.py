@@ -279,6 +279,6 @@ class _ServerTimer:
 
 def clinical_now(store: Any) -> Any:
     """The time the generated hospital is set at (its data are relative to it)."""
-    from standby.web.times import utcnow
+    from standby import clock
 
-    return utcnow()
+    return clock.now()

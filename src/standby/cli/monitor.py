@@ -17,13 +17,13 @@ from typing import Any
 import orjson
 import typer
 
+from standby import clock
 from standby.monitor import after_action, downtime, drills, incidents, probes
 from standby.monitor.config import MonitorConfig
 from standby.monitor.notify import outbox
 from standby.monitor.runner import MonitorRunner
 from standby.monitor.state import InvalidTransition
-from standby.monitor.status import current_status
-from standby.monitor.timeutil import shown, utcnow
+from standby.monitor.status import current_status, shown
 from standby.settings import Settings, load_settings, zone
 from standby.store import Store, open_store
 
@@ -110,7 +110,7 @@ def _deliver(settings: Settings, store: Store, timeout_s: float = 30.0) -> None:
         cfg.channels(),
         timeout_s=timeout_s,
         backoff=cfg.backoff,
-        on_sent=lambda row: downtime.note_sent(store, row, utcnow()),
+        on_sent=lambda row: downtime.note_sent(store, row, clock.now()),
     )
     typer.echo(f"notifications sent: {sent}")
 
@@ -196,12 +196,12 @@ def declare(
     settings, store = _open(db, database_url)
     cfg = MonitorConfig.from_settings(settings)
     try:
-        out = downtime.declare(store, cfg, by, utcnow(), reason=reason, message=message)
+        out = downtime.declare(store, cfg, by, clock.now(), reason=reason, message=message)
     except InvalidTransition as e:
         raise _fail(e) from e
     typer.echo(f"downtime declared: incident {out.declared}")
     if out.declared:
-        downtime.run_packets(store, packet_hook(settings, store), out.declared, False, utcnow)
+        downtime.run_packets(store, packet_hook(settings, store), out.declared, False, clock.now)
     _deliver(settings, store)
 
 
@@ -216,7 +216,7 @@ def end(
     settings, store = _open(db, database_url)
     try:
         downtime.confirm_end(
-            store, MonitorConfig.from_settings(settings), by, utcnow(), message=message
+            store, MonitorConfig.from_settings(settings), by, clock.now(), message=message
         )
     except InvalidTransition as e:
         raise _fail(e) from e
@@ -234,7 +234,7 @@ def broadcast(
 ) -> None:
     """Post a message every logged-in user sees on their next page."""
     _, store = _open(db, database_url)
-    downtime.post_message(store, by, utcnow(), text, public=public)
+    downtime.post_message(store, by, clock.now(), text, public=public)
     typer.echo("broadcast posted" if text.strip() else "broadcast cleared")
 
 
@@ -249,7 +249,7 @@ def log_entry(
     """Add an entry to an incident's log."""
     _, store = _open(db, database_url)
     try:
-        incidents.add_log_entry(store, incident, utcnow(), by, text)
+        incidents.add_log_entry(store, incident, clock.now(), by, text)
     except (KeyError, ValueError) as e:
         raise _fail(e) from e
 
@@ -297,7 +297,7 @@ def drill_start(
     """Start a drill: the running monitor sees a simulated outage and declares a DRILL."""
     _, store = _open(db, database_url)
     try:
-        drills.start(store, by, utcnow(), notify_real=notify_real)
+        drills.start(store, by, clock.now(), notify_real=notify_real)
     except InvalidTransition as e:
         raise _fail(e) from e
     typer.echo("drill started: the monitor (standby serve / standby monitor run) will detect it")
@@ -308,7 +308,7 @@ def drill_cancel(by: str = BY, db: Path | None = DB, database_url: str | None = 
     """Cancel a drill that has not reached downtime yet."""
     _, store = _open(db, database_url)
     try:
-        drills.cancel(store, by, utcnow())
+        drills.cancel(store, by, clock.now())
     except InvalidTransition as e:
         raise _fail(e) from e
 

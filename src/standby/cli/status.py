@@ -21,22 +21,23 @@ def status(
     """Per source: data as of, lag, reachable, resources by type, errors and quarantine."""
     from datetime import timedelta
 
+    from standby import clock
     from standby.sync import status as sync_status
 
     settings = load_settings(db=db, database_url=database_url)
     store = open_store(db=settings.db, database_url=settings.database_url)
     try:
-        now = sync_status.utcnow()
+        now = clock.now()
         sources = sync_status.source_status(store, now)
         health = sync_status.sync_health(store, now)
         counts = store.counts_by_type()
-        since = sync_status.iso(now - timedelta(hours=1))
+        since = clock.instant(now - timedelta(hours=1))
         quarantined = store.quarantined(since=since, limit=20)
     finally:
         store.close()
     if as_json:
         out = {
-            "now": sync_status.iso(now),
+            "now": clock.instant(now),
             "sources": [s.as_json() for s in sources],
             "resources_by_type": counts,
             "errors_last_hour": health.errors_last_hour,

@@ -18,7 +18,7 @@ from standby.monitor import incidents
 from standby.monitor.incidents import ChecklistItem, Event, Incident
 from standby.monitor.notify import outbox
 from standby.monitor.notify.outbox import OutboxRow
-from standby.monitor.timeutil import shown
+from standby.monitor.status import shown
 from standby.store.base import Store
 
 NOT_YET = "not available yet"

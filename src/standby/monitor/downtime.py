@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from standby.clock import instant, parse_instant
 from standby.monitor import incidents, schema
 from standby.monitor import state as sm
 from standby.monitor.config import MonitorConfig
@@ -22,8 +23,7 @@ from standby.monitor.notify.messages import render
 from standby.monitor.probes import ProbeResult
 from standby.monitor.probes import record as record_results
 from standby.monitor.state import Round, State, Transition
-from standby.monitor.status import StatusRow, load_row, save_row
-from standby.monitor.timeutil import shown
+from standby.monitor.status import StatusRow, load_row, save_row, shown
 from standby.store.base import Store, Transaction
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class Outcome:
 
 def _values(row: StatusRow, cfg: MonitorConfig, now: datetime) -> dict[str, str]:
     m = row.machine
-    since = datetime.fromisoformat(row.declared_at) if row.declared_at else m.since
+    since = parse_instant(row.declared_at) if row.declared_at else m.since
     minutes = 0 if since is None else int((now - since).total_seconds() // 60)
     return {
         "state": m.state.value,
@@ -115,7 +115,7 @@ def _apply(
                 what_to_do=todo,
                 reminders_sent=0,
                 last_reminder_at=None,
-                declared_at=t.at.isoformat(),
+                declared_at=instant(t.at),
             )
             declared = iid
             incidents.append(
@@ -268,7 +268,7 @@ def queue_reminder(store: Store, cfg: MonitorConfig, now: datetime) -> bool:
         if not due:
             return False
         _notify(tx, row, cfg, "reminder", now, n)
-        save_row(tx, replace(row, reminders_sent=n, last_reminder_at=now.isoformat()))
+        save_row(tx, replace(row, reminders_sent=n, last_reminder_at=instant(now)))
     return True
 
 

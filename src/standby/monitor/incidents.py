@@ -14,8 +14,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from standby.clock import instant, parse_instant
 from standby.monitor import schema
-from standby.monitor.timeutil import iso, parse
 from standby.store.base import Store, Transaction
 
 ROLES = ("commander", "operations", "planning", "logistics", "it-liaison")
@@ -108,10 +108,10 @@ def open_incident(
         (
             incident_id,
             int(drill),
-            iso(at),
+            instant(at),
             declared_by,
             how,
-            None if outage_started_at is None else iso(outage_started_at),
+            None if outage_started_at is None else instant(outage_started_at),
         ),
     )
     position = 0
@@ -129,7 +129,7 @@ def open_incident(
 def close_incident(tx: Transaction, incident_id: str, at: datetime, actor: str) -> None:
     tx.execute(
         "UPDATE monitor_incidents SET ended_at = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL",
-        (iso(at), actor, incident_id),
+        (instant(at), actor, incident_id),
     )
 
 
@@ -139,7 +139,7 @@ def set_first(tx: Transaction, incident_id: str, column: str, at: datetime) -> N
         raise ValueError(column)
     tx.execute(
         f"UPDATE monitor_incidents SET {column} = ? WHERE id = ? AND {column} IS NULL",
-        (iso(at), incident_id),
+        (instant(at), incident_id),
     )
 
 
@@ -149,7 +149,7 @@ def append(
     """Append one event to the timeline (append-only: there is no update or delete)."""
     tx.execute(
         "INSERT INTO monitor_events (incident_id, at, kind, actor, text) VALUES (?, ?, ?, ?, ?)",
-        (incident_id, iso(at), kind, actor, text),
+        (incident_id, instant(at), kind, actor, text),
     )
 
 
@@ -176,14 +176,14 @@ def _incident(row: tuple[object, ...]) -> Incident:
     return Incident(
         str(iid),
         bool(drill),
-        parse(str(declared_at)),  # type: ignore[arg-type]
+        parse_instant(str(declared_at)),
         str(declared_by),
         str(how),
-        parse(outage),  # type: ignore[arg-type]
-        parse(ended_at),  # type: ignore[arg-type]
+        parse_instant(outage),  # type: ignore[call-overload]
+        parse_instant(ended_at),  # type: ignore[call-overload]
         None if ended_by is None else str(ended_by),
-        parse(pkt),  # type: ignore[arg-type]
-        parse(doc),  # type: ignore[arg-type]
+        parse_instant(pkt),  # type: ignore[call-overload]
+        parse_instant(doc),  # type: ignore[call-overload]
     )
 
 
@@ -213,7 +213,7 @@ def timeline(store: Store, incident_id: str, kinds: tuple[str, ...] = ()) -> lis
         params.extend(kinds)
     with store.read_transaction() as tx:
         rows = tx.query(sql + " ORDER BY id", params)
-    return [Event(int(i), inc, parse(at), k, a, t) for i, inc, at, k, a, t in rows]  # type: ignore[arg-type]
+    return [Event(int(i), inc, parse_instant(at), k, a, t) for i, inc, at, k, a, t in rows]
 
 
 def checklist(store: Store, incident_id: str) -> list[ChecklistItem]:
@@ -224,7 +224,7 @@ def checklist(store: Store, incident_id: str) -> list[ChecklistItem]:
             "WHERE incident_id = ? ORDER BY position",
             (incident_id,),
         )
-    return [ChecklistItem(int(p), r, i, bool(d), b, parse(a)) for p, r, i, d, b, a in rows]
+    return [ChecklistItem(int(p), r, i, bool(d), b, parse_instant(a)) for p, r, i, d, b, a in rows]
 
 
 def set_item_done(
@@ -241,7 +241,13 @@ def set_item_done(
         tx.execute(
             "UPDATE monitor_checklist SET done = ?, done_by = ?, done_at = ? "
             "WHERE incident_id = ? AND position = ?",
-            (int(done), actor if done else None, iso(at) if done else None, incident_id, position),
+            (
+                int(done),
+                actor if done else None,
+                instant(at) if done else None,
+                incident_id,
+                position,
+            ),
         )
         role, item = rows[0]
         append(

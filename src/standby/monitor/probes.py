@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from standby.clock import instant
 from standby.monitor.state import Health, Round
-from standby.monitor.timeutil import iso
 from standby.store.base import Store, Transaction
 
 TokenProvider = Callable[[], str | None]
@@ -226,13 +226,13 @@ def record(tx: Transaction, results: Sequence[ProbeResult]) -> None:
         tx.execute(
             "INSERT INTO monitor_probe_results (probe, kind, at, outcome, latency_ms, detail) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (r.probe, r.kind, iso(r.at), r.outcome.value, r.latency_ms, r.detail),
+            (r.probe, r.kind, instant(r.at), r.outcome.value, r.latency_ms, r.detail),
         )
 
 
 def prune(tx: Transaction, now: datetime, retention: timedelta) -> int:
     """Drop results older than the retention window (the series stays bounded)."""
-    return tx.execute("DELETE FROM monitor_probe_results WHERE at < ?", (iso(now - retention),))
+    return tx.execute("DELETE FROM monitor_probe_results WHERE at < ?", (instant(now - retention),))
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +262,6 @@ def series(store: Store, probe: str, since: datetime) -> list[LatestProbe]:
         rows = tx.query(
             "SELECT probe, kind, at, outcome, latency_ms, detail FROM monitor_probe_results "
             "WHERE probe = ? AND at >= ? ORDER BY at",
-            (probe, iso(since)),
+            (probe, instant(since)),
         )
     return [LatestProbe(*row) for row in rows]

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from standby.clock import now
 from standby.monitor import downtime, probes, schema
 from standby.monitor.config import MonitorConfig
 from standby.monitor.notify import outbox
@@ -24,7 +25,6 @@ from standby.monitor.notify.channels import Channel
 from standby.monitor.probes import Prober, ProbeResult, ProbeSpec, TokenProvider
 from standby.monitor.state import Health, Round
 from standby.monitor.status import current_status
-from standby.monitor.timeutil import utcnow
 from standby.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class MonitorRunner:
     source_url: str | None
     token_provider: TokenProvider | None = None
     packet_hook: downtime.PacketHook | None = None
-    clock: Callable[[], datetime] = utcnow
+    clock: Callable[[], datetime] = now
     channels: dict[str, Channel] | None = None
     prune_every: int = 100
     _stop: threading.Event = field(default_factory=threading.Event, init=False)

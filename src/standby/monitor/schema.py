@@ -1,7 +1,8 @@
 """The monitor's tables in the replica database (namespace "monitor").
 
 Portable SQL with `?` placeholders (src/standby/store/base.py); one statement per
-migration. Times are ISO 8601 text in UTC (`timeutil.iso`), which sorts as time does.
+migration. Times are text in the one stored form (`standby.clock.instant`), which sorts
+as time does.
 """
 
 from __future__ import annotations

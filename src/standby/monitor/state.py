@@ -33,6 +33,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from standby.clock import instant, parse_instant
+
 
 class State(enum.StrEnum):
     NORMAL = "normal"
@@ -105,7 +107,7 @@ class Machine:
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
-            out[name] = value.isoformat() if isinstance(value, datetime) else value
+            out[name] = instant(value) if isinstance(value, datetime) else value
         return out
 
     @classmethod
@@ -116,7 +118,7 @@ class Machine:
                 continue
             value = data[name]
             if name in ("since", "first_failure_at", "drill_started_at") and value:
-                value = datetime.fromisoformat(value)
+                value = parse_instant(value)
             if name == "state":
                 value = State(value)
             kwargs[name] = value

@@ -8,11 +8,12 @@ inside the same transaction as each change of state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from standby.clock import parse_instant
 from standby.monitor import schema
 from standby.monitor.state import Machine, State
 from standby.store.base import Store, Transaction
@@ -73,7 +74,7 @@ class StatusRow:
     def downtime_since(self) -> datetime | None:
         """When the current downtime was declared (not when recovery was proposed)."""
         if self.machine.in_downtime and self.declared_at:
-            return datetime.fromisoformat(self.declared_at)
+            return parse_instant(self.declared_at)
         return self.machine.since
 
     def to_json(self) -> bytes:
@@ -122,3 +123,8 @@ def current_status(store: Store) -> DowntimeStatus:
     schema.ensure(store)
     with store.read_transaction() as tx:
         return status_of(load_row(tx))
+
+
+def shown(dt: datetime | None) -> str:
+    """For people: `2026-11-28 14:05 UTC`."""
+    return "—" if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -34,6 +34,7 @@ from typing import Any
 from standby.clinical.census import Unit, unit_census_and_summaries, units
 from standby.clinical.freshness import data_as_of as newest_data
 from standby.clinical.schedules import clinic_schedule, or_schedule
+from standby.clock import instant
 from standby.fhir.display import parse_instant
 from standby.reports import render
 from standby.reports.pages import Furniture
@@ -255,7 +256,7 @@ def generate_all(
     if as_of is None:  # no sync status: the newest resource the replica holds
         as_of = newest_data(store)
     f = Furniture(as_of, now, "", banner)
-    man = Manifest(now.astimezone(UTC).isoformat(), as_of.isoformat() if as_of else None, banner)
+    man = Manifest(instant(now), instant(as_of) if as_of else None, banner)
     wanted = set(unit_ids or [])
     all_units = units(store)
     known = {u.id for u in all_units} | {u.alias for u in all_units}

@@ -16,8 +16,10 @@ from typing import Any
 
 import psycopg
 
+from standby import clock
+from standby.clock import instant
 from standby.store.base import Migration
-from standby.store.sql_store import Cursor, SQLStore, now_instant
+from standby.store.sql_store import Cursor, SQLStore
 
 _CACHE: dict[str, str] = {}
 
@@ -191,7 +193,7 @@ class PostgresStore(SQLStore):
                 cur.execute(
                     "INSERT INTO schema_migrations (namespace, version, description, applied_at)"
                     " VALUES (?, ?, ?, ?)",
-                    (namespace, m.version, m.description, now_instant()),
+                    (namespace, m.version, m.description, instant(clock.now())),
                 )
 
     def close(self) -> None:

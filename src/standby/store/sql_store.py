@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from standby import clock
+from standby.clock import instant
 from standby.fhir.search_params import (
     Extracted,
     date_range,
@@ -55,7 +57,8 @@ _RES_COLS = "rid, type, id, version_id, last_updated, lu, deleted"
 
 
 def now_instant() -> str:
-    """The current time as a FHIR instant with milliseconds, in UTC."""
+    """The current time as a FHIR instant with milliseconds, in UTC: the `meta.lastUpdated`
+    of an authoritative write (FHIR data; the store's own records use `standby.clock`)."""
     t = datetime.now(UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
@@ -619,7 +622,7 @@ class SQLStore(Store):
             cur.execute(
                 "INSERT INTO quarantine (at, source, file, line, resource_type, resource_id,"
                 " reason, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (now_instant(), source, file, line, resource_type, resource_id, reason, raw),
+                (instant(clock.now()), source, file, line, resource_type, resource_id, reason, raw),
             )
 
     def count_quarantined(self, *, since: str | None = None) -> int:

@@ -16,8 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from standby import clock
+from standby.clock import instant
 from standby.store.base import Migration
-from standby.store.sql_store import Cursor, SQLStore, now_instant
+from standby.store.sql_store import Cursor, SQLStore
 
 
 def split_statements(script: str) -> list[str]:
@@ -166,7 +168,7 @@ class SQLiteStore(SQLStore):
                 cur.execute(
                     "INSERT INTO schema_migrations (namespace, version, description, applied_at)"
                     " VALUES (?, ?, ?, ?)",
-                    (namespace, m.version, m.description, now_instant()),
+                    (namespace, m.version, m.description, instant(clock.now())),
                 )
 
     def close(self) -> None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from standby.clock import instant, parse_instant
 from standby.store.base import Store
 from standby.sync.schema import ensure_sync_schema
-from standby.sync.status import iso, parse_iso
 
 
 def load_hwms(store: Store, streams: Iterable[str]) -> dict[str, str | None]:
@@ -32,7 +32,7 @@ def load_census(store: Store, source: str) -> dict[str, tuple[datetime, bool]]:
         )
     out: dict[str, tuple[datetime, bool]] = {}
     for pid, seen, pulled in rows:
-        t = parse_iso(seen)
+        t = parse_instant(seen)
         if t is not None:
             out[str(pid)] = (t, bool(pulled))
     return out
@@ -47,7 +47,7 @@ def save_census(
 ) -> None:
     """Mark everyone on the census now as seen; forget those kept past their time."""
     ensure_sync_schema(store)
-    at = iso(now)
+    at = instant(now)
     with store.transaction() as tx:
         for pid, reason in current.items():
             n = tx.execute(

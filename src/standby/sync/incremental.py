@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from standby import clock
 from standby.store.base import Store
 from standby.sync import checkpoints, status
 from standby.sync.auth import AuthError
@@ -144,7 +145,7 @@ class IncrementalSync:
 
     # ---- one round ----------------------------------------------------------------------
     def run_round(self, now: datetime | None = None) -> RoundResult:
-        started = now or datetime.now(UTC)
+        started = now or clock.now()
         status.round_started(self.store, self.cfg.source, self.client.base_url, started)
         stats = WriteStats()
         results: list[SearchResult] = []
@@ -189,7 +190,7 @@ class IncrementalSync:
                 self.store,
                 self.cfg.source,
                 started=started,
-                finished=datetime.now(UTC),
+                finished=clock.now(),
                 ok=False,
                 reachable=not e.unreachable,
                 error=str(e),
@@ -228,7 +229,7 @@ class IncrementalSync:
     ) -> RoundResult:
         failed = [r for r in results if not r.ok]
         reachable = not any(r.unreachable for r in results)
-        finished = datetime.now(UTC)
+        finished = clock.now()
         status.round_finished(
             self.store,
             self.cfg.source,

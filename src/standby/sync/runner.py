@@ -10,6 +10,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from standby import clock
+from standby.fhir.display import parse_instant as parse_fhir_instant
 from standby.settings import Settings
 from standby.store.base import Store
 from standby.sync import status
@@ -106,7 +108,7 @@ class SyncRunner:
             status.round_finished(
                 self.store,
                 s.source_name,
-                started=status.parse_iso(result.transaction_time) or started,
+                started=parse_fhir_instant(result.transaction_time) or started,
                 finished=_now(),
                 ok=True,
                 reachable=True,
@@ -150,4 +152,4 @@ class SyncRunner:
 
 
 def _now() -> Any:
-    return status.utcnow()
+    return clock.now()

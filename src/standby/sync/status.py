@@ -13,28 +13,13 @@ the source made before that moment is in the replica.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from standby.clock import instant, parse_instant
+from standby.clock import now as clock_now
 from standby.store.base import Store
 from standby.sync.schema import ensure_sync_schema
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso(s: str | None) -> datetime | None:
-    if not s:
-        return None
-    try:
-        return datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -74,12 +59,12 @@ def round_started(store: Store, source: str, url: str, at: datetime) -> None:
     with store.transaction() as tx:
         n = tx.execute(
             "UPDATE sync_source SET url = ?, last_round_started = ? WHERE source = ?",
-            (url, iso(at), source),
+            (url, instant(at), source),
         )
         if n == 0:
             tx.execute(
                 "INSERT INTO sync_source (source, url, last_round_started) VALUES (?, ?, ?)",
-                (source, url, iso(at)),
+                (source, url, instant(at)),
             )
 
 
@@ -100,13 +85,13 @@ def round_finished(
             tx.execute(
                 "UPDATE sync_source SET last_round_finished = ?, last_success_started = ?,"
                 " last_success_finished = ?, reachable = ?, last_error = NULL WHERE source = ?",
-                (iso(finished), iso(started), iso(finished), int(reachable), source),
+                (instant(finished), instant(started), instant(finished), int(reachable), source),
             )
         else:
             tx.execute(
                 "UPDATE sync_source SET last_round_finished = ?, reachable = ?, last_error = ?"
                 " WHERE source = ?",
-                (iso(finished), int(reachable), (error or "")[:500], source),
+                (instant(finished), int(reachable), (error or "")[:500], source),
             )
 
 
@@ -116,7 +101,7 @@ def record_error(store: Store, source: str, kind: str, message: str) -> None:
     with store.transaction() as tx:
         tx.execute(
             "INSERT INTO sync_event (at, source, kind, message) VALUES (?, ?, ?, ?)",
-            (iso(utcnow()), source, kind, message[:1000]),
+            (instant(clock_now()), source, kind, message[:1000]),
         )
 
 
@@ -149,13 +134,13 @@ def sync_health(store: Store, now: datetime | None = None) -> SyncHealth:
     """The sync's health for the web header: the oldest "data as of" of all sources (None
     when never synchronised), its lag, whether every source answered at its last round,
     and errors / quarantined items in the last hour."""
-    now = now or utcnow()
-    since = iso(now - timedelta(hours=1))
+    now = now or clock_now()
+    since = instant(now - timedelta(hours=1))
     rows = _rows(store)
     as_of: datetime | None = None
     reachable: bool | None = None
     if rows:
-        times = [parse_iso(r[2]) for r in rows]
+        times = [parse_instant(r[2]) for r in rows]
         known = [t for t in times if t is not None]
         as_of = min(known) if len(known) == len(times) else None
         flags = [r[3] for r in rows if r[3] is not None]
@@ -177,11 +162,11 @@ def data_as_of(store: Store) -> datetime | None:
 
 def source_status(store: Store, now: datetime | None = None) -> list[SourceStatus]:
     """Every source's status, for `standby status`."""
-    now = now or utcnow()
-    since = iso(now - timedelta(hours=1))
+    now = now or clock_now()
+    since = instant(now - timedelta(hours=1))
     out: list[SourceStatus] = []
     for source, url, success, reachable, started, finished, last_error in _rows(store):
-        as_of = parse_iso(success)
+        as_of = parse_instant(success)
         with store.read_transaction() as tx:
             census = tx.query("SELECT COUNT(*) FROM sync_census WHERE source = ?", (source,))
             recent = tx.query(

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from standby.clock import instant
 from standby.web import accounts_repo as repo
 from standby.web.records import AuditEvent, BreakGlass
-from standby.web.times import iso
 
 if TYPE_CHECKING:
     from standby.web.guard import PageRequest
@@ -35,7 +35,7 @@ def patient_access(pr: PageRequest, patient_id: str, unit_ids: Iterable[str]) ->
         return Access(True, "all-units")
     if any(u in user.units for u in unit_ids):
         return Access(True, "unit")
-    if repo.has_break_glass(pr.web.store, user.username, patient_id, iso(pr.now)):
+    if repo.has_break_glass(pr.web.store, user.username, patient_id, instant(pr.now)):
         return Access(True, "break-glass")
     return Access(False, "none")
 
@@ -47,7 +47,7 @@ def break_glass(pr: PageRequest, patient_id: str, reason: str) -> BreakGlass:
         raise ValueError(
             f"State the reason in a few words (at least {MIN_REASON_LENGTH} characters)."
         )
-    at = iso(pr.now)
+    at = instant(pr.now)
     bg = BreakGlass(
         id=str(uuid.uuid4()),
         at=at,
@@ -55,7 +55,7 @@ def break_glass(pr: PageRequest, patient_id: str, reason: str) -> BreakGlass:
         patient_id=patient_id,
         reason=reason[:1000],
         address=pr.address,
-        expires_at=iso(pr.now + pr.web.break_glass_for),
+        expires_at=instant(pr.now + pr.web.break_glass_for),
     )
     event = AuditEvent(
         at,

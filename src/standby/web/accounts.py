@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from standby import clock
+from standby.clock import instant, parse_instant
 from standby.store.base import Store
 from standby.web import accounts_repo as repo
 from standby.web import schema
 from standby.web.records import AuditEvent, User
 from standby.web.roles import check_role
-from standby.web.times import iso, parse, utcnow
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("standby: not a password")
@@ -68,7 +69,7 @@ def add_user(
         units=clean_units,
         display_name=(display_name or username).strip(),
         active=True,
-        created_at=existing.created_at if existing else iso(now or utcnow()),
+        created_at=existing.created_at if existing else instant(now or clock.now()),
     )
     repo.save_user(store, user)
     return user
@@ -97,12 +98,12 @@ class LoginResult:
 
 def _locked(store: Store, now: datetime, policy: LoginPolicy, **who: str) -> int:
     """Seconds until unlocked (0: not locked)."""
-    since = iso(now - policy.lockout)
+    since = instant(now - policy.lockout)
     count, latest = repo.failures_since(store, since=since, **who)
     limit = policy.max_failures if "username" in who else policy.address_max_failures
     if count < limit or latest is None:
         return 0
-    last = parse(latest) or now
+    last = parse_instant(latest)
     return max(1, int((last + policy.lockout - now).total_seconds()))
 
 
@@ -117,7 +118,7 @@ def authenticate(
     """Check a login; record failures and the audit line. Constant work for unknown users."""
     schema.ensure(store)
     username = username.strip()
-    at = iso(now)
+    at = instant(now)
     wait = _locked(store, now, policy, address=address)
     if wait:
         _audit(store, at, username, "login-refused", address, "address blocked")
@@ -132,7 +133,7 @@ def authenticate(
         repo.record_failure(store, username, address, at)
         _audit(store, at, username, "login-failed", address, "")
         return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-    repo.clear_failures(store, username, before=iso(now - policy.lockout))
+    repo.clear_failures(store, username, before=instant(now - policy.lockout))
     repo.append_audit(
         store, AuditEvent(at, username, user.role, "login", None, "/login", address, "")
     )

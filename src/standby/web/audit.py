@@ -14,10 +14,10 @@ import io
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from standby.clock import instant
 from standby.store.base import Store
 from standby.web import accounts_repo as repo
 from standby.web.records import AuditEvent, AuditQuery
-from standby.web.times import iso
 
 if TYPE_CHECKING:
     from standby.web.guard import PageRequest
@@ -32,7 +32,7 @@ def record(pr: PageRequest, action: str, patient_id: str | None, detail: str = "
     pr.web.audit_log.submit(
         [
             AuditEvent(
-                iso(pr.now),
+                instant(pr.now),
                 pr.user.username,
                 pr.user.role,
                 action,
@@ -49,7 +49,7 @@ def record_many(pr: PageRequest, action: str, patient_ids: list[str], detail: st
     """One audit line per patient shown on a page (census, schedules, search results)."""
     url = pr.request.url
     page = (url.path + (f"?{url.query}" if url.query else ""))[:500]
-    at = iso(pr.now)
+    at = instant(pr.now)
     pr.web.audit_log.submit(
         [
             AuditEvent(

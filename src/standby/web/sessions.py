@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, Signer
 
+from standby.clock import instant, parse_instant
 from standby.store.base import Store
 from standby.web import accounts_repo as repo
 from standby.web.records import Session, User
-from standby.web.times import iso, parse
 
 COOKIE = "standby_session"
 LOGIN_CSRF_COOKIE = "standby_login_csrf"
@@ -49,7 +49,7 @@ class SessionManager:
 
     def start(self, user: User, address: str, now: datetime) -> tuple[Session, str]:
         """A new session for `user`; returns it and the cookie value."""
-        at = iso(now)
+        at = instant(now)
         session = Session(
             secrets.token_urlsafe(32), user.username, secrets.token_urlsafe(32), at, at, address
         )
@@ -65,15 +65,15 @@ class SessionManager:
         if found is None:
             return None
         session, user = found
-        last = parse(session.last_seen)
-        if last is None or now - last > self.idle:
+        last = parse_instant(session.last_seen)
+        if now - last > self.idle:
             repo.delete_session(self.store, session_id)
             return None
         if user is None or not user.active:
             repo.delete_session(self.store, session_id)
             return None
         if now - last >= TOUCH_EVERY:
-            repo.touch_session(self.store, session_id, iso(now))
+            repo.touch_session(self.store, session_id, instant(now))
         return Authenticated(session, user)
 
     def end(self, cookie: str | None) -> None:

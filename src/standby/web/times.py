@@ -1,6 +1,7 @@
-"""Time in the viewer: a clock that tests can set, ISO text for the database (UTC), and
-the short forms clinicians read ("12 min ago", "Sun 29 Nov 14:05"), in the hospital's
-time zone (the setting `timezone`; the filters are bound to it in `context.py`)."""
+"""Time in the viewer: a clock that tests can set, and the short forms clinicians read
+("12 min ago", "Sun 29 Nov 14:05"), in the hospital's time zone (the setting `timezone`;
+the filters are bound to it in `context.py`). Instants written to the database use
+`standby.clock` (docs/time.md)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,8 @@ from datetime import UTC, date, datetime, tzinfo
 Clock = Callable[[], datetime]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(dt: datetime) -> str:
-    """UTC ISO 8601 with milliseconds: sorts as time does."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def parse(text: str | None) -> datetime | None:
+    """For display: any ISO 8601 date-time (UTC when it has no offset); None when not one."""
     if not text:
         return None
     try:

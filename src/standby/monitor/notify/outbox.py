@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from standby import clock
+from standby.clock import instant, parse_instant
 from standby.monitor.notify.channels import Channel, DeliveryError, route
 from standby.monitor.notify.messages import Notification
-from standby.monitor.timeutil import iso, utcnow
 from standby.store.base import Store, Transaction
 
 
@@ -59,7 +60,16 @@ def enqueue(tx: Transaction, n: Notification, recipients: Iterable[str], now: da
             "INSERT INTO monitor_outbox (message_id, channel, recipient, incident_id, event, "
             "subject, body, status, attempts, next_attempt_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
-            (n.message_id, channel, address, n.incident_id, n.event, n.subject, n.body, iso(now)),
+            (
+                n.message_id,
+                channel,
+                address,
+                n.incident_id,
+                n.event,
+                n.subject,
+                n.body,
+                instant(now),
+            ),
         )
         added += 1
     return added
@@ -69,7 +79,7 @@ def deliver_due(
     store: Store,
     channels: Mapping[str, Channel],
     *,
-    now: Callable[[], datetime] = utcnow,
+    now: Callable[[], datetime] = clock.now,
     backoff: Backoff = Backoff(),
     on_sent: Callable[[OutboxRow], None] | None = None,
 ) -> int:
@@ -77,14 +87,14 @@ def deliver_due(
     sent = 0
     while True:
         at = now()
-        stale = iso(at - timedelta(seconds=backoff.stale_claim_s))
+        stale = instant(at - timedelta(seconds=backoff.stale_claim_s))
         with store.transaction() as tx:
             rows = tx.query(
                 "SELECT message_id, channel, recipient, incident_id, event, subject, body, "
                 "attempts FROM monitor_outbox WHERE (status = 'pending' AND next_attempt_at <= ?)"
                 " OR (status = 'sending' AND next_attempt_at <= ?) "
                 "ORDER BY next_attempt_at LIMIT 1",
-                (iso(at), stale),
+                (instant(at), stale),
             )
             if not rows:
                 return sent
@@ -92,7 +102,7 @@ def deliver_due(
             tx.execute(
                 "UPDATE monitor_outbox SET status = 'sending', attempts = attempts + 1, "
                 "next_attempt_at = ? WHERE message_id = ? AND channel = ? AND recipient = ?",
-                (iso(at), mid, channel, recipient),
+                (instant(at), mid, channel, recipient),
             )
         attempts += 1
         n = Notification(mid, event, incident_id, subject, body, "DRILL" in subject)
@@ -112,7 +122,7 @@ def deliver_due(
                 tx.execute(
                     "UPDATE monitor_outbox SET status = 'sent', sent_at = ?, last_error = NULL "
                     "WHERE message_id = ? AND channel = ? AND recipient = ?",
-                    (iso(now()), mid, channel, recipient),
+                    (instant(now()), mid, channel, recipient),
                 )
             else:
                 final = attempts >= backoff.max_attempts
@@ -122,7 +132,7 @@ def deliver_due(
                     (
                         "failed" if final else "pending",
                         error,
-                        iso(now() + timedelta(seconds=backoff.delay(attempts))),
+                        instant(now() + timedelta(seconds=backoff.delay(attempts))),
                         mid,
                         channel,
                         recipient,
@@ -154,7 +164,7 @@ def drain(
             )[0][0]
         if pending is None or time.monotonic() >= deadline:
             return sent
-        wait = (datetime.fromisoformat(pending) - utcnow()).total_seconds()
+        wait = (parse_instant(pending) - clock.now()).total_seconds()
         time.sleep(min(0.5, max(0.005, wait), max(0.0, deadline - time.monotonic())))
 
 

@@ -9,13 +9,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from standby.clock import instant
 from standby.web import accounts, accounts_repo
 from standby.web.accounts import LoginOutcome
 from standby.web.context import WebContext
 from standby.web.middleware import client_address
 from standby.web.records import AuditEvent
 from standby.web.sessions import COOKIE, LOGIN_CSRF_COOKIE
-from standby.web.times import iso
 
 
 def _secure(request: Request, web: WebContext) -> bool:
@@ -119,7 +119,7 @@ async def logout(request: Request) -> Response:
     await run_in_threadpool(web.sessions.end, request.cookies.get(COOKIE))
     if user is not None:
         event = AuditEvent(
-            iso(web.clock()),
+            instant(web.clock()),
             user.username,
             user.role,
             "logout",
