@@ -75,3 +75,29 @@ def parse_instant(text: str | None) -> datetime | None:
     if dt.tzinfo is None:
         raise ValueError(f"not an instant (no offset): {text!r}")
     return dt.astimezone(UTC)
+
+
+# The forms Standby wrote before this module, and how each becomes the stored form (SQL
+# LIKE patterns; `_` is any one character). All were UTC; only the fraction and the
+# suffix differ, so plain text surgery rewrites them on both engines.
+_OLD_FORMS = (
+    ("____-__-__T__:__:__.______+00:00", "substr({c}, 1, 26) || 'Z'"),  # the monitor
+    ("____-__-__T__:__:__.___Z", "substr({c}, 1, 23) || '000Z'"),  # the viewer, the store
+    ("____-__-__T__:__:__+00:00", "substr({c}, 1, 19) || '.000000Z'"),
+    ("____-__-__T__:__:__Z", "substr({c}, 1, 19) || '.000000Z'"),
+)
+
+
+def rewrite_sql(table: str, *columns: str) -> str:
+    """One portable UPDATE (SQLite and PostgreSQL) that rewrites the instants Standby wrote
+    in older forms (milliseconds, `+00:00`, no fraction) in `table`'s `columns` into the
+    stored form; rows that hold none are not touched, other values are left as they are.
+    For schema migrations."""
+    sets, old = [], []
+    for c in columns:
+        old += [f"{c} LIKE '{like}'" for like, _ in _OLD_FORMS]
+        cases = " ".join(
+            f"WHEN {c} LIKE '{like}' THEN {expr.format(c=c)}" for like, expr in _OLD_FORMS
+        )
+        sets.append(f"{c} = CASE {cases} ELSE {c} END")
+    return f"UPDATE {table} SET {', '.join(sets)} WHERE {' OR '.join(old)}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import weakref
 
+from standby.clock import rewrite_sql
 from standby.store.base import Migration, Store
 
 MIGRATIONS: list[Migration] = [
@@ -68,6 +69,26 @@ MIGRATIONS: list[Migration] = [
         " subject TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,"
         " attempts INTEGER NOT NULL, next_attempt_at TEXT NOT NULL, last_error TEXT,"
         " sent_at TEXT, PRIMARY KEY (message_id, channel, recipient))",
+    ),
+    Migration(
+        9,
+        "instants in the one stored form (docs/time.md; they were +00:00)",
+        "; ".join(
+            (
+                rewrite_sql("monitor_probe_results", "at"),
+                rewrite_sql(
+                    "monitor_incidents",
+                    "declared_at",
+                    "outage_started_at",
+                    "ended_at",
+                    "first_packet_at",
+                    "first_documentation_at",
+                ),
+                rewrite_sql("monitor_events", "at"),
+                rewrite_sql("monitor_checklist", "done_at"),
+                rewrite_sql("monitor_outbox", "next_attempt_at", "sent_at"),
+            )
+        ),
     ),
 ]
 

@@ -12,10 +12,15 @@ Tables:
 * `token_system` — interned code system URIs (0: no system); token rows carry the integer.
 * `idx_token`, `idx_string`, `idx_date`, `idx_ref` — one row per extracted search value.
 * `quarantine`, `checkpoint`.
+
+Instants of the store's own (`quarantine.at`, `schema_migrations.applied_at`) are in the
+stored form of `standby.clock`; `last_updated` is the resource's `meta.lastUpdated` as its
+source wrote it (FHIR data), and checkpoint values are the source's own instants.
 """
 
 from __future__ import annotations
 
+from standby.clock import rewrite_sql
 from standby.store.base import Migration
 
 NAMESPACE = "store"
@@ -161,5 +166,10 @@ MIGRATIONS: list[Migration] = [
         2,
         "history by version (vread)",
         "CREATE UNIQUE INDEX resource_history_version ON resource_history (rid, version_id)",
+    ),
+    Migration(
+        3,
+        "instants in the one stored form (docs/time.md): quarantine, applied migrations",
+        f"{rewrite_sql('quarantine', 'at')}; {rewrite_sql('schema_migrations', 'applied_at')}",
     ),
 ]

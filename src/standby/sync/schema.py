@@ -1,6 +1,6 @@
 """The sync package's own tables (namespace "sync"), beside the replica in the same store.
 
-Portable SQL, one statement per migration; times are ISO 8601 text in UTC (sorts as time).
+Portable SQL; times are text in the stored form of `standby.clock` (sorts as time).
 
 * `sync_source`: one row per source EHR: when the last round started and finished, when the
   last *successful* round started (the "data as of"), whether the source answered.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import weakref
 
+from standby.clock import rewrite_sql
 from standby.store.base import Migration, Store
 
 MIGRATIONS: list[Migration] = [
@@ -40,6 +41,23 @@ MIGRATIONS: list[Migration] = [
         "CREATE TABLE sync_census (source TEXT NOT NULL, patient_id TEXT NOT NULL,"
         " reason TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,"
         " pulled INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (source, patient_id))",
+    ),
+    Migration(
+        5,
+        "instants in the one stored form (docs/time.md)",
+        "; ".join(
+            (
+                rewrite_sql(
+                    "sync_source",
+                    "last_round_started",
+                    "last_round_finished",
+                    "last_success_started",
+                    "last_success_finished",
+                ),
+                rewrite_sql("sync_event", "at"),
+                rewrite_sql("sync_census", "first_seen", "last_seen"),
+            )
+        ),
     ),
 ]
 

@@ -1,16 +1,18 @@
 """The viewer's tables in the replica database (namespace "web"; docs/web.md#storage).
 
-Portable SQL with `?` placeholders (src/standby/store/base.py), one statement per
-migration. Times are ISO 8601 text in UTC, which sorts as time does. The audit table is
-append-only: the application has no path that edits or deletes it, and the database
-refuses UPDATE and DELETE on it with an error (triggers on both engines; on PostgreSQL
-TRUNCATE too).
+Portable SQL with `?` placeholders (src/standby/store/base.py). Times are text in the
+stored form of `standby.clock`, which sorts as time does. The audit table is append-only:
+the application has no path that edits or deletes it, and the database refuses UPDATE and
+DELETE on it with an error (triggers on both engines; on PostgreSQL TRUNCATE too). The one
+exception is migration 15, which rewrote the form of its times (not the instants) with the
+guard lifted inside the migration's transaction.
 """
 
 from __future__ import annotations
 
 import weakref
 
+from standby.clock import rewrite_sql
 from standby.store.base import Migration, Store
 
 MIGRATIONS: list[Migration] = [
@@ -102,6 +104,35 @@ MIGRATIONS: list[Migration] = [
         " FOR EACH ROW EXECUTE FUNCTION web_audit_refuse();"
         " CREATE TRIGGER web_audit_no_truncate BEFORE TRUNCATE ON web_audit"
         " FOR EACH STATEMENT EXECUTE FUNCTION web_audit_refuse()",
+    ),
+    Migration(
+        15,
+        "instants in the one stored form (docs/time.md; they had milliseconds). The audit"
+        " log's times are rewritten with its guard lifted inside this one transaction: the"
+        " same instants, six digits instead of three",
+        "; ".join(
+            (
+                rewrite_sql("web_users", "created_at"),
+                rewrite_sql("web_sessions", "created_at", "last_seen"),
+                rewrite_sql("web_login_failures", "at"),
+                rewrite_sql("web_break_glass", "at", "expires_at"),
+                "DROP TRIGGER web_audit_no_update",
+                rewrite_sql("web_audit", "at"),
+                "CREATE TRIGGER web_audit_no_update BEFORE UPDATE ON web_audit"
+                " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+            )
+        ),
+        "; ".join(
+            (
+                rewrite_sql("web_users", "created_at"),
+                rewrite_sql("web_sessions", "created_at", "last_seen"),
+                rewrite_sql("web_login_failures", "at"),
+                rewrite_sql("web_break_glass", "at", "expires_at"),
+                "ALTER TABLE web_audit DISABLE TRIGGER web_audit_no_change",
+                rewrite_sql("web_audit", "at"),
+                "ALTER TABLE web_audit ENABLE TRIGGER web_audit_no_change",
+            )
+        ),
     ),
 ]
 
