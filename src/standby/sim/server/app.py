@@ -29,7 +29,7 @@ from standby.sim.server.capability import capability_statement
 from standby.sim.server.faults import FaultMiddleware, Faults
 from standby.sim.server.feed import Feed
 from standby.sim.server.rest import Rest, base_url, fhir_response
-from standby.sim.server.smart_auth import AuthError, SmartAuthConfig
+from standby.sim.server.smart_auth import SmartAuthConfig, TokenRequestRefused
 from standby.store import Store
 
 PUBLIC_PREFIXES = ("/metadata", "/.well-known/", "/auth/token", "/_admin")
@@ -137,7 +137,7 @@ def create_app(
         form = {k: str(v) for k, v in (await request.form()).items()}
         try:
             body = auth.issue(form, f"{base_url(request)}/auth/token")
-        except AuthError as e:
+        except TokenRequestRefused as e:
             return JSONResponse({"error": e.error, "error_description": e.description}, 400)
         return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
