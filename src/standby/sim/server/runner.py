@@ -2,7 +2,7 @@
 
 Two listeners in one asyncio loop: uvicorn on the admin port (all routes, never faulted at
 TCP level) and `TcpFront` on the public port, which proxies to uvicorn and resets
-connections during an outage (faults.py). The store comes from `load_store` (ehr_store.py).
+connections during an outage (tcp_front.py). The store comes from `load_store` (ehr_store.py).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import uvicorn
 
 from standby.sim.server.app import create_app
 from standby.sim.server.ehr_store import load_store
-from standby.sim.server.faults import Faults, TcpFront
+from standby.sim.server.faults import Faults
 from standby.sim.server.feed import Feed
 from standby.sim.server.smart_auth import SmartAuthConfig
+from standby.sim.server.tcp_front import TcpFront
 from standby.store import Store
 
 
