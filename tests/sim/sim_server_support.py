@@ -11,7 +11,7 @@ with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx still wor
     from starlette.testclient import TestClient
 
 from standby.sim.server import Faults, SmartAuthConfig, create_app
-from standby.sim.server.runner import ensure_inpatient_group
+from standby.sim.server.ehr_store import ensure_inpatient_group
 from standby.store import Store, open_store
 
 

@@ -15,6 +15,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sim_server_support import client, close_exports, small_store
 
 from standby.sim.server import SmartAuthConfig
+from standby.sim.server.smart_auth import TokenRequestRefused
 
 TOKEN_URL = "http://testserver/auth/token"
 ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -229,3 +230,20 @@ def test_tokens_expire(tmp_path: Path, keys: dict[str, Any]) -> None:
     tok = auth.issue(form, TOKEN_URL)["access_token"]
     assert auth.check(f"Bearer {tok}") is None
     assert auth.check(f"Bearer {tok}", now=time.time() + 61) == "token expired"
+
+
+def test_the_token_endpoint_refuses_with_an_rfc6749_error(keys: dict[str, Any]) -> None:
+    auth = SmartAuthConfig()
+    auth.register("bot", keys["jwks"])
+    with pytest.raises(TokenRequestRefused) as refused:
+        auth.issue({"grant_type": "password"}, TOKEN_URL)
+    assert refused.value.error == "unsupported_grant_type"
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION,
+        "client_assertion": _assertion(keys["rsa"], "rsa1", "RS384", cid="stranger"),
+    }
+    with pytest.raises(TokenRequestRefused) as refused:
+        auth.issue(form, TOKEN_URL)
+    assert refused.value.error == "invalid_client"
+    assert refused.value.description == "unknown or revoked client"

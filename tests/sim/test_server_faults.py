@@ -91,3 +91,15 @@ def test_change_feed_writes_versions(tmp_path: Path) -> None:
     again = load_store(data)
     assert again.read(*recs[0]["reference"].split("/")) is not None
     again.close()
+
+
+def test_fault_listeners_hear_every_change() -> None:
+    faults = Faults(seed=1)
+    heard: list[dict[str, object]] = []
+    faults.on_change(lambda f: heard.append(f.as_json()))
+    faults.set(outage=True)
+    faults.set(latency_ms=5)
+    assert heard == [
+        {"error_rate": 0.0, "latency_ms": 0, "outage": True},
+        {"error_rate": 0.0, "latency_ms": 5, "outage": True},
+    ]

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 from sim_server_support import client, small_store
 
+from standby.fhir.outcomes import FhirError
+from standby.sim.server import rest, transaction
+
 FHIR = {"Content-Type": "application/fhir+json"}
 
 
@@ -191,3 +194,59 @@ def test_capability_statement_is_truthful(c: Any) -> None:
     assert c.get("/Observation?code=http://loinc.org|8867-4&_count=1").status_code == 200
     assert {"export"} <= {o["name"] for o in rest["operation"]}
     assert "security" not in rest  # auth is off here
+
+
+def _diagnostics(r: Any) -> str:
+    return str(r.json()["issue"][0]["diagnostics"])
+
+
+def test_fixed_paths_are_matched_before_type_and_id(c: Any) -> None:
+    # each path below also fits /{type} or /{type}/{id}: the route modules' order decides
+    assert c.get("/metadata").json()["resourceType"] == "CapabilityStatement"
+    assert (
+        c.get("/.well-known/smart-configuration").json()["token_endpoint"].endswith("/auth/token")
+    )
+    assert c.get("/_admin/changes").json() == {"running": False, "changes": []}
+    assert c.get("/_admin/faults").json()["outage"] is False
+    assert c.get("/_history").json()["type"] == "history"
+    assert c.get("/Patient/_history").json()["type"] == "history"
+    kickoff = c.get("/Patient/$export")
+    assert kickoff.status_code == 400
+    assert "Prefer: respond-async" in _diagnostics(kickoff)
+    assert _diagnostics(c.get("/_export/nojob")) == "no export nojob"
+    assert _diagnostics(c.get("/_export/nojob/_history")) == "no such export file"
+    assert c.get("/Patient/p1/_history").json()["type"] == "history"
+
+
+def test_transaction_bundles_run_on_the_store_without_http(tmp_path: Path) -> None:
+    store = small_store(tmp_path, patients=2)
+    try:
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "batch",
+            "entry": [
+                {"request": {"method": "GET", "url": "Patient/p1"}},
+                {"request": {"method": "DELETE", "url": "Patient/p0"}},
+                {"request": {"method": "PUT", "url": "Patient/p1", "ifMatch": 'W/"9"'}},
+            ],
+        }
+        bundle["entry"][2]["resource"] = {"resourceType": "Patient", "id": "p1"}
+        answer = transaction.process(store, bundle, "http://ehr.test")
+        statuses = [e["response"]["status"] for e in answer["entry"]]
+        assert statuses == ["200 OK", "204 No Content", "412"]
+        assert store.read("Patient", "p0").deleted  # type: ignore[union-attr]
+    finally:
+        store.close()
+
+
+def test_rest_rules_are_plain_functions() -> None:
+    assert rest.if_match_version('W/"3"') == "3"
+    assert rest.if_match_version(None) is None
+    with pytest.raises(FhirError):
+        rest.if_match_version('""')
+    assert rest.page_count([]) == rest.DEFAULT_COUNT
+    assert rest.page_count([("_count", "5000")]) == rest.MAX_COUNT
+    assert rest.page_offset([("_getpagesoffset", "20")]) == 20
+    with pytest.raises(FhirError) as unknown:
+        rest.check_type("Spaceship")
+    assert unknown.value.status == 404

@@ -1,5 +1,4 @@
-"""The simulated EHR: a FHIR R4 server over the synthetic hospital (issue 2 §4,
-docs/simulated-ehr.md).
+"""The simulated EHR: a FHIR R4 server over the synthetic hospital (docs/simulated-ehr.md).
 
 * `create_app(store, auth=..., faults=..., feed=...)` — the Starlette app (in-process tests:
   `starlette.testclient.TestClient(app)` or `httpx.ASGITransport(app)`).
@@ -13,8 +12,9 @@ docs/simulated-ehr.md).
 """
 
 from standby.sim.server.app import create_app
+from standby.sim.server.ehr_store import load_store
 from standby.sim.server.faults import Faults
-from standby.sim.server.runner import ServerHandle, load_store, run_in_thread
+from standby.sim.server.runner import ServerHandle, run_in_thread
 from standby.sim.server.smart_auth import SmartAuthConfig
 
 __all__ = ["Faults", "ServerHandle", "SmartAuthConfig", "create_app", "load_store", "run_in_thread"]

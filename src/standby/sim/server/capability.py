@@ -1,13 +1,13 @@
 """The CapabilityStatement at /metadata (FHIR R4 capabilitystatement.html), listing only
 what this server implements: the interactions of rest.py, each type's search parameters
-as the store indexes them (standby.fhir.search_params), `$export`, and SMART security."""
+as the store indexes them (standby.fhir.search_registry), `$export`, and SMART security."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from standby.fhir.resource_types import RESOURCE_TYPES
-from standby.fhir.search_params import SPECIAL_PARAMS, params_for
+from standby.fhir.search_registry import SPECIAL_PARAMS, params_for
 
 _KIND_TYPE = {"token": "token", "string": "string", "date": "date", "reference": "reference"}
 EXPORT_DEF = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"

@@ -4,20 +4,17 @@
   SIGUSR1/SIGUSR2 in `standby sim serve`, or by `handle.set_faults(...)` on the thread runner).
 * `FaultMiddleware` (ASGI) adds latency and answers a fraction `error_rate` of FHIR requests
   with 503 or 429 (both with Retry-After and an OperationOutcome). Admin paths are exempt.
-* `TcpFront` is the public listener: an asyncio TCP proxy in front of uvicorn. During an
-  outage it resets (SO_LINGER 0 → RST) every accepted connection and every open one; outside
-  an outage a third of the injected errors are connection resets instead of HTTP answers.
-  uvicorn itself listens on the admin port, which stays reachable during an outage.
+
+The connection resets (drawn ones, and every connection during an outage) happen on the
+public port, in `TcpFront` (tcp_front.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import socket
-import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +36,7 @@ class Faults:
     seed: int | None = None
     _rng: random.Random = field(default_factory=random.Random, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _listeners: list[Any] = field(default_factory=list, repr=False)
+    _listeners: list[Callable[[Faults], None]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if self.seed is not None:
@@ -66,6 +63,11 @@ class Faults:
             listeners = list(self._listeners)
         for cb in listeners:
             cb(self)
+
+    def on_change(self, listener: Callable[[Faults], None]) -> None:
+        """Call `listener(self)` after every `set` (from the thread that called `set`)."""
+        with self._lock:
+            self._listeners.append(listener)
 
     def as_json(self) -> dict[str, Any]:
         return {"error_rate": self.error_rate, "latency_ms": self.latency_ms, "outage": self.outage}
@@ -120,62 +122,3 @@ async def _error(send: Send, status: int, code: str, text: str, retry_after: int
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-def _reset(writer: asyncio.StreamWriter) -> None:
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
-
-
-class TcpFront:
-    """The public port: proxies bytes to uvicorn on `backend`, resets during an outage."""
-
-    def __init__(self, faults: Faults, backend: tuple[str, int]) -> None:
-        self.faults = faults
-        self.backend = backend
-        self._open: set[asyncio.StreamWriter] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        faults._listeners.append(self._on_change)
-
-    def _on_change(self, faults: Faults) -> None:
-        if faults.outage and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._reset_all)
-
-    def _reset_all(self) -> None:
-        for w in list(self._open):
-            _reset(w)
-        self._open.clear()
-
-    async def start(self, sock: socket.socket) -> asyncio.Server:
-        self._loop = asyncio.get_running_loop()
-        return await asyncio.start_server(self._handle, sock=sock)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.faults.outage or (self.faults.error_rate and self.faults.draw() == "reset"):
-            _reset(writer)
-            return
-        try:
-            b_reader, b_writer = await asyncio.open_connection(*self.backend)
-        except OSError:
-            _reset(writer)
-            return
-        self._open.add(writer)
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (OSError, asyncio.IncompleteReadError):
-                pass
-            finally:
-                with contextlib.suppress(OSError, RuntimeError):
-                    dst.close()
-
-        try:
-            await asyncio.gather(pipe(reader, b_writer), pipe(b_reader, writer))
-        finally:
-            self._open.discard(writer)

@@ -1,17 +1,15 @@
-"""Loading the generated hospital and running the simulated EHR on real sockets.
+"""Running the simulated EHR on real sockets.
 
 Two listeners in one asyncio loop: uvicorn on the admin port (all routes, never faulted at
 TCP level) and `TcpFront` on the public port, which proxies to uvicorn and resets
-connections during an outage (faults.py).
+connections during an outage (tcp_front.py). The store comes from `load_store` (ehr_store.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,65 +17,12 @@ from typing import Any
 import uvicorn
 
 from standby.sim.server.app import create_app
-from standby.sim.server.faults import Faults, TcpFront
+from standby.sim.server.ehr_store import load_store
+from standby.sim.server.faults import Faults
 from standby.sim.server.feed import Feed
 from standby.sim.server.smart_auth import SmartAuthConfig
-from standby.store import Store, open_store
-
-GROUP_ID = "inpatients"
-
-
-def load_store(data_dir: Path, progress: Callable[[int, int], None] | None = None) -> Store:
-    """`DIR/ehr.db`, filled from `DIR/*.ndjson` the first time, with `Group/inpatients`
-    (the patients of in-progress inpatient Encounters) for Group-level export.
-    `progress(bytes_done, bytes_total)` is called after each file."""
-    final = data_dir / "ehr.db"
-    if not final.exists():
-        # Load into a side file and rename it when complete, so an interrupted first start
-        # never leaves a half-loaded EHR behind that later starts would take as whole.
-        partial = data_dir / "ehr.db.partial"
-        for stale in data_dir.glob("ehr.db.partial*"):
-            stale.unlink()
-        loading = open_store(db=partial)
-        paths = sorted(data_dir.glob("*.ndjson"))
-        total = sum(p.stat().st_size for p in paths)
-        done = 0
-        for path in paths:
-            with open(path, "rb") as fh:
-                loading.ingest_ndjson(fh, file=path.name, source="sim")
-            done += path.stat().st_size
-            if progress is not None:
-                progress(done, total)
-        loading.close()
-        os.replace(partial, final)
-    store = open_store(db=final)
-    if store.read("Group", GROUP_ID) is None:
-        ensure_inpatient_group(store)
-    return store
-
-
-def ensure_inpatient_group(store: Store) -> None:
-    members: list[str] = []
-    for sr in store.iter_type("Encounter"):
-        enc = sr.json()
-        if enc.get("status") != "in-progress":
-            continue
-        if (enc.get("class") or {}).get("code") not in ("IMP", "ACUTE"):
-            continue
-        ref = (enc.get("subject") or {}).get("reference", "")
-        if ref.startswith("Patient/") and ref not in members:
-            members.append(ref)
-    store.update(
-        {
-            "resourceType": "Group",
-            "id": GROUP_ID,
-            "type": "person",
-            "actual": True,
-            "name": "Current inpatients",
-            "quantity": len(members),
-            "member": [{"entity": {"reference": r}} for r in members],
-        }
-    )
+from standby.sim.server.tcp_front import TcpFront
+from standby.store import Store
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -26,7 +26,10 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_ASSERTION_LIFETIME = 300
 
 
-class AuthError(Exception):
+class TokenRequestRefused(Exception):
+    """The token endpoint refuses a client's token request: `error` is the RFC 6749 §5.2
+    error code (`invalid_client`, `invalid_request`, ...), `description` says why."""
+
     def __init__(self, error: str, description: str) -> None:
         super().__init__(description)
         self.error = error
@@ -77,30 +80,38 @@ class SmartAuthConfig:
     def issue(
         self, form: dict[str, str], token_url: str, now: float | None = None
     ) -> dict[str, Any]:
-        """Check a client_credentials request; the token response or AuthError."""
+        """Check a client_credentials request; the token response, or TokenRequestRefused."""
         now = time.time() if now is None else now
         if form.get("grant_type") != "client_credentials":
-            raise AuthError("unsupported_grant_type", "grant_type must be client_credentials")
+            raise TokenRequestRefused(
+                "unsupported_grant_type", "grant_type must be client_credentials"
+            )
         if form.get("client_assertion_type") != ASSERTION_TYPE:
-            raise AuthError("invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}")
+            raise TokenRequestRefused(
+                "invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}"
+            )
         assertion = form.get("client_assertion")
         if not assertion:
-            raise AuthError("invalid_request", "client_assertion is missing")
+            raise TokenRequestRefused("invalid_request", "client_assertion is missing")
         try:
             header = jwt.get_unverified_header(assertion)
             claims = jwt.decode(assertion, options={"verify_signature": False})
         except jwt.PyJWTError as e:
-            raise AuthError("invalid_client", f"client_assertion is not a JWT: {e}") from e
+            raise TokenRequestRefused(
+                "invalid_client", f"client_assertion is not a JWT: {e}"
+            ) from e
         alg = header.get("alg")
         if alg not in ALGS:
-            raise AuthError("invalid_client", f"alg {alg!r} is not one of {', '.join(ALGS)}")
+            raise TokenRequestRefused(
+                "invalid_client", f"alg {alg!r} is not one of {', '.join(ALGS)}"
+            )
         cid = claims.get("iss")
         if not cid or claims.get("sub") != cid:
-            raise AuthError("invalid_client", "iss and sub must both be the client_id")
+            raise TokenRequestRefused("invalid_client", "iss and sub must both be the client_id")
         with self._lock:
             client = self.clients.get(cid)
         if client is None:
-            raise AuthError("invalid_client", "unknown or revoked client")
+            raise TokenRequestRefused("invalid_client", "unknown or revoked client")
         key = _pick_key(client.jwks, header.get("kid"), alg)
         try:
             jwt.decode(
@@ -112,20 +123,20 @@ class SmartAuthConfig:
                 leeway=0,
             )
         except jwt.ExpiredSignatureError as e:
-            raise AuthError("invalid_client", "client_assertion has expired") from e
+            raise TokenRequestRefused("invalid_client", "client_assertion has expired") from e
         except jwt.InvalidAudienceError as e:
-            raise AuthError("invalid_client", f"aud must be {token_url}") from e
+            raise TokenRequestRefused("invalid_client", f"aud must be {token_url}") from e
         except jwt.PyJWTError as e:
-            raise AuthError("invalid_client", f"client_assertion rejected: {e}") from e
+            raise TokenRequestRefused("invalid_client", f"client_assertion rejected: {e}") from e
         exp = float(claims["exp"])
         if exp > now + MAX_ASSERTION_LIFETIME + 5:
-            raise AuthError("invalid_client", "exp is more than five minutes ahead")
+            raise TokenRequestRefused("invalid_client", "exp is more than five minutes ahead")
         jti = str(claims["jti"])
         with self._lock:
             for k in [k for k, v in self._jtis.items() if v < now]:
                 del self._jtis[k]
             if jti in self._jtis:
-                raise AuthError("invalid_client", "jti has been used already")
+                raise TokenRequestRefused("invalid_client", "jti has been used already")
             self._jtis[jti] = exp
             scope = _grant_scope(form.get("scope", ""), client.scope)
             token = secrets.token_urlsafe(32)
@@ -159,11 +170,11 @@ def _pick_key(jwks: dict[str, Any], kid: str | None, alg: str) -> Any:
     kty = "RSA" if alg.startswith("RS") else "EC"
     candidates = [k for k in candidates if k.get("kty") == kty]
     if not candidates:
-        raise AuthError("invalid_client", f"no registered {kty} key with kid {kid!r}")
+        raise TokenRequestRefused("invalid_client", f"no registered {kty} key with kid {kid!r}")
     try:
         return PyJWK(candidates[0], algorithm=alg).key
     except jwt.PyJWTError as e:
-        raise AuthError("invalid_client", f"registered key unusable: {e}") from e
+        raise TokenRequestRefused("invalid_client", f"registered key unusable: {e}") from e
 
 
 def _grant_scope(requested: str, allowed: str) -> str:
@@ -173,7 +184,9 @@ def _grant_scope(requested: str, allowed: str) -> str:
         return allowed
     granted = [s for s in requested.split() if s in allowed_set or _covered(s, allowed_set)]
     if not granted:
-        raise AuthError("invalid_scope", f"none of the requested scopes is allowed: {requested}")
+        raise TokenRequestRefused(
+            "invalid_scope", f"none of the requested scopes is allowed: {requested}"
+        )
     return " ".join(granted)
 
 

@@ -16,8 +16,14 @@ import orjson
 
 from standby.fhir import bundles
 from standby.fhir.outcomes import FhirError
-from standby.sim.server.rest import Rest, _version, check_type
-from standby.store import StoredResource
+from standby.sim.server.rest import (
+    check_type,
+    conditional_match,
+    if_match_version,
+    read_current,
+    write,
+)
+from standby.store import Store, StoredResource
 
 JSON = dict[str, Any]
 
@@ -46,24 +52,24 @@ def _ok(sr: StoredResource, status: str, base: str) -> JSON:
     )
 
 
-def run_entry(rest: Rest, entry: JSON, base: str) -> JSON:
+def run_entry(store: Store, entry: JSON, base: str) -> JSON:
+    """One entry's interaction; its response entry, or FhirError."""
     req = entry.get("request") or {}
     method = str(req.get("method", "")).upper()
     url = str(req.get("url", "")).removeprefix(base + "/").lstrip("/")
     path, _, query = url.partition("?")
     parts = [p for p in path.split("/") if p]
     res = entry.get("resource")
-    store = rest.store
     if method == "POST" and len(parts) == 1:
         check_type(parts[0])
         if not isinstance(res, dict) or res.get("resourceType") != parts[0]:
             raise FhirError("invalid", f"POST {url}: resource must be a {parts[0]}")
         cond = req.get("ifNoneExist")
         if cond:
-            found = rest._conditional_match(parts[0], cond)
+            found = conditional_match(store, parts[0], cond)
             if found is not None:
                 return _ok(found, "200 OK", base)
-        sr = rest._write(lambda: store.create(res))
+        sr = write(lambda: store.create(res))
         return _ok(sr, "201 Created", base)
     if method == "PUT" and len(parts) == 2:
         check_type(parts[0])
@@ -75,15 +81,15 @@ def run_entry(rest: Rest, entry: JSON, base: str) -> JSON:
             raise FhirError(
                 "invalid", f"PUT {url}: resource must be a {parts[0]} with id {parts[1]}"
             )
-        if_match = _version(req.get("ifMatch"))
-        sr = rest._write(lambda: store.update(res, if_match=if_match))
+        if_match = if_match_version(req.get("ifMatch"))
+        sr = write(lambda: store.update(res, if_match=if_match))
         return _ok(sr, "201 Created" if sr.version_id == "1" else "200 OK", base)
     if method == "DELETE" and len(parts) == 2:
         check_type(parts[0])
         store.delete(parts[0], parts[1])
         return bundles.response_entry("204 No Content")
     if method == "GET" and len(parts) == 2:
-        sr = rest._read(parts[0], parts[1])
+        sr = read_current(store, parts[0], parts[1])
         e = _ok(sr, "200 OK", base)
         e["resource"] = sr.json()
         return e
@@ -101,7 +107,8 @@ def run_entry(rest: Rest, entry: JSON, base: str) -> JSON:
     raise FhirError("not-supported", f"entry {method} {url} is not supported")
 
 
-def process(rest: Rest, bundle: JSON, base: str) -> JSON:
+def process(store: Store, bundle: JSON, base: str) -> JSON:
+    """The response Bundle of a batch or transaction Bundle."""
     kind = bundle.get("type")
     if bundle.get("resourceType") != "Bundle" or kind not in ("transaction", "batch"):
         raise FhirError("invalid", "POST to the base needs a Bundle of type transaction or batch")
@@ -110,7 +117,7 @@ def process(rest: Rest, bundle: JSON, base: str) -> JSON:
         out = []
         for e in entries:
             try:
-                out.append(run_entry(rest, e, base))
+                out.append(run_entry(store, e, base))
             except FhirError as err:
                 out.append(bundles.response_entry(str(err.status), outcome=err.outcome))
         return bundles.response_bundle("batch", out)
@@ -134,9 +141,9 @@ def process(rest: Rest, bundle: JSON, base: str) -> JSON:
         key=lambda ie: order.get(str((ie[1].get("request") or {}).get("method", "")).upper(), 4),
     )
     results: dict[int, JSON] = {}
-    with rest.store.transaction():
+    with store.transaction():
         for i, e in indexed:
-            results[i] = run_entry(rest, e, base)
+            results[i] = run_entry(store, e, base)
     return bundles.response_bundle("transaction", [results[i] for i in range(len(entries))])
 
 

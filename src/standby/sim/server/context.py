@@ -1,0 +1,31 @@
+"""What the simulated EHR's route handlers work on: `EhrContext`, held in `app.state.ehr`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from standby.sim.server.bulk_export import ExportManager
+from standby.sim.server.faults import Faults
+from standby.sim.server.feed import Feed
+from standby.sim.server.smart_auth import SmartAuthConfig
+from standby.store import Store
+
+
+@dataclass(frozen=True)
+class EhrContext:
+    """The store, the fault switches, SMART auth (None: off), the export jobs and the
+    change feed (None: not running) of one app."""
+
+    store: Store
+    faults: Faults
+    auth: SmartAuthConfig | None
+    exports: ExportManager
+    feed: Feed | None
+
+
+def ehr_context(request: Request) -> EhrContext:
+    """The context of the app that received `request`."""
+    context: EhrContext = request.app.state.ehr
+    return context

@@ -1,0 +1,26 @@
+"""`GET /metadata`: the CapabilityStatement (standby.sim.server.capability)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from standby.sim.server.capability import capability_statement
+from standby.sim.server.context import ehr_context
+from standby.sim.server.responses import base_url, fhir_response
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def metadata(request: Request) -> Response:
+    auth = ehr_context(request).auth
+    return fhir_response(capability_statement(base_url(request), auth=auth is not None, now=_now()))
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/metadata", metadata, methods=["GET"])]
