@@ -52,3 +52,15 @@ def test_the_unit_is_not_read_for_an_account_that_sees_every_unit(
     assert c.get(f"/patients/{p.id}").status_code == 200
     assert c.get("/patients/no-such-id").status_code == 404
     assert looked_up == []
+
+
+def test_search_marks_only_the_patients_outside_the_users_units(hospital: Hospital) -> None:
+    now = hospital.clock.now
+    mine = clinical.unit_census(hospital.store, hospital.unit_id, now).patients[0]
+    other = clinical.unit_census(hospital.store, hospital.other_unit_id, now).patients[0]
+    c = hospital.login("nurse")
+    mark = "(outside your units: break the glass)"
+    for p, outside in ((mine, False), (other, True)):
+        text = c.get("/search", params={"q": p.mrn}).text
+        row = text[text.index(f'data-patient="{p.id}"') :].split("</tr>")[0]
+        assert (mark in row) is outside, p.id

@@ -60,12 +60,18 @@ def unit_access(pr: PageRequest, unit_id: str) -> bool:
     return can(pr.user.role, Permission.CENSUS_ALL_UNITS) or pr.user.assigned_to(unit_id)
 
 
+def in_units(pr: PageRequest, unit_id: str | None) -> bool:
+    """Whether a patient on `unit_id` (None: not on a unit) is within the user's units:
+    opened without breaking the glass."""
+    return pr.user.assigned_to(unit_id)
+
+
 def patient_access(pr: PageRequest, patient_id: str, unit_id: str | None) -> Access:
     """May the user open this patient, who is on `unit_id` (None: not on a unit)."""
     user = pr.user
     if user.all_units:
         return Access(True, "all-units")
-    if unit_id is not None and unit_id in user.units:
+    if in_units(pr, unit_id):
         return Access(True, "unit")
     if repo.has_break_glass(pr.web.store, user.username, patient_id, iso(pr.now)):
         return Access(True, "break-glass")
