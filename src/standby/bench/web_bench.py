@@ -115,7 +115,7 @@ def bench_web(scale: float, progress: Progress) -> list[Figure]:
         big_census_ms = server.run([f"/units/{big_unit.id}"] * CENSUS_VIEWS, warmup=5)
     census_ids = [b.patient.id for b in census.beds if b.patient is not None]
 
-    from standby.clinical.census import CENSUS_TYPES
+    from standby.clinical.summary import CENSUS_TYPES
 
     def raw_census() -> None:
         for pid in census_ids:

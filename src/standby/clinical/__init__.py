@@ -3,9 +3,11 @@
 Why it exists: the clinician viewer (standby.web) and the PDF packets (standby.reports)
 must show the same census, summary and schedules ("one place decides what a summary
 contains"). The deciding is pure and lives in `standby.fhir.summary` (tested without I/O);
-this package does the reading: one compartment lookup per patient, the directory of
-Locations and Practitioners cached per store, searches for patients and appointments.
-Both UIs render what these functions return and decide nothing themselves.
+this package does the reading: one compartment lookup per patient (`build_summary`, the
+one place that gathers a summary), the directory of Locations and Practitioners cached
+per store, searches for patients and appointments, and the viewer's exact cache of what
+it read (`read_cache`). Both UIs render what these functions return and decide nothing
+themselves.
 
 Imports only `standby.fhir` and `standby.store` (docs/architecture.md).
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from standby.clinical.census import Unit, unit_census, units
 from standby.clinical.freshness import data_as_of
-from standby.clinical.patients import PatientMatch, find_patients, patient_summary
+from standby.clinical.patients import PatientMatch, find_patients
 from standby.clinical.schedules import (
     Case,
     ClinicSchedule,
@@ -24,6 +26,14 @@ from standby.clinical.schedules import (
     Visit,
     clinic_schedule,
     or_schedule,
+)
+from standby.clinical.summary import (
+    Extent,
+    PatientIdentity,
+    SummaryRead,
+    build_summary,
+    patient_identity,
+    patient_summary,
 )
 from standby.fhir.census import Census, CensusBed, CensusPatient, DueDose
 from standby.fhir.summary import AllergyStatus, PatientSummary, SectionStatus
@@ -36,18 +46,23 @@ __all__ = [
     "CensusPatient",
     "ClinicSchedule",
     "DueDose",
+    "Extent",
     "ORSchedule",
     "OperatingRoom",
+    "PatientIdentity",
     "PatientMatch",
     "PatientSummary",
     "ProviderDay",
     "SectionStatus",
+    "SummaryRead",
     "Unit",
     "Visit",
+    "build_summary",
     "clinic_schedule",
     "data_as_of",
     "find_patients",
     "or_schedule",
+    "patient_identity",
     "patient_summary",
     "unit_census",
     "units",

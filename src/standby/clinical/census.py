@@ -7,28 +7,21 @@ location is the unit or a room or bed below it.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from standby.clinical.directory import directory
-from standby.clinical.patients import resolve
+from standby.clinical.search import every_match
+from standby.clinical.summary import Extent, build_summary
 from standby.fhir import display as d
-from standby.fhir.census import DUE_HOURS, Census, CensusBed, bed_sort_key, census_patient
-from standby.fhir.mar import next_change
-from standby.fhir.summary import (
-    PatientSummary,
-    current_encounter,
-    encounter_bed,
-    patient_summary,
-    referenced_keys,
-)
-from standby.store.base import Store, StoredResource
+from standby.fhir.census import Census, CensusBed, bed_sort_key, census_patient
+from standby.fhir.summary import PatientSummary, encounter_bed
+from standby.store.base import Store
 
 if TYPE_CHECKING:
-    from standby.clinical.summary_cache import SummaryCache
+    from standby.clinical.read_cache import ReadCache
 
 JSON = Mapping[str, Any]
 NOT_CARE_UNITS = {"OR", "OF", "PHARM", "LAB"}
@@ -81,18 +74,8 @@ def _encounters_in(store: Store, loc_ids: list[str]) -> list[JSON]:
     try:
         for i in range(0, len(loc_ids), chunk):
             refs = ",".join(f"Location/{x}" for x in loc_ids[i : i + chunk])
-            offset = 0
-            while True:
-                page = store.search(
-                    "Encounter",
-                    [("location", refs), ("status", "in-progress")],
-                    count=500,
-                    offset=offset,
-                )
-                out.extend(sr.json() for sr in page.resources)
-                if len(page.resources) < 500:
-                    break
-                offset += 500
+            params = [("location", refs), ("status", "in-progress")]
+            out.extend(sr.json() for sr in every_match(store, "Encounter", params, page_size=500))
         return out
     except ValueError:  # the store does not index Encounter.location
         wanted = {f"Location/{x}" for x in loc_ids}
@@ -105,7 +88,7 @@ def _encounters_in(store: Store, loc_ids: list[str]) -> list[JSON]:
 
 
 def unit_census(
-    store: Store, unit_id: str, now: datetime, *, cache: SummaryCache | None = None
+    store: Store, unit_id: str, now: datetime, *, cache: ReadCache | None = None
 ) -> Census:
     """Every bed of the unit with its patient (or empty), and patients placed on the unit
     without a bed listed after the beds. With `cache`, each patient's row is reused from
@@ -114,110 +97,13 @@ def unit_census(
     return unit_census_and_summaries(store, unit_id, now, full=False, cache=cache)[0]
 
 
-# What a census row needs (the rest of the compartment is read only for full summaries).
-CENSUS_TYPES = (
-    "Patient",
-    "Encounter",
-    "AllergyIntolerance",
-    "Flag",
-    "MedicationRequest",
-    "MedicationAdministration",
-)
-CENSUS_LOINC = ("100822-6", "29463-7", "8302-2")  # code status, weight, height
-
-
-def _census_observations(store: Store, pids: list[str]) -> dict[str, list[JSON]] | None:
-    """Code-status, weight and height Observations of the patients, one indexed search per
-    patient (an OR over every patient's reference is planned far worse by SQLite); None
-    when the store does not index what that search needs."""
-    if not pids:
-        return {}
-    codes = ",".join(f"{d.LOINC}|{c}" for c in CENSUS_LOINC)
-    for name in ("subject", "patient"):
-        out: dict[str, list[JSON]] = {p: [] for p in pids}
-        try:
-            for pid in pids:
-                offset = 0
-                while True:
-                    page = store.search(
-                        "Observation",
-                        [(name, f"Patient/{pid}"), ("code", codes)],
-                        count=1000,
-                        offset=offset,
-                    )
-                    for sr in page.resources:
-                        body = sr.json()
-                        if d.reference_id(body.get("subject"), "Patient") == pid:
-                            out[pid].append(body)
-                    if len(page.resources) < 1000:
-                        break
-                    offset += 1000
-        except ValueError:
-            continue
-        return out
-    return None
-
-
-def _recent_administrations(store: Store, pid: str, now: datetime) -> list[JSON] | None:
-    """The patient's MedicationAdministrations of the last day (all a census row's doses
-    can match: the MAR looks back `LOOKBACK` ± `WINDOW`); None when the store cannot
-    search them by date."""
-    since = (now - timedelta(hours=24)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    out: list[JSON] = []
-    try:
-        offset = 0
-        while True:
-            page = store.search(
-                "MedicationAdministration",
-                [("subject", f"Patient/{pid}"), ("date", f"ge{since}")],
-                count=1000,
-                offset=offset,
-            )
-            out.extend(sr.json() for sr in page.resources)
-            if len(page.resources) < 1000:
-                return out
-            offset += 1000
-    except ValueError:
-        return None
-
-
-def _patient_part(
-    store: Store, pid: str, now: datetime, full: bool
-) -> tuple[tuple[PatientSummary, str | None] | None, frozenset[str], datetime | None]:
-    """One patient's census summary and the bed (Location id) of their current encounter,
-    with the "Type/id" keys read or referenced (for `SummaryCache.get`)."""
-    dire = directory(store)
-    resources: list[JSON]
-    stored: list[StoredResource] = []
-    obs = None if full else _census_observations(store, [pid])
-    if full or obs is None:
-        stored = store.compartment(pid, None if full else [*CENSUS_TYPES, "Observation"])
-        resources = [sr.json() for sr in stored]
-    else:
-        recent = _recent_administrations(store, pid, now)
-        types = CENSUS_TYPES if recent is None else CENSUS_TYPES[:-1]
-        stored = store.compartment(pid, types)
-        resources = [sr.json() for sr in stored]
-        resources += obs.get(pid, [])
-        resources += recent or []
-    current = current_encounter([r for r in resources if r.get("resourceType") == "Encounter"])
-    loc = encounter_bed(current) if current else None
-    refs = referenced_keys(resources)
-    resolved = resolve(store, resources, dire, refs)
-    s = patient_summary(resources, now, resolved=resolved, held_types=dire.held_types)
-    keys = {f"{r.get('resourceType')}/{r.get('id')}" for r in resources}
-    keys.update(refs)
-    keys.update(resolved)
-    return (s, loc), frozenset(keys), next_change(s.mar, (timedelta(hours=DUE_HOURS),))
-
-
 def unit_census_and_summaries(
     store: Store,
     unit_id: str,
     now: datetime,
     *,
     full: bool = True,
-    cache: SummaryCache | None = None,
+    cache: ReadCache | None = None,
 ) -> tuple[Census, list[PatientSummary]]:
     """The census and, in the same order, the summary of each patient on it. `full`
     reads each whole compartment (the packets print every section); otherwise only what
@@ -229,7 +115,7 @@ def unit_census_and_summaries(
 
 
 def _census_and_summaries(
-    store: Store, unit_id: str, now: datetime, full: bool, cache: SummaryCache | None
+    store: Store, unit_id: str, now: datetime, full: bool, cache: ReadCache | None
 ) -> tuple[Census, list[PatientSummary]]:
     dire = directory(store)
     unit = dire.location(unit_id)
@@ -251,16 +137,15 @@ def _census_and_summaries(
     by_bed: dict[str, CensusBed] = {}
     unplaced: list[CensusBed] = []
     summaries: dict[str, PatientSummary] = {}
+    extent = Extent.WHOLE if full else Extent.CENSUS_ROW
     for pid in placed:
         if cache is None or full:
-            got = _patient_part(store, pid, now, full)[0]
+            got = build_summary(store, pid, now, extent=extent, patient_required=False)
         else:
-            got = cache.get(
-                "census", pid, now, functools.partial(_patient_part, store, pid, now, full)
-            )
+            got = cache.census_row(pid, now)
         if got is None:
             continue
-        s, loc = got
+        s, loc = got.summary, got.bed
         if loc not in in_unit:
             continue  # the patient's current encounter is elsewhere
         row = census_patient(s)

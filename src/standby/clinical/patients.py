@@ -1,16 +1,11 @@
-"""One patient's summary, and finding patients by name, MRN or date of birth.
-
-`patient_summary` reads the patient's compartment with one indexed lookup
-(`Store.compartment`), resolves the few Practitioners, Locations and Medications it names
-(from the cached directory), and hands everything to the pure
-`standby.fhir.summary.patient_summary`, which decides what the summary contains.
-"""
+"""Finding patients by name, MRN or date of birth (one patient's summary:
+`standby.clinical.summary`)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,86 +13,12 @@ from typing import Any
 from standby.clinical.directory import Directory, directory
 from standby.fhir import display as d
 from standby.fhir.header import place
-from standby.fhir.summary import (
-    PatientSummary,
-    current_encounter,
-    encounter_bed,
-    location_path,
-    referenced_keys,
-)
-from standby.fhir.summary import patient_summary as summarise
+from standby.fhir.summary import current_encounter, encounter_bed, location_path
 from standby.store.base import Store
 
 JSON = Mapping[str, Any]
 
 
-def resolve(
-    store: Store, resources: Sequence[JSON], dire: Directory, keys: set[str] | None = None
-) -> dict[str, JSON]:
-    """The referenced resources a summary names (`keys`, by default `referenced_keys`):
-    directory entries, plus Medications and anything else read one by one."""
-    out: dict[str, JSON] = {}
-    for key in referenced_keys(resources) if keys is None else keys:
-        hit = dire.resolved.get(key)
-        if hit is None:
-            rt, _, rid = key.partition("/")
-            sr = store.read(rt, rid)
-            if sr is None or sr.deleted:
-                continue
-            hit = sr.json()
-        out[key] = hit
-    # the bed's room and unit, for the location line
-    for r in resources:
-        if r.get("resourceType") == "Encounter":
-            for x in r.get("location") or []:
-                lid = d.reference_id(x.get("location"), "Location")
-                while lid and f"Location/{lid}" in dire.resolved:
-                    loc = dire.resolved[f"Location/{lid}"]
-                    out[f"Location/{lid}"] = loc
-                    nxt = d.reference_id(loc.get("partOf"), "Location")
-                    lid = nxt if nxt != lid else None
-    return out
-
-
-def patient_summary(
-    store: Store, patient_id: str, now: datetime, *, hours: float = 48
-) -> PatientSummary | None:
-    """The downtime summary of one patient; None when the replica holds no such patient."""
-    inputs = summary_inputs(store, patient_id)
-    if inputs is None:
-        return None
-    resources, resolved, held_types, _keys = inputs
-    return summarise(resources, now, resolved=resolved, held_types=held_types, hours=hours)
-
-
-def summary_inputs(
-    store: Store, patient_id: str
-) -> tuple[list[JSON], dict[str, JSON], frozenset[str], frozenset[str]] | None:
-    """What a summary is built from: the compartment, the referenced resources, the types
-    the replica holds, and the "Type/id" of everything read or referenced (what a cached
-    summary depends on). None when the replica holds no such patient. One read
-    transaction: the compartment and what it references from the same snapshot."""
-    with store.read_transaction():
-        return _summary_inputs(store, patient_id)
-
-
-def _summary_inputs(
-    store: Store, patient_id: str
-) -> tuple[list[JSON], dict[str, JSON], frozenset[str], frozenset[str]] | None:
-    stored = store.compartment(patient_id)
-    resources: list[JSON] = [sr.json() for sr in stored]
-    if not any(r.get("resourceType") == "Patient" for r in resources):
-        return None
-    dire = directory(store)
-    refs = referenced_keys(resources)
-    resolved = resolve(store, resources, dire, refs)
-    keys = {f"{sr.resource_type}/{sr.id}" for sr in stored}
-    keys.update(resolved)
-    keys.update(refs)
-    return resources, resolved, dire.held_types, frozenset(keys)
-
-
-# ---- search ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PatientMatch:
     """Enough to tell two John Smiths apart."""
@@ -125,7 +46,7 @@ def fold(text: str) -> str:
     return "".join(ch for ch in norm if not unicodedata.combining(ch)).casefold()
 
 
-def _search_all(store: Store, rt: str, params: list[tuple[str, str]], limit: int) -> list[JSON]:
+def _first_page(store: Store, rt: str, params: list[tuple[str, str]], limit: int) -> list[JSON]:
     try:
         page = store.search(rt, params, count=limit)
     except ValueError:
@@ -149,15 +70,15 @@ def find_patients(
     else:
         q_date = q if _DATE_ISO.match(q) else ""
     if q_date:
-        for p in _search_all(store, "Patient", [("birthdate", q_date)], limit):
+        for p in _first_page(store, "Patient", [("birthdate", q_date)], limit):
             found.setdefault(str(p.get("id")), p)
     elif any(ch.isdigit() for ch in q) and " " not in q:
-        for p in _search_all(store, "Patient", [("identifier", q)], limit):
+        for p in _first_page(store, "Patient", [("identifier", q)], limit):
             found.setdefault(str(p.get("id")), p)
     if not q_date:
         words = [w for w in re.split(r"[\s,]+", q) if w and not w.isdigit()]
         if words:
-            for p in _search_all(store, "Patient", [("name", w) for w in words], limit):
+            for p in _first_page(store, "Patient", [("name", w) for w in words], limit):
                 found.setdefault(str(p.get("id")), p)
     when = now or datetime.now().astimezone()
     dire = directory(store)

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from standby.clinical.directory import Directory, directory
+from standby.clinical.search import every_match
 from standby.fhir import display as d
 from standby.store.base import Store
 
@@ -106,20 +107,9 @@ def _day_appointments(store: Store, day: date, tz: tzinfo) -> list[JSON]:
     hi = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
     lo_z = lo.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     hi_z = hi.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    out: list[JSON] = []
+    params = [("date", f"ge{lo_z}"), ("date", f"lt{hi_z}")]
     try:
-        offset = 0
-        while True:
-            page = store.search(
-                "Appointment",
-                [("date", f"ge{lo_z}"), ("date", f"lt{hi_z}")],
-                count=1000,
-                offset=offset,
-            )
-            out.extend(sr.json() for sr in page.resources)
-            if len(page.resources) < 1000:
-                break
-            offset += 1000
+        out = [sr.json() for sr in every_match(store, "Appointment", params)]
     except ValueError:  # the store does not index Appointment.date: scan
         out = []
         for sr in store.iter_type("Appointment"):

@@ -1,21 +1,26 @@
-"""Which patients a user may open (docs/roles.md#units-and-break-the-glass).
+"""Which units and patients a user may open (docs/roles.md#units-and-break-the-glass):
+the one place the viewer decides it.
 
-A user sees the patients of the units they are assigned to (an account with unit `*`
-sees every unit). Any other patient needs "break the glass": the user states a reason,
-which is recorded (with an audit line) and shown to admins; access to that patient then
-lasts `break_glass_minutes`.
+A user sees the census of the units they are assigned to (an account with unit `*`, or a
+role with `census-all-units`, sees every unit) and the patients of the units they are
+assigned to (an account with unit `*` sees every patient). Any other patient needs "break
+the glass": the user states a reason, which is recorded (with an audit line) and shown
+to admins; access to that patient then lasts `break_glass_minutes`. Access to a patient
+is decided on their unit alone (`standby.clinical.patient_identity`), before their record
+is read.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from standby.clinical.summary import PatientIdentity
 from standby.clock import instant
 from standby.web import accounts_repo as repo
 from standby.web.records import AuditEvent, BreakGlass
+from standby.web.roles import Permission, can
 
 if TYPE_CHECKING:
     from standby.web.guard import PageRequest
@@ -29,11 +34,44 @@ class Access:
     via: str  # "unit", "all-units", "break-glass", or "none"
 
 
-def patient_access(pr: PageRequest, patient_id: str, unit_ids: Iterable[str]) -> Access:
+@dataclass(frozen=True)
+class Refused:
+    """Access refused: who the patient is, for the break-the-glass form."""
+
+    identity: PatientIdentity
+
+
+def open_patient(pr: PageRequest, patient_id: str) -> Access | Refused | None:
+    """May the user open this patient? Decided before the record is read: on the
+    patient's unit (`standby.clinical.patient_identity`, kept in the read cache), which is
+    not read at all for an account that sees every unit. None when the decision read the
+    patient and the replica holds no such patient."""
+    if pr.user.all_units:
+        return patient_access(pr, patient_id, None)
+    identity = pr.web.summaries.identity(patient_id, pr.now)
+    if identity is None:
+        return None
+    granted = patient_access(pr, patient_id, identity.unit_id)
+    return granted if granted.allowed else Refused(identity)
+
+
+def unit_access(pr: PageRequest, unit_id: str) -> bool:
+    """May the user see the census of this unit (and print it)."""
+    return can(pr.user.role, Permission.CENSUS_ALL_UNITS) or pr.user.assigned_to(unit_id)
+
+
+def in_units(pr: PageRequest, unit_id: str | None) -> bool:
+    """Whether a patient on `unit_id` (None: not on a unit) is within the user's units:
+    opened without breaking the glass."""
+    return pr.user.assigned_to(unit_id)
+
+
+def patient_access(pr: PageRequest, patient_id: str, unit_id: str | None) -> Access:
+    """May the user open this patient, who is on `unit_id` (None: not on a unit)."""
     user = pr.user
     if user.all_units:
         return Access(True, "all-units")
-    if any(u in user.units for u in unit_ids):
+    if in_units(pr, unit_id):
         return Access(True, "unit")
     if repo.has_break_glass(pr.web.store, user.username, patient_id, instant(pr.now)):
         return Access(True, "break-glass")

@@ -46,7 +46,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from standby.clinical.census import units
-from standby.clinical.summary_cache import SummaryCache
+from standby.clinical.read_cache import ReadCache
 from standby.settings import Settings, zone
 from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
@@ -107,7 +107,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         ),
         break_glass_for=timedelta(minutes=settings.break_glass_minutes),
         audit_log=GroupCommit(lambda events: accounts_repo.append_audit_many(store, events)),
-        summaries=SummaryCache(store, max_age=settings.summary_cache_seconds),
+        summaries=ReadCache(store, max_age=settings.summary_cache_seconds),
         zone=tz,
         env=environment(tz),
     )

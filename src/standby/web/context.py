@@ -16,7 +16,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from standby.clinical.summary_cache import SummaryCache
+from standby.clinical.read_cache import ReadCache
 from standby.settings import Settings
 from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
@@ -65,7 +65,7 @@ class WebContext:
     policy: LoginPolicy
     break_glass_for: timedelta
     audit_log: GroupCommit[AuditEvent]
-    summaries: SummaryCache
+    summaries: ReadCache
     zone: tzinfo = UTC  # the hospital's time zone: times are shown in it
     env: jinja2.Environment = field(default_factory=environment)
     context_hooks: list[ContextHook] = field(default_factory=list)

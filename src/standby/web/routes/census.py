@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from standby import clinical
+from standby.web import access
 from standby.web.guard import PageRequest, not_found, page
 from standby.web.roles import Permission, can
 from standby.web.routes import printing
@@ -61,21 +62,17 @@ def sorted_beds(beds: list[Any], sort: str) -> list[Any]:
     return occupied + [b for b in beds if b.patient is None]
 
 
-def _may_see_unit(pr: PageRequest, unit_id: str) -> bool:
-    return can(pr.user.role, Permission.CENSUS_ALL_UNITS) or pr.user.assigned_to(unit_id)
-
-
 @page(Permission.CENSUS)
 def unit_list(pr: PageRequest) -> Response:
     all_units = clinical.units(pr.web.store)
-    mine = [u for u in all_units if _may_see_unit(pr, u.id)]
+    mine = [u for u in all_units if access.unit_access(pr, u.id)]
     return pr.render("units.html", {"units": mine, "hidden": len(all_units) - len(mine)})
 
 
 @page(Permission.CENSUS)
 def census(pr: PageRequest) -> Response:
     unit_id = pr.request.path_params["unit_id"]
-    if not _may_see_unit(pr, unit_id):
+    if not access.unit_access(pr, unit_id):
         return pr.forbidden(
             "You are not assigned to this unit. To open one of its patients, search for "
             "the patient and break the glass."

@@ -1,9 +1,11 @@
 """`/patients/{id}`: the patient downtime summary, and `/patients/{id}/break-glass`
 (docs/web.md#the-patient-downtime-summary, docs/roles.md#units-and-break-the-glass).
 
-Every view writes an audit line. A patient outside the user's units gets the
-break-the-glass form (403) showing only the identifiers needed to be sure it is the right
-patient; after a stated reason, the summary.
+Every view writes an audit line. Access is decided on the patient's unit
+(`clinical.PatientIdentity`, read from the Patient and their encounters) before the
+summary is built. A patient outside the user's units gets the break-the-glass form (403)
+showing only the identifiers needed to be sure it is the right patient; after a stated
+reason, the summary.
 """
 
 from __future__ import annotations
@@ -36,19 +38,20 @@ def _chart(summary: clinical.PatientSummary) -> str:
     return charts.trend_svg(drawn, title="Vital signs, last 48 hours")
 
 
-def _load(pr: PageRequest) -> tuple[str, clinical.PatientSummary | None]:
-    pid = pr.request.path_params["patient_id"]
-    return pid, pr.web.summaries.summary(pid, pr.now)
+NO_PATIENT = "Standby holds no patient with this id."
 
 
 @page(Permission.SUMMARY)
 def summary_page(pr: PageRequest) -> Response:
-    pid, summary = _load(pr)
+    pid = pr.request.path_params["patient_id"]
+    granted = access.open_patient(pr, pid)
+    if granted is None:
+        return not_found(pr, NO_PATIENT)
+    if isinstance(granted, access.Refused):
+        return _break_glass_form(pr, granted.identity, "", status=403)
+    summary = pr.web.summaries.summary(pid, pr.now)
     if summary is None:
-        return not_found(pr, "Standby holds no patient with this id.")
-    granted = access.patient_access(pr, pid, [summary.header.unit_id or ""])
-    if not granted.allowed:
-        return _break_glass_form(pr, summary, "", status=403)
+        return not_found(pr, NO_PATIENT)
     pr.audit("view", pid, granted.via)
     return pr.render(
         "patient.html",
@@ -64,12 +67,12 @@ def summary_page(pr: PageRequest) -> Response:
 
 
 def _break_glass_form(
-    pr: PageRequest, summary: clinical.PatientSummary, error: str, status: int
+    pr: PageRequest, identity: clinical.PatientIdentity, error: str, status: int
 ) -> Response:
     return pr.render(
         "break_glass.html",
         {
-            "h": summary.header,
+            "h": identity,
             "error": error,
             "may_break": can(pr.user.role, Permission.BREAK_GLASS),
             "minutes": int(pr.web.break_glass_for.total_seconds() // 60),
@@ -80,15 +83,16 @@ def _break_glass_form(
 
 @page(Permission.BREAK_GLASS)
 def break_glass(pr: PageRequest) -> Response:
-    pid, summary = _load(pr)
-    if summary is None:
-        return not_found(pr, "Standby holds no patient with this id.")
+    pid = pr.request.path_params["patient_id"]
+    identity = pr.web.summaries.identity(pid, pr.now)
+    if identity is None:
+        return not_found(pr, NO_PATIENT)
     if pr.request.method == "GET":
-        return _break_glass_form(pr, summary, "", status=200)
+        return _break_glass_form(pr, identity, "", status=200)
     try:
         access.break_glass(pr, pid, pr.form.get("reason", ""))
     except ValueError as e:
-        return _break_glass_form(pr, summary, str(e), status=400)
+        return _break_glass_form(pr, identity, str(e), status=400)
     return RedirectResponse(f"/patients/{pid}", 303)
 
 

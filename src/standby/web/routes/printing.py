@@ -1,7 +1,8 @@
 """`/patients/{id}/print.pdf` ("print this patient") and `/units/{unit_id}/print.pdf`
 ("print this unit"): the downtime-packet PDFs of `standby.reports.render`, built from the
 same read model as the pages, with "data as of" and the downtime banner on every sheet.
-Served only to users allowed to see that patient or unit; each patient printed is audited.
+Served only to users allowed to see that patient or unit (decided before the summary is
+read: `standby.web.access`); each patient printed is audited.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from standby.reports import render
 from standby.reports.pages import Furniture
 from standby.web import access, header
 from standby.web.guard import PageRequest, not_found, page
-from standby.web.roles import Permission, can
+from standby.web.roles import Permission
+
+NO_PATIENT = "Standby holds no patient with this id."
 
 
 def patient_pdf_url(patient_id: str) -> str:
@@ -50,12 +53,14 @@ def _pdf(body: bytes, name: str) -> Response:
 @page(Permission.PRINT)
 def patient_print(pr: PageRequest) -> Response:
     pid = pr.request.path_params["patient_id"]
+    granted = access.open_patient(pr, pid)
+    if granted is None:
+        return not_found(pr, NO_PATIENT)
+    if isinstance(granted, access.Refused):
+        return pr.forbidden("This patient is outside your units: break the glass first.")
     summary = clinical.patient_summary(pr.web.store, pid, pr.now)
     if summary is None:
-        return not_found(pr, "Standby holds no patient with this id.")
-    granted = access.patient_access(pr, pid, [summary.header.unit_id or ""])
-    if not granted.allowed:
-        return pr.forbidden("This patient is outside your units: break the glass first.")
+        return not_found(pr, NO_PATIENT)
     pr.audit("print", pid, granted.via)
     pdf = render.patient_pdf(summary, _furniture(pr, summary.header.unit))
     return _pdf(pdf, f"patient-{summary.header.mrn or pid}.pdf")
@@ -64,7 +69,7 @@ def patient_print(pr: PageRequest) -> Response:
 @page(Permission.PRINT)
 def unit_print(pr: PageRequest) -> Response:
     unit_id = pr.request.path_params["unit_id"]
-    if not (can(pr.user.role, Permission.CENSUS_ALL_UNITS) or pr.user.assigned_to(unit_id)):
+    if not access.unit_access(pr, unit_id):
         return pr.forbidden("You are not assigned to this unit.")
     try:
         census, summaries = unit_census_and_summaries(pr.web.store, unit_id, pr.now)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from standby import clinical
+from standby.web import access
 from standby.web.guard import PageRequest, page
 from standby.web.roles import Permission, can
 
@@ -39,6 +40,7 @@ def search(pr: PageRequest) -> Response:
             "searched": bool(q or dob),
             "limit": MAX_RESULTS,
             "may_open": may_open,
+            "in_units": {m.id for m in matches if access.in_units(pr, m.unit_id)},
         },
     )
 

@@ -1,4 +1,4 @@
-"""The patient-summary cache (standby.clinical.summary_cache): a cached summary is used
+"""The read cache (standby.clinical.read_cache): a cached summary is used
 only while nothing it was built from has changed and while it is younger than max_age.
 Every test changes the store the way the sync does and checks the very next summary."""
 
@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from standby.clinical.summary_cache import SummaryCache
+from standby.clinical.read_cache import ReadCache
 from standby.store import open_store
 from standby.store.base import Store
 
@@ -66,28 +66,28 @@ def store(tmp_path: Path) -> Any:
     s.close()
 
 
-def _substances(cache: SummaryCache, pid: str, now: datetime = NOW) -> list[str]:
+def _substances(cache: ReadCache, pid: str, now: datetime = NOW) -> list[str]:
     summary = cache.summary(pid, now)
     assert summary is not None
     return [a.substance for a in summary.allergies.items]
 
 
 def test_a_repeated_view_is_served_from_the_cache(store: Store) -> None:
-    cache = SummaryCache(store, max_age=60)
+    cache = ReadCache(store, max_age=60)
     assert _substances(cache, "a") == ["Penicillin"]
     assert _substances(cache, "a") == ["Penicillin"]
     assert (cache.hits, cache.misses) == (1, 1)
 
 
 def test_a_new_allergy_shows_on_the_next_view(store: Store) -> None:
-    cache = SummaryCache(store, max_age=60)
+    cache = ReadCache(store, max_age=60)
     _substances(cache, "a")
     _put(store, _allergy("al2", "a", "Latex"))
     assert sorted(_substances(cache, "a")) == ["Latex", "Penicillin"]
 
 
 def test_a_deleted_allergy_disappears_on_the_next_view(store: Store) -> None:
-    cache = SummaryCache(store, max_age=60)
+    cache = ReadCache(store, max_age=60)
     _substances(cache, "a")
     store.tombstone("AllergyIntolerance", "al1", version_id="9")
     summary = cache.summary("a", NOW)
@@ -96,7 +96,7 @@ def test_a_deleted_allergy_disappears_on_the_next_view(store: Store) -> None:
 
 def test_a_resource_moved_to_another_patient_leaves_the_first_one(store: Store) -> None:
     """Wrong-patient documentation corrected: the allergy now names patient b."""
-    cache = SummaryCache(store, max_age=60)
+    cache = ReadCache(store, max_age=60)
     assert _substances(cache, "a") == ["Penicillin"]
     assert _substances(cache, "b") == []
     _put(store, _allergy("al1", "b", "Penicillin"))
@@ -105,7 +105,7 @@ def test_a_resource_moved_to_another_patient_leaves_the_first_one(store: Store) 
 
 
 def test_a_referenced_medication_arriving_later_is_named(store: Store) -> None:
-    cache = SummaryCache(store, max_age=60)
+    cache = ReadCache(store, max_age=60)
     _put(store, _med_request("mr1", "a", "Medication/m1"))
     first = cache.summary("a", NOW)
     assert first is not None
@@ -120,7 +120,7 @@ def test_a_referenced_medication_arriving_later_is_named(store: Store) -> None:
 
 
 def test_an_old_summary_is_rebuilt_for_the_new_time(store: Store) -> None:
-    cache = SummaryCache(store, max_age=15)
+    cache = ReadCache(store, max_age=15)
     first = cache.summary("a", NOW)
     again = cache.summary("a", NOW + timedelta(seconds=14))
     later = cache.summary("a", NOW + timedelta(seconds=15))
@@ -129,20 +129,20 @@ def test_an_old_summary_is_rebuilt_for_the_new_time(store: Store) -> None:
 
 
 def test_max_age_zero_turns_the_cache_off(store: Store) -> None:
-    cache = SummaryCache(store, max_age=0)
+    cache = ReadCache(store, max_age=0)
     assert not cache.enabled
     assert cache.summary("a", NOW) is not cache.summary("a", NOW)
 
 
 def test_an_unknown_patient_is_none_and_not_cached(store: Store) -> None:
-    cache = SummaryCache(store, max_age=60)
+    cache = ReadCache(store, max_age=60)
     assert cache.summary("nobody", NOW) is None
     _put(store, _patient("nobody"))
     assert cache.summary("nobody", NOW) is not None
 
 
 def test_the_cache_holds_at_most_max_entries(store: Store) -> None:
-    cache = SummaryCache(store, max_age=60, max_entries=1)
+    cache = ReadCache(store, max_age=60, max_entries=1)
     cache.summary("a", NOW)
     cache.summary("b", NOW)
     cache.summary("a", NOW)
@@ -165,7 +165,7 @@ def test_a_dose_turning_overdue_expires_the_summary_at_that_instant(store: Store
             "dosageInstruction": [{"timing": q4, "text": "1 g IV q4h"}],
         },
     )
-    cache = SummaryCache(store, max_age=86400)
+    cache = ReadCache(store, max_age=86400)
     at_0400 = NOW + timedelta(hours=1)  # NOW is 03:00; the 04:00 dose is due from 03:00
     first = cache.summary("a", at_0400)
     assert first is not None and first.mar.overdue_count == 0
@@ -202,7 +202,7 @@ def test_a_cached_census_row_is_reused_and_dropped_on_change(store: Store) -> No
 
     _ward(store)
     directory.invalidate(store)
-    cache = SummaryCache(store, max_age=60)
+    cache = ReadCache(store, max_age=60)
     first = unit_census(store, "u1", NOW, cache=cache)
     assert [p.allergies.text for p in first.patients] == ["Penicillin"]
     misses = cache.misses
@@ -219,10 +219,10 @@ def test_many_changes_at_once_clear_the_cache(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """More changes × entries than are worth matching one by one: everything goes."""
-    from standby.clinical import summary_cache
+    from standby.clinical import read_cache
 
-    monkeypatch.setattr(summary_cache, "MATCH_BUDGET", 1)
-    cache = SummaryCache(store, max_age=60)
+    monkeypatch.setattr(read_cache, "MATCH_BUDGET", 1)
+    cache = ReadCache(store, max_age=60)
     cache.summary("a", NOW)
     cache.summary("b", NOW)
     _put(store, _allergy("al9", "a", "Latex"))  # 1 change × 2 entries > 1

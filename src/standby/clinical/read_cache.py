@@ -1,16 +1,20 @@
-"""Patient summaries kept between page views, dropped the moment anything in them changes.
+"""Patient summaries, census rows and patient identities kept between page views, dropped
+the moment anything in them changes.
 
 Why: the summary is the viewer's most-read page, and building it (read a few hundred
 resources, parse them, decide) costs more than everything else a page view does. During
 an outage fifty nurses open the same few hundred patients again and again while the
-replica barely changes.
+replica barely changes. The census refreshes every row of a unit; the access check before
+a summary needs the patient's unit.
 
-Exactness — a cached summary is used only when both hold:
+What is kept is what `standby.clinical.summary` builds (`build_summary`,
+`patient_identity`): the value, the "Type/id" keys it depends on and the instant it
+expires. Exactness — a kept value is used only when both hold:
 
 * **nothing it was built from has changed.** Before every lookup the cache reads the
   store's change marks since the last lookup (`Store.change_marks`: one indexed probe when
-  nothing changed) and drops the summary of every patient a changed resource belongs to,
-  and every summary that contains or references the changed resource (a corrected
+  nothing changed) and drops what it keeps of every patient a changed resource belongs
+  to, and everything that contains or references the changed resource (a corrected
   Observation moved to another patient, a Medication or Location renamed, a referenced
   resource that has just arrived). A new allergy shows on the very next page view;
 * **the clock has not moved past what it shows.** What is due and what is overdue is
@@ -22,7 +26,7 @@ Exactness — a cached summary is used only when both hold:
   summary was built.
 
 One cache per process; engines without change marks (`Store.last_seq()` is None) get no
-caching. Bounded: the least recently used summaries go beyond `max_entries`.
+caching. Bounded: the least recently used entries go beyond `max_entries`.
 """
 
 from __future__ import annotations
@@ -32,32 +36,46 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Protocol, TypeVar, cast
 
 from standby.clinical import directory as directory_mod
-from standby.clinical.patients import summary_inputs
-from standby.fhir.mar import next_change
+from standby.clinical.summary import (
+    Extent,
+    IdentityRead,
+    PatientIdentity,
+    SummaryRead,
+    build_summary,
+    patient_identity,
+)
 from standby.fhir.summary import PatientSummary
-from standby.fhir.summary import patient_summary as summarise
 from standby.store.base import Store
 
 DIRECTORY_TYPES = frozenset({"Location", "Practitioner", "PractitionerRole", "Organization"})
 MARKS_PER_READ = 10000
 MATCH_BUDGET = 200_000  # changes × entries matched one by one before clearing instead
-# what builds a cached item: (value or None, "Type/id" read or referenced, the instant
-# the clock changes it — `standby.fhir.mar.next_change` — or None)
-Builder = Callable[[], tuple[Any, frozenset[str], datetime | None]]
+
+
+class Read(Protocol):
+    """What a kept value comes with (`SummaryRead`, `IdentityRead`)."""
+
+    @property
+    def keys(self) -> frozenset[str]: ...  # "Type/id" read or referenced
+
+    @property
+    def expires(self) -> datetime | None: ...  # when the clock changes it (None: never)
+
+
+R = TypeVar("R", bound=Read)
 
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    value: Any  # a PatientSummary, or what another `kind` keeps (a census row's inputs)
+    read: Read
     built_at: datetime
     expires: datetime  # built_at + max_age, or earlier when a dose changes state
-    keys: frozenset[str]  # "Type/id" of every resource read or referenced
 
 
-class SummaryCache:
+class ReadCache:
     def __init__(self, store: Store, *, max_age: float, max_entries: int = 1000) -> None:
         self.store = store
         self.max_age = max_age
@@ -75,15 +93,37 @@ class SummaryCache:
 
     def summary(self, patient_id: str, now: datetime) -> PatientSummary | None:
         """The patient's downtime summary at `now` (None: no such patient)."""
-        value = self.get("summary", patient_id, now, lambda: _build(self.store, patient_id, now))
-        return cast(PatientSummary | None, value)
+        read = self.get(
+            "summary", patient_id, now, lambda: build_summary(self.store, patient_id, now)
+        )
+        return None if read is None else read.summary
 
-    def get(self, kind: str, patient_id: str, now: datetime, build: Builder) -> Any:
-        """What `build()` returns for this patient at `now`, reused under the rules above.
-        `build` returns (value or None, the "Type/id" keys it read or referenced, the
-        instant the clock changes the value or None); a None value is not kept."""
+    def census_row(self, patient_id: str, now: datetime) -> SummaryRead | None:
+        """What a census row of the patient shows (`Extent.CENSUS_ROW`), with the bed of
+        their current encounter."""
+        return self.get(
+            "census",
+            patient_id,
+            now,
+            lambda: build_summary(
+                self.store, patient_id, now, extent=Extent.CENSUS_ROW, patient_required=False
+            ),
+        )
+
+    def identity(self, patient_id: str, now: datetime) -> PatientIdentity | None:
+        """Who the patient is and their unit (None: no such patient)."""
+        read: IdentityRead | None = self.get(
+            "identity", patient_id, now, lambda: patient_identity(self.store, patient_id, now)
+        )
+        return None if read is None else read.identity
+
+    def get(
+        self, kind: str, patient_id: str, now: datetime, build: Callable[[], R | None]
+    ) -> R | None:
+        """What `build()` returns for this patient at `now`, reused under the rules above;
+        None (no such patient) is not kept."""
         if not self.enabled:
-            return build()[0]
+            return build()
         self._follow_changes()
         key = (kind, patient_id)
         with self._lock:
@@ -91,26 +131,26 @@ class SummaryCache:
             if entry is not None and entry.built_at <= now < entry.expires:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return entry.value
+                return cast(R, entry.read)  # what `build` made for this kind
             self.misses += 1
             seen = self._seq
         newest = self.store.last_seq()
-        value, keys, change = build()
-        if value is None:
+        read = build()
+        if read is None:
             return None
         with self._lock:
             # keep it only if every write up to the build was already followed, and no
             # change was applied meanwhile (it could concern what was just read)
             if newest is not None and seen is not None and newest <= seen == self._seq:
                 expires = now + timedelta(seconds=self.max_age)
-                if change is not None and change < expires:
-                    expires = change
+                if read.expires is not None and read.expires < expires:
+                    expires = read.expires
                 self._kinds.add(kind)
-                self._entries[key] = _Entry(value, now, expires, keys)
+                self._entries[key] = _Entry(read, now, expires)
                 self._entries.move_to_end(key)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
-        return value
+        return read
 
     def _follow_changes(self) -> None:
         with self._lock:
@@ -136,20 +176,9 @@ class SummaryCache:
                     for kind in self._kinds:
                         self._entries.pop((kind, patient_id), None)
                 ref = f"{rtype}/{rid}"
-                for k in [k for k, e in self._entries.items() if ref in e.keys]:
+                for k in [k for k, e in self._entries.items() if ref in e.read.keys]:
                     del self._entries[k]
                 shared = shared or rtype in DIRECTORY_TYPES
             self._seq = marks[-1][0]
         if shared:
             directory_mod.invalidate(self.store)
-
-
-def _build(
-    store: Store, patient_id: str, now: datetime
-) -> tuple[Any, frozenset[str], datetime | None]:
-    inputs = summary_inputs(store, patient_id)
-    if inputs is None:
-        return None, frozenset(), None
-    resources, resolved, held_types, keys = inputs
-    summary = summarise(resources, now, resolved=resolved, held_types=held_types)
-    return summary, keys, next_change(summary.mar)
