@@ -189,7 +189,7 @@ def _sync_forever(sync: object, stop: threading.Event) -> None:
 
 
 def _packets_forever(settings: object, stop: threading.Event) -> None:
-    from standby.reports.schedule import run_forever
+    from standby.reports.regeneration import run_forever
     from standby.settings import Settings, zone
     from standby.store import open_store
     from standby.sync.status import data_as_of

@@ -63,7 +63,7 @@ def token_provider(settings: Settings) -> Any:
 
 def packet_hook(settings: Settings, store: Store) -> downtime.PacketHook | None:
     """Runs one packet generation (standby.reports) with the DOWNTIME or DRILL banner."""
-    generate_all = _optional("standby.reports.schedule", "generate_all")
+    generate_all = _optional("standby.reports.regeneration", "generate_all")
     if generate_all is None:
         return None
     out_dir = Path(getattr(settings, "reports_out_dir", None) or "packets")

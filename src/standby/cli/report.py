@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Write the downtime packets: census, MARs, packets, forms, labels, schedules."""
-        from standby.reports.schedule import generate_all, run_forever
+        from standby.reports.regeneration import generate_all, run_forever
         from standby.settings import load_settings, zone
         from standby.store import open_store
 
