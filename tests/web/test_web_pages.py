@@ -12,7 +12,9 @@ import pytest
 from web_site import PASSWORD, Hospital, csrf_of
 
 from standby import clinical
-from standby.web import accounts_repo, header
+from standby.settings import zone
+from standby.sync.status import SyncHealth, data_as_of
+from standby.web import accounts_repo, header, times
 from standby.web.records import AuditQuery
 
 
@@ -362,13 +364,14 @@ def test_status_page_needs_no_login_and_shows_no_patient_data(hospital: Hospital
     assert "/patients/" not in text
 
 
-class _Health:
-    def __init__(self, age_s: float, now: Any) -> None:
-        self.data_as_of = now - timedelta(seconds=age_s)
-        self.lag_seconds = 3.0
-        self.reachable = True
-        self.errors_last_hour = 0
-        self.quarantined_last_hour = 2
+def _health(age_s: float, now: Any) -> SyncHealth:
+    return SyncHealth(
+        data_as_of=now - timedelta(seconds=age_s),
+        lag_seconds=3.0,
+        reachable=True,
+        errors_last_hour=0,
+        quarantined_last_hour=2,
+    )
 
 
 @pytest.mark.parametrize(("age", "level"), [(30, "fresh"), (300, "amber"), (3600, "red")])
@@ -376,7 +379,7 @@ def test_header_turns_amber_then_red(
     hospital: Hospital, monkeypatch: pytest.MonkeyPatch, age: float, level: str
 ) -> None:
     monkeypatch.setattr(
-        header, "_sync_health", lambda store, now=None: _Health(age, hospital.clock.now)
+        header, "sync_health", lambda store, now=None: _health(age, hospital.clock.now)
     )
     for c, path in (
         (hospital.client(), "/status"),
@@ -388,12 +391,24 @@ def test_header_turns_amber_then_red(
         assert "2 records set aside in the last hour" in r.text
 
 
-def test_header_is_red_when_nothing_was_ever_synchronised(
+def test_header_is_red_when_the_sync_status_cannot_be_read(
     hospital: Hospital, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(header, "_sync_health", lambda store, now=None: None)
+    def unreadable(store: Any, now: Any = None) -> SyncHealth:
+        raise RuntimeError("the sync tables cannot be read")
+
+    monkeypatch.setattr(header, "sync_health", unreadable)
     r = hospital.client().get("/status")
     assert 'data-level="red"' in r.text and "Data as of: unknown" in r.text
+
+
+def test_never_synchronised_replica_is_as_of_its_newest_resource(hospital: Hospital) -> None:
+    """A replica loaded from files, never synchronised: the header says what the packets
+    say, the newest lastUpdated it holds (`standby.sync.status.data_as_of`)."""
+    as_of = data_as_of(hospital.store)
+    assert as_of is not None
+    r = hospital.client().get("/status")
+    assert f"Data as of {times.shown(as_of, zone(hospital.settings))}" in html.unescape(r.text)
 
 
 def test_home_sends_each_role_somewhere_useful(hospital: Hospital) -> None:

@@ -13,7 +13,6 @@ Imports only `standby.fhir` and `standby.store` (docs/architecture.md).
 from __future__ import annotations
 
 from standby.clinical.census import Unit, unit_census, units
-from standby.clinical.freshness import data_as_of
 from standby.clinical.patients import PatientMatch, find_patients, patient_summary
 from standby.clinical.schedules import (
     Case,
@@ -45,7 +44,6 @@ __all__ = [
     "Unit",
     "Visit",
     "clinic_schedule",
-    "data_as_of",
     "find_patients",
     "or_schedule",
     "patient_summary",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -28,9 +27,6 @@ from standby.web.roles import Permission, can
 from standby.web.sessions import SessionManager
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-
-# A context hook adds names to every page's template context: (request, web) -> dict.
-ContextHook = Callable[[Request, "WebContext"], dict[str, Any]]
 
 
 def unit_text(value: object) -> str:
@@ -68,7 +64,6 @@ class WebContext:
     summaries: SummaryCache
     zone: tzinfo = UTC  # the hospital's time zone: times are shown in it
     env: jinja2.Environment = field(default_factory=environment)
-    context_hooks: list[ContextHook] = field(default_factory=list)
     banner_templates: list[str] = field(default_factory=list)
     nav_links: list[tuple[str, str, Permission | None]] = field(default_factory=list)
     _headers: header_mod.HeaderCache = field(default_factory=header_mod.HeaderCache)
@@ -107,8 +102,6 @@ class WebContext:
             "tz": times.zone_label(self.zone, self.clock()),
             "path": request.url.path,
         }
-        for hook in self.context_hooks:
-            ctx.update(hook(request, self))
         ctx.update(context)
         html = self.env.get_template(template).render(ctx)
         return HTMLResponse(html, status_code=status)

@@ -1,0 +1,49 @@
+"""Standby's parts are wired by plain imports: nothing is loaded by a module name held in a
+string except the plug-ins a setting names (the notification channels)
+(docs/architecture.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "standby"
+
+# Modules allowed to import by name: each loads what a setting names.
+LOADS_BY_NAME = {"monitor/notify/channels.py"}
+
+
+def _imports_by_name(tree: ast.AST) -> list[int]:
+    """Lines that import a module by name (`importlib`, `__import__`)."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names]
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module == "importlib" or "importlib" in names:
+                lines.append(node.lineno)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "__import__"
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_plugins_named_in_settings_are_loaded_by_name() -> None:
+    found = {}
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC).as_posix()
+        lines = _imports_by_name(ast.parse(path.read_text(), filename=str(path)))
+        if lines and rel not in LOADS_BY_NAME:
+            found[rel] = lines
+    assert found == {}
+
+
+def test_the_monitor_pages_are_always_mounted() -> None:
+    from standby.web import app
+    from standby.web.routes import monitor
+
+    assert monitor.routes in app.ROUTES
+    assert set(monitor.BANNERS) <= set(app.BANNERS)
