@@ -1,10 +1,12 @@
 """Standby's parts are wired by plain imports: nothing is loaded by a module name held in a
-string except the plug-ins a setting names (the notification channels)
-(docs/architecture.md)."""
+string except the plug-ins a setting names (the notification channels), and the command
+line's account commands do not load the web app (docs/architecture.md)."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "standby"
@@ -47,3 +49,15 @@ def test_the_monitor_pages_are_always_mounted() -> None:
 
     assert monitor.routes in app.ROUTES
     assert set(monitor.BANNERS) <= set(app.BANNERS)
+
+
+def test_user_commands_do_not_load_the_web_app() -> None:
+    code = (
+        "import sys, standby.cli.user\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[:2] == ['standby', 'web'])\n"
+        "print(' '.join(loaded))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == ""

@@ -12,10 +12,11 @@ import pytest
 from web_site import PASSWORD, Hospital, csrf_of
 
 from standby import clinical
+from standby.accounts import repository
+from standby.accounts.records import AuditQuery
 from standby.settings import zone
 from standby.sync.status import SyncHealth, data_as_of
-from standby.web import accounts_repo, header, times
-from standby.web.records import AuditQuery
+from standby.web import header, times
 
 
 def _census(h: Hospital, unit_id: str) -> Any:
@@ -27,7 +28,7 @@ def _a_patient(h: Hospital, unit_id: str | None = None) -> Any:
 
 
 def _audit(h: Hospital, **kw: Any) -> list[Any]:
-    return accounts_repo.search_audit(h.store, AuditQuery(**kw))
+    return repository.search_audit(h.store, AuditQuery(**kw))
 
 
 # ---- census ----------------------------------------------------------------
@@ -219,9 +220,9 @@ def test_no_known_allergies_and_not_recorded_render_differently(hospital: Hospit
 
 
 def _everywhere(h: Hospital) -> Any:
-    from standby.web import accounts
+    from standby.accounts import users
 
-    accounts.add_user(h.store, "floater", PASSWORD, role="physician", units=["*"])
+    users.add_user(h.store, "floater", PASSWORD, role="physician", units=["*"])
     return h.login("floater")
 
 

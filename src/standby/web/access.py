@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from standby.web import accounts_repo as repo
-from standby.web.records import AuditEvent, BreakGlass
+from standby.accounts import repository as repo
+from standby.accounts.records import AuditEvent, BreakGlass
 from standby.web.times import iso
 
 if TYPE_CHECKING:

@@ -34,16 +34,16 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from standby.accounts import repository, schema
+from standby.accounts.roles import Permission
+from standby.accounts.users import LoginPolicy
 from standby.clinical.census import units
 from standby.clinical.summary_cache import SummaryCache
 from standby.settings import Settings, zone
 from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
-from standby.web import accounts_repo, schema
-from standby.web.accounts import LoginPolicy
 from standby.web.context import WebContext, environment
 from standby.web.middleware import AuthMiddleware
-from standby.web.roles import Permission
 from standby.web.routes import (
     admin,
     auth,
@@ -97,7 +97,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         clock=clock or (lambda: datetime.now(tz)),
         sessions=SessionManager(
             store,
-            accounts_repo.signing_secret(store),
+            repository.signing_secret(store),
             timedelta(minutes=settings.session_idle_minutes),
         ),
         policy=LoginPolicy(
@@ -106,7 +106,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
             lockout=timedelta(minutes=settings.login_lockout_minutes),
         ),
         break_glass_for=timedelta(minutes=settings.break_glass_minutes),
-        audit_log=GroupCommit(lambda events: accounts_repo.append_audit_many(store, events)),
+        audit_log=GroupCommit(lambda events: repository.append_audit_many(store, events)),
         summaries=SummaryCache(store, max_age=settings.summary_cache_seconds),
         zone=tz,
         env=environment(tz),
@@ -123,11 +123,11 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         # keep the CPU busy while one waits on the database, without many threads
         # fighting over the interpreter lock
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-        # load the hospital's directory before the first nurse asks, then set everything
-        # loaded so far aside from the garbage collector: its full passes then scan only
-        # what pages allocate (fewer slow outliers)
+        # load the hospital's directory and the header's "data as of" before the first
+        # nurse asks, then set everything loaded so far aside from the garbage collector:
+        # its full passes then scan only what pages allocate (fewer slow outliers)
         with contextlib.suppress(Exception):  # an empty or unreachable store: pages say so
-            await anyio.to_thread.run_sync(lambda: units(store))
+            await anyio.to_thread.run_sync(lambda: (units(store), web.header()))
         gc.collect()
         gc.freeze()
         yield

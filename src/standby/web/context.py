@@ -15,15 +15,15 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from standby.accounts.records import AuditEvent
+from standby.accounts.roles import Permission, can
+from standby.accounts.users import LoginPolicy
 from standby.clinical.summary_cache import SummaryCache
 from standby.settings import Settings
 from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
 from standby.web import header as header_mod
 from standby.web import times
-from standby.web.accounts import LoginPolicy
-from standby.web.records import AuditEvent
-from standby.web.roles import Permission, can
 from standby.web.sessions import SessionManager
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, Signer
 
+from standby.accounts import repository as repo
+from standby.accounts.records import Session, User
 from standby.store.base import Store
-from standby.web import accounts_repo as repo
-from standby.web.records import Session, User
 from standby.web.times import iso, parse
 
 COOKIE = "standby_session"

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from standby.accounts import repository as repo
+from standby.accounts import schema
+from standby.accounts.instants import iso, parse, utcnow
+from standby.accounts.records import AuditEvent, User
+from standby.accounts.roles import check_role
 from standby.store.base import Store
-from standby.web import accounts_repo as repo
-from standby.web import schema
-from standby.web.records import AuditEvent, User
-from standby.web.roles import check_role
-from standby.web.times import iso, parse, utcnow
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("standby: not a password")
