@@ -61,3 +61,27 @@ def test_user_commands_do_not_load_the_web_app() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == ""
+
+
+def test_every_benchmark_and_command_is_registered() -> None:
+    import typer
+
+    from standby.bench.harness import load_all
+    from standby.cli.main import app
+
+    benches = {"ingest", "store", "sync", "web", "reports", "monitor", "generate"}
+    assert set(load_all()) == benches
+    group = typer.main.get_group(app)
+    commands = {
+        "bench",
+        "demo",
+        "keys",
+        "monitor",
+        "report",
+        "serve",
+        "sim",
+        "status",
+        "sync",
+        "user",
+    }
+    assert set(group.commands) == commands
