@@ -1,4 +1,5 @@
-"""Time in the viewer: a clock that tests can set, ISO text for the database (UTC), and
+"""Time in the viewer: a clock that tests can set, ISO text for the database (UTC, as
+`standby.accounts.instants` writes it: the viewer's records are the accounts tables), and
 the short forms clinicians read ("12 min ago", "Sun 29 Nov 14:05"), in the hospital's
 time zone (the setting `timezone`; the filters are bound to it in `context.py`)."""
 
@@ -7,26 +8,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
 
+from standby.accounts.instants import iso, parse, utcnow
+
 Clock = Callable[[], datetime]
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(dt: datetime) -> str:
-    """UTC ISO 8601 with milliseconds: sorts as time does."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def parse(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+__all__ = [
+    "Clock",
+    "ago",
+    "as_datetime",
+    "clock_seconds",
+    "clock_time",
+    "iso",
+    "parse",
+    "short",
+    "shown",
+    "utcnow",
+    "zone_label",
+]
 
 
 def as_datetime(value: object) -> datetime | None:
