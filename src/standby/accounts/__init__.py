@@ -8,7 +8,7 @@ audit log and break-the-glass grants, in the replica database.
   break-the-glass accesses, the key that signs session cookies;
 * `records` — the plain records they exchange; `schema` — the tables and their migrations.
 
-The viewer (`standby.web`: cookies, CSRF, pages), the command line (`standby user`) and
-the parts that record documentation use this package; it imports only `standby.store`
-(docs/architecture.md).
+The viewer (`standby.web`: cookies, CSRF, pages) and the command line (`standby user`) use
+this package, and so will the documentation and review queues; it imports only
+`standby.store` (docs/architecture.md).
 """
