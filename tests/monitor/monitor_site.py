@@ -51,16 +51,16 @@ def site(store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The viewer's app over `store`, with an incident commander and a nurse."""
     from argon2 import PasswordHasher
 
+    from standby.accounts import users
     from standby.settings import Settings
-    from standby.web import accounts
     from standby.web.app import create_app
 
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", cheap)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("dummy"))
+    monkeypatch.setattr(users, "_hasher", cheap)
+    monkeypatch.setattr(users, "_DUMMY_HASH", cheap.hash("dummy"))
     app = create_app(Settings(db=tmp_path / "replica.db"), store)
     for name, role in USERS:
-        accounts.add_user(store, name, PASSWORD, role=role, units=["*"])
+        users.add_user(store, name, PASSWORD, role=role, units=["*"])
     return app
 
 

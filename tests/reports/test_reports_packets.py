@@ -17,7 +17,7 @@ from reports_support import NOW
 
 from standby import clinical
 from standby.fhir import display as d
-from standby.reports.schedule import UNIT_FILES, generate_all
+from standby.reports.regeneration import UNIT_FILES, generate_all
 
 ARTIFACTS = Path(__file__).parents[2] / "artifacts" / "reports"
 

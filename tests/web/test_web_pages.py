@@ -12,8 +12,11 @@ import pytest
 from web_site import PASSWORD, Hospital, csrf_of
 
 from standby import clinical
-from standby.web import accounts_repo, header
-from standby.web.records import AuditQuery
+from standby.accounts import repository
+from standby.accounts.records import AuditQuery
+from standby.settings import zone
+from standby.sync.status import SyncHealth, data_as_of
+from standby.web import header, times
 
 
 def _census(h: Hospital, unit_id: str) -> Any:
@@ -25,7 +28,7 @@ def _a_patient(h: Hospital, unit_id: str | None = None) -> Any:
 
 
 def _audit(h: Hospital, **kw: Any) -> list[Any]:
-    return accounts_repo.search_audit(h.store, AuditQuery(**kw))
+    return repository.search_audit(h.store, AuditQuery(**kw))
 
 
 # ---- census ----------------------------------------------------------------
@@ -217,9 +220,9 @@ def test_no_known_allergies_and_not_recorded_render_differently(hospital: Hospit
 
 
 def _everywhere(h: Hospital) -> Any:
-    from standby.web import accounts
+    from standby.accounts import users
 
-    accounts.add_user(h.store, "floater", PASSWORD, role="physician", units=["*"])
+    users.add_user(h.store, "floater", PASSWORD, role="physician", units=["*"])
     return h.login("floater")
 
 
@@ -362,13 +365,14 @@ def test_status_page_needs_no_login_and_shows_no_patient_data(hospital: Hospital
     assert "/patients/" not in text
 
 
-class _Health:
-    def __init__(self, age_s: float, now: Any) -> None:
-        self.data_as_of = now - timedelta(seconds=age_s)
-        self.lag_seconds = 3.0
-        self.reachable = True
-        self.errors_last_hour = 0
-        self.quarantined_last_hour = 2
+def _health(age_s: float, now: Any) -> SyncHealth:
+    return SyncHealth(
+        data_as_of=now - timedelta(seconds=age_s),
+        lag_seconds=3.0,
+        reachable=True,
+        errors_last_hour=0,
+        quarantined_last_hour=2,
+    )
 
 
 @pytest.mark.parametrize(("age", "level"), [(30, "fresh"), (300, "amber"), (3600, "red")])
@@ -376,7 +380,7 @@ def test_header_turns_amber_then_red(
     hospital: Hospital, monkeypatch: pytest.MonkeyPatch, age: float, level: str
 ) -> None:
     monkeypatch.setattr(
-        header, "_sync_health", lambda store, now=None: _Health(age, hospital.clock.now)
+        header, "sync_health", lambda store, now=None: _health(age, hospital.clock.now)
     )
     for c, path in (
         (hospital.client(), "/status"),
@@ -388,12 +392,24 @@ def test_header_turns_amber_then_red(
         assert "2 records set aside in the last hour" in r.text
 
 
-def test_header_is_red_when_nothing_was_ever_synchronised(
+def test_header_is_red_when_the_sync_status_cannot_be_read(
     hospital: Hospital, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(header, "_sync_health", lambda store, now=None: None)
+    def unreadable(store: Any, now: Any = None) -> SyncHealth:
+        raise RuntimeError("the sync tables cannot be read")
+
+    monkeypatch.setattr(header, "sync_health", unreadable)
     r = hospital.client().get("/status")
     assert 'data-level="red"' in r.text and "Data as of: unknown" in r.text
+
+
+def test_never_synchronised_replica_is_as_of_its_newest_resource(hospital: Hospital) -> None:
+    """A replica loaded from files, never synchronised: the header says what the packets
+    say, the newest lastUpdated it holds (`standby.sync.status.data_as_of`)."""
+    as_of = data_as_of(hospital.store)
+    assert as_of is not None
+    r = hospital.client().get("/status")
+    assert f"Data as of {times.shown(as_of, zone(hospital.settings))}" in html.unescape(r.text)
 
 
 def test_home_sends_each_role_somewhere_useful(hospital: Hospital) -> None:

@@ -64,7 +64,7 @@ def test_audit_log_refuses_update_delete_and_truncate_on_postgres(pg_mini_site: 
             pg_mini_site.store.transaction() as tx,
         ):
             tx.execute(sql)
-    assert len(security.accounts_repo.search_audit(pg_mini_site.store, security.AuditQuery())) == 1
+    assert len(security.repository.search_audit(pg_mini_site.store, security.AuditQuery())) == 1
 
 
 def test_a_new_allergy_shows_on_the_next_view_on_postgres(pg_hospital: Hospital) -> None:

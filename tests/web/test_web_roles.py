@@ -1,10 +1,10 @@
-"""docs/roles.md states the role table of standby.web.roles exactly."""
+"""docs/roles.md states the role table of standby.accounts.roles exactly."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from standby.web.roles import ROLES, Permission
+from standby.accounts.roles import ROLES, Permission
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "roles.md"
 

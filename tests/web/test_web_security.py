@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 from web_site import PASSWORD, Site, csrf_of, login
 
-from standby.web import accounts_repo
-from standby.web.records import AuditQuery
+from standby.accounts import repository
+from standby.accounts.records import AuditQuery
 
 
 def test_pages_need_login_and_redirect_to_it(mini_site: Site) -> None:
@@ -46,7 +46,7 @@ def test_wrong_password_is_refused_and_audited(mini_site: Site) -> None:
     r = login(c, "nurse.a", "not the password")
     assert r.status_code == 401
     assert "Wrong username or password" in r.text
-    events = accounts_repo.search_audit(mini_site.store, AuditQuery(action="login-failed"))
+    events = repository.search_audit(mini_site.store, AuditQuery(action="login-failed"))
     assert [(e.username, e.address) for e in events] == [("nurse.a", "10.0.0.1")]
 
 
@@ -142,7 +142,7 @@ def test_audit_csv_export(mini_site: Site) -> None:
     lines = r.text.strip().splitlines()
     assert lines[0] == "id,at,username,role,action,patient_id,page,address,detail"
     assert len(lines) == 2 and ",nurse.a,,login-failed,," in lines[1]
-    exported = accounts_repo.search_audit(mini_site.store, AuditQuery(action="export"))
+    exported = repository.search_audit(mini_site.store, AuditQuery(action="export"))
     assert exported and exported[0].username == "admin.a"
 
 
@@ -159,5 +159,5 @@ def test_audit_log_refuses_update_and_delete(mini_site: Site) -> None:
     ):
         tx.execute("DELETE FROM web_audit")
     assert not [
-        n for n in dir(accounts_repo) if "audit" in n and n.startswith(("delete", "update", "edit"))
+        n for n in dir(repository) if "audit" in n and n.startswith(("delete", "update", "edit"))
     ]

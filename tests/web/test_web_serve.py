@@ -12,13 +12,13 @@ def test_app_factory_reads_settings_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("standby.store.sqlite")
+    from standby.accounts import users
     from standby.cli.serve import app_factory
     from standby.store import open_store
-    from standby.web import accounts
 
     db = tmp_path / "served.db"
     store = open_store(db=db)
-    accounts.add_user(store, "admin.s", PASSWORD, role="admin", units=[])
+    users.add_user(store, "admin.s", PASSWORD, role="admin", units=[])
     store.close()
     monkeypatch.setenv("STANDBY_DB", str(db))
     a, b = app_factory(), app_factory()  # two workers share sessions through the database

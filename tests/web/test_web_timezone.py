@@ -12,9 +12,9 @@ import orjson
 import pytest
 from web_site import PASSWORD, Clock, Site
 
+from standby.accounts import users
 from standby.settings import Settings
 from standby.store import open_store
-from standby.web import accounts
 from standby.web.app import create_app
 
 RESOURCES: list[dict[str, Any]] = [
@@ -41,7 +41,7 @@ def _site(tmp_path: Path, timezone: str) -> Site:
     store = open_store(db=db)
     for r in RESOURCES:
         store.upsert(orjson.dumps(r))
-    accounts.add_user(store, "doc", PASSWORD, role="physician", units=["*"])
+    users.add_user(store, "doc", PASSWORD, role="physician", units=["*"])
     clock = Clock()
     clock.now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # 07:00 in New York
     settings = Settings(db=db, timezone=timezone)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from standby.accounts import repository, users
 from standby.cli.main import app
-from standby.web import accounts, accounts_repo
 
 
 @pytest.fixture
@@ -47,10 +47,10 @@ def test_add_with_password_on_stdin_then_list(db: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "nurse.kim: nurse, 4W, ICU" in r.output
     store = _store(db)
-    user = accounts_repo.get_user(store, "nurse.kim")
+    user = repository.get_user(store, "nurse.kim")
     assert user is not None and user.units == ("4W", "ICU") and user.display_name == "Kim Lee"
     assert user.password_hash.startswith("$argon2")
-    assert accounts.verify_password(user.password_hash, "a long enough password")
+    assert users.verify_password(user.password_hash, "a long enough password")
     store.close()
     r = CliRunner().invoke(app, ["user", "list", "--db", str(db)])
     assert r.exit_code == 0 and "nurse.kim\tnurse\t4W,ICU\tKim Lee" in r.output
@@ -84,8 +84,8 @@ def test_import_csv_reports_bad_lines_and_keeps_good_ones(db: Path, tmp_path: Pa
     assert "users.csv:3: unknown role 'wizard'" in r.output
     assert "imported 2 account(s), 1 refused" in r.output
     store = _store(db)
-    names = [u.username for u in accounts_repo.list_users(store)]
-    ic = accounts_repo.get_user(store, "ic.c")
+    names = [u.username for u in repository.list_users(store)]
+    ic = repository.get_user(store, "ic.c")
     store.close()
     assert names == ["doc.a", "ic.c"]
     assert ic is not None and ic.all_units

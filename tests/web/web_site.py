@@ -21,9 +21,9 @@ with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx still wor
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from standby.accounts import users
 from standby.settings import Settings
 from standby.store import open_store
-from standby.web import accounts
 from standby.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -86,8 +86,8 @@ def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     from argon2 import PasswordHasher
 
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", cheap)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("dummy"))
+    monkeypatch.setattr(users, "_hasher", cheap)
+    monkeypatch.setattr(users, "_DUMMY_HASH", cheap.hash("dummy"))
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def _mini_over(store: Any, settings: Settings) -> Site:
         ("admin.a", "admin", []),
         ("sched.a", "scheduler", []),
     ]:
-        accounts.add_user(store, name, PASSWORD, role=role, units=units)
+        users.add_user(store, name, PASSWORD, role=role, units=units)
     return Site(app, store, clock, settings)
 
 
@@ -199,9 +199,7 @@ def _hospital_over(store: Any, settings: Settings) -> Hospital:
     for name, role in ROLES_AND_UNITS.items():
         unit = other if name == "nurse2" else unit_id
         units_of = [unit] if role in ("nurse", "physician", "pharmacist") else []
-        accounts.add_user(
-            store, name, PASSWORD, role=role, units=units_of, display_name=name.title()
-        )
+        users.add_user(store, name, PASSWORD, role=role, units=units_of, display_name=name.title())
     app = create_app(settings, store, clock=clock)
     return Hospital(app, store, clock, settings, unit_id, other)
 

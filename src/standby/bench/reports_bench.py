@@ -2,7 +2,7 @@
 
 Figures (docs/reports.md#performance):
 
-* wall time of one full generation (`standby.reports.schedule.generate_all`: every unit's
+* wall time of one full generation (`standby.reports.regeneration.generate_all`: every unit's
   census, MARs, packets, forms and labels, and the OR and clinic schedules) on one core
   (goal: a 500-bed hospital in under 60 s);
 * pages per second of that generation, beside a bare reportlab baseline measured in the
@@ -53,7 +53,7 @@ def baseline_pages_per_second(pages: int) -> float:
 
 @benchmark("reports")
 def bench_reports(scale: float, progress: Progress) -> list[Figure]:
-    from standby.reports.schedule import generate_all
+    from standby.reports.regeneration import generate_all
     from standby.store import open_store
 
     beds = max(10, int(50 * scale))

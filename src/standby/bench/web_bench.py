@@ -62,9 +62,9 @@ def _timed_ms(fn: Any, n: int) -> list[float]:
 @benchmark("web")
 def bench_web(scale: float, progress: Progress) -> list[Figure]:
     from standby import clinical
+    from standby.accounts import users
     from standby.settings import load_settings
     from standby.store import open_store
-    from standby.web import accounts
     from standby.web.app import create_app
 
     beds = max(20, int(100 * scale))
@@ -79,7 +79,7 @@ def bench_web(scale: float, progress: Progress) -> list[Figure]:
             shutil.copy(src, dst)
     settings = load_settings(db=work, summary_cache_seconds=0)  # every view built
     store = open_store(db=work)
-    accounts.add_user(store, "bench", PASSWORD, role="physician", units=["*"])
+    users.add_user(store, "bench", PASSWORD, role="physician", units=["*"])
     counts = store.counts_by_type()
     total = sum(counts.values())
     now = clinical_now(store)

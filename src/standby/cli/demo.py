@@ -134,8 +134,8 @@ def demo(
         f"Replica {settings.db}: {sum(counts.values()):,} resources "
         f"({time.monotonic() - started:.0f} s)"
     )
+    from standby.accounts.users import add_demo_users
     from standby.clinical import units
-    from standby.web.accounts import add_demo_users
 
     wards = [u for u in units(store) if u.beds]
     first = next((u for u in wards if u.kind == "HU"), wards[0] if wards else None)
@@ -189,7 +189,7 @@ def _sync_forever(sync: object, stop: threading.Event) -> None:
 
 
 def _packets_forever(settings: object, stop: threading.Event) -> None:
-    from standby.reports.schedule import run_forever
+    from standby.reports.regeneration import run_forever
     from standby.settings import Settings, zone
     from standby.store import open_store
     from standby.sync.status import data_as_of

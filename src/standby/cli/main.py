@@ -3,9 +3,11 @@ registers itself through `register(app)`; see docs/cli.md for the reference."""
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 
 import typer
+
+from standby.cli import bench, demo, monitor, report, serve, sim, status, sync, user
 
 app = typer.Typer(
     name="standby",
@@ -15,18 +17,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Modules under standby.cli that add commands to `app` (each has `register(app)`).
-COMMAND_MODULES = [
-    "standby.cli.bench",
-    "standby.cli.demo",
-    "standby.cli.monitor",
-    "standby.cli.report",
-    "standby.cli.serve",
-    "standby.cli.sim",
-    "standby.cli.status",
-    "standby.cli.sync",
-    "standby.cli.user",
-]
+# What adds each command group to `app`, one module of standby.cli each.
+COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
+    bench.register,
+    demo.register,
+    monitor.register,
+    report.register,
+    serve.register,
+    sim.register,
+    status.register,
+    sync.register,
+    user.register,
+)
 
 
 @app.callback()
@@ -34,12 +36,8 @@ def _root() -> None:
     """Standby keeps a hospital caring for patients when its EHR goes down."""
 
 
-def _register_all() -> None:
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(app)
-
-
-_register_all()
+for add_commands in COMMANDS:
+    add_commands(app)
 
 
 def main() -> None:

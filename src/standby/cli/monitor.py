@@ -8,8 +8,8 @@ root): `start_monitor(settings, store)` builds the runner with the packet genera
 
 from __future__ import annotations
 
-import importlib
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from standby.monitor.state import InvalidTransition
 from standby.monitor.status import current_status, shown
 from standby.settings import Settings, load_settings, zone
 from standby.store import Store, open_store
+from standby.sync.status import data_as_of
 
 monitor_app = typer.Typer(
     help="Outage detection and downtime: probe the EHR, declare and end downtime, drills.",
@@ -42,44 +43,30 @@ BY = typer.Option(..., "--by", help="Who does this (the incident commander's nam
 
 
 # ---- wiring (composition root) ----------------------------------------------------------
-def _optional(module: str, name: str) -> Any:
-    """A function of another part of Standby, or None while that part does not exist."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
-def token_provider(settings: Settings) -> Any:
+def token_provider(settings: Settings) -> Callable[[], str] | None:
     """The bearer token for the authenticated read probe (None: no Authorization header)."""
     if settings.auth == "bearer" and settings.bearer_token:
         token = settings.bearer_token
         return lambda: token
     if settings.auth == "smart-backend":
-        factory = _optional("standby.sync.auth", "token_provider")
-        return None if factory is None else factory(settings)
+        from standby.sync.auth import token_provider as smart_token  # loaded when used
+
+        return smart_token(settings)
     return None
 
 
-def packet_hook(settings: Settings, store: Store) -> downtime.PacketHook | None:
+def packet_hook(settings: Settings, store: Store) -> downtime.PacketHook:
     """Runs one packet generation (standby.reports) with the DOWNTIME or DRILL banner."""
-    generate_all = _optional("standby.reports.schedule", "generate_all")
-    if generate_all is None:
-        return None
-    out_dir = Path(getattr(settings, "reports_out_dir", None) or "packets")
+    out_dir = Path(settings.reports_out_dir or "packets")
 
     def hook(banner: str, now: datetime) -> str:
-        data_as_of = _data_as_of(store)
+        from standby.reports.regeneration import generate_all  # reportlab: loaded when used
+
         local = now.astimezone(zone(settings))  # the hospital's clock on the packets
-        result = generate_all(store, out_dir, local, data_as_of=data_as_of, banner=banner)
+        result = generate_all(store, out_dir, local, data_as_of=data_as_of(store), banner=banner)
         return str(result)[:500]
 
     return hook
-
-
-def _data_as_of(store: Store) -> datetime | None:
-    data_as_of = _optional("standby.sync.status", "data_as_of")
-    return None if data_as_of is None else data_as_of(store)
 
 
 def make_runner(settings: Settings, store: Store, **overrides: Any) -> MonitorRunner:

@@ -4,7 +4,6 @@ and optionally print them (docs/cli.md#standby-report, docs/reports.md)."""
 from __future__ import annotations
 
 import contextlib
-import importlib
 import signal
 import threading
 from datetime import datetime
@@ -13,29 +12,9 @@ from typing import Any
 
 import typer
 
-from standby.store.base import Store
-
-
-def data_as_of(store: Store) -> datetime | str | None:
-    """From the sync status when the sync package offers it, else the newest lastUpdated."""
-    try:
-        status = importlib.import_module("standby.sync.status")
-    except ImportError:
-        status = None
-    if status is not None:
-        fn = getattr(status, "data_as_of", None)
-        if callable(fn):
-            value = fn(store)
-            if value is not None:
-                return value
-        health = getattr(status, "sync_health", None)
-        if callable(health):
-            value = getattr(health(store), "data_as_of", None)
-            if value is not None:
-                return value
-    from standby.clinical import data_as_of as newest
-
-    return newest(store)
+from standby.settings import load_settings, zone
+from standby.store import open_store
+from standby.sync.status import data_as_of
 
 
 def register(app: typer.Typer) -> None:
@@ -67,9 +46,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Write the downtime packets: census, MARs, packets, forms, labels, schedules."""
-        from standby.reports.schedule import generate_all, run_forever
-        from standby.settings import load_settings, zone
-        from standby.store import open_store
+        from standby.reports.regeneration import generate_all, run_forever  # reportlab
 
         settings = load_settings(db=db, database_url=database_url)
         out_dir = out or settings.reports_out_dir

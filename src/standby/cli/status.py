@@ -18,7 +18,7 @@ def status(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
-    """Per source: data as of, lag, reachable, resources by type, errors and quarantine."""
+    """Data as of; per source: data as of, lag, reachable, errors; quarantine; resources."""
     from datetime import timedelta
 
     from standby import clock
@@ -38,6 +38,7 @@ def status(
     if as_json:
         out = {
             "now": clock.instant(now),
+            "data_as_of": None if health.data_as_of is None else clock.instant(health.data_as_of),
             "sources": [s.as_json() for s in sources],
             "resources_by_type": counts,
             "errors_last_hour": health.errors_last_hour,
@@ -56,6 +57,8 @@ def status(
         }
         typer.echo(json.dumps(out, indent=2))
         return
+    as_of = "unknown" if health.data_as_of is None else clock.instant(health.data_as_of)
+    typer.echo(f"data as of: {as_of} (what the viewer and the packets say)")
     if not sources:
         typer.echo("no sync has run against this replica yet")
     for s in sources:

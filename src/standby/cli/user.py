@@ -9,10 +9,10 @@ from pathlib import Path
 
 import typer
 
+from standby.accounts import repository, users
+from standby.accounts.roles import ROLES
 from standby.settings import load_settings
 from standby.store import Store, open_store
-from standby.web import accounts, accounts_repo
-from standby.web.roles import ROLES
 
 user_app = typer.Typer(help="Viewer accounts: add, import from CSV, list.", no_args_is_help=True)
 
@@ -46,9 +46,7 @@ def add(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     store = _open(db, database_url)
     try:
-        user = accounts.add_user(
-            store, username, password, role=role, units=unit, display_name=name
-        )
+        user = users.add_user(store, username, password, role=role, units=unit, display_name=name)
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
@@ -80,7 +78,7 @@ def import_(
                 raise typer.Exit(1)
             for row in reader:
                 try:
-                    accounts.add_user(
+                    users.add_user(
                         store,
                         row.get("username") or "",
                         row.get("password") or "",
@@ -104,7 +102,7 @@ def list_(db: Path | None = DB, database_url: str | None = URL) -> None:
     """List accounts: username, role, units, name."""
     store = _open(db, database_url)
     try:
-        for u in accounts_repo.list_users(store):
+        for u in repository.list_users(store):
             units = "*" if u.all_units else ",".join(u.units)
             state = "" if u.active else " (disabled)"
             typer.echo(f"{u.username}\t{u.role}\t{units}\t{u.display_name}{state}")

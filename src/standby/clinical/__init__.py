@@ -15,7 +15,6 @@ Imports only `standby.fhir` and `standby.store` (docs/architecture.md).
 from __future__ import annotations
 
 from standby.clinical.census import Unit, unit_census, units
-from standby.clinical.freshness import data_as_of
 from standby.clinical.patients import PatientMatch, find_patients
 from standby.clinical.schedules import (
     Case,
@@ -59,7 +58,6 @@ __all__ = [
     "Visit",
     "build_summary",
     "clinic_schedule",
-    "data_as_of",
     "find_patients",
     "or_schedule",
     "patient_identity",

@@ -7,17 +7,26 @@ is reachable. The sync writes its state here (`round_started`, `round_finished`,
 stable) or `source_status(store)` (the `status` command).
 
 "Data as of" is the *start* of the last round that completed without an error: every change
-the source made before that moment is in the replica.
+the source made before that moment is in the replica. `data_as_of(store)` is the one place
+that decides what every page, packet and command says: that instant (the oldest of all
+sources), or, while the sync has none to give (never synchronised, or a source has not yet
+finished a clean round), the newest `meta.lastUpdated` the replica holds (a replica loaded
+from NDJSON files); None for an empty replica.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from standby.clock import instant, parse_instant
 from standby.clock import now as clock_now
+from standby.fhir.display import parse_instant as parse_fhir_instant
+from standby.fhir.resource_types import RESOURCE_TYPES
 from standby.store.base import Store
 from standby.sync.schema import ensure_sync_schema
 
@@ -131,23 +140,20 @@ def _quarantined_since(store: Store, since: str) -> int:
 
 
 def sync_health(store: Store, now: datetime | None = None) -> SyncHealth:
-    """The sync's health for the web header: the oldest "data as of" of all sources (None
-    when never synchronised), its lag, whether every source answered at its last round,
-    and errors / quarantined items in the last hour."""
+    """The sync's health for the web header: "data as of" (`data_as_of`), the lag of the
+    sync (None when it has not finished a clean round of every source), whether every
+    source answered at its last round, and errors / quarantined items in the last hour."""
     now = now or clock_now()
     since = instant(now - timedelta(hours=1))
     rows = _rows(store)
-    as_of: datetime | None = None
+    synced = _synced_as_of(rows)
     reachable: bool | None = None
     if rows:
-        times = [parse_instant(r[2]) for r in rows]
-        known = [t for t in times if t is not None]
-        as_of = min(known) if len(known) == len(times) else None
         flags = [r[3] for r in rows if r[3] is not None]
         reachable = all(bool(f) for f in flags) if flags else None
-    lag = None if as_of is None else max(0.0, (now - as_of).total_seconds())
+    lag = None if synced is None else max(0.0, (now - synced).total_seconds())
     return SyncHealth(
-        data_as_of=as_of,
+        data_as_of=synced if synced is not None else newest_last_updated(store),
         lag_seconds=lag,
         reachable=reachable,
         errors_last_hour=_errors_since(store, since),
@@ -156,8 +162,51 @@ def sync_health(store: Store, now: datetime | None = None) -> SyncHealth:
 
 
 def data_as_of(store: Store) -> datetime | None:
-    """The oldest "data as of" of all sources (None when never synchronised)."""
-    return sync_health(store).data_as_of
+    """What the header, the packets, the CLI and the monitor's packets say the data is "as
+    of": the start of the last clean round (the oldest of all sources); while the sync has
+    none, the newest `meta.lastUpdated` in the replica; None for an empty replica."""
+    synced = _synced_as_of(_rows(store))
+    return synced if synced is not None else newest_last_updated(store)
+
+
+def _synced_as_of(rows: list[tuple[Any, ...]]) -> datetime | None:
+    """The oldest "data as of" of all sources; None unless every source has one."""
+    times = [parse_instant(r[2]) for r in rows]
+    known = [t for t in times if t is not None]
+    return min(known) if known and len(known) == len(times) else None
+
+
+# the newest lastUpdated per store object, kept while the store's last change is the same
+_newest: weakref.WeakKeyDictionary[Store, tuple[int, datetime | None]] = weakref.WeakKeyDictionary()
+_newest_lock = threading.Lock()
+
+
+def newest_last_updated(store: Store) -> datetime | None:
+    """The newest `meta.lastUpdated` the replica holds (None when empty): each R4 resource
+    type's search sorted by `-_lastUpdated`, for one resource (indexed: tens of ms in all,
+    where counting the types held would scan the replica). Remembered per store until the
+    store's newest change (`Store.last_seq`) moves, so that a page header asking every
+    second costs one indexed probe."""
+    seq = store.last_seq()
+    if seq is not None:
+        with _newest_lock, contextlib.suppress(TypeError):  # a store that cannot be weakly held
+            held = _newest.get(store)
+            if held is not None and held[0] == seq:
+                return held[1]
+    newest: datetime | None = None
+    for rt in sorted(RESOURCE_TYPES):
+        try:
+            page = store.search(rt, [], sort=["-_lastUpdated"], count=1)
+        except ValueError:
+            continue
+        for sr in page.resources:
+            t = parse_fhir_instant(sr.last_updated)
+            if t is not None and (newest is None or t > newest):
+                newest = t
+    if seq is not None:
+        with _newest_lock, contextlib.suppress(TypeError):
+            _newest[store] = (seq, newest)
+    return newest
 
 
 def source_status(store: Store, now: datetime | None = None) -> list[SourceStatus]:

@@ -16,11 +16,11 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from standby.accounts import repository as repo
+from standby.accounts.records import AuditEvent, BreakGlass
+from standby.accounts.roles import Permission, can
 from standby.clinical.summary import PatientIdentity
 from standby.clock import instant
-from standby.web import accounts_repo as repo
-from standby.web.records import AuditEvent, BreakGlass
-from standby.web.roles import Permission, can
 
 if TYPE_CHECKING:
     from standby.web.guard import PageRequest

@@ -1,6 +1,7 @@
 """The audit trail: every view of a patient's data records who, which patient, which page,
-when and from which address (docs/web.md#audit). Append-only: `accounts_repo` has no
-function that edits or deletes a line, and the database refuses it (schema.py).
+when and from which address (docs/web.md#audit). Append-only: `standby.accounts.repository`
+has no function that edits or deletes a line, and the database refuses it
+(`standby.accounts.schema`).
 
 Lines are written through the app's `GroupCommit` (`WebContext.audit_log`): concurrent
 page views share one transaction, and a page is sent only after its line is committed.
@@ -14,10 +15,10 @@ import io
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from standby.accounts import repository as repo
+from standby.accounts.records import AuditEvent, AuditQuery
 from standby.clock import instant
 from standby.store.base import Store
-from standby.web import accounts_repo as repo
-from standby.web.records import AuditEvent, AuditQuery
 
 if TYPE_CHECKING:
     from standby.web.guard import PageRequest

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -16,21 +15,18 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from standby.accounts.records import AuditEvent
+from standby.accounts.roles import Permission, can
+from standby.accounts.users import LoginPolicy
 from standby.clinical.read_cache import ReadCache
 from standby.settings import Settings
 from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
 from standby.web import header as header_mod
 from standby.web import times
-from standby.web.accounts import LoginPolicy
-from standby.web.records import AuditEvent
-from standby.web.roles import Permission, can
 from standby.web.sessions import SessionManager
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-
-# A context hook adds names to every page's template context: (request, web) -> dict.
-ContextHook = Callable[[Request, "WebContext"], dict[str, Any]]
 
 
 def unit_text(value: object) -> str:
@@ -68,7 +64,6 @@ class WebContext:
     summaries: ReadCache
     zone: tzinfo = UTC  # the hospital's time zone: times are shown in it
     env: jinja2.Environment = field(default_factory=environment)
-    context_hooks: list[ContextHook] = field(default_factory=list)
     banner_templates: list[str] = field(default_factory=list)
     nav_links: list[tuple[str, str, Permission | None]] = field(default_factory=list)
     _headers: header_mod.HeaderCache = field(default_factory=header_mod.HeaderCache)
@@ -107,8 +102,6 @@ class WebContext:
             "tz": times.zone_label(self.zone, self.clock()),
             "path": request.url.path,
         }
-        for hook in self.context_hooks:
-            ctx.update(hook(request, self))
         ctx.update(context)
         html = self.env.get_template(template).render(ctx)
         return HTMLResponse(html, status_code=status)

@@ -18,10 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from standby.accounts.records import User
+from standby.accounts.roles import Permission, can
 from standby.web import audit
 from standby.web.context import WebContext
-from standby.web.records import User
-from standby.web.roles import Permission, can
 
 
 @dataclass(frozen=True)

@@ -2,33 +2,23 @@
 stale it is (amber beyond `stale_amber_seconds`, red beyond `stale_red_seconds`), plus the
 downtime status for the banner. No patient data: the public status page shows the same.
 
-Sync health comes from `standby.sync.status.sync_health(store)`; the downtime state from
-`standby.monitor.status.current_status(store)` (docs/web.md#the-header).
+"Data as of" and the sync's health come from `standby.sync.status.sync_health(store)`
+(whose `data_as_of` is `standby.sync.status.data_as_of`, what the packets and the CLI say
+too); the downtime state from `standby.monitor.status.current_status(store)`
+(docs/web.md#the-header).
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from standby.monitor.status import DowntimeStatus, current_status
 from standby.store.base import Store
+from standby.sync.status import SyncHealth, sync_health
 from standby.web.times import as_datetime
-
-
-def _optional(module: str, name: str) -> Any:
-    """A function of another package, or None when that package is not installed."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
-_sync_health: Any = _optional("standby.sync.status", "sync_health")
-_current_status: Any = _optional("standby.monitor.status", "current_status")
 
 
 @dataclass(frozen=True)
@@ -40,25 +30,17 @@ class DataHeader:
     errors_last_hour: int | None
     quarantined_last_hour: int | None
     level: str  # "fresh" | "amber" | "red"
-    known: bool  # False: no sync status available (never synchronised / not wired)
+    known: bool  # False: unknown (an empty replica, or the sync status could not be read)
 
     @property
     def label(self) -> str:
         return {"fresh": "current", "amber": "getting old", "red": "OLD"}[self.level]
 
 
-def _get(obj: Any, name: str) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-def read_health(store: Store, now: datetime) -> Any:
-    """The sync's health (None when it cannot be read or the sync is not installed)."""
-    if _sync_health is None:
-        return None
+def read_health(store: Store, now: datetime) -> SyncHealth | None:
+    """The sync's health (None when it cannot be read)."""
     try:
-        return _sync_health(store, now)
+        return sync_health(store, now)
     except Exception:  # the header must render even when the sync status cannot be read
         return None
 
@@ -72,7 +54,7 @@ class HeaderCache:
         self.ttl = ttl
         self._lock = threading.Lock()
         self._at = -1e9
-        self._health: Any = None
+        self._health: SyncHealth | None = None
 
     def header(self, store: Store, now: datetime, amber_s: float, red_s: float) -> DataHeader:
         with self._lock:
@@ -82,18 +64,15 @@ class HeaderCache:
             health = read_health(store, now)
             with self._lock:
                 self._at, self._health = time.monotonic(), health
-        return data_header(store, now, amber_s, red_s, health=health)
+        return data_header(now, amber_s, red_s, health)
 
 
-def data_header(
-    store: Store, now: datetime, amber_s: float, red_s: float, *, health: Any = ...
-) -> DataHeader:
-    """The header at `now`; `health` as read by `read_health` (read here when not given)."""
-    if health is ...:
-        health = read_health(store, now)
-    as_of = as_datetime(_get(health, "data_as_of")) if health is not None else None
+def data_header(now: datetime, amber_s: float, red_s: float, h: SyncHealth | None) -> DataHeader:
+    """The header at `now` from the sync's health `h` as `read_health` gave it (None: it
+    could not be read, so "data as of" is unknown)."""
+    as_of = as_datetime(h.data_as_of) if h is not None else None
     age = None if as_of is None else max(0.0, (now - as_of).total_seconds())
-    lag = _get(health, "lag_seconds") if health is not None else None
+    lag = h.lag_seconds if h is not None else None
     if age is None or age > red_s:
         level = "red"
     elif age > amber_s:
@@ -104,21 +83,17 @@ def data_header(
         data_as_of=as_of,
         age_seconds=age,
         lag_seconds=None if lag is None else float(lag),
-        reachable=_get(health, "reachable") if health is not None else None,
-        errors_last_hour=_get(health, "errors_last_hour") if health is not None else None,
-        quarantined_last_hour=(
-            _get(health, "quarantined_last_hour") if health is not None else None
-        ),
+        reachable=h.reachable if h is not None else None,
+        errors_last_hour=h.errors_last_hour if h is not None else None,
+        quarantined_last_hour=h.quarantined_last_hour if h is not None else None,
         level=level,
         known=as_of is not None,
     )
 
 
-def downtime_status(store: Store) -> Any:
-    """The monitor's DowntimeStatus, or None when the monitor is not installed."""
-    if _current_status is None:
-        return None
+def downtime_status(store: Store) -> DowntimeStatus | None:
+    """The monitor's DowntimeStatus (None when it cannot be read)."""
     try:
-        return _current_status(store)
+        return current_status(store)
     except Exception:  # never let the banner take a clinical page down
         return None

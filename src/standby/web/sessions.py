@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, Signer
 
+from standby.accounts import repository as repo
+from standby.accounts.records import Session, User
 from standby.clock import instant, parse_instant
 from standby.store.base import Store
-from standby.web import accounts_repo as repo
-from standby.web.records import Session, User
 
 COOKIE = "standby_session"
 LOGIN_CSRF_COOKIE = "standby_login_csrf"

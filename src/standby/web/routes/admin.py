@@ -7,11 +7,11 @@ from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from standby.web import accounts_repo as repo
+from standby.accounts import repository as repo
+from standby.accounts.records import AuditQuery
+from standby.accounts.roles import DESCRIPTIONS, Permission
 from standby.web import audit
 from standby.web.guard import PageRequest, page
-from standby.web.records import AuditQuery
-from standby.web.roles import DESCRIPTIONS, Permission
 
 
 def _query(pr: PageRequest) -> AuditQuery:

@@ -9,12 +9,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from standby.accounts import repository, users
+from standby.accounts.records import AuditEvent
+from standby.accounts.users import LoginOutcome
 from standby.clock import instant
-from standby.web import accounts, accounts_repo
-from standby.web.accounts import LoginOutcome
 from standby.web.context import WebContext
 from standby.web.middleware import client_address
-from standby.web.records import AuditEvent
 from standby.web.sessions import COOKIE, LOGIN_CSRF_COOKIE
 
 
@@ -74,7 +74,7 @@ async def login(request: Request) -> Response:
 
     def attempt() -> Response:
         now = web.clock()
-        result = accounts.authenticate(web.store, username, password, address, now, web.policy)
+        result = users.authenticate(web.store, username, password, address, now, web.policy)
         if result.outcome is LoginOutcome.OK and result.user is not None:
             web.sessions.end(request.cookies.get(COOKIE))  # no session fixation
             _, cookie = web.sessions.start(result.user, address, now)
@@ -128,7 +128,7 @@ async def logout(request: Request) -> Response:
             client_address(request.scope),
             "",
         )
-        await run_in_threadpool(accounts_repo.append_audit, web.store, event)
+        await run_in_threadpool(repository.append_audit, web.store, event)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(COOKIE, path="/")
     return response

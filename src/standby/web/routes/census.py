@@ -16,9 +16,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from standby import clinical
+from standby.accounts.roles import Permission, can
 from standby.web import access
 from standby.web.guard import PageRequest, not_found, page
-from standby.web.roles import Permission, can
 from standby.web.routes import printing
 
 _FAR = datetime.max.replace(tzinfo=UTC)

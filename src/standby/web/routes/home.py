@@ -6,8 +6,8 @@ from __future__ import annotations
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from standby.accounts.roles import Permission, can
 from standby.web.guard import PageRequest, page
-from standby.web.roles import Permission, can
 
 
 @page(None)

@@ -14,10 +14,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from standby import clinical
+from standby.accounts.roles import Permission, can
 from standby.fhir.summary_model import VITAL_COLUMNS
 from standby.web import access, charts
 from standby.web.guard import PageRequest, not_found, page
-from standby.web.roles import Permission, can
 from standby.web.routes import printing
 
 VITAL_SERIES = [  # (column, label, unit, normal low, normal high)

@@ -11,12 +11,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from standby import clinical
+from standby.accounts.roles import Permission
 from standby.clinical.census import unit_census_and_summaries
 from standby.reports import render
 from standby.reports.pages import Furniture
 from standby.web import access, header
 from standby.web.guard import PageRequest, not_found, page
-from standby.web.roles import Permission
 
 NO_PATIENT = "Standby holds no patient with this id."
 

@@ -11,8 +11,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from standby import clinical
+from standby.accounts.roles import Permission
 from standby.web.guard import PageRequest, page
-from standby.web.roles import Permission
 
 
 def _day(pr: PageRequest) -> date:

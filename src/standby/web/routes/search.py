@@ -10,9 +10,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from standby import clinical
+from standby.accounts.roles import Permission, can
 from standby.web import access
 from standby.web.guard import PageRequest, page
-from standby.web.roles import Permission, can
 
 MAX_RESULTS = 50
 

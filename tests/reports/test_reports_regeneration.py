@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from reports_support import NOW
 
 from standby.reports import printing
-from standby.reports.schedule import UNIT_FILES, generate_all, prune
+from standby.reports.regeneration import UNIT_FILES, generate_all, prune
 
 HERE = Path(__file__).parent
 
@@ -65,7 +65,7 @@ from datetime import timedelta
 from pathlib import Path
 from reports_support import NOW
 from standby.store import open_store
-from standby.reports.schedule import generate_all
+from standby.reports.regeneration import generate_all
 store = open_store(db=Path({db!r}))
 print("loaded", flush=True)
 k = 1
@@ -159,7 +159,7 @@ def test_print_runs_lp_per_file(hospital, tmp_path, monkeypatch):
 def test_run_forever_regenerates_until_stopped(hospital, tmp_path):
     import threading
 
-    from standby.reports.schedule import run_forever
+    from standby.reports.regeneration import run_forever
 
     stop = threading.Event()
     seen = []

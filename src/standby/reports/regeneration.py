@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from standby.clinical.census import Unit, unit_census_and_summaries, units
-from standby.clinical.freshness import data_as_of as newest_data
 from standby.clinical.schedules import clinic_schedule, or_schedule
 from standby.clock import instant
 from standby.fhir.display import parse_instant
@@ -247,14 +246,14 @@ def generate_all(
 ) -> Manifest:
     """Every unit's packet set (or those named in `unit_ids`, by id or alias) and the
     schedules, each as a new generation, then `manifest.json`. A unit that fails is
-    recorded in the manifest and the others still run. `printers` maps unit alias (or id)
-    to a CUPS printer; `print_all` sends every unit to one printer."""
+    recorded in the manifest and the others still run. `data_as_of` is what every page
+    says the data is as of: the caller passes `standby.sync.status.data_as_of(store)`
+    (None prints "unknown"). `printers` maps unit alias (or id) to a CUPS printer;
+    `print_all` sends every unit to one printer."""
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     as_of = _as_of(data_as_of)
-    if as_of is None:  # no sync status: the newest resource the replica holds
-        as_of = newest_data(store)
     f = Furniture(as_of, now, "", banner)
     man = Manifest(instant(now), instant(as_of) if as_of else None, banner)
     wanted = set(unit_ids or [])

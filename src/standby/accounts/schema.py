@@ -1,4 +1,8 @@
-"""The viewer's tables in the replica database (namespace "web"; docs/web.md#storage).
+"""The accounts tables in the replica database (docs/web.md#storage).
+
+They were first created by the viewer, under the migration namespace "web" and with names
+`web_*`; both stay as they are (`NAMESPACE`), so that a database already migrated keeps
+its history and only new migrations are applied to it.
 
 Portable SQL with `?` placeholders (src/standby/store/base.py). Times are text in the
 stored form of `standby.clock`, which sorts as time does. The audit table is append-only:
@@ -136,16 +140,18 @@ MIGRATIONS: list[Migration] = [
     ),
 ]
 
+NAMESPACE = "web"
+
 _ready: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
 def ensure(store: Store) -> None:
-    """Create or migrate the viewer's tables (once per store object)."""
+    """Create or migrate the accounts tables (once per store object)."""
     try:
         if store in _ready:
             return
     except TypeError:  # an unhashable store: just ask the store (idempotent)
-        store.ensure_schema("web", MIGRATIONS)
+        store.ensure_schema(NAMESPACE, MIGRATIONS)
         return
-    store.ensure_schema("web", MIGRATIONS)
+    store.ensure_schema(NAMESPACE, MIGRATIONS)
     _ready.add(store)

@@ -1,4 +1,4 @@
-"""Web pages of the monitor, plugged into the viewer (`standby.web.app.OPTIONAL_ROUTE_MODULES`).
+"""Web pages of the monitor, mounted in the viewer like every page module (`standby.web.app`).
 
 * `GET /monitor` — state, probes, incidents; *Declare EHR downtime* and drills for
   incident commanders.

@@ -1,5 +1,5 @@
-"""Plain records of the viewer's operational state: accounts, sessions, audit events,
-break-the-glass accesses (stored by `accounts_repo`)."""
+"""Plain records of who uses Standby: accounts, sessions, audit events, break-the-glass
+accesses (stored by `repository`)."""
 
 from __future__ import annotations
 

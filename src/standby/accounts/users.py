@@ -16,12 +16,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from standby import clock
+from standby.accounts import repository as repo
+from standby.accounts import schema
+from standby.accounts.records import AuditEvent, User
+from standby.accounts.roles import check_role
 from standby.clock import instant, parse_instant
 from standby.store.base import Store
-from standby.web import accounts_repo as repo
-from standby.web import schema
-from standby.web.records import AuditEvent, User
-from standby.web.roles import check_role
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("standby: not a password")

@@ -1,7 +1,9 @@
-"""All SQL of the viewer: accounts, sessions, failed logins, audit, break-the-glass.
+"""All SQL of accounts: users, sessions, failed logins, audit, break-the-glass, the key
+that signs session cookies.
 
-Route handlers never write SQL; they call these functions. Portable SQL with `?`
-placeholders inside `store.transaction()` / `store.read_transaction()` (base.py).
+The viewer's route handlers and the commands never write SQL; they call these functions.
+Portable SQL with `?` placeholders inside `store.transaction()` /
+`store.read_transaction()` (base.py).
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import secrets
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from standby.accounts import schema
+from standby.accounts.records import AuditEvent, AuditQuery, BreakGlass, Session, User
 from standby.store.base import Store
-from standby.web import schema
-from standby.web.records import AuditEvent, AuditQuery, BreakGlass, Session, User
 
 _USER_COLS = "username, password_hash, role, units, display_name, active, created_at"
 _AUDIT_COLS = "id, at, username, role, action, patient_id, page, address, detail"

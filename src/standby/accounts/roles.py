@@ -1,8 +1,9 @@
-"""Who may see and do what: one table, enforced server-side by `guard.page` on every route.
+"""Who may see and do what: one table, enforced server-side on every page of the viewer
+(`standby.web.guard.page`).
 
 docs/roles.md is written from this table (and a test checks that they agree). Seeing a
 *patient* also depends on units: a user sees the patients of the units they are assigned
-to; any other patient needs "break the glass" (`access.py`).
+to; any other patient needs "break the glass" (`standby.web.access`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,14 @@
+"""Who may use Standby: local accounts and their roles, login with lockout, sessions, the
+audit log and break-the-glass grants, in the replica database.
+
+* `users` — accounts (argon2 password hashes), login with lockout per account and per
+  address, the demo accounts;
+* `roles` — the permission table every page and command checks (docs/roles.md);
+* `repository` — all the SQL: accounts, sessions, failed logins, the audit log,
+  break-the-glass accesses, the key that signs session cookies;
+* `records` — the plain records they exchange; `schema` — the tables and their migrations.
+
+The viewer (`standby.web`: cookies, CSRF, pages) and the command line (`standby user`) use
+this package, and so will the documentation and review queues; it imports only
+`standby.store` (docs/architecture.md).
+"""
