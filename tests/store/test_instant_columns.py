@@ -30,11 +30,11 @@ from standby.monitor.notify.messages import Notification
 from standby.monitor.probes import ProbeResult
 from standby.monitor.state import Health
 from standby.monitor.status import current_status
-from standby.reports.schedule import generate_all
+from standby.reports.regeneration import generate_all
 from standby.settings import Settings
 from standby.store.base import Store
 from standby.sync import checkpoints, status
-from standby.web import accounts
+from standby.accounts import users as accounts
 from standby.web.app import create_app
 
 with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx still works

@@ -15,7 +15,7 @@ from standby.clock import instant, parse_instant
 from standby.monitor import schema as monitor_schema
 from standby.store.base import Store
 from standby.sync.schema import ensure_sync_schema
-from standby.web import schema as web_schema
+from standby.accounts import schema as web_schema
 
 MONITOR = "2026-11-28T10:00:00.123456+00:00"  # the monitor's old form
 VIEWER = "2026-11-28T10:00:00.123Z"  # the viewer's and the store's old form

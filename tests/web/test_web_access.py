@@ -10,7 +10,7 @@ from web_site import PASSWORD, Hospital
 
 from standby import clinical
 from standby.clinical import read_cache, summary
-from standby.web import accounts
+from standby.accounts import users as accounts
 
 
 def _refuse_building(monkeypatch: pytest.MonkeyPatch) -> list[str]:
