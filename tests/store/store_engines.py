@@ -1,4 +1,4 @@
-"""Fresh stores of both engines for the store tests (one database per test)."""
+"""Fresh stores of every engine for the store tests (one database per test)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from standby.store.base import Store
+from standby.store.memory import MemoryStore
 from standby.store.postgres import PostgresStore
 from standby.store.sqlite import SQLiteStore
 
@@ -42,6 +43,8 @@ def pg_schema() -> Iterator[tuple[str, str]]:
 def make_store(engine: str, tmp_path: Path, pg: tuple[str, str] | None, **kw: int) -> Store:
     if engine == "sqlite":
         return SQLiteStore(tmp_path / "replica.db", **kw)
+    if engine == "memory":
+        return MemoryStore(**kw)
     assert pg is not None
     return PostgresStore(pg[0], schema=pg[1], **kw)
 
@@ -49,6 +52,7 @@ def make_store(engine: str, tmp_path: Path, pg: tuple[str, str] | None, **kw: in
 ENGINES = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    pytest.param("memory", id="memory"),
 ]
 
 

@@ -1,4 +1,5 @@
-"""The Store contract (src/standby/store/base.py), run against SQLite and PostgreSQL."""
+"""The Store contract (src/standby/store/base.py), run against every engine: SQLite,
+PostgreSQL and memory (tests/store/store_engines.py)."""
 
 from __future__ import annotations
 
@@ -154,6 +155,29 @@ def test_changes_since_pages_by_sequence(store: Store) -> None:
     assert [s.id for _, s in store.changes_since(None, limit=1, after_seq=seqs[0])] == ["c"]
     assert [s.id for _, s in store.changes_since("2026-01-02T12:00:00Z")] == ["c", "a"]
     assert [s.id for _, s in store.changes_since(None, types=["Observation"])] == ["c"]
+
+
+def test_change_marks_follow_every_write(store: Store) -> None:
+    assert store.last_seq() == 0 and store.change_marks(0) == []
+    store.upsert(body("Patient", "p"))
+    store.upsert(body("Observation", "o", subject=ref("Patient/p")))
+    store.upsert(body("Location", "bed"))
+    first = store.last_seq()
+    assert first is not None
+    marks = store.change_marks(0)
+    assert [m[1:] for m in marks] == [
+        ("Patient", "p", "p"),
+        ("Observation", "o", "p"),
+        ("Location", "bed", None),
+    ]
+    assert marks[-1][0] == first
+    store.upsert(body("Observation", "o", subject=ref("Patient/q")))  # moved to another patient
+    store.tombstone("Patient", "p")
+    later = store.change_marks(first)
+    assert [m[1:] for m in later] == [("Observation", "o", "q"), ("Patient", "p", None)]
+    assert later[-1][0] == store.last_seq() and later[0][0] > first
+    assert [m[1:] for m in store.change_marks(0, limit=1)] == [("Location", "bed", None)]
+    assert store.change_marks(store.last_seq() or 0) == []
 
 
 def _clinic(store: Store) -> None:
