@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from monitor_receivers import FakeEHR, free_port
 
 from standby.monitor import downtime, probes
 from standby.monitor.config import MonitorConfig
@@ -15,6 +14,7 @@ from standby.monitor.notify import outbox
 from standby.monitor.probes import Prober, ProbeResult, ProbeSpec, parse_extra_probe
 from standby.monitor.state import Health
 from standby.monitor.timeutil import utcnow
+from support.monitor_receivers import FakeEHR, free_port
 
 
 def test_http_probes_classify_answers() -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_server_support import client, small_store
+
+from support.sim_server_support import client, small_store
 
 FHIR = {"Content-Type": "application/fhir+json"}
 

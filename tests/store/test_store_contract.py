@@ -1,5 +1,5 @@
 """The Store contract (src/standby/store/base.py), run against every engine: SQLite,
-PostgreSQL and memory (tests/store/store_engines.py)."""
+PostgreSQL and memory (tests/support/store_engines.py)."""
 
 from __future__ import annotations
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from web_site import PASSWORD, Hospital, csrf_of
 
 from standby import clinical
 from standby.web import accounts_repo, header
 from standby.web.records import AuditQuery
+from support.web_site import PASSWORD, Hospital, csrf_of
 
 
 def _census(h: Hospital, unit_id: str) -> Any:

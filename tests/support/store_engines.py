@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,21 +13,7 @@ from standby.store.base import Store
 from standby.store.memory import MemoryStore
 from standby.store.postgres import PostgresStore
 from standby.store.sqlite import SQLiteStore
-
-PG_ENV = "STANDBY_TEST_POSTGRES_URL"
-
-
-def postgres_url() -> str:
-    """The test database URL; skip when unset, fail when set and unreachable."""
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} is not set")
-    try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"{PG_ENV} is set but PostgreSQL is unreachable: {exc}")
-    return url
+from support.postgres import postgres_url
 
 
 @pytest.fixture
