@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -455,3 +456,69 @@ def test_readers_and_writer_in_threads(store: Store) -> None:
         t.join()
     assert errors == []
     assert store.counts_by_type() == {"Patient": 40}
+
+
+# ---- the engines agree -----------------------------------------------------------------
+def _queries(resources: list[dict[str, Any]], rng: Any) -> list[list[tuple[str, str]]]:
+    """Searches built from the index values of some resources: every kind, modifier and
+    date prefix, alone and in pairs."""
+    from datetime import UTC, datetime
+
+    from standby.fhir.search_params import extract
+
+    one: list[tuple[str, str]] = []
+    for res in rng.sample(resources, min(8, len(resources))):
+        ex = extract(res)
+        for name, system, code in ex.token:
+            one += [(name, code), (name, f"{system}|{code}"), (name, f"{system}|")]
+        for name, value in ex.string:
+            one += [(name, value[:3]), (f"{name}:exact", value), (f"{name}:contains", value[1:4])]
+        for name, ttype, tid in ex.reference:
+            one += [(name, tid), (name, f"{ttype}/{tid}")]
+        for name, lo, _ in ex.date:
+            day = datetime.fromtimestamp(lo / 1000, UTC).strftime("%Y-%m-%d")
+            one += [(name, p + day) for p in ("", "ne", "gt", "ge", "lt", "le", "sa", "eb")]
+    one = rng.sample(one, min(24, len(one)))
+    return [[q] for q in one] + [[a, b] for a, b in zip(one[::2], one[1::2], strict=False)]
+
+
+def test_memory_engine_searches_like_sqlite(tmp_path: Path) -> None:
+    """The memory engine gives the SQL engines' answers (same ids, order and totals) to
+    searches drawn from a generated hospital, sorted by every kind of parameter."""
+    import random
+    from datetime import UTC, datetime
+
+    from standby.fhir.search_params import params_for
+    from standby.sim.generate import generate_hospital
+    from standby.store.ingest import ingest_directory
+    from standby.store.memory import MemoryStore
+    from standby.store.sqlite import SQLiteStore
+
+    generate_hospital(4, 11, tmp_path / "h", now=datetime(2026, 11, 28, 10, tzinfo=UTC))
+    sql, mem = SQLiteStore(tmp_path / "r.db"), MemoryStore()
+    try:
+        for s in (sql, mem):
+            ingest_directory(s, tmp_path / "h")
+        assert mem.counts_by_type() == sql.counts_by_type()
+        rng = random.Random(5)
+        compared = 0
+        for rtype in sql.counts_by_type():
+            resources = [r.json() for r in sql.iter_type(rtype)]
+            sorts = [[], ["-_lastUpdated"], ["_id"]] + [
+                [d + n] for n in sorted(params_for(rtype)) for d in ("", "-")
+            ]
+            queries = [([], sort) for sort in sorts]  # every order over every resource
+            queries += [(q, sorts[k % len(sorts)]) for k, q in enumerate(_queries(resources, rng))]
+            for q, sort in queries:
+                want = sql.search(rtype, q, sort=sort, count=30, total=True)
+                got = mem.search(rtype, q, sort=sort, count=30, total=True)
+                assert (ids(got), got.total) == (ids(want), want.total), (rtype, q, sort)
+                compared += 1
+        assert compared > 300
+        patient = next(iter(sql.iter_type("Patient"))).id
+        assert {r.reference for r in mem.compartment(patient)} == {
+            r.reference for r in sql.compartment(patient)
+        }
+    finally:
+        sql.close()
+        mem.close()
