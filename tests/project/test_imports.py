@@ -160,6 +160,20 @@ def test_every_import_follows_the_table() -> None:
     assert stale == set(), "fixed: remove these from KNOWN_VIOLATIONS"
 
 
+def test_no_test_edits_sys_path() -> None:
+    """Tests import what they share from the package `support` (tests/support/), which
+    pyproject.toml puts on the path; none edits `sys.path` (nor a child process's code)."""
+    edit = re.compile(r"sys\.path\s*(\.(insert|append|extend)\s*\(|\[[^]]*\]\s*=|\+=)")
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if path != Path(__file__).resolve()
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if edit.search(line)
+    ]
+    assert found == []
+
+
 # ---- the checker itself ---------------------------------------------------------------------
 TABLE = f"""{SECTION}
 
