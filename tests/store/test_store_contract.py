@@ -431,6 +431,32 @@ def test_ensure_schema_and_transactions(store: Store) -> None:
         assert tx.query("SELECT k, v FROM t_notes WHERE v LIKE '%'") == [("a", "50%")]
 
 
+def test_resource_writes_roll_back_with_the_transaction(store: Store) -> None:
+    store.upsert(body("Patient", "kept", "1", "2026-01-01T00:00:00Z", gender="male"))
+    store.set_checkpoint("ehr:Patient", "1")
+    seq = store.last_seq()
+    with pytest.raises(RuntimeError), store.transaction():
+        store.upsert(body("Patient", "kept", "2", "2026-01-02T00:00:00Z", gender="female"))
+        store.upsert(body("Observation", "new", subject=ref("Patient/kept")))
+        store.create({"resourceType": "Patient", "id": "made"})
+        store.tombstone("Patient", "kept", last_updated="2026-01-03T00:00:00Z")
+        store.set_checkpoint("ehr:Patient", "2")
+        store.quarantine(source="ingest", reason="bad", raw=b"{")
+        raise RuntimeError("boom")
+    kept = store.read("Patient", "kept")
+    assert kept is not None and kept.version_id == "1" and not kept.deleted
+    assert [h.version_id for h in store.history("Patient", "kept")] == ["1"]
+    assert store.read("Observation", "new") is None and store.read("Patient", "made") is None
+    assert ids(store.search("Patient", [("gender", "male")])) == ["kept"]
+    assert {r.id for r in store.compartment("kept")} == {"kept"}
+    assert store.counts_by_type() == {"Patient": 1}
+    assert [s.id for _, s in store.changes_since(None)] == ["kept"]
+    assert store.last_seq() == seq
+    assert store.get_checkpoint("ehr:Patient") == "1" and store.quarantined() == []
+    store.upsert(body("Observation", "after", subject=ref("Patient/kept")))
+    assert [m[1:] for m in store.change_marks(seq or 0)] == [("Observation", "after", "kept")]
+
+
 def test_readers_and_writer_in_threads(store: Store) -> None:
     errors: list[BaseException] = []
 

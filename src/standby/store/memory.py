@@ -7,9 +7,9 @@ engines (tests/store/test_store_contract.py): the same version rules, the same i
 (`standby.store.memory_search`). Other packages' operational tables (`ensure_schema`,
 `transaction`) live in a private in-memory SQLite database, so their SQL runs unchanged.
 
-One lock serialises every call (readers wait for the writer). Nothing survives `close()`.
-A resource write made inside `transaction()` is not undone when that transaction rolls back
-(only its SQL is).
+One lock serialises every call (readers wait for the writer). Resource writes, checkpoints
+and quarantine made inside `transaction()` roll back with it, as on the SQL engines.
+Nothing survives `close()`.
 """
 
 from __future__ import annotations
@@ -108,6 +108,9 @@ class MemoryStore(Store):
         self._checkpoints: dict[str, str] = {}
         self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self._depth = 0
+        # inside transaction(): each key's version before it, with its history's length
+        self._undo: dict[Key, tuple[_Current | None, int]] | None = None
+        self._saved: tuple[dict[str, str], int, int, int] = ({}, 0, 0, 0)
 
     # ---- the write path ----------------------------------------------------------------
     def _held(self, key: Key) -> _Current | None:
@@ -144,6 +147,8 @@ class MemoryStore(Store):
         else:
             stored = StoredResource(key[0], key[1], vid, lu_text, False, item[0])
             patient, values = patient_compartment(item[1]), index_values(extract(item[1]))
+        if self._undo is not None and key not in self._undo:
+            self._undo[key] = (held, len(self._history.get(key, ())))
         self._seq += 1
         if held is None:
             self._rid += 1
@@ -442,15 +447,43 @@ class MemoryStore(Store):
                 return
             self._conn.execute("BEGIN")
             self._depth = 1
+            self._undo = {}
+            self._saved = (dict(self._checkpoints), len(self._quarantine), self._rid, self._seq)
             try:
                 yield _SQL(self._conn)
             except BaseException:
                 self._conn.execute("ROLLBACK")
+                self._roll_back()
                 raise
             else:
                 self._conn.execute("COMMIT")
             finally:
                 self._depth = 0
+                self._undo = None
+
+    def _roll_back(self) -> None:
+        """Undo the resource writes, checkpoints and quarantine of the transaction."""
+        for key, (prior, n_history) in (self._undo or {}).items():
+            current = self._types[key[0]][key[1]]
+            if current.patient is not None:
+                self._compartments[current.patient].pop(key, None)
+            if prior is None:
+                del self._types[key[0]][key[1]]
+            else:
+                self._types[key[0]][key[1]] = prior
+                if prior.patient is not None:
+                    self._compartments.setdefault(prior.patient, {})[key] = None
+            del self._history.get(key, [])[n_history:]
+        self._by_seq = {
+            row.seq: (rtype, row.id)
+            for rtype, row in sorted(
+                ((t, r) for t, rows in self._types.items() for r in rows.values()),
+                key=lambda tr: tr[1].seq,
+            )
+        }
+        checkpoints, n_quarantined, self._rid, self._seq = self._saved
+        self._checkpoints = checkpoints
+        del self._quarantine[n_quarantined:]
 
     def transaction(self) -> AbstractContextManager[Transaction]:
         return self._sql_transaction()
