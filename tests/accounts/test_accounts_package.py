@@ -1,33 +1,13 @@
-"""`standby.accounts` stands on the store alone, and keeps the tables and migration history
-the viewer created (docs/architecture.md, docs/web.md#storage)."""
+"""`standby.accounts` keeps the tables and migration history
+the viewer created (docs/web.md#storage; what it may import is checked with every package by
+tests/project/test_imports.py)."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 from standby.accounts import repository, schema, users
 from standby.store import open_store
-
-PACKAGE = Path(__file__).resolve().parents[2] / "src" / "standby" / "accounts"
-
-
-def _standby_imports(path: Path) -> set[str]:
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module]
-        elif isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        else:
-            continue
-        out |= {n.split(".")[1] for n in names if n.startswith("standby.")}
-    return out
-
-
-def test_accounts_imports_only_the_store() -> None:
-    found = {p.name: _standby_imports(p) - {"accounts", "store"} for p in PACKAGE.glob("*.py")}
-    assert {name: extra for name, extra in found.items() if extra} == {}
 
 
 def test_a_database_migrated_by_the_viewer_keeps_its_history(tmp_path: Path) -> None:

@@ -1,16 +1,11 @@
 """Fixtures of the read-model tests: the packet tests' generated 20-bed hospital in a
-SQLite replica (its helpers live beside the packet tests: `tests/reports/`)."""
+SQLite replica (helpers in `tests/support/reports_support.py`)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "reports"))
-
-from reports_support import NOW, load_ndjson
+from support.reports_support import NOW, load_ndjson
 
 
 @pytest.fixture(scope="session")

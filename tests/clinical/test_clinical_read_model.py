@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from reports_support import NOW
-
 from standby import clinical
 from standby.fhir import display as d
 from standby.fhir.summary import encounter_bed
+from support.reports_support import NOW
 
 
 def test_census_places_every_admitted_patient_in_one_bed(hospital):
@@ -83,16 +82,11 @@ def test_clinic_schedule_carries_patient_phones(hospital):
 
 
 def test_a_type_the_replica_does_not_hold_reads_not_synchronised():
-    import sys
-    from pathlib import Path
-
     import orjson
 
-    sys.path.insert(0, str(Path(__file__).parents[1] / "fhir"))
-    from reports_memstore import MemoryStore
-    from summary_fixtures import LOCATIONS, encounter, note, patient
-
     from standby.fhir.summary import AllergyStatus, SectionStatus
+    from standby.store.memory import MemoryStore
+    from support.summary_fixtures import LOCATIONS, encounter, note, patient
 
     store = MemoryStore()
     store.upsert_many(orjson.dumps(r) for r in [patient(), encounter(), *LOCATIONS.values()])

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from reports_support import NOW
-
 from standby import clinical
 from standby.fhir.census import DUE_HOURS
 from standby.fhir.mar import next_change
+from support.reports_support import NOW
 
 
 def test_build_summary_returns_what_a_cache_needs(hospital):

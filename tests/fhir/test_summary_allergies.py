@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from summary_fixtures import LOCATIONS, NOW, allergy, encounter, nka, patient
-
 from standby.fhir.summary import AllergyStatus, SectionStatus, allergies, patient_summary
+from support.summary_fixtures import LOCATIONS, NOW, allergy, encounter, nka, patient
 
 
 def test_listed_allergies_have_reactions_and_criticality_first():
@@ -80,7 +79,7 @@ def test_header_has_two_identifiers_and_location():
 
 
 def test_orders_that_may_conflict_with_an_allergy_are_flagged():
-    from summary_fixtures import med_request
+    from support.summary_fixtures import med_request
 
     res = [
         patient(),

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from summary_fixtures import NOW, administration, med_request
-
 from standby.fhir.mar import WINDOW, medication_administration_record, next_change
 from standby.fhir.timing import describe, dose_times
+from support.summary_fixtures import NOW, administration, med_request
 
 DAY = timedelta(hours=24)
 

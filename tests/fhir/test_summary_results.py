@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from summary_fixtures import (
+from standby.fhir.census import census_patient
+from standby.fhir.summary import SectionStatus, patient_summary
+from support.summary_fixtures import (
     LOCATIONS,
     NOW,
     code_status,
@@ -15,9 +17,6 @@ from summary_fixtures import (
     patient,
     vital,
 )
-
-from standby.fhir.census import census_patient
-from standby.fhir.summary import SectionStatus, patient_summary
 
 H = timedelta(hours=1)
 

@@ -1,6 +1,6 @@
-"""The monitor's fixtures live in `monitor_site` (a uniquely named module, so tests import
-its helpers without colliding with other folders' conftest modules)."""
+"""The monitor's fixtures live in `support.monitor_site`, beside the helpers the tests
+import."""
 
-from monitor_site import clock, site, store
+from support.monitor_site import clock, site, store
 
 __all__ = ["clock", "site", "store"]

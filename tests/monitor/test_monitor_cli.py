@@ -7,11 +7,11 @@ from typing import Any
 
 import orjson
 import pytest
-from monitor_site import open_store
 from typer.testing import CliRunner
 
 from standby.cli import monitor as cli_monitor
 from standby.cli.main import app
+from support.monitor_site import open_store
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from monitor_receivers import FakeEHR, free_port, smtp_server
-from monitor_site import PASSWORD
 
 from standby.monitor.config import MonitorConfig
 from standby.monitor.runner import MonitorRunner
 from standby.monitor.status import current_status
+from support.monitor_receivers import FakeEHR, free_port, smtp_server
+from support.monitor_site import PASSWORD
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from monitor_receivers import FakeEHR
 
 from standby.clock import now as utcnow
 from standby.monitor import after_action, downtime, drills, incidents, probes
@@ -14,6 +13,7 @@ from standby.monitor.config import MonitorConfig
 from standby.monitor.runner import MonitorRunner
 from standby.monitor.state import InvalidTransition
 from standby.monitor.status import current_status
+from support.monitor_receivers import FakeEHR
 
 CFG = MonitorConfig(interval_s=0.05, timeout_s=2.0, latency_ms=2000.0)
 

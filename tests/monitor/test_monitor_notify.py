@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor_receivers import WebhookReceiver, smtp_server
-
 from standby.clock import now as utcnow
 from standby.monitor import downtime, incidents
 from standby.monitor.config import MonitorConfig
@@ -13,6 +11,7 @@ from standby.monitor.notify import outbox
 from standby.monitor.notify.channels import EmailChannel, WebhookChannel, route
 from standby.monitor.notify.messages import render
 from standby.monitor.notify.outbox import Backoff
+from support.monitor_receivers import WebhookReceiver, smtp_server
 
 FAST = Backoff(first_s=0.01, factor=2.0, max_s=0.05, max_attempts=5)
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from monitor_receivers import FakeEHR, free_port
 
 from standby.clock import instant
 from standby.clock import now as utcnow
@@ -16,6 +15,7 @@ from standby.monitor.config import MonitorConfig
 from standby.monitor.notify import outbox
 from standby.monitor.probes import Prober, ProbeResult, ProbeSpec, parse_extra_probe
 from standby.monitor.state import Health
+from support.monitor_receivers import FakeEHR, free_port
 
 
 def test_http_probes_classify_answers() -> None:

@@ -6,12 +6,12 @@ import warnings
 from typing import Any
 
 import pytest
-from monitor_site import PASSWORD, csrf_of
 
 from standby.clock import now as utcnow
 from standby.monitor import downtime, incidents
 from standby.monitor.config import MonitorConfig
 from standby.monitor.status import current_status
+from support.monitor_site import PASSWORD, csrf_of
 
 with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx still works
     warnings.simplefilter("ignore")

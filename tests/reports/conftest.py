@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from reports_support import NOW, load_ndjson
+from support.reports_support import NOW, load_ndjson
 
 
 @pytest.fixture(scope="session")

@@ -6,15 +6,16 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "fhir"))
-from summary_fixtures import (
+from standby.fhir.summary import patient_summary
+from standby.reports import render
+from standby.reports.pages import Furniture
+from support.summary_fixtures import (
     LOCATIONS,
     NOW,
     administration,
@@ -23,10 +24,6 @@ from summary_fixtures import (
     med_request,
     patient,
 )
-
-from standby.fhir.summary import patient_summary
-from standby.reports import render
-from standby.reports.pages import Furniture
 
 ARTIFACTS = Path(__file__).parents[2] / "artifacts" / "reports"
 TIMINGS = [

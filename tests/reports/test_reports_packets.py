@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from reports_support import NOW
 
 from standby import clinical
 from standby.fhir import display as d
 from standby.reports.regeneration import UNIT_FILES, generate_all
+from support.reports_support import NOW
 
 ARTIFACTS = Path(__file__).parents[2] / "artifacts" / "reports"
 

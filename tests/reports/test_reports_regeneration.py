@@ -14,12 +14,10 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from reports_support import NOW
 
 from standby.reports import printing
 from standby.reports.regeneration import UNIT_FILES, generate_all, prune
-
-HERE = Path(__file__).parent
+from support.reports_support import NOW
 
 
 def digest(path: Path) -> str:
@@ -59,13 +57,11 @@ def test_leftovers_of_a_dead_generator_are_removed(tmp_path):
 
 
 CHILD = """
-import sys
-sys.path.insert(0, {here!r})
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from reports_support import NOW
 from standby.store import open_store
 from standby.reports.regeneration import generate_all
+NOW = datetime.fromisoformat({now!r})
 store = open_store(db=Path({db!r}))
 print("loaded", flush=True)
 k = 1
@@ -83,7 +79,7 @@ def test_killed_generator_leaves_the_previous_generation_intact(hospital, hospit
     gens = out / first.units[0].unit / "generations"
     prev = gens / first.units[0].generation
     prev_files = {p.name: digest(p) for p in prev.iterdir()}
-    code = CHILD.format(here=str(HERE), db=str(hospital_db), out=str(out))
+    code = CHILD.format(now=NOW.isoformat(), db=str(hospital_db), out=str(out))
     errors = tmp_path / "child.err"
     with open(errors, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err)

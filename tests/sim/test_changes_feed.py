@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from sim_memory_store import MemoryStore
 
 from standby.sim.changes import ChangeFeed
 from standby.sim.generate import generate_hospital
-from standby.store.base import Store
+from standby.store.ingest import ingest_directory
+from standby.store.memory import MemoryStore
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
@@ -25,8 +25,18 @@ def hospital(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _loaded(hospital: Path) -> MemoryStore:
+    store = MemoryStore()
+    ingest_directory(store, hospital)
+    return store
+
+
+def _encounters(store: MemoryStore) -> list[dict[str, Any]]:
+    return [sr.json() for sr in store.iter_type("Encounter")]
+
+
 def _run(store: MemoryStore, seed: int, steps: int, n: int) -> list[dict[str, Any]]:
-    feed = ChangeFeed(cast(Store, store), seed)
+    feed = ChangeFeed(store, seed)
     made: list[dict[str, Any]] = []
     for i in range(steps):
         batch = feed.step(n, NOW + timedelta(seconds=5 * i))
@@ -40,7 +50,7 @@ def _run(store: MemoryStore, seed: int, steps: int, n: int) -> list[dict[str, An
 def test_changes_are_valid_fhir_without_meta(hospital: Path) -> None:
     from fhir.resources.R4B import get_fhir_model_class
 
-    made = _run(MemoryStore.from_ndjson(hospital), 1, 60, 10)
+    made = _run(_loaded(hospital), 1, 60, 10)
     kinds = Counter(r["resourceType"] for r in made)
     assert kinds["Observation"] > len(made) / 2
     assert kinds["MedicationAdministration"] > 0
@@ -51,20 +61,20 @@ def test_changes_are_valid_fhir_without_meta(hospital: Path) -> None:
 
 
 def test_census_stays_one_patient_per_bed(hospital: Path) -> None:
-    store = MemoryStore.from_ndjson(hospital)
+    store = _loaded(hospital)
     made = _run(store, 2, 150, 8)
     encounters = [r for r in made if r["resourceType"] == "Encounter"]
     assert any(e["status"] == "finished" for e in encounters), "no discharge"
     assert any(len(e["location"]) > 1 and e["status"] == "in-progress" for e in encounters)
     beds = [
         x["location"]["reference"]
-        for e in store.data["Encounter"].values()
+        for e in _encounters(store)
         if e["status"] == "in-progress"
         for x in e["location"]
         if x["status"] == "active"
     ]
     assert len(beds) == len(set(beds))
-    for e in store.data["Encounter"].values():
+    for e in _encounters(store):
         if e["status"] == "finished":
             assert all(x["status"] == "completed" for x in e.get("location", []))
     new_ids = {r["id"] for r in made if r["resourceType"] == "Observation"}
@@ -72,9 +82,9 @@ def test_census_stays_one_patient_per_bed(hospital: Path) -> None:
 
 
 def test_same_seed_same_changes(hospital: Path) -> None:
-    a = _run(MemoryStore.from_ndjson(hospital), 7, 20, 5)
-    b = _run(MemoryStore.from_ndjson(hospital), 7, 20, 5)
-    c = _run(MemoryStore.from_ndjson(hospital), 8, 20, 5)
+    a = _run(_loaded(hospital), 7, 20, 5)
+    b = _run(_loaded(hospital), 7, 20, 5)
+    c = _run(_loaded(hospital), 8, 20, 5)
     assert a == b
     assert a != c
 

@@ -12,10 +12,10 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-from sim_server_support import client, close_exports, small_store
 
 from standby.sim.server import SmartAuthConfig
 from standby.sim.server.smart_auth import TokenRequestRefused
+from support.sim_server_support import client, close_exports, small_store
 
 TOKEN_URL = "http://testserver/auth/token"
 ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sim_server_support import client, small_store
 
 from standby.sim.server import Faults, run_in_thread
 from standby.sim.server.feed import Feed
+from support.sim_server_support import client, small_store
 
 
 def test_error_rate_gives_503_and_429_with_retry_after(tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_server_support import client, small_store
 
 from standby.fhir.outcomes import FhirError
 from standby.sim.server import rest, transaction
+from support.sim_server_support import client, small_store
 
 FHIR = {"Content-Type": "application/fhir+json"}
 

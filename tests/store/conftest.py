@@ -1,3 +1,3 @@
 """Fixtures of the store tests: a fresh store of each engine per test."""
 
-from store_engines import pg_schema, store  # noqa: F401
+from support.store_engines import pg_schema, store  # noqa: F401

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
+from standby.accounts import users as accounts
 from standby.clock import PATTERN, parse_instant
 from standby.monitor import downtime, incidents, probes
 from standby.monitor.config import MonitorConfig
@@ -34,7 +35,6 @@ from standby.reports.regeneration import generate_all
 from standby.settings import Settings
 from standby.store.base import Store
 from standby.sync import checkpoints, status
-from standby.accounts import users as accounts
 from standby.web.app import create_app
 
 with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx still works

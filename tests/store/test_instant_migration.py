@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_engines import ENGINES, make_store
 from test_instant_columns import misfits
 
+from standby.accounts import schema as web_schema
 from standby.clock import instant, parse_instant
 from standby.monitor import schema as monitor_schema
 from standby.store.base import Store
 from standby.sync.schema import ensure_sync_schema
-from standby.accounts import schema as web_schema
+from support.store_engines import ENGINES, make_store
 
 MONITOR = "2026-11-28T10:00:00.123456+00:00"  # the monitor's old form
 VIEWER = "2026-11-28T10:00:00.123Z"  # the viewer's and the store's old form

@@ -1,9 +1,11 @@
-"""The Store contract (src/standby/store/base.py), run against SQLite and PostgreSQL."""
+"""The Store contract (src/standby/store/base.py), run against every engine: SQLite,
+PostgreSQL and memory (tests/support/store_engines.py)."""
 
 from __future__ import annotations
 
 import threading
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -154,6 +156,29 @@ def test_changes_since_pages_by_sequence(store: Store) -> None:
     assert [s.id for _, s in store.changes_since(None, limit=1, after_seq=seqs[0])] == ["c"]
     assert [s.id for _, s in store.changes_since("2026-01-02T12:00:00Z")] == ["c", "a"]
     assert [s.id for _, s in store.changes_since(None, types=["Observation"])] == ["c"]
+
+
+def test_change_marks_follow_every_write(store: Store) -> None:
+    assert store.last_seq() == 0 and store.change_marks(0) == []
+    store.upsert(body("Patient", "p"))
+    store.upsert(body("Observation", "o", subject=ref("Patient/p")))
+    store.upsert(body("Location", "bed"))
+    first = store.last_seq()
+    assert first is not None
+    marks = store.change_marks(0)
+    assert [m[1:] for m in marks] == [
+        ("Patient", "p", "p"),
+        ("Observation", "o", "p"),
+        ("Location", "bed", None),
+    ]
+    assert marks[-1][0] == first
+    store.upsert(body("Observation", "o", subject=ref("Patient/q")))  # moved to another patient
+    store.tombstone("Patient", "p")
+    later = store.change_marks(first)
+    assert [m[1:] for m in later] == [("Observation", "o", "q"), ("Patient", "p", None)]
+    assert later[-1][0] == store.last_seq() and later[0][0] > first
+    assert [m[1:] for m in store.change_marks(0, limit=1)] == [("Location", "bed", None)]
+    assert store.change_marks(store.last_seq() or 0) == []
 
 
 def _clinic(store: Store) -> None:
@@ -406,6 +431,32 @@ def test_ensure_schema_and_transactions(store: Store) -> None:
         assert tx.query("SELECT k, v FROM t_notes WHERE v LIKE '%'") == [("a", "50%")]
 
 
+def test_resource_writes_roll_back_with_the_transaction(store: Store) -> None:
+    store.upsert(body("Patient", "kept", "1", "2026-01-01T00:00:00Z", gender="male"))
+    store.set_checkpoint("ehr:Patient", "1")
+    seq = store.last_seq()
+    with pytest.raises(RuntimeError), store.transaction():
+        store.upsert(body("Patient", "kept", "2", "2026-01-02T00:00:00Z", gender="female"))
+        store.upsert(body("Observation", "new", subject=ref("Patient/kept")))
+        store.create({"resourceType": "Patient", "id": "made"})
+        store.tombstone("Patient", "kept", last_updated="2026-01-03T00:00:00Z")
+        store.set_checkpoint("ehr:Patient", "2")
+        store.quarantine(source="ingest", reason="bad", raw=b"{")
+        raise RuntimeError("boom")
+    kept = store.read("Patient", "kept")
+    assert kept is not None and kept.version_id == "1" and not kept.deleted
+    assert [h.version_id for h in store.history("Patient", "kept")] == ["1"]
+    assert store.read("Observation", "new") is None and store.read("Patient", "made") is None
+    assert ids(store.search("Patient", [("gender", "male")])) == ["kept"]
+    assert {r.id for r in store.compartment("kept")} == {"kept"}
+    assert store.counts_by_type() == {"Patient": 1}
+    assert [s.id for _, s in store.changes_since(None)] == ["kept"]
+    assert store.last_seq() == seq
+    assert store.get_checkpoint("ehr:Patient") == "1" and store.quarantined() == []
+    store.upsert(body("Observation", "after", subject=ref("Patient/kept")))
+    assert [m[1:] for m in store.change_marks(seq or 0)] == [("Observation", "after", "kept")]
+
+
 def test_readers_and_writer_in_threads(store: Store) -> None:
     errors: list[BaseException] = []
 
@@ -431,3 +482,69 @@ def test_readers_and_writer_in_threads(store: Store) -> None:
         t.join()
     assert errors == []
     assert store.counts_by_type() == {"Patient": 40}
+
+
+# ---- the engines agree -----------------------------------------------------------------
+def _queries(resources: list[dict[str, Any]], rng: Any) -> list[list[tuple[str, str]]]:
+    """Searches built from the index values of some resources: every kind, modifier and
+    date prefix, alone and in pairs."""
+    from datetime import UTC, datetime
+
+    from standby.fhir.search_params import extract
+
+    one: list[tuple[str, str]] = []
+    for res in rng.sample(resources, min(8, len(resources))):
+        ex = extract(res)
+        for name, system, code in ex.token:
+            one += [(name, code), (name, f"{system}|{code}"), (name, f"{system}|")]
+        for name, value in ex.string:
+            one += [(name, value[:3]), (f"{name}:exact", value), (f"{name}:contains", value[1:4])]
+        for name, ttype, tid in ex.reference:
+            one += [(name, tid), (name, f"{ttype}/{tid}")]
+        for name, lo, _ in ex.date:
+            day = datetime.fromtimestamp(lo / 1000, UTC).strftime("%Y-%m-%d")
+            one += [(name, p + day) for p in ("", "ne", "gt", "ge", "lt", "le", "sa", "eb")]
+    one = rng.sample(one, min(24, len(one)))
+    return [[q] for q in one] + [[a, b] for a, b in zip(one[::2], one[1::2], strict=False)]
+
+
+def test_memory_engine_searches_like_sqlite(tmp_path: Path) -> None:
+    """The memory engine gives the SQL engines' answers (same ids, order and totals) to
+    searches drawn from a generated hospital, sorted by every kind of parameter."""
+    import random
+    from datetime import UTC, datetime
+
+    from standby.fhir.search_params import params_for
+    from standby.sim.generate import generate_hospital
+    from standby.store.ingest import ingest_directory
+    from standby.store.memory import MemoryStore
+    from standby.store.sqlite import SQLiteStore
+
+    generate_hospital(4, 11, tmp_path / "h", now=datetime(2026, 11, 28, 10, tzinfo=UTC))
+    sql, mem = SQLiteStore(tmp_path / "r.db"), MemoryStore()
+    try:
+        for s in (sql, mem):
+            ingest_directory(s, tmp_path / "h")
+        assert mem.counts_by_type() == sql.counts_by_type()
+        rng = random.Random(5)
+        compared = 0
+        for rtype in sql.counts_by_type():
+            resources = [r.json() for r in sql.iter_type(rtype)]
+            sorts = [[], ["-_lastUpdated"], ["_id"]] + [
+                [d + n] for n in sorted(params_for(rtype)) for d in ("", "-")
+            ]
+            queries = [([], sort) for sort in sorts]  # every order over every resource
+            queries += [(q, sorts[k % len(sorts)]) for k, q in enumerate(_queries(resources, rng))]
+            for q, sort in queries:
+                want = sql.search(rtype, q, sort=sort, count=30, total=True)
+                got = mem.search(rtype, q, sort=sort, count=30, total=True)
+                assert (ids(got), got.total) == (ids(want), want.total), (rtype, q, sort)
+                compared += 1
+        assert compared > 300
+        patient = next(iter(sql.iter_type("Patient"))).id
+        assert {r.reference for r in mem.compartment(patient)} == {
+            r.reference for r in sql.compartment(patient)
+        }
+    finally:
+        sql.close()
+        mem.close()

@@ -6,13 +6,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from sync_crafted_ehr import CraftedEhr, serve
 
 from standby.settings import load_settings
 from standby.store import open_store
 from standby.sync.auth import AuthError, SmartBackendAuth
 from standby.sync.jwks import generate_private_key, write_private_key
 from standby.sync.runner import SyncRunner
+from support.sync_crafted_ehr import CraftedEhr, serve
 
 
 @pytest.fixture()

@@ -6,11 +6,11 @@ socket."""
 from __future__ import annotations
 
 import orjson
-from sync_crafted_ehr import CraftedEhr, serve
 
 from standby.settings import load_settings
 from standby.store import open_store
 from standby.sync.runner import SyncRunner
+from support.sync_crafted_ehr import CraftedEhr, serve
 
 
 def line(r: dict) -> bytes:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 
-from sync_crafted_ehr import CraftedEhr, serve
 from typer.testing import CliRunner
 
 from standby.cli.main import app
 from standby.store import open_store
 from standby.sync.jwks import generate_private_key, write_private_key
+from support.sync_crafted_ehr import CraftedEhr, serve
 
 
 def test_sync_once_then_status_json(tmp_path):

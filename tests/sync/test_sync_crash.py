@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sync_crafted_ehr import serve
-from sync_fake_fhir import FakeFhir
 
 from standby.sim.generate import generate_hospital
 from standby.store import open_store
+from support import sync_kill_child
+from support.sync_crafted_ehr import serve
+from support.sync_fake_fhir import FakeFhir
 
-CHILD = Path(__file__).parent / "sync_kill_child.py"
+CHILD = Path(sync_kill_child.__file__)
 
 
 def _phase(db: Path) -> str:

@@ -1,7 +1,6 @@
-"""The viewer's fixtures live in `web_site` (a uniquely named module, so tests import its
-helpers without colliding with other folders' conftest modules)."""
+"""The viewer's fixtures live in `support.web_site`, beside the helpers the tests import."""
 
-from web_site import (
+from support.web_site import (
     fast_hashes,
     hospital,
     hospital_db,

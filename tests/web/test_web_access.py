@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from web_site import PASSWORD, Hospital
 
 from standby import clinical
-from standby.clinical import read_cache, summary
 from standby.accounts import users as accounts
+from standby.clinical import read_cache, summary
+from support.web_site import PASSWORD, Hospital
 
 
 def _refuse_building(monkeypatch: pytest.MonkeyPatch) -> list[str]:

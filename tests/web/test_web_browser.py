@@ -12,10 +12,10 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from web_browser import chromium, served, shot
-from web_site import PASSWORD, Hospital
 
 from standby import clinical
+from support.web_browser import chromium, served, shot
+from support.web_site import PASSWORD, Hospital
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from web_site import PASSWORD, Hospital, csrf_of
 
 from standby import clinical
 from standby.accounts import repository
@@ -17,6 +16,7 @@ from standby.accounts.records import AuditQuery
 from standby.settings import zone
 from standby.sync.status import SyncHealth, data_as_of
 from standby.web import header, times
+from support.web_site import PASSWORD, Hospital, csrf_of
 
 
 def _census(h: Hospital, unit_id: str) -> Any:

@@ -12,7 +12,8 @@ import orjson
 import pytest
 import test_web_pages as pages
 import test_web_security as security
-from web_site import Hospital, Site
+
+from support.web_site import Hospital, Site
 
 pytestmark = pytest.mark.postgres
 

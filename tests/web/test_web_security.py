@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from web_site import PASSWORD, Site, csrf_of, login
 
 from standby.accounts import repository
 from standby.accounts.records import AuditQuery
+from support.web_site import PASSWORD, Site, csrf_of, login
 
 
 def test_pages_need_login_and_redirect_to_it(mini_site: Site) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from web_site import PASSWORD, TestClient, login
+
+from support.web_site import PASSWORD, TestClient, login
 
 
 def test_app_factory_reads_settings_from_the_environment(

@@ -10,12 +10,12 @@ from typing import Any
 
 import orjson
 import pytest
-from web_site import PASSWORD, Clock, Site
 
 from standby.accounts import users
 from standby.settings import Settings
 from standby.store import open_store
 from standby.web.app import create_app
+from support.web_site import PASSWORD, Clock, Site
 
 RESOURCES: list[dict[str, Any]] = [
     {"resourceType": "Location", "id": "u1", "name": "4 West", "alias": ["4W"],

@@ -1,4 +1,5 @@
-"""The replica store: one interface (`Store`), two engines (SQLite, PostgreSQL)."""
+"""The replica store: one interface (`Store`), two engines (SQLite, PostgreSQL), and an
+in-memory one for tests (`standby.store.memory.MemoryStore`)."""
 
 from __future__ import annotations
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
 from standby.settings import load_settings
 from standby.store import open_store
 from standby.sync.runner import SyncRunner

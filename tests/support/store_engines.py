@@ -1,8 +1,7 @@
-"""Fresh stores of both engines for the store tests (one database per test)."""
+"""Fresh stores of every engine for the store tests (one database per test)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,23 +10,10 @@ import psycopg
 import pytest
 
 from standby.store.base import Store
+from standby.store.memory import MemoryStore
 from standby.store.postgres import PostgresStore
 from standby.store.sqlite import SQLiteStore
-
-PG_ENV = "STANDBY_TEST_POSTGRES_URL"
-
-
-def postgres_url() -> str:
-    """The test database URL; skip when unset, fail when set and unreachable."""
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} is not set")
-    try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"{PG_ENV} is set but PostgreSQL is unreachable: {exc}")
-    return url
+from support.postgres import postgres_url
 
 
 @pytest.fixture
@@ -42,6 +28,8 @@ def pg_schema() -> Iterator[tuple[str, str]]:
 def make_store(engine: str, tmp_path: Path, pg: tuple[str, str] | None, **kw: int) -> Store:
     if engine == "sqlite":
         return SQLiteStore(tmp_path / "replica.db", **kw)
+    if engine == "memory":
+        return MemoryStore(**kw)
     assert pg is not None
     return PostgresStore(pg[0], schema=pg[1], **kw)
 
@@ -49,6 +37,7 @@ def make_store(engine: str, tmp_path: Path, pg: tuple[str, str] | None, **kw: in
 ENGINES = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    pytest.param("memory", id="memory"),
 ]
 
 

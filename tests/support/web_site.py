@@ -205,26 +205,6 @@ def _hospital_over(store: Any, settings: Settings) -> Hospital:
 
 
 # ---- the same on PostgreSQL --------------------------------------------------------------------
-PG_ENV = "STANDBY_TEST_POSTGRES_URL"
-
-
-def _pg_admin() -> str:
-    """The test server's URL; skip when unset, fail (not skip) when unreachable."""
-    import os
-
-    import psycopg
-
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} is not set")
-    try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"{PG_ENV} is set but PostgreSQL is unreachable: {exc}")
-    return url
-
-
 @contextlib.contextmanager
 def _pg_database(prefix: str, template: str | None = None) -> Iterator[str]:
     """A throwaway database (a copy of `template` when given); yields its URL."""
@@ -232,7 +212,9 @@ def _pg_database(prefix: str, template: str | None = None) -> Iterator[str]:
 
     import psycopg
 
-    admin = _pg_admin()
+    from support.postgres import postgres_url
+
+    admin = postgres_url()
     name = f"{prefix}_{secrets.token_hex(4)}"
     copy = f" TEMPLATE {template}" if template else ""
     with psycopg.connect(admin, autocommit=True) as c:
