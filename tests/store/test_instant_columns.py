@@ -36,6 +36,7 @@ from standby.settings import Settings
 from standby.store.base import Store
 from standby.sync import checkpoints, status
 from standby.web.app import create_app
+from support.store_engines import DURABLE_ENGINES, make_store
 
 with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx still works
     warnings.simplefilter("ignore")
@@ -52,6 +53,19 @@ FHIR_DATA = {
 }
 JSON_COLUMNS = {("monitor_state", "body")}
 EASTERN = ZoneInfo("America/New_York")
+
+
+@pytest.fixture(params=DURABLE_ENGINES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """A fresh database of each engine that keeps one (the in-memory store holds no file)."""
+    pg = request.getfixturevalue("pg_schema") if request.param == "postgres" else None
+    s = make_store(request.param, tmp_path, pg)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
 PASSWORD = "correct horse battery"
 
 

@@ -15,7 +15,7 @@ from standby.clock import instant, parse_instant
 from standby.monitor import schema as monitor_schema
 from standby.store.base import Store
 from standby.sync.schema import ensure_sync_schema
-from support.store_engines import ENGINES, make_store
+from support.store_engines import DURABLE_ENGINES, make_store
 
 MONITOR = "2026-11-28T10:00:00.123456+00:00"  # the monitor's old form
 VIEWER = "2026-11-28T10:00:00.123Z"  # the viewer's and the store's old form
@@ -144,7 +144,7 @@ def ensure_all(store: Store) -> None:
     web_schema.ensure(store)
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=DURABLE_ENGINES)
 def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """Opens the same database again (a new store object: migrations are looked up anew)."""
     pg = request.getfixturevalue("pg_schema") if request.param == "postgres" else None

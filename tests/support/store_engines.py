@@ -39,6 +39,8 @@ ENGINES = [
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
     pytest.param("memory", id="memory"),
 ]
+# the engines that keep a database between openings (what migrations and stored forms are about)
+DURABLE_ENGINES = ENGINES[:2]
 
 
 @pytest.fixture(params=ENGINES)
