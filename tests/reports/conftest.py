@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from reports_support import NOW, load_ndjson
+from reports_support import NOW, add_allergy_conflict, load_ndjson
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +19,7 @@ def hospital_ndjson(tmp_path_factory) -> Path:
 
     data = tmp_path_factory.mktemp("hospital") / "ndjson"
     generate_hospital(20, 7, data, now=NOW)
+    add_allergy_conflict(data)
     return data
 
 

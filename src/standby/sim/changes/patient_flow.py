@@ -16,7 +16,7 @@ from standby.sim.generate.people import FAMILY, FEMALE, MALE
 
 MEAN_STAY_HOURS = 4 * 24.0
 TRANSFERS_PER_STAY = 0.4
-TURNOVER_HOURS = (1.0, 4.0)  # from a discharge to the next admission into the hospital
+TURNOVER_HOURS = (0.5, 2.0)  # from a discharge to the next admission into the hospital
 MAX_GAP_HOURS = 24.0  # a longer pause between steps counts as this long
 
 

@@ -169,15 +169,23 @@ def hp_text(
         "not-recorded": "Not obtained yet (patient unable to give history).",
         "nka": "No known allergies.",
     }.get(allergy_state, "See allergy list.")
+    first = name.split()[0]
+    if reason == "Vaginal delivery":
+        complaint = "Postpartum care"
+        story = f"{first} was admitted to the mother-baby unit after an uncomplicated full-term "
+        story += "vaginal delivery."
+    else:
+        complaint = reason
+        story = f"{first} presented with symptoms consistent with {reason.lower()}. Symptoms "
+        story += "began 2 to 3 days before arrival and worsened despite rest and fluids at home."
+    state = "alert and consolable" if age < 4 else "alert and oriented"
     return (
         f"HISTORY AND PHYSICAL\n\nPatient: {name}, {age}-year-old {sex}.\n"
-        f"Chief complaint: {reason}.\n\n"
-        f"History of present illness: {name.split()[0]} presented to the emergency department "
-        f"with symptoms consistent with {reason.lower()}. Symptoms began 2 to 3 days before "
-        f"arrival and worsened despite rest and fluids at home.\n\n"
+        f"Chief complaint: {complaint}.\n\n"
+        f"History of present illness: {story}\n\n"
         f"Past medical history: {pmh}.\nAllergies: {allergy}\n"
         f"Medications ordered on admission: {', '.join(meds[:6]) or 'none'}.\n\n"
-        "Examination: alert and oriented, in mild distress. Heart regular rate and rhythm. "
+        f"Examination: {state}, in mild distress. Heart regular rate and rhythm. "
         "Lungs with scattered findings as noted. Abdomen soft.\n\n"
         f"Assessment and plan: admitted for {reason.lower()}. Code status: {code}. "
         "Monitor vital signs every 4 hours, daily CBC and BMP, continue home medications "

@@ -148,7 +148,7 @@ def _inpatient(
     else:
         beds.append((bed[0], bed[1], start, None))
     if rng.random() < 0.25:
-        _past_stay(ctx, person, start - rng.randrange(60, 900) * DAY, staff, unit)
+        _past_stay(ctx, person, start - rng.randrange(60, 900) * DAY, staff, layout)
     eid = _encounter(ctx, pid, "IMP", start, reason, attending, beds)
     clinical.condition(ctx, pid, reason, start + HOUR, encounter=eid, diagnosis=True)
     chronic = [] if ob else rules.chronic_problems(rng, age, 2 if peds else 5)
@@ -212,15 +212,28 @@ def _inpatient(
     return Inpatient(pid, age, person.gender, frozenset(problems))
 
 
-def _past_stay(ctx: Ctx, person: Person, start: int, staff: Staffing, unit: Unit) -> None:
-    """One finished encounter in the past: a stay (IMP) or a clinic/ED visit."""
+def _unit_for(ctx: Ctx, layout: Layout, reason: JSON, age: int, sex: str) -> Unit:
+    """A unit that admits `reason` and patients of this age and sex (else the first unit)."""
+    fits = [
+        u
+        for u in layout.units
+        if reason in [d for d, _ in rules.admission_reasons(u.kind, u.name)]
+        and rules.unit_band(u.kind, u.name).fits(age, sex)
+    ]
+    return fits[ctx.rng.randrange(len(fits))] if fits else layout.units[0]
+
+
+def _past_stay(ctx: Ctx, person: Person, start: int, staff: Staffing, layout: Layout) -> None:
+    """One finished encounter in the past: a stay (IMP) in a unit that admits its
+    diagnosis, or a clinic/ED visit."""
     rng = ctx.rng
     pid = person.id
     r = rng.random()
-    attending = rng.choice(staff.attendings[unit.id])
     age = age_at(person.birth, start)
+    dx = rules.past_reason(rng, age)
+    unit = _unit_for(ctx, layout, dx, age, person.gender)
+    attending = rng.choice(staff.attendings[unit.id])
     if r < 0.35:
-        dx = rules.past_reason(rng, age)
         end = start + rng.randrange(1, 7) * DAY + rng.randrange(0, DAY)
         bed = unit.beds[rng.randrange(len(unit.beds))]
         eid = _encounter(ctx, pid, "IMP", start, dx, attending, [(*bed, start, end)], end)
@@ -394,7 +407,6 @@ def generate_hospital(
         )
         schedules.clinic_visits(ctx, layout, staff.clinic, lambda k: _clinic_patient(ctx, k))
         target = beds * RESOURCES_PER_BED
-        ward = layout.units[0]
         while writer.total < target:
             person = make_patient(ctx, created=ctx.now - rng.randrange(400, 4000) * DAY)
             age = age_at(person.birth, ctx.now)
@@ -402,13 +414,7 @@ def generate_hospital(
             for dx in rules.chronic_problems(rng, age, 3):
                 clinical.condition(ctx, person.id, dx, ctx.now - rng.randrange(300, 3000) * DAY)
             for _ in range(rng.randrange(1, 4)):
-                _past_stay(
-                    ctx,
-                    person,
-                    ctx.now - rng.randrange(20, 1500) * DAY,
-                    staff,
-                    layout.units[rng.randrange(len(layout.units))] if beds > 1 else ward,
-                )
+                _past_stay(ctx, person, ctx.now - rng.randrange(20, 1500) * DAY, staff, layout)
     finally:
         writer.close()
     return dict(sorted(writer.counts.items()))

@@ -221,7 +221,7 @@ def vital_signs(
     gauss = rng.gauss
     vs = c.VITAL_CAT
     sick = rng.random() < 0.25  # this patient runs abnormal now and then
-    base_sys = rng.gauss(128, 14)
+    base_sys = rng.gauss(100, 8) if pediatric else rng.gauss(128, 14)
     base_hr = VITALS["hr"][3] + (25 if pediatric else 0) + rng.gauss(0, 6)
     if body is None:
         body = (

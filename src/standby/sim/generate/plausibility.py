@@ -123,12 +123,11 @@ def admission_band(reason: JSON, unit: Band) -> Band:
 
 
 def past_reason(rng: random.Random, age: int) -> JSON:
-    """An earlier admission's diagnosis that fits the patient's age."""
-    pool = [
-        (d, w)
-        for d, w, k in dx.ADMISSION_DX
-        if (k == "PEDU") == (age < 18) and ADMISSION_AGE.get(str(d["text"]), Band()).fits(age, "")
-    ] or [(d, w) for d, w, k in dx.ADMISSION_DX if k != "PEDU"]
+    """An earlier admission's diagnosis that fits the patient's age (a child's from the
+    pediatric ones)."""
+    group = [(d, w) for d, w, k in dx.ADMISSION_DX if (k == "PEDU") == (age < 18)]
+    pool = [(d, w) for d, w in group if ADMISSION_AGE.get(str(d["text"]), Band()).fits(age, "")]
+    pool = pool or group
     return rng.choices([d for d, _ in pool], [w for _, w in pool])[0]
 
 
