@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from support.reports_support import NOW, load_ndjson
+from support.reports_support import NOW, add_allergy_conflict, load_ndjson
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +16,7 @@ def hospital_ndjson(tmp_path_factory) -> Path:
 
     data = tmp_path_factory.mktemp("hospital") / "ndjson"
     generate_hospital(20, 7, data, now=NOW)
+    add_allergy_conflict(data)
     return data
 
 

@@ -1,5 +1,7 @@
 """The simulated EHR's change feed: valid resources, mostly vitals and labs for the
-current inpatients, and admissions, transfers and discharges that keep one patient per bed."""
+current inpatients, and admissions, transfers and discharges that keep one patient per bed
+and the census where it started. The patient flow follows the clock, so the tests step a
+simulated clock (no sleeping)."""
 
 from __future__ import annotations
 
@@ -35,11 +37,13 @@ def _encounters(store: MemoryStore) -> list[dict[str, Any]]:
     return [sr.json() for sr in store.iter_type("Encounter")]
 
 
-def _run(store: MemoryStore, seed: int, steps: int, n: int) -> list[dict[str, Any]]:
+def _run(
+    store: MemoryStore, seed: int, steps: int, n: int, every: timedelta = timedelta(minutes=30)
+) -> list[dict[str, Any]]:
     feed = ChangeFeed(store, seed)
     made: list[dict[str, Any]] = []
     for i in range(steps):
-        batch = feed.step(n, NOW + timedelta(seconds=5 * i))
+        batch = feed.step(n, NOW + every * i)
         assert len(batch) == n
         for r in batch:
             store.update(r)
@@ -62,7 +66,7 @@ def test_changes_are_valid_fhir_without_meta(hospital: Path) -> None:
 
 def test_census_stays_one_patient_per_bed(hospital: Path) -> None:
     store = _loaded(hospital)
-    made = _run(store, 2, 150, 8)
+    made = _run(store, 2, 150, 8, every=timedelta(hours=1))
     encounters = [r for r in made if r["resourceType"] == "Encounter"]
     assert any(e["status"] == "finished" for e in encounters), "no discharge"
     assert any(len(e["location"]) > 1 and e["status"] == "in-progress" for e in encounters)
@@ -100,7 +104,7 @@ def test_feed_runs_on_the_sqlite_store(hospital: Path, tmp_path: Path) -> None:
         feed = ChangeFeed(store, 3)
         versions: dict[str, str] = {}
         for i in range(60):
-            for r in feed.step(10, NOW + timedelta(seconds=5 * i)):
+            for r in feed.step(10, NOW + timedelta(hours=i)):
                 versions[f"{r['resourceType']}/{r['id']}"] = store.update(r).version_id
         assert any(k.startswith("Observation/") and v == "1" for k, v in versions.items())
         assert any(k.startswith("Encounter/") and v == "2" for k, v in versions.items())
@@ -114,3 +118,67 @@ def test_feed_runs_on_the_sqlite_store(hospital: Path, tmp_path: Path) -> None:
         assert beds and len(beds) == len(set(beds))
     finally:
         store.close()
+
+
+def _inpatient(e: dict[str, Any]) -> bool:
+    return e["status"] == "in-progress" and e["class"]["code"] == "IMP"
+
+
+@pytest.fixture(scope="module")
+def larger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("feed100")
+    generate_hospital(100, 4, out, now=NOW)
+    return out
+
+
+def test_occupancy_stays_within_ten_percent_for_a_simulated_day(larger: Path) -> None:
+    """A day of single-change steps (as the demo's feed writes them at its default rate):
+    admissions and discharges both happen, and the census never strays more than 10% from
+    where it started."""
+    from standby.sim.generate import plausibility as rules
+
+    store = _loaded(larger)
+    inpatient = {sr.id: _inpatient(sr.json()) for sr in store.iter_type("Encounter")}
+    start = sum(inpatient.values())
+    feed = ChangeFeed(store, 5)
+    made: list[dict[str, Any]] = []
+    lowest = highest = start
+    for i in range(24 * 30):  # every two minutes for a day
+        for r in feed.step(1, NOW + timedelta(minutes=2 * i)):
+            store.update(r)
+            made.append(r)
+            if r["resourceType"] == "Encounter":
+                inpatient[r["id"]] = _inpatient(r)
+        now_in = sum(inpatient.values())
+        lowest, highest = min(lowest, now_in), max(highest, now_in)
+    print(f"census {start}: lowest {lowest}, highest {highest}")
+    assert start * 0.9 <= lowest and highest <= start * 1.1, (start, lowest, highest)
+    admitted = [r for r in made if r["resourceType"] == "Patient"]
+    discharged = [r for r in made if r["resourceType"] == "Encounter" and r["status"] == "finished"]
+    assert len(admitted) >= 5 and len(discharged) >= 5, (len(admitted), len(discharged))
+    # new patients fit the unit they are admitted to; visits fall on weekdays, in clinics
+    # that see the patient
+    locs = {sr.id: sr.json() for sr in store.iter_type("Location")}
+    for e in made:
+        if e["resourceType"] == "Encounter" and e["id"].startswith("enc-"):
+            held = store.read("Patient", e["subject"]["reference"].split("/")[1])
+            assert held is not None
+            patient = held.json()
+            bed = locs[e["location"][0]["location"]["reference"].split("/")[1]]
+            unit = locs[
+                locs[bed["partOf"]["reference"].split("/")[1]]["partOf"]["reference"].split("/")[1]
+            ]
+            band = rules.admission_band(
+                e["reasonCode"][0],
+                rules.unit_band(unit["type"][0]["coding"][0]["code"], unit["name"]),
+            )
+            born = datetime.fromisoformat(patient["birthDate"]).date()
+            day = datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")).date()
+            age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+            assert band.fits(age, patient["gender"]), (e["id"], age, band)
+    visits = [r for r in made if r["resourceType"] == "Appointment"]
+    assert visits
+    for a in visits:
+        assert datetime.fromisoformat(a["start"].replace("Z", "+00:00")).weekday() < 5
+        clinic = locs[a["participant"][-1]["actor"]["reference"].split("/")[1]]
+        assert rules.clinic_named(clinic["name"]) is not None

@@ -1,4 +1,4 @@
-"""The synthetic hospital (issue 2, section 3): valid FHIR R4, deterministic, and shaped as
+"""The synthetic hospital: valid FHIR R4, deterministic, and shaped as
 docs/data-model.md says (allergy states, beds under units, schedules)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The synthetic hospital generator (issue 2, section 3; docs/synthetic-hospital.md).
+"""The synthetic hospital generator (docs/synthetic-hospital.md).
 
 `generate_hospital(beds, seed, out, *, now=None)` writes one `<ResourceType>.ndjson` file
 per type into `out` and returns the counts per type.

@@ -14,15 +14,19 @@ import base64
 
 from standby.sim.generate import codes as c
 from standby.sim.generate.context import DAY, HOUR, JSON, Ctx, date_of, instant, ref
+from standby.sim.generate.plausibility import allergens_for, diet_for, nursing_orders_for
 
 
-def allergies(ctx: Ctx, patient: str, t: int, recorder: str | None = None) -> str:
-    """Write the patient's AllergyIntolerances. Returns which state was made:
-    "not-recorded" (~10%: none at all), "nka" (~20%: 716186003 asserted) or "allergies"."""
+def allergies(
+    ctx: Ctx, patient: str, t: int, recorder: str | None = None, age: int = 50
+) -> tuple[str, list[str]]:
+    """Write the patient's AllergyIntolerances. Returns which state was made ("not-recorded"
+    (~10%: none at all), "nka" (~20%: 716186003 asserted) or "allergies") and the codes of
+    the substances."""
     rng = ctx.rng
     r = rng.random()
     if r < 0.10:
-        return "not-recorded"
+        return "not-recorded", []
     base: JSON = {
         "resourceType": "AllergyIntolerance",
         "clinicalStatus": c.ALLERGY_ACTIVE,
@@ -34,8 +38,10 @@ def allergies(ctx: Ctx, patient: str, t: int, recorder: str | None = None) -> st
         base["recorder"] = ref("Practitioner", recorder)
     if r < 0.30:
         ctx.emit({**base, "id": ctx.id("al"), "meta": ctx.meta(t), "code": c.NKA})
-        return "nka"
-    for substance, category in rng.sample(c.ALLERGENS, rng.randrange(1, 5)):
+        return "nka", []
+    codes: list[str] = []
+    for substance, category in rng.sample(allergens_for(age), rng.randrange(1, 5)):
+        codes.append(str(substance["coding"][0]["code"]))
         manifestation, severity = c.REACTIONS[rng.randrange(len(c.REACTIONS))]
         ctx.emit(
             {
@@ -52,7 +58,7 @@ def allergies(ctx: Ctx, patient: str, t: int, recorder: str | None = None) -> st
                 "reaction": [{"manifestation": [manifestation], "severity": severity}],
             }
         )
-    return "allergies"
+    return "allergies", codes
 
 
 def condition(
@@ -156,39 +162,55 @@ def hp_text(
     allergy_state: str,
     meds: list[str],
     code: str,
+    prophylaxis: bool = True,
 ) -> str:
     pmh = ", ".join(problems) or "none reported"
     allergy = {
         "not-recorded": "Not obtained yet (patient unable to give history).",
         "nka": "No known allergies.",
     }.get(allergy_state, "See allergy list.")
+    first = name.split()[0]
+    if reason == "Vaginal delivery":
+        complaint = "Postpartum care"
+        story = f"{first} was admitted to the mother-baby unit after an uncomplicated full-term "
+        story += "vaginal delivery."
+    else:
+        complaint = reason
+        story = f"{first} presented with symptoms consistent with {reason.lower()}. Symptoms "
+        story += "began 2 to 3 days before arrival and worsened despite rest and fluids at home."
+    state = "alert and consolable" if age < 4 else "alert and oriented"
     return (
         f"HISTORY AND PHYSICAL\n\nPatient: {name}, {age}-year-old {sex}.\n"
-        f"Chief complaint: {reason}.\n\n"
-        f"History of present illness: {name.split()[0]} presented to the emergency department "
-        f"with symptoms consistent with {reason.lower()}. Symptoms began 2 to 3 days before "
-        f"arrival and worsened despite rest and fluids at home.\n\n"
+        f"Chief complaint: {complaint}.\n\n"
+        f"History of present illness: {story}\n\n"
         f"Past medical history: {pmh}.\nAllergies: {allergy}\n"
         f"Medications ordered on admission: {', '.join(meds[:6]) or 'none'}.\n\n"
-        "Examination: alert and oriented, in mild distress. Heart regular rate and rhythm. "
+        f"Examination: {state}, in mild distress. Heart regular rate and rhythm. "
         "Lungs with scattered findings as noted. Abdomen soft.\n\n"
         f"Assessment and plan: admitted for {reason.lower()}. Code status: {code}. "
         "Monitor vital signs every 4 hours, daily CBC and BMP, continue home medications "
-        "where appropriate, VTE prophylaxis, physical therapy evaluation.\n"
+        f"where appropriate, {'VTE prophylaxis, ' if prophylaxis else ''}"
+        "physical therapy evaluation.\n"
     )
 
 
-PROGRESS = [
-    "Feels better this morning, tolerating diet. Afebrile overnight.",
-    "Some nausea overnight, improved with ondansetron. Ambulating with assistance.",
-    "Slept poorly. Pain controlled on the current regimen.",
-    "Mild shortness of breath on exertion; oxygen weaned to room air.",
-    "No acute events overnight. Family at bedside, updated on the plan.",
+# (subjective line, the order key it names or None): a note names only drugs that are ordered.
+PROGRESS: list[tuple[str, str | None]] = [
+    ("Feels better this morning, tolerating diet. Afebrile overnight.", None),
+    (
+        "Some nausea overnight, improved with ondansetron. Ambulating with assistance.",
+        "ondansetron_prn",
+    ),
+    ("Slept poorly. Pain controlled on the current regimen.", None),
+    ("Mild shortness of breath on exertion; oxygen weaned to room air.", None),
+    ("No acute events overnight. Family at bedside, updated on the plan.", None),
 ]
 
 
-def progress_text(name: str, day: int, reason: str, ctx: Ctx) -> str:
-    subj = PROGRESS[ctx.rng.randrange(len(PROGRESS))]
+def progress_text(name: str, day: int, reason: str, ctx: Ctx, ordered: list[str]) -> str:
+    subj, drug = PROGRESS[ctx.rng.randrange(len(PROGRESS))]
+    if drug is not None and drug not in ordered:
+        subj = PROGRESS[0][0]
     return (
         f"PROGRESS NOTE, hospital day {day}\n\nPatient: {name}\n\nSubjective: {subj}\n\n"
         "Objective: vital signs reviewed (see flowsheet). Labs reviewed.\n\n"
@@ -241,6 +263,7 @@ def service_request(
     *,
     occurrence: int | None = None,
     priority: str = "routine",
+    reason: JSON | None = None,
 ) -> str:
     sid = ctx.id("sr")
     sr: JSON = {
@@ -260,14 +283,22 @@ def service_request(
         sr["encounter"] = ref("Encounter", encounter)
     if occurrence is not None:
         sr["occurrenceDateTime"] = instant(occurrence)
+    if reason is not None:
+        sr["reasonCode"] = [reason]
     ctx.emit(sr)
     return sid
 
 
 def inpatient_orders(
-    ctx: Ctx, patient: str, encounter: str, t: int, requester: tuple[str, str]
+    ctx: Ctx,
+    patient: str,
+    encounter: str,
+    t: int,
+    requester: tuple[str, str],
+    problems: set[str],
 ) -> None:
-    """Active orders: daily labs, maybe imaging, a diet, one or two nursing orders."""
+    """Active orders: daily labs, maybe imaging, the diet and one or two nursing orders the
+    problems call for (`plausibility.diet_for`, `nursing_orders_for`)."""
     rng = ctx.rng
     for code in c.LAB_ORDERS[: rng.randrange(1, 4)]:
         service_request(
@@ -298,8 +329,9 @@ def inpatient_orders(
         encounter,
         t + 700,
         "diet",
-        c.DIET_ORDERS[rng.randrange(len(c.DIET_ORDERS))],
+        diet_for(problems),
         requester,
     )
-    for code in rng.sample(c.NURSING_ORDERS, rng.randrange(1, 3)):
+    nursing = nursing_orders_for(problems)
+    for code in rng.sample(nursing, rng.randrange(1, 3)):
         service_request(ctx, patient, encounter, t + 800, "nursing", code, requester)

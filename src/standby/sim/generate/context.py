@@ -35,6 +35,13 @@ def date_of(t: int) -> str:
     return instant(t)[:10]
 
 
+def age_at(birth: int, t: int) -> int:
+    """Age in whole calendar years at `t` of someone born at `birth` (epoch seconds)."""
+    b = datetime.fromtimestamp(birth, UTC).date()
+    d = datetime.fromtimestamp(t, UTC).date()
+    return d.year - b.year - ((d.month, d.day) < (b.month, b.day))
+
+
 def ref(resource_type: str, id: str, display: str | None = None) -> JSON:
     if display is None:
         return {"reference": f"{resource_type}/{id}"}

@@ -10,12 +10,15 @@ See docs/synthetic-hospital.md.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from standby.sim.generate import clinical, observations, schedules
 from standby.sim.generate import codes as c
-from standby.sim.generate.context import DAY, HOUR, JSON, Ctx, instant, ref
+from standby.sim.generate import plausibility as rules
+from standby.sim.generate.context import DAY, HOUR, JSON, Ctx, age_at, instant, ref
+from standby.sim.generate.diagnoses import ED_DX
 from standby.sim.generate.locations import ORG_ID, Layout, Unit, build_locations
 from standby.sim.generate.medications import MEDS, choose_meds, medication_orders
 from standby.sim.generate.people import DUPLICATES, Person, Staff, make_patient, make_staff
@@ -24,48 +27,16 @@ from standby.sim.generate.writer import NdjsonWriter
 RESOURCES_PER_BED = 1000
 OCCUPANCY = 0.85
 ED_OCCUPANCY = 0.7
-OB_DX = c.cc2(
-    c.ICD10CM,
-    "O80",
-    "Encounter for full-term uncomplicated delivery",
-    c.SNOMED,
-    "48782003",
-    "Delivery normal",
-    "Vaginal delivery",
-)
-ED_DX = [
-    c.cc2(
-        c.ICD10CM,
-        "R07.9",
-        "Chest pain, unspecified",
-        c.SNOMED,
-        "29857009",
-        "Chest pain",
-        "Chest pain",
-    ),
-    c.cc2(
-        c.ICD10CM,
-        "R10.9",
-        "Unspecified abdominal pain",
-        c.SNOMED,
-        "21522001",
-        "Abdominal pain",
-        "Abdominal pain",
-    ),
-    c.cc2(
-        c.ICD10CM,
-        "R06.02",
-        "Shortness of breath",
-        c.SNOMED,
-        "267036007",
-        "Dyspnea",
-        "Shortness of breath",
-    ),
-    c.cc2(
-        c.ICD10CM, "R51.9", "Headache, unspecified", c.SNOMED, "25064002", "Headache", "Headache"
-    ),
-    c.cc2(c.ICD10CM, "R55", "Syncope and collapse", c.SNOMED, "271594007", "Syncope", "Syncope"),
-]
+
+
+@dataclass(frozen=True, slots=True)
+class Inpatient:
+    """A current inpatient, as the OR schedule needs to know them."""
+
+    id: str
+    age: int
+    sex: str
+    problems: frozenset[str]
 
 
 def default_now() -> datetime:
@@ -149,29 +120,23 @@ def _inpatient(
     staff: Staffing,
     layout: Layout,
     name: tuple[str, str, str] | None,
-) -> str:
+) -> Inpatient:
     rng = ctx.rng
     peds = unit.kind == "PEDU"
     ob = "Mother" in unit.name
-    if ob:
-        reason = OB_DX
-    else:
-        pool = [d for d in c.ADMISSION_DX if d[2] == unit.kind and unit.kind != "HU"]
-        if peds:
-            pool = [d for d in c.ADMISSION_DX if d[2] == "PEDU"]
-        if not pool:
-            pool = [d for d in c.ADMISSION_DX if d[2] != "PEDU"]
-        reason = rng.choices([d[0] for d in pool], [d[1] for d in pool])[0]
-    age_range = (0, 17) if peds else (18, 42) if ob else (25, 95)
+    pool = rules.admission_reasons(unit.kind, unit.name)
+    reason = rng.choices([d for d, _ in pool], [w for _, w in pool])[0]
+    band = rules.admission_band(reason, rules.unit_band(unit.kind, unit.name))
     start = ctx.now - int(rng.triangular(0.05, 14, 2.5) * DAY)
     person = make_patient(
         ctx,
-        age_range=age_range,
-        gender="female" if ob else name[2] if name else None,
+        age_range=(band.min_age, band.max_age),
+        gender=band.sex or (name[2] if name else None),
         name=name[:2] if name else None,
         created=start - rng.randrange(0, 2000) * DAY,
     )
     pid = person.id
+    age = age_at(person.birth, ctx.now)
     attending = rng.choice(staff.attendings[unit.id])
     nurses = staff.nurses[unit.id]
     beds: list[tuple[str, str, int, int | None]] = []
@@ -183,14 +148,14 @@ def _inpatient(
     else:
         beds.append((bed[0], bed[1], start, None))
     if rng.random() < 0.25:
-        _past_stay(ctx, person, start - rng.randrange(60, 900) * DAY, staff, unit)
+        _past_stay(ctx, person, start - rng.randrange(60, 900) * DAY, staff, layout)
     eid = _encounter(ctx, pid, "IMP", start, reason, attending, beds)
     clinical.condition(ctx, pid, reason, start + HOUR, encounter=eid, diagnosis=True)
-    chronic = [] if ob else rng.sample(c.CHRONIC_DX, rng.randrange(0, 2 if peds else 5))
+    chronic = [] if ob else rules.chronic_problems(rng, age, 2 if peds else 5)
     for dx in chronic:
         clinical.condition(ctx, pid, dx, start + HOUR)
     author = (attending.id, attending.display)
-    allergy_state = clinical.allergies(ctx, pid, start + 1800, attending.id)
+    allergy_state, allergens = clinical.allergies(ctx, pid, start + 1800, attending.id, age)
     code = (
         "Full code"
         if peds or ob
@@ -204,12 +169,13 @@ def _inpatient(
         ctx.emit(obs)
     clinical.flags(ctx, pid, eid, start + HOUR)
     problems = [str(reason["text"])] + [str(d["text"]) for d in chronic]
-    med_keys = choose_meds(ctx, problems, peds)
-    medication_orders(ctx, med_keys, pid, eid, start, attending, nurses)
-    observations.vital_signs(ctx, pid, eid, start, ctx.now, peds)
+    med_keys = choose_meds(ctx, problems, age, allergens)
+    body = (rules.weight_kg(rng, age), rules.height_cm(rng, age))
+    medication_orders(ctx, med_keys, pid, eid, start, attending, nurses, weight=body[0])
+    observations.vital_signs(ctx, pid, eid, start, ctx.now, peds, body)
     observations.labs(ctx, pid, eid, start, ctx.now)
-    age = (ctx.today - person.birth) // (365 * DAY)
     meds_text = [str(MEDS[k].concept["text"]) for k in med_keys]
+    prophylaxis = any(rules.MED_CLASS[k] == "anticoagulant" for k in med_keys)
     clinical.note(
         ctx,
         pid,
@@ -226,6 +192,7 @@ def _inpatient(
             allergy_state,
             meds_text,
             code,
+            prophylaxis,
         ),
     )
     day, t = 1, start - start % DAY + DAY + 10 * HOUR
@@ -237,22 +204,36 @@ def _inpatient(
             t + rng.randrange(0, 3 * HOUR),
             "progress",
             author,
-            clinical.progress_text(person.name, day + 1, str(reason["text"]), ctx),
+            clinical.progress_text(person.name, day + 1, str(reason["text"]), ctx, med_keys),
         )
         day, t = day + 1, t + DAY
     clinical.care_plan(ctx, pid, eid, start + 4 * HOUR, str(reason["text"]))
-    clinical.inpatient_orders(ctx, pid, eid, start + HOUR, author)
-    return pid
+    clinical.inpatient_orders(ctx, pid, eid, start + HOUR, author, set(problems))
+    return Inpatient(pid, age, person.gender, frozenset(problems))
 
 
-def _past_stay(ctx: Ctx, person: Person, start: int, staff: Staffing, unit: Unit) -> None:
-    """One finished encounter in the past: a stay (IMP) or a clinic/ED visit."""
+def _unit_for(ctx: Ctx, layout: Layout, reason: JSON, age: int, sex: str) -> Unit:
+    """A unit that admits `reason` and patients of this age and sex (else the first unit)."""
+    fits = [
+        u
+        for u in layout.units
+        if reason in [d for d, _ in rules.admission_reasons(u.kind, u.name)]
+        and rules.unit_band(u.kind, u.name).fits(age, sex)
+    ]
+    return fits[ctx.rng.randrange(len(fits))] if fits else layout.units[0]
+
+
+def _past_stay(ctx: Ctx, person: Person, start: int, staff: Staffing, layout: Layout) -> None:
+    """One finished encounter in the past: a stay (IMP) in a unit that admits its
+    diagnosis, or a clinic/ED visit."""
     rng = ctx.rng
     pid = person.id
     r = rng.random()
+    age = age_at(person.birth, start)
+    dx = rules.past_reason(rng, age)
+    unit = _unit_for(ctx, layout, dx, age, person.gender)
     attending = rng.choice(staff.attendings[unit.id])
     if r < 0.35:
-        dx = rng.choices([d[0] for d in c.ADMISSION_DX], [d[1] for d in c.ADMISSION_DX])[0]
         end = start + rng.randrange(1, 7) * DAY + rng.randrange(0, DAY)
         bed = unit.beds[rng.randrange(len(unit.beds))]
         eid = _encounter(ctx, pid, "IMP", start, dx, attending, [(*bed, start, end)], end)
@@ -271,28 +252,39 @@ def _past_stay(ctx: Ctx, person: Person, start: int, staff: Staffing, unit: Unit
         )
     else:
         cls = "AMB" if r < 0.85 else "EMER"
-        dx = rng.choice(c.CHRONIC_DX if cls == "AMB" else ED_DX)
+        dx = rng.choice((rules.chronic_pool(age) or ED_DX) if cls == "AMB" else ED_DX)
         end = start + rng.randrange(1, 5) * HOUR
         eid = _encounter(ctx, pid, cls, start, dx, attending, [], end)
     obs_t = start + HOUR
     observations.vital_signs(ctx, pid, eid, obs_t - 4 * HOUR, obs_t + 1)
 
 
+ED_ORDERS = {  # first orders in the ED, by presenting complaint
+    "Chest pain": ["aspirin", "apap_prn"],
+    "Abdominal pain": ["ondansetron_prn", "apap_prn"],
+    "Shortness of breath": ["albuterol_prn", "apap_prn"],
+    "Headache": ["apap_prn", "ondansetron_prn"],
+    "Syncope": ["apap_prn"],
+}
+
+
 def _ed_patient(ctx: Ctx, bed: tuple[str, str], staff: Staffing, layout: Layout) -> str:
     rng = ctx.rng
     start = ctx.now - rng.randrange(20 * 60, 10 * HOUR)
-    person = make_patient(ctx, age_range=(1, 95), created=start - rng.randrange(0, 900) * DAY)
+    person = make_patient(ctx, age_range=(18, 95), created=start - rng.randrange(0, 900) * DAY)
+    age = age_at(person.birth, ctx.now)
     attending = rng.choice(staff.attendings[layout.ed.id])
     reason = rng.choice(ED_DX)
     eid = _encounter(
         ctx, person.id, "EMER", start, reason, attending, [(bed[0], bed[1], start, None)]
     )
-    clinical.allergies(ctx, person.id, start + 900, attending.id)
+    _state, allergens = clinical.allergies(ctx, person.id, start + 900, attending.id, age)
     observations.vital_signs(ctx, person.id, eid, start - 4 * HOUR + 600, ctx.now)
     observations.labs(ctx, person.id, eid, start, start + HOUR)
+    orders = ED_ORDERS[str(reason["text"])][: rng.randrange(1, 3)]
     medication_orders(
         ctx,
-        rng.sample(["apap_prn", "ondansetron_prn", "ceftriaxone"], rng.randrange(1, 3)),
+        rules.permitted(orders, age, allergens, {str(reason["text"])}),
         person.id,
         eid,
         start,
@@ -302,14 +294,76 @@ def _ed_patient(ctx: Ctx, bed: tuple[str, str], staff: Staffing, layout: Layout)
     return person.id
 
 
-def _outpatient(ctx: Ctx, with_history: bool) -> str:
+def _surgical_patient(ctx: Ctx, proc: rules.Procedure, acute: bool) -> tuple[str, JSON]:
+    """A new patient for `proc`, with its indication (an acute one for an urgent case)."""
     rng = ctx.rng
-    person = make_patient(ctx, age_range=(1, 90), created=ctx.now - rng.randrange(10, 3000) * DAY)
-    if with_history:
-        clinical.allergies(ctx, person.id, ctx.now - rng.randrange(10, 900) * DAY)
-        for dx in rng.sample(c.CHRONIC_DX, rng.randrange(0, 3)):
+    pool = [i for i in proc.indications if acute] or [proc.indications[0]]
+    reason = pool[rng.randrange(len(pool))]
+    band = proc.who.within(rules.who_may_have(str(reason["text"])))
+    person = make_patient(
+        ctx,
+        age_range=(band.min_age, band.max_age),
+        gender=band.sex,
+        created=ctx.now - rng.randrange(10, 3000) * DAY,
+    )
+    age = age_at(person.birth, ctx.now)
+    clinical.allergies(ctx, person.id, ctx.now - rng.randrange(10, 900) * DAY, age=age)
+    if str(reason["text"]) not in rules.SCREENING:
+        clinical.condition(ctx, person.id, reason, ctx.now - rng.randrange(2, 90) * DAY)
+    for dx in rules.chronic_problems(rng, age, 3):
+        clinical.condition(ctx, person.id, dx, ctx.now - rng.randrange(30, 900) * DAY)
+    return person.id, reason
+
+
+def _clinic_patient(ctx: Ctx, clinic: rules.Clinic) -> str:
+    """A new patient the clinic sees: of its ages and sex, with one of its problems."""
+    rng = ctx.rng
+    band, reason = clinic.who, None
+    if clinic.problems:
+        text = clinic.problems[rng.randrange(len(clinic.problems))]
+        reason = rules.problem(text)
+        band = band.within(rules.who_may_have(text))
+    person = make_patient(
+        ctx,
+        age_range=(band.min_age, band.max_age),
+        gender=band.sex,
+        created=ctx.now - rng.randrange(10, 3000) * DAY,
+    )
+    if reason is not None or rng.random() < 0.5:
+        age = age_at(person.birth, ctx.now)
+        clinical.allergies(ctx, person.id, ctx.now - rng.randrange(10, 900) * DAY, age=age)
+        problems = rules.chronic_problems(rng, age, 3)
+        if reason is not None and reason not in problems:
+            problems.insert(0, reason)
+        for dx in problems:
             clinical.condition(ctx, person.id, dx, ctx.now - rng.randrange(30, 900) * DAY)
     return person.id
+
+
+def _surgery_patients(
+    ctx: Ctx, inpatients: list[Inpatient]
+) -> Callable[[rules.Procedure, str, int], tuple[str, JSON]]:
+    """Who a case is for: an inpatient whose diagnosis the procedure treats (each booked
+    once; urgent cases and a quarter of the next two days' cases), else a new patient."""
+    rng = ctx.rng
+    booked: set[str] = set()
+
+    def pick(proc: rules.Procedure, word: str, start: int) -> tuple[str, JSON]:
+        if (start < ctx.today + 2 * DAY and rng.random() < 0.25) or word != "routine":
+            texts = {str(i["text"]) for i in proc.indications}
+            fits = [
+                p
+                for p in inpatients
+                if p.id not in booked and proc.who.fits(p.age, p.sex) and p.problems & texts
+            ]
+            if fits:
+                chosen = fits[rng.randrange(len(fits))]
+                booked.add(chosen.id)
+                reason = next(i for i in proc.indications if i["text"] in chosen.problems)
+                return chosen.id, reason
+        return _surgical_patient(ctx, proc, word != "routine")
+
+    return pick
 
 
 def generate_hospital(
@@ -336,7 +390,7 @@ def generate_hospital(
     try:
         layout = build_locations(ctx, beds)
         staff = Staffing(ctx, layout, beds)
-        inpatients: list[str] = []
+        inpatients: list[Inpatient] = []
         dup = list(DUPLICATES)
         for unit in layout.units:
             for bed in unit.beds:
@@ -349,31 +403,18 @@ def generate_hospital(
             if rng.random() < ED_OCCUPANCY:
                 _ed_patient(ctx, bed, staff, layout)
         schedules.surgeries(
-            ctx,
-            layout,
-            staff.surgeons,
-            staff.anesthesiologists,
-            inpatients,
-            lambda: _outpatient(ctx, True),
+            ctx, layout, staff.surgeons, staff.anesthesiologists, _surgery_patients(ctx, inpatients)
         )
-        schedules.clinic_visits(
-            ctx, layout, staff.clinic, lambda: _outpatient(ctx, rng.random() < 0.5)
-        )
+        schedules.clinic_visits(ctx, layout, staff.clinic, lambda k: _clinic_patient(ctx, k))
         target = beds * RESOURCES_PER_BED
-        ward = layout.units[0]
         while writer.total < target:
             person = make_patient(ctx, created=ctx.now - rng.randrange(400, 4000) * DAY)
-            clinical.allergies(ctx, person.id, ctx.now - rng.randrange(300, 3000) * DAY)
-            for dx in rng.sample(c.CHRONIC_DX, rng.randrange(0, 3)):
+            age = age_at(person.birth, ctx.now)
+            clinical.allergies(ctx, person.id, ctx.now - rng.randrange(300, 3000) * DAY, age=age)
+            for dx in rules.chronic_problems(rng, age, 3):
                 clinical.condition(ctx, person.id, dx, ctx.now - rng.randrange(300, 3000) * DAY)
             for _ in range(rng.randrange(1, 4)):
-                _past_stay(
-                    ctx,
-                    person,
-                    ctx.now - rng.randrange(20, 1500) * DAY,
-                    staff,
-                    layout.units[rng.randrange(len(layout.units))] if beds > 1 else ward,
-                )
+                _past_stay(ctx, person, ctx.now - rng.randrange(20, 1500) * DAY, staff, layout)
     finally:
         writer.close()
     return dict(sorted(writer.counts.items()))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from standby.sim.generate import codes as c
 from standby.sim.generate.context import JSON, Ctx, ref
+from standby.sim.generate.plausibility import CLINICS
 
 ORG_ID = "org1"
 ORG_NAME = "Standby General Hospital"
@@ -35,18 +36,6 @@ class Layout:
     ors: list[tuple[str, str]]  # (Location id, name)
     or_suite: str
     clinics: list[tuple[str, str, str]]  # (Location id, name, specialty key)
-
-
-CLINICS = [
-    ("Internal Medicine Clinic", "medicine"),
-    ("Cardiology Clinic", "cardiology"),
-    ("Orthopedic Clinic", "ortho"),
-    ("Surgery Clinic", "surgery"),
-    ("Pediatrics Clinic", "pediatrics"),
-    ("Women's Health Clinic", "obstetrics"),
-    ("Family Medicine Clinic", "family"),
-    ("Diabetes and Endocrine Clinic", "endocrinology"),
-]
 
 
 def _plan_units(beds: int) -> list[tuple[str, str, int]]:
@@ -173,7 +162,8 @@ def build_locations(ctx: Ctx, beds: int) -> Layout:
 
     clinics = []
     for i in range(max(1, round(beds / 50))):
-        name, spec = CLINICS[i % len(CLINICS)]
+        rule = CLINICS[i % len(CLINICS)]
+        name, spec = rule.name, rule.specialty
         if i >= len(CLINICS):
             name = f"{name} {i // len(CLINICS) + 1}"
         cid = f"loc-clinic{i + 1}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from standby.sim.generate import codes as c
 from standby.sim.generate.context import DAY, HOUR, JSON, Ctx, instant, ref
 from standby.sim.generate.people import Staff
+from standby.sim.generate.plausibility import permitted
 
 ORAL = c.cc(c.SNOMED, "26643006", "Oral route", "PO")
 IV = c.cc(c.SNOMED, "47625008", "Intravenous route", "IV")
@@ -43,6 +44,7 @@ class Med:
     route: JSON
     timing: str
     prn: str | None = None  # PRN reason text
+    per_kg: float | None = None  # children's dose per kg of body weight, up to `dose`
 
 
 def _rx(code: str, display: str, text: str) -> JSON:
@@ -207,14 +209,10 @@ MEDS: dict[str, Med] = {
         "nausea",
     ),
     "oxycodone_prn": Med(
-        _rx(
-            "1049221",
-            "acetaminophen 325 MG / oxycodone hydrochloride 5 MG Oral Tablet",
-            "Oxycodone-acetaminophen 5-325 mg tab",
-        ),
-        1,
-        "tablet",
-        "{tbl}",
+        _rx("1049621", "oxycodone hydrochloride 5 MG Oral Tablet", "Oxycodone 5 mg tab"),
+        5,
+        "mg",
+        "mg",
         ORAL,
         "q4h",
         "severe pain",
@@ -265,6 +263,42 @@ MEDS: dict[str, Med] = {
         "q6h",
         "mild pain",
     ),
+    "apap_susp_prn": Med(
+        _rx(
+            "307668",
+            "acetaminophen 32 MG/ML Oral Suspension",
+            "Acetaminophen 160 mg/5 mL oral suspension",
+        ),
+        650,
+        "mg",
+        "mg",
+        ORAL,
+        "q6h",
+        "pain or fever",
+        per_kg=15,
+    ),
+    "ibuprofen_susp_prn": Med(
+        _rx(
+            "197803",
+            "ibuprofen 20 MG/ML Oral Suspension",
+            "Ibuprofen 100 mg/5 mL oral suspension",
+        ),
+        400,
+        "mg",
+        "mg",
+        ORAL,
+        "q6h",
+        "mild pain or fever",
+        per_kg=10,
+    ),
+    "levofloxacin": Med(
+        _rx("311296", "levofloxacin 750 MG Oral Tablet", "Levofloxacin 750 mg tab"),
+        750,
+        "mg",
+        "mg",
+        ORAL,
+        "daily",
+    ),
 }
 # Extra orders that go with an admission reason (by its SNOMED text) or chronic problem.
 FOR_REASON = {
@@ -280,23 +314,18 @@ FOR_REASON = {
     "Right hip fracture": ["oxycodone_prn"],
     "Acute appendicitis": ["piptazo", "oxycodone_prn"],
     "Asthma exacerbation": ["albuterol_prn"],
+    "Bronchiolitis": ["albuterol_prn"],
+    "Acute cholecystitis": ["piptazo", "oxycodone_prn"],
+    "Acute pancreatitis": ["oxycodone_prn", "ondansetron_prn"],
+    "GI bleed": ["pantoprazole"],
+    "Chest pain": ["aspirin"],
     "Hypertension": ["amlodipine", "lisinopril"],
     "Type 2 diabetes": ["metformin"],
     "Hyperlipidemia": ["simvastatin"],
     "Hypothyroidism": ["levothyroxine"],
     "GERD": ["pantoprazole"],
 }
-OPTIONAL = [
-    "pantoprazole",
-    "ondansetron_prn",
-    "ibuprofen_prn",
-    "furosemide",
-    "amlodipine",
-    "simvastatin",
-    "oxycodone_prn",
-    "metoprolol",
-    "aspirin",
-]
+OPTIONAL = ["pantoprazole", "ondansetron_prn", "ibuprofen_prn", "oxycodone_prn"]
 
 NOT_GIVEN = [
     c.cc(c.SNOMED, "105480006", "Refusal of treatment by patient", "Patient refused"),
@@ -306,24 +335,32 @@ NOT_GIVEN = [
 ]
 
 
-def choose_meds(ctx: Ctx, problems: list[str], pediatric: bool) -> list[str]:
-    """3–15 order keys, from the admission reason, the chronic problems and common extras."""
+def choose_meds(ctx: Ctx, problems: list[str], age: int, allergen_codes: list[str]) -> list[str]:
+    """3–15 order keys: what the admission reason and the chronic problems call for, pain
+    relief, VTE prophylaxis for adults, common extras, as `plausibility.permitted` allows."""
     rng = ctx.rng
-    keys: list[str] = ["apap_prn"]
-    if not pediatric:
-        keys.append("heparin" if rng.random() < 0.5 else "enoxaparin")
+    child = age < 18
+    keys: list[str] = []
     for p in problems:
         keys.extend(FOR_REASON.get(p, ()))
-    keys.extend(rng.sample(OPTIONAL, rng.randrange(1, 7 if not pediatric else 3)))
-    seen: list[str] = []
-    for k in keys:
-        if k not in seen:
-            seen.append(k)
-    while len(seen) < 3:
-        k = OPTIONAL[rng.randrange(len(OPTIONAL))]
-        if k not in seen:
-            seen.append(k)
-    return seen[:15]
+    if child:
+        keys.extend(["apap_susp_prn", "ibuprofen_susp_prn"])
+    else:
+        keys.append("apap_prn")
+        keys.append("heparin" if rng.random() < 0.5 else "enoxaparin")
+        keys.extend(rng.sample(OPTIONAL, rng.randrange(1, 5)))
+    found = set(problems)
+    chosen = permitted(keys, age, allergen_codes, found)
+    if len(chosen) < 3:
+        chosen = permitted(keys + OPTIONAL, age, allergen_codes, found)
+    return chosen[:15]
+
+
+def dose_of(med: Med, weight: float | None) -> float:
+    """The ordered dose: a child's by weight (rounded to 10 mg, never above the adult dose)."""
+    if med.per_kg is None or weight is None:
+        return med.dose
+    return float(min(med.dose, max(10, round(weight * med.per_kg / 10) * 10)))
 
 
 def _dose_times(med: Med, start: int, end: int) -> list[int]:
@@ -354,6 +391,7 @@ def medication_orders(
     start: int,
     prescriber: Staff,
     nurses: list[Staff],
+    weight: float | None = None,
 ) -> None:
     """Write the MedicationRequests of one stay and their MedicationAdministrations."""
     rng = ctx.rng
@@ -373,8 +411,9 @@ def medication_orders(
             repeat["frequency"] = 1
             repeat["period"] = every
             repeat["periodUnit"] = "h"
-        dose_q = {"value": med.dose, "unit": med.unit, "system": c.UCUM, "code": med.ucum}
-        dose_text = f"{med.dose:g} {med.unit} {med.route['text']} {label}"
+        dose = dose_of(med, weight)
+        dose_q = {"value": dose, "unit": med.unit, "system": c.UCUM, "code": med.ucum}
+        dose_text = f"{dose:g} {med.unit} {med.route['text']} {label}"
         dosage: JSON = {
             "sequence": 1,
             "text": dose_text,

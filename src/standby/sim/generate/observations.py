@@ -207,19 +207,30 @@ def observation(
 
 
 def vital_signs(
-    ctx: Ctx, patient: str, encounter: str, start: int, end: int, pediatric: bool = False
+    ctx: Ctx,
+    patient: str,
+    encounter: str,
+    start: int,
+    end: int,
+    pediatric: bool = False,
+    body: tuple[float, float] | None = None,
 ) -> None:
     """Vitals every 4 hours from the first round after `start` to `end`; weight and
-    height once, at admission."""
+    height (`body`, kg and cm, when known) once, at admission."""
     rng = ctx.rng
     gauss = rng.gauss
     vs = c.VITAL_CAT
     sick = rng.random() < 0.25  # this patient runs abnormal now and then
-    base_sys = rng.gauss(128, 14)
+    base_sys = rng.gauss(100, 8) if pediatric else rng.gauss(128, 14)
     base_hr = VITALS["hr"][3] + (25 if pediatric else 0) + rng.gauss(0, 6)
+    if body is None:
+        body = (
+            round(rng.gauss(25 if pediatric else 80, 6 if pediatric else 17), 1),
+            round(rng.gauss(120 if pediatric else 170, 10), 0),
+        )
     for code, value, unit, ucum in (
-        (WEIGHT, round(rng.gauss(25 if pediatric else 80, 6 if pediatric else 17), 1), "kg", "kg"),
-        (HEIGHT, round(rng.gauss(120 if pediatric else 170, 10), 0), "cm", "cm"),
+        (WEIGHT, body[0], "kg", "kg"),
+        (HEIGHT, body[1], "cm", "cm"),
     ):
         obs = observation(ctx, patient, encounter, start + 1800, vs, code)
         obs["valueQuantity"] = _q(max(value, 3.0), unit, ucum)

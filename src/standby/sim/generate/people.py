@@ -300,7 +300,8 @@ def make_patient(
         family = rng.choice(FAMILY)
     else:
         family, given = name
-    age_days = rng.randrange(age_range[0] * 365, age_range[1] * 365 + 365)
+    # whole calendar years: at least min on the day, still max a week from now
+    age_days = rng.randrange(int(age_range[0] * 365.25) + 2, int((age_range[1] + 1) * 365.25) - 9)
     birth = ctx.today - age_days * DAY
     city, state, zip3 = rng.choice(CITIES)
     telecom = [{"system": "phone", "value": _phone(ctx), "use": "home"}]

@@ -19,10 +19,20 @@ from standby.sim.generate import codes as c
 from standby.sim.generate.context import DAY, HOUR, JSON, Ctx, instant, ref
 from standby.sim.generate.locations import Layout
 from standby.sim.generate.people import Staff
+from standby.sim.generate.plausibility import (
+    CLINIC_HOURS,
+    PROCEDURES,
+    Clinic,
+    Procedure,
+    clinic_named,
+    is_weekend,
+)
 
 DAYS = 8  # today and the next 7
 PRIORITIES = [("routine", 5, "routine"), ("urgent", 3, "urgent"), ("emergent", 1, "stat")]
 PRIORITY_WEIGHTS = [80, 15, 5]
+# colonoscopy under sedation, CABG under general, Cesarean section under spinal
+ANESTHESIA_FOR = {"73761001": "mac", "232717009": "general", "11466000": "regional"}
 ASA = ["ASA 1", "ASA 2", "ASA 2", "ASA 3", "ASA 3", "ASA 4"]
 
 
@@ -55,12 +65,14 @@ def surgeries(
     layout: Layout,
     surgeons: list[Staff],
     anesthesiologists: list[Staff],
-    inpatients: list[str],
-    new_patient: Callable[[], str],
+    pick: Callable[[Procedure, str, int], tuple[str, JSON]],
 ) -> None:
     """One Schedule per OR; cases 07:30–17:30 on weekdays, half the rooms until 15:00 at
-    weekends (urgent and emergent cases)."""
+    weekends (urgent and emergent cases; the first room always). Routine cases are elective
+    procedures; `pick` says whose case it is and why (a patient the procedure fits:
+    `plausibility`)."""
     rng = ctx.rng
+    first_or = layout.ors[0][0]  # the on-call room: it always runs at weekends
     for or_id, or_name in layout.ors:
         sched = f"sch-{or_id}"
         ctx.emit(
@@ -80,14 +92,18 @@ def surgeries(
         )
         for day in range(DAYS):
             base = ctx.today + day * DAY
-            weekend = ((base // DAY) + 3) % 7 >= 5  # 1970-01-01 was a Thursday
+            weekend = is_weekend(base)
             t, close = base + 7 * HOUR + 1800, base + 17 * HOUR + 1800
             if weekend:  # about half the rooms run, shorter days, urgent cases first
                 t = base + 8 * HOUR
-                close = base + (15 if rng.random() < 0.5 else 8) * HOUR
+                close = base + (15 if rng.random() < 0.5 or or_id == first_or else 8) * HOUR
             while t < close:
-                proc, minutes, spec = c.PROCEDURES[rng.randrange(len(c.PROCEDURES))]
-                minutes = max(30, minutes + rng.choice((-15, 0, 0, 15, 30)))
+                word, number, sr_priority = rng.choices(
+                    PRIORITIES, (0, 70, 30) if weekend else PRIORITY_WEIGHTS
+                )[0]
+                pool = [p for p in PROCEDURES if p.elective or word != "routine"]
+                proc = pool[rng.randrange(len(pool))]
+                minutes = max(30, proc.minutes + rng.choice((-15, 0, 0, 15, 30)))
                 end = t + minutes * 60
                 if end > close + HOUR:
                     break
@@ -100,12 +116,10 @@ def surgeries(
                     end,
                     minutes,
                     proc,
-                    spec,
-                    weekend,
+                    (word, number, sr_priority),
                     surgeons,
                     anesthesiologists,
-                    inpatients,
-                    new_patient,
+                    pick,
                 )
                 t = end + 1800
                 if rng.random() < 0.2:  # a gap in the board
@@ -124,28 +138,21 @@ def _case(
     start: int,
     end: int,
     minutes: int,
-    proc: JSON,
-    spec: str,
-    weekend: bool,
+    procedure: Procedure,
+    priority: tuple[str, int, str],
     surgeons: list[Staff],
     anesthesiologists: list[Staff],
-    inpatients: list[str],
-    new_patient: Callable[[], str],
+    pick: Callable[[Procedure, str, int], tuple[str, JSON]],
 ) -> None:
     rng = ctx.rng
-    word, number, sr_priority = rng.choices(
-        PRIORITIES, (0, 70, 30) if weekend else PRIORITY_WEIGHTS
-    )[0]
-    if inpatients and ((start < ctx.today + 2 * DAY and rng.random() < 0.25) or word != "routine"):
-        patient = inpatients[rng.randrange(len(inpatients))]
-    else:
-        patient = new_patient()
+    word, number, sr_priority = priority
+    proc, spec = procedure.concept, procedure.specialty
+    patient, reason = pick(procedure, word, start)
     surgeon = surgeons[rng.randrange(len(surgeons))]
     anesth = anesthesiologists[rng.randrange(len(anesthesiologists))]
     kind = (
-        "mac"
-        if proc["coding"][0]["code"] == "73761001"
-        else rng.choices(("general", "regional", "mac"), (70, 20, 10))[0]
+        ANESTHESIA_FOR.get(proc["coding"][0]["code"])
+        or rng.choices(("general", "regional", "mac"), (70, 20, 10))[0]
     )
     booked = min(
         start - rng.randrange(1, 30) * DAY if word == "routine" else start - HOUR, ctx.now - HOUR
@@ -160,6 +167,7 @@ def _case(
         (surgeon.id, surgeon.display),
         occurrence=start,
         priority=sr_priority,
+        reason=reason,
     )
     slot = _slot(ctx, sched, start, end, "busy")
     anesthesia = c.ANESTHESIA[kind]
@@ -214,20 +222,24 @@ def clinic_visits(
     ctx: Ctx,
     layout: Layout,
     providers: dict[str, list[Staff]],
-    pick_patient: Callable[[], str],
+    pick_patient: Callable[[Clinic], str],
 ) -> None:
-    """30-minute visits 08:00–16:30 on weekdays (one provider until noon at weekends), about
-    three quarters of slots booked."""
+    """30-minute visits 08:00–16:30 Monday to Friday, about three quarters of slots booked,
+    for patients the clinic sees (`plausibility.CLINICS`)."""
     rng = ctx.rng
+    first, last = CLINIC_HOURS
     for clinic_id, clinic_name, _spec in layout.clinics:
+        rule = clinic_named(clinic_name)
+        assert rule is not None, clinic_name
         for day in range(DAYS):
             base = ctx.today + day * DAY
-            weekend = ((base // DAY) + 3) % 7 >= 5  # Saturday clinic: one provider, mornings
-            for prov in providers[clinic_id][: 1 if weekend else None]:
-                for k in range(8 if weekend else 17):
+            if is_weekend(base):
+                continue
+            for prov in providers[clinic_id]:
+                for k in range((last - first) * 2):
                     if rng.random() > 0.75:
                         continue
-                    start = base + 8 * HOUR + k * 1800
+                    start = base + first * HOUR + k * 1800
                     end = start + 1800
                     created = min(start - rng.randrange(1, 60) * DAY, ctx.now - HOUR)
                     status = "cancelled" if rng.random() < 0.04 else _status(ctx, start, end)
@@ -245,7 +257,7 @@ def clinic_visits(
                             "created": instant(created),
                             "participant": [
                                 {
-                                    "actor": ref("Patient", pick_patient()),
+                                    "actor": ref("Patient", pick_patient(rule)),
                                     "required": "required",
                                     "status": "accepted",
                                 },
