@@ -1,5 +1,5 @@
 """Every clinical example of FHIR R4 (npm hl7.fhir.r4.examples 4.0.1) goes into both engines
-and comes back JSON-equal, decimals included (issue 2, "Done when")."""
+and comes back JSON-equal, decimals included."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""`standby bench generate` — how fast the synthetic hospital is written (issue 2, §6:
-"Generator: 1M resources in under 2 minutes").
+"""`standby bench generate` — how fast the synthetic hospital is written (the goal: 1M
+resources in under 2 minutes).
 
 `--scale 1` generates 200 beds (~200,000 resources) and extrapolates the time for 1M;
 `--scale 5` generates 1,000 beds, which is ~1M resources, and reports the real time.

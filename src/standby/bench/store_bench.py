@@ -1,4 +1,4 @@
-"""`standby bench ingest` and `standby bench store` — the replica's figures (issue 2, §6).
+"""`standby bench ingest` and `standby bench store` — the replica's figures.
 
 Data: the synthetic hospital (`standby.sim.generate`), about 1,000 resources per bed.
 `--scale 1` is 40 beds (~40,000 resources); `--scale 25` is 1,000 beds (~1M resources),

@@ -1,4 +1,4 @@
-"""`standby bench sync` — the sync's figures (issue 3, "Figures").
+"""`standby bench sync` — the sync's figures.
 
 Seed: the synthetic hospital (`standby.sim.generate`, ~1,000 resources per bed) is served
 as a Bulk Data export (kick-off, status, manifest, NDJSON files streamed from disk) by a

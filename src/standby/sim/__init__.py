@@ -1,4 +1,4 @@
-"""The synthetic hospital and the simulated EHR (issue 2, sections 3 and 4).
+"""The synthetic hospital and the simulated EHR.
 
 * `standby.sim.generate` — `generate_hospital(beds, seed, out)` writes a deterministic
   hospital as NDJSON files of FHIR R4 resources (docs/synthetic-hospital.md).
