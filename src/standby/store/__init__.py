@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from standby.store.base import (
-    Gone,
     IngestReport,
     Migration,
-    NotFound,
     QuarantineItem,
     SearchPage,
     Store,
@@ -20,10 +18,8 @@ from standby.store.base import (
 )
 
 __all__ = [
-    "Gone",
     "IngestReport",
     "Migration",
-    "NotFound",
     "QuarantineItem",
     "SearchPage",
     "Store",

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from standby.fhir.gate import ReceivedResource
 from standby.store.base import Store
 from standby.sync import checkpoints, status
 from standby.sync.auth import AuthError
@@ -115,20 +116,21 @@ class IncrementalSync:
                     result.date = _server_date(r.headers.get("Date"))
                 params = None
                 page = parse_bundle(r.content)
-                bodies: list[bytes] = []
+                received: list[ReceivedResource] = []
                 where = f"{req.resource_type} search"
                 for e in page.entries:
                     if e.raw is None or e.resource is None or e.mode == "outcome":
                         continue
                     if e.resource.get("resourceType") == "OperationOutcome":
                         continue
-                    if self.writer.check(e.raw, file=where):
-                        bodies.append(e.raw)
-                        if keep:
-                            result.resources.append(e.resource)
-                    else:
+                    got = self.writer.admit(e.raw, file=where, parsed=e.resource)
+                    if got is None:
                         result.stats.quarantined += 1
-                result.stats.add(self.writer.write(bodies, file=where))
+                        continue
+                    received.append(got)
+                    if keep:
+                        result.resources.append(e.resource)
+                result.stats.add(self.writer.write(received))
                 url = page.next_url
         except AuthError:
             raise
