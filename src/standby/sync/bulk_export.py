@@ -27,7 +27,8 @@ from standby.fhir.gate import Refusal
 from standby.store.base import IngestReport, Store
 from standby.store.ingest import ingest_lines, split_lines
 from standby.sync import status
-from standby.sync.http import FhirClient, FhirError, parse_retry_after
+from standby.sync.checkpoints import Streams
+from standby.sync.http import FhirClient, SourceError, parse_retry_after
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
 
 log = logging.getLogger("standby.sync.bulk")
@@ -68,7 +69,7 @@ class SeedResult:
     seconds: float = 0.0
 
 
-class SeedFailed(FhirError):
+class SeedFailed(SourceError):
     """The export could not be started or completed (a clear message says why)."""
 
 
@@ -88,8 +89,9 @@ class BulkSeed:
         self.source = source
         self.cfg = cfg
         self._sleep = sleep
-        self.job_stream = f"sync:{source}:bulk:job"
-        self.since_stream = f"sync:{source}:bulk:since"
+        self.streams = Streams(source)
+        self.job_stream = self.streams.bulk_job
+        self.since_stream = self.streams.bulk_since
 
     def done_before(self) -> str | None:
         """transactionTime of the last completed seed (None: never seeded)."""
@@ -141,12 +143,9 @@ class BulkSeed:
             self._sleep(delay)
 
     # ---- files ---------------------------------------------------------------------------
-    def _file_stream(self, url: str) -> str:
-        return f"sync:{self.source}:bulk:file:{url}"
-
     def ingest_file(self, url: str, rtype: str | None, result: SeedResult) -> None:
         """Stream one output file into the store, resuming after the lines already held."""
-        stream = self._file_stream(url)
+        stream = self.streams.bulk_file(url)
         done = self.store.get_checkpoint(stream) or "0"
         if done == "done":
             return
@@ -248,7 +247,7 @@ class BulkSeed:
             self.store.set_checkpoint(self.job_stream, "")
         try:
             self.client.request("DELETE", url, ok=(200, 202, 204, 404, 410))
-        except FhirError as e:
+        except SourceError as e:
             log.warning("export not deleted", extra={"error": str(e)})
         result.seconds = time.monotonic() - t0
         log.info(

@@ -41,7 +41,7 @@ from standby.sync.census import (
     plan_round,
     plan_type_round,
 )
-from standby.sync.http import FhirClient, FhirError, SourceUnreachable
+from standby.sync.http import FhirClient, SourceError, SourceUnreachable
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
 
 log = logging.getLogger("standby.sync.incremental")
@@ -98,6 +98,7 @@ class IncrementalSync:
         self.cfg = cfg
         self.mode = mode
         self.types = tuple(types) or (cfg.patient_types + cfg.shared_types)
+        self.streams = checkpoints.Streams(cfg.source)
         self.writer = ReplicaWriter(store, cfg.source, max_bytes=max_bytes)
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync")
 
@@ -136,7 +137,7 @@ class IncrementalSync:
             raise
         except SourceUnreachable as e:
             result.ok, result.error, result.unreachable = False, str(e), True
-        except (FhirError, ValueError, orjson.JSONDecodeError) as e:
+        except (SourceError, ValueError, orjson.JSONDecodeError) as e:
             result.ok, result.error = False, f"{req.resource_type} search: {e}"
         if result.error:
             with self.writer.lock:
@@ -153,7 +154,7 @@ class IncrementalSync:
         census_size = 0
         try:
             if self.mode == "census":
-                mark = self.store.get_checkpoint(f"sync:{self.cfg.source}:census:Encounter")
+                mark = self.store.get_checkpoint(self.streams.census("Encounter"))
                 queries = census_queries(self.cfg, started, mark)
                 first = [self.search(q, keep=True) for q in queries]
                 results += first
@@ -172,7 +173,7 @@ class IncrementalSync:
                 )
                 requests = plan.requests
             else:
-                streams = [f"sync:{self.cfg.source}:type:{t}" for t in self.types]
+                streams = [self.streams.type(t) for t in self.types]
                 requests = plan_type_round(
                     self.cfg, self.types, checkpoints.load_hwms(self.store, streams)
                 )
@@ -216,9 +217,10 @@ class IncrementalSync:
         for stream, good in ok.items():
             if not good:
                 continue
-            if stream.startswith("pull:"):
-                pulled += stream[5:].split(",")
-            elif stream.startswith("sync:"):
+            patients = checkpoints.pulled_patients(stream)
+            if patients:
+                pulled += patients
+            elif self.streams.holds(stream):
                 with self.writer.lock:
                     self.store.set_checkpoint(stream, mark)
         if pulled:
