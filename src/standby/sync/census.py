@@ -1,11 +1,11 @@
 """The census planner: who matters now, and what to ask the source about them (pure).
 
-Issue 3, "Stay fresh", and DESIGN.md "Census-driven sync": real EHRs restrict search to one
-patient, so the sync keeps fresh the people who matter now: inpatient and ED Encounters in
-progress, surgeries and clinic appointments in the next N days. For each of them it searches
-the configured resource types with `_lastUpdated=gt<high-water mark − overlap>`; a patient new
-to the census gets a full pull (no `_lastUpdated`). Patients who leave the census are kept
-for `keep_hours`.
+Real EHRs restrict search to one patient (docs/sync.md, "Staying fresh"), so the sync
+keeps fresh the people who matter now: inpatient and ED Encounters in progress, surgeries
+and clinic appointments in the next N days. For each of them it searches the configured
+resource types with `_lastUpdated=gt<high-water mark − overlap>`; a patient new to the
+census gets a full pull (no `_lastUpdated`). Patients who leave the census are kept for
+`keep_hours`.
 
 Everything here is data in, data out (STYLE.md "Plan as data, then execute"): the executor
 (`standby.sync.incremental`) runs the requests. FHIR search: https://hl7.org/fhir/R4/search.html

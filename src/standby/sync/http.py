@@ -1,6 +1,6 @@
 """One HTTP client for every request the sync makes to the source EHR.
 
-Politeness and faults (issue 3): at most `concurrency` requests in flight and at most
+Politeness and faults: at most `concurrency` requests in flight and at most
 `rate` requests per second (a token bucket); 429 and 503 wait as `Retry-After` says
 (seconds or an HTTP date; https://www.rfc-editor.org/rfc/rfc9110#field.retry-after);
 timeouts, connection errors, 502/504 and transient OperationOutcomes

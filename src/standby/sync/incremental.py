@@ -1,6 +1,6 @@
 """Staying fresh: one round of incremental sync, and the loop of rounds (`--watch`).
 
-Issue 3, "Stay fresh". Two modes:
+Two modes:
 
 * `census` (default): find the census (`census.census_queries`), plan the searches
   (`census.plan_round`), run them on a bounded thread pool, following `next` links.
