@@ -32,9 +32,11 @@ _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _UNPARSED: Any = object()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReceivedResource:
-    """A resource that passed the gate: its exact text and that text parsed."""
+    """A resource that passed the gate: its exact text and that text parsed. Read-only by
+    convention (not `frozen`: a frozen dataclass costs four times as much to make, and one
+    is made for every resource that arrives)."""
 
     raw: bytes  # the verbatim JSON text, as the source sent it
     json: JSON  # `raw` parsed (numbers as floats: read it, never write it back)
