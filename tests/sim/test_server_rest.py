@@ -250,3 +250,19 @@ def test_rest_rules_are_plain_functions() -> None:
     with pytest.raises(FhirError) as unknown:
         rest.check_type("Spaceship")
     assert unknown.value.status == 404
+
+
+def test_bodies_pass_the_one_gate(c: Any) -> None:
+    """Creates and updates are checked by `standby.fhir.gate.admit`, as the replica's
+    entry points are: a create needs no id, an update's id must be a valid FHIR id, and a
+    body of another type than the URL's is refused with the gate's reason."""
+    new = c.post("/Patient", json={"resourceType": "Patient"}, headers=FHIR)
+    assert new.status_code == 201 and new.json()["id"]
+    wrong = c.post("/Patient", json={"resourceType": "Observation"}, headers=FHIR)
+    assert wrong.status_code == 400
+    assert "resourceType Observation" in wrong.text
+    bad_id = c.put("/Patient/a%20b", json={"resourceType": "Patient", "id": "a b"}, headers=FHIR)
+    assert bad_id.status_code == 400 and "not a valid FHIR id" in bad_id.text
+    not_r4 = c.post("/Patient", json={"resourceType": "Pateint"}, headers=FHIR)
+    assert not_r4.status_code == 400 and "unknown resourceType" in not_r4.text
+    assert c.post("/Patient", content=b"{", headers=FHIR).status_code == 400

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from standby.sync.bulk_export import iter_lines
-from standby.sync.bundles import check_resource, parse_bundle, resource_spans
+from standby.store.ingest import split_lines
+from standby.sync.bundles import parse_bundle, resource_spans
 
 BUNDLE = (
     b'{"resourceType":"Bundle","type":"searchset","link":[{"relation":"next","url":"http://x/n"}],'
@@ -28,20 +28,9 @@ def test_resources_are_kept_as_the_exact_text_sent():
     assert len(resource_spans(BUNDLE)) == 2
 
 
-def test_checks_name_what_is_wrong():
-    ok = {"resourceType": "Observation", "id": "o1"}
-    assert check_resource(ok, 10, max_bytes=100) is None
-    assert "larger than" in check_resource(ok, 1000, max_bytes=100)
-    assert check_resource(ok, 10, max_bytes=100, expected_type="Patient") == (
-        "resourceType Observation in a file of Patient"
-    )
-    assert check_resource({"resourceType": "Patient"}, 10, max_bytes=100) == "no valid id"
-    assert check_resource([1], 10, max_bytes=100) == "not a JSON object"
-
-
-def test_iter_lines_splits_across_chunks_and_caps_long_lines():
+def test_split_lines_splits_across_chunks_and_caps_long_lines():
     chunks = [b'{"a":1}\n{"b"', b":2}\n", b"x" * 100, b"y" * 100, b"\nlast"]
-    got = list(iter_lines(chunks, max_bytes=50))
+    got = list(split_lines(chunks, max_bytes=50))
     assert got[0] == (b'{"a":1}', 7)
     assert got[1] == (b'{"b":2}', 7)
     line, size = got[2]

@@ -9,8 +9,8 @@ import pytest
 
 from standby.sync.http import (
     FhirClient,
-    FhirError,
     RetryPolicy,
+    SourceError,
     SourceUnreachable,
     TokenBucket,
     parse_retry_after,
@@ -80,7 +80,7 @@ def test_retries_run_out_as_source_unreachable():
 
 def test_permanent_error_is_not_retried_and_names_the_outcome():
     c, seen, sleeps = client([httpx.Response(400, json=oo("invalid"))])
-    with pytest.raises(FhirError, match="HTTP 400: error/invalid") as info:
+    with pytest.raises(SourceError, match="HTTP 400: error/invalid") as info:
         c.get_json("Observation", params={"patient": "p1"})
     assert info.value.status == 400
     assert "p1" not in str(info.value)  # no query string (patient ids) in messages
@@ -116,7 +116,7 @@ def test_401_drops_the_token_and_tries_once_more():
     c.get_json("Patient")
     assert auth.invalidated == 1
     assert seen[1].headers["Authorization"] == "Bearer t1"
-    with pytest.raises(FhirError, match="HTTP 401"):
+    with pytest.raises(SourceError, match="HTTP 401"):
         c.get_json("Patient")  # a second 401 in a row is permanent
 
 

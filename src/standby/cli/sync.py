@@ -78,7 +78,7 @@ def sync(
 ) -> None:
     """Seed the replica from the source EHR, then keep it fresh (--once or --watch)."""
     from standby.sync.auth import AuthError
-    from standby.sync.http import FhirError
+    from standby.sync.http import SourceError
     from standby.sync.runner import SyncRunner
 
     setup_logging(verbose)
@@ -129,7 +129,7 @@ def sync(
     except AuthError as e:
         typer.echo(f"error: authentication to the source failed: {e}", err=True)
         raise typer.Exit(3) from e
-    except FhirError as e:
+    except SourceError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from e
     except ValueError as e:

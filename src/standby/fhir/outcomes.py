@@ -53,7 +53,10 @@ def http_status(oo: JSON, *, default: int = 500) -> int:
 
 
 class FhirError(Exception):
-    """An error to answer with an OperationOutcome; `status` overrides the code's default."""
+    """An error to answer with an OperationOutcome; `status` overrides the code's default.
+
+    Raised by a server part of Standby to answer its client. An error answered *to* Standby
+    by a source EHR is a different thing, `standby.sync.http.SourceError`."""
 
     def __init__(
         self,

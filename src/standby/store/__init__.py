@@ -6,10 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from standby.store.base import (
-    Gone,
     IngestReport,
     Migration,
-    NotFound,
     QuarantineItem,
     SearchPage,
     Store,
@@ -21,10 +19,8 @@ from standby.store.base import (
 )
 
 __all__ = [
-    "Gone",
     "IngestReport",
     "Migration",
-    "NotFound",
     "QuarantineItem",
     "SearchPage",
     "Store",

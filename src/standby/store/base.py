@@ -34,6 +34,8 @@ from typing import Any
 
 import orjson
 
+from standby.fhir.gate import ReceivedResource, Refusal, admit
+
 JSON = dict[str, Any]
 
 
@@ -123,12 +125,23 @@ class VersionConflict(StoreError):
     """`update` with `if_match` named a version that is no longer current (HTTP 412)."""
 
 
-class NotFound(StoreError):
-    """No such resource (HTTP 404)."""
-
-
-class Gone(StoreError):
-    """The resource was deleted (HTTP 410)."""
+def admit_all(
+    resources: Iterable[bytes | ReceivedResource], *, max_bytes: int
+) -> list[ReceivedResource]:
+    """What `upsert_many` writes: resources already through the gate as they are, raw
+    bytes through it now (`standby.fhir.gate.admit`). ValueError with the gate's reason for
+    the first bytes it refuses, naming the resource when it could be read."""
+    out: list[ReceivedResource] = []
+    for item in resources:
+        if isinstance(item, ReceivedResource):
+            out.append(item)
+            continue
+        got = admit(bytes(item), max_bytes=max_bytes)
+        if isinstance(got, Refusal):
+            named = "/".join(x for x in (got.resource_type, got.id) if x)
+            raise ValueError(f"{named}: {got.reason}" if named else got.reason)
+        out.append(got)
+    return out
 
 
 class Store(ABC):
@@ -140,24 +153,28 @@ class Store(ABC):
     @abstractmethod
     def upsert_many(
         self,
-        bodies: Iterable[bytes],
+        resources: Iterable[bytes | ReceivedResource],
         *,
         checkpoint: tuple[str, str] | None = None,
     ) -> list[WriteOutcome]:
         """Write resources received from a source, in one transaction.
 
-        Each body is the resource's JSON text, kept verbatim. Version rules: if a version
-        with the same `meta.versionId` (or, without one, the same `meta.lastUpdated`) is held,
-        UNCHANGED; if the held version is newer (by lastUpdated, then numeric versionId), STALE;
-        otherwise the new version becomes current and the previous one moves to history.
-        A body without meta gets versionId "1"-style numbering and lastUpdated = now in the
-        store's columns (the body itself is not rewritten).
+        Each item is a resource that passed the gate (`standby.fhir.gate.admit`), written
+        as it is: its `raw` text kept verbatim, its parsed `json` indexed, nothing parsed
+        again; or the resource's JSON text, which passes the gate here first (`admit_all`:
+        ValueError with the gate's reason, and nothing written).
+
+        Version rules: if a version with the same `meta.versionId` (or, without one, the
+        same `meta.lastUpdated`) is held, UNCHANGED; if the held version is newer (by
+        lastUpdated, then numeric versionId), STALE; otherwise the new version becomes
+        current and the previous one moves to history. A resource without meta gets
+        versionId "1"-style numbering and lastUpdated = now in the store's columns (the
+        body itself is not rewritten).
         `checkpoint=(stream, value)` is committed in the same transaction.
-        Raises ValueError for a body that is not a JSON object with resourceType and id.
         """
 
-    def upsert(self, body: bytes) -> WriteOutcome:
-        return self.upsert_many([body])[0]
+    def upsert(self, resource: bytes | ReceivedResource) -> WriteOutcome:
+        return self.upsert_many([resource])[0]
 
     @abstractmethod
     def tombstone(
@@ -177,9 +194,11 @@ class Store(ABC):
     ) -> IngestReport:
         """Stream NDJSON lines into the store in batches; bad lines go to quarantine.
 
-        Never holds the whole file. Bad lines (malformed JSON, not an object, no
-        resourceType, unknown resourceType, no id, over max size, invalid UTF-8) are
-        quarantined with reason, file and 1-based line number; ingest goes on.
+        Never holds the whole file. Every line passes the gate (`standby.fhir.gate.admit`:
+        over max size, invalid UTF-8, malformed JSON, not an object, no or unknown
+        resourceType, no valid id, meta not an object); bad lines are quarantined with the
+        reason, file and 1-based line number, and ingest goes on. Engines use the one
+        NDJSON loop, `standby.store.ingest.ingest_lines`.
         """
 
     # ---- authoritative writes (the store assigns versions) -----------------------------

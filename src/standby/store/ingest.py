@@ -1,101 +1,149 @@
-"""Bulk ingest: an NDJSON stream into the store, in batches, bad lines set aside.
+"""Bulk ingest: NDJSON into the store, in batches, bad lines set aside — the one loop that
+both `Store.ingest_ndjson` (files on disk) and the sync's seed (`standby.sync.bulk_export`,
+files streamed from the source) run.
 
 https://hl7.org/fhir/uv/bulkdata/STU2/export.html#bulk-data-output-file-format — one
-resource per line. Lines are read one at a time (the file is never held); good lines are
-written `ingest_batch_size` at a time; every bad line goes to the quarantine with the
-reason, the file and its 1-based line number, and ingest goes on.
+resource per line. Lines are read one at a time (the file is never held); each passes the
+gate (`standby.fhir.gate.admit`) once, and what passes is written `batch_size` at a time
+without being parsed again; every bad line goes to the quarantine with the reason, the
+file and its 1-based line number, and ingest goes on. With a checkpoint stream, the count
+of lines done is committed in the same transaction as those lines, so a restart skips
+exactly the lines already held.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from standby.fhir.resource_types import RESOURCE_TYPES
+from standby.fhir.gate import ReceivedResource, Refusal, admit
 from standby.store.base import IngestReport, Store, WriteOutcome
 
-if TYPE_CHECKING:
-    from standby.store.sql_store import SQLStore
+log = logging.getLogger("standby.store.ingest")
+
+EXCERPT_BYTES = 65536  # how much of a bad line the quarantine keeps
 
 
-def check_line(line: bytes, max_bytes: int) -> tuple[dict[str, Any] | None, str]:
-    """The resource on one line, or None and the reason it cannot be stored."""
-    if len(line) > max_bytes:
-        return None, f"line is {len(line)} bytes, over the {max_bytes}-byte limit"
-    try:
-        res = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as uexc:
-            return None, f"invalid UTF-8 at byte {uexc.start}"
-        return None, f"malformed JSON: {exc}"
-    if not isinstance(res, dict):
-        return None, f"not a JSON object (a {type(res).__name__})"
-    rtype = res.get("resourceType")
-    if not isinstance(rtype, str):
-        return None, "no resourceType"
-    if rtype not in RESOURCE_TYPES:
-        return None, f"unknown resourceType {rtype!r}"
-    rid = res.get("id")
-    if not isinstance(rid, str) or not rid:
-        return None, f"{rtype} without id"
-    return res, ""
+def split_lines(chunks: Iterable[bytes], max_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """NDJSON lines of a byte stream as (line, length). A line longer than `max_bytes` is
+    yielded as its first 64 KiB with its true length (the rest is never held)."""
+    buf = bytearray()
+    over = 0  # > 0: inside an over-long line, counting its length
+    for chunk in chunks:
+        start = 0
+        while True:
+            nl = chunk.find(b"\n", start)
+            piece = chunk[start:] if nl < 0 else chunk[start:nl]
+            if over:
+                over += len(piece)
+            else:
+                buf += piece
+                if len(buf) > max_bytes:
+                    over = len(buf)
+                    del buf[EXCERPT_BYTES:]
+            if nl < 0:
+                break
+            yield (bytes(buf), over or len(buf))
+            buf.clear()
+            over = 0
+            start = nl + 1
+    if buf or over:
+        yield (bytes(buf), over or len(buf))
+
+
+def set_aside(
+    store: Store,
+    raw: bytes,
+    refusal: Refusal,
+    *,
+    source: str,
+    file: str | None,
+    line: int | None = None,
+) -> None:
+    """Quarantine bytes the gate refused, with its reason and where they came from."""
+    store.quarantine(
+        source=source,
+        reason=refusal.reason,
+        raw=raw[:EXCERPT_BYTES],
+        file=file,
+        line=line,
+        resource_type=refusal.resource_type,
+        resource_id=refusal.id,
+    )
+    log.warning(
+        "quarantined",
+        extra={
+            "file": file,
+            "line": line,
+            "resource_type": refusal.resource_type,
+            "reason": refusal.reason,
+        },
+    )
 
 
 def ingest_lines(
-    store: SQLStore, stream: Iterable[bytes], *, file: str, source: str = "ingest"
+    store: Store,
+    lines: Iterable[tuple[bytes, int]],
+    *,
+    file: str,
+    source: str = "ingest",
+    max_bytes: int,
+    batch_size: int,
+    expected_type: str | None = None,
+    checkpoint: str | None = None,
+    skip: int = 0,
+    report: IngestReport | None = None,
 ) -> IngestReport:
-    """Write every good line of `stream`; quarantine the others (see module doc)."""
-    report = IngestReport()
-    batch: list[tuple[bytes, dict[str, Any]]] = []
-    max_bytes = store.max_resource_bytes
-    size = store.batch_size
+    """Write every good line of `lines` ((line, true length) pairs, see `split_lines`);
+    quarantine the others (see module doc).
+
+    `expected_type`: the type every line must be (a file of one type).
+    `checkpoint`: the stream that holds the number of lines done, committed with each
+    batch (and at the end, even with nothing to write); the first `skip` lines are done.
+    `report.lines` counts the lines read after those skipped. `report`: counts go there as
+    batches commit (so that what was done before an exception is still counted).
+    """
+    report = IngestReport() if report is None else report
+    batch: list[ReceivedResource] = []
+    n = skip
 
     def flush() -> None:
-        for (_, res), outcome in zip(batch, store.write_parsed(batch), strict=True):
+        if not batch and checkpoint is None:
+            return
+        mark = (checkpoint, str(n)) if checkpoint is not None else None
+        for res, outcome in zip(batch, store.upsert_many(batch, checkpoint=mark), strict=True):
             if outcome in (WriteOutcome.CREATED, WriteOutcome.UPDATED, WriteOutcome.DELETED):
                 report.written += 1
-                rt = res["resourceType"]
+                rt = res.resource_type
                 report.by_type[rt] = report.by_type.get(rt, 0) + 1
             else:
                 report.unchanged += 1
         batch.clear()
 
-    for lineno, raw in enumerate(stream, start=1):
-        report.lines = lineno
+    for lineno, (raw, size) in enumerate(lines, start=1):
+        if lineno <= skip:
+            continue
+        n = lineno
+        report.lines += 1
         line = raw.rstrip(b"\r\n")
-        if not line.strip():
+        whole = size == len(raw)  # else `raw` is the first bytes of an over-long line
+        if whole and not line.strip():
             continue
-        res, reason = check_line(line, max_bytes)
-        if res is None:
+        got = admit(
+            line,
+            max_bytes=max_bytes,
+            expected_type=expected_type,
+            size=len(line) if whole else size,
+        )
+        if isinstance(got, Refusal):
             report.quarantined += 1
-            rtype = rid = None
-            if reason.startswith(("unknown", "without")) or reason == "no resourceType":
-                try:
-                    obj = orjson.loads(line)
-                    rtype = obj.get("resourceType") if isinstance(obj, dict) else None
-                    rid = obj.get("id") if isinstance(obj, dict) else None
-                except orjson.JSONDecodeError:
-                    pass
-            store.quarantine(
-                source=source,
-                reason=reason,
-                raw=line[:65536],
-                file=file,
-                line=lineno,
-                resource_type=rtype if isinstance(rtype, str) else None,
-                resource_id=rid if isinstance(rid, str) else None,
-            )
+            set_aside(store, line, got, source=source, file=file, line=lineno)
             continue
-        batch.append((line, res))
-        if len(batch) >= size:
+        batch.append(got)
+        if len(batch) >= batch_size:
             flush()
-    if batch:
-        flush()
+    flush()
     return report
 
 

@@ -20,11 +20,12 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import orjson
 
-from standby.fhir.search_params import date_range, extract, patient_compartment
+from standby.fhir.gate import ReceivedResource
+from standby.fhir.search_params import extract, patient_compartment
 from standby.store.base import (
     JSON,
     IngestReport,
@@ -36,28 +37,15 @@ from standby.store.base import (
     Transaction,
     VersionConflict,
     WriteOutcome,
+    admit_all,
 )
 from standby.store.ingest import ingest_lines
 from standby.store.memory_search import compile_search, compile_sort, index_values, ordered
-from standby.store.sql_store import now_instant, parse_body
+from standby.store.sql_store import now_instant
 from standby.store.sqlite import split_statements
-
-if TYPE_CHECKING:
-    from standby.store.sql_store import SQLStore
+from standby.store.version_rules import decide, lu_ms, version_number
 
 Key = tuple[str, str]
-
-
-def _ms(instant: str) -> int:
-    rng = date_range(instant)
-    return rng[0] if rng else 0
-
-
-def _vnum(version_id: str) -> int:
-    try:
-        return int(version_id)
-    except ValueError:
-        return 0
 
 
 @dataclass(slots=True)
@@ -127,20 +115,13 @@ class MemoryStore(Store):
         """Apply the replica version rules (docs/store.md#version-rules) to one version:
         `item` is the body and its resource, or None for a tombstone."""
         held = self._held(key)
-        lu = _ms(lu_text) if lu_text else None
+        row = None
         if held is not None:
             h = held.stored
-            same = (vid is not None and vid == h.version_id) or (
-                vid is None and lu_text is not None and lu_text == h.last_updated
-            )
-            if same or (item is None and h.deleted and vid is None and lu_text is None):
-                return WriteOutcome.UNCHANGED
-            if lu is not None and (lu, _vnum(vid or "0")) < (held.lu, _vnum(h.version_id)):
-                return WriteOutcome.STALE
-        if vid is None:
-            vid = str(_vnum(held.stored.version_id) + 1) if held is not None else "1"
-        if lu_text is None or lu is None:
-            lu_text, lu = stamp, _ms(stamp)
+            row = (held.rid, key[0], key[1], h.version_id, h.last_updated, held.lu, h.deleted)
+        outcome, vid, lu_text, lu = decide(vid, lu_text, item is None, row, stamp, lu_ms(stamp))
+        if outcome in (WriteOutcome.UNCHANGED, WriteOutcome.STALE):
+            return outcome
         if item is None:
             stored = StoredResource(key[0], key[1], vid, lu_text, True, b"")
             patient, values = None, {}
@@ -169,39 +150,28 @@ class MemoryStore(Store):
             return WriteOutcome.DELETED
         return WriteOutcome.UPDATED if held is not None else WriteOutcome.CREATED
 
-    def _write_bodies(self, batch: Sequence[tuple[bytes, JSON]]) -> list[WriteOutcome]:
+    def _write_received(self, batch: Sequence[ReceivedResource]) -> list[WriteOutcome]:
         stamp = now_instant()
-        out: list[WriteOutcome] = []
-        for body, res in batch:
-            meta = res.get("meta") if isinstance(res.get("meta"), dict) else None
-            vid = meta.get("versionId") if meta else None
-            lu = meta.get("lastUpdated") if meta else None
-            out.append(
-                self._write(
-                    (res["resourceType"], res["id"]),
-                    vid if isinstance(vid, str) else None,
-                    lu if isinstance(lu, str) else None,
-                    (body, res),
-                    stamp,
-                )
+        return [
+            self._write(
+                (r.resource_type, r.id), r.version_id, r.last_updated, (r.raw, r.json), stamp
             )
-        return out
+            for r in batch
+        ]
 
     # ---- replica writes ----------------------------------------------------------------
     def upsert_many(
-        self, bodies: Iterable[bytes], *, checkpoint: tuple[str, str] | None = None
+        self,
+        resources: Iterable[bytes | ReceivedResource],
+        *,
+        checkpoint: tuple[str, str] | None = None,
     ) -> list[WriteOutcome]:
-        batch = [(bytes(b), parse_body(b)) for b in bodies]
+        batch = admit_all(resources, max_bytes=self.max_resource_bytes)
         with self._lock:
-            out = self._write_bodies(batch)
+            out = self._write_received(batch)
             if checkpoint is not None:
                 self._checkpoints[checkpoint[0]] = checkpoint[1]
         return out
-
-    def write_parsed(self, batch: Sequence[tuple[bytes, JSON]]) -> list[WriteOutcome]:
-        """Write bodies already parsed and checked (the ingest path: parsed once)."""
-        with self._lock:
-            return self._write_bodies(batch)
 
     def tombstone(
         self,
@@ -221,8 +191,14 @@ class MemoryStore(Store):
     def ingest_ndjson(
         self, stream: Iterable[bytes], *, file: str, source: str = "ingest"
     ) -> IngestReport:
-        # ingest_lines reads only write_parsed, quarantine, batch_size and max_resource_bytes
-        return ingest_lines(cast("SQLStore", self), stream, file=file, source=source)
+        return ingest_lines(
+            self,
+            ((line, len(line)) for line in stream),
+            file=file,
+            source=source,
+            max_bytes=self.max_resource_bytes,
+            batch_size=self.batch_size,
+        )
 
     # ---- authoritative writes ----------------------------------------------------------
     def _authoritative(self, resource: JSON, *, if_match: str | None) -> StoredResource:
@@ -242,7 +218,7 @@ class MemoryStore(Store):
                     raise VersionConflict(
                         f"{rtype}/{res['id']}: version {want} is not the current version"
                     )
-            vid = str(_vnum(held.stored.version_id) + 1) if held is not None else "1"
+            vid = str(version_number(held.stored.version_id) + 1) if held is not None else "1"
             lu_text = now_instant()
             res["meta"] = {**(res.get("meta") or {}), "versionId": vid, "lastUpdated": lu_text}
             body = orjson.dumps(res)
@@ -262,7 +238,7 @@ class MemoryStore(Store):
             held = self._held((resource_type, id))
             if held is None or held.stored.deleted:
                 return None
-            vid = str(_vnum(held.stored.version_id) + 1)
+            vid = str(version_number(held.stored.version_id) + 1)
             lu_text = now_instant()
             self._write((resource_type, id), vid, lu_text, None, lu_text)
         return StoredResource(resource_type, id, vid, lu_text, True, b"")
@@ -284,7 +260,9 @@ class MemoryStore(Store):
             if held is None:
                 return []
             versions = [held.stored, *self._history.get(key, [])]
-        versions.sort(key=lambda s: (_ms(s.last_updated), _vnum(s.version_id)), reverse=True)
+        versions.sort(
+            key=lambda s: (lu_ms(s.last_updated), version_number(s.version_id)), reverse=True
+        )
         return versions
 
     def changes_since(
@@ -295,7 +273,7 @@ class MemoryStore(Store):
         limit: int = 1000,
         after_seq: int = 0,
     ) -> list[tuple[int, StoredResource]]:
-        since_ms = _ms(since) if since else None
+        since_ms = lu_ms(since) if since else None
         out: list[tuple[int, StoredResource]] = []
         with self._lock:
             for seq, key in self._by_seq.items():

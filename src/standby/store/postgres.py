@@ -19,7 +19,8 @@ import psycopg
 from standby import clock
 from standby.clock import instant
 from standby.store.base import Migration
-from standby.store.sql_store import Cursor, SQLStore
+from standby.store.connections import Cursor, SingleWriter
+from standby.store.sql_store import SQLStore
 
 _CACHE: dict[str, str] = {}
 
@@ -93,8 +94,6 @@ class PostgresStore(SQLStore):
         self.schema = schema
         self.batch_size = batch_size
         self.max_resource_bytes = max_resource_bytes
-        self._lock = threading.RLock()
-        self._depth = 0
         self._local = threading.local()
         self._readers: list[psycopg.Connection[Any]] = []
         self._readers_lock = threading.Lock()
@@ -103,7 +102,9 @@ class PostgresStore(SQLStore):
         if schema:
             self._wconn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             self._wconn.execute(f'SET search_path TO "{schema}"')
-        self._wcur = _PgCursor(self._wconn)
+        self._single_writer = SingleWriter(
+            _PgCursor(self._wconn), begin="BEGIN", on_rollback=self._forget_pids
+        )
         self._init_schema()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -111,29 +112,6 @@ class PostgresStore(SQLStore):
         if self.schema:
             conn.execute(f'SET search_path TO "{self.schema}"')
         return conn
-
-    @contextmanager
-    def _writer(self) -> Iterator[Cursor]:
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield self._wcur
-                finally:
-                    self._depth -= 1
-                return
-            self._wconn.execute("BEGIN")
-            self._depth = 1
-            try:
-                yield self._wcur
-            except BaseException:
-                self._wconn.execute("ROLLBACK")
-                self._forget_pids()
-                raise
-            else:
-                self._wconn.execute("COMMIT")
-            finally:
-                self._depth = 0
 
     def _read_conn(self) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
@@ -165,13 +143,6 @@ class PostgresStore(SQLStore):
         rows = cur.query(f"SELECT nextval('{seq}') FROM generate_series(1, ?)", (n,))
         return sorted(int(r[0]) for r in rows)
 
-    def _set_checkpoint(self, cur: Cursor, stream: str, value: str) -> None:
-        cur.execute(
-            "INSERT INTO checkpoint (stream, value) VALUES (?, ?)"
-            " ON CONFLICT (stream) DO UPDATE SET value = excluded.value",
-            (stream, value),
-        )
-
     def _apply_migrations(self, namespace: str, migrations: Sequence[Migration]) -> None:
         with self._writer() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(?)", (727_001,))
@@ -202,5 +173,5 @@ class PostgresStore(SQLStore):
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
-        with self._lock:
+        with self._single_writer.lock:
             self._wconn.close()

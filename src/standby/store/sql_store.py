@@ -1,14 +1,16 @@
-"""The engine-neutral half of the store: version rules, index rows, search, quarantine.
+"""The engine-neutral half of the store: the write path (version rules, index rows),
+authoritative writes, quarantine and checkpoints; the reads are in `sql_reads`.
 
-`SQLStore` implements `Store` over a tiny cursor interface (`Cursor`); `SQLiteStore` and
-`PostgresStore` only supply connections, id allocation and SQL dialect. See docs/store.md.
+`SQLStore` implements `Store` over a tiny cursor interface (`connections.Cursor`);
+`SQLiteStore` and `PostgresStore` only supply connections, id allocation and SQL dialect.
+See docs/store.md.
 """
 
 from __future__ import annotations
 
 import uuid
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -17,43 +19,27 @@ import orjson
 
 from standby import clock
 from standby.clock import instant
-from standby.fhir.search_params import (
-    Extracted,
-    date_range,
-    extract,
-    patient_compartment,
-)
+from standby.fhir.gate import ReceivedResource
+from standby.fhir.search_params import Extracted, extract, patient_compartment
 from standby.store import schema
 from standby.store.base import (
     JSON,
     IngestReport,
     Migration,
     QuarantineItem,
-    SearchPage,
-    Store,
     StoredResource,
     Transaction,
     VersionConflict,
     WriteOutcome,
+    admit_all,
 )
+from standby.store.connections import Cursor, SingleWriter
 from standby.store.ingest import ingest_lines
-from standby.store.search_sql import build_order, build_where
+from standby.store.sql_reads import SQLReads
+from standby.store.version_rules import HELD_COLUMNS, decide, lu_ms, version_number
 
-
-class Cursor(Transaction):
-    """A `Transaction` that can also run one statement over many rows."""
-
-    @abstractmethod
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-
-    def insert_rows(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert many new rows (PostgreSQL uses COPY)."""
-        marks = ", ".join("?" * len(columns.split(",")))
-        self.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
-
-
-_COLS = "r.type, r.id, r.version_id, r.last_updated, r.deleted, r.body"
-_RES_COLS = "rid, type, id, version_id, last_updated, lu, deleted"
+# A tombstone to write: (type, id, versionId, lastUpdated).
+Tombstone = tuple[str, str, str | None, str | None]
 
 
 def now_instant() -> str:
@@ -63,76 +49,27 @@ def now_instant() -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def _lu_ms(instant: str) -> int:
-    rng = date_range(instant)
-    return rng[0] if rng else 0
+def _key(item: ReceivedResource | Tombstone) -> tuple[str, str]:
+    if isinstance(item, ReceivedResource):
+        return (item.resource_type, item.id)
+    return (item[0], item[1])
 
 
-def _vnum(version_id: str) -> int:
-    try:
-        return int(version_id)
-    except ValueError:
-        return 0
-
-
-def _row(row: Sequence[Any]) -> StoredResource:
-    b = row[5]
-    return StoredResource(
-        row[0], row[1], row[2], row[3], row[4] == 1, b if type(b) is bytes else bytes(b)
-    )
-
-
-class _Pending:
-    """One resource to write in a batch, with what is known of the version held."""
-
-    __slots__ = ("body", "lu", "lu_text", "res", "rid_text", "rtype", "vid")
-
-    def __init__(self, body: bytes, res: JSON) -> None:
-        self.body = body
-        self.res = res
-        self.rtype: str = res["resourceType"]
-        self.rid_text: str = res["id"]
-        meta = res.get("meta") if isinstance(res.get("meta"), dict) else {}
-        vid = meta.get("versionId") if meta else None
-        lu = meta.get("lastUpdated") if meta else None
-        self.vid: str | None = vid if isinstance(vid, str) else None
-        self.lu_text: str | None = lu if isinstance(lu, str) else None
-        self.lu = _lu_ms(self.lu_text) if self.lu_text else None
-
-
-def parse_body(body: bytes) -> JSON:
-    """The resource in a body; ValueError unless an object with resourceType and id."""
-    try:
-        res = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ValueError(f"not JSON: {exc}") from None
-    if not isinstance(res, dict):
-        raise ValueError("not a JSON object")
-    if not isinstance(res.get("resourceType"), str):
-        raise ValueError("no resourceType")
-    if not isinstance(res.get("id"), str) or not res["id"]:
-        raise ValueError(f"{res['resourceType']} without id")
-    return res
-
-
-class SQLStore(Store):
+class SQLStore(SQLReads):
     """`Store` over SQL; engines implement the connection hooks below."""
 
     batch_size: int = 2000
     max_resource_bytes: int = 16 * 1024 * 1024
+    _single_writer: SingleWriter  # set by the engine once its write connection is open
 
     def __init__(self) -> None:
         self._pids: dict[tuple[str, str], int] = {}
         self._sids: dict[str, int] = {"": 0}
 
     # ---- engine hooks ------------------------------------------------------------------
-    @abstractmethod
     def _writer(self) -> AbstractContextManager[Cursor]:
         """The single write transaction (re-entrant within one thread)."""
-
-    @abstractmethod
-    def _reader(self) -> AbstractContextManager[Cursor]:
-        """A read-only snapshot."""
+        return self._single_writer.transaction()
 
     @abstractmethod
     def _alloc(self, cur: Cursor, what: str, n: int) -> list[int]:
@@ -246,7 +183,7 @@ class SQLStore(Store):
             for k in range(0, len(ids), 500):
                 chunk = ids[k : k + 500]
                 for row in cur.query(
-                    f"SELECT {_RES_COLS} FROM resource WHERE type = ? AND id IN "
+                    f"SELECT {HELD_COLUMNS} FROM resource WHERE type = ? AND id IN "
                     f"({','.join('?' * len(chunk))})",
                     [t, *chunk],
                 ):
@@ -255,59 +192,35 @@ class SQLStore(Store):
 
     # ---- the write path ----------------------------------------------------------------
     def _write_unique(
-        self,
-        cur: Cursor,
-        items: Sequence[_Pending | tuple[str, str, str | None, str | None]],
+        self, cur: Cursor, items: Sequence[ReceivedResource | Tombstone]
     ) -> list[WriteOutcome]:
-        """Apply the replica version rules to a batch whose (type, id) keys are unique.
-        An item is a body (`_Pending`) or a tombstone `(type, id, versionId, lastUpdated)`."""
-        keys = [(i.rtype, i.rid_text) if isinstance(i, _Pending) else (i[0], i[1]) for i in items]
+        """Apply the version rules (`version_rules.decide`) to a batch whose (type, id) keys
+        are unique."""
+        keys = [_key(i) for i in items]
         held = self._held(cur, keys)
         stamp = now_instant()
-        stamp_ms = _lu_ms(stamp)
+        stamp_ms = lu_ms(stamp)
         outcomes: list[WriteOutcome] = []
         # (key, held row or None, vid, lu_text, lu, deleted, body, patient, extracted)
         ops: list[tuple[tuple[str, str], tuple | None, str, str, int, int, bytes, Any, Any]] = []
         for item, key in zip(items, keys, strict=True):
             h = held.get(key)
-            if isinstance(item, _Pending):
-                vid, lu_text, lu, deleted = item.vid, item.lu_text, item.lu, 0
+            if isinstance(item, ReceivedResource):
+                outcome, vid, lu_text, lu = decide(
+                    item.version_id, item.last_updated, False, h, stamp, stamp_ms
+                )
             else:
-                vid, lu_text, deleted = item[2], item[3], 1
-                lu = _lu_ms(lu_text) if lu_text else None
-            if h is not None:
-                h_vid, h_lu_text, h_lu, h_deleted = h[3], h[4], h[5], h[6]
-                same = (vid is not None and vid == h_vid) or (
-                    vid is None and lu_text is not None and lu_text == h_lu_text
-                )
-                if same or (deleted and h_deleted and vid is None and lu_text is None):
-                    outcomes.append(WriteOutcome.UNCHANGED)
-                    continue
-                if lu is not None and (lu, _vnum(vid or "0")) < (h_lu, _vnum(h_vid)):
-                    outcomes.append(WriteOutcome.STALE)
-                    continue
-            if vid is None:
-                vid = str(_vnum(h[3]) + 1) if h is not None else "1"
-            if lu_text is None or lu is None:
-                lu_text, lu = stamp, stamp_ms
-            if isinstance(item, _Pending):
+                outcome, vid, lu_text, lu = decide(item[2], item[3], True, h, stamp, stamp_ms)
+            outcomes.append(outcome)
+            if outcome is WriteOutcome.UNCHANGED or outcome is WriteOutcome.STALE:
+                continue
+            if isinstance(item, ReceivedResource):
+                res = item.json
                 ops.append(
-                    (
-                        key,
-                        h,
-                        vid,
-                        lu_text,
-                        lu,
-                        0,
-                        item.body,
-                        patient_compartment(item.res),
-                        extract(item.res),
-                    )
+                    (key, h, vid, lu_text, lu, 0, item.raw, patient_compartment(res), extract(res))
                 )
-                outcomes.append(WriteOutcome.UPDATED if h is not None else WriteOutcome.CREATED)
             else:
                 ops.append((key, h, vid, lu_text, lu, 1, b"", None, None))
-                outcomes.append(WriteOutcome.DELETED)
         if not ops:
             return outcomes
         seqs = self._alloc(cur, "seq", len(ops))
@@ -350,14 +263,14 @@ class SQLStore(Store):
         return outcomes
 
     def _write(
-        self, cur: Cursor, items: Sequence[_Pending | tuple[str, str, str | None, str | None]]
+        self, cur: Cursor, items: Sequence[ReceivedResource | Tombstone]
     ) -> list[WriteOutcome]:
         """`_write_unique` over runs of the batch in which no (type, id) repeats."""
         out: list[WriteOutcome] = []
-        run: list[Any] = []
+        run: list[ReceivedResource | Tombstone] = []
         seen: set[tuple[str, str]] = set()
         for item in items:
-            key = (item.rtype, item.rid_text) if isinstance(item, _Pending) else (item[0], item[1])
+            key = _key(item)
             if key in seen:
                 out.extend(self._write_unique(cur, run))
                 run, seen = [], set()
@@ -371,14 +284,21 @@ class SQLStore(Store):
         if checkpoint is not None:
             self._set_checkpoint(cur, *checkpoint)
 
-    @abstractmethod
-    def _set_checkpoint(self, cur: Cursor, stream: str, value: str) -> None: ...
+    def _set_checkpoint(self, cur: Cursor, stream: str, value: str) -> None:
+        cur.execute(
+            "INSERT INTO checkpoint (stream, value) VALUES (?, ?)"
+            " ON CONFLICT (stream) DO UPDATE SET value = excluded.value",
+            (stream, value),
+        )
 
     # ---- replica writes ----------------------------------------------------------------
     def upsert_many(
-        self, bodies: Iterable[bytes], *, checkpoint: tuple[str, str] | None = None
+        self,
+        resources: Iterable[bytes | ReceivedResource],
+        *,
+        checkpoint: tuple[str, str] | None = None,
     ) -> list[WriteOutcome]:
-        items = [_Pending(bytes(b), parse_body(b)) for b in bodies]
+        items = admit_all(resources, max_bytes=self.max_resource_bytes)
         with self._writer() as cur:
             out = self._write(cur, items)
             self._checkpoint(cur, checkpoint)
@@ -401,17 +321,17 @@ class SQLStore(Store):
     def ingest_ndjson(
         self, stream: Iterable[bytes], *, file: str, source: str = "ingest"
     ) -> IngestReport:
-        return ingest_lines(self, stream, file=file, source=source)
-
-    def write_parsed(self, batch: Sequence[tuple[bytes, JSON]]) -> list[WriteOutcome]:
-        """Write bodies already parsed and checked (the ingest path: parsed once)."""
-        with self._writer() as cur:
-            return self._write(cur, [_Pending(b, r) for b, r in batch])
+        return ingest_lines(
+            self,
+            ((line, len(line)) for line in stream),
+            file=file,
+            source=source,
+            max_bytes=self.max_resource_bytes,
+            batch_size=self.batch_size,
+        )
 
     # ---- authoritative writes ----------------------------------------------------------
-    def _authoritative(
-        self, resource: JSON, *, if_match: str | None, must_exist: bool
-    ) -> StoredResource:
+    def _authoritative(self, resource: JSON, *, if_match: str | None) -> StoredResource:
         rtype = resource.get("resourceType")
         if not isinstance(rtype, str):
             raise ValueError("no resourceType")
@@ -429,182 +349,33 @@ class SQLStore(Store):
                     raise VersionConflict(
                         f"{rtype}/{res['id']}: version {want} is not the current version"
                     )
-            vid = str(_vnum(held[3]) + 1) if held is not None else "1"
+            vid = str(version_number(held[3]) + 1) if held is not None else "1"
             lu_text = now_instant()
             meta = dict(res.get("meta") or {})
             meta["versionId"] = vid
             meta["lastUpdated"] = lu_text
             res["meta"] = meta
             body = orjson.dumps(res)
-            self._write(cur, [_Pending(body, res)])
+            self._write(cur, [ReceivedResource(body, res, rtype, res["id"], vid, lu_text)])
         return StoredResource(rtype, res["id"], vid, lu_text, False, body)
 
     def create(self, resource: JSON) -> StoredResource:
-        return self._authoritative(resource, if_match=None, must_exist=False)
+        return self._authoritative(resource, if_match=None)
 
     def update(self, resource: JSON, *, if_match: str | None = None) -> StoredResource:
         if not isinstance(resource.get("id"), str):
             raise ValueError("update needs an id")
-        return self._authoritative(resource, if_match=if_match, must_exist=False)
+        return self._authoritative(resource, if_match=if_match)
 
     def delete(self, resource_type: str, id: str) -> StoredResource | None:
         with self._writer() as cur:
             held = self._held(cur, [(resource_type, id)]).get((resource_type, id))
             if held is None or held[6]:
                 return None
-            vid = str(_vnum(held[3]) + 1)
+            vid = str(version_number(held[3]) + 1)
             lu_text = now_instant()
             self._write(cur, [(resource_type, id, vid, lu_text)])
         return StoredResource(resource_type, id, vid, lu_text, True, b"")
-
-    # ---- reads -------------------------------------------------------------------------
-    def read(self, resource_type: str, id: str) -> StoredResource | None:
-        with self._reader() as cur:
-            rows = cur.query(
-                f"SELECT {_COLS} FROM resource r WHERE r.type = ? AND r.id = ?",
-                (resource_type, id),
-            )
-        return _row(rows[0]) if rows else None
-
-    def vread(self, resource_type: str, id: str, version_id: str) -> StoredResource | None:
-        with self._reader() as cur:
-            rows = cur.query(
-                f"SELECT {_COLS} FROM resource r WHERE r.type = ? AND r.id = ?"
-                " AND r.version_id = ?",
-                (resource_type, id, version_id),
-            )
-            if not rows:
-                rows = cur.query(
-                    "SELECT r.type, r.id, h.version_id, h.last_updated, h.deleted, h.body"
-                    " FROM resource r JOIN resource_history h ON h.rid = r.rid"
-                    " WHERE r.type = ? AND r.id = ? AND h.version_id = ?",
-                    (resource_type, id, version_id),
-                )
-        return _row(rows[0]) if rows else None
-
-    def history(self, resource_type: str, id: str) -> list[StoredResource]:
-        with self._reader() as cur:
-            cur_rows = cur.query(
-                f"SELECT {_COLS}, r.rid FROM resource r WHERE r.type = ? AND r.id = ?",
-                (resource_type, id),
-            )
-            if not cur_rows:
-                return []
-            old = cur.query(
-                "SELECT version_id, last_updated, deleted, body FROM resource_history"
-                " WHERE rid = ?",
-                (cur_rows[0][6],),
-            )
-        versions = [_row(cur_rows[0])] + [_row((resource_type, id, *r)) for r in old]
-        versions.sort(key=lambda s: (_lu_ms(s.last_updated), _vnum(s.version_id)), reverse=True)
-        return versions
-
-    def changes_since(
-        self,
-        since: str | None,
-        *,
-        types: Sequence[str] | None = None,
-        limit: int = 1000,
-        after_seq: int = 0,
-    ) -> list[tuple[int, StoredResource]]:
-        sql = f"SELECT r.seq, {_COLS} FROM resource r WHERE r.seq > ?"
-        args: list[Any] = [after_seq]
-        if since:
-            sql += " AND r.lu > ?"
-            args.append(_lu_ms(since))
-        if types:
-            sql += f" AND r.type IN ({','.join('?' * len(types))})"
-            args.extend(types)
-        sql += " ORDER BY r.seq LIMIT ?"
-        args.append(limit)
-        with self._reader() as cur:
-            rows = cur.query(sql, args)
-        return [(int(r[0]), _row(r[1:])) for r in rows]
-
-    def last_seq(self) -> int | None:
-        with self._reader() as cur:
-            return int(cur.query("SELECT coalesce(max(seq), 0) FROM resource")[0][0])
-
-    def change_marks(
-        self, after_seq: int, *, limit: int = 10000
-    ) -> list[tuple[int, str, str, str | None]] | None:
-        with self._reader() as cur:
-            rows = cur.query(
-                "SELECT seq, type, id, patient_id FROM resource WHERE seq > ? ORDER BY seq LIMIT ?",
-                (after_seq, limit),
-            )
-        return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
-
-    def search(
-        self,
-        resource_type: str,
-        params: Sequence[tuple[str, str]],
-        *,
-        sort: Sequence[str] = (),
-        count: int = 50,
-        offset: int = 0,
-        total: bool = False,
-    ) -> SearchPage:
-        where, args = build_where(resource_type, params, self._pid_read, self._sid_read)
-        order, order_args = build_order(resource_type, sort, self._pid_read)
-        with self._reader() as cur:
-            # rows first, bodies after: only the page's bodies are read
-            rids = [
-                int(r[0])
-                for r in cur.query(
-                    f"SELECT r.rid FROM resource r WHERE {where}{order} LIMIT ? OFFSET ?",
-                    [*args, *order_args, count, offset],
-                )
-            ]
-            rows = []
-            if rids:
-                got = {
-                    int(r[6]): r
-                    for r in cur.query(
-                        f"SELECT {_COLS}, r.rid FROM resource r WHERE r.rid IN"
-                        f" ({','.join('?' * len(rids))})",
-                        rids,
-                    )
-                }
-                rows = [got[rid] for rid in rids]
-            n = None
-            if total:
-                n = int(cur.query(f"SELECT count(*) FROM resource r WHERE {where}", args)[0][0])
-        return SearchPage([_row(r) for r in rows], n)
-
-    def compartment(
-        self, patient_id: str, types: Sequence[str] | None = None
-    ) -> list[StoredResource]:
-        sql = f"SELECT {_COLS} FROM resource r WHERE r.patient_id = ?"
-        args: list[Any] = [patient_id]
-        if types:
-            sql += f" AND r.type IN ({','.join('?' * len(types))})"
-            args.extend(types)
-        with self._reader() as cur:
-            rows = cur.query(sql + " AND r.deleted = 0", args)
-        return [_row(r) for r in rows]
-
-    def iter_type(self, resource_type: str, batch: int = 1000) -> Iterator[StoredResource]:
-        last = -1
-        while True:
-            with self._reader() as cur:
-                rows = cur.query(
-                    f"SELECT {_COLS}, r.rid FROM resource r WHERE r.type = ? AND r.rid > ?"
-                    " AND r.deleted = 0 ORDER BY r.rid LIMIT ?",
-                    (resource_type, last, batch),
-                )
-            for r in rows:
-                yield _row(r)
-            if len(rows) < batch:
-                return
-            last = rows[-1][6]
-
-    def counts_by_type(self) -> dict[str, int]:
-        with self._reader() as cur:
-            rows = cur.query(
-                "SELECT type, count(*) FROM resource WHERE deleted = 0 GROUP BY type ORDER BY type"
-            )
-        return {r[0]: int(r[1]) for r in rows}
 
     # ---- quarantine, checkpoints -------------------------------------------------------
     def quarantine(

@@ -19,7 +19,8 @@ from typing import Any
 from standby import clock
 from standby.clock import instant
 from standby.store.base import Migration
-from standby.store.sql_store import Cursor, SQLStore
+from standby.store.connections import Cursor, SingleWriter
+from standby.store.sql_store import SQLStore
 
 
 def split_statements(script: str) -> list[str]:
@@ -67,15 +68,15 @@ class SQLiteStore(SQLStore):
         self.path = Path(path)
         self.batch_size = batch_size
         self.max_resource_bytes = max_resource_bytes
-        self._lock = threading.RLock()
-        self._depth = 0
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
         self._wconn = self._connect()
         self._wconn.execute("PRAGMA journal_mode=WAL")
-        self._wcur = _SQLiteCursor(self._wconn)
+        self._single_writer = SingleWriter(
+            _SQLiteCursor(self._wconn), begin="BEGIN IMMEDIATE", on_rollback=self._forget_pids
+        )
         self._init_schema()
 
     def _connect(self) -> sqlite3.Connection:
@@ -88,29 +89,6 @@ class SQLiteStore(SQLStore):
         return conn
 
     # ---- connections -------------------------------------------------------------------
-    @contextmanager
-    def _writer(self) -> Iterator[Cursor]:
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield self._wcur
-                finally:
-                    self._depth -= 1
-                return
-            self._wconn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield self._wcur
-            except BaseException:
-                self._wconn.execute("ROLLBACK")
-                self._forget_pids()
-                raise
-            else:
-                self._wconn.execute("COMMIT")
-            finally:
-                self._depth = 0
-
     def _read_conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
@@ -139,13 +117,6 @@ class SQLiteStore(SQLStore):
         col = "rid" if what == "rid" else "seq"
         start = int(cur.query(f"SELECT coalesce(max({col}), 0) FROM resource")[0][0])
         return list(range(start + 1, start + 1 + n))
-
-    def _set_checkpoint(self, cur: Cursor, stream: str, value: str) -> None:
-        cur.execute(
-            "INSERT INTO checkpoint (stream, value) VALUES (?, ?)"
-            " ON CONFLICT (stream) DO UPDATE SET value = excluded.value",
-            (stream, value),
-        )
 
     def _apply_migrations(self, namespace: str, migrations: Sequence[Migration]) -> None:
         with self._writer() as cur:
@@ -177,5 +148,5 @@ class SQLiteStore(SQLStore):
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
-        with self._lock:
+        with self._single_writer.lock:
             self._wconn.close()

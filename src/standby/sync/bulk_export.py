@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import orjson
 
-from standby.store.base import Store
+from standby.fhir.gate import Refusal
+from standby.store.base import IngestReport, Store
+from standby.store.ingest import ingest_lines, split_lines
 from standby.sync import status
-from standby.sync.http import FhirClient, FhirError, parse_retry_after
+from standby.sync.checkpoints import Streams
+from standby.sync.http import FhirClient, SourceError, parse_retry_after
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
 
 log = logging.getLogger("standby.sync.bulk")
@@ -67,35 +69,8 @@ class SeedResult:
     seconds: float = 0.0
 
 
-class SeedFailed(FhirError):
+class SeedFailed(SourceError):
     """The export could not be started or completed (a clear message says why)."""
-
-
-def iter_lines(chunks: Iterable[bytes], max_bytes: int) -> Iterator[tuple[bytes, int]]:
-    """NDJSON lines of a byte stream as (line, length). A line longer than `max_bytes` is
-    yielded as its first 64 KiB with its true length (the rest is never held)."""
-    buf = bytearray()
-    over = 0  # > 0: inside an over-long line, counting its length
-    for chunk in chunks:
-        start = 0
-        while True:
-            nl = chunk.find(b"\n", start)
-            piece = chunk[start:] if nl < 0 else chunk[start:nl]
-            if over:
-                over += len(piece)
-            else:
-                buf += piece
-                if len(buf) > max_bytes:
-                    over = len(buf)
-                    del buf[65536:]
-            if nl < 0:
-                break
-            yield (bytes(buf), over or len(buf))
-            buf.clear()
-            over = 0
-            start = nl + 1
-    if buf or over:
-        yield (bytes(buf), over or len(buf))
 
 
 class BulkSeed:
@@ -114,8 +89,9 @@ class BulkSeed:
         self.source = source
         self.cfg = cfg
         self._sleep = sleep
-        self.job_stream = f"sync:{source}:bulk:job"
-        self.since_stream = f"sync:{source}:bulk:since"
+        self.streams = Streams(source)
+        self.job_stream = self.streams.bulk_job
+        self.since_stream = self.streams.bulk_since
 
     def done_before(self) -> str | None:
         """transactionTime of the last completed seed (None: never seeded)."""
@@ -167,12 +143,9 @@ class BulkSeed:
             self._sleep(delay)
 
     # ---- files ---------------------------------------------------------------------------
-    def _file_stream(self, url: str) -> str:
-        return f"sync:{self.source}:bulk:file:{url}"
-
     def ingest_file(self, url: str, rtype: str | None, result: SeedResult) -> None:
         """Stream one output file into the store, resuming after the lines already held."""
-        stream = self._file_stream(url)
+        stream = self.streams.bulk_file(url)
         done = self.store.get_checkpoint(stream) or "0"
         if done == "done":
             return
@@ -195,40 +168,29 @@ class BulkSeed:
     def _ingest_from(
         self, url: str, rtype: str | None, stream: str, skip: int, result: SeedResult
     ) -> None:
-        batch: list[bytes] = []
-        n = 0
-        with self.client.stream("GET", url, headers={"Accept": NDJSON}) as r:
-            for n, (line, size) in enumerate(
-                iter_lines(r.iter_bytes(), self.writer.max_bytes), start=1
-            ):
-                if n <= skip:
-                    continue
-                result.lines += 1
-                if not line.strip() and size == len(line):
-                    continue
-                if size > self.writer.max_bytes:
-                    self.writer.set_aside(
-                        line[:4096],
-                        f"resource of {size} bytes is larger than the limit of "
-                        f"{self.writer.max_bytes} bytes",
-                        file=url,
-                        line=n,
-                        resource_type=rtype,
-                    )
-                    result.stats.quarantined += 1
-                elif self.writer.check(line, file=url, line=n, expected=rtype):
-                    batch.append(line)
-                else:
-                    result.stats.quarantined += 1
-                if len(batch) >= self.cfg.batch_size:
-                    result.stats.add(self.writer.write(batch, checkpoint=(stream, str(n))))
-                    batch = []
-        result.stats.add(self.writer.write(batch, checkpoint=(stream, str(max(n, skip)))))
+        report = IngestReport()
+        try:
+            with self.client.stream("GET", url, headers={"Accept": NDJSON}) as r:
+                ingest_lines(
+                    self.store,
+                    split_lines(r.iter_bytes(), self.writer.max_bytes),
+                    file=url,
+                    source=self.writer.source,
+                    max_bytes=self.writer.max_bytes,
+                    batch_size=self.cfg.batch_size,
+                    expected_type=rtype,
+                    checkpoint=stream,
+                    skip=skip,
+                    report=report,
+                )
+        finally:  # what was committed before a broken download counts too
+            result.lines += report.lines
+            result.stats.add_report(report)
 
     def record_errors(self, url: str, result: SeedResult) -> None:
         """The manifest's error files: OperationOutcomes, recorded (first 20 in full)."""
         with self.client.stream("GET", url, headers={"Accept": NDJSON}) as r:
-            for line, _ in iter_lines(r.iter_bytes(), 1 << 20):
+            for line, _ in split_lines(r.iter_bytes(), 1 << 20):
                 if not line.strip():
                     continue
                 result.error_lines += 1
@@ -244,13 +206,15 @@ class BulkSeed:
     def apply_deleted(self, url: str, result: SeedResult) -> None:
         """The manifest's `deleted` files: Bundles of DELETE requests → tombstones."""
         with self.client.stream("GET", url, headers={"Accept": NDJSON}) as r:
-            for line, _ in iter_lines(r.iter_bytes(), self.writer.max_bytes):
+            for line, _ in split_lines(r.iter_bytes(), self.writer.max_bytes):
                 if not line.strip():
                     continue
                 try:
                     bundle = orjson.loads(line)
                 except orjson.JSONDecodeError:
-                    self.writer.set_aside(line, "malformed deleted-resources Bundle", file=url)
+                    self.writer.set_aside(
+                        line, Refusal("malformed deleted-resources Bundle"), file=url
+                    )
                     continue
                 for e in bundle.get("entry") or []:
                     ref = str((e.get("request") or {}).get("url", ""))
@@ -283,7 +247,7 @@ class BulkSeed:
             self.store.set_checkpoint(self.job_stream, "")
         try:
             self.client.request("DELETE", url, ok=(200, 202, 204, 404, 410))
-        except FhirError as e:
+        except SourceError as e:
             log.warning("export not deleted", extra={"error": str(e)})
         result.seconds = time.monotonic() - t0
         log.info(

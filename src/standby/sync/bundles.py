@@ -1,6 +1,7 @@
-"""Reading what the source sends: resources out of search Bundles kept as the exact JSON
-text the source sent (decimals keep their precision), and the checks a resource must pass
-before it reaches the store (failures are quarantined with the reason, issue 3).
+"""Reading what the source sends: resources out of search Bundles, each kept as the exact
+JSON text the source sent (decimals keep their precision) beside the object parsed with
+the Bundle, so that the gate (`standby.fhir.gate.admit`) and the store need not parse it
+again.
 
 Bundle: https://hl7.org/fhir/R4/bundle.html (`entry.resource`, `entry.search.mode`,
 `link` with relation `next`, `entry.request` / `entry.response` in history bundles).
@@ -16,7 +17,6 @@ import orjson
 
 JSON = dict[str, Any]
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
-_ID = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")
 
 
 def resource_spans(raw: bytes) -> list[tuple[int, int]]:
@@ -99,32 +99,3 @@ def parse_bundle(raw: bytes) -> Page:
             )
         )
     return Page(out, next_url if isinstance(next_url, str) else None)
-
-
-def check_resource(
-    resource: Any, size: int, *, max_bytes: int, expected_type: str | None = None
-) -> str | None:
-    """Why a resource cannot be stored (None: it can)."""
-    if size > max_bytes:
-        return f"resource of {size} bytes is larger than the limit of {max_bytes} bytes"
-    if not isinstance(resource, dict):
-        return "not a JSON object"
-    rtype = resource.get("resourceType")
-    if not isinstance(rtype, str) or not rtype:
-        return "no resourceType"
-    if expected_type is not None and rtype != expected_type:
-        return f"resourceType {rtype} in a file of {expected_type}"
-    rid = resource.get("id")
-    if not isinstance(rid, str) or not _ID.match(rid):
-        return "no valid id"
-    meta = resource.get("meta")
-    if meta is not None and not isinstance(meta, dict):
-        return "meta is not an object"
-    return None
-
-
-def last_updated(resource: JSON) -> str | None:
-    meta = resource.get("meta")
-    if isinstance(meta, dict) and isinstance(meta.get("lastUpdated"), str):
-        return str(meta["lastUpdated"])
-    return None

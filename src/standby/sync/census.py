@@ -1,11 +1,11 @@
 """The census planner: who matters now, and what to ask the source about them (pure).
 
-Issue 3, "Stay fresh", and DESIGN.md "Census-driven sync": real EHRs restrict search to one
-patient, so the sync keeps fresh the people who matter now: inpatient and ED Encounters in
-progress, surgeries and clinic appointments in the next N days. For each of them it searches
-the configured resource types with `_lastUpdated=gt<high-water mark − overlap>`; a patient new
-to the census gets a full pull (no `_lastUpdated`). Patients who leave the census are kept
-for `keep_hours`.
+Real EHRs restrict search to one patient (docs/sync.md, "Staying fresh"), so the sync
+keeps fresh the people who matter now: inpatient and ED Encounters in progress, surgeries
+and clinic appointments in the next N days. For each of them it searches the configured
+resource types with `_lastUpdated=gt<high-water mark − overlap>`; a patient new to the
+census gets a full pull (no `_lastUpdated`). Patients who leave the census are kept for
+`keep_hours`.
 
 Everything here is data in, data out (STYLE.md "Plan as data, then execute"): the executor
 (`standby.sync.incremental`) runs the requests. FHIR search: https://hl7.org/fhir/R4/search.html
@@ -18,51 +18,33 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from standby.sync.checkpoints import Streams, pull_group
+
 JSON = dict[str, Any]
 
 INPATIENT_CLASSES = {"IMP", "EMER", "ACUTE", "NONAC", "OBSENC", "SS"}
 ACTIVE_APPOINTMENT = {"proposed", "pending", "booked", "arrived", "checked-in", "waitlist"}
-
-DEFAULT_PATIENT_TYPES = (
-    "Patient",
-    "Encounter",
-    "AllergyIntolerance",
-    "Condition",
-    "MedicationRequest",
-    "MedicationAdministration",
-    "Observation",
-    "Flag",
-    "DocumentReference",
-    "CarePlan",
-    "ServiceRequest",
-    "Appointment",
-)
-DEFAULT_SHARED_TYPES = (
-    "Organization",
-    "Location",
-    "Practitioner",
-    "PractitionerRole",
-    "Schedule",
-    "Slot",
-)
 
 
 @dataclass(frozen=True)
 class SearchRequest:
     """One search to run and follow `next` links of; `stream` names its checkpoint."""
 
-    stream: str  # the checkpoint stream (or "pull:<patient>") its success counts towards
+    stream: str  # what its success counts towards: a checkpoint stream or a pull group
     resource_type: str
     params: tuple[tuple[str, str], ...]
     patient_id: str | None = None
     full: bool = False  # a full pull (no _lastUpdated)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CensusConfig:
+    """What one round plans from. The types come from the settings `sync_patient_types`
+    and `sync_shared_types` (their one list: `standby.settings`), see `runner.census_config`."""
+
     source: str = "ehr"
-    patient_types: tuple[str, ...] = DEFAULT_PATIENT_TYPES
-    shared_types: tuple[str, ...] = DEFAULT_SHARED_TYPES
+    patient_types: tuple[str, ...]  # searched per census patient
+    shared_types: tuple[str, ...]  # not tied to one patient: searched type-wide
     horizon_days: float = 2.0
     overlap_seconds: float = 60.0
     keep_hours: float = 24.0
@@ -210,7 +192,8 @@ def plan_round(
     round in which every search of that stream succeeded.
 
     * A patient on the census whose full pull is not done gets one: every configured type,
-      no `_lastUpdated` (stream "pull:<ids>": when all succeed, those patients are pulled).
+      no `_lastUpdated` (`checkpoints.pull_group`: when all succeed, those patients are
+      pulled).
     * Pulled patients (on the census now, or within `keep_hours`) are searched per type,
       `patients_per_search` at a time (`patient=a,b,c`; 1 for EHRs that allow only one),
       with `_lastUpdated=gt<hwm − overlap>` of that type's census stream.
@@ -235,22 +218,24 @@ def plan_round(
     for i in range(0, len(to_pull), size):
         chunk = to_pull[i : i + size]
         for rtype in cfg.patient_types:
-            plan.requests.append(patient_search(cfg, rtype, chunk, "pull:" + ",".join(chunk), None))
+            plan.requests.append(patient_search(cfg, rtype, chunk, pull_group(chunk), None))
+    streams = Streams(cfg.source)
     for rtype in cfg.patient_types:
-        stream = f"sync:{cfg.source}:census:{rtype}"
+        stream = streams.census(rtype)
         for i in range(0, len(pulled), size):
             chunk = pulled[i : i + size]
             plan.requests.append(patient_search(cfg, rtype, chunk, stream, hwms.get(stream)))
     for rtype in cfg.shared_types:
-        stream = f"sync:{cfg.source}:type:{rtype}"
+        stream = streams.type(rtype)
         plan.requests.append(type_search(cfg, rtype, stream, hwms.get(stream)))
     return plan
 
 
 def census_streams(cfg: CensusConfig) -> list[str]:
     """The checkpoint streams `plan_round` reads high-water marks from."""
-    return [f"sync:{cfg.source}:census:{t}" for t in cfg.patient_types] + [
-        f"sync:{cfg.source}:type:{t}" for t in cfg.shared_types
+    streams = Streams(cfg.source)
+    return [streams.census(t) for t in cfg.patient_types] + [
+        streams.type(t) for t in cfg.shared_types
     ]
 
 
@@ -293,7 +278,5 @@ def plan_type_round(
     cfg: CensusConfig, types: Sequence[str], hwms: Mapping[str, str | None]
 ) -> list[SearchRequest]:
     """The `type` mode: every type searched by `_lastUpdated`, no census."""
-    return [
-        type_search(cfg, t, f"sync:{cfg.source}:type:{t}", hwms.get(f"sync:{cfg.source}:type:{t}"))
-        for t in types
-    ]
+    streams = Streams(cfg.source)
+    return [type_search(cfg, t, streams.type(t), hwms.get(streams.type(t))) for t in types]

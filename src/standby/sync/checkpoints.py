@@ -1,22 +1,82 @@
 """Where the sync keeps its place: high-water marks (store checkpoints) and the census
 membership table (`sync_census`, see `standby.sync.schema`).
 
-Checkpoint streams (values are FHIR instants of the *source's* clock, or line offsets):
+Checkpoint streams are named here and nowhere else (`Streams`; values are FHIR instants of
+the *source's* clock, line counts, or "done"):
 
 * `sync:<source>:census:<Type>` — every census patient's `<Type>` changes up to here are held;
 * `sync:<source>:type:<Type>` — every `<Type>` change up to here is held (shared types, and
   the `type` mode);
-* `sync:<source>:bulk:job` / `:bulk:file:<url>` / `:bulk:since` — the seed (bulk_export.py).
+* `sync:<source>:bulk:job` / `:bulk:file:<url>` / `:bulk:since` — the seed (bulk_export.py);
+* `sync:<source>:search-seed` — the seed by search is done.
+
+A round's searches are grouped by what their success counts towards: a checkpoint stream,
+or the full pull of some patients (`pull_group`, read back by `pulled_patients`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from standby.clock import instant, parse_instant
 from standby.store.base import Store
 from standby.sync.schema import ensure_sync_schema
+
+_PULL = "pull:"
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The names of one source's checkpoint streams."""
+
+    source: str
+
+    @property
+    def _prefix(self) -> str:
+        return f"sync:{self.source}:"
+
+    def census(self, resource_type: str) -> str:
+        """Census patients' changes of one type are held up to this mark."""
+        return f"{self._prefix}census:{resource_type}"
+
+    def type(self, resource_type: str) -> str:
+        """Every change of one type is held up to this mark."""
+        return f"{self._prefix}type:{resource_type}"
+
+    @property
+    def bulk_job(self) -> str:
+        """The status URL of the export in progress ("" when none)."""
+        return f"{self._prefix}bulk:job"
+
+    @property
+    def bulk_since(self) -> str:
+        """The transactionTime of the last completed export."""
+        return f"{self._prefix}bulk:since"
+
+    def bulk_file(self, url: str) -> str:
+        """How many lines of one export file are held ("done" when all)."""
+        return f"{self._prefix}bulk:file:{url}"
+
+    @property
+    def search_seed(self) -> str:
+        """ "done" once the seed by search succeeded."""
+        return f"{self._prefix}search-seed"
+
+    def holds(self, stream: str) -> bool:
+        """Whether `stream` is a checkpoint stream of this source."""
+        return stream.startswith(self._prefix)
+
+
+def pull_group(patients: Sequence[str]) -> str:
+    """The group of the searches of one full pull of `patients`."""
+    return _PULL + ",".join(patients)
+
+
+def pulled_patients(group: str) -> list[str]:
+    """The patients of a `pull_group` (empty for any other group)."""
+    return group[len(_PULL) :].split(",") if group.startswith(_PULL) else []
 
 
 def load_hwms(store: Store, streams: Iterable[str]) -> dict[str, str | None]:

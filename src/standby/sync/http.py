@@ -1,12 +1,12 @@
 """One HTTP client for every request the sync makes to the source EHR.
 
-Politeness and faults (issue 3): at most `concurrency` requests in flight and at most
+Politeness and faults: at most `concurrency` requests in flight and at most
 `rate` requests per second (a token bucket); 429 and 503 wait as `Retry-After` says
 (seconds or an HTTP date; https://www.rfc-editor.org/rfc/rfc9110#field.retry-after);
 timeouts, connection errors, 502/504 and transient OperationOutcomes
 (https://hl7.org/fhir/R4/valueset-issue-type.html: `transient` and its children) back off
 exponentially with full jitter; a 401 drops the cached token and tries once more; anything
-else is permanent and raises `FhirError` at once.
+else is permanent and raises `SourceError` at once.
 
 One concurrency style: synchronous httpx, shared by a bounded thread pool.
 """
@@ -34,8 +34,13 @@ TRANSIENT_ISSUES = {"transient", "lock-error", "no-store", "exception", "timeout
 FHIR_JSON = "application/fhir+json"
 
 
-class FhirError(Exception):
-    """A request the source answered with a permanent error (or never answered)."""
+class SourceError(Exception):
+    """A request the source answered with a permanent error (or never answered).
+
+    What a remote FHIR server said to us, not what Standby answers its own clients with
+    (that is `standby.fhir.outcomes.FhirError`, which carries the OperationOutcome and the
+    status to send): kept apart so that a refusal from the EHR can never be passed on to
+    a clinician's browser as if it were Standby's own answer."""
 
     def __init__(self, message: str, *, status: int | None = None, transient: bool = False):
         super().__init__(message)
@@ -43,7 +48,7 @@ class FhirError(Exception):
         self.transient = transient
 
 
-class SourceUnreachable(FhirError):
+class SourceUnreachable(SourceError):
     """Retries ran out on connection errors / timeouts / 5xx: the source is not answering."""
 
 
@@ -226,7 +231,7 @@ class FhirClient:
                         reason = f"HTTP {status}: {summary}"
                     else:
                         self.last_ok = status < 500
-                        raise FhirError(
+                        raise SourceError(
                             f"{method} {_safe(url)} → HTTP {status}: {summary}", status=status
                         )
             attempt += 1
@@ -255,9 +260,9 @@ class FhirClient:
         try:
             body = r.json()
         except ValueError as e:
-            raise FhirError(f"GET {_safe(self.url(path))}: not JSON", status=r.status_code) from e
+            raise SourceError(f"GET {_safe(self.url(path))}: not JSON", status=r.status_code) from e
         if not isinstance(body, dict):
-            raise FhirError(f"GET {_safe(self.url(path))}: not a JSON object")
+            raise SourceError(f"GET {_safe(self.url(path))}: not a JSON object")
         return body
 
     def _throttle(self) -> None:

@@ -1,6 +1,6 @@
 """Staying fresh: one round of incremental sync, and the loop of rounds (`--watch`).
 
-Issue 3, "Stay fresh". Two modes:
+Two modes:
 
 * `census` (default): find the census (`census.census_queries`), plan the searches
   (`census.plan_round`), run them on a bounded thread pool, following `next` links.
@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from standby import clock
+from standby.fhir.gate import ReceivedResource
 from standby.store.base import Store
 from standby.sync import checkpoints, status
 from standby.sync.auth import AuthError
@@ -41,7 +42,7 @@ from standby.sync.census import (
     plan_round,
     plan_type_round,
 )
-from standby.sync.http import FhirClient, FhirError, SourceUnreachable
+from standby.sync.http import FhirClient, SourceError, SourceUnreachable
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
 
 log = logging.getLogger("standby.sync.incremental")
@@ -98,6 +99,7 @@ class IncrementalSync:
         self.cfg = cfg
         self.mode = mode
         self.types = tuple(types) or (cfg.patient_types + cfg.shared_types)
+        self.streams = checkpoints.Streams(cfg.source)
         self.writer = ReplicaWriter(store, cfg.source, max_bytes=max_bytes)
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync")
 
@@ -116,26 +118,27 @@ class IncrementalSync:
                     result.date = _server_date(r.headers.get("Date"))
                 params = None
                 page = parse_bundle(r.content)
-                bodies: list[bytes] = []
+                received: list[ReceivedResource] = []
                 where = f"{req.resource_type} search"
                 for e in page.entries:
                     if e.raw is None or e.resource is None or e.mode == "outcome":
                         continue
                     if e.resource.get("resourceType") == "OperationOutcome":
                         continue
-                    if self.writer.check(e.raw, file=where):
-                        bodies.append(e.raw)
-                        if keep:
-                            result.resources.append(e.resource)
-                    else:
+                    got = self.writer.admit(e.raw, file=where, parsed=e.resource)
+                    if got is None:
                         result.stats.quarantined += 1
-                result.stats.add(self.writer.write(bodies, file=where))
+                        continue
+                    received.append(got)
+                    if keep:
+                        result.resources.append(e.resource)
+                result.stats.add(self.writer.write(received))
                 url = page.next_url
         except AuthError:
             raise
         except SourceUnreachable as e:
             result.ok, result.error, result.unreachable = False, str(e), True
-        except (FhirError, ValueError, orjson.JSONDecodeError) as e:
+        except (SourceError, ValueError, orjson.JSONDecodeError) as e:
             result.ok, result.error = False, f"{req.resource_type} search: {e}"
         if result.error:
             with self.writer.lock:
@@ -152,7 +155,7 @@ class IncrementalSync:
         census_size = 0
         try:
             if self.mode == "census":
-                mark = self.store.get_checkpoint(f"sync:{self.cfg.source}:census:Encounter")
+                mark = self.store.get_checkpoint(self.streams.census("Encounter"))
                 queries = census_queries(self.cfg, started, mark)
                 first = [self.search(q, keep=True) for q in queries]
                 results += first
@@ -171,7 +174,7 @@ class IncrementalSync:
                 )
                 requests = plan.requests
             else:
-                streams = [f"sync:{self.cfg.source}:type:{t}" for t in self.types]
+                streams = [self.streams.type(t) for t in self.types]
                 requests = plan_type_round(
                     self.cfg, self.types, checkpoints.load_hwms(self.store, streams)
                 )
@@ -215,9 +218,10 @@ class IncrementalSync:
         for stream, good in ok.items():
             if not good:
                 continue
-            if stream.startswith("pull:"):
-                pulled += stream[5:].split(",")
-            elif stream.startswith("sync:"):
+            patients = checkpoints.pulled_patients(stream)
+            if patients:
+                pulled += patients
+            elif self.streams.holds(stream):
                 with self.writer.lock:
                     self.store.set_checkpoint(stream, mark)
         if pulled:

@@ -1,24 +1,22 @@
-"""Writing what the source sent into the replica: checks first (bad resources are
-quarantined with the reason and never stop the sync), then one `upsert_many` per batch with
-the batch's checkpoint in the same transaction (issue 3, "Correctness").
+"""Writing what the source sent into the replica: the gate first (`standby.fhir.gate`: bad
+resources are quarantined with the reason and never stop the sync), then one
+`upsert_many` per batch of what passed, with the batch's checkpoint in the same
+transaction. What passed the gate is written as it is: never parsed again.
 
 Writes from the sync's worker threads go through one lock: one writer per SQLite file.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-import orjson
-
-from standby.store.base import Store, WriteOutcome
-from standby.sync.bundles import check_resource
-
-log = logging.getLogger("standby.sync.write")
+from standby.fhir.gate import ReceivedResource, Refusal, admit
+from standby.store.base import IngestReport, Store, WriteOutcome
+from standby.store.ingest import set_aside
 
 
 @dataclass
@@ -36,8 +34,17 @@ class WriteStats:
         self.deleted += other.deleted
         self.by_type.update(other.by_type)
 
+    def add_report(self, report: IngestReport) -> None:
+        """Add what one NDJSON ingest did (`standby.store.ingest.ingest_lines`)."""
+        self.written += report.written
+        self.unchanged += report.unchanged
+        self.quarantined += report.quarantined
+        self.by_type.update(report.by_type)
+
 
 class ReplicaWriter:
+    """The sync's way into the replica: the gate, the quarantine, batched writes."""
+
     def __init__(self, store: Store, source: str, *, max_bytes: int) -> None:
         self.store = store
         self.source = f"sync:{source}"
@@ -45,94 +52,39 @@ class ReplicaWriter:
         self.lock = threading.Lock()
 
     def set_aside(
-        self,
-        raw: bytes,
-        reason: str,
-        *,
-        file: str | None,
-        line: int | None = None,
-        resource_type: str | None = None,
-        resource_id: str | None = None,
+        self, raw: bytes, refusal: Refusal, *, file: str | None, line: int | None = None
     ) -> None:
         with self.lock:
-            self.store.quarantine(
-                source=self.source,
-                reason=reason,
-                raw=raw[:65536],
-                file=file,
-                line=line,
-                resource_type=resource_type,
-                resource_id=resource_id,
-            )
-        log.warning(
-            "quarantined",
-            extra={"file": file, "line": line, "resource_type": resource_type, "reason": reason},
-        )
+            set_aside(self.store, raw, refusal, source=self.source, file=file, line=line)
 
-    def check(
-        self, raw: bytes, *, file: str | None, line: int | None = None, expected: str | None = None
-    ) -> bool:
-        """True if `raw` may be written; else it is quarantined with the reason."""
-        if len(raw) > self.max_bytes:
-            self.set_aside(
-                raw,
-                f"resource of {len(raw)} bytes is larger than the limit of {self.max_bytes}",
-                file=file,
-                line=line,
-            )
-            return False
-        try:
-            res = orjson.loads(raw)
-        except orjson.JSONDecodeError as e:
-            self.set_aside(raw, f"malformed JSON: {e}", file=file, line=line)
-            return False
-        reason = check_resource(res, len(raw), max_bytes=self.max_bytes, expected_type=expected)
-        if reason is not None:
-            rtype = res.get("resourceType") if isinstance(res, dict) else None
-            rid = res.get("id") if isinstance(res, dict) else None
-            self.set_aside(
-                raw,
-                reason,
-                file=file,
-                line=line,
-                resource_type=rtype if isinstance(rtype, str) else None,
-                resource_id=rid if isinstance(rid, str) else None,
-            )
-            return False
-        return True
+    def admit(
+        self, raw: bytes, *, file: str | None, parsed: Any = None, expected: str | None = None
+    ) -> ReceivedResource | None:
+        """`raw` through the gate (`parsed`: `raw` already parsed, e.g. with its Bundle);
+        None when it was refused, and then quarantined with the reason."""
+        got = (
+            admit(raw, max_bytes=self.max_bytes, expected_type=expected)
+            if parsed is None
+            else admit(raw, max_bytes=self.max_bytes, expected_type=expected, parsed=parsed)
+        )
+        if isinstance(got, Refusal):
+            self.set_aside(raw, got, file=file)
+            return None
+        return got
 
     def write(
-        self,
-        bodies: Sequence[bytes],
-        *,
-        checkpoint: tuple[str, str] | None = None,
-        file: str | None = None,
+        self, resources: Sequence[ReceivedResource], *, checkpoint: tuple[str, str] | None = None
     ) -> WriteStats:
-        """Write checked bodies (and the checkpoint) in one transaction."""
+        """Write resources that passed the gate (and the checkpoint) in one transaction."""
         stats = WriteStats()
-        if not bodies and checkpoint is None:
+        if not resources and checkpoint is None:
             return stats
         with self.lock:
-            try:
-                outcomes = self.store.upsert_many(bodies, checkpoint=checkpoint)
-            except ValueError:
-                # one body the store refuses: write the others one by one, set that one aside
-                outcomes = []
-                for b in bodies:
-                    try:
-                        outcomes.append(self.store.upsert(b))
-                    except ValueError as e:
-                        self.store.quarantine(
-                            source=self.source, reason=str(e), raw=b[:65536], file=file
-                        )
-                        outcomes.append(WriteOutcome.STALE)
-                        stats.quarantined += 1
-                if checkpoint is not None:
-                    self.store.set_checkpoint(*checkpoint)
-        for body, outcome in zip(bodies, outcomes, strict=False):
+            outcomes = self.store.upsert_many(resources, checkpoint=checkpoint)
+        for res, outcome in zip(resources, outcomes, strict=True):
             if outcome in (WriteOutcome.CREATED, WriteOutcome.UPDATED):
                 stats.written += 1
-                stats.by_type[_type_of(body)] += 1
+                stats.by_type[res.resource_type] += 1
             elif outcome is WriteOutcome.UNCHANGED:
                 stats.unchanged += 1
         return stats
@@ -147,12 +99,3 @@ class ReplicaWriter:
     ) -> None:
         with self.lock:
             self.store.tombstone(rtype, rid, version_id=version_id, last_updated=last_updated)
-
-
-def _type_of(body: bytes) -> str:
-    i = body.find(b'"resourceType"')
-    if i < 0:
-        return "?"
-    j = body.find(b'"', body.find(b":", i) + 1)
-    k = body.find(b'"', j + 1)
-    return body[j + 1 : k].decode(errors="replace")

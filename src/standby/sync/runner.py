@@ -115,12 +115,12 @@ class SyncRunner:
             )
             if result.transaction_time:
                 for t in self.cfg.shared_types:
-                    stream = f"sync:{s.source_name}:type:{t}"
+                    stream = self.incremental.streams.type(t)
                     if not self.store.get_checkpoint(stream):
                         self.store.set_checkpoint(stream, result.transaction_time)
             return result
         if s.sync_seed_mode == "search":
-            stream = f"sync:{s.source_name}:search-seed"
+            stream = self.incremental.streams.search_seed
             if self.store.get_checkpoint(stream):
                 return None
             once = IncrementalSync(

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
-
+from standby.fhir.gate import Refusal, admit
 from standby.fhir.outcomes import FhirError
 from standby.fhir.resource_types import RESOURCE_TYPES
 from standby.store import Store, StoredResource, VersionConflict
 
 MAX_COUNT = 1000
+MAX_BODY_BYTES = 16 * 1024 * 1024  # as the replica's default max_resource_bytes
 DEFAULT_COUNT = 50
 _VERSION_RE = re.compile(r'^(?:W/)?"?([^"]+)"?$')
 
@@ -28,14 +28,14 @@ def check_type(rtype: str) -> None:
         raise FhirError("not-supported", f"unknown resource type {rtype!r}", status=404)
 
 
-def parse_body(raw: bytes) -> dict[str, Any]:
-    try:
-        res = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        raise FhirError("structure", f"body is not JSON: {e}", status=400) from e
-    if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
-        raise FhirError("structure", "body is not a FHIR resource (no resourceType)", status=400)
-    return res
+def parse_body(raw: bytes, rtype: str, *, to_create: bool = False) -> dict[str, Any]:
+    """The resource a create or an update sent, through the one gate
+    (`standby.fhir.gate.admit`): 400 with the gate's reason when it is not a storable
+    `rtype` (https://hl7.org/fhir/R4/http.html#update: the body's type must be the URL's)."""
+    got = admit(raw, max_bytes=MAX_BODY_BYTES, expected_type=rtype, to_create=to_create)
+    if isinstance(got, Refusal):
+        raise FhirError("structure", f"body refused: {got.reason}", status=400)
+    return got.json
 
 
 def read_current(store: Store, rtype: str, id: str) -> StoredResource:

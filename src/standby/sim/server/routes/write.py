@@ -27,9 +27,7 @@ async def create(request: Request) -> Response:
     rtype = request.path_params["type"]
     check_type(rtype)
     store = ehr_context(request).store
-    res = parse_body(await request.body())
-    if res["resourceType"] != rtype:
-        raise FhirError("invalid", f"resourceType {res['resourceType']} posted to {rtype}")
+    res = parse_body(await request.body(), rtype, to_create=True)
     cond = request.headers.get("if-none-exist")
     base = base_url(request)
 
@@ -51,8 +49,8 @@ async def update(request: Request) -> Response:
     rtype, id = request.path_params["type"], request.path_params["id"]
     check_type(rtype)
     store = ehr_context(request).store
-    res = parse_body(await request.body())
-    if res["resourceType"] != rtype or res.get("id") != id:
+    res = parse_body(await request.body(), rtype)
+    if res["id"] != id:
         raise FhirError("invalid", f"body must be a {rtype} with id {id!r}")
     if_match = if_match_version(request.headers.get("if-match"))
     sr = await run_in_threadpool(write, lambda: store.update(res, if_match=if_match))

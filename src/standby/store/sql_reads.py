@@ -1,0 +1,194 @@
+"""The read side of the SQL store: reads, history, changes, search over the index tables,
+compartments (docs/store.md). `SQLStore` inherits it; the engines supply the snapshot
+(`_reader`) and the interned parameter and system ids.
+
+FHIR search: https://hl7.org/fhir/R4/search.html
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from standby.store.base import SearchPage, Store, StoredResource
+from standby.store.connections import Cursor
+from standby.store.search_sql import build_order, build_where
+from standby.store.version_rules import lu_ms, version_number
+
+COLUMNS = "r.type, r.id, r.version_id, r.last_updated, r.deleted, r.body"
+
+
+def stored(row: Sequence[Any]) -> StoredResource:
+    """A `StoredResource` from a row of `COLUMNS`."""
+    b = row[5]
+    return StoredResource(
+        row[0], row[1], row[2], row[3], row[4] == 1, b if type(b) is bytes else bytes(b)
+    )
+
+
+class SQLReads(Store):
+    """`Store`'s reads over SQL."""
+
+    @abstractmethod
+    def _reader(self) -> AbstractContextManager[Cursor]:
+        """A read-only snapshot."""
+
+    @abstractmethod
+    def _pid_read(self, rtype: str, name: str) -> int | None:
+        """The interned id of a search parameter (None: never indexed)."""
+
+    @abstractmethod
+    def _sid_read(self, uri: str) -> int | None:
+        """The interned id of a token system (None: never indexed)."""
+
+    def read(self, resource_type: str, id: str) -> StoredResource | None:
+        with self._reader() as cur:
+            rows = cur.query(
+                f"SELECT {COLUMNS} FROM resource r WHERE r.type = ? AND r.id = ?",
+                (resource_type, id),
+            )
+        return stored(rows[0]) if rows else None
+
+    def vread(self, resource_type: str, id: str, version_id: str) -> StoredResource | None:
+        with self._reader() as cur:
+            rows = cur.query(
+                f"SELECT {COLUMNS} FROM resource r WHERE r.type = ? AND r.id = ?"
+                " AND r.version_id = ?",
+                (resource_type, id, version_id),
+            )
+            if not rows:
+                rows = cur.query(
+                    "SELECT r.type, r.id, h.version_id, h.last_updated, h.deleted, h.body"
+                    " FROM resource r JOIN resource_history h ON h.rid = r.rid"
+                    " WHERE r.type = ? AND r.id = ? AND h.version_id = ?",
+                    (resource_type, id, version_id),
+                )
+        return stored(rows[0]) if rows else None
+
+    def history(self, resource_type: str, id: str) -> list[StoredResource]:
+        with self._reader() as cur:
+            cur_rows = cur.query(
+                f"SELECT {COLUMNS}, r.rid FROM resource r WHERE r.type = ? AND r.id = ?",
+                (resource_type, id),
+            )
+            if not cur_rows:
+                return []
+            old = cur.query(
+                "SELECT version_id, last_updated, deleted, body FROM resource_history"
+                " WHERE rid = ?",
+                (cur_rows[0][6],),
+            )
+        versions = [stored(cur_rows[0])] + [stored((resource_type, id, *r)) for r in old]
+        versions.sort(
+            key=lambda s: (lu_ms(s.last_updated), version_number(s.version_id)), reverse=True
+        )
+        return versions
+
+    def changes_since(
+        self,
+        since: str | None,
+        *,
+        types: Sequence[str] | None = None,
+        limit: int = 1000,
+        after_seq: int = 0,
+    ) -> list[tuple[int, StoredResource]]:
+        sql = f"SELECT r.seq, {COLUMNS} FROM resource r WHERE r.seq > ?"
+        args: list[Any] = [after_seq]
+        if since:
+            sql += " AND r.lu > ?"
+            args.append(lu_ms(since))
+        if types:
+            sql += f" AND r.type IN ({','.join('?' * len(types))})"
+            args.extend(types)
+        sql += " ORDER BY r.seq LIMIT ?"
+        args.append(limit)
+        with self._reader() as cur:
+            rows = cur.query(sql, args)
+        return [(int(r[0]), stored(r[1:])) for r in rows]
+
+    def last_seq(self) -> int | None:
+        with self._reader() as cur:
+            return int(cur.query("SELECT coalesce(max(seq), 0) FROM resource")[0][0])
+
+    def change_marks(
+        self, after_seq: int, *, limit: int = 10000
+    ) -> list[tuple[int, str, str, str | None]] | None:
+        with self._reader() as cur:
+            rows = cur.query(
+                "SELECT seq, type, id, patient_id FROM resource WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            )
+        return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+
+    def search(
+        self,
+        resource_type: str,
+        params: Sequence[tuple[str, str]],
+        *,
+        sort: Sequence[str] = (),
+        count: int = 50,
+        offset: int = 0,
+        total: bool = False,
+    ) -> SearchPage:
+        where, args = build_where(resource_type, params, self._pid_read, self._sid_read)
+        order, order_args = build_order(resource_type, sort, self._pid_read)
+        with self._reader() as cur:
+            # rows first, bodies after: only the page's bodies are read
+            rids = [
+                int(r[0])
+                for r in cur.query(
+                    f"SELECT r.rid FROM resource r WHERE {where}{order} LIMIT ? OFFSET ?",
+                    [*args, *order_args, count, offset],
+                )
+            ]
+            rows = []
+            if rids:
+                got = {
+                    int(r[6]): r
+                    for r in cur.query(
+                        f"SELECT {COLUMNS}, r.rid FROM resource r WHERE r.rid IN"
+                        f" ({','.join('?' * len(rids))})",
+                        rids,
+                    )
+                }
+                rows = [got[rid] for rid in rids]
+            n = None
+            if total:
+                n = int(cur.query(f"SELECT count(*) FROM resource r WHERE {where}", args)[0][0])
+        return SearchPage([stored(r) for r in rows], n)
+
+    def compartment(
+        self, patient_id: str, types: Sequence[str] | None = None
+    ) -> list[StoredResource]:
+        sql = f"SELECT {COLUMNS} FROM resource r WHERE r.patient_id = ?"
+        args: list[Any] = [patient_id]
+        if types:
+            sql += f" AND r.type IN ({','.join('?' * len(types))})"
+            args.extend(types)
+        with self._reader() as cur:
+            rows = cur.query(sql + " AND r.deleted = 0", args)
+        return [stored(r) for r in rows]
+
+    def iter_type(self, resource_type: str, batch: int = 1000) -> Iterator[StoredResource]:
+        last = -1
+        while True:
+            with self._reader() as cur:
+                rows = cur.query(
+                    f"SELECT {COLUMNS}, r.rid FROM resource r WHERE r.type = ? AND r.rid > ?"
+                    " AND r.deleted = 0 ORDER BY r.rid LIMIT ?",
+                    (resource_type, last, batch),
+                )
+            for r in rows:
+                yield stored(r)
+            if len(rows) < batch:
+                return
+            last = rows[-1][6]
+
+    def counts_by_type(self) -> dict[str, int]:
+        with self._reader() as cur:
+            rows = cur.query(
+                "SELECT type, count(*) FROM resource WHERE deleted = 0 GROUP BY type ORDER BY type"
+            )
+        return {r[0]: int(r[1]) for r in rows}

@@ -1,0 +1,73 @@
+"""The replica's version rules (pure): which of two versions of a resource is current.
+
+A resource from a source carries its own `meta.versionId` and `meta.lastUpdated`
+(https://hl7.org/fhir/R4/resource.html#Meta). Receiving the version already held changes
+nothing (UNCHANGED); an older one than held is ignored (STALE), so a late or repeated
+answer can never undo a newer change; anything else becomes current (CREATED, UPDATED, or
+DELETED for a tombstone). Versions are ordered by lastUpdated, then by numeric versionId.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from standby.fhir.search_params import date_range
+from standby.store.base import WriteOutcome
+
+# A held row: (rid, type, id, version_id, last_updated, lu, deleted); `lu` is
+# last_updated in milliseconds since the epoch.
+HELD_COLUMNS = "rid, type, id, version_id, last_updated, lu, deleted"
+
+
+def lu_ms(instant: str) -> int:
+    """An instant in milliseconds since the epoch (0 when unreadable)."""
+    rng = date_range(instant)
+    return rng[0] if rng else 0
+
+
+def version_number(version_id: str) -> int:
+    """A versionId as a number (0 when it is not one)."""
+    try:
+        return int(version_id)
+    except ValueError:
+        return 0
+
+
+def decide(
+    version_id: str | None,
+    last_updated: str | None,
+    tombstone: bool,
+    held: Sequence[Any] | None,
+    stamp: str,
+    stamp_ms: int,
+) -> tuple[WriteOutcome, str, str, int]:
+    """The outcome of receiving one version, and the version to write:
+    (outcome, versionId, lastUpdated, lastUpdated in ms). Nothing is written for UNCHANGED
+    and STALE. Without a versionId the next number after the held one is used; without a
+    lastUpdated, `stamp` (the store's clock; `stamp_ms` in ms)."""
+    lu = lu_ms(last_updated) if last_updated else None
+    if held is not None:
+        h_vid, h_lu_text, h_lu, h_deleted = held[3], held[4], held[5], held[6]
+        same = (version_id is not None and version_id == h_vid) or (
+            version_id is None and last_updated is not None and last_updated == h_lu_text
+        )
+        if same or (tombstone and h_deleted and version_id is None and last_updated is None):
+            return WriteOutcome.UNCHANGED, h_vid, h_lu_text, h_lu
+        if lu is not None and (lu, version_number(version_id or "0")) < (
+            h_lu,
+            version_number(h_vid),
+        ):
+            return WriteOutcome.STALE, h_vid, h_lu_text, h_lu
+    if version_id is None:
+        version_id = str(version_number(held[3]) + 1) if held is not None else "1"
+    if last_updated is None or lu is None:
+        last_updated, lu = stamp, stamp_ms
+    if tombstone:
+        return WriteOutcome.DELETED, version_id, last_updated, lu
+    return (
+        WriteOutcome.UPDATED if held is not None else WriteOutcome.CREATED,
+        version_id,
+        last_updated,
+        lu,
+    )
