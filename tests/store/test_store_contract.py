@@ -280,6 +280,15 @@ def test_search_string(store: Store) -> None:
     assert ids(store.search("Patient", [("given:contains", "%")])) == []
 
 
+def test_search_escaped_comma_is_part_of_the_value(store: Store) -> None:
+    """`\\,` in a search value is a comma in the value, not an OR
+    (https://hl7.org/fhir/R4/search.html#escaping)."""
+    store.upsert(body("Patient", "pc", name=[{"family": "Smith,Jones"}]))
+    store.upsert(body("Patient", "ps", name=[{"family": "Smith"}]))
+    assert ids(store.search("Patient", [("family", "Smith\\,Jones")])) == ["pc"]
+    assert sorted(ids(store.search("Patient", [("family", "Smith,Jones")]))) == ["pc", "ps"]
+
+
 def test_search_date(store: Store) -> None:
     _clinic(store)
     assert ids(store.search("Patient", [("birthdate", "1980")])) == ["p1"]

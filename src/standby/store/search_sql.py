@@ -28,7 +28,9 @@ _CONTROL = {"_count", "_sort", "_total", "_offset", "_format", "_summary", "_ele
 
 
 def _split(value: str) -> list[str]:
-    return [v.replace("\\,", ",") for v in value.replace("\\,", "\x00").split(",")]
+    """The OR'd values of one parameter: split on `,`, where `\\,` is a comma inside a value
+    (https://hl7.org/fhir/R4/search.html#escaping)."""
+    return [v.replace("\x00", ",") for v in value.replace("\\,", "\x00").split(",")]
 
 
 def _date_cond(col_lo: str, col_hi: str, value: str) -> tuple[str, list[Any]]:
