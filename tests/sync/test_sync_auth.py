@@ -1,4 +1,4 @@
-"""SMART Backend Services client: assertions, discovery, token cache, errors (issue 3, Auth)."""
+"""SMART Backend Services client: assertions, discovery, token cache, errors."""
 
 from __future__ import annotations
 

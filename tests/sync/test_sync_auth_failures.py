@@ -1,5 +1,5 @@
 """Auth failures against a SMART server over a real socket: a wrong key, an expired
-assertion, a revoked client each give a clear error, and nothing is written (issue 3)."""
+assertion, a revoked client each give a clear error, and nothing is written."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Bad data from the source is quarantined with reasons; the rest is ingested (issue 3,
-"Tests that must exist": malformed NDJSON lines, a type not matching its file, a 20 MB
-resource, references to resources that don't exist). A crafted bulk export over a real
+"""Bad data from the source is quarantined with reasons; the rest is ingested:
+malformed NDJSON lines, a type not matching its file, a 20 MB
+resource, references to resources that don't exist. A crafted bulk export over a real
 socket."""
 
 from __future__ import annotations

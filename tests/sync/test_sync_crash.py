@@ -1,6 +1,6 @@
 """SIGKILL the sync process at random points during a seed and during incremental sync,
 more than 20 times in a row; after each restart the replica converges to the source with
-no duplicates and no loss: every resource's versionId compared (issue 3)."""
+no duplicates and no loss: every resource's versionId compared."""
 
 from __future__ import annotations
 

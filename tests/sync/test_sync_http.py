@@ -1,4 +1,4 @@
-"""The polite HTTP client's retry rules (issue 3, "Politeness and faults"), unit level."""
+"""The polite HTTP client's retry rules ("Politeness and faults" in docs/sync.md), unit level."""
 
 from __future__ import annotations
 
