@@ -6,8 +6,9 @@ import sqlite3
 from pathlib import Path
 
 from standby.store import open_store
+from standby.store.migrations import split_statements
 from standby.store.schema import MIGRATIONS, NAMESPACE
-from standby.store.sqlite import SQLiteStore, split_statements
+from standby.store.sqlite import SQLiteStore
 
 
 def _v1_database(path: Path) -> None:

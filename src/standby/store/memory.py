@@ -41,8 +41,8 @@ from standby.store.base import (
 )
 from standby.store.ingest import ingest_lines
 from standby.store.memory_search import compile_search, compile_sort, index_values, ordered
+from standby.store.migrations import apply as apply_migrations
 from standby.store.sql_store import now_instant
-from standby.store.sqlite import split_statements
 from standby.store.version_rules import decide, lu_ms, version_number
 
 Key = tuple[str, str]
@@ -391,27 +391,7 @@ class MemoryStore(Store):
     # ---- operational schemas of other packages ------------------------------------------
     def ensure_schema(self, namespace: str, migrations: Sequence[Migration]) -> None:
         with self.transaction() as tx:
-            tx.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (namespace TEXT NOT NULL,"
-                " version INTEGER NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL,"
-                " PRIMARY KEY (namespace, version))"
-            )
-            done = {
-                int(r[0])
-                for r in tx.query(
-                    "SELECT version FROM schema_migrations WHERE namespace = ?", (namespace,)
-                )
-            }
-            for m in sorted(migrations, key=lambda m: m.version):
-                if m.version in done:
-                    continue
-                for stmt in split_statements(m.sqlite):
-                    tx.execute(stmt)
-                tx.execute(
-                    "INSERT INTO schema_migrations (namespace, version, description, applied_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (namespace, m.version, m.description, now_instant()),
-                )
+            apply_migrations(tx, namespace, migrations, postgres=False)
 
     @contextmanager
     def _sql_transaction(self) -> Iterator[Transaction]:

@@ -16,10 +16,9 @@ from typing import Any
 
 import psycopg
 
-from standby import clock
-from standby.clock import instant
 from standby.store.base import Migration
 from standby.store.connections import Cursor, SingleWriter
+from standby.store.migrations import apply as apply_migrations
 from standby.store.sql_store import SQLStore
 
 _CACHE: dict[str, str] = {}
@@ -146,26 +145,7 @@ class PostgresStore(SQLStore):
     def _apply_migrations(self, namespace: str, migrations: Sequence[Migration]) -> None:
         with self._writer() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(?)", (727_001,))
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (namespace TEXT NOT NULL,"
-                " version INTEGER NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL,"
-                " PRIMARY KEY (namespace, version))"
-            )
-            done = {
-                int(r[0])
-                for r in cur.query(
-                    "SELECT version FROM schema_migrations WHERE namespace = ?", (namespace,)
-                )
-            }
-            for m in sorted(migrations, key=lambda m: m.version):
-                if m.version in done:
-                    continue
-                cur.execute(m.postgres or m.sqlite)
-                cur.execute(
-                    "INSERT INTO schema_migrations (namespace, version, description, applied_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (namespace, m.version, m.description, instant(clock.now())),
-                )
+            apply_migrations(cur, namespace, migrations, postgres=True)
 
     def close(self) -> None:
         self._closed = True

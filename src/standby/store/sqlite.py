@@ -16,26 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from standby import clock
-from standby.clock import instant
 from standby.store.base import Migration
 from standby.store.connections import Cursor, SingleWriter
+from standby.store.migrations import apply as apply_migrations
 from standby.store.sql_store import SQLStore
-
-
-def split_statements(script: str) -> list[str]:
-    """The statements of a script (triggers with inner `;` kept whole)."""
-    out: list[str] = []
-    buf = ""
-    for part in script.split(";"):
-        buf += part + ";"
-        if sqlite3.complete_statement(buf):
-            if buf.strip(" \n\t;"):
-                out.append(buf.strip())
-            buf = ""
-    if buf.strip(" \n\t;"):
-        out.append(buf.strip().rstrip(";"))
-    return out
 
 
 class _SQLiteCursor(Cursor):
@@ -120,27 +104,7 @@ class SQLiteStore(SQLStore):
 
     def _apply_migrations(self, namespace: str, migrations: Sequence[Migration]) -> None:
         with self._writer() as cur:
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (namespace TEXT NOT NULL,"
-                " version INTEGER NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL,"
-                " PRIMARY KEY (namespace, version))"
-            )
-            done = {
-                int(r[0])
-                for r in cur.query(
-                    "SELECT version FROM schema_migrations WHERE namespace = ?", (namespace,)
-                )
-            }
-            for m in sorted(migrations, key=lambda m: m.version):
-                if m.version in done:
-                    continue
-                for stmt in split_statements(m.sqlite):
-                    cur.execute(stmt)
-                cur.execute(
-                    "INSERT INTO schema_migrations (namespace, version, description, applied_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (namespace, m.version, m.description, instant(clock.now())),
-                )
+            apply_migrations(cur, namespace, migrations, postgres=False)
 
     def close(self) -> None:
         self._closed = True
