@@ -147,7 +147,9 @@ def admit_all(
 class Store(ABC):
     """The replica (and, for the simulated EHR, the source of truth)."""
 
-    engine: str  # "sqlite" or "postgres"
+    engine: str  # "sqlite", "postgres" or "memory"
+    batch_size: int = 2000  # resources written per transaction by ingest and the seed
+    max_resource_bytes: int = 16 * 1024 * 1024  # the gate's limit on one resource
 
     # ---- replica writes ---------------------------------------------------------------
     @abstractmethod
@@ -188,7 +190,6 @@ class Store(ABC):
     ) -> WriteOutcome:
         """Record that the source deleted a resource (kept as a tombstone, history kept)."""
 
-    @abstractmethod
     def ingest_ndjson(
         self, stream: Iterable[bytes], *, file: str, source: str = "ingest"
     ) -> IngestReport:
@@ -197,9 +198,19 @@ class Store(ABC):
         Never holds the whole file. Every line passes the gate (`standby.fhir.gate.admit`:
         over max size, invalid UTF-8, malformed JSON, not an object, no or unknown
         resourceType, no valid id, meta not an object); bad lines are quarantined with the
-        reason, file and 1-based line number, and ingest goes on. Engines use the one
-        NDJSON loop, `standby.store.ingest.ingest_lines`.
+        reason, file and 1-based line number, and ingest goes on: the one NDJSON loop,
+        `standby.store.ingest.ingest_lines`, which every engine shares.
         """
+        from standby.store.ingest import ingest_lines  # ingest builds on this module
+
+        return ingest_lines(
+            self,
+            ((line, len(line)) for line in stream),
+            file=file,
+            source=source,
+            max_bytes=self.max_resource_bytes,
+            batch_size=self.batch_size,
+        )
 
     # ---- authoritative writes (the store assigns versions) -----------------------------
     @abstractmethod

@@ -16,34 +16,28 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from standby.fhir.gate import ReceivedResource
 from standby.fhir.search_params import extract, patient_compartment
 from standby.store.base import (
     JSON,
-    IngestReport,
     Migration,
     QuarantineItem,
     SearchPage,
     Store,
     StoredResource,
     Transaction,
-    VersionConflict,
     WriteOutcome,
     admit_all,
 )
-from standby.store.ingest import ingest_lines
 from standby.store.memory_search import compile_search, compile_sort, index_values, ordered
 from standby.store.migrations import apply as apply_migrations
 from standby.store.sql_store import now_instant
-from standby.store.version_rules import decide, lu_ms, version_number
+from standby.store.version_rules import decide, lu_ms, next_version, to_write, version_number
 
 Key = tuple[str, str]
 
@@ -188,42 +182,19 @@ class MemoryStore(Store):
                 self._checkpoints[checkpoint[0]] = checkpoint[1]
         return out
 
-    def ingest_ndjson(
-        self, stream: Iterable[bytes], *, file: str, source: str = "ingest"
-    ) -> IngestReport:
-        return ingest_lines(
-            self,
-            ((line, len(line)) for line in stream),
-            file=file,
-            source=source,
-            max_bytes=self.max_resource_bytes,
-            batch_size=self.batch_size,
-        )
-
     # ---- authoritative writes ----------------------------------------------------------
     def _authoritative(self, resource: JSON, *, if_match: str | None) -> StoredResource:
-        rtype = resource.get("resourceType")
-        if not isinstance(rtype, str):
-            raise ValueError("no resourceType")
-        res = dict(resource)
-        if not isinstance(res.get("id"), str) or not res["id"]:
-            res["id"] = str(uuid.uuid4())
+        rtype, res = to_write(resource)
         key = (rtype, res["id"])
         with self._lock:
             held = self._held(key)
-            if if_match is not None:
-                want = if_match.strip()
-                want = (want[2:] if want.startswith("W/") else want).strip('"')
-                if held is None or held.stored.deleted or held.stored.version_id != want:
-                    raise VersionConflict(
-                        f"{rtype}/{res['id']}: version {want} is not the current version"
-                    )
-            vid = str(version_number(held.stored.version_id) + 1) if held is not None else "1"
-            lu_text = now_instant()
-            res["meta"] = {**(res.get("meta") or {}), "versionId": vid, "lastUpdated": lu_text}
-            body = orjson.dumps(res)
-            self._write(key, vid, lu_text, (body, res), lu_text)
-        return StoredResource(rtype, res["id"], vid, lu_text, False, body)
+            current = None if held is None else (held.stored.version_id, held.stored.deleted)
+            stamp = now_instant()
+            new = next_version(rtype, res, current, if_match, stamp)
+            self._write(key, new.version_id, stamp, (new.raw, new.json), stamp)
+        return StoredResource(
+            rtype, new.id, str(new.version_id), str(new.last_updated), False, new.raw
+        )
 
     def create(self, resource: JSON) -> StoredResource:
         return self._authoritative(resource, if_match=None)

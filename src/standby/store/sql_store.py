@@ -8,14 +8,11 @@ See docs/store.md.
 
 from __future__ import annotations
 
-import uuid
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
-
-import orjson
 
 from standby import clock
 from standby.clock import instant
@@ -24,19 +21,23 @@ from standby.fhir.search_params import Extracted, extract, patient_compartment
 from standby.store import schema
 from standby.store.base import (
     JSON,
-    IngestReport,
     Migration,
     QuarantineItem,
     StoredResource,
     Transaction,
-    VersionConflict,
     WriteOutcome,
     admit_all,
 )
 from standby.store.connections import Cursor, SingleWriter
-from standby.store.ingest import ingest_lines
 from standby.store.sql_reads import SQLReads
-from standby.store.version_rules import HELD_COLUMNS, decide, lu_ms, version_number
+from standby.store.version_rules import (
+    HELD_COLUMNS,
+    decide,
+    lu_ms,
+    next_version,
+    to_write,
+    version_number,
+)
 
 # A tombstone to write: (type, id, versionId, lastUpdated).
 Tombstone = tuple[str, str, str | None, str | None]
@@ -58,8 +59,6 @@ def _key(item: ReceivedResource | Tombstone) -> tuple[str, str]:
 class SQLStore(SQLReads):
     """`Store` over SQL; engines implement the connection hooks below."""
 
-    batch_size: int = 2000
-    max_resource_bytes: int = 16 * 1024 * 1024
     _single_writer: SingleWriter  # set by the engine once its write connection is open
 
     def __init__(self) -> None:
@@ -318,46 +317,17 @@ class SQLStore(SQLReads):
             self._checkpoint(cur, checkpoint)
         return out[0]
 
-    def ingest_ndjson(
-        self, stream: Iterable[bytes], *, file: str, source: str = "ingest"
-    ) -> IngestReport:
-        return ingest_lines(
-            self,
-            ((line, len(line)) for line in stream),
-            file=file,
-            source=source,
-            max_bytes=self.max_resource_bytes,
-            batch_size=self.batch_size,
-        )
-
     # ---- authoritative writes ----------------------------------------------------------
     def _authoritative(self, resource: JSON, *, if_match: str | None) -> StoredResource:
-        rtype = resource.get("resourceType")
-        if not isinstance(rtype, str):
-            raise ValueError("no resourceType")
-        res = dict(resource)
-        if not isinstance(res.get("id"), str) or not res["id"]:
-            res["id"] = str(uuid.uuid4())
+        rtype, res = to_write(resource)
         with self._writer() as cur:
             held = self._held(cur, [(rtype, res["id"])]).get((rtype, res["id"]))
-            if if_match is not None:
-                want = if_match.strip()
-                if want.startswith("W/"):
-                    want = want[2:]
-                want = want.strip('"')
-                if held is None or held[6] or held[3] != want:
-                    raise VersionConflict(
-                        f"{rtype}/{res['id']}: version {want} is not the current version"
-                    )
-            vid = str(version_number(held[3]) + 1) if held is not None else "1"
-            lu_text = now_instant()
-            meta = dict(res.get("meta") or {})
-            meta["versionId"] = vid
-            meta["lastUpdated"] = lu_text
-            res["meta"] = meta
-            body = orjson.dumps(res)
-            self._write(cur, [ReceivedResource(body, res, rtype, res["id"], vid, lu_text)])
-        return StoredResource(rtype, res["id"], vid, lu_text, False, body)
+            current = None if held is None else (str(held[3]), bool(held[6]))
+            new = next_version(rtype, res, current, if_match, now_instant())
+            self._write(cur, [new])
+        return StoredResource(
+            rtype, new.id, str(new.version_id), str(new.last_updated), False, new.raw
+        )
 
     def create(self, resource: JSON) -> StoredResource:
         return self._authoritative(resource, if_match=None)

@@ -9,11 +9,15 @@ DELETED for a tombstone). Versions are ordered by lastUpdated, then by numeric v
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
+from standby.fhir.gate import ReceivedResource
 from standby.fhir.search_params import date_range
-from standby.store.base import WriteOutcome
+from standby.store.base import VersionConflict, WriteOutcome
 
 # A held row: (rid, type, id, version_id, last_updated, lu, deleted); `lu` is
 # last_updated in milliseconds since the epoch.
@@ -71,3 +75,39 @@ def decide(
         last_updated,
         lu,
     )
+
+
+# ---- authoritative writes: the store itself assigns the version (the simulated EHR) ----
+
+
+def to_write(resource: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The type of a resource to create or update, and a copy of it with an id (a new UUID
+    when it has none: https://hl7.org/fhir/R4/http.html#create)."""
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str):
+        raise ValueError("no resourceType")
+    res = dict(resource)
+    if not isinstance(res.get("id"), str) or not res["id"]:
+        res["id"] = str(uuid.uuid4())
+    return rtype, res
+
+
+def next_version(
+    rtype: str,
+    res: dict[str, Any],
+    held: tuple[str, bool] | None,
+    if_match: str | None,
+    stamp: str,
+) -> ReceivedResource:
+    """The version an authoritative write makes, given the held one (its versionId and
+    whether it is deleted; None when there is none): the next number, `stamp` as its
+    lastUpdated, both in `meta`. With `if_match` (an ETag, https://hl7.org/fhir/R4/http.html#concurrency),
+    VersionConflict unless it names the current version."""
+    if if_match is not None:
+        want = if_match.strip()
+        want = (want[2:] if want.startswith("W/") else want).strip('"')
+        if held is None or held[1] or held[0] != want:
+            raise VersionConflict(f"{rtype}/{res['id']}: version {want} is not the current version")
+    vid = str(version_number(held[0]) + 1) if held is not None else "1"
+    res["meta"] = {**(res.get("meta") or {}), "versionId": vid, "lastUpdated": stamp}
+    return ReceivedResource(orjson.dumps(res), res, rtype, res["id"], vid, stamp)
