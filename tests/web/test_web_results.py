@@ -1,0 +1,61 @@
+"""The results pages as clinicians read them: vitals as sets with flags in words and a
+chart screen readers can read, labs by panel with the previous value, units as written."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from standby import clinical
+from support.web_site import Hospital
+
+
+def _summaries(h: Hospital) -> list[Any]:
+    census = clinical.unit_census(h.store, h.unit_id, h.clock.now)
+    return [p for p in census.patients]
+
+
+def _page_with(h: Hospital, test: Any) -> tuple[Any, str]:
+    c = h.login("nurse")
+    for p in _summaries(h):
+        text = c.get(f"/patients/{p.id}").text
+        if test(text):
+            return p, text
+    raise AssertionError("no patient on the unit shows it")
+
+
+def test_vitals_chart_is_described_to_screen_readers(hospital: Hospital) -> None:
+    _, text = _page_with(hospital, lambda t: "<svg" in t)
+    svg = text[text.index("<svg") : text.index("</svg>")]
+    assert "&lt;desc" not in svg and "&lt;/desc" not in svg
+    m = re.search(r'aria-labelledby="([^"]+)"', svg)
+    d = re.search(r'aria-describedby="([^"]+)"', svg)
+    assert m and d
+    for ident in [*m.group(1).split(), *d.group(1).split()]:
+        assert f'id="{ident}"' in svg, ident
+    desc = re.search(r"<desc id=\"[^\"]+\">(.*?)</desc>", svg)
+    assert desc and "Heart rate: latest" in html.unescape(desc.group(1))
+
+
+def test_vitals_show_the_last_full_set_first_and_flags_in_words(hospital: Hospital) -> None:
+    _, text = _page_with(hospital, lambda t: 'class="abn">' in t and "vitals-last-full" in t)
+    section = text[text.index('id="vitals"') : text.index('id="labs"')]
+    assert section.index("vitals-last-full") < section.index("vitals-table")
+    assert "Last full set:" in section
+    flagged = re.findall(r'<strong class="abn">([^<]+)</strong>', section)
+    assert flagged and all(re.search(r" (H|L|HH|LL|A|AA)$", f) for f in flagged), flagged
+    # complete sets, not one row per reading: most rows of the synthetic hospital are full
+    rows = re.findall(r"<td class=\"small\">(full|partial[^<]*)</td>", section)
+    assert rows.count("full") >= len(rows) // 2
+
+
+def test_labs_by_panel_with_previous_value_and_written_units(hospital: Hospital) -> None:
+    _, text = _page_with(hospital, lambda t: "Complete blood count" in t)
+    section = html.unescape(text[text.index('id="labs"') : text.index('id="notes"')])
+    assert section.index("Complete blood count") < section.index("Basic metabolic panel")
+    assert "10*3/uL" not in section and "10³/µL" in section
+    assert '<td class="previous">' in section
+    previous = re.findall(r'<td class="previous">(.*?)</td>', section)
+    assert any("none earlier" not in p for p in previous)
+    assert section.count('scope="rowgroup"') >= 2
