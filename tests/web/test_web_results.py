@@ -59,3 +59,47 @@ def test_labs_by_panel_with_previous_value_and_written_units(hospital: Hospital)
     previous = re.findall(r'<td class="previous">(.*?)</td>', section)
     assert any("none earlier" not in p for p in previous)
     assert section.count('scope="rowgroup"') >= 2
+
+
+# ---- search ------------------------------------------------------------------------------
+def _patient(pid: str, family: str, given: str, mrn: str, dob: str = "1970-01-01") -> bytes:
+    import orjson
+
+    return orjson.dumps(
+        {
+            "resourceType": "Patient",
+            "id": pid,
+            "meta": {"versionId": "1", "lastUpdated": "2026-11-01T00:00:00Z"},
+            "identifier": [{"system": "https://standby.example.org/fhir/sid/mrn", "value": mrn}],
+            "name": [{"use": "official", "family": family, "given": [given]}],
+            "gender": "female",
+            "birthDate": dob,
+        }
+    )
+
+
+def test_search_ranks_exact_and_admitted_first_and_counts_honestly(hospital: Hospital) -> None:
+    from standby.clinical.patients import search_patients
+
+    admitted = clinical.unit_census(hospital.store, hospital.unit_id, hospital.clock.now)
+    inpatient = admitted.patients[0]
+    family = inpatient.name.split(",")[0].strip()
+    # many outpatients whose family name starts with the inpatient's, sorted before it
+    for i in range(60):
+        hospital.store.upsert(_patient(f"pre-{i}", family + "a", "Aaron", f"77{i:04d}"))
+    found = search_patients(hospital.store, family[:4], now=hospital.clock.now, limit=50)
+    assert found.total >= 61 and found.truncated and len(found.matches) == 50
+    ids = [m.id for m in found.matches]
+    assert inpatient.id in ids  # ordered before truncation: the inpatient is not cut off
+    admitted_flags = [m.admitted for m in found.matches]
+    assert admitted_flags == sorted(admitted_flags, reverse=True)  # admitted first
+    # a whole family name ranks before the prefix matches
+    exact = search_patients(hospital.store, family, now=hospital.clock.now, limit=5)
+    assert exact.matches[0].name.split(",")[0].strip() == family
+
+    r = hospital.login("physician").get("/search", params={"q": family[:4]})
+    text = html.unescape(r.text)
+    assert f"50 of {found.total} patients — narrow the search" in text
+    assert text.count("<tr data-patient=") == 50
+    one = hospital.login("physician").get("/search", params={"q": inpatient.mrn}).text
+    assert "1 patient found" in one and "narrow the search" not in one
