@@ -103,3 +103,47 @@ def test_search_ranks_exact_and_admitted_first_and_counts_honestly(hospital: Hos
     assert text.count("<tr data-patient=") == 50
     one = hospital.login("physician").get("/search", params={"q": inpatient.mrn}).text
     assert "1 patient found" in one and "narrow the search" not in one
+
+
+# ---- admin audit -------------------------------------------------------------------------
+def test_who_looked_at_this_mrn(hospital: Hospital) -> None:
+    census = clinical.unit_census(hospital.store, hospital.unit_id, hospital.clock.now)
+    p, other = census.patients[0], census.patients[1]
+    hospital.login("nurse").get(f"/patients/{p.id}")
+    hospital.login("physician").get(f"/patients/{other.id}")
+    admin = hospital.login("admin")
+    r = admin.get("/admin/audit", params={"patient": p.mrn, "action": "view"})
+    text = html.unescape(r.text)
+    rows = re.findall(r"<tr><td class=\"nowrap\">.*?</tr>", text, re.S)
+    assert len(rows) == 1 and ">nurse<" in rows[0]
+    assert f'<td class="nowrap">{p.mrn}</td>' in rows[0] and p.name in rows[0]
+    assert f">{p.id}<" not in rows[0]  # the MRN is shown, not the internal id
+    # by name, the census lines too
+    family = p.name.split(",")[0].strip()
+    by_name = html.unescape(admin.get("/admin/audit", params={"patient": family}).text)
+    assert p.mrn in by_name and "census" in by_name
+    nobody = admin.get("/admin/audit", params={"patient": "no-such-mrn-000"}).text
+    assert "No patient in Standby" in nobody and "No events match." in nobody
+
+
+def test_the_audit_filter_offers_every_action_the_log_records() -> None:
+    from pathlib import Path
+
+    from standby.accounts.repository import AUDIT_ACTIONS
+
+    src = Path(__file__).resolve().parents[2] / "src" / "standby"
+    used: set[str] = set()
+    for f in src.rglob("*.py"):
+        text = f.read_text()
+        used.update(re.findall(r"\baudit(?:_many)?\(\s*\"([a-z-]+)\"", text))
+        used.update(re.findall(r"_audit\(store, at, username, \"([a-z-]+)\"", text))
+        used.update(re.findall(r"AuditEvent\([^)]*?\"([a-z]+(?:-[a-z]+)*)\",\s*\n", text))
+    assert {"census", "schedule", "view", "login-failed"} <= used
+    assert used <= set(AUDIT_ACTIONS), used - set(AUDIT_ACTIONS)
+
+
+def test_the_audit_form_lists_census_and_schedule(hospital: Hospital) -> None:
+    text = hospital.login("admin").get("/admin/audit").text
+    for action in ("census", "schedule", "view", "break-glass", "logout"):
+        assert f'<option value="{action}"' in text
+    assert '<label for="f-patient">Patient</label>' in text
