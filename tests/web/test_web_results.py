@@ -147,3 +147,36 @@ def test_the_audit_form_lists_census_and_schedule(hospital: Hospital) -> None:
     for action in ("census", "schedule", "view", "break-glass", "logout"):
         assert f'<option value="{action}"' in text
     assert '<label for="f-patient">Patient</label>' in text
+
+
+# ---- OR board ----------------------------------------------------------------------------
+def test_or_board_priority_in_words_with_a_legend_and_the_inpatients_bed(
+    hospital: Hospital,
+) -> None:
+    from datetime import timedelta
+
+    start = hospital.clock.now.date()
+    days = [start + timedelta(days=i) for i in range(7)]
+    day = next(
+        d
+        for d in days
+        if any(
+            c.patient and c.patient.location
+            for r in clinical.or_schedule(hospital.store, d).rooms
+            for c in r.cases
+        )
+    )
+    board = clinical.or_schedule(hospital.store, day)
+    text = hospital.login("scheduler").get(f"/schedules/or?day={day.isoformat()}").text
+    legend = text[text.index('id="priority-legend"') :].split("</dl>")[0]
+    for word in ("EMERGENT", "URGENT", "ELECTIVE"):
+        assert word in legend
+    cells = re.findall(r'<span class="prio prio-(\w+)">(\w+)</span>', text.split("</dl>", 1)[1])
+    assert len(cells) == board.cases
+    assert all(w in ("emergent", "urgent", "elective") and s == w.upper() for w, s in cells)
+    for r in board.rooms:
+        for c in r.cases:
+            assert c.status_text in text
+            assert c.status_text[0].isupper()
+            if c.patient and c.patient.location:
+                assert f"Inpatient: {c.patient.location}" in html.unescape(text)

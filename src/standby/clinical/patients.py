@@ -160,17 +160,7 @@ def _match(store: Store, patient: JSON, dire: Directory, now: datetime) -> Patie
     name, _, _ = d.human_name(patient.get("name"))
     birth = d.parse_date(patient.get("birthDate"))
     _, city = d.address_text(patient.get("address"))
-    encs = [sr.json() for sr in store.compartment(pid, ["Encounter"])]
-    enc = current_encounter(encs)
-    location, unit_id = "Not admitted", None
-    if enc is not None:
-        path = location_path(encounter_bed(enc), dire.resolved)
-        unit = path.get("wi")
-        spot = path.get("bd") or path.get("ro")
-        unit_name = (unit.get("alias") or [unit.get("name")])[0] if unit else ""
-        location = place(str(unit_name or ""), str((spot or {}).get("name") or ""))
-        location = location or "Admitted (location not recorded)"
-        unit_id = str(unit.get("id")) if unit else None
+    location, unit_id, admitted = patient_location(store, pid, dire)
     phones = d.phones(patient.get("telecom"))
     return PatientMatch(
         pid,
@@ -183,5 +173,27 @@ def _match(store: Store, patient: JSON, dire: Directory, now: datetime) -> Patie
         phones[0] if phones else "",
         location,
         unit_id,
-        enc is not None,
+        admitted,
+    )
+
+
+def patient_location(
+    store: Store, patient_id: str, dire: Directory
+) -> tuple[str, str | None, bool]:
+    """Where the patient is now, from their current encounter: ("4W 412-B", unit id,
+    True), ("Admitted (location not recorded)", None, True) or ("Not admitted", None,
+    False)."""
+    encs = [sr.json() for sr in store.compartment(patient_id, ["Encounter"])]
+    enc = current_encounter(encs)
+    if enc is None:
+        return "Not admitted", None, False
+    path = location_path(encounter_bed(enc), dire.resolved)
+    unit = path.get("wi")
+    spot = path.get("bd") or path.get("ro")
+    unit_name = (unit.get("alias") or [unit.get("name")])[0] if unit else ""
+    location = place(str(unit_name or ""), str((spot or {}).get("name") or ""))
+    return (
+        location or "Admitted (location not recorded)",
+        str(unit.get("id")) if unit else None,
+        True,
     )
