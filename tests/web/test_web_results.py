@@ -180,3 +180,37 @@ def test_or_board_priority_in_words_with_a_legend_and_the_inpatients_bed(
             assert c.status_text[0].isupper()
             if c.patient and c.patient.location:
                 assert f"Inpatient: {c.patient.location}" in html.unescape(text)
+
+
+# ---- unit names and dates of birth -------------------------------------------------------
+def test_unit_names_say_the_alias_once(hospital: Hospital) -> None:
+    from standby.clinical.census import unit_label
+
+    assert unit_label("3W", "3W Step-Down Unit") == "3W Step-Down Unit"
+    assert unit_label("4W", "4 West Medical") == "4W — 4 West Medical"
+    assert unit_label("ICU", "ICU") == "ICU"
+    units = clinical.units(hospital.store)
+    text = html.unescape(hospital.login("nurse").get("/units").text)
+    for u in units:
+        if u.name.startswith(u.alias + " "):
+            assert f"{u.alias} — {u.name}" not in text
+    census = html.unescape(hospital.login("nurse").get(f"/units/{hospital.unit_id}").text)
+    h1 = re.search(r"<h1>(.*?)</h1>", census, re.S)
+    assert h1 is not None
+    words = re.sub(r"<[^>]+>", "", h1.group(1)).split()
+    unit = next(u for u in units if u.id == hospital.unit_id)
+    assert words.count(unit.alias) == 1, words
+
+
+def test_dates_of_birth_do_not_wrap(hospital: Hospital) -> None:
+    from datetime import timedelta
+
+    c = hospital.login("scheduler")
+    start = hospital.clock.now.date()
+    for i in range(7):
+        day = (start + timedelta(days=i)).isoformat()
+        for path in (f"/schedules/or?day={day}", f"/schedules/clinic?day={day}"):
+            text = c.get(path).text
+            for m in re.finditer(r"DOB \d{4}-\d\d-\d\d", text):
+                before = text[: m.start()]
+                assert before.endswith('<span class="nowrap">'), (path, text[m.start() - 60 :])
