@@ -214,3 +214,17 @@ def test_dates_of_birth_do_not_wrap(hospital: Hospital) -> None:
             for m in re.finditer(r"DOB \d{4}-\d\d-\d\d", text):
                 before = text[: m.start()]
                 assert before.endswith('<span class="nowrap">'), (path, text[m.start() - 60 :])
+
+
+def test_a_childs_chart_is_not_held_to_adult_ranges() -> None:
+    from datetime import timedelta
+
+    from standby.fhir.summary import patient_summary
+    from standby.web.routes.patient import _chart
+    from support.summary_fixtures import NOW, patient, vital
+
+    hr = [vital(f"hr{i}", "8867-4", 120, "/min", NOW - i * timedelta(hours=4)) for i in range(3)]
+    child = _chart(patient_summary([patient(birth="2021-05-01"), *hr], NOW))
+    adult = _chart(patient_summary([patient(), *hr], NOW))
+    assert 'class="o"' in adult and 'class="n"' in adult  # 120/min: above 60–100
+    assert 'class="o"' not in child and 'class="n"' not in child
