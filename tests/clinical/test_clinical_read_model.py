@@ -101,3 +101,20 @@ def test_a_type_the_replica_does_not_hold_reads_not_synchronised():
     s = clinical.patient_summary(store, "p1", NOW)
     assert s.notes.status is SectionStatus.NONE_RECORDED  # held, but none for p1
     assert s.notes.empty_text == "No notes recorded in the EHR."
+
+
+def test_or_case_priority_and_status_in_words():
+    from standby.clinical.schedules import Case, _priority
+
+    ext = "https://standby.example.org/fhir/StructureDefinition/surgical-priority"
+    assert _priority({"priority": 1}, None) == "emergent"
+    assert _priority({"priority": 3}, None) == "urgent"
+    assert _priority({"priority": 5}, None) == "elective"
+    assert _priority({"priority": 0}, None) == ""
+    assert _priority({"extension": [{"url": ext, "valueCode": "routine"}]}, None) == "elective"
+    assert _priority({"priority": 5}, {"priority": "stat"}) == "emergent"
+    case = Case("a", None, None, None, None, "x", "", "", "urgent", "fulfilled")
+    assert case.status_text == "Done"
+    assert Case("a", None, None, None, None, "x", "", "", "", "checked-in").status_text == (
+        "Checked in"
+    )

@@ -59,8 +59,11 @@ def test_search_marks_only_the_patients_outside_the_users_units(hospital: Hospit
     mine = clinical.unit_census(hospital.store, hospital.unit_id, now).patients[0]
     other = clinical.unit_census(hospital.store, hospital.other_unit_id, now).patients[0]
     c = hospital.login("nurse")
-    mark = "(outside your units: break the glass)"
+    mark = '<span class="outside small nowrap">outside your units</span>'
     for p, outside in ((mine, False), (other, True)):
         text = c.get("/search", params={"q": p.mrn}).text
         row = text[text.index(f'data-patient="{p.id}"') :].split("</tr>")[0]
         assert (mark in row) is outside, p.id
+        # what breaking the glass means is said once, above the list, not on each row
+        assert text.count("breaking the glass") == (1 if outside else 0), p.id
+        assert "break the glass" not in row

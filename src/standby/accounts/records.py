@@ -72,6 +72,7 @@ class AuditQuery:
     username: str | None = None
     patient_id: str | None = None
     action: str | None = None
+    patient_ids: tuple[str, ...] | None = None  # any of these patients (() matches none)
     since: str | None = None  # ISO instant or date, inclusive
     until: str | None = None  # ISO instant or date, exclusive
     limit: int = 500

@@ -183,6 +183,22 @@ def append_audit(store: Store, event: AuditEvent) -> None:
         )
 
 
+# Every action the audit log records, with what it means (the admin's filter offers each).
+AUDIT_ACTIONS: dict[str, str] = {
+    "view": "opened a patient's summary",
+    "census": "saw a unit census (one line per patient on it)",
+    "schedule": "saw the OR board or a clinic schedule (one line per patient on it)",
+    "search": "searched for a patient",
+    "print": "printed a patient or a unit",
+    "break-glass": "broke the glass to open a patient outside their units",
+    "export": "exported the audit log",
+    "login": "logged in",
+    "login-failed": "failed to log in (wrong password or unknown user)",
+    "login-refused": "was refused a login (account locked or address blocked)",
+    "logout": "logged out",
+}
+
+
 def _audit_where(q: AuditQuery) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -194,6 +210,12 @@ def _audit_where(q: AuditQuery) -> tuple[str, list[Any]]:
         if value:
             clauses.append(f"{col} = ?")
             params.append(value)
+    if q.patient_ids is not None:
+        if not q.patient_ids:
+            clauses.append("1 = 0")  # a patient was asked for and none matched
+        else:
+            clauses.append(f"patient_id IN ({', '.join('?' for _ in q.patient_ids)})")
+            params.extend(q.patient_ids)
     if q.since:
         clauses.append("at >= ?")
         params.append(q.since)

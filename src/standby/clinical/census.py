@@ -37,7 +37,16 @@ class Unit:
 
     @property
     def label(self) -> str:
-        return f"{self.alias} — {self.name}" if self.alias != self.name else self.name
+        """ "4W — 4 West Medical", or the name alone when it already starts with the alias
+        ("3W Step-Down Unit", never "3W — 3W Step-Down Unit")."""
+        return unit_label(self.alias, self.name)
+
+
+def unit_label(alias: str, name: str) -> str:
+    """A unit's alias and name, the alias said once."""
+    if not alias or name == alias or name.startswith(f"{alias} ") or not name:
+        return name or alias
+    return f"{alias} — {name}"
 
 
 def units(store: Store, *, include_all: bool = False) -> list[Unit]:

@@ -46,45 +46,113 @@ def fold(text: str) -> str:
     return "".join(ch for ch in norm if not unicodedata.combining(ch)).casefold()
 
 
-def _first_page(store: Store, rt: str, params: list[tuple[str, str]], limit: int) -> list[JSON]:
+def _candidates(
+    store: Store, rt: str, params: list[tuple[str, str]], limit: int
+) -> tuple[list[JSON], int]:
+    """The first `limit` matches and how many there are in all."""
     try:
-        page = store.search(rt, params, count=limit)
+        page = store.search(rt, params, count=limit, total=True)
     except ValueError:
-        return []
-    return [sr.json() for sr in page.resources]
+        return [], 0
+    found: list[JSON] = [sr.json() for sr in page.resources]
+    return found, max(page.total or 0, len(found))
+
+
+@dataclass(frozen=True, slots=True)
+class PatientResults:
+    """The patients shown (ranked, at most `limit`) and how many matched in all."""
+
+    matches: list[PatientMatch]
+    total: int
+    ranked_all: bool  # every match was ranked (False: more than `CANDIDATES` matched)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.matches)
+
+
+CANDIDATES = 500  # matches ranked before the list is cut; more means "narrow the search"
+
+
+def search_patients(
+    store: Store,
+    query: str,
+    *,
+    dob: str = "",
+    now: datetime | None = None,
+    limit: int = 50,
+) -> PatientResults:
+    """Patients whose name contains the words of `query` (each word a name-part prefix,
+    accent- and case-insensitive: the store's string search), whose MRN (any identifier)
+    equals it, or whose birth date is it (YYYY-MM-DD or MM/DD/YYYY); `dob`, if given,
+    keeps those born that day (or, without a query, finds them).
+
+    Ranked before they are cut to `limit`: exact matches first (the MRN or birth date
+    asked for, or every word a whole name), then patients admitted now, then by name and
+    date of birth. `total` counts every match, so a page can say "50 of 59"."""
+    q = query.strip()
+    dob_iso = _iso_date(dob.strip()) if dob.strip() else ""
+    if not q:
+        q, dob_iso = dob_iso, ""
+    if not q:
+        return PatientResults([], 0, True)
+    found: dict[str, JSON] = {}
+    exact: set[str] = set()
+    total = 0
+    q_date = _iso_date(q) if _DATE_ISO.match(_iso_date(q)) else ""
+    if q_date:
+        hits, total = _candidates(store, "Patient", [("birthdate", q_date)], CANDIDATES)
+        for p in hits:
+            found.setdefault(str(p.get("id")), p)
+            exact.add(str(p.get("id")))
+    elif any(ch.isdigit() for ch in q) and " " not in q:
+        hits, total = _candidates(store, "Patient", [("identifier", q)], CANDIDATES)
+        for p in hits:
+            found.setdefault(str(p.get("id")), p)
+            exact.add(str(p.get("id")))
+    words: list[str] = []
+    if not q_date:
+        words = [w for w in re.split(r"[\s,]+", q) if w and not w.isdigit()]
+        if words:
+            hits, n = _candidates(store, "Patient", [("name", w) for w in words], CANDIDATES)
+            total += n
+            for p in hits:
+                found.setdefault(str(p.get("id")), p)
+                if _whole_names(p, words):
+                    exact.add(str(p.get("id")))
+    ranked_all = total <= len(found)
+    if dob_iso:
+        found = {k: p for k, p in found.items() if p.get("birthDate") == dob_iso}
+        total = len(found) if ranked_all else total
+    total = max(total, len(found))
+    when = now or datetime.now().astimezone()
+    dire = directory(store)
+    out = [_match(store, p, dire, when) for p in found.values()]
+    out.sort(key=lambda x: (x.id not in exact, not x.admitted, fold(x.name), x.dob))
+    return PatientResults(out[:limit], total, ranked_all)
 
 
 def find_patients(
     store: Store, query: str, *, now: datetime | None = None, limit: int = 50
 ) -> list[PatientMatch]:
-    """Patients whose name contains the words of `query` (each word a name-part prefix,
-    accent- and case-insensitive: the store's string search), whose MRN (any identifier)
-    equals it, or whose birth date is it (YYYY-MM-DD or MM/DD/YYYY)."""
-    q = query.strip()
-    if not q:
-        return []
-    found: dict[str, JSON] = {}
-    m = _DATE_US.match(q)
-    if m:
-        q_date = f"{m.group(3)}-{int(m.group(1)):02d}-{int(m.group(2)):02d}"
-    else:
-        q_date = q if _DATE_ISO.match(q) else ""
-    if q_date:
-        for p in _first_page(store, "Patient", [("birthdate", q_date)], limit):
-            found.setdefault(str(p.get("id")), p)
-    elif any(ch.isdigit() for ch in q) and " " not in q:
-        for p in _first_page(store, "Patient", [("identifier", q)], limit):
-            found.setdefault(str(p.get("id")), p)
-    if not q_date:
-        words = [w for w in re.split(r"[\s,]+", q) if w and not w.isdigit()]
-        if words:
-            for p in _first_page(store, "Patient", [("name", w) for w in words], limit):
-                found.setdefault(str(p.get("id")), p)
-    when = now or datetime.now().astimezone()
-    dire = directory(store)
-    out = [_match(store, p, dire, when) for p in list(found.values())[:limit]]
-    out.sort(key=lambda x: (fold(x.name), x.dob))
-    return out
+    """The ranked matches of `search_patients` (without the count)."""
+    return search_patients(store, query, now=now, limit=limit).matches
+
+
+def _iso_date(text: str) -> str:
+    """YYYY-MM-DD from YYYY-MM-DD or MM/DD/YYYY (else the text unchanged)."""
+    m = _DATE_US.match(text)
+    return f"{m.group(3)}-{int(m.group(1)):02d}-{int(m.group(2)):02d}" if m else text
+
+
+def _whole_names(patient: JSON, words: list[str]) -> bool:
+    """Every word of the query is a whole name part (family or given), not a prefix."""
+    parts: set[str] = set()
+    for n in patient.get("name") or []:
+        if isinstance(n, dict):
+            for part in [n.get("family") or "", *(n.get("given") or [])]:
+                parts.update(fold(x) for x in re.split(r"[\s-]+", str(part)) if x)
+    return all(fold(w) in parts for w in words)
 
 
 def _match(store: Store, patient: JSON, dire: Directory, now: datetime) -> PatientMatch:
@@ -92,17 +160,7 @@ def _match(store: Store, patient: JSON, dire: Directory, now: datetime) -> Patie
     name, _, _ = d.human_name(patient.get("name"))
     birth = d.parse_date(patient.get("birthDate"))
     _, city = d.address_text(patient.get("address"))
-    encs = [sr.json() for sr in store.compartment(pid, ["Encounter"])]
-    enc = current_encounter(encs)
-    location, unit_id = "Not admitted", None
-    if enc is not None:
-        path = location_path(encounter_bed(enc), dire.resolved)
-        unit = path.get("wi")
-        spot = path.get("bd") or path.get("ro")
-        unit_name = (unit.get("alias") or [unit.get("name")])[0] if unit else ""
-        location = place(str(unit_name or ""), str((spot or {}).get("name") or ""))
-        location = location or "Admitted (location not recorded)"
-        unit_id = str(unit.get("id")) if unit else None
+    location, unit_id, admitted = patient_location(store, pid, dire)
     phones = d.phones(patient.get("telecom"))
     return PatientMatch(
         pid,
@@ -115,5 +173,27 @@ def _match(store: Store, patient: JSON, dire: Directory, now: datetime) -> Patie
         phones[0] if phones else "",
         location,
         unit_id,
-        enc is not None,
+        admitted,
+    )
+
+
+def patient_location(
+    store: Store, patient_id: str, dire: Directory
+) -> tuple[str, str | None, bool]:
+    """Where the patient is now, from their current encounter: ("4W 412-B", unit id,
+    True), ("Admitted (location not recorded)", None, True) or ("Not admitted", None,
+    False)."""
+    encs = [sr.json() for sr in store.compartment(patient_id, ["Encounter"])]
+    enc = current_encounter(encs)
+    if enc is None:
+        return "Not admitted", None, False
+    path = location_path(encounter_bed(enc), dire.resolved)
+    unit = path.get("wi")
+    spot = path.get("bd") or path.get("ro")
+    unit_name = (unit.get("alias") or [unit.get("name")])[0] if unit else ""
+    location = place(str(unit_name or ""), str((spot or {}).get("name") or ""))
+    return (
+        location or "Admitted (location not recorded)",
+        str(unit.get("id")) if unit else None,
+        True,
     )

@@ -15,12 +15,38 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from standby.clinical.directory import Directory, directory
+from standby.clinical.patients import patient_location
 from standby.clinical.search import every_match
 from standby.fhir import display as d
 from standby.store.base import Store
 
 JSON = Mapping[str, Any]
 CANCELLED = {"cancelled", "noshow", "entered-in-error"}
+PRIORITY_WORDS = {  # the OR board's legend: what each priority means
+    "emergent": "emergent: operate as soon as a room and team are free",
+    "urgent": "urgent: within hours, ahead of elective cases",
+    "elective": "elective: planned; may be moved if the day changes",
+}
+# Words for a surgical priority as EHRs send it: the extension's code, the ServiceRequest's
+# priority, or R4's Appointment.priority number (1 the most urgent; 0 means not set).
+_PRIORITY_OF = {
+    "emergent": "emergent",
+    "emergency": "emergent",
+    "stat": "emergent",
+    "urgent": "urgent",
+    "asap": "urgent",
+    "routine": "elective",
+    "elective": "elective",
+}
+CASE_STATUS = {  # Appointment.status (https://hl7.org/fhir/R4/valueset-appointmentstatus.html)
+    "proposed": "Proposed",
+    "pending": "Awaiting confirmation",
+    "booked": "Booked",
+    "arrived": "Patient arrived",
+    "checked-in": "Checked in",
+    "fulfilled": "Done",
+    "waitlist": "On the waiting list",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +56,7 @@ class ScheduledPatient:
     dob: str
     mrn: str
     phones: list[str]
+    location: str = ""  # "4W 412-B" for an inpatient, "" for an outpatient
 
     @property
     def phone(self) -> str:
@@ -48,8 +75,13 @@ class Case:
     procedure: str
     surgeon: str
     anesthesiologist: str
-    priority: str
-    status: str
+    priority: str  # "emergent", "urgent", "elective" or "" (PRIORITY_WORDS)
+    status: str  # Appointment.status code ("booked", "arrived", "fulfilled", ...)
+
+    @property
+    def status_text(self) -> str:
+        """The status in words ("booked" → "Booked", "fulfilled" → "Done")."""
+        return CASE_STATUS.get(self.status, self.status.replace("-", " ").capitalize())
 
 
 @dataclass
@@ -131,8 +163,10 @@ def _is_or(loc_id: str, dire: Directory) -> bool:
 
 
 class _Patients:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, dire: Directory, where: bool = False) -> None:
         self.store = store
+        self.dire = dire
+        self.where = where  # look up where each patient is now (the OR board does)
         self.cache: dict[str, ScheduledPatient | None] = {}
 
     def get(self, ref: object) -> ScheduledPatient | None:
@@ -152,8 +186,15 @@ class _Patients:
                     birth.isoformat() if birth else "DOB unknown",
                     d.mrn(p),
                     d.phones(p.get("telecom")),
+                    self._location(pid),
                 )
         return self.cache[pid]
+
+    def _location(self, pid: str) -> str:
+        if not self.where:
+            return ""
+        location, _, admitted = patient_location(self.store, pid, self.dire)
+        return location if admitted else ""
 
 
 def _role(participant: JSON, pract_id: str, dire: Directory) -> str:
@@ -161,19 +202,29 @@ def _role(participant: JSON, pract_id: str, dire: Directory) -> str:
     return (text + " " + dire.roles.get(pract_id, "").lower()).strip()
 
 
-def _priority(a: JSON) -> str:
-    """Surgical priority: a coded extension (e.g. "emergent", "urgent", "routine") when
-    the EHR sends one, else Appointment.priority as "P<n>"."""
+def _priority(a: JSON, request: JSON | None) -> str:
+    """The surgical priority in words (emergent, urgent, elective): a coded extension when
+    the EHR sends one, else the ServiceRequest's priority, else Appointment.priority
+    (1 emergent, 2–3 urgent, 4 and above elective); "" when none is set."""
     for ext in a.get("extension") or []:
         if str(ext.get("url", "")).endswith("priority") and ext.get("valueCode"):
-            return str(ext["valueCode"])
-    return f"P{a['priority']}" if a.get("priority") is not None else ""
+            word = _PRIORITY_OF.get(str(ext["valueCode"]).lower())
+            if word:
+                return word
+    if request is not None and request.get("priority"):
+        word = _PRIORITY_OF.get(str(request["priority"]).lower())
+        if word:
+            return word
+    n = a.get("priority")
+    if isinstance(n, int) and n > 0:
+        return "emergent" if n == 1 else "urgent" if n <= 3 else "elective"
+    return ""
 
 
 def or_schedule(store: Store, day: date, tz: tzinfo = UTC) -> ORSchedule:
     """Surgeries of `day`, per operating room, by start time (rooms by name)."""
     dire = directory(store)
-    pats = _Patients(store)
+    pats = _Patients(store, dire, where=True)
     rooms: dict[str, OperatingRoom] = {}
     for a in _day_appointments(store, day, tz):
         room_id = None
@@ -204,13 +255,15 @@ def or_schedule(store: Store, day: date, tz: tzinfo = UTC) -> ORSchedule:
             continue
         loc = dire.location(room_id) or {}
         room = rooms.setdefault(room_id, OperatingRoom(room_id, str(loc.get("name") or room_id)))
-        procedure = str(a.get("description") or "")
-        if not procedure:
-            for b in a.get("basedOn") or []:
-                sr = store.read("ServiceRequest", d.reference_id(b, "ServiceRequest") or "")
-                if sr is not None and not sr.deleted:
-                    procedure = d.concept_text(sr.json().get("code"))
-                    break
+        request = None
+        for b in a.get("basedOn") or []:
+            sr = store.read("ServiceRequest", d.reference_id(b, "ServiceRequest") or "")
+            if sr is not None and not sr.deleted:
+                request = sr.json()
+                break
+        procedure = str(a.get("description") or "") or (
+            d.concept_text(request.get("code")) if request else ""
+        )
         procedure = procedure or d.concept_text(a.get("serviceType"), "(procedure not named)")
         room.cases.append(
             Case(
@@ -222,7 +275,7 @@ def or_schedule(store: Store, day: date, tz: tzinfo = UTC) -> ORSchedule:
                 procedure,
                 surgeon,
                 anesth,
-                str(a.get("priority") or ""),
+                _priority(a, request),
                 str(a.get("status") or ""),
             )
         )
@@ -235,7 +288,7 @@ def or_schedule(store: Store, day: date, tz: tzinfo = UTC) -> ORSchedule:
 def clinic_schedule(store: Store, day: date, tz: tzinfo = UTC) -> ClinicSchedule:
     """Clinic visits of `day`, per provider, by start time, with the patient's phone."""
     dire = directory(store)
-    pats = _Patients(store)
+    pats = _Patients(store, dire)
     providers: dict[str, ProviderDay] = {}
     for a in _day_appointments(store, day, tz):
         locs = [d.reference_id(p.get("actor"), "Location") for p in a.get("participant") or []]

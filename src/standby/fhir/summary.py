@@ -133,7 +133,8 @@ def patient_summary(
     by_type = _by_type(resources)
     patients = by_type.get("Patient") or [{}]
     held = held_types
-    vit = vital_signs(by_type.get("Observation", []), now, hours)
+    birth = d.parse_date(patients[0].get("birthDate"))
+    vit = vital_signs(by_type.get("Observation", []), now, hours, birth=birth)
     hdr = header(patients[0], by_type, now, resolved, held, vit)
     reqs = by_type.get("MedicationRequest", [])
     meds = [medication(r, resolved) for r in reqs if r.get("status") in ("active", "on-hold")]

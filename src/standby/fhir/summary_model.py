@@ -228,17 +228,38 @@ class Problem:
     status: str
 
 
+FULL_SET = ("BP", "HR", "RR", "Temp", "SpO2")  # the measurements of a full set of vitals
+
+
 @dataclass(frozen=True, slots=True)
 class VitalRow:
+    """One set of vital signs: the readings taken together (within minutes of `when`)."""
+
     when: datetime
     values: dict[str, str]  # column (VITAL_COLUMNS) → "120/80", "72", "37.1 °C"
+    flags: dict[str, str] = field(default_factory=dict)  # column → "H", "L", "HH", "LL"
+
+    @property
+    def complete(self) -> bool:
+        """Every measurement of a full set (BP, HR, RR, Temp, SpO2) is in this set."""
+        return all(c in self.values for c in FULL_SET)
+
+    @property
+    def missing(self) -> list[str]:
+        return [c for c in FULL_SET if c not in self.values]
 
 
 @dataclass(frozen=True, slots=True)
 class VitalSigns:
-    rows: list[VitalRow]  # newest first
+    rows: list[VitalRow]  # sets, newest first
     series: dict[str, list[tuple[datetime, float]]]  # "HR" → oldest first (for a chart)
     latest: dict[str, tuple[datetime, str]]
+    ranges: str = ""  # the ranges the flags come from, in words ("" if none applied)
+
+    @property
+    def last_full(self) -> VitalRow | None:
+        """The newest complete set, if any set in the window is complete."""
+        return next((r for r in self.rows if r.complete), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +271,8 @@ class LabResult:
     flag: str  # H, L, HH, LL, A, N or ""
     abnormal: bool
     when: datetime | None
+    panel: str = ""  # "Complete blood count", "Basic metabolic panel", "Other results"
+    previous: LabResult | None = None  # the same test's result before this one
 
 
 @dataclass(frozen=True, slots=True)

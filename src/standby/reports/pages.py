@@ -38,6 +38,7 @@ CONFIDENTIAL = (
     "downtime ends. Synthetic demonstration data."
 )
 MAX_ALLERGY_LINES = 3
+HOSPITAL_WIDE = "all"  # the `unit` of the sheets that cover the whole hospital (schedules)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,16 @@ class Furniture:
     banner: str | None = None
     compact: bool = False  # no patient lines in the header (census, schedules, labels)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scope(self) -> str:
+        """What the document covers: "Unit 4W", or "All units" for hospital-wide sheets."""
+        return "All units" if self.unit == HOSPITAL_WIDE else f"Unit {self.unit}"
+
+    @property
+    def scope_in_line(self) -> str:
+        """The same within a line of text: "unit 4W", "all units"."""
+        return "all units" if self.unit == HOSPITAL_WIDE else f"unit {self.unit}"
 
     @property
     def as_of_text(self) -> str:
@@ -196,7 +207,7 @@ def draw_furniture(
     canv.setFont(st.BOLD, 10)
     canv.drawString(left, top - 10, title)
     canv.setFont(st.FONT, 9)
-    canv.drawRightString(right, top - 10, f"Unit {f.unit} · {f.as_of_text}")
+    canv.drawRightString(right, top - 10, f"{f.scope} · {f.as_of_text}")
     if ctx and ctx.patient_line:
         _identifiers(canv, ctx, left, right, top - 27)
         canv.setFont(st.FONT, 9.5)
@@ -211,15 +222,16 @@ def draw_furniture(
     canv.setFont(st.BOLD, 10)
     canv.drawRightString(right, base + FOOTER_H - 14, f"Page {x} of {y}")
     canv.setFont(st.BOLD if ctx and ctx.patient_line else st.FONT, 8.5)
-    who = ctx.patient_line if ctx and ctx.patient_line else f"Unit {f.unit}"
+    who = ctx.patient_line if ctx and ctx.patient_line else f.scope
     canv.drawString(left, base + FOOTER_H - 14, who)
     canv.setFont(st.FONT, 8)
     canv.drawString(
         left,
         base + 12,
-        f"{f.as_of_text} · unit {f.unit} · printed {local_text(f.generated, f.generated)}",
+        f"{f.as_of_text} · {f.scope_in_line} · printed {local_text(f.generated, f.generated)}",
     )
-    canv.drawRightString(right, base + 12, f"sheet {sheet} of {sheets}")
+    if (x, y) != (sheet, sheets):  # a patient's pages within the document: say both
+        canv.drawRightString(right, base + 12, f"sheet {sheet} of {sheets}")
     canv.setFont(st.FONT, 7)
     canv.drawString(left, base + 2, CONFIDENTIAL)
     canv.restoreState()

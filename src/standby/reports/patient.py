@@ -14,12 +14,12 @@ from reportlab.lib.units import inch
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak, Paragraph, Spacer
 
 from standby.fhir.summary import AllergyStatus, PatientSummary
-from standby.fhir.summary_model import VITAL_COLUMNS
+from standby.fhir.summary_model import VITAL_COLUMNS, LabResult, VitalRow
 from standby.reports import styles as st
 from standby.reports.medication_record import mar, medications
 from standby.reports.pages import Marker
 from standby.reports.patient_header import W, context, empty, when
-from standby.reports.tables import esc, headed_table, key_values, markup, p
+from standby.reports.tables import Cell, esc, headed_table, key_values, markup, p
 
 __all__ = ["context", "face_sheet", "mar_only", "notes", "packet", "results"]
 
@@ -159,44 +159,12 @@ def results(s: PatientSummary) -> list[Flowable]:
         Paragraph("Vital signs — last 48 hours", st.H1),
     ]
     if s.vitals.rows:
-        rows = [
-            [p(when(r.when, s.now)), *[p(r.values.get(c, "")) for c in VITAL_COLUMNS]]
-            for r in s.vitals.rows
-        ]
-        out.append(
-            headed_table(
-                ["Time", "BP", "HR", "RR", "Temp", "SpO2", "Pain"],
-                rows,
-                [1.4 * inch] + [1.03 * inch] * 6,
-            )
-        )
+        out += _vitals(s)
     else:
         out.append(empty(s.vitals_status, "vital signs in the last 48 h"))
     out.append(Paragraph("Laboratory results — last 48 hours", st.H2))
     if s.labs:
-        rows, extra = [], []
-        for i, r in enumerate(s.labs, start=1):
-            flag = r.flag if r.abnormal else (r.flag or "")
-            rows.append(
-                [
-                    p(when(r.when, s.now)),
-                    p(r.name),
-                    p(r.value, st.CELL_BOLD if r.abnormal else st.CELL),
-                    p(flag, st.CELL_BOLD if r.abnormal else st.CELL),
-                    p(r.reference_range or "—"),
-                ]
-            )
-            if r.abnormal:
-                extra.append(("BACKGROUND", (2, i), (3, i), st.OVERDUE_BG))
-        out.append(
-            headed_table(
-                ["Time", "Test", "Result", "Flag", "Reference range"],
-                rows,
-                [1.3 * inch, 2.9 * inch, 1.3 * inch, 0.6 * inch, 1.5 * inch],
-                extra=extra,
-                zebra=False,
-            )
-        )
+        out += _labs(s)
     else:
         out.append(empty(s.labs))
     out.append(Paragraph("Active orders", st.H2))
@@ -214,6 +182,116 @@ def results(s: PatientSummary) -> list[Flowable]:
     else:
         out.append(empty(s.orders))
     return out
+
+
+def _vital(r: VitalRow, c: str) -> Cell:
+    """A value with its flag in words ("152/95 H"), bold when flagged; "—" not taken."""
+    v = r.values.get(c, "")
+    if not v:
+        return p("—")
+    flag = r.flags.get(c, "")
+    return p(f"{v} {flag}", st.CELL_BOLD) if flag else p(v)
+
+
+def _vitals(s: PatientSummary) -> list[Flowable]:
+    """The last full set first, then every set newest first, flags written out."""
+    cols = list(VITAL_COLUMNS)
+    widths = [1.25 * inch] + [0.85 * inch] * len(cols) + [1.25 * inch]
+    out: list[Flowable] = []
+    full = s.vitals.last_full
+    if full is not None:
+        out.append(Paragraph(esc(f"Last full set: {when(full.when, s.now)}"), st.H2))
+        out.append(headed_table(cols, [[_vital(full, c) for c in cols]], widths[1:-1]))
+    else:
+        out.append(
+            Paragraph(
+                "No full set (BP, HR, RR, Temp and SpO2 together) in the last 48 hours.",
+                st.EMPTY,
+            )
+        )
+    out.append(Paragraph("Every set, newest first", st.H2))
+    rows = [
+        [
+            p(when(r.when, s.now)),
+            *[_vital(r, c) for c in cols],
+            p("full" if r.complete else "partial: no " + ", ".join(r.missing)),
+        ]
+        for r in s.vitals.rows
+    ]
+    out.append(headed_table(["Time", *cols, "Set"], rows, widths))
+    ranges = s.vitals.ranges
+    out.append(
+        Paragraph(
+            esc(
+                f"H / L: above or below the {ranges}, or as flagged in the EHR."
+                if ranges
+                else "H / L: as flagged in the EHR."
+            ),
+            st.EMPTY,
+        )
+    )
+    return out
+
+
+def _lab_cell(r: LabResult) -> Cell:
+    return p(r.value, st.CELL_BOLD if r.abnormal else st.CELL)
+
+
+def _labs(s: PatientSummary) -> list[Flowable]:
+    """One table per panel: the latest result, its flag, the previous result beside it."""
+    out: list[Flowable] = []
+    panels: dict[str, list[LabResult]] = {}
+    for r in s.labs:
+        panels.setdefault(r.panel, []).append(r)
+    for panel, results in panels.items():
+        rows, extra = [], []
+        for i, r in enumerate(results, start=1):
+            prev = r.previous
+            rows.append(
+                [
+                    p(r.name),
+                    _lab_cell(r),
+                    p(_flag_text(r), st.CELL_BOLD if r.abnormal else st.CELL),
+                    p(when(r.when, s.now)),
+                    p(
+                        f"{prev.value}{' ' + prev.flag if prev.abnormal else ''}\n"
+                        f"{when(prev.when, s.now)}"
+                        if prev
+                        else "none earlier"
+                    ),
+                    p(r.reference_range or "—"),
+                ]
+            )
+            if r.abnormal:
+                extra.append(("BACKGROUND", (1, i), (2, i), st.OVERDUE_BG))
+        out.append(
+            KeepTogether(
+                [
+                    Paragraph(esc(panel), st.H2),
+                    headed_table(
+                        ["Test", "Latest", "Flag", "When", "Previous", "Reference range"],
+                        rows,
+                        [
+                            1.9 * inch,
+                            1.15 * inch,
+                            0.75 * inch,
+                            1.25 * inch,
+                            1.45 * inch,
+                            1.1 * inch,
+                        ],
+                        extra=extra,
+                        zebra=False,
+                    ),
+                ]
+            )
+        )
+    return out
+
+
+def _flag_text(r: LabResult) -> str:
+    if r.flag in ("HH", "LL", "AA"):
+        return f"{r.flag} critical"
+    return (r.flag or "abnormal") if r.abnormal else r.flag
 
 
 NOTES_PRINTED = 3

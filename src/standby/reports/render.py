@@ -89,7 +89,9 @@ def or_pdf(days: Sequence[ORSchedule], f: Furniture) -> PDF:
         if story:
             story.append(PageBreak())
         story += or_sheet(s)
-    return _build(story, f, wide=True, title="OR schedule", compact=True)
+    return _build(
+        story, f, wide=True, title=f"OR schedule, all rooms — {_days(days)}", compact=True
+    )
 
 
 def clinics_pdf(days: Sequence[ClinicSchedule], f: Furniture) -> PDF:
@@ -98,7 +100,17 @@ def clinics_pdf(days: Sequence[ClinicSchedule], f: Furniture) -> PDF:
         if story:
             story.append(PageBreak())
         story += clinic_sheet(s)
-    return _build(story, f, wide=True, title="Clinic schedules", compact=True)
+    return _build(
+        story, f, wide=True, title=f"Clinic schedules, all clinics — {_days(days)}", compact=True
+    )
+
+
+def _days(days: Sequence[ORSchedule] | Sequence[ClinicSchedule]) -> str:
+    """ "Monday 30 November 2026" or "Monday 30 November and Tuesday 1 December 2026"."""
+    if not days:
+        return "no days"
+    names = [f"{d.day:%A} {d.day.day} {d.day:%B}" for d in days]
+    return f"{' and '.join(names)} {days[-1].day:%Y}"
 
 
 def patient_pdf(s: PatientSummary, f: Furniture) -> PDF:

@@ -30,10 +30,34 @@ def _fmt(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".") if abs(v) < 100 else f"{v:.0f}"
 
 
+def _outside(s: Series, v: float) -> bool:
+    return (s.low is not None and v < s.low) or (s.high is not None and v > s.high)
+
+
+def _described(s: Series) -> str:
+    """ "Heart rate: latest 112 /min (high), 3 of 12 readings outside 60–100" """
+    last = s.points[-1][1]
+    text = f"{s.label}: latest {_fmt(last)} {s.unit}"
+    if s.low is not None and last < s.low:
+        text += " (low)"
+    elif s.high is not None and last > s.high:
+        text += " (high)"
+    out = sum(1 for _, v in s.points if _outside(s, v))
+    if out and s.low is not None and s.high is not None:
+        text += f", {out} of {len(s.points)} readings outside {_fmt(s.low)}–{_fmt(s.high)}"
+    return text
+
+
 def trend_svg(
-    series: Sequence[Series], *, width: int = 720, title: str = "Vital signs trend"
+    series: Sequence[Series],
+    *,
+    width: int = 720,
+    title: str = "Vital signs trend",
+    ident: str = "vitals-chart",
 ) -> Markup:
-    """An SVG of the series (those without points are left out); empty Markup if none."""
+    """An SVG of the series (those without points are left out); empty Markup if none.
+    `ident` prefixes the ids of its `<title>` and `<desc>`, which name and describe it
+    to screen readers (one chart per page keeps the default)."""
     drawn = [s for s in series if s.points]
     if not drawn:
         return Markup("")
@@ -42,13 +66,13 @@ def trend_svg(
     span = max((t1 - t0).total_seconds(), 1.0)
     plot_w = width - LABEL_W - VALUE_W
     height = len(drawn) * (PANEL_H + GAP) + 18
+    summary = "; ".join(_described(s) for s in drawn)
     out: list[str] = [
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}"'
-        f' width="{width}" height="{height}" role="img" aria-labelledby="chart-title chart-desc">',
-        f'<title id="chart-title">{escape(title)}</title>',
-        '<desc id="chart-desc">'
-        + escape("; ".join(f"{s.label}: latest {_fmt(s.points[-1][1])} {s.unit}" for s in drawn))
-        + "</desc>",
+        f' width="{width}" height="{height}" role="img"'
+        f' aria-labelledby="{ident}-title" aria-describedby="{ident}-desc">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(summary)}</desc>',
         "<style>text{font:12px system-ui,sans-serif;fill:#1b1f23}.v{font-weight:700}"
         ".ax{stroke:#c9d1d9}.n{fill:#e6f4ea}.l{fill:none;stroke:#0b5cab;stroke-width:2}"
         ".d{fill:#0b5cab}.o{fill:#b71c1c}</style>",
@@ -82,7 +106,7 @@ def trend_svg(
         if len(s.points) > 1:
             out.append(f'<polyline class="l" points="{pts}"/>')
         for t, v in s.points:
-            outside = (s.low is not None and v < s.low) or (s.high is not None and v > s.high)
+            outside = _outside(s, v)
             out.append(
                 f'<circle class="{"o" if outside else "d"}" cx="{x(t):.1f}" cy="{y(v):.1f}" r="3"/>'
             )

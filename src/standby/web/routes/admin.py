@@ -1,7 +1,13 @@
 """Admin pages: audit search and CSV export, the break-the-glass list, the users list
-(docs/web.md#admin). Read-only: the audit log has no edit or delete path."""
+(docs/web.md#admin). Read-only: the audit log has no edit or delete path.
+
+The audit search answers "who looked at this patient?": the patient is asked for by MRN,
+name or date of birth (found as the patient search finds them) and shown by name and
+MRN, never by the replica's internal id."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import Response, StreamingResponse
@@ -10,35 +16,75 @@ from starlette.routing import BaseRoute, Route
 from standby.accounts import repository as repo
 from standby.accounts.records import AuditQuery
 from standby.accounts.roles import DESCRIPTIONS, Permission
+from standby.clinical.patients import CANDIDATES, search_patients
+from standby.fhir import display as d
 from standby.web import audit
 from standby.web.guard import PageRequest, page
 
 
+def _limit(pr: PageRequest) -> int:
+    try:
+        return max(1, min(5000, int(pr.query("limit", "500"))))
+    except ValueError:
+        return 500
+
+
+def _patients(pr: PageRequest, text: str) -> tuple[str, ...] | None:
+    """The patients a "Patient" filter names: an MRN, a name (as the patient search finds
+    it), a date of birth, or a patient id; None when the filter is empty."""
+    text = text.strip()
+    if not text:
+        return None
+    sr = pr.web.store.read("Patient", text)
+    if sr is not None and not sr.deleted:
+        return (text,)
+    found = search_patients(pr.web.store, text, now=pr.now, limit=CANDIDATES)
+    return tuple(m.id for m in found.matches)
+
+
 def _query(pr: PageRequest) -> AuditQuery:
     def opt(name: str) -> str | None:
-        return pr.query(name) or None
+        return pr.query(name).strip() or None
 
-    try:
-        limit = max(1, min(5000, int(pr.query("limit", "500"))))
-    except ValueError:
-        limit = 500
     return AuditQuery(
         username=opt("user"),
-        patient_id=opt("patient"),
         action=opt("action"),
         since=opt("since"),
         until=opt("until"),
-        limit=limit,
+        limit=_limit(pr),
+        patient_ids=_patients(pr, pr.query("patient")[:200]),
     )
+
+
+def _identities(pr: PageRequest, ids: Iterable[str | None]) -> dict[str, tuple[str, str]]:
+    """Patient id → (name, MRN) for the events shown: the log keeps ids, people read MRNs."""
+    out: dict[str, tuple[str, str]] = {}
+    for pid in {i for i in ids if i}:
+        sr = pr.web.store.read("Patient", pid)
+        if sr is None or sr.deleted:
+            out[pid] = ("(patient no longer in the replica)", "")
+            continue
+        p = sr.json()
+        out[pid] = (d.human_name(p.get("name"))[0], d.mrn(p) or "MRN unknown")
+    return out
 
 
 @page(Permission.AUDIT)
 def audit_page(pr: PageRequest) -> Response:
     q = _query(pr)
     events = repo.search_audit(pr.web.store, q)
+    asked = _identities(pr, q.patient_ids or ())
     return pr.render(
         "admin_audit.html",
-        {"q": q, "events": events, "csv_query": pr.request.url.query},
+        {
+            "q": q,
+            "patient": pr.query("patient")[:200],
+            "events": events,
+            "who": _identities(pr, (e.patient_id for e in events)),
+            "asked": asked,
+            "actions": repo.AUDIT_ACTIONS,
+            "csv_query": pr.request.url.query,
+        },
     )
 
 

@@ -15,25 +15,28 @@ from starlette.routing import BaseRoute, Route
 
 from standby import clinical
 from standby.accounts.roles import Permission, can
+from standby.fhir.observations import VITAL_RANGES
 from standby.fhir.summary_model import VITAL_COLUMNS
 from standby.web import access, charts
 from standby.web.guard import PageRequest, not_found, page
 from standby.web.routes import printing
 
-VITAL_SERIES = [  # (column, label, unit, normal low, normal high)
-    ("HR", "Heart rate", "/min", 60.0, 100.0),
-    ("BP", "Systolic BP", "mmHg", 90.0, 140.0),
-    ("RR", "Resp. rate", "/min", 12.0, 20.0),
-    ("Temp", "Temperature", "°C", 36.0, 38.0),
-    ("SpO2", "SpO2", "%", 94.0, 100.0),
+VITAL_SERIES = [  # (column, label, unit); the normal ranges are the table's (VITAL_RANGES)
+    ("HR", "Heart rate", "/min"),
+    ("BP", "Systolic BP", "mmHg"),
+    ("RR", "Resp. rate", "/min"),
+    ("Temp", "Temperature", "°C"),
+    ("SpO2", "SpO2", "%"),
 ]
 
 
 def _chart(summary: clinical.PatientSummary) -> str:
     series = summary.vitals.series
+    adult = bool(summary.vitals.ranges)  # a child's values are not held to adult ranges
     drawn = []
-    for key, label, unit, low, high in VITAL_SERIES:
+    for key, label, unit in VITAL_SERIES:
         points = series.get(key) or []
+        low, high = VITAL_RANGES[key] if adult else (None, None)
         drawn.append(charts.Series(label, unit, points, low, high))
     return charts.trend_svg(drawn, title="Vital signs, last 48 hours")
 

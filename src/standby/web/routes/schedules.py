@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from standby import clinical
 from standby.accounts.roles import Permission
+from standby.clinical.schedules import PRIORITY_WORDS
 from standby.web.guard import PageRequest, page
 
 
@@ -43,7 +44,10 @@ def or_board(pr: PageRequest) -> Response:
     board = clinical.or_schedule(pr.web.store, day, pr.web.zone)
     ids = [c.patient.id for r in board.rooms for c in r.cases if c.patient is not None]
     pr.audit_many("schedule", ids, f"OR board {day.isoformat()}")
-    return pr.render("schedule_or.html", {"board": board, **_days(pr, day)})
+    return pr.render(
+        "schedule_or.html",
+        {"board": board, "priority_words": PRIORITY_WORDS, **_days(pr, day)},
+    )
 
 
 @page(Permission.CLINIC_SCHEDULE)
