@@ -62,6 +62,9 @@ class Furniture:
     banner: str | None = None
     compact: bool = False  # no patient lines in the header (census, schedules, labels)
     extra: dict[str, Any] = field(default_factory=dict)
+    # during a downtime: when the EHR stopped hearing of charting (the MARs are built with
+    # it, `standby.fhir.mar.charting_cutoff`); None in normal operation
+    charted_until: datetime | None = None
 
     @property
     def as_of_text(self) -> str:
