@@ -25,7 +25,7 @@ FULL_CODE = "304252001"
 # code statuses that limit treatment: the short mark that must stand out, and its words
 CODE_STATUS_LIMITS = {
     "304253006": ("DNR", "do not resuscitate"),
-    "450476008": ("DNI", "limited code: do not intubate"),
+    "450476008": ("DNI", "Limited code: do not intubate"),
 }
 ISOLATION = {
     "409524006": "Airborne precautions",
