@@ -83,10 +83,10 @@ def census_sheet(c: Census) -> list[Flowable]:
             ],
             rows,
             [
-                0.65 * inch,
+                0.8 * inch,
                 1.7 * inch,
-                1.0 * inch,
-                1.3 * inch,
+                0.95 * inch,
+                1.2 * inch,
                 CODE_W,
                 1.6 * inch,
                 1.0 * inch,

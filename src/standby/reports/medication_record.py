@@ -15,7 +15,14 @@ from datetime import timedelta
 from typing import Any
 
 from reportlab.lib.units import inch
-from reportlab.platypus import CondPageBreak, Flowable, PageBreak, Paragraph, Spacer
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    Spacer,
+)
 
 from standby.fhir.infusion import slots_per_day
 from standby.fhir.mar import Administration, MarEntry
@@ -237,11 +244,16 @@ def _missed(s: PatientSummary, state: str) -> list[Flowable]:
     if not found:
         return []
     lines = "<br/>".join(
-        f"{esc(when(t, s.now))} {esc(e.medication.name)} {esc(e.medication.dose)} "
-        f"{esc(e.medication.route)}"
+        " ".join(esc(x) for x in (when(t, s.now), *_named(e)) if x)
         for t, e in sorted(found, key=lambda x: x[0])
     )
     return [markup(f"<b>{head}</b><br/>{lines}", st.WARN), Spacer(1, 4)]
+
+
+def _named(e: MarEntry) -> tuple[str, str, str]:
+    """Drug, dose (unless the name says it already), route."""
+    m = e.medication
+    return (m.name, m.dose_unless_named, m.route)
 
 
 def infusions(s: PatientSummary) -> list[Flowable]:
@@ -274,27 +286,29 @@ def _infusion(s: PatientSummary, e: MarEntry) -> Flowable:
         if inf.last_change
         else "none documented"
     )
-    current = inf.current_rate or "see order"
+    current = f"<font size=11><b>{esc(inf.current_rate or 'see order')}</b></font>"
     if not inf.documented:
-        current += "\n(as ordered; no rate documented)"
+        current += "<br/>as ordered; no rate documented"
+    m = e.medication
     info = [
-        _dose_cell(e.medication, s),
-        p(current, st.DOSE),
+        markup(
+            f"<font size=12><b>{esc(m.name)}</b></font>{_alert(s, m)}<br/>"
+            f"{esc(m.route or 'route: see order')} · continuous",
+            st.MAR_CELL,
+        ),
+        markup(current, st.CELL),
         p(change),
         p(inf.ordered_rate or "—"),
         p(inf.titration or "—"),
     ]
     rows: list[list[Any]] = [info]
-    rows.append([p("Rate changes on paper:", st.CELL_BOLD), "Time", "New rate", "Reason", ""])
+    rows.append(
+        [p("Rate changes on paper:", st.CELL_BOLD), "Time", "New rate", "Reason", "Initials"]
+    )
     rows += [["", "", "", "", ""] for _ in range(4)]
     extra: list[tuple[Any, ...]] = [
         ("SPAN", (0, 2), (0, len(rows))),
-        ("SPAN", (3, 2), (4, 2)),
         ("BACKGROUND", (1, 2), (-1, 2), st.LIGHT),
-        ("SPAN", (3, 3), (4, 3)),
-        ("SPAN", (3, 4), (4, 4)),
-        ("SPAN", (3, 5), (4, 5)),
-        ("SPAN", (3, 6), (4, 6)),
         ("TOPPADDING", (1, 3), (-1, -1), 8),
         ("BOTTOMPADDING", (1, 3), (-1, -1), 8),
     ]
@@ -310,15 +324,13 @@ def _infusion(s: PatientSummary, e: MarEntry) -> Flowable:
 def prn(s: PatientSummary) -> list[Flowable]:
     """Each PRN order with its minimum interval, last dose and next allowed time, and a
     row for every dose the interval allows in 24 hours (q4h: six)."""
-    out: list[Flowable] = [
-        CondPageBreak(1.5 * inch),
-        Paragraph("PRN — AS NEEDED (not scheduled)", st.H2),
-    ]
+    head: list[Flowable] = [Paragraph("PRN — AS NEEDED (not scheduled)", st.H2)]
     if not s.mar.prn:
-        return [*out, Paragraph("No active PRN orders.", st.EMPTY)]
-    for e in s.mar.prn:
-        out.append(_prn(s, e))
-        out.append(Spacer(1, 6))
+        return [CondPageBreak(1.0 * inch), *head, Paragraph("No active PRN orders.", st.EMPTY)]
+    out: list[Flowable] = []
+    for e in s.mar.prn:  # the heading stays with the first order
+        out.append(KeepTogether([*head, _prn(s, e), Spacer(1, 6)]))
+        head = []
     return out
 
 
@@ -327,21 +339,21 @@ def _prn(s: PatientSummary, e: MarEntry) -> Flowable:
     last = e.last_given
     given24 = sum(1 for a in e.administrations if a.given)
     facts = [
-        " ".join(x for x in ("PRN", f"for {m.prn_reason}" if m.prn_reason else "") if x),
-        m.interval or "minimum interval: see the order",
-        f"Last given {when(last.when, s.now)} ({last.dose})" if last else "Not given in 24 h",
-        f"Doses in 24 h: {given24}",
+        esc(" ".join(x for x in ("PRN", f"for {m.prn_reason}" if m.prn_reason else "") if x)),
+        f"<b>{esc(m.interval)}</b>" if m.interval else "minimum interval: see the order",
+        esc(f"Last given {when(last.when, s.now)} ({last.dose})" if last else "Not given in 24 h"),
+        esc(f"Doses in 24 h: {given24}"),
     ]
     if e.next_allowed is not None:
         nxt = "now" if e.next_allowed <= s.now else when(e.next_allowed, s.now)
-        facts.append(f"NEXT ALLOWED: {nxt}")
+        facts.append(f"<b>NEXT ALLOWED: {esc(nxt)}</b>")
         if s.mar.in_downtime:
-            facts.append("(from the last dose charted before the EHR went down: check below)")
+            facts.append(
+                "(from the last dose charted before the EHR went down: check the paper MAR)"
+            )
     n = slots_per_day(m.min_interval)
-    rows: list[list[Any]] = [
-        [_dose_cell(m, s) if i == 0 else "", p("\n".join(facts)) if i == 0 else "", "", "", "", ""]
-        for i in range(n)
-    ]
+    first: list[Any] = [_dose_cell(m, s), markup("<br/>".join(facts), st.CELL)]
+    rows: list[list[Any]] = [[*(first if i == 0 else ["", ""]), "", "", "", ""] for i in range(n)]
     extra: list[tuple[Any, ...]] = [
         ("SPAN", (0, 1), (0, n)),
         ("SPAN", (1, 1), (1, n)),
@@ -362,6 +374,16 @@ def administrations(s: PatientSummary) -> list[Flowable]:
         CondPageBreak(1.2 * inch),
         Paragraph("Administrations in the last 24 hours", st.H2),
     ]
+    if s.mar.charted_until is not None:
+        out.append(
+            Paragraph(
+                esc(
+                    "As charted in the EHR: nothing after "
+                    f"{local_text(s.mar.charted_until, s.now)} — see the paper MAR."
+                ),
+                st.WARN,
+            )
+        )
     recent: list[Administration] = s.mar.recent
     if not recent:
         return [*out, Paragraph("No administrations recorded in the last 24 hours.", st.EMPTY)]
