@@ -61,7 +61,7 @@ def test_downtime_mar_says_not_charted_never_overdue_even_from_the_cache(site: S
     mar = _section(c.get("/patients/icu1").text, 'id="mar"')
     assert 'id="mar-downtime"' in mar
     assert "Check the paper MAR before giving any dose." in mar
-    assert "overdue dose" not in mar and "OVERDUE" not in mar
+    assert mar.lower().replace("never overdue", "").count("overdue") == 0
     assert mar.count('data-state="not-charted"') == 2
     assert "not charted since the EHR went down — check the paper MAR" in mar
 
@@ -96,13 +96,14 @@ def test_prn_shows_interval_and_next_allowed(site: Site) -> None:
     mar = _section(site.login("nurse").get("/patients/icu1").text, 'id="mar"')
     row = _section(mar, 'data-prn="albuterol"', "</tr>")
     assert "every 4 h at most" in row
-    assert "next allowed at <strong>30 Nov 03:10</strong>" in row
+    assert 'next allowed at <strong class="nowrap">30 Nov 03:10</strong>' in row
 
 
 def test_infusions_show_current_rate_and_last_change(site: Site) -> None:
     mar = _section(site.login("nurse").get("/patients/icu1").text, 'id="mar"')
     heparin = _section(mar, 'data-infusion="heparin"', "</tr>")
-    assert "1200 units/h" in heparin and "30 Nov 00:15 to 1200 units/h" in heparin
+    assert "1200 units/h" in heparin
+    assert "30 Nov 00:15</span> to 1200 units/h" in heparin
     assert "1000 units/h" in heparin and "Titrate by anti-Xa" in heparin
     norepi = _section(mar, 'data-infusion="norepi"', "</tr>")
     assert "2 mcg/min" in norepi and "no rate documented" in norepi
