@@ -108,3 +108,21 @@ def test_dnr_is_an_inverted_mark_never_split():
     until = charting_cutoff(DECLARED, parse_instant(DATA_AS_OF))
     down = patient_summary(compartment(), NOW, charted_until=until)
     _png(render.mars_pdf([down], _furniture(NOW, until)), "icu-mar-downtime")
+
+
+def test_drug_names_break_between_words_or_after_a_hyphen_never_inside_one():
+    from support.mar_fixtures import request
+
+    q6 = {"repeat": {"frequency": 1, "period": 6, "periodUnit": "h"}}
+    orders = [
+        request("pip", "Piperacillin-tazobactam 4.5 g inj", {"timing": q6}),
+        request("hctz", "Hydrochlorothiazide 25 mg tab", {"timing": q6}),
+    ]
+    s = patient_summary([*compartment(), *orders], NOW)
+    text = _mar_text_of(s)
+    assert "tazobactam" in text and "Hydrochlorothiazide" in text
+    assert "tazob actam" not in text and "Hydrochlorothiazid e" not in text
+
+
+def _mar_text_of(s) -> str:
+    return " ".join(_pages(render.mars_pdf([s], _furniture())))

@@ -11,10 +11,12 @@ overdue.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 from reportlab.lib.units import inch
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     CondPageBreak,
     Flowable,
@@ -44,7 +46,7 @@ def medications(s: PatientSummary) -> list[Flowable]:
         return [*out, empty(s.medications)]
     rows = [
         [
-            _drug(s, m),
+            _drug(s, m, 2.5 * inch),
             p(" at ".join(x for x in (m.dose, m.rate) if x) or "—"),
             p(m.route or "—"),
             p(" · ".join(x for x in (m.frequency, m.interval) if x)),
@@ -78,16 +80,28 @@ def _alert(s: PatientSummary, m: Any) -> str:
     return f"<br/><font size=9.5 color='#B00020'><b>CHECK ALLERGY: {text}</b></font>"
 
 
-def _drug(s: PatientSummary, m: Any) -> Any:
+def drug_size(name: str, width: float, size: float = 12.0, least: float = 9.0) -> float:
+    """The largest size (12 pt down to 9) at which every word of the drug's name fits
+    `width` (a cell's width): lines break between words and after a hyphen
+    ("Piperacillin-" / "tazobactam"), never inside a word."""
+    room = width - 7
+    parts = [x for w in name.split() for x in re.findall(r"[^-]+-?", w)] or [""]
+    while size > least and max(stringWidth(x, st.BOLD, size) for x in parts) > room:
+        size -= 0.5
+    return size
+
+
+def _drug(s: PatientSummary, m: Any, width: float) -> Any:
     """The drug name in large bold, with an allergy warning under it when one applies."""
-    warn = _alert(s, m)
-    return markup(f"{esc(m.name)}{warn}", st.DRUG) if warn else p(m.name, st.DRUG)
+    size = drug_size(m.name, width)
+    return markup(f"<font size={size}>{esc(m.name)}</font>{_alert(s, m)}", st.DRUG)
 
 
-def _dose_cell(m: Any, s: PatientSummary | None = None) -> Paragraph:
+def _dose_cell(m: Any, s: PatientSummary | None = None, width: float = 2.3 * inch) -> Paragraph:
     extra = _adds(m)
+    size = drug_size(m.name, width)
     return markup(
-        f"<font size=12><b>{esc(m.name)}</b></font>{_alert(s, m) if s else ''}<br/>"
+        f"<font size={size}><b>{esc(m.name)}</b></font>{_alert(s, m) if s else ''}<br/>"
         f"<font size=11><b>{esc(m.dose or 'dose: see order')}</b> · "
         f"{esc(m.route or 'route: see order')}</font>"
         f"{'<br/>' + esc(extra) if extra else ''}",
@@ -153,7 +167,7 @@ def mar(s: PatientSummary) -> list[Flowable]:
                 markup(f"<b>{t:%H:%M}</b><br/><font size=8.5><b>{label}</b></font>", st.DUE)
                 if label
                 else p(f"{t:%H:%M}", st.DUE),
-                _drug(s, m_),
+                _drug(s, m_, 1.79 * inch),
                 p(m_.dose or "see order", st.DOSE),
                 p(m_.route or "see order", st.CELL_BOLD),
                 p(m_.frequency),
@@ -210,7 +224,7 @@ def mar(s: PatientSummary) -> list[Flowable]:
                 ["Drug · dose · route", "Frequency", "Last given"],
                 [
                     [
-                        _dose_cell(e.medication, s),
+                        _dose_cell(e.medication, s, 4.2 * inch),
                         p(e.medication.frequency),
                         p(when(e.last_given.when, now) if e.last_given else "—"),
                     ]
@@ -292,8 +306,8 @@ def _infusion(s: PatientSummary, e: MarEntry) -> Flowable:
     m = e.medication
     info = [
         markup(
-            f"<font size=12><b>{esc(m.name)}</b></font>{_alert(s, m)}<br/>"
-            f"{esc(m.route or 'route: see order')} · continuous",
+            f"<font size={drug_size(m.name, 2.3 * inch)}><b>{esc(m.name)}</b></font>"
+            f"{_alert(s, m)}<br/>{esc(m.route or 'route: see order')} · continuous",
             st.MAR_CELL,
         ),
         markup(current, st.CELL),

@@ -99,6 +99,10 @@ CODE_PLAIN = style("code-plain", 9, bold=True)
 for _s in (CODE_MARK, CODE_WORDS, CODE_PLAIN):
     _s.splitLongWords = 0
     _s.hyphenationLang = ""
+# drug names break between words and after a hyphen (their size is fitted to the column:
+# standby.reports.medication_record.drug_size), not inside a word
+for _s in (DRUG, MAR_CELL):
+    _s.embeddedHyphenation = 1
 
 
 register_fonts()  # paragraphs are laid out as they are built: the fonts must exist first
