@@ -126,3 +126,49 @@ def test_drug_names_break_between_words_or_after_a_hyphen_never_inside_one():
 
 def _mar_text_of(s) -> str:
     return " ".join(_pages(render.mars_pdf([s], _furniture())))
+
+
+def test_downtime_census_sheet_says_not_charted_never_overdue():
+    until = charting_cutoff(DECLARED, parse_instant(DATA_AS_OF))
+    s = patient_summary(compartment(), NOW, charted_until=until)
+    bed = CensusBed("bed1", "MICU-01", "", census_patient(s))
+    census = Census("icu", "MICU", "Medical ICU", NOW, [bed], until)
+    text = " ".join(_pages(render.census_pdf(census, _furniture(NOW, until))))
+    assert "EHR DOWNTIME: doses given since 2026-11-30 00:20 UTC are not in this copy" in text
+    assert "NOT CHARTED since the EHR went down — check the paper MAR" in text
+    assert "OVERDUE" not in text
+
+
+def test_packet_generation_in_a_downtime_prints_not_charted(tmp_path):
+    import orjson
+
+    from standby.cli.report import downtime_start
+    from standby.monitor import downtime
+    from standby.monitor.config import MonitorConfig
+    from standby.reports.regeneration import generate_all
+    from standby.store import open_store
+    from support.mar_fixtures import everything
+
+    store = open_store(db=tmp_path / "icu.db")
+    try:
+        for r in everything():
+            store.upsert(orjson.dumps(r))
+        assert downtime_start(store) is None
+        downtime.declare(store, MonitorConfig(), "ic", DECLARED, reason="EHR down")
+        assert downtime_start(store) == DECLARED
+        man = generate_all(
+            store,
+            tmp_path / "out",
+            NOW,
+            data_as_of=DATA_AS_OF,
+            banner="EHR DOWNTIME",
+            downtime_since=downtime_start(store),
+            schedules=False,
+        )
+        folder = Path(man.units[0].folder)
+        mar = " ".join(_pages((folder / "mar.pdf").read_bytes()))
+        assert "NOT CHARTED" in mar and "OVERDUE" not in mar
+        census = " ".join(_pages((folder / "census.pdf").read_bytes()))
+        assert "NOT CHARTED" in census and "OVERDUE" not in census
+    finally:
+        store.close()

@@ -119,3 +119,24 @@ def test_census_due_time_tomorrow_carries_its_day(site: Site) -> None:
     due = _section(site.login("nurse").get("/units/icu").text, 'class="due small"', "</td>")
     assert "<b>Mon 30 Nov 00:00</b>" in due
     assert "25 mg tab oral" in due and "25 mg tab 25 mg" not in due  # strength said once
+
+
+def test_printed_patient_in_a_downtime_says_not_charted(site: Site) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    c = site.login("nurse")
+    _declare(site)
+    pdf = c.get("/patients/icu1/print.pdf")
+    assert pdf.status_code == 200
+    text = " ".join(
+        " ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(pdf.content)).pages
+    )
+    assert "NOT CHARTED" in text and "OVERDUE" not in text
+    unit = c.get("/units/icu/print.pdf")
+    text = " ".join(
+        " ".join((p.extract_text() or "").split())
+        for p in PdfReader(io.BytesIO(unit.content)).pages
+    )
+    assert "NOT CHARTED" in text and "OVERDUE" not in text
