@@ -140,3 +140,11 @@ def test_printed_patient_in_a_downtime_says_not_charted(site: Site) -> None:
         for p in PdfReader(io.BytesIO(unit.content)).pages
     )
     assert "NOT CHARTED" in text and "OVERDUE" not in text
+
+
+def test_mar_later_doses_on_another_day_carry_their_day(site: Site) -> None:
+    site.clock.now = NOW - timedelta(hours=5)  # Sun 22:00: the later doses are on Monday
+    mar = _section(site.login("nurse").get("/patients/icu1").text, 'id="mar-table"', "</table>")
+    row = _section(mar, "Metoprolol", "</tr>")
+    assert "<strong>30 Nov 00:00</strong>" in row
+    assert "30 Nov 04:00, 30 Nov 08:00, 30 Nov 12:00" in row

@@ -47,7 +47,7 @@ def medications(s: PatientSummary) -> list[Flowable]:
     rows = [
         [
             _drug(s, m, 2.5 * inch),
-            p(" at ".join(x for x in (m.dose, m.rate) if x) or "—"),
+            p(_dose_and_rate(m)),
             p(m.route or "—"),
             p(" · ".join(x for x in (m.frequency, m.interval) if x)),
             p(_adds(m)),
@@ -62,6 +62,12 @@ def medications(s: PatientSummary) -> list[Flowable]:
         )
     )
     return out
+
+
+def _dose_and_rate(m: Any) -> str:
+    """ "25 mg", "at 1000 units/h", "4.5 g at 200 mL/h"; "—" when the order gives neither."""
+    rate = f"at {m.rate}" if m.rate else ""
+    return " ".join(x for x in (m.dose, rate) if x) or "—"
 
 
 def _adds(m: Any) -> str:
