@@ -63,7 +63,15 @@ def packet_hook(settings: Settings, store: Store) -> downtime.PacketHook:
         from standby.reports.regeneration import generate_all  # reportlab: loaded when used
 
         local = now.astimezone(zone(settings))  # the hospital's clock on the packets
-        result = generate_all(store, out_dir, local, data_as_of=data_as_of(store), banner=banner)
+        status = current_status(store)
+        result = generate_all(
+            store,
+            out_dir,
+            local,
+            data_as_of=data_as_of(store),
+            banner=banner,
+            downtime_since=status.since if status.in_downtime else None,
+        )
         return str(result)[:500]
 
     return hook

@@ -12,9 +12,18 @@ from typing import Any
 
 import typer
 
+from standby.monitor.status import current_status
 from standby.settings import load_settings, zone
 from standby.store import open_store
+from standby.store.base import Store
 from standby.sync.status import data_as_of
+
+
+def downtime_start(store: Store) -> datetime | None:
+    """When the current downtime was declared (None outside one): the packets' MARs then
+    say "not charted", never "overdue", for what the EHR cannot have heard of."""
+    status = current_status(store)
+    return status.since if status.in_downtime else None
 
 
 def register(app: typer.Typer) -> None:
@@ -64,6 +73,7 @@ def register(app: typer.Typer) -> None:
                     datetime.now(zone(settings)),
                     data_as_of=data_as_of(store),
                     banner=banner,
+                    downtime_since=downtime_start(store),
                     keep=k,
                     **kwargs,
                 )
@@ -83,6 +93,7 @@ def register(app: typer.Typer) -> None:
                     keep=k,
                     data_as_of=lambda: data_as_of(store),
                     banner=lambda: banner,
+                    downtime_since=lambda: downtime_start(store),
                     clock=lambda: datetime.now(zone(settings)),
                     stop=stop,
                     on_generated=lambda m: typer.echo(f"{out_dir}: {m}"),

@@ -97,13 +97,21 @@ def _encounters_in(store: Store, loc_ids: list[str]) -> list[JSON]:
 
 
 def unit_census(
-    store: Store, unit_id: str, now: datetime, *, cache: ReadCache | None = None
+    store: Store,
+    unit_id: str,
+    now: datetime,
+    *,
+    cache: ReadCache | None = None,
+    charted_until: datetime | None = None,
 ) -> Census:
     """Every bed of the unit with its patient (or empty), and patients placed on the unit
     without a bed listed after the beds. With `cache`, each patient's row is reused from
     it under its rules (docs/web.md#performance): a refreshed census reads only the
-    unit's encounters and what changed."""
-    return unit_census_and_summaries(store, unit_id, now, full=False, cache=cache)[0]
+    unit's encounters and what changed. `charted_until`: during a downtime, when the EHR
+    stopped hearing of charting (`standby.fhir.mar.charting_cutoff`)."""
+    return unit_census_and_summaries(
+        store, unit_id, now, full=False, cache=cache, charted_until=charted_until
+    )[0]
 
 
 def unit_census_and_summaries(
@@ -113,6 +121,7 @@ def unit_census_and_summaries(
     *,
     full: bool = True,
     cache: ReadCache | None = None,
+    charted_until: datetime | None = None,
 ) -> tuple[Census, list[PatientSummary]]:
     """The census and, in the same order, the summary of each patient on it. `full`
     reads each whole compartment (the packets print every section); otherwise only what
@@ -120,11 +129,16 @@ def unit_census_and_summaries(
     last day of administrations: an older "last given" is then not in the summaries).
     Everything is read in one read transaction: one consistent snapshot of the replica."""
     with store.read_transaction():
-        return _census_and_summaries(store, unit_id, now, full, cache)
+        return _census_and_summaries(store, unit_id, now, full, cache, charted_until)
 
 
 def _census_and_summaries(
-    store: Store, unit_id: str, now: datetime, full: bool, cache: ReadCache | None
+    store: Store,
+    unit_id: str,
+    now: datetime,
+    full: bool,
+    cache: ReadCache | None,
+    charted_until: datetime | None,
 ) -> tuple[Census, list[PatientSummary]]:
     dire = directory(store)
     unit = dire.location(unit_id)
@@ -149,9 +163,11 @@ def _census_and_summaries(
     extent = Extent.WHOLE if full else Extent.CENSUS_ROW
     for pid in placed:
         if cache is None or full:
-            got = build_summary(store, pid, now, extent=extent, patient_required=False)
+            got = build_summary(
+                store, pid, now, extent=extent, patient_required=False, charted_until=charted_until
+            )
         else:
-            got = cache.census_row(pid, now)
+            got = cache.census_row(pid, now, charted_until)
         if got is None:
             continue
         s, loc = got.summary, got.bed
@@ -180,5 +196,6 @@ def _census_and_summaries(
     rows.sort(key=bed_sort_key)
     unplaced.sort(key=lambda b: b.patient.name if b.patient else "")
     alias = (unit.get("alias") or [unit.get("name") or unit_id])[0]
-    census = Census(unit_id, str(alias), str(unit.get("name") or alias), now, rows + unplaced)
+    name = str(unit.get("name") or alias)
+    census = Census(unit_id, str(alias), name, now, rows + unplaced, charted_until)
     return census, [summaries[b.patient.id] for b in census.beds if b.patient is not None]

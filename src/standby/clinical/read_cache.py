@@ -73,6 +73,7 @@ class _Entry:
     read: Read
     built_at: datetime
     expires: datetime  # built_at + max_age, or earlier when a dose changes state
+    charted_until: datetime | None = None  # the downtime it was built for
 
 
 class ReadCache:
@@ -91,14 +92,23 @@ class ReadCache:
     def enabled(self) -> bool:
         return self._seq is not None
 
-    def summary(self, patient_id: str, now: datetime) -> PatientSummary | None:
-        """The patient's downtime summary at `now` (None: no such patient)."""
+    def summary(
+        self, patient_id: str, now: datetime, charted_until: datetime | None = None
+    ) -> PatientSummary | None:
+        """The patient's downtime summary at `now` (None: no such patient); during a
+        downtime, `charted_until` is when the EHR stopped hearing of charting."""
         read = self.get(
-            "summary", patient_id, now, lambda: build_summary(self.store, patient_id, now)
+            "summary",
+            patient_id,
+            now,
+            lambda: build_summary(self.store, patient_id, now, charted_until=charted_until),
+            charted_until=charted_until,
         )
         return None if read is None else read.summary
 
-    def census_row(self, patient_id: str, now: datetime) -> SummaryRead | None:
+    def census_row(
+        self, patient_id: str, now: datetime, charted_until: datetime | None = None
+    ) -> SummaryRead | None:
         """What a census row of the patient shows (`Extent.CENSUS_ROW`), with the bed of
         their current encounter."""
         return self.get(
@@ -106,8 +116,14 @@ class ReadCache:
             patient_id,
             now,
             lambda: build_summary(
-                self.store, patient_id, now, extent=Extent.CENSUS_ROW, patient_required=False
+                self.store,
+                patient_id,
+                now,
+                extent=Extent.CENSUS_ROW,
+                patient_required=False,
+                charted_until=charted_until,
             ),
+            charted_until=charted_until,
         )
 
     def identity(self, patient_id: str, now: datetime) -> PatientIdentity | None:
@@ -118,17 +134,28 @@ class ReadCache:
         return None if read is None else read.identity
 
     def get(
-        self, kind: str, patient_id: str, now: datetime, build: Callable[[], R | None]
+        self,
+        kind: str,
+        patient_id: str,
+        now: datetime,
+        build: Callable[[], R | None],
+        *,
+        charted_until: datetime | None = None,
     ) -> R | None:
-        """What `build()` returns for this patient at `now`, reused under the rules above;
-        None (no such patient) is not kept."""
+        """What `build()` returns for this patient at `now` (for the downtime whose
+        charting stopped at `charted_until`), reused under the rules above; None (no such
+        patient) is not kept."""
         if not self.enabled:
             return build()
         self._follow_changes()
         key = (kind, patient_id)
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry.built_at <= now < entry.expires:
+            if (
+                entry is not None
+                and entry.built_at <= now < entry.expires
+                and entry.charted_until == charted_until
+            ):
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return cast(R, entry.read)  # what `build` made for this kind
@@ -146,7 +173,7 @@ class ReadCache:
                 if read.expires is not None and read.expires < expires:
                     expires = read.expires
                 self._kinds.add(kind)
-                self._entries[key] = _Entry(read, now, expires)
+                self._entries[key] = _Entry(read, now, expires, charted_until)
                 self._entries.move_to_end(key)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)

@@ -102,11 +102,14 @@ def build_summary(
     extent: Extent = Extent.WHOLE,
     hours: float = 48,
     patient_required: bool = True,
+    charted_until: datetime | None = None,
 ) -> SummaryRead | None:
     """The downtime summary of one patient at `now`, with the keys it depends on and when
     it expires. None when `patient_required` and the replica holds no such Patient (a
     census places a patient by their encounter, whatever else has arrived). One read
-    transaction: the compartment and what it references from the same snapshot."""
+    transaction: the compartment and what it references from the same snapshot.
+    `charted_until`: during a downtime, when the EHR stopped hearing of charting
+    (`standby.fhir.mar.charting_cutoff`, from the downtime start the caller passes)."""
     with store.read_transaction():
         resources, keys = _gather(store, patient_id, now, extent)
         if patient_required and not any(r.get("resourceType") == "Patient" for r in resources):
@@ -114,7 +117,14 @@ def build_summary(
         dire = directory(store)
         refs = referenced_keys(resources)
         resolved = resolve(store, resources, dire, refs)
-    summary = summarise(resources, now, resolved=resolved, held_types=dire.held_types, hours=hours)
+    summary = summarise(
+        resources,
+        now,
+        resolved=resolved,
+        held_types=dire.held_types,
+        hours=hours,
+        charted_until=charted_until,
+    )
     current = current_encounter([r for r in resources if r.get("resourceType") == "Encounter"])
     horizons = (timedelta(hours=DUE_HOURS),) if extent is Extent.CENSUS_ROW else ()
     return SummaryRead(
@@ -126,10 +136,15 @@ def build_summary(
 
 
 def patient_summary(
-    store: Store, patient_id: str, now: datetime, *, hours: float = 48
+    store: Store,
+    patient_id: str,
+    now: datetime,
+    *,
+    hours: float = 48,
+    charted_until: datetime | None = None,
 ) -> PatientSummary | None:
     """The downtime summary of one patient; None when the replica holds no such patient."""
-    read = build_summary(store, patient_id, now, hours=hours)
+    read = build_summary(store, patient_id, now, hours=hours, charted_until=charted_until)
     return None if read is None else read.summary
 
 

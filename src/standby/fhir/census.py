@@ -2,7 +2,10 @@
 
 Columns (issue 4, "Unit census"): bed, patient (name, age, sex, MRN, DOB), attending,
 admission reason, length of stay, code status, allergy flag, isolation, falls and other
-safety flags, and the medications due in the next 2 hours (overdue ones first).
+safety flags, and the medications due in the next 2 hours (overdue ones first; during a
+downtime, doses the EHR cannot have heard of are "not charted — check the paper MAR",
+never overdue). A due time on another day than the census's carries its day; a dose
+the drug's name already states ("Furosemide 20 mg tab") is not repeated.
 Pure: built from `PatientSummary` objects (standby.fhir.summary).
 """
 
@@ -23,12 +26,32 @@ class DueDose:
     dose: str
     route: str
     overdue: bool
+    not_charted: bool = False  # downtime: the EHR cannot have heard whether it was given
 
     @property
     def line(self) -> str:
-        return " ".join(
-            p for p in (self.time.strftime("%H:%M"), self.medication, self.dose, self.route) if p
-        ) + (" OVERDUE" if self.overdue else "")
+        return self.text(None)
+
+    @property
+    def status(self) -> str:
+        if self.not_charted:
+            return "NOT CHARTED since the EHR went down — check the paper MAR"
+        return "OVERDUE" if self.overdue else ""
+
+    def clock(self, now: datetime | None) -> str:
+        """ "14:00" on the day of `now`, "Mon 30 Nov 00:30" on another (in `now`'s zone)."""
+        t = self.time
+        if now is not None and now.tzinfo is not None:
+            t = t.astimezone(now.tzinfo)
+        if now is None or t.date() == now.date():
+            return t.strftime("%H:%M")
+        return t.strftime("%a %d %b %H:%M")
+
+    def text(self, now: datetime | None) -> str:
+        """ "14:00 Furosemide 20 mg tab oral OVERDUE", the time with its day when it is not
+        on the day of `now`."""
+        parts = (self.clock(now), self.medication, self.dose, self.route, self.status)
+        return " ".join(p for p in parts if p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +79,10 @@ class CensusPatient:
         return sum(1 for x in self.due if x.overdue)
 
     @property
+    def not_charted(self) -> int:
+        return sum(1 for x in self.due if x.not_charted)
+
+    @property
     def other_flags(self) -> list[str]:
         return [f.text for f in self.flags if not f.isolation]
 
@@ -75,6 +102,8 @@ class Census:
     unit_name: str
     now: datetime
     beds: list[CensusBed]
+    # during a downtime: when the EHR stopped hearing of charting (None: normal operation)
+    charted_until: datetime | None = None
 
     @property
     def occupied(self) -> list[CensusBed]:
@@ -88,18 +117,20 @@ class Census:
 def census_patient(summary: PatientSummary, hours: float = DUE_HOURS) -> CensusPatient:
     h = summary.header
     due = []
-    for t, med in summary.mar.due_within(hours):
+    mar = summary.mar
+    for t, med in mar.due_within(hours):
+        state = mar.state_at(med.id, t)
         due.append(
             DueDose(
                 t,
                 med.name,
-                med.dose,
+                med.dose_unless_named,
                 med.route,
-                t < summary.now
-                and any(t in e.overdue for e in summary.mar.scheduled if e.medication.id == med.id),
+                state == "overdue",
+                state == "not-charted",
             )
         )
-    due.sort(key=lambda x: (not x.overdue, x.time, x.medication))
+    due.sort(key=lambda x: (not (x.overdue or x.not_charted), x.time, x.medication))
     return CensusPatient(
         id=h.patient_id,
         name=h.name,

@@ -9,7 +9,16 @@ request (status `completed`, or `in-progress`) has `effective` within ±`WINDOW`
 such an administration is `not-done`; **overdue** when neither and `now` is more than
 `WINDOW` past *t*; **due now** when `now` is within ±`WINDOW` of *t*. Overdue doses are
 looked for over the last `LOOKBACK` hours (older misses belong to the pharmacist's review,
-not the bedside). PRN orders have no schedule: the MAR shows when they were last given.
+not the bedside). PRN orders have no schedule: the MAR shows when they were last given,
+their minimum interval and when the next dose is allowed (`standby.fhir.infusion`).
+Continuous infusions show their current rate and its last change.
+
+**During a downtime** the EHR no longer hears of doses given on paper. The caller passes
+`charted_until`: the instant up to which the replica can know what was charted (the
+earlier of the declaration and "data as of"). A dose not documented as given whose window
+reaches past it (`t + WINDOW > charted_until`) and has opened is then **not charted**
+("not charted since the EHR went down — check the paper MAR"), never overdue or due: a
+nurse must not read it as a dose still to give.
 """
 
 from __future__ import annotations
@@ -26,7 +35,16 @@ from standby.fhir.display import (
     reference_display,
     reference_key,
 )
-from standby.fhir.timing import describe, dose_times
+from standby.fhir.infusion import (
+    Infusion,
+    RateChange,
+    infusion,
+    interval_text,
+    is_continuous,
+    minimum_interval,
+    rate_text,
+)
+from standby.fhir.timing import describe, dose_times, repeat_of
 
 JSON = Mapping[str, Any]
 
@@ -34,6 +52,17 @@ WINDOW = timedelta(minutes=60)
 LOOKBACK = timedelta(hours=12)
 ACTIVE_REQUEST = {"active", "on-hold"}
 GIVEN = {"completed", "in-progress"}
+# MedicationAdministration.status as the nurse says it
+STATUS_TEXT = {
+    "completed": "given",
+    "in-progress": "running",
+    "not-done": "NOT GIVEN",
+    "on-hold": "paused",
+    "stopped": "stopped",
+    "entered-in-error": "entered in error",
+    "unknown": "unknown",
+}
+REQUEST_STATUS_TEXT = {"on-hold": "on hold", "draft": "not yet active"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +80,33 @@ class Medication:
     status: str
     authored_on: datetime | None
     timing: Mapping[str, Any] | None = field(repr=False, default=None)
+    rate: str = ""  # ordered rate: "5 mL/h", "4 mcg/kg/min" ("" when none)
+    continuous: bool = False  # a rate with no schedule of doses: an infusion (drip)
+    min_interval: timedelta | None = None  # PRN: the shortest time between two doses
+    dosage: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
     @property
     def line(self) -> str:
         """ "Metoprolol tartrate 25 mg oral BID"."""
         return " ".join(p for p in (self.name, self.dose, self.route, self.frequency) if p)
+
+    @property
+    def dose_unless_named(self) -> str:
+        """The dose, unless the drug's name already says it ("Furosemide 20 mg tab",
+        20 mg): a due list need not repeat the strength."""
+        return "" if self.dose and self.dose.lower() in self.name.lower() else self.dose
+
+    @property
+    def interval(self) -> str:
+        """PRN: "every 4 h at most" ("" when the order does not say)."""
+        return interval_text(self.min_interval)
+
+    @property
+    def status_text(self) -> str:
+        """ "" for an active order, else its status in words ("on hold")."""
+        if self.status in ("", "active"):
+            return ""
+        return REQUEST_STATUS_TEXT.get(self.status, self.status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +120,22 @@ class Administration:
     status: str  # completed | not-done | ...
     performer: str
     reason_not_given: str = ""
+    rate: str = ""  # the rate documented on it ("" for a dose)
 
     @property
     def given(self) -> bool:
         return self.status in GIVEN
 
+    @property
+    def status_text(self) -> str:
+        """The status in words: "given", "NOT GIVEN", "running"."""
+        return STATUS_TEXT.get(self.status, self.status.replace("-", " "))
+
 
 @dataclass(frozen=True, slots=True)
 class ScheduledDose:
     time: datetime
-    state: str  # "given" | "not-given" | "overdue" | "due" | "upcoming"
+    state: str  # "given" | "not-given" | "overdue" | "due" | "upcoming" | "not-charted"
     administration: Administration | None = None
 
 
@@ -92,6 +149,9 @@ class MarEntry:
     next_due: datetime | None
     overdue: list[datetime]
     administrations: list[Administration]  # in the last 24 h, newest first
+    not_charted: list[datetime] = field(default_factory=list)  # downtime: see the paper MAR
+    next_allowed: datetime | None = None  # PRN: the last dose + the minimum interval
+    infusion: Infusion | None = None  # continuous orders
 
     @property
     def upcoming(self) -> list[datetime]:
@@ -104,16 +164,29 @@ class Mar:
     prn: list[MarEntry]  # by name
     recent: list[Administration]  # every administration of the last 24 h, newest first
     now: datetime
+    infusions: list[MarEntry] = field(default_factory=list)  # continuous orders, by name
+    # downtime: what the EHR can have heard of charting ends here (None: not in downtime)
+    charted_until: datetime | None = None
 
     @property
     def overdue_count(self) -> int:
         return sum(len(e.overdue) for e in self.scheduled)
 
+    @property
+    def not_charted_count(self) -> int:
+        return sum(len(e.not_charted) for e in self.scheduled)
+
+    @property
+    def in_downtime(self) -> bool:
+        return self.charted_until is not None
+
     def due_within(self, hours: float) -> list[tuple[datetime, Medication]]:
         """(time, medication) of every scheduled dose not yet given up to `hours` from now,
-        overdue ones included (they are due now)."""
+        overdue and not-charted ones included (they are due now, or to be checked on the
+        paper MAR)."""
         end = self.now + timedelta(hours=hours)
         out = [(t, e.medication) for e in self.scheduled for t in e.overdue]
+        out += [(t, e.medication) for e in self.scheduled for t in e.not_charted]
         out += [
             (d.time, e.medication)
             for e in self.scheduled
@@ -121,6 +194,15 @@ class Mar:
             if d.state in ("due", "upcoming") and d.time < end
         ]
         return sorted(out, key=lambda x: (x[0], x[1].name))
+
+    def state_at(self, medication_id: str, t: datetime) -> str:
+        """The state of the scheduled dose of that order at `t` ("" when none)."""
+        for e in self.scheduled:
+            if e.medication.id == medication_id:
+                for d in e.doses:
+                    if d.time == t:
+                        return d.state
+        return ""
 
 
 def _medication_name(req: JSON, resolved: Mapping[str, JSON]) -> str:
@@ -150,9 +232,16 @@ def medication(req: JSON, resolved: Mapping[str, JSON] | None = None) -> Medicat
             break
     prn = bool(d.get("asNeededBoolean")) or bool(d.get("asNeededCodeableConcept"))
     timing = d.get("timing")
-    freq = describe(timing).text
+    schedule = describe(timing)
+    freq = schedule.text
     if prn:
         freq = f"PRN {freq}" if freq != "as directed" else "PRN"
+    continuous = not prn and is_continuous(d, schedule.scheduled)
+    rate = ""
+    for dr in d.get("doseAndRate") or []:
+        rate = rate or rate_text(dr)
+    if continuous:
+        freq = "continuous"
     return Medication(
         id=str(req.get("id", "")),
         name=_medication_name(req, resolved),
@@ -165,6 +254,10 @@ def medication(req: JSON, resolved: Mapping[str, JSON] | None = None) -> Medicat
         status=str(req.get("status") or ""),
         authored_on=parse_instant(req.get("authoredOn")),
         timing=timing,
+        rate=rate,
+        continuous=continuous,
+        min_interval=minimum_interval(timing, repeat_of(timing)) if prn else None,
+        dosage=d,
     )
 
 
@@ -198,6 +291,7 @@ def administration(ma: JSON, resolved: Mapping[str, JSON] | None = None) -> Admi
         status=str(ma.get("status") or ""),
         performer=performer,
         reason_not_given=concept_text(ma.get("statusReason")),
+        rate=rate_text(dosage),
     )
 
 
@@ -221,7 +315,10 @@ def next_change(mar: Mar, horizons: Sequence[timedelta] = ()) -> datetime | None
 
 
 def _doses(
-    times: Sequence[datetime], admins: Sequence[Administration], now: datetime
+    times: Sequence[datetime],
+    admins: Sequence[Administration],
+    now: datetime,
+    charted_until: datetime | None = None,
 ) -> list[ScheduledDose]:
     used: set[str] = set()
     out = []
@@ -234,6 +331,8 @@ def _doses(
         if match is not None:
             used.add(match.id)
             state = "given" if match.given else "not-given"
+        elif charted_until is not None and t + WINDOW > charted_until and now >= t - WINDOW:
+            state = "not-charted"
         elif now > t + WINDOW:
             state = "overdue"
         elif now >= t - WINDOW:
@@ -251,11 +350,14 @@ def medication_administration_record(
     resolved: Mapping[str, JSON] | None = None,
     hours_ahead: float = 24,
     medications: Sequence[Medication] | None = None,
+    charted_until: datetime | None = None,
 ) -> Mar:
     """The MAR of one patient: each active order's doses (past `LOOKBACK` to `hours_ahead`),
-    what was given when, what is due next, what is overdue; PRN with last given.
-    `medications`, when given, is `medication(r, resolved)` of each active request in
-    order (the caller has them already)."""
+    what was given when, what is due next, what is overdue; PRN with last given and next
+    allowed; infusions with their rate. `medications`, when given, is
+    `medication(r, resolved)` of each active request in order (the caller has them
+    already). `charted_until`, during a downtime, is when the EHR stopped hearing of
+    charting (module docstring)."""
     resolved = resolved or {}
     if medications is None:
         medications = [
@@ -276,6 +378,7 @@ def medication_administration_record(
         by_request.setdefault(a.request_id or "", []).append(a)
     scheduled: list[MarEntry] = []
     prn: list[MarEntry] = []
+    infusions: list[MarEntry] = []
     for med in meds:
         mine = by_request.get(med.id, [])
         chrono = sorted(mine, key=lambda a: a.when)
@@ -290,15 +393,44 @@ def medication_administration_record(
             last = administration(ma, resolved) if ma is not None else None
         recent = [a for a in mine if a.when >= day_ago]
         if med.prn:
-            prn.append(MarEntry(med, [], last, None, [], recent))
+            allowed = last.when + med.min_interval if last and med.min_interval else None
+            prn.append(MarEntry(med, [], last, None, [], recent, next_allowed=allowed))
+            continue
+        if med.continuous:
+            rates = [RateChange(a.when, a.rate) for a in chrono if a.rate and a.given]
+            if last is not None and last.rate and not rates:
+                rates = [RateChange(last.when, last.rate)]
+            drip = infusion(med.dosage, rates)
+            infusions.append(MarEntry(med, [], last, None, [], recent, infusion=drip))
             continue
         # no dose is due before the order existed (boundsPeriod, else authoredOn)
         lo = max(start, med.authored_on) if med.authored_on else start
-        doses = _doses(dose_times(med.timing, lo, end), chrono, now)
+        doses = _doses(dose_times(med.timing, lo, end), chrono, now, charted_until)
         overdue = [d.time for d in doses if d.state == "overdue"]
+        unknown = [d.time for d in doses if d.state == "not-charted"]
         nxt = next((d.time for d in doses if d.state in ("due", "upcoming")), None)
-        scheduled.append(MarEntry(med, doses, last, nxt, overdue, recent))
+        scheduled.append(MarEntry(med, doses, last, nxt, overdue, recent, not_charted=unknown))
     far = now + timedelta(days=3650)
-    scheduled.sort(key=lambda e: (min([*e.overdue, e.next_due or far]), e.medication.name.lower()))
+    scheduled.sort(
+        key=lambda e: (
+            min([*e.overdue, *e.not_charted, e.next_due or far]),
+            e.medication.name.lower(),
+        )
+    )
     prn.sort(key=lambda e: e.medication.name.lower())
-    return Mar(scheduled, prn, [a for a in admins if a.when >= day_ago], now)
+    infusions.sort(key=lambda e: e.medication.name.lower())
+    recent_all = [a for a in admins if a.when >= day_ago]
+    return Mar(scheduled, prn, recent_all, now, infusions, charted_until)
+
+
+def charting_cutoff(
+    downtime_since: datetime | None, data_as_of: datetime | None
+) -> datetime | None:
+    """`charted_until` for a MAR: None outside a downtime (`downtime_since` None); during
+    one, the earlier of its declaration and "data as of" (nothing charted after either can
+    be in the replica: from the declaration on, doses are charted on paper)."""
+    if downtime_since is None:
+        return None
+    if data_as_of is None:
+        return downtime_since
+    return min(downtime_since, data_as_of)

@@ -123,12 +123,15 @@ def patient_summary(
     resolved: Mapping[str, JSON] | None = None,
     held_types: Collection[str] | None = None,
     hours: float = 48,
+    charted_until: datetime | None = None,
 ) -> PatientSummary:
     """The downtime summary of the patient whose compartment is `resources` (the Patient
     resource itself included). `resolved` maps "Type/id" to referenced resources outside
     the compartment (Practitioner, Location, Medication); `held_types` is the set of
     resource types the replica holds (None: assume every type is synchronised);
-    `hours` the window of vitals, labs and administrations shown."""
+    `hours` the window of vitals, labs and administrations shown; `charted_until`, during
+    a downtime, when the EHR stopped hearing of doses (`standby.fhir.mar.charting_cutoff`:
+    later doses are "not charted", never overdue)."""
     resolved = resolved or {}
     by_type = _by_type(resources)
     patients = by_type.get("Patient") or [{}]
@@ -139,7 +142,12 @@ def patient_summary(
     reqs = by_type.get("MedicationRequest", [])
     meds = [medication(r, resolved) for r in reqs if r.get("status") in ("active", "on-hold")]
     mar = medication_administration_record(
-        reqs, by_type.get("MedicationAdministration", []), now, resolved, medications=meds
+        reqs,
+        by_type.get("MedicationAdministration", []),
+        now,
+        resolved,
+        medications=meds,
+        charted_until=charted_until,
     )
     meds = sorted(meds, key=lambda m: (m.prn, m.name.lower()))
     obs_all = by_type.get("Observation", [])
@@ -153,7 +161,7 @@ def patient_summary(
         medications=make_section(meds, "active medications", ["MedicationRequest"], held),
         mar=mar,
         mar_status=section_status(
-            len(mar.scheduled) + len(mar.prn) + len(mar.recent),
+            len(mar.scheduled) + len(mar.prn) + len(mar.infusions) + len(mar.recent),
             ["MedicationRequest", "MedicationAdministration"],
             held,
         ),

@@ -21,6 +21,12 @@ CODE_STATUS_TEXT = {
     "304253006": "DNR (do not resuscitate)",
     "450476008": "Limited code (do not intubate)",
 }
+FULL_CODE = "304252001"
+# code statuses that limit treatment: the short mark that must stand out, and its words
+CODE_STATUS_LIMITS = {
+    "304253006": ("DNR", "do not resuscitate"),
+    "450476008": ("DNI", "Limited code: do not intubate"),
+}
 ISOLATION = {
     "409524006": "Airborne precautions",
     "409525007": "Contact precautions",
@@ -148,6 +154,24 @@ class CodeStatus:
     @property
     def known(self) -> bool:
         return self.code is not None or self.recorded is not None
+
+    @property
+    def limits(self) -> bool:
+        """Treatment is limited (DNR, DNI, or any recorded status that is not full code):
+        what must stand out on every screen and sheet."""
+        return self.known and self.code != FULL_CODE
+
+    @property
+    def mark(self) -> str:
+        """The short mark of a limiting status: "DNR", "DNI", "LIMITS" ("" otherwise)."""
+        if not self.limits:
+            return ""
+        return CODE_STATUS_LIMITS.get(self.code or "", ("LIMITS", ""))[0]
+
+    @property
+    def words(self) -> str:
+        """What the mark means: "do not resuscitate"; the status's own text otherwise."""
+        return CODE_STATUS_LIMITS.get(self.code or "", ("", self.text))[1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,11 @@ def _repeat(timing: Mapping[str, Any]) -> dict[str, Any]:
     return rep
 
 
+def repeat_of(timing: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The timing's `repeat`, with a `code` alone (BID, Q4H) expanded into one."""
+    return _repeat(timing) if timing else {}
+
+
 def _hm(text: str) -> tuple[int, int] | None:
     try:
         t = time.fromisoformat(text)

@@ -1,5 +1,7 @@
 """The unit census sheet (landscape): every bed, two identifiers, attending, diagnosis,
-code status, allergies, isolation and flags, and the doses due in the next 2 hours.
+code status (a limiting one as an inverted mark), allergies, isolation and flags, and the
+doses due in the next 2 hours (each time with its day when it is not the sheet's; during
+a downtime, "not charted — check the paper MAR" instead of overdue).
 Renders a `standby.fhir.census.Census`."""
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ from reportlab.platypus import Flowable, Paragraph
 from standby.fhir.census import Census
 from standby.fhir.summary_model import AllergyStatus
 from standby.reports import styles as st
-from standby.reports.pages import Context, Marker
+from standby.reports.pages import Context, Marker, local_text
+from standby.reports.patient_header import code_status_cell
 from standby.reports.tables import esc, headed_table, markup, p
+
+CODE_W = 1.05 * inch
 
 
 def census_sheet(c: Census) -> list[Flowable]:
@@ -21,6 +26,16 @@ def census_sheet(c: Census) -> list[Flowable]:
         Marker(Context(group=f"census:{c.unit_id}", title=title)),
         Paragraph(esc(f"{title} — {len(c.occupied)} of {len(c.beds)} beds occupied"), st.H1),
     ]
+    if c.charted_until is not None:
+        out.append(
+            markup(
+                "EHR DOWNTIME: doses given since "
+                f"{esc(local_text(c.charted_until, c.now))} are not in this copy. A dose "
+                "after that time is shown as NOT CHARTED — check the paper MAR; none is "
+                "called overdue.",
+                st.WARN,
+            )
+        )
     if not c.beds:
         return [*out, Paragraph("No beds or patients on this unit in the replica.", st.EMPTY)]
     rows = []
@@ -35,7 +50,7 @@ def census_sheet(c: Census) -> list[Flowable]:
             allergy = "; ".join(a.line for a in x.allergies.items)
         flags = [*x.isolation, *x.other_flags]
         alert = x.allergies.status is not AllergyStatus.NO_KNOWN_ALLERGIES
-        due = "<br/>".join(esc(d.line) for d in x.due) or "none"
+        due = "<br/>".join(esc(d.text(c.now)) for d in x.due) or "none"
         rows.append(
             [
                 p(b.bed or "no bed", st.CELL_BOLD),
@@ -46,13 +61,13 @@ def census_sheet(c: Census) -> list[Flowable]:
                 ),
                 p(x.attending),
                 p(f"{x.admission_reason or 'not recorded'}\nLOS {x.length_of_stay}"),
-                p(x.code_status.text, st.CELL_BOLD),
+                code_status_cell(x.code_status, CODE_W - 6),
                 p(allergy, st.CELL_ALERT if alert else st.CELL),
                 p(", ".join(flags) or "—"),
                 markup(due, st.SMALL),
             ]
         )
-        if x.overdue:
+        if x.overdue or x.not_charted:
             extra.append(("BACKGROUND", (7, i), (7, i), st.OVERDUE_BG))
     out.append(
         headed_table(
@@ -68,14 +83,14 @@ def census_sheet(c: Census) -> list[Flowable]:
             ],
             rows,
             [
-                0.65 * inch,
-                1.8 * inch,
-                1.0 * inch,
-                1.3 * inch,
-                0.85 * inch,
+                0.8 * inch,
+                1.7 * inch,
+                0.95 * inch,
+                1.2 * inch,
+                CODE_W,
                 1.6 * inch,
                 1.0 * inch,
-                1.9 * inch,
+                1.8 * inch,
             ],
             extra=extra,
             zebra=False,

@@ -51,6 +51,8 @@ class Context:
     patient_extra: str = ""  # "69 y M · 4W 412-B · Full code · 72 kg · Contact precautions"
     allergies: str = ""  # "" = not a patient page
     allergy_alert: bool = False  # red box (allergies listed, or not recorded)
+    code_mark: str = ""  # "DNR", "DNI", "LIMITS": drawn inverted beside the extra line
+    code_words: str = ""  # "do not resuscitate"
 
 
 @dataclass
@@ -63,6 +65,9 @@ class Furniture:
     banner: str | None = None
     compact: bool = False  # no patient lines in the header (census, schedules, labels)
     extra: dict[str, Any] = field(default_factory=dict)
+    # during a downtime: when the EHR stopped hearing of charting (the MARs are built with
+    # it, `standby.fhir.mar.charting_cutoff`); None in normal operation
+    charted_until: datetime | None = None
 
     @property
     def scope(self) -> str:
@@ -210,7 +215,8 @@ def draw_furniture(
     canv.drawRightString(right, top - 10, f"{f.scope} · {f.as_of_text}")
     if ctx and ctx.patient_line:
         _identifiers(canv, ctx, left, right, top - 27)
-        canv.setFont(st.FONT, 9.5)
+        room = right - left - (_code_mark(canv, ctx, right, top - 40) + 8)
+        canv.setFont(st.FONT, _fit_size(ctx.patient_extra, st.FONT, 9.5, room))
         canv.drawString(left, top - 40, ctx.patient_extra)
         _allergy_box(canv, ctx, left, right, top - 44)
     canv.setStrokeColor(colors.black)
@@ -244,6 +250,38 @@ def _identifiers(canv: Canvas, ctx: Context, left: float, right: float, y: float
     canv.drawRightString(right, y, ids)
     canv.setFont(st.BOLD, _name_size(name, right - left - stringWidth(ids, st.BOLD, 12.5) - 12))
     canv.drawString(left, y, name)
+
+
+def _code_mark(canv: Canvas, ctx: Context, right: float, y: float) -> float:
+    """A limiting code status, right-aligned on the line at `y`: "⚠ DNR" white on black,
+    then its words, in a black box (readable on a photocopy, not colour alone). Returns
+    the width it took (0 when there is none)."""
+    if not ctx.code_mark:
+        return 0.0
+    mark = f"\u26a0 {ctx.code_mark}"
+    mark_w = stringWidth(mark, st.BOLD, 10.5) + 8
+    words_w = stringWidth(ctx.code_words, st.BOLD, 9) + 8 if ctx.code_words else 0
+    x = right - mark_w - words_w
+    canv.setStrokeColor(colors.black)
+    canv.setLineWidth(1.4)
+    canv.setFillColor(colors.black)
+    canv.rect(x, y - 3.5, mark_w, 14, stroke=1, fill=1)
+    canv.rect(x, y - 3.5, mark_w + words_w, 14, stroke=1, fill=0)
+    canv.setFillColor(colors.white)
+    canv.setFont(st.BOLD, 10.5)
+    canv.drawString(x + 4, y, mark)
+    canv.setFillColor(colors.black)
+    if ctx.code_words:
+        canv.setFont(st.BOLD, 9)
+        canv.drawString(x + mark_w + 4, y, ctx.code_words)
+    return mark_w + words_w
+
+
+@functools.lru_cache(maxsize=4096)
+def _fit_size(text: str, font: str, size: float, room: float) -> float:
+    while size > 6.5 and stringWidth(text, font, size) > room:
+        size -= 0.5
+    return size
 
 
 @functools.lru_cache(maxsize=4096)

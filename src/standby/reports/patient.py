@@ -18,7 +18,7 @@ from standby.fhir.summary_model import VITAL_COLUMNS, LabResult, VitalRow
 from standby.reports import styles as st
 from standby.reports.medication_record import mar, medications
 from standby.reports.pages import Marker
-from standby.reports.patient_header import W, context, empty, when
+from standby.reports.patient_header import W, code_status_cell, context, empty, when
 from standby.reports.tables import Cell, esc, headed_table, key_values, markup, p
 
 __all__ = ["context", "face_sheet", "mar_only", "notes", "packet", "results"]
@@ -44,7 +44,7 @@ def face_sheet(s: PatientSummary) -> list[Flowable]:
                 ),
                 ("Attending", h.attending or "—"),
                 ("Admission reason", h.admission_reason or "not recorded"),
-                ("Code status", markup(f"<b>{esc(h.code_status.text)}</b>", st.CELL)),
+                ("Code status", code_status_cell(h.code_status, 2.4 * inch)),
                 ("Weight / height", f"{wt} / {ht}"),
                 ("Isolation", ", ".join(h.isolation) or "none active"),
                 (

@@ -26,7 +26,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from standby.clinical.census import Unit, unit_census_and_summaries, units
 from standby.clinical.schedules import clinic_schedule, or_schedule
 from standby.clock import instant
 from standby.fhir.display import parse_instant
+from standby.fhir.mar import charting_cutoff
 from standby.reports import render
 from standby.reports.pages import Furniture
 from standby.reports.printing import print_files
@@ -191,8 +192,10 @@ def generate_unit(
 ) -> UnitEntry:
     """One unit's packet set (UNIT_FILES), committed as a new generation."""
     folder = out_dir / folder_name(unit.alias)
-    census, summaries = unit_census_and_summaries(store, unit.id, now)
-    f = Furniture(furniture.data_as_of, furniture.generated, unit.alias, furniture.banner)
+    census, summaries = unit_census_and_summaries(
+        store, unit.id, now, charted_until=furniture.charted_until
+    )
+    f = replace(furniture, unit=unit.alias)
     gen = _Generation(folder, stamp(now))
     try:
         gen.write("census.pdf", render.census_pdf(census, f))
@@ -217,7 +220,7 @@ def generate_schedules(
     tz = now.tzinfo or UTC  # the hospital's days and clock
     today = now.date()
     days = [today, today + timedelta(days=1)]
-    f = Furniture(furniture.data_as_of, furniture.generated, "all", furniture.banner)
+    f = replace(furniture, unit="all")
     gen = _Generation(out_dir / "schedules", stamp(now))
     try:
         gen.write("or.pdf", render.or_pdf([or_schedule(store, d, tz) for d in days], f))
@@ -238,6 +241,7 @@ def generate_all(
     *,
     data_as_of: datetime | str | None,
     banner: str | None = None,
+    downtime_since: datetime | None = None,
     unit_ids: Sequence[str] | None = None,
     keep: int = DEFAULT_KEEP,
     printers: Mapping[str, str] | None = None,
@@ -248,13 +252,15 @@ def generate_all(
     schedules, each as a new generation, then `manifest.json`. A unit that fails is
     recorded in the manifest and the others still run. `data_as_of` is what every page
     says the data is as of: the caller passes `standby.sync.status.data_as_of(store)`
-    (None prints "unknown"). `printers` maps unit alias (or id) to a CUPS printer;
-    `print_all` sends every unit to one printer."""
+    (None prints "unknown"). `downtime_since`: when the current downtime was declared
+    (None outside one): the MARs then say "not charted", never "overdue", for doses the
+    EHR cannot have heard of (`standby.fhir.mar.charting_cutoff`). `printers` maps unit
+    alias (or id) to a CUPS printer; `print_all` sends every unit to one printer."""
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     as_of = _as_of(data_as_of)
-    f = Furniture(as_of, now, "", banner)
+    f = Furniture(as_of, now, "", banner, charted_until=charting_cutoff(downtime_since, as_of))
     man = Manifest(instant(now), instant(as_of) if as_of else None, banner)
     wanted = set(unit_ids or [])
     all_units = units(store)
@@ -299,6 +305,7 @@ def run_forever(
     keep: int = DEFAULT_KEEP,
     data_as_of: Callable[[], datetime | str | None] = lambda: None,
     banner: Callable[[], str | None] = lambda: None,
+    downtime_since: Callable[[], datetime | None] = lambda: None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),  # in the hospital's zone
     stop: threading.Event | None = None,
     on_generated: Callable[[Manifest], None] | None = None,
@@ -309,7 +316,14 @@ def run_forever(
     while not stop.is_set():
         t0 = time.monotonic()
         man = generate_all(
-            store, out_dir, clock(), data_as_of=data_as_of(), banner=banner(), keep=keep, **kwargs
+            store,
+            out_dir,
+            clock(),
+            data_as_of=data_as_of(),
+            banner=banner(),
+            downtime_since=downtime_since(),
+            keep=keep,
+            **kwargs,
         )
         if on_generated is not None:
             on_generated(man)

@@ -91,6 +91,18 @@ H2 = style("h2", 12, bold=True, space_before=8, space_after=3)
 EMPTY = style("empty", 9.5, color=GREY)
 WARN = style("warn", 10, bold=True, color=RED)
 NOTE = style("note", 9.5, leading=12)
+# code status: an inverted mark (white on black) with a symbol, and its words under it;
+# a word is never split or hyphenated (it wraps at spaces only)
+CODE_MARK = style("code-mark", 11, bold=True, color=colors.white, leading=13)
+CODE_WORDS = style("code-words", 8.5, bold=True, leading=10)
+CODE_PLAIN = style("code-plain", 9, bold=True)
+for _s in (CODE_MARK, CODE_WORDS, CODE_PLAIN):
+    _s.splitLongWords = 0
+    _s.hyphenationLang = ""
+# drug names break between words and after a hyphen (their size is fitted to the column:
+# standby.reports.medication_record.drug_size), not inside a word
+for _s in (DRUG, MAR_CELL):
+    _s.embeddedHyphenation = 1
 
 
 register_fonts()  # paragraphs are laid out as they are built: the fonts must exist first

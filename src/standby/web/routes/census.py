@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from standby import clinical
 from standby.accounts.roles import Permission, can
-from standby.web import access
+from standby.web import access, charting
 from standby.web.guard import PageRequest, not_found, page
 from standby.web.routes import printing
 
@@ -47,7 +47,10 @@ SORTS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "allergy": ("Allergies", lambda b: b.patient.allergies.flag),
     "due": (
         "Due next 2 h",
-        lambda b: (not b.patient.overdue, b.patient.due[0].time if b.patient.due else _FAR),
+        lambda b: (
+            not (b.patient.overdue or b.patient.not_charted),
+            b.patient.due[0].time if b.patient.due else _FAR,
+        ),
     ),
     "isolation": ("Isolation", lambda b: (not b.patient.isolation, b.patient.isolation)),
     "attending": ("Attending", lambda b: b.patient.attending.casefold()),
@@ -80,7 +83,13 @@ def census(pr: PageRequest) -> Response:
     units = {u.id: u for u in clinical.units(pr.web.store)}
     if unit_id not in units:
         return not_found(pr, "No such unit.")
-    result = clinical.unit_census(pr.web.store, unit_id, pr.now, cache=pr.web.summaries)
+    result = clinical.unit_census(
+        pr.web.store,
+        unit_id,
+        pr.now,
+        cache=pr.web.summaries,
+        charted_until=charting.charted_until(pr.web),
+    )
     sort = pr.query("sort", "bed")
     if sort not in SORTS:
         sort = "bed"

@@ -17,7 +17,7 @@ from standby import clinical
 from standby.accounts.roles import Permission, can
 from standby.fhir.observations import VITAL_RANGES
 from standby.fhir.summary_model import VITAL_COLUMNS
-from standby.web import access, charts
+from standby.web import access, charting, charts
 from standby.web.guard import PageRequest, not_found, page
 from standby.web.routes import printing
 
@@ -52,7 +52,7 @@ def summary_page(pr: PageRequest) -> Response:
         return not_found(pr, NO_PATIENT)
     if isinstance(granted, access.Refused):
         return _break_glass_form(pr, granted.identity, "", status=403)
-    summary = pr.web.summaries.summary(pid, pr.now)
+    summary = pr.web.summaries.summary(pid, pr.now, charting.charted_until(pr.web))
     if summary is None:
         return not_found(pr, NO_PATIENT)
     pr.audit("view", pid, granted.via)

@@ -15,7 +15,7 @@ from standby.accounts.roles import Permission
 from standby.clinical.census import unit_census_and_summaries
 from standby.reports import render
 from standby.reports.pages import Furniture
-from standby.web import access, header
+from standby.web import access, charting, header
 from standby.web.guard import PageRequest, not_found, page
 
 NO_PATIENT = "Standby holds no patient with this id."
@@ -58,7 +58,8 @@ def patient_print(pr: PageRequest) -> Response:
         return not_found(pr, NO_PATIENT)
     if isinstance(granted, access.Refused):
         return pr.forbidden("This patient is outside your units: break the glass first.")
-    summary = clinical.patient_summary(pr.web.store, pid, pr.now)
+    until = charting.charted_until(pr.web)
+    summary = clinical.patient_summary(pr.web.store, pid, pr.now, charted_until=until)
     if summary is None:
         return not_found(pr, NO_PATIENT)
     pr.audit("print", pid, granted.via)
@@ -72,7 +73,9 @@ def unit_print(pr: PageRequest) -> Response:
     if not access.unit_access(pr, unit_id):
         return pr.forbidden("You are not assigned to this unit.")
     try:
-        census, summaries = unit_census_and_summaries(pr.web.store, unit_id, pr.now)
+        census, summaries = unit_census_and_summaries(
+            pr.web.store, unit_id, pr.now, charted_until=charting.charted_until(pr.web)
+        )
     except KeyError:
         return not_found(pr, "No such unit.")
     pr.audit_many("print", [p.id for p in census.patients], f"unit {unit_id}")
