@@ -42,9 +42,10 @@ class Row:
 def table_rows(markdown: str) -> list[Row]:
     """The rows of the package table, in order, with "all of the above" and "all" expanded."""
     body = markdown.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    table = body.split("\n|", 1)[1].split("\n\n", 1)[0]  # the section's first table
     cells = [
         [c.strip() for c in line.strip().strip("|").split("|")]
-        for line in body.splitlines()
+        for line in ("|" + table).splitlines()
         if line.startswith("|")
     ]
     header, rows = cells[0], [c for c in cells[2:] if len(c) >= 3]
