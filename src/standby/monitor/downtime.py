@@ -154,11 +154,14 @@ def _apply(
 def apply_round(
     store: Store, cfg: MonitorConfig, results: list[ProbeResult], rnd: Round
 ) -> Outcome:
-    """Record one round of probe results and feed its verdict to the machine."""
+    """Record one round of probe results and feed its verdict to the machine; note when
+    the round ran and whether the EHR answered its probes (before a drill's pretence)."""
     schema.ensure(store)
+    answered = None if not any(r.ehr for r in results) else rnd.health is not sm.Health.FAILED
     with store.transaction() as tx:
         record_results(tx, results)
         row = load_row(tx)
+        row = replace(row, last_round_at=instant(rnd.at), ehr_answered=answered)
         if row.machine.drill and not row.machine.in_downtime:
             rnd = Round(rnd.at, sm.Health.FAILED, "DRILL: simulated EHR outage")
         step = sm.observe(row.machine, rnd, cfg.thresholds)

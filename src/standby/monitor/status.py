@@ -2,7 +2,12 @@
 
 The web viewer calls `current_status` for every page (docs/monitor.md#downtime-mode), so
 it is one small read. The row it reads (`StatusRow`) is written by `standby.monitor.downtime`
-inside the same transaction as each change of state.
+inside the same transaction as each change of state, and after every probe round (when it
+ran, and whether the EHR answered its probes).
+
+Whether the EHR answers is what was last observed (`Reachability`): the monitor's last
+round here, the sync's last request in `standby.sync.status`; `latest_observation` picks
+the newer of them for the web header and `standby status` (docs/monitor.md#reachability).
 """
 
 from __future__ import annotations
@@ -26,6 +31,24 @@ DEFAULT_WHAT_TO_DO = (
 
 
 @dataclass(frozen=True)
+class Reachability:
+    """Whether the EHR answered when it was last observed, when, and by whom ("monitor":
+    its probe round; "sync": its last request). `answered` None: never observed."""
+
+    answered: bool | None
+    at: datetime | None
+    by: str | None
+
+
+def latest_observation(*seen: Reachability) -> Reachability:
+    """The newest of the observations that are known (on a tie, the first given)."""
+    known = [s for s in seen if s.answered is not None and s.at is not None]
+    if not known:
+        return Reachability(None, None, None)
+    return max(known, key=lambda s: s.at or datetime.min.replace(tzinfo=UTC))
+
+
+@dataclass(frozen=True)
 class DowntimeStatus:
     """The state of the hospital's EHR as Standby sees it. Never holds patient data."""
 
@@ -36,6 +59,15 @@ class DowntimeStatus:
     message: str | None  # the latest public message from the incident commander
     broadcast: str | None  # the latest broadcast to logged-in staff
     what_to_do: str  # empty in normal operation
+    last_round_at: datetime | None = None  # None: the monitor has never run on this replica
+    ehr_answered: bool | None = None  # at its last round (None: no EHR probes configured)
+
+    @property
+    def observed(self) -> Reachability:
+        """What the monitor's last round saw of the EHR."""
+        if self.ehr_answered is None:
+            return Reachability(None, None, None)
+        return Reachability(self.ehr_answered, self.last_round_at, "monitor")
 
     @property
     def in_downtime(self) -> bool:
@@ -69,6 +101,8 @@ class StatusRow:
     reminders_sent: int = 0
     notify_real: bool = False  # a drill that notifies the real recipients
     declared_at: str | None = None  # start of the current downtime (ISO), kept while recovering
+    last_round_at: str | None = None  # the monitor's last probe round
+    ehr_answered: bool | None = None  # the EHR's probes at that round (None: none configured)
 
     @property
     def downtime_since(self) -> datetime | None:
@@ -115,6 +149,8 @@ def status_of(row: StatusRow) -> DowntimeStatus:
         message=row.message,
         broadcast=row.broadcast,
         what_to_do=row.what_to_do if m.in_downtime else "",
+        last_round_at=parse_instant(row.last_round_at) if row.last_round_at else None,
+        ehr_answered=row.ehr_answered,
     )
 
 
