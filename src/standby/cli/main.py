@@ -4,7 +4,6 @@ registers itself through `register(app)`; see docs/cli.md for the reference."""
 from __future__ import annotations
 
 from collections.abc import Callable
-
 from typing import Any
 
 import typer

@@ -41,7 +41,7 @@ DB = typer.Option(None, "--db", help="SQLite replica file (default: settings, ./
 URL = typer.Option(
     None,
     "--database-url",
-    help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL, else none).",
+    help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL).",
 )
 BY = typer.Option(..., "--by", help="Who does this (the incident commander's name).")
 
@@ -123,7 +123,7 @@ def run(
     interval: float | None = typer.Option(
         None,
         "--interval",
-        help="Seconds between rounds (default: STANDBY_MONITOR_INTERVAL_SECONDS, else 10).",
+        help="Seconds between rounds (default: 10, or STANDBY_MONITOR_INTERVAL_SECONDS).",
     ),
 ) -> None:
     """Probe the EHR (and the extra probes) and declare downtime when it stops answering."""

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         database_url: str | None = typer.Option(
             None,
             "--database-url",
-            help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL, else none).",
+            help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL).",
         ),
         unit: list[str] = typer.Option(
             [], "--unit", help="Only this unit (alias or Location id); repeatable."
@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         interval_minutes: float | None = typer.Option(
             None,
             "--interval-minutes",
-            help="Minutes between generations with --watch (default: STANDBY_REPORTS_INTERVAL_MINUTES, else 15).",
+            help="Minutes between --watch runs (default: 15, or STANDBY_REPORTS_INTERVAL_MINUTES).",
         ),
         keep: int | None = typer.Option(
             None,

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         database_url: str | None = typer.Option(
             None,
             "--database-url",
-            help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL, else none).",
+            help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL).",
         ),
         host: str | None = typer.Option(
             None, "--host", help="Address to listen on (default: STANDBY_HOST, else 127.0.0.1)."

@@ -54,7 +54,7 @@ def status(
     database_url: str | None = typer.Option(
         None,
         "--database-url",
-        help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL, else none).",
+        help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:

@@ -61,7 +61,7 @@ def sync(
     database_url: str | None = typer.Option(
         None,
         "--database-url",
-        help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL, else none).",
+        help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL).",
     ),
     once: bool = typer.Option(False, "--once", help="Seed if needed, one round, then exit."),
     watch: bool = typer.Option(False, "--watch", help="Rounds every interval until stopped."),
@@ -93,7 +93,7 @@ def sync(
     interval: float | None = typer.Option(
         None,
         "--interval",
-        help="Seconds between rounds with --watch (default: STANDBY_SYNC_INTERVAL_SECONDS, else 5).",
+        help="Seconds between rounds with --watch (default: 5, or STANDBY_SYNC_INTERVAL_SECONDS).",
     ),
     rounds: int | None = typer.Option(
         None, "--rounds", help="With --watch: stop after N (default: never stop)."

@@ -20,7 +20,7 @@ DB = typer.Option(None, "--db", help="SQLite replica file (default: settings, ./
 URL = typer.Option(
     None,
     "--database-url",
-    help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL, else none).",
+    help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL).",
 )
 
 

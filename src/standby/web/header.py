@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from standby.monitor.status import DowntimeStatus, Reachability, current_status, latest_observation
@@ -38,7 +38,7 @@ class DataHeader:
     quarantined_last_hour: int | None
     level: str  # "fresh" | "amber" | "red"
     known: bool  # False: unknown (an empty replica, or the sync status could not be read)
-    ehr: Reachability = Reachability(None, None, None)  # the newest observation of the EHR
+    ehr: Reachability = field(default_factory=lambda: Reachability(None, None, None))
     ehr_age_seconds: float | None = None  # now - ehr.at
     downtime_state: str | None = None  # the banner's state when the header was made
     drill: bool = False
