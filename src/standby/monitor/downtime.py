@@ -116,6 +116,9 @@ def _apply(
                 reminders_sent=0,
                 last_reminder_at=None,
                 declared_at=instant(t.at),
+                ended_at=None,
+                ended_by=None,
+                closing_message=None,
             )
             declared = iid
             incidents.append(
@@ -137,8 +140,21 @@ def _apply(
             incidents.append(tx, ended_id, t.at, "ended", t.actor, t.reason)
             if ended_id is not None:
                 incidents.close_incident(tx, ended_id, t.at, t.actor)
+            if row.message and t.actor != sm.MONITOR:
+                incidents.append(
+                    tx, ended_id, t.at, "message", t.actor, f"closing message: {row.message}"
+                )
             _notify(tx, row, cfg, "ended", now)
-            row = replace(row, incident_id=None, broadcast=None, what_to_do="", notify_real=False)
+            row = replace(
+                row,
+                incident_id=None,
+                broadcast=None,
+                what_to_do="",
+                notify_real=False,
+                ended_at=instant(t.at),
+                ended_by=t.actor,
+                closing_message=row.message if t.actor != sm.MONITOR else None,
+            )
         else:
             incidents.append(
                 tx,

@@ -13,7 +13,7 @@ the newer of them for the web header and `standby status` (docs/monitor.md#reach
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -28,6 +28,12 @@ DEFAULT_WHAT_TO_DO = (
     "information; document on the downtime forms; follow your unit's downtime procedure and "
     "the incident commander's messages."
 )
+RECOVERY_WHAT_TO_DO = (
+    "Recovery is proposed: the EHR answers again, but downtime is NOT over until the incident "
+    "commander ends it. Keep documenting on the downtime forms and do not enter anything into "
+    "the EHR until you are told downtime has ended."
+)
+CLOSING_SHOWN_FOR = timedelta(hours=12)  # how long staff see the closing message on pages
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,16 @@ class DowntimeStatus:
     what_to_do: str  # empty in normal operation
     last_round_at: datetime | None = None  # None: the monitor has never run on this replica
     ehr_answered: bool | None = None  # at its last round (None: no EHR probes configured)
+    ended_at: datetime | None = None  # the end of the last downtime
+    ended_by: str | None = None
+    closing_message: str | None = None  # the incident commander's message at that end
+
+    def closing_notice(self, now: datetime) -> bool:
+        """Show logged-in staff the end of the last downtime (and its closing message) on
+        every page for `CLOSING_SHOWN_FOR` after it ended, in normal operation."""
+        if self.in_downtime or self.ended_at is None:
+            return False
+        return now - self.ended_at < CLOSING_SHOWN_FOR
 
     @property
     def observed(self) -> Reachability:
@@ -103,6 +119,9 @@ class StatusRow:
     declared_at: str | None = None  # start of the current downtime (ISO), kept while recovering
     last_round_at: str | None = None  # the monitor's last probe round
     ehr_answered: bool | None = None  # the EHR's probes at that round (None: none configured)
+    ended_at: str | None = None  # the end of the last downtime, by whom, its closing message
+    ended_by: str | None = None
+    closing_message: str | None = None
 
     @property
     def downtime_since(self) -> datetime | None:
@@ -148,10 +167,23 @@ def status_of(row: StatusRow) -> DowntimeStatus:
         incident_id=row.incident_id if m.in_downtime else None,
         message=row.message,
         broadcast=row.broadcast,
-        what_to_do=row.what_to_do if m.in_downtime else "",
+        what_to_do=_what_to_do(row),
         last_round_at=parse_instant(row.last_round_at) if row.last_round_at else None,
         ehr_answered=row.ehr_answered,
+        ended_at=parse_instant(row.ended_at) if row.ended_at else None,
+        ended_by=row.ended_by,
+        closing_message=row.closing_message,
     )
+
+
+def _what_to_do(row: StatusRow) -> str:
+    """Empty in normal operation; while recovery is proposed, it says so first."""
+    m = row.machine
+    if not m.in_downtime:
+        return ""
+    if m.state is State.RECOVERING:
+        return f"{RECOVERY_WHAT_TO_DO} {row.what_to_do}".strip()
+    return row.what_to_do
 
 
 def current_status(store: Store) -> DowntimeStatus:
