@@ -59,6 +59,7 @@ def test_what_to_do_says_recovery_is_proposed(site: Any, store: Any) -> None:
     assert s.state == "recovering"
     assert s.what_to_do.startswith("Recovery is proposed")
     assert "downtime is NOT over" in s.what_to_do
+    assert "The EHR is down" not in s.what_to_do  # it answers again
     for path in ("/units", "/monitor"):
         assert "Recovery is proposed" in html.unescape(nurse.get(path).text), path
     assert "Recovery is proposed" in html.unescape(nurse.c.get("/status").text)

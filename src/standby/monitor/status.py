@@ -23,8 +23,9 @@ from standby.monitor import schema
 from standby.monitor.state import Machine, State
 from standby.store.base import Store, Transaction
 
+EHR_IS_DOWN = "The EHR is down."
 DEFAULT_WHAT_TO_DO = (
-    "The EHR is down. Use Standby's viewer and the printed downtime packets for patient "
+    f"{EHR_IS_DOWN} Use Standby's viewer and the printed downtime packets for patient "
     "information; document on the downtime forms; follow your unit's downtime procedure and "
     "the incident commander's messages."
 )
@@ -181,8 +182,9 @@ def _what_to_do(row: StatusRow) -> str:
     m = row.machine
     if not m.in_downtime:
         return ""
-    if m.state is State.RECOVERING:
-        return f"{RECOVERY_WHAT_TO_DO} {row.what_to_do}".strip()
+    if m.state is State.RECOVERING:  # "The EHR is down" is no longer what people see
+        rest = row.what_to_do.replace(EHR_IS_DOWN, "", 1).strip()
+        return f"{RECOVERY_WHAT_TO_DO} {rest}".strip()
     return row.what_to_do
 
 
