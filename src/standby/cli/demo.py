@@ -148,6 +148,7 @@ def demo(
         store.close()
         ehr.stop()
         ehr_store.close()
+        (directory / "demo.json").unlink(missing_ok=True)  # nothing keeps running
         _status(settings)
         return
 
@@ -228,9 +229,10 @@ def standby_command() -> str:
         return "standby"
     mine = Path(sys.executable).parent / "standby"
     try:
-        return os.path.relpath(mine)
+        near = os.path.relpath(mine)
     except ValueError:  # another drive (Windows)
         return str(mine)
+    return near if not near.startswith("..") else str(mine)
 
 
 def _dir_option(directory: Path) -> str:
