@@ -1,4 +1,5 @@
 # Standby: `make demo` runs everything on one machine; `make test` runs the whole suite.
+# Needs Python 3.11; the tests also need npm (they fetch the FHIR R4 examples, 18 MB, once).
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,10 +13,11 @@ $(BIN)/standby: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(BIN)/standby
 
+# the FHIR R4 examples, used by one store test only: fetched by `make test`, not the demo
 $(EXAMPLES):
 	mkdir -p .cache && cd .cache && npm pack --silent hl7.fhir.r4.examples@4.0.1 >/dev/null
 
-setup: $(BIN)/standby $(EXAMPLES)
+setup: $(BIN)/standby
 
 demo: setup
 	$(BIN)/standby demo
@@ -25,10 +27,10 @@ lint: setup
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: setup lint
+test: setup $(EXAMPLES) lint
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-test-fast: setup
+test-fast: setup $(EXAMPLES)
 	$(BIN)/python -m pytest -n 2 -m "not slow and not browser and not postgres" $(PYTEST_ARGS)
 
 clean:

@@ -24,6 +24,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     monkeypatch.setattr(cli_monitor, "open_store", opener)
     monkeypatch.delenv("STANDBY_SOURCE_URL", raising=False)
+    opener(db=path)  # the replica exists (`status` does not create one)
     return path
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -145,6 +148,7 @@ def demo(
         store.close()
         ehr.stop()
         ehr_store.close()
+        (directory / "demo.json").unlink(missing_ok=True)  # nothing keeps running
         _status(settings)
         return
 
@@ -156,7 +160,7 @@ def demo(
     from standby.cli.monitor import start_monitor
 
     monitor = start_monitor(settings, store)
-    _welcome(console, settings.port, base_url, logins, first.name if first else "")
+    _welcome(console, settings.port, base_url, logins, first.name if first else "", directory)
     import uvicorn
 
     from standby.web.app import create_app
@@ -174,6 +178,7 @@ def demo(
         monitor.stop()
         ehr.stop()
         ehr_store.close()
+        (directory / "demo.json").unlink(missing_ok=True)  # no demo runs here any more
 
 
 def _sync_forever(sync: object, stop: threading.Event) -> None:
@@ -217,9 +222,35 @@ def _status(settings: object) -> None:
     status(db=settings.db, database_url=settings.database_url, as_json=False)
 
 
+def standby_command() -> str:
+    """How to type the `standby` command in another terminal: `standby` when that name on
+    the PATH is this installation, else its path (`.venv/bin/standby`)."""
+    here = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    found = shutil.which("standby")
+    if found and (here is None or Path(found).resolve() == here):
+        return "standby"
+    mine = Path(sys.executable).parent / "standby"
+    try:
+        near = os.path.relpath(mine)
+    except ValueError:  # another drive (Windows)
+        return str(mine)
+    return near if not near.startswith("..") else str(mine)
+
+
+def _dir_option(directory: Path) -> str:
+    return "" if directory == DEFAULT_DIR else f" --dir {directory}"
+
+
 def _welcome(
-    console: Console, port: int, ehr: str, logins: list[tuple[str, str, str]], unit: str
+    console: Console,
+    port: int,
+    ehr: str,
+    logins: list[tuple[str, str, str]],
+    unit: str,
+    directory: Path = DEFAULT_DIR,
 ) -> None:
+    cmd = standby_command()
+    d = _dir_option(directory)
     console.rule("Standby demo is running")
     console.print(f"Open [bold]http://127.0.0.1:{port}/[/] (status without login: /status)")
     console.print(f"Simulated EHR: {ehr} (changing live); the replica syncs every few seconds.")
@@ -230,10 +261,11 @@ def _welcome(
     console.print("Try:")
     console.print("  • nurse: open the unit census, a patient, the allergies and the MAR")
     console.print("  • physician: search 'jose' or 'smith'; tell the two John Smiths apart")
-    console.print("  • cut the EHR:   standby demo outage on    (in another terminal)")
+    console.print(f"  • cut the EHR:   {cmd} demo outage on{d}    (in another terminal)")
     console.print("    watch the header and banner turn to downtime within a minute;")
-    console.print("    then: standby demo outage off, and confirm the end as 'commander'")
-    console.print("  • packets are regenerated into demo-data/packets/ every 15 minutes")
+    console.print(f"    then: {cmd} demo outage off{d}, and confirm the end as 'commander'")
+    console.print(f"  • the replica's state: {cmd} status --db {directory / 'standby.db'}")
+    console.print(f"  • packets are regenerated into {directory / 'packets'}/ every 15 minutes")
     console.print("Stop with Ctrl-C.")
 
 
@@ -248,13 +280,30 @@ def outage(
     if state not in ("on", "off"):
         raise typer.BadParameter("say on or off")
     info = directory / "demo.json"
+    start = f"start `{standby_command()} demo{_dir_option(directory)}` first"
     if not info.exists():
-        typer.echo(f"no running demo found ({info} is missing): start `standby demo`", err=True)
+        typer.echo(f"no demo is running from {directory}/: {start}", err=True)
         raise typer.Exit(1)
-    admin = json.loads(info.read_text())["ehr_admin"]
-    r = httpx.post(f"{admin}/_admin/faults", json={"outage": state == "on"}, timeout=5)
-    r.raise_for_status()
-    typer.echo(f"simulated EHR outage {state}: {r.json()}")
+    try:
+        admin = json.loads(info.read_text())["ehr_admin"]
+        r = httpx.post(f"{admin}/_admin/faults", json={"outage": state == "on"}, timeout=5)
+        r.raise_for_status()
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        typer.echo(
+            f"no demo is running from {directory}/ (its simulated EHR does not answer): {start}",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    if state == "on":
+        typer.echo(
+            "The simulated EHR has stopped answering. The monitor declares downtime within a "
+            "minute; the banner and the header say so on every page."
+        )
+    else:
+        typer.echo(
+            "The simulated EHR answers again. After a few healthy probe rounds the monitor "
+            "proposes recovery; log in as 'commander' to confirm the end of downtime."
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -4,10 +4,22 @@ registers itself through `register(app)`; see docs/cli.md for the reference."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import typer
+from typer.core import TyperOption
 
 from standby.cli import bench, demo, monitor, report, serve, sim, status, sync, user
+
+_type_of = TyperOption.display_type_rich
+
+
+def _flag_has_no_type(self: TyperOption, ctx: Any) -> str | None:
+    """A flag (`--json`, `--once`, `--help`) takes no value: its help shows no type name."""
+    return None if self.is_flag else _type_of(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_has_no_type  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="standby",

@@ -38,7 +38,11 @@ drill_app = typer.Typer(
 monitor_app.add_typer(drill_app, name="drill")
 
 DB = typer.Option(None, "--db", help="SQLite replica file (default: settings, ./standby.db).")
-URL = typer.Option(None, "--database-url", help="PostgreSQL URL instead of the SQLite file.")
+URL = typer.Option(
+    None,
+    "--database-url",
+    help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL).",
+)
 BY = typer.Option(..., "--by", help="Who does this (the incident commander's name).")
 
 
@@ -121,8 +125,14 @@ def run(
     db: Path | None = DB,
     database_url: str | None = URL,
     once: bool = typer.Option(False, "--once", help="One probe round, then exit."),
-    source: str | None = typer.Option(None, "--source", help="EHR FHIR base URL to probe."),
-    interval: float | None = typer.Option(None, "--interval", help="Seconds between rounds."),
+    source: str | None = typer.Option(
+        None, "--source", help="EHR FHIR base URL to probe (default: STANDBY_SOURCE_URL)."
+    ),
+    interval: float | None = typer.Option(
+        None,
+        "--interval",
+        help="Seconds between rounds (default: 10, or STANDBY_MONITOR_INTERVAL_SECONDS).",
+    ),
 ) -> None:
     """Probe the EHR (and the extra probes) and declare downtime when it stops answering."""
     settings = load_settings(db=db, database_url=database_url, source_url=source)
@@ -155,6 +165,11 @@ def _print_status(store: Store) -> None:
         f"{s.label} since {shown(s.since)}"
         + (f"  incident {s.incident_id}" if s.incident_id else "")
     )
+    if s.last_round_at is None:
+        typer.echo("monitor: never run on this replica (no probe round recorded)")
+    else:
+        answered = {None: "no EHR probes", True: "EHR answered", False: "EHR did not answer"}
+        typer.echo(f"last probe round: {shown(s.last_round_at)} ({answered[s.ehr_answered]})")
     if s.message:
         typer.echo(f"message: {s.message}")
     for p in probes.latest(store):
@@ -169,10 +184,14 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
 ) -> None:
     """Show the downtime state, since when, the latest message and the last probe results."""
+    from standby.cli.status import require_replica
+
+    require_replica(load_settings(db=db, database_url=database_url))
     _, store = _open(db, database_url)
     if as_json:
         s = current_status(store)
-        typer.echo(orjson.dumps({**s.__dict__, "label": s.label}).decode())
+        out = {**s.__dict__, "label": s.label, "never_run": s.last_round_at is None}
+        typer.echo(orjson.dumps(out).decode())
         return
     _print_status(store)
 

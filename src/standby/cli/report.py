@@ -32,26 +32,40 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(
             None, "--out", help="Folder to write into (default: STANDBY_REPORTS_OUT_DIR)."
         ),
-        db: Path | None = typer.Option(None, "--db", help="SQLite replica file."),
+        db: Path | None = typer.Option(
+            None, "--db", help="SQLite replica file (default: STANDBY_DB, else ./standby.db)."
+        ),
         database_url: str | None = typer.Option(
-            None, "--database-url", help="PostgreSQL URL instead of the SQLite file."
+            None,
+            "--database-url",
+            help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL).",
         ),
         unit: list[str] = typer.Option(
             [], "--unit", help="Only this unit (alias or Location id); repeatable."
         ),
         watch: bool = typer.Option(False, "--watch", help="Regenerate every N minutes."),
         interval_minutes: float | None = typer.Option(
-            None, "--interval-minutes", help="Minutes between generations with --watch."
+            None,
+            "--interval-minutes",
+            help="Minutes between --watch runs (default: 15, or STANDBY_REPORTS_INTERVAL_MINUTES).",
         ),
-        keep: int | None = typer.Option(None, "--keep", help="Generations kept per unit."),
+        keep: int | None = typer.Option(
+            None,
+            "--keep",
+            help="Generations kept per unit (default: STANDBY_REPORTS_KEEP, else 4).",
+        ),
         banner: str | None = typer.Option(
-            None, "--banner", help='Banner on every page, e.g. "DOWNTIME" or "DRILL".'
+            None,
+            "--banner",
+            help='Banner on every page, e.g. "DOWNTIME" or "DRILL" (default: none).',
         ),
         do_print: bool = typer.Option(
             False, "--print", help="Send census and MARs to the unit's printer (CUPS lp)."
         ),
         printer: str | None = typer.Option(
-            None, "--printer", help="Printer for every unit (else STANDBY_REPORTS_PRINTERS)."
+            None,
+            "--printer",
+            help="Printer for every unit (default: each unit's from STANDBY_REPORTS_PRINTERS).",
         ),
     ) -> None:
         """Write the downtime packets: census, MARs, packets, forms, labels, schedules."""

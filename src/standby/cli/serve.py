@@ -31,12 +31,20 @@ def _export(settings: Settings) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
-        db: Path | None = typer.Option(None, "--db", help="SQLite replica file."),
-        database_url: str | None = typer.Option(
-            None, "--database-url", help="PostgreSQL URL instead of the SQLite file."
+        db: Path | None = typer.Option(
+            None, "--db", help="SQLite replica file (default: STANDBY_DB, else ./standby.db)."
         ),
-        host: str | None = typer.Option(None, "--host", help="Address to listen on."),
-        port: int | None = typer.Option(None, "--port", help="Port to listen on."),
+        database_url: str | None = typer.Option(
+            None,
+            "--database-url",
+            help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL).",
+        ),
+        host: str | None = typer.Option(
+            None, "--host", help="Address to listen on (default: STANDBY_HOST, else 127.0.0.1)."
+        ),
+        port: int | None = typer.Option(
+            None, "--port", help="Port to listen on (default: STANDBY_PORT, else 8080)."
+        ),
         workers: int | None = typer.Option(
             None,
             "--workers",

@@ -34,7 +34,9 @@ def serve(
         False, "--auth/--no-auth", help="Require SMART Backend Services bearer tokens."
     ),
     clients: Path | None = typer.Option(
-        None, "--clients", help='JSON file {client_id: {"jwks": {...}, "scope": "..."}}.'
+        None,
+        "--clients",
+        help='JSON file {client_id: {"jwks": {...}, "scope": "..."}} (default: none).',
     ),
     token_lifetime: int = typer.Option(
         300, "--token-lifetime", help="Access token expires_in (s)."

@@ -52,28 +52,52 @@ def setup_logging(verbose: bool) -> None:
 
 
 def sync(
-    source: str | None = typer.Option(None, "--source", help="FHIR base URL of the source EHR."),
-    db: Path | None = typer.Option(None, "--db", help="SQLite replica file."),
+    source: str | None = typer.Option(
+        None, "--source", help="FHIR base URL of the source EHR (default: STANDBY_SOURCE_URL)."
+    ),
+    db: Path | None = typer.Option(
+        None, "--db", help="SQLite replica file (default: STANDBY_DB, else ./standby.db)."
+    ),
     database_url: str | None = typer.Option(
-        None, "--database-url", help="PostgreSQL URL instead of the SQLite file."
+        None,
+        "--database-url",
+        help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL).",
     ),
     once: bool = typer.Option(False, "--once", help="Seed if needed, one round, then exit."),
     watch: bool = typer.Option(False, "--watch", help="Rounds every interval until stopped."),
-    auth: str | None = typer.Option(None, "--auth", help="none | bearer | smart-backend"),
-    client_id: str | None = typer.Option(None, "--client-id", help="SMART client id."),
+    auth: str | None = typer.Option(
+        None, "--auth", help="none | bearer | smart-backend (default: STANDBY_AUTH, else none)."
+    ),
+    client_id: str | None = typer.Option(
+        None, "--client-id", help="SMART client id (default: STANDBY_CLIENT_ID)."
+    ),
     private_key: Path | None = typer.Option(
-        None, "--private-key", help="PEM private key signing the client assertions."
+        None,
+        "--private-key",
+        help="PEM private key signing the client assertions (default: STANDBY_PRIVATE_KEY).",
     ),
     key_id: str | None = typer.Option(None, "--key-id", help="kid (default: the thumbprint)."),
     bearer_token: str | None = typer.Option(
-        None, "--bearer-token", help="Static token for --auth bearer."
+        None,
+        "--bearer-token",
+        help="Static token for --auth bearer (default: STANDBY_BEARER_TOKEN).",
     ),
-    seed_mode: str | None = typer.Option(None, "--seed-mode", help="bulk | search | none"),
-    mode: str | None = typer.Option(None, "--mode", help="census | type"),
+    seed_mode: str | None = typer.Option(
+        None,
+        "--seed-mode",
+        help="bulk | search | none (default: STANDBY_SYNC_SEED_MODE, else bulk).",
+    ),
+    mode: str | None = typer.Option(
+        None, "--mode", help="census | type (default: STANDBY_SYNC_MODE, else census)."
+    ),
     interval: float | None = typer.Option(
-        None, "--interval", help="Seconds between rounds with --watch."
+        None,
+        "--interval",
+        help="Seconds between rounds with --watch (default: 5, or STANDBY_SYNC_INTERVAL_SECONDS).",
     ),
-    rounds: int | None = typer.Option(None, "--rounds", help="With --watch: stop after N."),
+    rounds: int | None = typer.Option(
+        None, "--rounds", help="With --watch: stop after N (default: never stop)."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every round (JSON lines)."),
 ) -> None:
     """Seed the replica from the source EHR, then keep it fresh (--once or --watch)."""

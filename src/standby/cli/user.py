@@ -17,7 +17,11 @@ from standby.store import Store, open_store
 user_app = typer.Typer(help="Viewer accounts: add, import from CSV, list.", no_args_is_help=True)
 
 DB = typer.Option(None, "--db", help="SQLite replica file (default: settings, ./standby.db).")
-URL = typer.Option(None, "--database-url", help="PostgreSQL URL instead of the SQLite file.")
+URL = typer.Option(
+    None,
+    "--database-url",
+    help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL).",
+)
 
 
 def _open(db: Path | None, database_url: str | None) -> Store:

@@ -116,6 +116,9 @@ def _apply(
                 reminders_sent=0,
                 last_reminder_at=None,
                 declared_at=instant(t.at),
+                ended_at=None,
+                ended_by=None,
+                closing_message=None,
             )
             declared = iid
             incidents.append(
@@ -137,8 +140,21 @@ def _apply(
             incidents.append(tx, ended_id, t.at, "ended", t.actor, t.reason)
             if ended_id is not None:
                 incidents.close_incident(tx, ended_id, t.at, t.actor)
+            if row.message and t.actor != sm.MONITOR:
+                incidents.append(
+                    tx, ended_id, t.at, "message", t.actor, f"closing message: {row.message}"
+                )
             _notify(tx, row, cfg, "ended", now)
-            row = replace(row, incident_id=None, broadcast=None, what_to_do="", notify_real=False)
+            row = replace(
+                row,
+                incident_id=None,
+                broadcast=None,
+                what_to_do="",
+                notify_real=False,
+                ended_at=instant(t.at),
+                ended_by=t.actor,
+                closing_message=row.message if t.actor != sm.MONITOR else None,
+            )
         else:
             incidents.append(
                 tx,
@@ -154,11 +170,14 @@ def _apply(
 def apply_round(
     store: Store, cfg: MonitorConfig, results: list[ProbeResult], rnd: Round
 ) -> Outcome:
-    """Record one round of probe results and feed its verdict to the machine."""
+    """Record one round of probe results and feed its verdict to the machine; note when
+    the round ran and whether the EHR answered its probes (before a drill's pretence)."""
     schema.ensure(store)
+    answered = None if not any(r.ehr for r in results) else rnd.health is not sm.Health.FAILED
     with store.transaction() as tx:
         record_results(tx, results)
         row = load_row(tx)
+        row = replace(row, last_round_at=instant(rnd.at), ehr_answered=answered)
         if row.machine.drill and not row.machine.in_downtime:
             rnd = Round(rnd.at, sm.Health.FAILED, "DRILL: simulated EHR outage")
         step = sm.observe(row.machine, rnd, cfg.thresholds)

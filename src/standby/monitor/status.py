@@ -2,13 +2,18 @@
 
 The web viewer calls `current_status` for every page (docs/monitor.md#downtime-mode), so
 it is one small read. The row it reads (`StatusRow`) is written by `standby.monitor.downtime`
-inside the same transaction as each change of state.
+inside the same transaction as each change of state, and after every probe round (when it
+ran, and whether the EHR answered its probes).
+
+Whether the EHR answers is what was last observed (`Reachability`): the monitor's last
+round here, the sync's last request in `standby.sync.status`; `latest_observation` picks
+the newer of them for the web header and `standby status` (docs/monitor.md#reachability).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -18,11 +23,36 @@ from standby.monitor import schema
 from standby.monitor.state import Machine, State
 from standby.store.base import Store, Transaction
 
+EHR_IS_DOWN = "The EHR is down."
 DEFAULT_WHAT_TO_DO = (
-    "The EHR is down. Use Standby's viewer and the printed downtime packets for patient "
+    f"{EHR_IS_DOWN} Use Standby's viewer and the printed downtime packets for patient "
     "information; document on the downtime forms; follow your unit's downtime procedure and "
     "the incident commander's messages."
 )
+RECOVERY_WHAT_TO_DO = (
+    "Recovery is proposed: the EHR answers again, but downtime is NOT over until the incident "
+    "commander ends it. Keep documenting on the downtime forms and do not enter anything into "
+    "the EHR until you are told downtime has ended."
+)
+CLOSING_SHOWN_FOR = timedelta(hours=12)  # how long staff see the closing message on pages
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """Whether the EHR answered when it was last observed, when, and by whom ("monitor":
+    its probe round; "sync": its last request). `answered` None: never observed."""
+
+    answered: bool | None
+    at: datetime | None
+    by: str | None
+
+
+def latest_observation(*seen: Reachability) -> Reachability:
+    """The newest of the observations that are known (on a tie, the first given)."""
+    known = [s for s in seen if s.answered is not None and s.at is not None]
+    if not known:
+        return Reachability(None, None, None)
+    return max(known, key=lambda s: s.at or datetime.min.replace(tzinfo=UTC))
 
 
 @dataclass(frozen=True)
@@ -36,6 +66,25 @@ class DowntimeStatus:
     message: str | None  # the latest public message from the incident commander
     broadcast: str | None  # the latest broadcast to logged-in staff
     what_to_do: str  # empty in normal operation
+    last_round_at: datetime | None = None  # None: the monitor has never run on this replica
+    ehr_answered: bool | None = None  # at its last round (None: no EHR probes configured)
+    ended_at: datetime | None = None  # the end of the last downtime
+    ended_by: str | None = None
+    closing_message: str | None = None  # the incident commander's message at that end
+
+    def closing_notice(self, now: datetime) -> bool:
+        """Show logged-in staff the end of the last downtime (and its closing message) on
+        every page for `CLOSING_SHOWN_FOR` after it ended, in normal operation."""
+        if self.in_downtime or self.ended_at is None:
+            return False
+        return now - self.ended_at < CLOSING_SHOWN_FOR
+
+    @property
+    def observed(self) -> Reachability:
+        """What the monitor's last round saw of the EHR."""
+        if self.ehr_answered is None:
+            return Reachability(None, None, None)
+        return Reachability(self.ehr_answered, self.last_round_at, "monitor")
 
     @property
     def in_downtime(self) -> bool:
@@ -69,6 +118,11 @@ class StatusRow:
     reminders_sent: int = 0
     notify_real: bool = False  # a drill that notifies the real recipients
     declared_at: str | None = None  # start of the current downtime (ISO), kept while recovering
+    last_round_at: str | None = None  # the monitor's last probe round
+    ehr_answered: bool | None = None  # the EHR's probes at that round (None: none configured)
+    ended_at: str | None = None  # the end of the last downtime, by whom, its closing message
+    ended_by: str | None = None
+    closing_message: str | None = None
 
     @property
     def downtime_since(self) -> datetime | None:
@@ -114,8 +168,24 @@ def status_of(row: StatusRow) -> DowntimeStatus:
         incident_id=row.incident_id if m.in_downtime else None,
         message=row.message,
         broadcast=row.broadcast,
-        what_to_do=row.what_to_do if m.in_downtime else "",
+        what_to_do=_what_to_do(row),
+        last_round_at=parse_instant(row.last_round_at) if row.last_round_at else None,
+        ehr_answered=row.ehr_answered,
+        ended_at=parse_instant(row.ended_at) if row.ended_at else None,
+        ended_by=row.ended_by,
+        closing_message=row.closing_message,
     )
+
+
+def _what_to_do(row: StatusRow) -> str:
+    """Empty in normal operation; while recovery is proposed, it says so first."""
+    m = row.machine
+    if not m.in_downtime:
+        return ""
+    if m.state is State.RECOVERING:  # "The EHR is down" is no longer what people see
+        rest = row.what_to_do.replace(EHR_IS_DOWN, "", 1).strip()
+        return f"{RECOVERY_WHAT_TO_DO} {rest}".strip()
+    return row.what_to_do
 
 
 def current_status(store: Store) -> DowntimeStatus:

@@ -8,6 +8,10 @@ timeouts, connection errors, 502/504 and transient OperationOutcomes
 exponentially with full jitter; a 401 drops the cached token and tries once more; anything
 else is permanent and raises `SourceError` at once.
 
+After every attempt the client tells `on_contact` whether the source answered (any answer
+below 500) or not (a connection error, a timeout, a 5xx): what the web header and
+`standby status` say about reachability (`standby.sync.status.ContactRecorder`).
+
 One concurrency style: synchronous httpx, shared by a bounded thread pool.
 """
 
@@ -141,6 +145,7 @@ class FhirClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
+        on_contact: Callable[[bool], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth: Auth = auth or NoAuth()
@@ -156,6 +161,11 @@ class FhirClient:
         self.requests = 0
         self.retries = 0
         self.last_ok: bool | None = None
+        self.on_contact = on_contact
+
+    def _contact(self, answered: bool) -> None:
+        if self.on_contact is not None:
+            self.on_contact(answered)
 
     def close(self) -> None:
         self._http.close()
@@ -206,8 +216,10 @@ class FhirClient:
                 except (httpx.TimeoutException, httpx.TransportError) as e:
                     reason = f"{type(e).__name__}"
                     response = None
+                    self._contact(False)
                 if response is not None:
                     status = response.status_code
+                    self._contact(status < 500)
                     if status in ok:
                         self.last_ok = True
                         try:

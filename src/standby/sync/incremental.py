@@ -143,7 +143,7 @@ class IncrementalSync:
         if result.error:
             with self.writer.lock:
                 status.record_error(self.store, self.cfg.source, "search", result.error)
-            log.warning("search failed", extra={"type": req.resource_type, "error": result.error})
+            log.info("search failed", extra={"type": req.resource_type, "error": result.error})
         return result
 
     # ---- one round ----------------------------------------------------------------------
@@ -243,6 +243,14 @@ class IncrementalSync:
             reachable=reachable,
             error=failed[0].error if failed else None,
         )
+        if failed:  # one line per round, however many searches failed in it
+            log.warning(
+                "%d of %d searches failed in this round; the first: %s",
+                len(failed),
+                len(results),
+                failed[0].error,
+                extra={"failed": len(failed), "requests": len(results)},
+            )
         log.info(
             "round",
             extra={

@@ -65,6 +65,7 @@ class SyncRunner:
             timeout=s.sync_timeout_seconds,
             policy=RetryPolicy(max_attempts=s.sync_max_attempts),
             transport=self.transport,
+            on_contact=status.ContactRecorder(self.store, s.source_name, s.source_url),
         )
         self.cfg = census_config(s)
         self.incremental = IncrementalSync(

@@ -3,7 +3,9 @@
 Portable SQL; times are text in the stored form of `standby.clock` (sorts as time).
 
 * `sync_source`: one row per source EHR: when the last round started and finished, when the
-  last *successful* round started (the "data as of"), whether the source answered.
+  last *successful* round started (the "data as of"), whether the source answered at the
+  end of the last round (`reachable`), and whether it answered the last request the sync
+  made, and when (`last_contact_ok`, `last_contact_at`).
 * `sync_event`: errors with time, kind and a message that names resource types, ids and
   URLs but never patient data.
 * `sync_census`: the patients on the census of a source, why they are there, when they
@@ -58,6 +60,16 @@ MIGRATIONS: list[Migration] = [
                 rewrite_sql("sync_census", "first_seen", "last_seen"),
             )
         ),
+    ),
+    Migration(
+        6,
+        "when the source last answered (or failed) a request",
+        "ALTER TABLE sync_source ADD COLUMN last_contact_at TEXT",
+    ),
+    Migration(
+        7,
+        "whether the source answered that request",
+        "ALTER TABLE sync_source ADD COLUMN last_contact_ok INTEGER",
     ),
 ]
 

@@ -1,10 +1,10 @@
 """Sync state and health: what `standby status`, the web header and the packets show.
 
-Issue 3, "Visibility": per source, the last successful sync ("data as of"), the lag,
-resources by type, errors and quarantined items in the last hour, and whether the source
-is reachable. The sync writes its state here (`round_started`, `round_finished`,
-`record_error`); readers call `sync_health(store)` (the web header, whose signature is
-stable) or `source_status(store)` (the `status` command).
+Per source: the last successful sync ("data as of"), the lag, resources by type, errors and
+quarantined items in the last hour, and whether the source answered. The sync writes its
+state here (`round_started`, `round_finished`, `record_error`, and `ContactRecorder` for
+each request it makes); readers call `sync_health(store)` (the web header, whose signature
+is stable) or `source_status(store)` (the `status` command).
 
 "Data as of" is the *start* of the last round that completed without an error: every change
 the source made before that moment is in the replica. `data_as_of(store)` is the one place
@@ -12,13 +12,20 @@ that decides what every page, packet and command says: that instant (the oldest 
 sources), or, while the sync has none to give (never synchronised, or a source has not yet
 finished a clean round), the newest `meta.lastUpdated` the replica holds (a replica loaded
 from NDJSON files); None for an empty replica.
+
+Whether the source answers is what the sync last *observed*: the outcome of its last
+request and when (`last_contact_at`), not the end of a round, which may retry for minutes
+after the source went away or came back. The web header and `standby status` set it beside
+the monitor's last probe round and say whichever is newer (docs/monitor.md#reachability).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import weakref
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,9 +44,10 @@ class SyncHealth:
 
     data_as_of: datetime | None
     lag_seconds: float | None
-    reachable: bool | None
+    reachable: bool | None  # did every source answer the sync's last request to it
     errors_last_hour: int
     quarantined_last_hour: int
+    last_contact_at: datetime | None = None  # when `reachable` was observed
 
 
 @dataclass
@@ -57,6 +65,7 @@ class SourceStatus:
     errors_last_hour: int
     census_patients: int
     recent_errors: list[dict[str, str]] = field(default_factory=list)
+    last_contact_at: str | None = None  # when `reachable` was observed (the last request)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,9 +96,16 @@ def round_finished(
     reachable: bool,
     error: str | None = None,
 ) -> None:
-    """Record the end of a round; an `ok` round moves "data as of" to its start."""
+    """Record the end of a round; an `ok` round moves "data as of" to its start. `reachable`
+    stands as the last contact only when no request of the round recorded one (a token
+    endpoint that did not answer, a client without a `ContactRecorder`)."""
     ensure_sync_schema(store)
     with store.transaction() as tx:
+        tx.execute(
+            "UPDATE sync_source SET last_contact_at = ?, last_contact_ok = ?"
+            " WHERE source = ? AND (last_contact_at IS NULL OR last_contact_at < ?)",
+            (instant(finished), int(reachable), source, instant(started)),
+        )
         if ok:
             tx.execute(
                 "UPDATE sync_source SET last_round_finished = ?, last_success_started = ?,"
@@ -102,6 +118,58 @@ def round_finished(
                 " WHERE source = ?",
                 (instant(finished), int(reachable), (error or "")[:500], source),
             )
+
+
+def record_contact(store: Store, source: str, url: str, *, answered: bool, at: datetime) -> None:
+    """The source answered a request at `at` (any answer that is not an outage), or did not
+    (a connection error, a timeout, a 5xx)."""
+    ensure_sync_schema(store)
+    with store.transaction() as tx:
+        n = tx.execute(
+            "UPDATE sync_source SET last_contact_at = ?, last_contact_ok = ? WHERE source = ?",
+            (instant(at), int(answered), source),
+        )
+        if n == 0:
+            tx.execute(
+                "INSERT INTO sync_source (source, url, last_contact_at, last_contact_ok)"
+                " VALUES (?, ?, ?, ?)",
+                (source, url, instant(at), int(answered)),
+            )
+
+
+class ContactRecorder:
+    """The sync's HTTP client calls it after every attempt of every request
+    (`FhirClient.on_contact`). A change (answered ↔ not) is written at once; the same
+    outcome again at most every `every_s` seconds, so that a busy round does not write a
+    row per request while the time of the last contact stays within a few seconds."""
+
+    def __init__(
+        self,
+        store: Store,
+        source: str,
+        url: str,
+        *,
+        every_s: float = 2.0,
+        clock: Callable[[], datetime] = clock_now,
+    ) -> None:
+        self.store, self.source, self.url = store, source, url
+        self.every_s = every_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last: tuple[bool, float] | None = None
+
+    def __call__(self, answered: bool) -> None:
+        mono = time.monotonic()
+        with self._lock:
+            last = self._last
+            if last is not None and last[0] == answered and mono - last[1] < self.every_s:
+                return
+            self._last = (answered, mono)
+        try:
+            record_contact(self.store, self.source, self.url, answered=answered, at=self._clock())
+        except Exception:  # never fail a request because its outcome could not be noted
+            with self._lock:
+                self._last = None
 
 
 def record_error(store: Store, source: str, kind: str, message: str) -> None:
@@ -120,7 +188,8 @@ def _rows(store: Store) -> list[tuple[Any, ...]]:
     with store.read_transaction() as tx:
         return tx.query(
             "SELECT source, url, last_success_started, reachable, last_round_started,"
-            " last_round_finished, last_error FROM sync_source ORDER BY source"
+            " last_round_finished, last_error, last_contact_at, last_contact_ok"
+            " FROM sync_source ORDER BY source"
         )
 
 
@@ -142,15 +211,13 @@ def _quarantined_since(store: Store, since: str) -> int:
 def sync_health(store: Store, now: datetime | None = None) -> SyncHealth:
     """The sync's health for the web header: "data as of" (`data_as_of`), the lag of the
     sync (None when it has not finished a clean round of every source), whether every
-    source answered at its last round, and errors / quarantined items in the last hour."""
+    source answered the sync's last request to it (and when that was observed), and
+    errors / quarantined items in the last hour."""
     now = now or clock_now()
     since = instant(now - timedelta(hours=1))
     rows = _rows(store)
     synced = _synced_as_of(rows)
-    reachable: bool | None = None
-    if rows:
-        flags = [r[3] for r in rows if r[3] is not None]
-        reachable = all(bool(f) for f in flags) if flags else None
+    reachable, contact_at = _reachable(rows)
     lag = None if synced is None else max(0.0, (now - synced).total_seconds())
     return SyncHealth(
         data_as_of=synced if synced is not None else newest_last_updated(store),
@@ -158,7 +225,32 @@ def sync_health(store: Store, now: datetime | None = None) -> SyncHealth:
         reachable=reachable,
         errors_last_hour=_errors_since(store, since),
         quarantined_last_hour=_quarantined_since(store, since),
+        last_contact_at=contact_at,
     )
+
+
+def _contact(row: tuple[Any, ...]) -> tuple[bool | None, datetime | None]:
+    """One source: did it answer the last request (None: never asked), and when."""
+    if row[8] is not None:
+        return bool(row[8]), parse_instant(row[7])
+    if row[3] is not None:  # a replica written before contacts were recorded
+        return bool(row[3]), parse_instant(row[5])
+    return None, None
+
+
+def _reachable(rows: list[tuple[Any, ...]]) -> tuple[bool | None, datetime | None]:
+    """All sources together: answered only if every source answered (as of the newest of
+    their contacts); not answered as of the newest contact that failed."""
+    seen = [c for c in (_contact(r) for r in rows) if c[0] is not None]
+    if not seen:
+        return None, None
+    failed = [at for ok, at in seen if not ok and at is not None]
+    if len(failed) < len([1 for ok, _ in seen if not ok]):
+        return False, None
+    if failed:
+        return False, max(failed)
+    times = [at for _, at in seen if at is not None]
+    return True, (max(times) if len(times) == len(seen) else None)
 
 
 def data_as_of(store: Store) -> datetime | None:
@@ -214,7 +306,9 @@ def source_status(store: Store, now: datetime | None = None) -> list[SourceStatu
     now = now or clock_now()
     since = instant(now - timedelta(hours=1))
     out: list[SourceStatus] = []
-    for source, url, success, reachable, started, finished, last_error in _rows(store):
+    for row in _rows(store):
+        source, url, success, _, started, finished, last_error = row[:7]
+        reachable, contact_at = _contact(row)
         as_of = parse_instant(success)
         with store.read_transaction() as tx:
             census = tx.query("SELECT COUNT(*) FROM sync_census WHERE source = ?", (source,))
@@ -229,13 +323,14 @@ def source_status(store: Store, now: datetime | None = None) -> list[SourceStatu
                 url=url,
                 data_as_of=success,
                 lag_seconds=None if as_of is None else max(0.0, (now - as_of).total_seconds()),
-                reachable=None if reachable is None else bool(reachable),
+                reachable=reachable,
                 last_round_started=started,
                 last_round_finished=finished,
                 last_error=last_error,
                 errors_last_hour=_errors_since(store, since, source),
                 census_patients=int(census[0][0]) if census else 0,
                 recent_errors=[{"at": a, "kind": k, "message": m} for a, k, m in recent],
+                last_contact_at=None if contact_at is None else instant(contact_at),
             )
         )
     return out

@@ -6,19 +6,26 @@ downtime status for the banner. No patient data: the public status page shows th
 (whose `data_as_of` is `standby.sync.status.data_as_of`, what the packets and the CLI say
 too); the downtime state from `standby.monitor.status.current_status(store)`
 (docs/web.md#the-header).
+
+Whether the EHR answers is what was last observed, by the sync's last request or the
+monitor's last probe round, whichever is newer (`standby.monitor.status.latest_observation`),
+and it is worded with the downtime state the banner shows, so that the bar never reads as
+"all is well" under a downtime banner (docs/monitor.md#reachability).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from standby.monitor.status import DowntimeStatus, current_status
+from standby.monitor.status import DowntimeStatus, Reachability, current_status, latest_observation
 from standby.store.base import Store
 from standby.sync.status import SyncHealth, sync_health
-from standby.web.times import as_datetime
+from standby.web.times import ago, as_datetime
+
+UNTIL_ENDED = "downtime continues until an incident commander ends it"
 
 
 @dataclass(frozen=True)
@@ -31,10 +38,34 @@ class DataHeader:
     quarantined_last_hour: int | None
     level: str  # "fresh" | "amber" | "red"
     known: bool  # False: unknown (an empty replica, or the sync status could not be read)
+    ehr: Reachability = field(default_factory=lambda: Reachability(None, None, None))
+    ehr_age_seconds: float | None = None  # now - ehr.at
+    downtime_state: str | None = None  # the banner's state when the header was made
+    drill: bool = False
 
     @property
     def label(self) -> str:
         return {"fresh": "current", "amber": "getting old", "red": "OLD"}[self.level]
+
+    @property
+    def ehr_words(self) -> str:
+        """The EHR's reachability as the bar says it, in agreement with the banner: the
+        EHR answering never reads as the end of a downtime only an incident commander can
+        end. Empty when nothing has observed the EHR yet."""
+        if self.ehr.answered is None:
+            return ""
+        checked = f"checked {ago(self.ehr_age_seconds)} ago"
+        if not self.ehr.answered:
+            return f"EHR not answering ({checked})"
+        if self.drill:
+            if self.downtime_state in ("downtime", "recovering"):
+                return f"EHR answering ({checked}) — this is a drill; {UNTIL_ENDED}"
+            return f"EHR answering ({checked}) — a drill simulates its outage"
+        if self.downtime_state == "recovering":
+            return f"EHR answering ({checked}) — recovery proposed; {UNTIL_ENDED}"
+        if self.downtime_state == "downtime":
+            return f"EHR answering Standby's checks ({checked}) — {UNTIL_ENDED}"
+        return f"EHR answering ({checked})"
 
 
 def read_health(store: Store, now: datetime) -> SyncHealth | None:
@@ -64,12 +95,19 @@ class HeaderCache:
             health = read_health(store, now)
             with self._lock:
                 self._at, self._health = time.monotonic(), health
-        return data_header(now, amber_s, red_s, health)
+        return data_header(now, amber_s, red_s, health, downtime_status(store))
 
 
-def data_header(now: datetime, amber_s: float, red_s: float, h: SyncHealth | None) -> DataHeader:
+def data_header(
+    now: datetime,
+    amber_s: float,
+    red_s: float,
+    h: SyncHealth | None,
+    downtime: DowntimeStatus | None = None,
+) -> DataHeader:
     """The header at `now` from the sync's health `h` as `read_health` gave it (None: it
-    could not be read, so "data as of" is unknown)."""
+    could not be read, so "data as of" is unknown) and the monitor's status (None: it could
+    not be read)."""
     as_of = as_datetime(h.data_as_of) if h is not None else None
     age = None if as_of is None else max(0.0, (now - as_of).total_seconds())
     lag = h.lag_seconds if h is not None else None
@@ -79,11 +117,23 @@ def data_header(now: datetime, amber_s: float, red_s: float, h: SyncHealth | Non
         level = "amber"
     else:
         level = "fresh"
+    by_sync = Reachability(
+        h.reachable if h is not None else None,
+        as_datetime(h.last_contact_at) if h is not None else None,
+        "sync",
+    )
+    by_monitor = downtime.observed if downtime is not None else Reachability(None, None, None)
+    ehr = latest_observation(by_monitor, by_sync)
+    ehr_age = None if ehr.at is None else max(0.0, (now - ehr.at).total_seconds())
     return DataHeader(
+        ehr=ehr,
+        ehr_age_seconds=ehr_age,
+        downtime_state=downtime.state if downtime is not None else None,
+        drill=downtime.drill if downtime is not None else False,
         data_as_of=as_of,
         age_seconds=age,
         lag_seconds=None if lag is None else float(lag),
-        reachable=h.reachable if h is not None else None,
+        reachable=ehr.answered,
         errors_last_hour=h.errors_last_hour if h is not None else None,
         quarantined_last_hour=h.quarantined_last_hour if h is not None else None,
         level=level,

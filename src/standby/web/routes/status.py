@@ -1,5 +1,7 @@
 """`/status`: the public status page (no login): data as of, lag, sync health and the EHR's
-downtime state. It never shows patient data (tests/web/test_web_status.py checks)."""
+downtime state. It never shows patient data (tests/web/test_web_status.py checks). It does
+not reload itself (a reload would throw a keyboard or screen-reader user's place back to the
+top): it says when it was generated and offers a reload link."""
 
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ async def status_page(request: Request) -> Response:
     def render() -> Response:
         response = web.render(request, "status.html", {"public": True})
         response.headers["cache-control"] = "no-store"
-        response.headers["refresh"] = "30"
         return response
 
     return await run_in_threadpool(render)
