@@ -1,6 +1,6 @@
 """The unit census: one row per bed, read from the same summary the patient page shows.
 
-Columns (issue 4, "Unit census"): bed, patient (name, age, sex, MRN, DOB), attending,
+Columns: bed, patient (name, age, sex, MRN, DOB), attending,
 admission reason, length of stay, code status, allergy flag, isolation, falls and other
 safety flags, and the medications due in the next 2 hours (overdue ones first; during a
 downtime, doses the EHR cannot have heard of are "not charted — check the paper MAR",

@@ -1,4 +1,4 @@
-"""Outage detection, downtime mode, incidents and communication (issue 6).
+"""Outage detection, downtime mode, incidents and communication.
 
 * `probes` — what is measured (HTTP, FHIR `/metadata`, an authenticated FHIR read, the
   token endpoint, TCP, DNS) and the bounded time series of results;
