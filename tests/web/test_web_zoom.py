@@ -19,12 +19,14 @@ TABLET = {"width": 1024, "height": 768}
 PORTRAIT = {"width": 800, "height": 1280}
 SECTIONS = ["allergies", "medications", "mar", "vitals", "labs", "notes", "orders", "upcoming"]
 
-# What the sticky header covers at the top of the window, in CSS pixels (0 when it does not
-# stick or has scrolled away).
-COVERED = """() => {
-  const r = document.getElementById('patient-header').getBoundingClientRect();
+# What the patient header, or the one-line strip that sticks instead of it, covers of the
+# window, in CSS pixels (0 when neither is on screen).
+COVERED = """() => Math.max(0, ...['patient-header', 'subject-strip'].map(id => {
+  const e = document.getElementById(id);
+  if (!e || !e.offsetHeight) return 0;
+  const r = e.getBoundingClientRect();
   return Math.max(0, Math.min(r.bottom, window.innerHeight) - Math.max(r.top, 0));
-}"""
+}))"""
 
 
 def _summary_url(hospital: Hospital, base: str) -> str:
@@ -42,8 +44,9 @@ def _open(browser: Any, base: str, url: str, **page_args: Any) -> Any:
 
 @pytest.mark.parametrize("zoom", [200, 400])
 def test_patient_header_leaves_the_summary_readable_at_zoom(hospital: Hospital, zoom: int) -> None:
+    patient = clinical.unit_census(hospital.store, hospital.unit_id, hospital.clock.now).patients[0]
     with served(hospital.app) as base, chromium() as browser:
-        page = _open(browser, base, _summary_url(hospital, base), **zoomed(zoom))
+        page = _open(browser, base, f"{base}/patients/{patient.id}", **zoomed(zoom))
         height = page.evaluate("window.innerHeight")
         for section in SECTIONS:
             page.locator(f"#{section}").scroll_into_view_if_needed()
@@ -52,6 +55,13 @@ def test_patient_header_leaves_the_summary_readable_at_zoom(hospital: Hospital, 
             assert covered <= height / 3, f"#{section}: the header covers {covered} of {height} px"
             top = page.evaluate(f"document.getElementById('{section}').getBoundingClientRect().top")
             assert covered <= top + 1, f"#{section} lands under the header"
+            strip = page.locator("#subject-strip")
+            if zoom == 200:  # the identifiers stay on screen in one line
+                assert strip.is_visible() and abs(strip.bounding_box()["y"]) <= 1  # type: ignore[index]
+                assert f"MRN {patient.mrn}" in strip.inner_text(), section
+                assert f"DOB {patient.dob}" in strip.inner_text(), section
+            else:  # at 320 x 200 nothing sticks
+                assert not strip.is_visible()
         shot(page, f"zoom-{zoom}-summary-labs", full_page=False)
 
 
@@ -111,7 +121,8 @@ def test_jump_targets_land_below_the_header(
 
 
 @pytest.mark.parametrize(
-    ("name", "page_args"), [("tablet", {"viewport": TABLET}), ("portrait", {"viewport": PORTRAIT})]
+    ("name", "page_args"),
+    [("tablet", {"viewport": TABLET}), ("portrait", {"viewport": PORTRAIT}), ("200", zoomed(200))],
 )
 def test_focus_is_never_under_the_header(
     hospital: Hospital, name: str, page_args: dict[str, Any]
@@ -124,12 +135,16 @@ def test_focus_is_never_under_the_header(
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.textContent") == "Skip to content"
         page.keyboard.press("Enter")
-        for n, key in enumerate(["Tab"] * 14 + ["Shift+Tab"] * 6):
+        for n, key in enumerate(["Tab"] * 24 + ["Shift+Tab"] * 8):
             page.keyboard.press(key)
             where = page.evaluate(
                 """() => {
                   const e = document.activeElement, r = e.getBoundingClientRect();
-                  const h = document.getElementById('patient-header').getBoundingClientRect();
+                  const rects = ['patient-header', 'subject-strip']
+                    .map(id => document.getElementById(id))
+                    .filter(x => x && x.offsetHeight).map(x => x.getBoundingClientRect());
+                  const h = {top: Math.min(...rects.map(x => x.top)),
+                             bottom: Math.max(...rects.map(x => x.bottom))};
                   return {tag: e.tagName, text: (e.textContent || '').trim().slice(0, 40),
                           top: r.top, bottom: r.bottom, header: [h.top, h.bottom],
                           inside: document.getElementById('patient-header').contains(e),
@@ -154,15 +169,19 @@ def test_census_keeps_bed_and_patient_in_view(hospital: Hospital, zoom: int) -> 
         page = _open(browser, base, f"{base}/units/{hospital.unit_id}", **zoomed(zoom))
         box = page.locator("div.scroll:has(#census)")
         assert box.evaluate("b => b.scrollWidth > b.clientWidth"), "the census scrolls sideways"
+        page.evaluate("window.scrollTo(0, document.getElementById('census').offsetTop)")
         box.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
         frame = box.evaluate(
             "b => { const r = b.getBoundingClientRect(); return [r.left, r.right]; }"
         )
         row = page.locator(f'#census tr[data-patient="{patient.id}"]')
+        edges: list[tuple[float, float]] = []
         for cell in (row.locator("> :nth-child(1)"), row.locator("> :nth-child(2)")):
             left, right = cell.evaluate(
                 "c => { const r = c.getBoundingClientRect(); return [r.left, r.right]; }"
             )
             assert frame[0] - 1 <= left and right <= frame[1] + 1, cell.inner_text()
+            edges.append((left, right))
+        assert edges[1][0] <= edges[0][1] + 0.5, "no gap between Bed and Patient"
         assert patient.name in row.locator("> :nth-child(2)").inner_text()
         shot(page, f"zoom-{zoom}-census-scrolled", full_page=False)

@@ -1,10 +1,10 @@
 /* Standby viewer: the one script, a progressive enhancement (every page works without it).
    1. A table box that scrolls sideways is a keyboard stop with a name ("Medication
       administration record, scrolls sideways"), so it can be scrolled without a mouse.
-   2. The sticky patient header: its height is kept in --subject-height, which the
-      stylesheet uses as scroll padding, so that jump targets, paging and focused
-      controls land below it; it stops sticking when it would cover more than a
-      third of the window. */
+   2. The sticky patient header: it stops sticking when it would cover more than a third
+      of the window (a one-line strip with name, DOB and MRN sticks instead); the height
+      of what sticks is kept in --subject-height, which the stylesheet uses as scroll
+      padding, so that jump targets, paging and focused controls land below it. */
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -46,16 +46,26 @@
       root.classList.add("subject-unstuck");
       sticky = false;
     }
-    root.style.setProperty("--subject-height", sticky ? subject.offsetHeight + "px" : "0px");
+    var strip = document.getElementById("subject-strip");
+    var stuck = sticky ? subject : strip && strip.offsetHeight ? strip : null;
+    root.style.setProperty("--subject-height", stuck ? stuck.offsetHeight + "px" : "0px");
   }
 
-  /* Focus must never sit under the sticky header (nor under the window's bottom edge). */
-  function revealFocus(event) {
+  /* What sticks at the top: the header, or the one-line strip, or nothing. */
+  function stuckHeader() {
     var subject = document.getElementById("patient-header");
+    if (subject && getComputedStyle(subject).position === "sticky") return subject;
+    var strip = document.getElementById("subject-strip");
+    return strip && strip.offsetHeight ? strip : null;
+  }
+
+  /* Focus must never sit under what sticks at the top. */
+  function revealFocus(event) {
+    var stuck = stuckHeader();
     var target = event.target;
-    if (!subject || !target.getBoundingClientRect || target === document.body) return;
-    if (getComputedStyle(subject).position !== "sticky" || subject.contains(target)) return;
-    var covered = subject.getBoundingClientRect().bottom;
+    if (!stuck || !target.getBoundingClientRect || target === document.body) return;
+    if (stuck.contains(target)) return;
+    var covered = stuck.getBoundingClientRect().bottom;
     var box = target.getBoundingClientRect();
     if (box.top < covered) window.scrollBy(0, box.top - covered - 8);
   }
