@@ -15,6 +15,7 @@ import pytest
 from standby import clinical
 from standby.monitor import downtime
 from standby.monitor.config import MonitorConfig
+from standby.sync.status import data_as_of
 from support.web_browser import (
     axe_source,
     axe_violations,
@@ -31,18 +32,21 @@ pytestmark = pytest.mark.browser
 STATES = ["normal", "amber", "red", "downtime"]
 
 
+LEVEL = {"normal": "fresh", "amber": "amber", "red": "red", "downtime": "fresh"}
+AGE = {"normal": 30, "amber": 300, "red": 3600, "downtime": 30}  # seconds since data as of
+
+
 def put_in_state(hospital: Hospital, state: str) -> None:
-    """A past incident (so that its page exists), then the state: data 5 minutes old
-    (amber), an hour old (red), or a declared downtime."""
+    """The clock `AGE[state]` seconds after "data as of" (fresh, amber, red), a past
+    incident (so that its page exists), and for "downtime" a declared downtime."""
+    as_of = data_as_of(hospital.store)
+    assert as_of is not None
+    hospital.clock.now = as_of + timedelta(seconds=AGE[state])
     cfg = MonitorConfig()
     past = hospital.clock.now - timedelta(hours=3)
     downtime.declare(hospital.store, cfg, "ic", past, reason="network work", message="Use paper")
     downtime.confirm_end(hospital.store, cfg, "ic", past + timedelta(minutes=40), message="Over")
-    if state == "amber":
-        hospital.clock.advance(seconds=300)
-    elif state == "red":
-        hospital.clock.advance(seconds=3600)
-    elif state == "downtime":
+    if state == "downtime":
         downtime.declare(
             hospital.store,
             cfg,
@@ -87,15 +91,19 @@ def test_every_page_passes_axe(hospital: Hospital, state: str) -> None:
     put_in_state(hospital, state)
     found: list[str] = []
     with served(hospital.app) as base, chromium() as browser:
-        for user, paths in pages_by_user(hospital).items():
+        pages = pages_by_user(hospital)
+        for user, paths in pages.items():
             for zoom in (100, 200):
                 page = browser.new_page(bypass_csp=True, **zoomed(zoom))
                 if user:
                     log_in(page, base, user)
                 for path in paths:
                     page.goto(f"{base}{path}")
+                    assert page.locator("#data-status").get_attribute("data-level") == LEVEL[state]
+                    banner = page.locator("#downtime-banner").count()
+                    assert banner == (state == "downtime"), path
                     found += [f"{path} at {zoom}%: {v}" for v in axe_violations(page, source)]
-                    if zoom == 200 and path.startswith("/patients/") and user == "nurse":
-                        shot(page, f"axe-{state}-summary-200", full_page=False)
+                    if path == pages["nurse"][1]:  # the first summary
+                        shot(page, f"axe-{state}-summary-{zoom}", full_page=False)
                 page.close()
     assert not found, "\n".join(found)
