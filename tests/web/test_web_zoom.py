@@ -65,6 +65,25 @@ def test_patient_header_leaves_the_summary_readable_at_zoom(hospital: Hospital, 
         shot(page, f"zoom-{zoom}-summary-labs", full_page=False)
 
 
+AT_END = "window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2"
+
+
+def _settled_scroll(page: Any, before: float) -> float:
+    """window.scrollY once scrolling from `before` has started (or the page is at its end)
+    and then stopped (smooth scrolling: unchanged for 0.3 s)."""
+    last, still = before, 0
+    for _ in range(100):  # at most 10 s, against hanging
+        page.wait_for_timeout(100)
+        y = page.evaluate("window.scrollY")
+        if y == before and not page.evaluate(AT_END):
+            continue  # not started yet
+        still = still + 1 if y == last else 0
+        if still >= 3:
+            return float(y)
+        last = y
+    raise AssertionError(f"the page did not scroll from {before}")
+
+
 @pytest.mark.parametrize(
     ("name", "page_args"),
     [("tablet", {"viewport": TABLET}), ("200", zoomed(200)), ("400", zoomed(400))],
@@ -80,16 +99,16 @@ def test_paging_down_skips_no_row_under_the_header(
         page.evaluate("window.scrollTo(0, document.getElementById('mar').offsetTop)")
         page.locator("#mar h2").click()  # the keyboard acts on the page, not a field
         height = page.evaluate("window.innerHeight")
+        start = page.evaluate("window.scrollY")
         for _ in range(6):
             before = page.evaluate("window.scrollY")
             readable = height - page.evaluate(COVERED)
             page.keyboard.press("PageDown")
-            page.wait_for_function("y => window.scrollY !== y", arg=before, timeout=10000)
-            page.wait_for_timeout(150)  # smooth scrolling settles
-            moved = page.evaluate("window.scrollY") - before
+            moved = _settled_scroll(page, before) - before
             assert moved <= readable + 1, f"Page Down moved {moved} px, {readable} were readable"
-            if page.evaluate("window.scrollY + window.innerHeight >= document.body.scrollHeight"):
+            if moved == 0 or page.evaluate(AT_END):
                 break
+        assert page.evaluate("window.scrollY") > start, "Page Down moved the page"
         shot(page, f"zoom-{name}-paged", full_page=False)
 
 
