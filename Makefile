@@ -4,6 +4,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLES := .cache/hl7.fhir.r4.examples-4.0.1.tgz
+AXE := .cache/node_modules/axe-core/axe.min.js
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: setup demo test test-fast lint clean
@@ -19,6 +20,10 @@ $(EXAMPLES):
 
 setup: $(BIN)/standby
 
+# axe-core, for the accessibility test only (tests/web/test_web_accessibility.py)
+$(AXE):
+	mkdir -p .cache && cd .cache && npm install --silent --no-save --no-package-lock --prefix . axe-core@4.14.1
+
 demo: setup
 	$(BIN)/standby demo
 
@@ -27,7 +32,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: setup $(EXAMPLES) lint
+test: setup $(EXAMPLES) lint $(AXE)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: setup $(EXAMPLES)

@@ -78,3 +78,66 @@ def chromium() -> Iterator[Any]:
 def shot(page: Any, name: str, *, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"web-{name}.png"), full_page=full_page)
+
+
+# ---- zoom, axe-core, printing --------------------------------------------------------------
+# Browser zoom as CSS pixels: a 1280x800 window at 200% lays out as 640x400 CSS pixels.
+WINDOW = {"width": 1280, "height": 800}
+
+
+def zoomed(percent: int, window: dict[str, int] = WINDOW) -> dict[str, Any]:
+    """`new_page` arguments for `window` at `percent` browser zoom."""
+    f = percent / 100
+    return {
+        "viewport": {"width": round(window["width"] / f), "height": round(window["height"] / f)},
+        "device_scale_factor": f,
+    }
+
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE_PATHS = [
+    ROOT / ".cache" / "node_modules" / "axe-core" / "axe.min.js",
+    ROOT / "node_modules" / "axe-core" / "axe.min.js",
+]
+
+
+def axe_source() -> str:
+    """axe-core's script, as `make test` installs it (npm, into .cache/node_modules)."""
+    for p in AXE_PATHS:
+        if p.exists():
+            return p.read_text(encoding="utf-8")
+    if os.environ.get("STANDBY_TEST_BROWSER") == "required":
+        pytest.fail("axe-core is missing: `make test` installs it into .cache/node_modules")
+    pytest.skip("axe-core is not installed (`make test` installs it)")
+
+
+def axe_violations(page: Any, source: str) -> list[str]:
+    """axe-core's violations on the page as it stands, one line per rule and element."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=source)
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {', '.join(map(str, n['target']))} — {v['help']}"
+        for v in result["violations"]
+        for n in v["nodes"]
+    ]
+
+
+def log_in(page: Any, base: str, username: str) -> None:
+    """Log in through the form, as a person would (password `support.web_site.PASSWORD`)."""
+    from support.web_site import PASSWORD
+
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def pdf_page_texts(pdf: bytes) -> list[str]:
+    """The text of each page of a PDF, whitespace collapsed."""
+    import io
+
+    from pypdf import PdfReader
+
+    return [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages]
