@@ -168,6 +168,10 @@ def test_outage_to_downtime_banner_email_recovery_and_confirmation(
             ic.screenshot(path=str(SHOTS / "monitor-3-recovery-proposed.png"), full_page=True)
             ic.fill("input[name=message]", "EHR is back; start back-entry")
             ic.click("#confirm-end")
+            ic.wait_for_load_state()
+            assert "not ticked" in ic.locator("#end-checklist").inner_text()
+            ic.screenshot(path=str(SHOTS / "monitor-3b-end-confirmation.png"), full_page=True)
+            ic.click("#confirm-end-anyway")  # the checklist is not ticked: confirm once more
             wait_for("normal", lambda: current_status(store).state == "normal")
             ic.wait_for_load_state()
             assert ic.locator("#downtime-banner").count() == 0

@@ -49,6 +49,43 @@ def test_the_end_form_shows_the_unticked_checklist(site: Any, store: Any) -> Non
     assert 'aria-describedby="end-checklist"' in form
 
 
+def test_ending_with_unticked_items_asks_for_confirmation(site: Any, store: Any) -> None:
+    ic = User(site, "ic.jones")
+    iid = downtime.declare(store, MonitorConfig(), "ic.jones", utcnow()).declared
+    assert iid is not None
+    items = incidents.checklist(store, iid)
+    for c in items[1:]:
+        ic.post(f"/monitor/incidents/{iid}/checklist/{c.position}", {"done": "1"})
+    r = ic.post("/monitor/end", {"message": "EHR back"})
+    assert r.status_code == 200
+    assert current_status(store).state == "downtime"  # not ended yet
+    page = html.unescape(r.text)
+    assert "1 checklist item not ticked" in page
+    assert f"{items[0].role}: {items[0].item}" in page
+    for c in items[1:]:
+        assert f"{c.role}: {c.item}" not in page
+    assert "End the downtime anyway" in page
+    assert f'href="/monitor/incidents/{iid}" id="end-go-back">Go back</a>' in page
+    m = re.search(r'<form [^>]*id="end-anyway">.*?</form>', page, re.S)
+    assert m and 'name="confirm" value="1"' in m.group(0)
+    assert 'name="message" value="EHR back"' in m.group(0)
+    ic.post("/monitor/end", {"message": "EHR back", "confirm": "1"})
+    assert current_status(store).state == "normal"
+    md = ic.get(f"/monitor/incidents/{iid}/report.md").text
+    assert "closing message: EHR back" in md
+
+
+def test_ending_with_every_item_ticked_takes_one_post(site: Any, store: Any) -> None:
+    ic = User(site, "ic.jones")
+    iid = downtime.declare(store, MonitorConfig(), "ic.jones", utcnow()).declared
+    assert iid is not None
+    for c in incidents.checklist(store, iid):
+        ic.post(f"/monitor/incidents/{iid}/checklist/{c.position}", {"done": "1"})
+    r = ic.post("/monitor/end", {"message": "All ticked"})
+    assert r.status_code == 303
+    assert current_status(store).state == "normal"
+
+
 def test_what_to_do_says_recovery_is_proposed(site: Any, store: Any) -> None:
     nurse = User(site, "nurse.lee")
     t = rounds(store, Health.FAILED, 3, utcnow() - timedelta(minutes=1))
@@ -69,7 +106,7 @@ def test_the_closing_message_reaches_staff_and_the_timeline(site: Any, store: An
     ic = User(site, "ic.jones")
     nurse = User(site, "nurse.lee")
     iid = downtime.declare(store, MonitorConfig(), "ic.jones", utcnow()).declared
-    ic.post("/monitor/end", {"message": "EHR is back; start back-entry at 15:00"})
+    ic.post("/monitor/end", {"message": "EHR is back; start back-entry at 15:00", "confirm": "1"})
     assert current_status(store).state == "normal"
     for path in ("/units", "/monitor", "/search"):
         page = html.unescape(nurse.get(path).text)

@@ -84,7 +84,7 @@ def test_only_an_incident_commander_declares_and_ends(ic: User, nurse: User, sto
     assert 'id="downtime-banner"' in page.text and 'id="confirm-end"' in page.text
     assert 'id="confirm-end"' not in nurse.get(r.headers["location"]).text
     assert nurse.post("/monitor/end").status_code == 403
-    ic.post("/monitor/end", {"message": "EHR back"})
+    ic.post("/monitor/end", {"message": "EHR back", "confirm": "1"})
     assert current_status(store).state == "normal"
     (inc,) = incidents.recent(store)
     assert (inc.declared_by, inc.ended_by) == ("ic.jones", "ic.jones")

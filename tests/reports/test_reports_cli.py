@@ -74,3 +74,67 @@ def test_report_help_documents_the_options():
         "--banner",
     ):
         assert opt in result.output
+
+
+def _replica_in_downtime(replica: Path, tmp_path: Path, *, drill: bool = False) -> Path:
+    """A copy of the replica with a downtime declared (a drill's when `drill`)."""
+    import shutil
+
+    from standby.clock import now as utcnow
+    from standby.monitor import downtime, drills
+    from standby.monitor.config import MonitorConfig
+    from standby.store import open_store
+
+    db = tmp_path / "downtime.db"
+    shutil.copy(replica, db)
+    store = open_store(db=db)
+    try:
+        if drill:
+            drills.start(store, "ic", utcnow())
+        downtime.declare(store, MonitorConfig(), "ic", utcnow(), reason="EHR down")
+    finally:
+        store.close()
+    return db
+
+
+def test_report_during_a_downtime_carries_the_downtime_banner(replica, tmp_path, monkeypatch):
+    from standby.reports import regeneration
+
+    seen: list[str | None] = []
+    monkeypatch.setattr(
+        regeneration,
+        "generate_all",
+        lambda *a, banner, **kw: seen.append(banner) or regeneration.Manifest("", None, banner),
+    )
+    db = _replica_in_downtime(replica, tmp_path)
+    for d in (db, replica):
+        result = CliRunner().invoke(app, ["report", "--db", str(d), "--out", str(tmp_path / "p")])
+        assert result.exit_code == 0, result.output
+    assert seen == ["DOWNTIME", None]
+
+
+def test_report_watch_reads_the_downtime_banner_at_each_run(replica, tmp_path, monkeypatch):
+    from standby.reports import regeneration
+
+    db = _replica_in_downtime(replica, tmp_path, drill=True)
+    seen: list[str | None] = []
+    monkeypatch.setattr(regeneration, "run_forever", lambda *a, banner, **kw: seen.append(banner()))
+    result = CliRunner().invoke(
+        app, ["report", "--db", str(db), "--out", str(tmp_path / "p"), "--watch"]
+    )
+    assert result.exit_code == 0, result.output
+    assert seen == ["DRILL"]
+
+
+def test_demo_packet_run_carries_the_downtime_banner(replica, tmp_path, monkeypatch):
+    import threading
+
+    from standby.cli.demo import _packets_forever
+    from standby.reports import regeneration
+    from standby.settings import Settings
+
+    seen: list[str | None] = []
+    monkeypatch.setattr(regeneration, "run_forever", lambda *a, banner, **kw: seen.append(banner()))
+    db = _replica_in_downtime(replica, tmp_path)
+    _packets_forever(Settings(db=db, reports_out_dir=tmp_path / "p"), threading.Event())
+    assert seen == ["DOWNTIME"]

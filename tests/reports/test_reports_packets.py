@@ -271,3 +271,18 @@ def test_packets_show_the_hospitals_time_zone(hospital, tmp_path):
     assert f"Data as of {as_of:%Y-%m-%d %H:%M} EST" in census[0]
     mar = " ".join(text_of(next(tmp_path.glob("*/mar.pdf"))))
     assert f"24 hours from {local:%a %d %b %H:%M}" in mar
+
+
+def test_packets_use_no_fhir_words(packets):
+    from support.clinician_words import fhir_words_in
+
+    _out, man = packets
+    found = {}
+    for unit in man.units:
+        for name in UNIT_FILES:
+            path = Path(unit.folder) / name
+            if path.suffix == ".pdf" and path.exists():
+                words = fhir_words_in(" ".join(text_of(path)))
+                if words:
+                    found[f"{unit.unit}/{name}"] = words
+    assert found == {}

@@ -465,6 +465,21 @@ def test_downtime_banner_on_every_page(hospital: Hospital) -> None:
     assert "EHR DOWNTIME" in status and "Use the downtime forms" in status
 
 
+def test_audit_csv_names_the_patient_by_mrn_and_name(hospital: Hospital) -> None:
+    import csv
+    import io
+
+    p = _a_patient(hospital)
+    assert hospital.login("nurse").get(f"/patients/{p.id}").status_code == 200
+    r = hospital.login("admin").get("/admin/audit.csv?action=view")
+    assert r.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["patient_mrn"], row["patient_name"], row["patient_id"]) == (p.mrn, p.name, p.id)
+    assert (row["username"], row["action"]) == ("nurse", "view")
+
+
 def test_audit_table_is_append_only_in_the_replica(hospital: Hospital) -> None:
     p = _a_patient(hospital)
     hospital.login("nurse").get(f"/patients/{p.id}")

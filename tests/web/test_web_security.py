@@ -140,7 +140,9 @@ def test_audit_csv_export(mini_site: Site) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     lines = r.text.strip().splitlines()
-    assert lines[0] == "id,at,username,role,action,patient_id,page,address,detail"
+    assert lines[0] == (
+        "id,at,username,role,action,patient_mrn,patient_name,patient_id,page,address,detail"
+    )
     assert len(lines) == 2 and ",nurse.a,,login-failed,," in lines[1]
     exported = repository.search_audit(mini_site.store, AuditQuery(action="export"))
     assert exported and exported[0].username == "admin.a"

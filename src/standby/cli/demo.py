@@ -194,7 +194,7 @@ def _sync_forever(sync: object, stop: threading.Event) -> None:
 
 
 def _packets_forever(settings: object, stop: threading.Event) -> None:
-    from standby.cli.report import downtime_start
+    from standby.cli.report import downtime_banner, downtime_start
     from standby.reports.regeneration import run_forever
     from standby.settings import Settings, zone
     from standby.store import open_store
@@ -208,6 +208,7 @@ def _packets_forever(settings: object, stop: threading.Event) -> None:
         interval_minutes=settings.reports_interval_minutes,
         keep=settings.reports_keep,
         data_as_of=lambda: data_as_of(store),
+        banner=lambda: downtime_banner(store),
         downtime_since=lambda: downtime_start(store),
         clock=lambda: datetime.now(zone(settings)),
         stop=stop,

@@ -26,6 +26,16 @@ def downtime_start(store: Store) -> datetime | None:
     return status.since if status.in_downtime else None
 
 
+def downtime_banner(store: Store) -> str | None:
+    """The banner the packets carry now: "DRILL" during a drill's downtime, "DOWNTIME"
+    during a real one (recovery proposed included), none otherwise; the same words as
+    the monitor's packet run at the declaration."""
+    status = current_status(store)
+    if not status.in_downtime:
+        return None
+    return "DRILL" if status.drill else "DOWNTIME"
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def report(
@@ -57,7 +67,8 @@ def register(app: typer.Typer) -> None:
         banner: str | None = typer.Option(
             None,
             "--banner",
-            help='Banner on every page, e.g. "DOWNTIME" or "DRILL" (default: none).',
+            help='Banner on every page, e.g. "DOWNTIME" or "DRILL" (default: DOWNTIME or '
+            "DRILL while one is declared, read at each run; else none).",
         ),
         do_print: bool = typer.Option(
             False, "--print", help="Send census and MARs to the unit's printer (CUPS lp)."
@@ -86,7 +97,7 @@ def register(app: typer.Typer) -> None:
                     out_dir,
                     datetime.now(zone(settings)),
                     data_as_of=data_as_of(store),
-                    banner=banner,
+                    banner=banner or downtime_banner(store),
                     downtime_since=downtime_start(store),
                     keep=k,
                     **kwargs,
@@ -106,7 +117,7 @@ def register(app: typer.Typer) -> None:
                     interval_minutes=minutes,
                     keep=k,
                     data_as_of=lambda: data_as_of(store),
-                    banner=lambda: banner,
+                    banner=lambda: banner or downtime_banner(store),
                     downtime_since=lambda: downtime_start(store),
                     clock=lambda: datetime.now(zone(settings)),
                     stop=stop,

@@ -21,6 +21,15 @@ from standby.reports.pages import Marker
 from standby.reports.patient_header import W, code_status_cell, context, empty, when
 from standby.reports.tables import Cell, esc, headed_table, key_values, markup, p
 
+# FHIR's codes in the words of the ward (the web summary says the same).
+PROBLEM_KIND = {"Encounter diagnosis": "diagnosis of this stay", "Problem": "problem list"}
+VERIFICATION = {
+    "unconfirmed": "not confirmed",
+    "refuted": "ruled out",
+    "entered-in-error": "entered in error",
+}
+CRITICALITY = {"unable-to-assess": "unable to assess"}
+
 __all__ = ["context", "face_sheet", "mar_only", "notes", "packet", "results"]
 
 
@@ -68,14 +77,17 @@ def face_sheet(s: PatientSummary) -> list[Flowable]:
             )
         )
     else:
-        out.append(Paragraph("No contacts recorded on the Patient resource.", st.EMPTY))
+        out.append(Paragraph("No contacts recorded in the EHR.", st.EMPTY))
     out += allergy_section(s)
     out.append(Paragraph("Active problems", st.H2))
     if s.problems:
         out.append(
             headed_table(
                 ["Problem", "Kind", "Onset"],
-                [[p(x.text), p(x.category), p(x.onset or "—")] for x in s.problems],
+                [
+                    [p(x.text), p(PROBLEM_KIND.get(x.category, x.category)), p(x.onset or "—")]
+                    for x in s.problems
+                ],
                 [4.6 * inch, 1.8 * inch, 1.2 * inch],
             )
         )
@@ -122,8 +134,8 @@ def allergy_section(s: PatientSummary) -> list[Flowable]:
                     [
                         p(x.substance, st.CELL_BOLD),
                         p(", ".join(x.reactions) or "not recorded"),
-                        p(x.criticality or "—"),
-                        p(x.verification or "—"),
+                        p(CRITICALITY.get(x.criticality, x.criticality) or "—"),
+                        p(VERIFICATION.get(x.verification, x.verification) or "—"),
                     ]
                     for x in a.items
                 ],
@@ -143,8 +155,8 @@ def allergy_section(s: PatientSummary) -> list[Flowable]:
     else:
         out.append(
             Paragraph(
-                "ALLERGIES NOT SYNCHRONISED — this replica does not hold "
-                "allergy records. Check another source.",
+                "ALLERGIES NOT SYNCHRONISED — Standby's copy of the EHR holds no "
+                "allergy records; this does not mean none. Check another source.",
                 st.WARN,
             )
         )

@@ -45,11 +45,18 @@ def context(s: PatientSummary, title: str) -> Context:
     )
 
 
+def not_synchronised(what: str) -> str:
+    """An empty section because Standby's copy holds none of it: never read as "none"."""
+    return f"Not synchronised: Standby's copy of the EHR holds no {what}; this does not mean none."
+
+
 def empty(section: Section[Any] | SectionStatus, what: str = "") -> Paragraph:
     if isinstance(section, Section):
+        if section.status is SectionStatus.NOT_SYNCHRONISED:
+            return Paragraph(esc(not_synchronised(section.what)), st.EMPTY)
         return Paragraph(esc(section.empty_text), st.EMPTY)
     text = (
-        "Not synchronised: this replica does not hold these resources."
+        not_synchronised(what or "these records")
         if section is SectionStatus.NOT_SYNCHRONISED
         else f"No {what} recorded in the EHR."
     )

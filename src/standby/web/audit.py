@@ -5,25 +5,40 @@ has no function that edits or deletes a line, and the database refuses it
 
 Lines are written through the app's `GroupCommit` (`WebContext.audit_log`): concurrent
 page views share one transaction, and a page is sent only after its line is committed.
-Admins search it and export it as CSV (routes/admin.py).
+Admins search it and export it as CSV (routes/admin.py); both show the patient by name and
+MRN (`patient_identities`), and the CSV keeps the replica's internal id for IT.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from standby.accounts import repository as repo
 from standby.accounts.records import AuditEvent, AuditQuery
 from standby.clock import instant
+from standby.fhir import display as d
 from standby.store.base import Store
 
 if TYPE_CHECKING:
     from standby.web.guard import PageRequest
 
-CSV_COLUMNS = ("id", "at", "username", "role", "action", "patient_id", "page", "address", "detail")
+CSV_COLUMNS = (
+    "id",
+    "at",
+    "username",
+    "role",
+    "action",
+    "patient_mrn",
+    "patient_name",
+    "patient_id",
+    "page",
+    "address",
+    "detail",
+)
+NO_LONGER_IN_REPLICA = "(patient no longer in the replica)"
 
 
 def record(pr: PageRequest, action: str, patient_id: str | None, detail: str = "") -> None:
@@ -61,13 +76,33 @@ def record_many(pr: PageRequest, action: str, patient_ids: list[str], detail: st
     )
 
 
+def patient_identities(store: Store, ids: Iterable[str | None]) -> dict[str, tuple[str, str]]:
+    """Patient id → (name, MRN): the log keeps ids, people read names and MRNs."""
+    out: dict[str, tuple[str, str]] = {}
+    for pid in {i for i in ids if i}:
+        sr = store.read("Patient", pid)
+        if sr is None or sr.deleted:
+            out[pid] = (NO_LONGER_IN_REPLICA, "")
+            continue
+        p = sr.json()
+        out[pid] = (d.human_name(p.get("name"))[0], d.mrn(p) or "MRN unknown")
+    return out
+
+
 def csv_rows(store: Store, q: AuditQuery) -> Iterator[str]:
-    """The CSV export, streamed: a header line, then one line per event, oldest first."""
+    """The CSV export, streamed: a header line, then one line per event, oldest first; each
+    patient by MRN and name (looked up once per patient) beside the internal id."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
     yield _take(buf)
+    known: dict[str, tuple[str, str]] = {}
     for e in repo.iter_audit(store, q):
+        name, mrn = "", ""
+        if e.patient_id:
+            if e.patient_id not in known:
+                known.update(patient_identities(store, [e.patient_id]))
+            name, mrn = known[e.patient_id]
         w.writerow(
             [
                 e.id,
@@ -75,6 +110,8 @@ def csv_rows(store: Store, q: AuditQuery) -> Iterator[str]:
                 e.username,
                 e.role,
                 e.action,
+                _defuse(mrn),
+                _defuse(name),
                 e.patient_id or "",
                 e.page,
                 e.address,

@@ -17,7 +17,6 @@ from standby.accounts import repository as repo
 from standby.accounts.records import AuditQuery
 from standby.accounts.roles import DESCRIPTIONS, Permission
 from standby.clinical.patients import CANDIDATES, search_patients
-from standby.fhir import display as d
 from standby.web import audit
 from standby.web.guard import PageRequest, page
 
@@ -58,15 +57,7 @@ def _query(pr: PageRequest) -> AuditQuery:
 
 def _identities(pr: PageRequest, ids: Iterable[str | None]) -> dict[str, tuple[str, str]]:
     """Patient id → (name, MRN) for the events shown: the log keeps ids, people read MRNs."""
-    out: dict[str, tuple[str, str]] = {}
-    for pid in {i for i in ids if i}:
-        sr = pr.web.store.read("Patient", pid)
-        if sr is None or sr.deleted:
-            out[pid] = ("(patient no longer in the replica)", "")
-            continue
-        p = sr.json()
-        out[pid] = (d.human_name(p.get("name"))[0], d.mrn(p) or "MRN unknown")
-    return out
+    return audit.patient_identities(pr.web.store, ids)
 
 
 @page(Permission.AUDIT)

@@ -4,6 +4,9 @@
   incident commanders.
 * `GET /monitor/incidents/{id}` — figures, timeline, role checklist, log, the broadcast
   form and *Confirm end of downtime* (incident commanders); reports as `.md` and `.pdf`.
+* `POST /monitor/end` — ends the downtime at once when every checklist item is ticked;
+  otherwise it first shows the unticked items with *End the downtime anyway* (which posts
+  again with `confirm`) and *Go back*.
 * `GET /status.json` — public (no login, no patient data): the state for scripts and
   phones. The public HTML status page is the viewer's `/status`, which shows the same
   `current_status` and this package's banner.
@@ -151,6 +154,16 @@ def end(pr: PageRequest) -> Response:
     if not _is_commander(pr):
         return _not_commander(pr)
     iid = current_status(pr.web.store).incident_id
+    open_items = [c for c in incidents.checklist(pr.web.store, iid) if not c.done] if iid else []
+    if open_items and not pr.form.get("confirm"):
+        return pr.render(
+            "monitor/end_confirm.html",
+            {
+                "incident_id": iid,
+                "open_items": open_items,
+                "message": pr.form.get("message", ""),
+            },
+        )
     try:
         downtime.confirm_end(
             pr.web.store,
