@@ -69,3 +69,18 @@ def test_census_due_time_on_another_day_carries_its_day_and_no_repeated_strength
     assert due.text(sunday_night).startswith("Mon 30 Nov 00:00 Metoprolol tartrate 25 mg tab")
     assert due.dose == ""  # "25 mg" is in the drug's name already
     assert " 25 mg oral" not in due.text(sunday_night).replace("25 mg tab", "")
+
+
+def test_a_long_downtime_gives_one_census_line_per_order():
+    """After a day and a half without charting, an order's doses not charted are one line
+    (its first, and how many after it), so the printed census row still fits a page."""
+    later = NOW + timedelta(hours=36)
+    s = patient_summary(compartment(), later, charted_until=AS_OF)
+    entry = next(e for e in s.mar.scheduled if e.medication.id == "metoprolol")
+    assert len(entry.not_charted) >= 3  # what the MAR's lookback holds of them
+    row = census_patient(s)
+    lines = [d for d in row.due if d.not_charted and d.medication.startswith("Metoprolol")]
+    assert len(lines) == 1
+    assert lines[0].time == min(entry.not_charted)  # the first, and the count of the rest
+    assert lines[0].later == len(entry.not_charted) - 1
+    assert lines[0].text(later).endswith(f"check the paper MAR (and {lines[0].later} later doses)")

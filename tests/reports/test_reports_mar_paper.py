@@ -172,3 +172,41 @@ def test_packet_generation_in_a_downtime_prints_not_charted(tmp_path):
         assert "NOT CHARTED" in census and "OVERDUE" not in census
     finally:
         store.close()
+
+
+def test_a_long_downtime_still_prints_every_units_census(hospital_db, tmp_path):
+    """A downtime declared a day and a half after the replica's data: every dose since is
+    not charted. Each order is one line of the census row (its first dose and how many
+    more), so every unit's census still fits its pages (a row taller than a page was a
+    LayoutError: no census for that unit)."""
+    import shutil
+    from datetime import timedelta
+
+    from standby.monitor import downtime
+    from standby.monitor.config import MonitorConfig
+    from standby.reports.regeneration import generate_all
+    from standby.store import open_store
+    from support.reports_support import NOW as DATA_NOW
+
+    db = tmp_path / "replica.db"
+    shutil.copy(hospital_db, db)
+    store = open_store(db=db)
+    try:
+        now = DATA_NOW + timedelta(hours=36)
+        declared = DATA_NOW + timedelta(hours=1)
+        downtime.declare(store, MonitorConfig(), "ic", declared, reason="EHR down")
+        man = generate_all(
+            store,
+            tmp_path / "out",
+            now,
+            data_as_of=DATA_NOW,
+            banner="EHR DOWNTIME",
+            downtime_since=declared,
+            schedules=False,
+        )
+        assert man.units and man.errors == []
+        icu = next(u for u in man.units if "ICU" in u.unit_id.upper())
+        census = " ".join(_pages((Path(icu.folder) / "census.pdf").read_bytes()))
+        assert "NOT CHARTED" in census and "later dose" in census
+    finally:
+        store.close()

@@ -11,7 +11,7 @@ Pure: built from `PatientSummary` objects (standby.fhir.summary).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from standby.fhir.summary import Allergies, CodeStatus, Flag, PatientSummary
@@ -27,6 +27,7 @@ class DueDose:
     route: str
     overdue: bool
     not_charted: bool = False  # downtime: the EHR cannot have heard whether it was given
+    later: int = 0  # not charted: the order's later doses not charted either (one line for all)
 
     @property
     def line(self) -> str:
@@ -35,8 +36,15 @@ class DueDose:
     @property
     def status(self) -> str:
         if self.not_charted:
-            return "NOT CHARTED since the EHR went down — check the paper MAR"
+            return f"NOT CHARTED since the EHR went down — check the paper MAR{self.and_later}"
         return "OVERDUE" if self.overdue else ""
+
+    @property
+    def and_later(self) -> str:
+        """ " (and 5 later doses)" when this line stands for more doses of its order."""
+        if not self.later:
+            return ""
+        return f" (and {self.later} later dose{'' if self.later == 1 else 's'})"
 
     def clock(self, now: datetime | None) -> str:
         """ "14:00" on the day of `now`, "Mon 30 Nov 00:30" on another (in `now`'s zone)."""
@@ -80,7 +88,7 @@ class CensusPatient:
 
     @property
     def not_charted(self) -> int:
-        return sum(1 for x in self.due if x.not_charted)
+        return sum(1 + x.later for x in self.due if x.not_charted)
 
     @property
     def other_flags(self) -> list[str]:
@@ -116,10 +124,19 @@ class Census:
 
 def census_patient(summary: PatientSummary, hours: float = DUE_HOURS) -> CensusPatient:
     h = summary.header
-    due = []
+    due: list[DueDose] = []
     mar = summary.mar
+    first_not_charted: dict[str, int] = {}  # order id → its line in `due`
     for t, med in mar.due_within(hours):
         state = mar.state_at(med.id, t)
+        if state == "not-charted" and med.id in first_not_charted:
+            # a long downtime: one line per order, from its first dose not charted, so the
+            # row stays readable (and a printed census row fits on its page)
+            k = first_not_charted[med.id]
+            due[k] = replace(due[k], later=due[k].later + 1)
+            continue
+        if state == "not-charted":
+            first_not_charted[med.id] = len(due)
         due.append(
             DueDose(
                 t,
