@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def hospital(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("feed")
-    generate_hospital(20, 6, out, now=NOW)  # a census with transfers among its first changes
+    generate_hospital(20, 10, out, now=NOW)  # free beds for transfers among its first changes
     return out
 
 

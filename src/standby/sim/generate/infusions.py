@@ -148,7 +148,7 @@ def titrate(rng: random.Random, drip: Drip, rate: float) -> float:
         new = rate + drip.step * rng.choice((-2, -1, -1, 1, 1, 2))
         new = round(min(drip.high, max(drip.low, new)), 2)
         if new != rate:
-            return float(int(new)) if new == int(new) else new
+            return new
     return drip.low if rate != drip.low else drip.low + drip.step
 
 
