@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def hospital(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("feed")
-    generate_hospital(20, 4, out, now=NOW)
+    generate_hospital(20, 10, out, now=NOW)  # free beds for transfers among its first changes
     return out
 
 
@@ -182,3 +182,37 @@ def test_occupancy_stays_within_ten_percent_for_a_simulated_day(larger: Path) ->
         assert datetime.fromisoformat(a["start"].replace("Z", "+00:00")).weekday() < 5
         clinic = locs[a["participant"][-1]["actor"]["reference"].split("/")[1]]
         assert rules.clinic_named(clinic["name"]) is not None
+
+
+@pytest.fixture(scope="module")
+def icu(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("icu-feed")
+    generate_hospital(60, 2, out, now=NOW)
+    return out
+
+
+def test_running_drips_are_titrated_now_and_then(icu: Path) -> None:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    from standby.fhir.infusion import rate_text
+
+    store = _loaded(icu)
+    made = _run(store, 3, 100, 20, every=timedelta(minutes=1))
+    changes = [r for r in made if r["resourceType"] == "MedicationAdministration"]
+    started = [r for r in changes if r["status"] == "in-progress"]
+    assert started, "no rate change in 2,000 changes"
+    for r in started:
+        get_fhir_model_class(r["resourceType"]).model_validate(r)
+        assert rate_text(r["dosage"])
+    for order in {r["request"]["reference"] for r in started}:
+        rates = [
+            sr.json()
+            for sr in store.iter_type("MedicationAdministration")
+            if sr.json()["request"]["reference"] == order and "effectivePeriod" in sr.json()
+        ]
+        rates.sort(key=lambda m: m["effectivePeriod"]["start"])
+        assert [m["status"] for m in rates] == ["completed"] * (len(rates) - 1) + ["in-progress"]
+        newest = rates[-1]
+        assert newest["id"] in {r["id"] for r in started}
+        assert rates[-2]["effectivePeriod"]["end"] == newest["effectivePeriod"]["start"]
+        assert rates[-2]["dosage"] != newest["dosage"]

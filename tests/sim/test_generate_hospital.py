@@ -229,6 +229,11 @@ def test_medication_administrations_follow_their_orders(
     for ma in everything["MedicationAdministration"].values():
         mr = orders[ma["request"]["reference"].split("/")[1]]
         assert mr["subject"] == ma["subject"]
+        if "effectivePeriod" in ma:  # a drip's rate, from its start
+            assert mr["authoredOn"] <= ma["effectivePeriod"]["start"] < NOW_TEXT
+            assert ma["status"] in ("completed", "in-progress")
+            assert (ma["status"] == "completed") == ("end" in ma["effectivePeriod"])
+            continue
         assert mr["authoredOn"] <= ma["effectiveDateTime"] < NOW_TEXT
         statuses.add(ma["status"])
         if ma["status"] == "not-done":

@@ -7,6 +7,7 @@ ordered drugs)."""
 from __future__ import annotations
 
 import base64
+import itertools
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,10 +18,11 @@ import pytest
 
 from standby.sim.generate import generate_hospital
 from standby.sim.generate import plausibility as rules
+from standby.sim.generate.infusions import CODE_OF, DRIPS
 from standby.sim.generate.medications import MEDS
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
-KEY_OF = {str(m.concept["coding"][0]["code"]): k for k, m in MEDS.items()}
+KEY_OF = {str(m.concept["coding"][0]["code"]): k for k, m in MEDS.items()} | CODE_OF
 PROCEDURE_OF = {str(p.concept["coding"][0]["code"]): p for p in rules.PROCEDURES}
 DRUG_NAMES = {str(m.concept["text"]).split()[0].lower() for m in MEDS.values()}
 
@@ -117,6 +119,51 @@ def test_medications_one_per_class_none_ruled_out(data: Data) -> None:
         age = _age(data["Patient"][pid], NOW.isoformat())
         for k in keys:
             assert rules.MED_AGE.get(k, rules.ADULT_ONLY).fits(age, ""), (pid, k, age)
+
+
+def _unit_kind(data: Data, encounter: dict[str, Any]) -> str:
+    locs = data["Location"]
+    bed = locs[_id(next(x for x in encounter["location"] if x["status"] == "active")["location"])]
+    return str(locs[_id(locs[_id(bed["partOf"])]["partOf"])]["type"][0]["coding"][0]["code"])
+
+
+def test_drips_only_in_the_icu_with_an_indication(data: Data) -> None:
+    problems = _problems(data)
+    drips = [
+        mr
+        for mr in data["MedicationRequest"].values()
+        if mr["medicationCodeableConcept"]["coding"][0]["code"] in CODE_OF
+    ]
+    assert drips
+    for mr in drips:
+        key = CODE_OF[mr["medicationCodeableConcept"]["coding"][0]["code"]]
+        kind = _unit_kind(data, data["Encounter"][_id(mr["encounter"])])
+        assert rules.drip_indicated(key, kind, problems[_id(mr["subject"])]), (mr["id"], key)
+        dosage = mr["dosageInstruction"][0]
+        assert "timing" not in dosage and "asNeededBoolean" not in dosage, mr["id"]
+        rate = dosage["doseAndRate"][0]
+        q = rate.get("rateQuantity") or rate["rateRatio"]["numerator"]
+        assert q["system"] == "http://unitsofmeasure.org" and q["code"] == DRIPS[key].ucum
+    for key in DRIPS:
+        assert key in rules.MED_CLASS and key in rules.DRIP_INDICATIONS
+    assert not rules.drip_indicated("norepinephrine_drip", "HU", {"Sepsis"})
+    assert not rules.drip_indicated("insulin_drip", "ICU", {"Sepsis"})
+
+
+def test_drip_rates_one_running_the_earlier_ones_completed(data: Data) -> None:
+    by_order: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for ma in data["MedicationAdministration"].values():
+        if "effectivePeriod" in ma:
+            by_order[_id(ma["request"])].append(ma)
+    assert by_order
+    for order, rates in by_order.items():
+        assert order in data["MedicationRequest"]
+        rates.sort(key=lambda m: m["effectivePeriod"]["start"])
+        assert [m["status"] for m in rates] == ["completed"] * (len(rates) - 1) + ["in-progress"]
+        assert "end" not in rates[-1]["effectivePeriod"]
+        for a, b in itertools.pairwise(rates):
+            assert a["effectivePeriod"]["end"] == b["effectivePeriod"]["start"], order
+            assert a["dosage"] != b["dosage"], order  # each one is a change of rate
 
 
 def test_diets_and_nursing_orders_fit_the_diagnoses(data: Data) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from standby.sim.changes.census import JSON, Census, Stay, instant, ref
 from standby.sim.generate import codes as c
 from standby.sim.generate import plausibility as rules
+from standby.sim.generate.infusions import CODE_OF, DRIPS, rate_administration, rate_value, titrate
 from standby.sim.generate.observations import BP_PANEL, DIASTOLIC, LABS, RANGES, SYSTOLIC, VITALS
 
 ORDER_CACHE = 256
@@ -100,6 +101,10 @@ class ClinicalEvents(Census):
         dosage = (mr.get("dosageInstruction") or [{}])[0]
         unit = self._directory().beds.get(stay.bed, ("", ""))[1]
         nurse = self._staff(unit, "nurse")
+        codings = (mr.get("medicationCodeableConcept") or {}).get("coding") or [{}]
+        drip = CODE_OF.get(str(codings[0].get("code")))
+        if drip is not None:
+            return self._rate_change(stay, mr, drip, nurse, now)
         ma: JSON = {
             "resourceType": "MedicationAdministration",
             "id": self._new_id("ma"),
@@ -119,6 +124,42 @@ class ClinicalEvents(Census):
         if admin_dosage:
             ma["dosage"] = admin_dosage
         return [ma]
+
+    def _rate_change(
+        self, stay: Stay, mr: JSON, key: str, nurse: str | None, now: datetime
+    ) -> list[JSON]:
+        """A nurse titrates a running drip: the new rate `in-progress` from now, the rate
+        it replaces `completed` (its `effectivePeriod` ends when the new one starts)."""
+        order = str(mr.get("id"))
+        try:
+            page = self.store.search(
+                "MedicationAdministration",
+                [("request", f"MedicationRequest/{order}"), ("status", "in-progress")],
+                count=10,
+            )
+            running = [sr.json() for sr in page.resources]
+        except ValueError:
+            running = []
+        running.sort(key=lambda ma: str((ma.get("effectivePeriod") or {}).get("start") or ""))
+        dosage = (mr.get("dosageInstruction") or [{}])[0]
+        held = running[-1].get("dosage") if running else (dosage.get("doseAndRate") or [{}])[0]
+        drip = DRIPS[key]
+        rate = rate_value(held or {}) or drip.rate
+        when = now - timedelta(seconds=self.rng.randrange(0, 600))
+        if running:
+            began = str(running[-1].get("effectivePeriod", {}).get("start") or "")
+            if began and instant(when) <= began:
+                when = now
+        ids = (self._new_id("ma"), stay.patient, stay.encounter, order)
+        who = ref("Practitioner", nurse) if nurse else None
+        new = titrate(self.rng, drip, rate)
+        out = [rate_administration(drip, new, ids, int(when.timestamp()), who)]
+        for ma in running:
+            ma.pop("meta", None)
+            ma["status"] = "completed"
+            ma["effectivePeriod"] = {**ma.get("effectivePeriod", {}), "end": instant(when)}
+            out.append(ma)
+        return out
 
     def _age_sex(self, patient: str, at: datetime) -> tuple[int, str] | None:
         sr = self.store.read("Patient", patient)

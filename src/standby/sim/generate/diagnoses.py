@@ -161,6 +161,28 @@ ADMISSION_DX: list[tuple[JSON, int, str]] = [
         3,
         "HU",
     ),
+    (
+        _dx(
+            "I26.99",
+            "Other pulmonary embolism without acute cor pulmonale",
+            "59282003",
+            "Pulmonary embolism",
+            "Pulmonary embolism",
+        ),
+        3,
+        "ICU",
+    ),
+    (
+        _dx(
+            "E11.10",
+            "Type 2 diabetes mellitus with ketoacidosis without coma",
+            "420422005",
+            "Ketoacidosis due to diabetes mellitus",
+            "Diabetic ketoacidosis",
+        ),
+        3,
+        "ICU",
+    ),
     (_dx("R07.9", "Chest pain, unspecified", "29857009", "Chest pain", "Chest pain"), 5, "HU"),
     (
         _dx(

@@ -19,6 +19,7 @@ from standby.sim.generate import codes as c
 from standby.sim.generate import plausibility as rules
 from standby.sim.generate.context import DAY, HOUR, JSON, Ctx, age_at, instant, ref
 from standby.sim.generate.diagnoses import ED_DX
+from standby.sim.generate.infusions import DRIPS, drip_orders
 from standby.sim.generate.locations import ORG_ID, Layout, Unit, build_locations
 from standby.sim.generate.medications import MEDS, choose_meds, medication_orders
 from standby.sim.generate.people import DUPLICATES, Person, Staff, make_patient, make_staff
@@ -169,12 +170,15 @@ def _inpatient(
         ctx.emit(obs)
     clinical.flags(ctx, pid, eid, start + HOUR)
     problems = [str(reason["text"])] + [str(d["text"]) for d in chronic]
-    med_keys = choose_meds(ctx, problems, age, allergens)
+    drips = rules.drips_for(rng, unit.kind, set(problems))
+    med_keys = choose_meds(ctx, problems, age, allergens, drips)
     body = (rules.weight_kg(rng, age), rules.height_cm(rng, age))
-    medication_orders(ctx, med_keys, pid, eid, start, attending, nurses, weight=body[0])
+    scheduled = [k for k in med_keys if k in MEDS]
+    medication_orders(ctx, scheduled, pid, eid, start, attending, nurses, weight=body[0])
+    drip_orders(ctx, [k for k in med_keys if k in DRIPS], pid, eid, start, attending, nurses)
     observations.vital_signs(ctx, pid, eid, start, ctx.now, peds, body)
     observations.labs(ctx, pid, eid, start, ctx.now)
-    meds_text = [str(MEDS[k].concept["text"]) for k in med_keys]
+    meds_text = [str((MEDS[k] if k in MEDS else DRIPS[k]).concept["text"]) for k in med_keys]
     prophylaxis = any(rules.MED_CLASS[k] == "anticoagulant" for k in med_keys)
     clinical.note(
         ctx,

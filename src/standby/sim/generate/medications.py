@@ -335,12 +335,19 @@ NOT_GIVEN = [
 ]
 
 
-def choose_meds(ctx: Ctx, problems: list[str], age: int, allergen_codes: list[str]) -> list[str]:
-    """3–15 order keys: what the admission reason and the chronic problems call for, pain
-    relief, VTE prophylaxis for adults, common extras, as `plausibility.permitted` allows."""
+def choose_meds(
+    ctx: Ctx,
+    problems: list[str],
+    age: int,
+    allergen_codes: list[str],
+    drips: list[str] | None = None,
+) -> list[str]:
+    """3–15 order keys: the `drips` first (a heparin drip takes the place of prophylaxis),
+    what the admission reason and the chronic problems call for, pain relief, VTE
+    prophylaxis for adults, common extras, as `plausibility.permitted` allows."""
     rng = ctx.rng
     child = age < 18
-    keys: list[str] = []
+    keys: list[str] = list(drips or ())
     for p in problems:
         keys.extend(FOR_REASON.get(p, ()))
     if child:

@@ -68,6 +68,7 @@ ADMISSION_AGE = {  # beyond the unit's band
     "Acute ischemic stroke": Band(45, 95),
     "Atrial fibrillation with rapid ventricular response": Band(45, 95),
     "Right hip fracture": Band(60, 95),
+    "Diabetic ketoacidosis": Band(25, 80),
     "Bronchiolitis": Band(1, 1),
     "Asthma exacerbation": Band(2, 17),
 }
@@ -374,6 +375,10 @@ MED_CLASS = {  # order key (medications.MEDS) → therapeutic class: at most one
     "ondansetron_prn": "antiemetic",
     "albuterol_prn": "bronchodilator",
     "levothyroxine": "thyroid hormone",
+    "heparin_drip": "anticoagulant",
+    "insulin_drip": "insulin",
+    "norepinephrine_drip": "vasopressor",
+    "propofol_drip": "sedative",
 }
 ALLERGY_RULES_OUT = {  # allergen (RxNorm) → the classes it rules out entirely
     "70618": {"beta-lactam antibiotic"},  # penicillin (cephalosporins too: no exceptions)
@@ -397,7 +402,7 @@ AVOID_WITH = {  # class → diagnoses that rule it out
         "Heart failure exacerbation",
         "NSTEMI",
     ),
-    "biguanide": ("Acute kidney injury", "CKD stage 3", "Sepsis"),
+    "biguanide": ("Acute kidney injury", "CKD stage 3", "Sepsis", "Diabetic ketoacidosis"),
     "ACE inhibitor": ("Acute kidney injury",),
 }
 ADULT_ONLY = Band(18)
@@ -408,6 +413,39 @@ MED_AGE = {  # order key → who may take it; any other order is for adults only
     "ondansetron_prn": Band(4),
 }
 SUBSTITUTE = {"piptazo": "levofloxacin", "ceftriaxone": "levofloxacin"}  # when ruled out
+
+# Continuous infusions (infusions.DRIPS) run only in these units, only for these diagnoses:
+# a vasopressor and sedation for septic shock on the ventilator, an insulin drip for
+# diabetic ketoacidosis or hyperglycaemia in a diabetic, a heparin drip for a pulmonary
+# embolism, atrial fibrillation or an acute coronary syndrome (never with a GI bleed:
+# `AVOID_WITH` rules anticoagulants out).
+DRIP_UNITS = ("ICU",)
+DRIP_INDICATIONS = {
+    "norepinephrine_drip": ("Sepsis",),
+    "propofol_drip": ("Sepsis",),
+    "insulin_drip": ("Diabetic ketoacidosis", "Type 2 diabetes"),
+    "heparin_drip": (
+        "Pulmonary embolism",
+        "Atrial fibrillation",
+        "Atrial fibrillation with rapid ventricular response",
+        "NSTEMI",
+    ),
+}
+DRIP_SHARE = 0.75  # of the ICU patients with an indication
+
+
+def drip_indicated(key: str, unit_kind: str, problems: set[str]) -> bool:
+    """Whether a patient in a unit of `unit_kind` with `problems` may have that drip."""
+    return unit_kind in DRIP_UNITS and bool(problems & set(DRIP_INDICATIONS[key]))
+
+
+def drips_for(rng: random.Random, unit_kind: str, problems: set[str]) -> list[str]:
+    """The drips (infusions.DRIPS keys) some ICU patients with an indication run."""
+    return [
+        k
+        for k in DRIP_INDICATIONS
+        if drip_indicated(k, unit_kind, problems) and rng.random() < DRIP_SHARE
+    ]
 
 
 def ruled_out_classes(allergen_codes: list[str], problems: set[str]) -> set[str]:
