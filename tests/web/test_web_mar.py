@@ -148,3 +148,12 @@ def test_mar_later_doses_on_another_day_carry_their_day(site: Site) -> None:
     row = _section(mar, "Metoprolol", "</tr>")
     assert "<strong>30 Nov 00:00</strong>" in row
     assert "30 Nov 04:00, 30 Nov 08:00, 30 Nov 12:00" in row
+
+
+def test_a_drips_ordered_rate_never_reads_as_the_rate_running_now(site: Site) -> None:
+    """The heparin drip was ordered at 1000 units/h and runs at 1200: the medication list
+    says "ordered at 1000" and where the running rate is, never a bare "at 1000"."""
+    meds = _section(site.login("nurse").get("/patients/icu1").text, 'id="medications"', "</table>")
+    assert "ordered at 1000 units/h" in meds
+    assert "the rate running now: under Continuous infusions" in meds
+    assert ">at 1000" not in meds and "<br>at 1000" not in meds

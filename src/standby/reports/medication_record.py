@@ -65,8 +65,12 @@ def medications(s: PatientSummary) -> list[Flowable]:
 
 
 def _dose_and_rate(m: Any) -> str:
-    """ "25 mg", "at 1000 units/h", "4.5 g at 200 mL/h"; "—" when the order gives neither."""
-    rate = f"at {m.rate}" if m.rate else ""
+    """ "25 mg", "ordered at 1000 units/h", "4.5 g ordered at 200 mL/h"; "—" when the order
+    gives neither. A drip's rate is the ordered one: the rate running now is under
+    Continuous infusions, so it says so rather than read as the current rate."""
+    rate = f"ordered at {m.rate}" if m.rate else ""
+    if m.rate and m.continuous:
+        rate += " (running rate: see Continuous infusions)"
     return " ".join(x for x in (m.dose, rate) if x) or "—"
 
 
