@@ -157,3 +157,13 @@ def test_a_drips_ordered_rate_never_reads_as_the_rate_running_now(site: Site) ->
     assert "ordered at 1000 units/h" in meds
     assert "the rate running now: under Continuous infusions" in meds
     assert ">at 1000" not in meds and "<br>at 1000" not in meds
+
+
+def test_a_prn_interval_is_said_with_the_drug_not_in_the_overdue_column(site: Site) -> None:
+    """"every 4 h at most" under the Overdue heading read as an overdue state: it is said
+    with the drug, and the PRN row's Overdue cell says a PRN is never overdue."""
+    mar = _section(site.login("nurse").get("/patients/icu1").text, 'id="mar"')
+    row = _section(mar, 'data-prn="albuterol"', "</tr>")
+    cells = row.split("<td")
+    assert "every 4 h at most" in cells[0]  # the row header: the drug
+    assert "every 4 h at most" not in cells[2] and "never overdue" in cells[2]
