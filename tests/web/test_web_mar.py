@@ -160,7 +160,7 @@ def test_a_drips_ordered_rate_never_reads_as_the_rate_running_now(site: Site) ->
 
 
 def test_a_prn_interval_is_said_with_the_drug_not_in_the_overdue_column(site: Site) -> None:
-    """"every 4 h at most" under the Overdue heading read as an overdue state: it is said
+    """ "every 4 h at most" under the Overdue heading read as an overdue state: it is said
     with the drug, and the PRN row's Overdue cell says a PRN is never overdue."""
     mar = _section(site.login("nurse").get("/patients/icu1").text, 'id="mar"')
     row = _section(mar, 'data-prn="albuterol"', "</tr>")
