@@ -213,13 +213,20 @@ class Store(ABC):
         )
 
     # ---- authoritative writes (the store assigns versions) -----------------------------
-    @abstractmethod
     def create(self, resource: JSON) -> StoredResource:
         """Create with a server-assigned id if absent; versionId "1"."""
+        return self._authoritative(resource, if_match=None)
 
-    @abstractmethod
     def update(self, resource: JSON, *, if_match: str | None = None) -> StoredResource:
         """Create-or-update by id; the next versionId. VersionConflict on a stale if_match."""
+        if not isinstance(resource.get("id"), str):
+            raise ValueError("update needs an id")
+        return self._authoritative(resource, if_match=if_match)
+
+    @abstractmethod
+    def _authoritative(self, resource: JSON, *, if_match: str | None) -> StoredResource:
+        """Write `resource` as the store's own new version (`store.version_rules.to_write`
+        and `next_version`: the simulated EHR is the source of truth)."""
 
     @abstractmethod
     def delete(self, resource_type: str, id: str) -> StoredResource | None:

@@ -37,7 +37,14 @@ from standby.store.base import (
 from standby.store.memory_search import compile_search, compile_sort, index_values, ordered
 from standby.store.migrations import apply as apply_migrations
 from standby.store.sql_store import now_instant
-from standby.store.version_rules import decide, lu_ms, next_version, to_write, version_number
+from standby.store.version_rules import (
+    decide,
+    lu_ms,
+    newest_first,
+    next_version,
+    to_write,
+    version_number,
+)
 
 Key = tuple[str, str]
 
@@ -196,14 +203,6 @@ class MemoryStore(Store):
             rtype, new.id, str(new.version_id), str(new.last_updated), False, new.raw
         )
 
-    def create(self, resource: JSON) -> StoredResource:
-        return self._authoritative(resource, if_match=None)
-
-    def update(self, resource: JSON, *, if_match: str | None = None) -> StoredResource:
-        if not isinstance(resource.get("id"), str):
-            raise ValueError("update needs an id")
-        return self._authoritative(resource, if_match=if_match)
-
     def delete(self, resource_type: str, id: str) -> StoredResource | None:
         with self._lock:
             held = self._held((resource_type, id))
@@ -231,10 +230,7 @@ class MemoryStore(Store):
             if held is None:
                 return []
             versions = [held.stored, *self._history.get(key, [])]
-        versions.sort(
-            key=lambda s: (lu_ms(s.last_updated), version_number(s.version_id)), reverse=True
-        )
-        return versions
+        return newest_first(versions)
 
     def changes_since(
         self,

@@ -15,7 +15,7 @@ from typing import Any
 from standby.store.base import SearchPage, Store, StoredResource
 from standby.store.connections import Cursor
 from standby.store.search_sql import build_order, build_where
-from standby.store.version_rules import lu_ms, version_number
+from standby.store.version_rules import lu_ms, newest_first
 
 COLUMNS = "r.type, r.id, r.version_id, r.last_updated, r.deleted, r.body"
 
@@ -81,10 +81,7 @@ class SQLReads(Store):
                 (cur_rows[0][6],),
             )
         versions = [stored(cur_rows[0])] + [stored((resource_type, id, *r)) for r in old]
-        versions.sort(
-            key=lambda s: (lu_ms(s.last_updated), version_number(s.version_id)), reverse=True
-        )
-        return versions
+        return newest_first(versions)
 
     def changes_since(
         self,

@@ -329,14 +329,6 @@ class SQLStore(SQLReads):
             rtype, new.id, str(new.version_id), str(new.last_updated), False, new.raw
         )
 
-    def create(self, resource: JSON) -> StoredResource:
-        return self._authoritative(resource, if_match=None)
-
-    def update(self, resource: JSON, *, if_match: str | None = None) -> StoredResource:
-        if not isinstance(resource.get("id"), str):
-            raise ValueError("update needs an id")
-        return self._authoritative(resource, if_match=if_match)
-
     def delete(self, resource_type: str, id: str) -> StoredResource | None:
         with self._writer() as cur:
             held = self._held(cur, [(resource_type, id)]).get((resource_type, id))

@@ -17,7 +17,7 @@ import orjson
 
 from standby.fhir.gate import ReceivedResource
 from standby.fhir.search_params import date_range
-from standby.store.base import VersionConflict, WriteOutcome
+from standby.store.base import StoredResource, VersionConflict, WriteOutcome
 
 # A held row: (rid, type, id, version_id, last_updated, lu, deleted); `lu` is
 # last_updated in milliseconds since the epoch.
@@ -36,6 +36,13 @@ def version_number(version_id: str) -> int:
         return int(version_id)
     except ValueError:
         return 0
+
+
+def newest_first(versions: list[StoredResource]) -> list[StoredResource]:
+    """A resource's versions, the current one first (the order of `_history`)."""
+    return sorted(
+        versions, key=lambda s: (lu_ms(s.last_updated), version_number(s.version_id)), reverse=True
+    )
 
 
 def decide(
