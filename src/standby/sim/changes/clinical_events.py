@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from standby.sim.changes.census import JSON, Census, Stay, instant, ref
+from standby.sim.changes.dose_times import last_scheduled
 from standby.sim.generate import codes as c
 from standby.sim.generate import plausibility as rules
 from standby.sim.generate.infusions import CODE_OF, DRIPS, rate_administration, rate_value, titrate
@@ -105,6 +106,14 @@ class ClinicalEvents(Census):
         drip = CODE_OF.get(str(codings[0].get("code")))
         if drip is not None:
             return self._rate_change(stay, mr, drip, nurse, now)
+        given = now - timedelta(seconds=self.rng.randrange(0, 900))
+        if not dosage.get("asNeededBoolean"):
+            due = last_scheduled(mr, now, self.zone)
+            if due is None or due < (self._since or now) or (str(mr.get("id")), due) in self._given:
+                return self._vitals(now)
+            key = (str(mr.get("id")), due)
+            self._given.add(key)
+            given = min(now, due + timedelta(seconds=self.rng.randrange(-600, 1800)))
         ma: JSON = {
             "resourceType": "MedicationAdministration",
             "id": self._new_id("ma"),
@@ -114,7 +123,7 @@ class ClinicalEvents(Census):
             or {"text": "medication"},
             "subject": ref("Patient", stay.patient),
             "context": ref("Encounter", stay.encounter),
-            "effectiveDateTime": instant(now - timedelta(seconds=self.rng.randrange(0, 900))),
+            "effectiveDateTime": instant(given),
             "request": ref("MedicationRequest", str(mr.get("id"))),
         }
         if nurse:
