@@ -107,7 +107,8 @@ def test_a_new_york_mar_shows_no_dose_given_on_schedule_as_overdue(tmp_path: Pat
         for entry in read.summary.mar.scheduled:
             doses += sum(1 for d in entry.doses if d.state == "given")
             overdue += [
-                f"{pid} {entry.medication.name} {entry.medication.frequency} {t.astimezone(NEW_YORK):%H:%M}"
+                f"{pid} {entry.medication.name} {entry.medication.frequency} "
+                f"{t.astimezone(NEW_YORK):%H:%M}"
                 for t in entry.overdue
                 if t < untouched
             ]

@@ -191,8 +191,9 @@ class ClinicalEvents(Census):
         if not d.clinics or stay is None:
             return self._vitals(now)
         rng = self.rng
-        days = _weekdays_ahead(now)
-        day = (now + timedelta(days=days[rng.randrange(len(days))])).replace(
+        local = now.astimezone(self.zone)  # clinic hours are the hospital's clock
+        days = _weekdays_ahead(local)
+        day = (local + timedelta(days=days[rng.randrange(len(days))])).replace(
             hour=rules.CLINIC_HOURS[0], minute=0, second=0, microsecond=0
         )
         who = self._age_sex(stay.patient, day)
@@ -255,7 +256,7 @@ class ClinicalEvents(Census):
         appt = visits[self.rng.randrange(len(visits))]
         appt.pop("meta", None)
         start = datetime.fromisoformat(str(appt["start"]).replace("Z", "+00:00"))
-        days = _weekdays_ahead(start)
+        days = _weekdays_ahead(start.astimezone(self.zone))
         shift = timedelta(days=days[self.rng.randrange(len(days))])
         for key in ("start", "end"):
             if appt.get(key):
@@ -267,10 +268,8 @@ class ClinicalEvents(Census):
 
 
 def _weekdays_ahead(t: datetime) -> list[int]:
-    """Which of the next 1–7 days after `t` are weekdays."""
-    return [
-        k for k in range(1, 8) if not rules.is_weekend(int((t + timedelta(days=k)).timestamp()))
-    ]
+    """Which of the next 1–7 days after `t` (in the hospital's zone) are weekdays."""
+    return [k for k in range(1, 8) if (t + timedelta(days=k)).weekday() < 5]
 
 
 def _mmhg(v: int) -> JSON:
