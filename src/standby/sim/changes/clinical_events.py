@@ -15,6 +15,7 @@ from standby.sim.generate.infusions import CODE_OF, DRIPS, rate_administration, 
 from standby.sim.generate.observations import BP_PANEL, DIASTOLIC, LABS, RANGES, SYSTOLIC, VITALS
 
 ORDER_CACHE = 256
+GIVEN_KEPT = 20_000  # scheduled doses the feed remembers having given
 
 
 class ClinicalEvents(Census):
@@ -111,8 +112,9 @@ class ClinicalEvents(Census):
             due = last_scheduled(mr, now, self.zone)
             if due is None or due < (self._since or now) or (str(mr.get("id")), due) in self._given:
                 return self._vitals(now)
-            key = (str(mr.get("id")), due)
-            self._given.add(key)
+            if len(self._given) > GIVEN_KEPT:  # forget doses more than a day old
+                self._given = {k for k in self._given if k[1] > now - timedelta(days=1)}
+            self._given.add((str(mr.get("id")), due))
             given = min(now, due + timedelta(seconds=self.rng.randrange(-600, 1800)))
         ma: JSON = {
             "resourceType": "MedicationAdministration",
