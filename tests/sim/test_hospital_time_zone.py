@@ -22,6 +22,8 @@ from standby.sim.server import load_store
 NEW_YORK = ZoneInfo("America/New_York")
 WINTER = datetime(2026, 1, 15, 20, 0, tzinfo=UTC)  # 15:00 EST
 SUMMER = datetime(2026, 7, 15, 19, 0, tzinfo=UTC)  # 15:00 EDT
+SPRUNG = datetime(2026, 3, 9, 19, 0, tzinfo=UTC)  # the day after the clocks went forward
+FELL = datetime(2026, 11, 2, 20, 0, tzinfo=UTC)  # the day after the clocks went back
 EARLY, LATE = timedelta(minutes=15), timedelta(minutes=40)  # how the generator gives doses
 
 
@@ -54,7 +56,11 @@ def _scheduled_local_times(order: dict[str, Any], day: datetime) -> list[datetim
     return [(anchor.astimezone(UTC) + (k + d) * every) for d in (-1, 0, 1)]
 
 
-@pytest.mark.parametrize("now", [WINTER, SUMMER], ids=["winter", "summer"])
+@pytest.mark.parametrize(
+    "now",
+    [WINTER, SUMMER, SPRUNG, FELL],
+    ids=["winter", "summer", "after-spring-forward", "after-fall-back"],
+)
 def test_new_york_doses_are_given_at_new_york_clock_times(tmp_path: Path, now: datetime) -> None:
     generate_hospital(20, 4, tmp_path, now=now, zone=NEW_YORK)
     orders = {o["id"]: o for o in _read(tmp_path, "MedicationRequest")}
