@@ -15,7 +15,7 @@ import shutil
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import typer
@@ -33,7 +33,7 @@ demo_app = typer.Typer(
 )
 
 
-def _generate(console: Console, ehr_dir: Path, beds: int, seed: int) -> None:
+def _generate(console: Console, ehr_dir: Path, beds: int, seed: int, hospital_zone: tzinfo) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from standby.sim.generate import generate_hospital
@@ -46,7 +46,7 @@ def _generate(console: Console, ehr_dir: Path, beds: int, seed: int) -> None:
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task(f"Generating a {beds}-bed synthetic hospital", total=None)
-        counts = generate_hospital(beds, seed, ehr_dir, now=now)
+        counts = generate_hospital(beds, seed, ehr_dir, now=now, zone=hospital_zone)
         bar.update(task, completed=1, total=1)
     console.print(f"Generated {sum(counts.values()):,} FHIR resources into {ehr_dir}/")
 
@@ -94,7 +94,7 @@ def demo(
     """Generate a hospital, start the simulated EHR, sync, and serve the viewer."""
     if ctx.invoked_subcommand is not None:
         return
-    from standby.settings import load_settings
+    from standby.settings import load_settings, zone
     from standby.sim.server import SmartAuthConfig, run_in_thread
     from standby.store import open_store
     from standby.sync.runner import SyncRunner
@@ -103,7 +103,8 @@ def demo(
     directory.mkdir(parents=True, exist_ok=True)
     ehr_dir = directory / "ehr"
     ehr_dir.mkdir(exist_ok=True)
-    _generate(console, ehr_dir, beds, seed)
+    hospital_zone = zone(load_settings())
+    _generate(console, ehr_dir, beds, seed, hospital_zone)
 
     pem, public_jwks = _client_key(directory)
     auth = SmartAuthConfig()
@@ -111,7 +112,13 @@ def demo(
     ehr_store = _load_ehr(console, ehr_dir)
     console.print("Starting the simulated EHR (SMART Backend Services auth on) ...")
     base_url, ehr = run_in_thread(
-        ehr_store, host="127.0.0.1", port=ehr_port, auth=auth, change_rate=change_rate, seed=seed
+        ehr_store,
+        host="127.0.0.1",
+        port=ehr_port,
+        auth=auth,
+        change_rate=change_rate,
+        seed=seed,
+        zone=hospital_zone,
     )
     (directory / "demo.json").write_text(
         json.dumps({"ehr": base_url, "ehr_admin": ehr.admin_url}, indent=2)

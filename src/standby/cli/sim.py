@@ -44,12 +44,24 @@ def generate(
         help="The hospital's 'now' (ISO 8601, e.g. 2026-11-28T10:00:00Z); "
         "default: the current hour.",
     ),
+    timezone: str | None = typer.Option(
+        None,
+        "--timezone",
+        help="The hospital's time zone (IANA name, e.g. America/New_York): doses, rounds, "
+        "labs, OR cases and clinic visits are at its clock times; default: the setting "
+        "`timezone` (STANDBY_TIMEZONE), else UTC.",
+    ),
 ) -> None:
     """Write a synthetic hospital as NDJSON files of FHIR R4 resources."""
+    from standby.settings import load_settings, zone
     from standby.sim.generate import generate_hospital
     from standby.sim.generate.hospital import RESOURCES_PER_BED
 
     when = _parse_now(now)
+    try:
+        hospital_zone = zone(load_settings(timezone=timezone))
+    except ValueError as e:
+        raise typer.BadParameter(f"--timezone: unknown time zone {timezone!r}") from e
     console = Console(stderr=True)
     started = time.perf_counter()
     with Progress(
@@ -62,7 +74,12 @@ def generate(
     ) as bar:
         task = bar.add_task("generate", total=beds * RESOURCES_PER_BED)
         counts = generate_hospital(
-            beds, seed, out, now=when, progress=lambda n: bar.update(task, completed=n)
+            beds,
+            seed,
+            out,
+            now=when,
+            zone=hospital_zone,
+            progress=lambda n: bar.update(task, completed=n),
         )
     elapsed = time.perf_counter() - started
     table = Table(title=f"{out} ({beds} beds, seed {seed})")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from standby.store.base import Store
@@ -51,9 +51,12 @@ class Directory:
 class Census:
     """The state every kind of change reads: the store, the one random source, the census."""
 
-    def __init__(self, store: Store, seed: int) -> None:
+    def __init__(self, store: Store, seed: int, zone: tzinfo = UTC) -> None:
         self.store = store
+        self.zone = zone  # the hospital's: scheduled doses are at its clock times
         self.rng = random.Random(seed)
+        self._since: datetime | None = None  # the hour the feed started giving doses
+        self._given: set[tuple[str, datetime]] = set()  # (order id, scheduled time)
         self._dir: Directory | None = None
         self._census: list[Stay] = []
         self._token: str | None = None

@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from standby.sim.changes.census import JSON, Census, Stay, instant, ref
+from standby.sim.changes.dose_times import last_scheduled
 from standby.sim.generate import codes as c
 from standby.sim.generate import plausibility as rules
 from standby.sim.generate.infusions import CODE_OF, DRIPS, rate_administration, rate_value, titrate
 from standby.sim.generate.observations import BP_PANEL, DIASTOLIC, LABS, RANGES, SYSTOLIC, VITALS
 
 ORDER_CACHE = 256
+GIVEN_KEPT = 20_000  # scheduled doses the feed remembers having given
 
 
 class ClinicalEvents(Census):
@@ -105,6 +107,15 @@ class ClinicalEvents(Census):
         drip = CODE_OF.get(str(codings[0].get("code")))
         if drip is not None:
             return self._rate_change(stay, mr, drip, nurse, now)
+        given = now - timedelta(seconds=self.rng.randrange(0, 900))
+        if not dosage.get("asNeededBoolean"):
+            due = last_scheduled(mr, now, self.zone)
+            if due is None or due < (self._since or now) or (str(mr.get("id")), due) in self._given:
+                return self._vitals(now)
+            if len(self._given) > GIVEN_KEPT:  # forget doses more than a day old
+                self._given = {k for k in self._given if k[1] > now - timedelta(days=1)}
+            self._given.add((str(mr.get("id")), due))
+            given = min(now, due + timedelta(seconds=self.rng.randrange(-600, 1800)))
         ma: JSON = {
             "resourceType": "MedicationAdministration",
             "id": self._new_id("ma"),
@@ -114,7 +125,7 @@ class ClinicalEvents(Census):
             or {"text": "medication"},
             "subject": ref("Patient", stay.patient),
             "context": ref("Encounter", stay.encounter),
-            "effectiveDateTime": instant(now - timedelta(seconds=self.rng.randrange(0, 900))),
+            "effectiveDateTime": instant(given),
             "request": ref("MedicationRequest", str(mr.get("id"))),
         }
         if nurse:
@@ -182,8 +193,9 @@ class ClinicalEvents(Census):
         if not d.clinics or stay is None:
             return self._vitals(now)
         rng = self.rng
-        days = _weekdays_ahead(now)
-        day = (now + timedelta(days=days[rng.randrange(len(days))])).replace(
+        local = now.astimezone(self.zone)  # clinic hours are the hospital's clock
+        days = _weekdays_ahead(local)
+        day = (local + timedelta(days=days[rng.randrange(len(days))])).replace(
             hour=rules.CLINIC_HOURS[0], minute=0, second=0, microsecond=0
         )
         who = self._age_sex(stay.patient, day)
@@ -246,7 +258,7 @@ class ClinicalEvents(Census):
         appt = visits[self.rng.randrange(len(visits))]
         appt.pop("meta", None)
         start = datetime.fromisoformat(str(appt["start"]).replace("Z", "+00:00"))
-        days = _weekdays_ahead(start)
+        days = _weekdays_ahead(start.astimezone(self.zone))
         shift = timedelta(days=days[self.rng.randrange(len(days))])
         for key in ("start", "end"):
             if appt.get(key):
@@ -258,10 +270,8 @@ class ClinicalEvents(Census):
 
 
 def _weekdays_ahead(t: datetime) -> list[int]:
-    """Which of the next 1–7 days after `t` are weekdays."""
-    return [
-        k for k in range(1, 8) if not rules.is_weekend(int((t + timedelta(days=k)).timestamp()))
-    ]
+    """Which of the next 1–7 days after `t` (in the hospital's zone) are weekdays."""
+    return [k for k in range(1, 8) if (t + timedelta(days=k)).weekday() < 5]
 
 
 def _mmhg(v: int) -> JSON:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from standby.sim.changes.census import JSON, REFRESH_STEPS
 from standby.sim.changes.clinical_events import ClinicalEvents
@@ -25,8 +25,8 @@ EVENTS: list[tuple[str, int]] = [
 class ChangeFeed(ClinicalEvents, PatientFlow):
     """Makes the changes a busy hospital's EHR would record, against `store`'s census."""
 
-    def __init__(self, store: Store, seed: int) -> None:
-        super().__init__(store, seed)
+    def __init__(self, store: Store, seed: int, zone: tzinfo = UTC) -> None:
+        super().__init__(store, seed, zone)
         self._steps = 0
         self._queue: deque[JSON] = deque()  # flow resources not yet handed out
 
@@ -36,6 +36,8 @@ class ChangeFeed(ClinicalEvents, PatientFlow):
             now = now.replace(tzinfo=UTC)
         if self._token is None:
             self._token = format(int(now.timestamp()), "x")
+        if self._since is None:
+            self._since = now.replace(minute=0, second=0, microsecond=0)
         if self._steps >= REFRESH_STEPS and not self._queue:
             self._steps = 0
         if self._steps == 0:

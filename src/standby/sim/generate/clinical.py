@@ -309,7 +309,7 @@ def inpatient_orders(
             "lab",
             code,
             requester,
-            occurrence=ctx.today + DAY + 5 * HOUR,
+            occurrence=ctx.at(ctx.today, 5 * HOUR, 1),
         )
     if rng.random() < 0.4:
         service_request(

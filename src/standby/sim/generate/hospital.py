@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from standby.sim.generate import clinical, observations, schedules
@@ -199,8 +199,8 @@ def _inpatient(
             prophylaxis,
         ),
     )
-    day, t = 1, start - start % DAY + DAY + 10 * HOUR
-    while t < ctx.now:
+    midnight, day = ctx.midnight(start), 1
+    while (t := ctx.at(midnight, 10 * HOUR, day)) < ctx.now:
         clinical.note(
             ctx,
             pid,
@@ -210,7 +210,7 @@ def _inpatient(
             author,
             clinical.progress_text(person.name, day + 1, str(reason["text"]), ctx, med_keys),
         )
-        day, t = day + 1, t + DAY
+        day += 1
     clinical.care_plan(ctx, pid, eid, start + 4 * HOUR, str(reason["text"]))
     clinical.inpatient_orders(ctx, pid, eid, start + HOUR, author, set(problems))
     return Inpatient(pid, age, person.gender, frozenset(problems))
@@ -376,12 +376,15 @@ def generate_hospital(
     out: Path,
     *,
     now: datetime | None = None,
+    zone: tzinfo = UTC,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Write the hospital as `<ResourceType>.ndjson` files in `out`; counts per type.
 
-    Deterministic: the same `beds`, `seed` and `now` give byte-identical files. `now`
-    defaults to the current hour. `progress(resources_written)` is called now and then.
+    Deterministic: the same `beds`, `seed`, `now` and `zone` give byte-identical files.
+    `now` defaults to the current hour. `zone` is the hospital's time zone: doses, rounds,
+    morning labs, OR cases and clinic visits are at its wall-clock times.
+    `progress(resources_written)` is called now and then.
     """
     if beds < 1:
         raise ValueError("beds must be at least 1")
@@ -389,7 +392,7 @@ def generate_hospital(
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     writer = NdjsonWriter(Path(out), progress)
-    ctx = Ctx(seed, now, writer)
+    ctx = Ctx(seed, now, writer, zone)
     rng = ctx.rng
     try:
         layout = build_locations(ctx, beds)

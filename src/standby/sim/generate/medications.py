@@ -2,7 +2,8 @@
 
 MedicationRequest: https://hl7.org/fhir/R4/medicationrequest.html (dosageInstruction with
 `timing.repeat` as `timeOfDay` for daily/BID/TID/QHS and `frequency`/`period` hours for
-q4h..q12h, which `standby.fhir.timing` expands from midnight); MedicationAdministration:
+q4h..q12h, which `standby.fhir.timing` expands from midnight); the times of day are the
+hospital's wall clock (`Ctx.at`); MedicationAdministration:
 https://hl7.org/fhir/R4/medicationadministration.html. Scheduled doses are given at the
 scheduled time give or take half an hour, ~3% are not given (with a reason), PRN orders
 are given now and then.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from standby.sim.generate import codes as c
-from standby.sim.generate.context import DAY, HOUR, JSON, Ctx, instant, ref
+from standby.sim.generate.context import HOUR, JSON, Ctx, instant, ref
 from standby.sim.generate.people import Staff
 from standby.sim.generate.plausibility import permitted
 
@@ -370,16 +371,19 @@ def dose_of(med: Med, weight: float | None) -> float:
     return float(min(med.dose, max(10, round(weight * med.per_kg / 10) * 10)))
 
 
-def _dose_times(med: Med, start: int, end: int) -> list[int]:
-    """Scheduled dose times in [start, end)."""
+def _dose_times(ctx: Ctx, med: Med, start: int, end: int) -> list[int]:
+    """Scheduled dose times in [start, end): each `timeOfDay` at that wall-clock time in
+    the hospital's zone every day; every N hours in real time from 00:00 (hospital time)
+    of the day the order starts."""
     _label, tod, every = TIMINGS[med.timing]
     out: list[int] = []
-    day = start - start % DAY
+    day = ctx.midnight(start)
     if tod is not None:
         offsets = [int(t[:2]) * HOUR + int(t[3:5]) * 60 for t in tod]
-        while day < end:
-            out.extend(day + o for o in offsets if start <= day + o < end)
-            day += DAY
+        k = 0
+        while ctx.at(day, 0, k) < end:
+            out.extend(t for o in offsets if start <= (t := ctx.at(day, o, k)) < end)
+            k += 1
     else:
         assert every is not None
         t = day
@@ -456,7 +460,7 @@ def medication_orders(
                 times.append(t)
                 t += rng.randrange(8 * HOUR, 40 * HOUR)
         else:
-            times = _dose_times(med, authored, now - rng.randrange(0, 3600))
+            times = _dose_times(ctx, med, authored, now - rng.randrange(0, 3600))
         mref = ref("MedicationRequest", rid)
         admin_dosage = {"route": med.route, "dose": dose_q}
         for t in times:

@@ -9,7 +9,7 @@ has a baseline and a few labs that run abnormal, so the trends look like one per
 from __future__ import annotations
 
 from standby.sim.generate import codes as c
-from standby.sim.generate.context import DAY, HOUR, JSON, Ctx, instant, ref
+from standby.sim.generate.context import HOUR, JSON, Ctx, instant, ref
 
 
 def _q(value: float, unit: str, code: str) -> JSON:
@@ -235,7 +235,8 @@ def vital_signs(
         obs = observation(ctx, patient, encounter, start + 1800, vs, code)
         obs["valueQuantity"] = _q(max(value, 3.0), unit, ucum)
         ctx.emit(obs)
-    t = start - start % (4 * HOUR) + 4 * HOUR
+    midnight = ctx.midnight(start)
+    t = midnight + ((start - midnight) // (4 * HOUR) + 1) * 4 * HOUR  # 00, 04, ... local
     while t < end:
         jitter = t + rng.randrange(-600, 900)
         spread = 2.0 if sick and rng.random() < 0.3 else 1.0
@@ -266,10 +267,10 @@ def labs(ctx: Ctx, patient: str, encounter: str, start: int, end: int) -> None:
     lab = c.LAB_CAT
     shifts = [gauss(0, 1.2) if rng.random() < 0.2 else 0.0 for _ in LABS]
     times = [start + 2 * HOUR]
-    t = start - start % DAY + DAY + 5 * HOUR
-    while t < end:
+    midnight, k = ctx.midnight(start), 1
+    while (t := ctx.at(midnight, 5 * HOUR, k)) < end:  # 05:00 in the hospital's zone
         times.append(t + rng.randrange(0, 3600))
-        t += DAY
+        k += 1
     for when in times:
         for i, (code, unit, lo, hi, mean, sd, dec) in enumerate(LABS):
             v = mean + (shifts[i] + gauss(0, 0.6)) * sd * 1.5

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from standby.sim.generate import codes as c
 from standby.sim.generate import diagnoses as dx
 from standby.sim.generate.codes import JSON
-from standby.sim.generate.context import DAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,11 +293,6 @@ def clinic_fits(clinic: Clinic, age: int, sex: str, problems: set[str]) -> bool:
     return clinic.who.fits(age, sex) and (
         not clinic.problems or bool(problems & set(clinic.problems))
     )
-
-
-def is_weekend(t: int) -> bool:
-    """Saturday or Sunday (UTC) at epoch second `t` (1970-01-01 was a Thursday)."""
-    return ((t // DAY) + 3) % 7 >= 5
 
 
 # ---- diets and nursing orders ----------------------------------------------------------

@@ -25,7 +25,6 @@ from standby.sim.generate.plausibility import (
     Clinic,
     Procedure,
     clinic_named,
-    is_weekend,
 )
 
 DAYS = 8  # today and the next 7
@@ -85,18 +84,18 @@ def surgeries(
                 "actor": [ref("Location", or_id, or_name)],
                 "planningHorizon": {
                     "start": instant(ctx.today),
-                    "end": instant(ctx.today + DAYS * DAY),
+                    "end": instant(ctx.at(ctx.today, 0, DAYS)),
                 },
                 "comment": f"{or_name} block schedule",
             }
         )
         for day in range(DAYS):
-            base = ctx.today + day * DAY
-            weekend = is_weekend(base)
-            t, close = base + 7 * HOUR + 1800, base + 17 * HOUR + 1800
+            base = ctx.at(ctx.today, 0, day)
+            weekend = ctx.is_weekend(base)
+            t, close = ctx.at(base, 7 * HOUR + 1800), ctx.at(base, 17 * HOUR + 1800)
             if weekend:  # about half the rooms run, shorter days, urgent cases first
-                t = base + 8 * HOUR
-                close = base + (15 if rng.random() < 0.5 or or_id == first_or else 8) * HOUR
+                t = ctx.at(base, 8 * HOUR)
+                close = ctx.at(base, (15 if rng.random() < 0.5 or or_id == first_or else 8) * HOUR)
             while t < close:
                 word, number, sr_priority = rng.choices(
                     PRIORITIES, (0, 70, 30) if weekend else PRIORITY_WEIGHTS
@@ -232,14 +231,14 @@ def clinic_visits(
         rule = clinic_named(clinic_name)
         assert rule is not None, clinic_name
         for day in range(DAYS):
-            base = ctx.today + day * DAY
-            if is_weekend(base):
+            base = ctx.at(ctx.today, 0, day)
+            if ctx.is_weekend(base):
                 continue
             for prov in providers[clinic_id]:
                 for k in range((last - first) * 2):
                     if rng.random() > 0.75:
                         continue
-                    start = base + first * HOUR + k * 1800
+                    start = ctx.at(base, first * HOUR + k * 1800)
                     end = start + 1800
                     created = min(start - rng.randrange(1, 60) * DAY, ctx.now - HOUR)
                     status = "cancelled" if rng.random() < 0.04 else _status(ctx, start, end)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from standby.store import Store
@@ -19,12 +19,12 @@ LOG_MAX = 100_000
 
 
 class Feed:
-    def __init__(self, store: Store, *, rate: float, seed: int = 1) -> None:
+    def __init__(self, store: Store, *, rate: float, seed: int = 1, zone: tzinfo = UTC) -> None:
         from standby.sim.changes import ChangeFeed
 
         self.store = store
         self.rate = rate
-        self.changes = ChangeFeed(store, seed)
+        self.changes = ChangeFeed(store, seed, zone)
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_MAX)
         self._lock = threading.Lock()
         self._stop = threading.Event()

@@ -11,6 +11,7 @@ import asyncio
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +89,12 @@ def prepare(
     faults: Faults | None = None,
     change_rate: float = 0.0,
     seed: int = 1,
+    zone: tzinfo = UTC,
     per_file: int = 100_000,
 ) -> tuple[ServerHandle, socket.socket, socket.socket]:
     store = data if isinstance(data, Store) else load_store(Path(data))
     faults = faults or Faults(seed=seed)
-    feed = Feed(store, rate=change_rate, seed=seed) if change_rate > 0 else None
+    feed = Feed(store, rate=change_rate, seed=seed, zone=zone) if change_rate > 0 else None
     app = create_app(store, auth=auth, faults=faults, feed=feed, per_file=per_file)
     admin_sock = _bind(host, admin_port)
     front_sock = _bind(host, port)
