@@ -11,6 +11,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from standby.settings import load_settings
+from standby.settings import zone as hospital_zone
+
 
 def add_commands(sim_app: typer.Typer) -> None:
     sim_app.command("serve")(serve)
@@ -84,6 +87,7 @@ def serve(
         faults=faults,
         change_rate=change_rate,
         seed=seed,
+        zone=hospital_zone(load_settings()),  # doses given at the hospital's clock times
     )
     counts = handle.store.counts_by_type()
     console.print(f"{sum(counts.values()):,} resources of {len(counts)} types")
