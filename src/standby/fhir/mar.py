@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from standby.fhir.display import (
@@ -184,23 +184,23 @@ class Mar:
         """(time, medication) of every scheduled dose not yet given up to `hours` from now,
         overdue and not-charted ones included (they are due now, or to be checked on the
         paper MAR)."""
-        end = self.now + timedelta(hours=hours)
+        end = self.now.astimezone(UTC) + timedelta(hours=hours)
         out = [(t, e.medication) for e in self.scheduled for t in e.overdue]
         out += [(t, e.medication) for e in self.scheduled for t in e.not_charted]
         out += [
             (d.time, e.medication)
             for e in self.scheduled
             for d in e.doses
-            if d.state in ("due", "upcoming") and d.time < end
+            if d.state in ("due", "upcoming") and d.time.astimezone(UTC) < end
         ]
-        return sorted(out, key=lambda x: (x[0], x[1].name))
+        return sorted(out, key=lambda x: (x[0].astimezone(UTC), x[1].name))
 
     def state_at(self, medication_id: str, t: datetime) -> str:
         """The state of the scheduled dose of that order at `t` ("" when none)."""
         for e in self.scheduled:
             if e.medication.id == medication_id:
                 for d in e.doses:
-                    if d.time == t:
+                    if d.time.astimezone(UTC) == t.astimezone(UTC):
                         return d.state
         return ""
 
@@ -302,16 +302,18 @@ def next_change(mar: Mar, horizons: Sequence[timedelta] = ()) -> datetime | None
     within one of `horizons` of now (`due_within`). None when no listed dose will change.
     (Doses entering the list 24 h ahead are not counted.)"""
     out: datetime | None = None
+    now = mar.now.astimezone(UTC)
     for entry in mar.scheduled:
         for dose in entry.doses:
             if dose.state in ("given", "not-given"):
                 continue
-            edges = [dose.time - WINDOW, dose.time + WINDOW, dose.time + LOOKBACK]
-            edges += [dose.time - h for h in horizons]
+            t = dose.time.astimezone(UTC)
+            edges = [t - WINDOW, t + WINDOW, t + LOOKBACK]
+            edges += [t - h for h in horizons]
             for edge in edges:
-                if edge > mar.now and (out is None or edge < out):
+                if edge > now and (out is None or edge < out):
                     out = edge
-    return out
+    return out.astimezone(mar.now.tzinfo) if out is not None and mar.now.tzinfo else out
 
 
 def _doses(
@@ -320,18 +322,23 @@ def _doses(
     now: datetime,
     charted_until: datetime | None = None,
 ) -> list[ScheduledDose]:
+    # instants (UTC), never wall clocks: the repeated hour of fall-back night is two hours
+    now = now.astimezone(UTC)
+    until = charted_until.astimezone(UTC) if charted_until is not None else None
     used: set[str] = set()
     out = []
-    for t in times:
+    for shown in times:
+        t = shown.astimezone(UTC)
         match = None
         for a in admins:
-            if a.id not in used and abs(a.when - t) <= WINDOW and a.status != "entered-in-error":
+            near = abs(a.when.astimezone(UTC) - t) <= WINDOW
+            if a.id not in used and near and a.status != "entered-in-error":
                 match = a
                 break
         if match is not None:
             used.add(match.id)
             state = "given" if match.given else "not-given"
-        elif charted_until is not None and t + WINDOW > charted_until and now >= t - WINDOW:
+        elif until is not None and t + WINDOW > until and now >= t - WINDOW:
             state = "not-charted"
         elif now > t + WINDOW:
             state = "overdue"
@@ -339,7 +346,7 @@ def _doses(
             state = "due"
         else:
             state = "upcoming"
-        out.append(ScheduledDose(t, state, match))
+        out.append(ScheduledDose(shown, state, match))
     return out
 
 
@@ -364,13 +371,15 @@ def medication_administration_record(
             medication(r, resolved) for r in requests if r.get("status") in ACTIVE_REQUEST
         ]
     meds = list(medications)
-    start = now - LOOKBACK
-    end = now + timedelta(hours=hours_ahead)
-    day_ago = now - timedelta(hours=24)
+    zone = now.tzinfo or UTC  # the hospital's: every schedule is computed in it
+    now_utc = now.astimezone(UTC)
+    start = now_utc - LOOKBACK
+    end = now_utc + timedelta(hours=hours_ahead)
+    day_ago = now_utc - timedelta(hours=24)
     # Only the last 24 h (recent, and every dose match: LOOKBACK + WINDOW < 24 h) and each
     # order's last given dose are shown: older administrations are read lazily.
     timed = [(w, m) for m, w in ((m, _administered_at(m)) for m in administrations) if w]
-    timed.sort(key=lambda x: x[0], reverse=True)
+    timed.sort(key=lambda x: x[0].astimezone(UTC), reverse=True)
     admins = [a for a in (administration(m, resolved) for w, m in timed if w >= day_ago) if a]
     older: dict[str, list[JSON]] | None = None  # by request id, grouped when first needed
     by_request: dict[str, list[Administration]] = {}
@@ -404,16 +413,16 @@ def medication_administration_record(
             infusions.append(MarEntry(med, [], last, None, [], recent, infusion=drip))
             continue
         # no dose is due before the order existed (boundsPeriod, else authoredOn)
-        lo = max(start, med.authored_on) if med.authored_on else start
-        doses = _doses(dose_times(med.timing, lo, end), chrono, now, charted_until)
+        lo = max(start, med.authored_on.astimezone(UTC)) if med.authored_on else start
+        doses = _doses(dose_times(med.timing, lo, end, zone), chrono, now, charted_until)
         overdue = [d.time for d in doses if d.state == "overdue"]
         unknown = [d.time for d in doses if d.state == "not-charted"]
         nxt = next((d.time for d in doses if d.state in ("due", "upcoming")), None)
         scheduled.append(MarEntry(med, doses, last, nxt, overdue, recent, not_charted=unknown))
-    far = now + timedelta(days=3650)
+    far = now_utc + timedelta(days=3650)
     scheduled.sort(
         key=lambda e: (
-            min([*e.overdue, *e.not_charted, e.next_due or far]),
+            min(t.astimezone(UTC) for t in [*e.overdue, *e.not_charted, e.next_due or far]),
             e.medication.name.lower(),
         )
     )
