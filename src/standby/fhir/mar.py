@@ -34,6 +34,7 @@ from standby.fhir.display import (
     quantity,
     reference_display,
     reference_key,
+    zone_span,
 )
 from standby.fhir.infusion import (
     Infusion,
@@ -44,10 +45,25 @@ from standby.fhir.infusion import (
     minimum_interval,
     rate_text,
 )
-from standby.fhir.timing import describe, dose_times, repeat_of
+from standby.fhir.timing import (
+    describe,
+    dose_times,
+    planned_wall_times,
+    repeat_of,
+    skipped_wall_time,
+)
 
 JSON = Mapping[str, Any]
 
+# How dose times behave when the clocks change: the MAR legend, on screen and on paper
+# (docs/clinical-summary.md, "Dose times and the clock change").
+TIME_RULE = (
+    "Every-N-hours doses (q4h, q8h) are counted in real hours: q8h stays 8 hours apart "
+    "on the nights the clocks change. Doses at clock times (09:00, BID, daily) stay at that "
+    "clock time. A time in the hour repeated when the clocks go back carries its zone's "
+    "abbreviation (it happens twice); a clock time that does not exist when they go "
+    "forward is due at the real time it falls at (an hour later), and says so."
+)
 WINDOW = timedelta(minutes=60)
 LOOKBACK = timedelta(hours=12)
 ACTIVE_REQUEST = {"active", "on-hold"}
@@ -137,6 +153,9 @@ class ScheduledDose:
     time: datetime
     state: str  # "given" | "not-given" | "overdue" | "due" | "upcoming" | "not-charted"
     administration: Administration | None = None
+    # a clock-time dose whose planned time did not exist that day ("02:30" on the night
+    # the clocks go forward): it is due at `time` (03:30 EDT), and says so
+    skipped_time: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +176,13 @@ class MarEntry:
     def upcoming(self) -> list[datetime]:
         return [d.time for d in self.doses if d.state in ("due", "upcoming")]
 
+    def skipped_time(self, t: datetime | None) -> str:
+        """The planned wall-clock time that did not exist, of the dose at `t` ("")."""
+        for d in self.doses:
+            if t is not None and d.time.astimezone(UTC) == t.astimezone(UTC):
+                return d.skipped_time
+        return ""
+
 
 @dataclass(frozen=True, slots=True)
 class Mar:
@@ -167,6 +193,19 @@ class Mar:
     infusions: list[MarEntry] = field(default_factory=list)  # continuous orders, by name
     # downtime: what the EHR can have heard of charting ends here (None: not in downtime)
     charted_until: datetime | None = None
+
+    @property
+    def time_rule(self) -> str:
+        """How dose times behave when the clocks change (the MAR legend)."""
+        return TIME_RULE
+
+    @property
+    def zone_label(self) -> str:
+        """The hospital's zone over the times this MAR shows ("EST"; "EDT/EST,
+        America/New_York" when the clocks change in them)."""
+        tz = self.now.tzinfo or UTC
+        now = self.now.astimezone(UTC)
+        return zone_span(tz, now - LOOKBACK, now + timedelta(days=1))
 
     @property
     def overdue_count(self) -> int:
@@ -321,6 +360,7 @@ def _doses(
     admins: Sequence[Administration],
     now: datetime,
     charted_until: datetime | None = None,
+    planned: Sequence[tuple[int, int]] = (),
 ) -> list[ScheduledDose]:
     # instants (UTC), never wall clocks: the repeated hour of fall-back night is two hours
     now = now.astimezone(UTC)
@@ -346,7 +386,7 @@ def _doses(
             state = "due"
         else:
             state = "upcoming"
-        out.append(ScheduledDose(shown, state, match))
+        out.append(ScheduledDose(shown, state, match, skipped_wall_time(shown, planned)))
     return out
 
 
@@ -414,7 +454,9 @@ def medication_administration_record(
             continue
         # no dose is due before the order existed (boundsPeriod, else authoredOn)
         lo = max(start, med.authored_on.astimezone(UTC)) if med.authored_on else start
-        doses = _doses(dose_times(med.timing, lo, end, zone), chrono, now, charted_until)
+        times = dose_times(med.timing, lo, end, zone)
+        planned = planned_wall_times(med.timing)
+        doses = _doses(times, chrono, now, charted_until, planned)
         overdue = [d.time for d in doses if d.state == "overdue"]
         unknown = [d.time for d in doses if d.state == "not-charted"]
         nxt = next((d.time for d in doses if d.state in ("due", "upcoming")), None)

@@ -27,7 +27,7 @@ of schedule behave differently on the nights the clocks change:
   clock: 09:00 is 09:00 local every day. On the night a time is repeated (fall back) the
   dose is given once, at its first occurrence (01:30 EDT, not 01:30 EST); on the night a
   time does not exist (spring forward, 02:30) the dose falls at the instant it would have
-  been on the old offset (03:30 EDT), and `nonexistent_wall_time` says so for display.
+  been on the old offset (03:30 EDT), and `skipped_wall_time` says so for display.
 - **Interval doses** (qNh) keep real intervals: q8h is 8 real hours apart across the
   change (06:00 EDT → 13:00 EST...), so no dose is lost or doubled; the series starts at
   local midnight (when N divides 24) or `boundsPeriod.start`.
@@ -37,7 +37,7 @@ Arithmetic and comparisons are done on instants (UTC), never on wall clocks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -142,10 +142,16 @@ def wall_instant(day: date, hour: int, minute: int, tz: tzinfo) -> datetime:
     return local.astimezone(UTC)
 
 
-def nonexistent_wall_time(t: datetime, planned: tuple[int, int]) -> bool:
-    """True when a clock-time dose planned at `planned` (hour, minute) was moved because
-    that wall-clock time did not exist on its day (`t` is in the hospital's zone)."""
-    return (t.hour, t.minute) != planned
+def skipped_wall_time(t: datetime, planned: Sequence[tuple[int, int]]) -> str:
+    """The planned wall-clock time ("02:30") of a clock-time dose `t` (aware, in the
+    hospital's zone) that falls elsewhere because that time did not exist on its day (the
+    clocks went forward: 02:30 is 03:30 EDT); "" for a dose at its planned time."""
+    if t.tzinfo is None or (t.hour, t.minute) in planned:
+        return ""
+    for h, m in planned:
+        if wall_instant(t.date(), h, m, t.tzinfo) == t.astimezone(UTC):
+            return f"{h:02d}:{m:02d}"
+    return ""
 
 
 def _daily(
