@@ -101,7 +101,8 @@ def test_n_times_daily_doses_keep_the_wall_clock(tz, now, freq) -> None:
 @given(zones, instants, st.integers(2, 7))
 def test_every_n_days_doses_are_at_nine_on_every_nth_day(tz, now, n) -> None:
     start = (now - timedelta(days=10)).isoformat()
-    timing = {"repeat": {"frequency": 1, "period": n, "periodUnit": "d", "boundsPeriod": {"start": start}}}  # fmt: skip
+    rep = {"frequency": 1, "period": n, "periodUnit": "d", "boundsPeriod": {"start": start}}
+    timing = {"repeat": rep}
     got = dose_times(timing, now.astimezone(tz), now + timedelta(days=14), tz)
     assert got and all((t.hour, t.minute) == (9, 0) for t in got)
     assert all((b.date() - a.date()).days == n for a, b in itertools.pairwise(got))
