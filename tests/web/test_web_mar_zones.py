@@ -146,6 +146,8 @@ def test_a_clock_time_that_does_not_exist_is_shown_where_it_falls(tmp_path: Path
     assert "for 02:30: no 02:30 tonight" in html
     assert "03:30 for 02:30: no 02:30 tonight" in paper
     assert "08 Mar 02:30" not in html
+    # 24 real hours end at 01:00 EDT: both ends say their zone
+    assert "24 hours from Sun 08 Mar 00:00 EST to Mon 09 Mar 01:00 EDT" in paper
 
 
 def test_the_mar_legend_says_how_times_behave_when_the_clocks_change(site: Site) -> None:

@@ -145,7 +145,10 @@ def mar(s: PatientSummary) -> list[Flowable]:
     """The MAR grid for the next 24 h: one row per scheduled dose, in time order."""
     now = s.now
     end = (now.astimezone(UTC) + timedelta(hours=24)).astimezone(now.tzinfo)
-    title = f"MAR — 24 hours from {when(now, now)} to {when(end, now)} (times {s.mar.zone_label})"
+    start_text, end_text = when(now, now), when(end, now)
+    if now.tzname() != end.tzname():  # the clocks change within these 24 hours
+        start_text, end_text = f"{start_text} {now.tzname()}", f"{end_text} {end.tzname()}"
+    title = f"MAR — 24 hours from {start_text} to {end_text} (times {s.mar.zone_label})"
     out: list[Flowable] = [
         PageBreak(),
         Marker(context(s, "Medication administration record")),
