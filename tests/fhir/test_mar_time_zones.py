@@ -70,3 +70,16 @@ def test_qnh_keeps_real_intervals_and_clock_times_keep_the_wall_clock() -> None:
         assert set(_gaps(hourly)) == {timedelta(hours=1)}
         assert len(hourly) == 48  # none lost (fall back), none doubled (spring forward)
         assert [t.strftime("%H:%M") for t in dose_times(at9, day, end, NY)] == ["09:00"] * 2
+
+
+def test_times_derived_from_a_frequency_are_said_to_be() -> None:
+    from standby.fhir.timing import derived_from
+
+    assert derived_from({"repeat": {"timeOfDay": ["08:00:00"]}}) == ""
+    assert derived_from({"event": ["2026-11-30T14:00:00Z"]}) == ""
+    assert derived_from({"code": {"coding": [{"code": "BID"}]}}) == "BID"
+    assert derived_from({"repeat": {"frequency": 1, "period": 8, "periodUnit": "h"}}) == "q8h"
+    assert derived_from({"repeat": {"when": ["HS"]}}) == "HS"
+    start = {"start": "2026-11-30T14:00:00Z"}
+    stated = {"frequency": 1, "period": 5, "periodUnit": "h", "boundsPeriod": start}
+    assert derived_from({"repeat": stated}) == ""

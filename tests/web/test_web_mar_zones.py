@@ -156,3 +156,14 @@ def test_the_mar_legend_says_how_times_behave_when_the_clocks_change(site: Site)
         flat = " ".join(text.split())
         assert "q8h stays 8 hours apart" in flat
         assert "Doses at clock times (09:00, BID, daily) stay at that clock time" in flat
+
+
+def test_times_standby_derived_are_marked_on_screen_and_paper(site: Site) -> None:
+    html, paper = _pages(site)
+    row = html.split('id="mar-table"', 1)[1].split("Metoprolol", 1)[1].split("</tr>", 1)[0]
+    assert "times derived from BID — check the order" in row  # 09:00/21:00: standard times
+    row = html.split('id="mar-table"', 1)[1].split("Furosemide", 1)[1].split("</tr>", 1)[0]
+    assert "derived" not in row  # "at 09:00" is what the order states
+    grid = paper.split("MAR — 24 hours from", 1)[1]
+    assert "Metoprolol 25 mg tab see order see order BID times derived: check the order" in grid
+    assert "Furosemide 20 mg tab see order see order at 09:00 none" in grid

@@ -46,6 +46,7 @@ from standby.fhir.infusion import (
     rate_text,
 )
 from standby.fhir.timing import (
+    derived_from,
     describe,
     dose_times,
     planned_wall_times,
@@ -100,6 +101,16 @@ class Medication:
     continuous: bool = False  # a rate with no schedule of doses: an infusion (drip)
     min_interval: timedelta | None = None  # PRN: the shortest time between two doses
     dosage: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    # the clock times are Standby's standard ones for this frequency ("q8h"), not stated
+    # by the order: shown as "derived from q8h — check the order" ("" when stated)
+    derived_from: str = ""
+
+    @property
+    def derived_note(self) -> str:
+        """ "derived from q8h — check the order" ("" when the order states its times)."""
+        return (
+            f"times derived from {self.derived_from} — check the order" if self.derived_from else ""
+        )
 
     @property
     def line(self) -> str:
@@ -297,6 +308,7 @@ def medication(req: JSON, resolved: Mapping[str, JSON] | None = None) -> Medicat
         continuous=continuous,
         min_interval=minimum_interval(timing, repeat_of(timing)) if prn else None,
         dosage=d,
+        derived_from="" if prn or continuous else derived_from(timing),
     )
 
 

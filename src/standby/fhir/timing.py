@@ -290,6 +290,31 @@ def describe(timing: Mapping[str, Any] | None) -> Schedule:
     return Schedule(True, f"{freq}× every {p} {unit}")
 
 
+def derived_from(timing: Mapping[str, Any] | None) -> str:
+    """What Standby worked the clock times out from when the order does not state them
+    ("q8h", "BID"): "" when the EHR states them (`timeOfDay`, `event`, a qNh series that
+    starts at `boundsPeriod.start`) or when the Timing is not a schedule. Standard times
+    (BID 09:00/21:00, MORN 08:00) and qNh from midnight are the hospital's usual times, not
+    necessarily this order's: the MAR says so ("derived from q8h — check the order")."""
+    if not timing:
+        return ""
+    rep = _repeat(timing)
+    if any(_hm(str(x)) for x in rep.get("timeOfDay") or []):
+        return ""
+    if not rep.get("when") and "frequency" not in rep and "period" not in rep:
+        return ""  # `event` (stated instants) or no schedule
+    period = float(rep.get("period") or 1)
+    unit = str(rep.get("periodUnit") or "d")
+    freq = int(rep.get("frequency") or 1)
+    hours = period * UNIT_HOURS.get(unit, 24.0) / max(freq, 1)
+    if hours < 0.25 and not rep.get("when"):
+        return ""  # continuous: no doses
+    from_start = (rep.get("boundsPeriod") or {}).get("start")
+    if unit == "h" and from_start and timedelta(days=1) % timedelta(hours=hours):
+        return ""  # counted from the order's start, as the EHR states it
+    return describe(timing).text
+
+
 def next_after(times: list[datetime], t: datetime) -> datetime | None:
     for x in times:
         if x.astimezone(UTC) >= t.astimezone(UTC):

@@ -195,7 +195,7 @@ def mar(s: PatientSummary) -> list[Flowable]:
                 _drug(s, m_, 1.79 * inch),
                 p(m_.dose or "see order", st.DOSE),
                 p(m_.route or "see order", st.CELL_BOLD),
-                p(m_.frequency),
+                _frequency(m_),
                 p(
                     f"{clock_on(last.when, t.date(), now)}\n{last.dose}"
                     if last
@@ -262,6 +262,17 @@ def mar(s: PatientSummary) -> list[Flowable]:
     out += prn(s)
     out += administrations(s)
     return out
+
+
+def _frequency(m: Any) -> Any:
+    """The frequency; when Standby worked the clock times out (the order does not state
+    them), "times derived: check the order" under it."""
+    if not m.derived_from:
+        return p(m.frequency)
+    return markup(
+        f"{esc(m.frequency)}<br/><font size=7.5><b>times derived: check the order</b></font>",
+        st.CELL,
+    )
 
 
 def _missed(s: PatientSummary, state: str) -> list[Flowable]:
