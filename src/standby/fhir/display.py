@@ -14,7 +14,7 @@ import functools
 import html
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 JSON = Mapping[str, Any]
@@ -340,5 +340,36 @@ def short_time(dt: datetime | None, now: datetime | None = None) -> str:
     if now is not None and now.tzinfo is not None and dt.tzinfo is not None:
         dt = dt.astimezone(now.tzinfo)
     if now is not None and dt.date() == now.date():
-        return dt.strftime("%H:%M")
-    return dt.strftime("%d %b %H:%M")
+        return wall_clock(dt)
+    return wall_clock(dt, "%d %b %H:%M")
+
+
+def repeated_wall_time(local: datetime) -> bool:
+    """True when the wall-clock time of `local` (aware, in the hospital's zone) happens
+    twice that day: the hour repeated when the clocks go back (01:30 EDT, then 01:30 EST)."""
+    if local.tzinfo is None or local.utcoffset() is None:
+        return False
+    other = local.replace(fold=1 - local.fold)
+    if other.utcoffset() == local.utcoffset():
+        return False
+    # a wall time that does not exist (clocks gone forward) also has two offsets
+    real = local.astimezone(UTC).astimezone(local.tzinfo)
+    return real.replace(tzinfo=None) == local.replace(tzinfo=None)
+
+
+def wall_clock(local: datetime, fmt: str = "%H:%M") -> str:
+    """`local` as `fmt` ("14:05"), with its zone's abbreviation when its wall-clock time
+    is repeated that day ("01:30 EDT", "01:30 EST"): never one text for two instants."""
+    text = local.strftime(fmt)
+    return f"{text} {local.tzname()}" if repeated_wall_time(local) else text
+
+
+def zone_span(tz: tzinfo, start: datetime, end: datetime) -> str:
+    """The zone's abbreviation over [start, end] ("EST"); when the clocks change in between,
+    both and the zone's name ("EDT/EST, America/New_York"), so that a label "times ..." is
+    true of every time it heads (a time of the repeated hour also says its own)."""
+    first = start.astimezone(tz).tzname() or str(tz)
+    last = end.astimezone(tz).tzname() or str(tz)
+    if first == last:
+        return first
+    return f"{first}/{last}, {getattr(tz, 'key', str(tz))}"

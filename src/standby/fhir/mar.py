@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from standby.fhir.display import (
@@ -34,6 +34,7 @@ from standby.fhir.display import (
     quantity,
     reference_display,
     reference_key,
+    zone_span,
 )
 from standby.fhir.infusion import (
     Infusion,
@@ -44,10 +45,26 @@ from standby.fhir.infusion import (
     minimum_interval,
     rate_text,
 )
-from standby.fhir.timing import describe, dose_times, repeat_of
+from standby.fhir.timing import (
+    derived_from,
+    describe,
+    dose_times,
+    planned_wall_times,
+    repeat_of,
+    skipped_wall_time,
+)
 
 JSON = Mapping[str, Any]
 
+# How dose times behave when the clocks change: the MAR legend, on screen and on paper
+# (docs/clinical-summary.md, "Dose times and the clock change").
+TIME_RULE = (
+    "Every-N-hours doses (q4h, q8h) are counted in real hours: q8h stays 8 hours apart "
+    "on the nights the clocks change. Doses at clock times (09:00, BID, daily) stay at that "
+    "clock time. A time in the hour repeated when the clocks go back carries its zone's "
+    "abbreviation (it happens twice); a clock time that does not exist when they go "
+    "forward is due at the real time it falls at (an hour later), and says so."
+)
 WINDOW = timedelta(minutes=60)
 LOOKBACK = timedelta(hours=12)
 ACTIVE_REQUEST = {"active", "on-hold"}
@@ -84,6 +101,16 @@ class Medication:
     continuous: bool = False  # a rate with no schedule of doses: an infusion (drip)
     min_interval: timedelta | None = None  # PRN: the shortest time between two doses
     dosage: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    # the clock times are Standby's standard ones for this frequency ("q8h"), not stated
+    # by the order: shown as "derived from q8h — check the order" ("" when stated)
+    derived_from: str = ""
+
+    @property
+    def derived_note(self) -> str:
+        """ "derived from q8h — check the order" ("" when the order states its times)."""
+        return (
+            f"times derived from {self.derived_from} — check the order" if self.derived_from else ""
+        )
 
     @property
     def line(self) -> str:
@@ -137,6 +164,9 @@ class ScheduledDose:
     time: datetime
     state: str  # "given" | "not-given" | "overdue" | "due" | "upcoming" | "not-charted"
     administration: Administration | None = None
+    # a clock-time dose whose planned time did not exist that day ("02:30" on the night
+    # the clocks go forward): it is due at `time` (03:30 EDT), and says so
+    skipped_time: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +187,13 @@ class MarEntry:
     def upcoming(self) -> list[datetime]:
         return [d.time for d in self.doses if d.state in ("due", "upcoming")]
 
+    def skipped_time(self, t: datetime | None) -> str:
+        """The planned wall-clock time that did not exist, of the dose at `t` ("")."""
+        for d in self.doses:
+            if t is not None and d.time.astimezone(UTC) == t.astimezone(UTC):
+                return d.skipped_time
+        return ""
+
 
 @dataclass(frozen=True, slots=True)
 class Mar:
@@ -167,6 +204,19 @@ class Mar:
     infusions: list[MarEntry] = field(default_factory=list)  # continuous orders, by name
     # downtime: what the EHR can have heard of charting ends here (None: not in downtime)
     charted_until: datetime | None = None
+
+    @property
+    def time_rule(self) -> str:
+        """How dose times behave when the clocks change (the MAR legend)."""
+        return TIME_RULE
+
+    @property
+    def zone_label(self) -> str:
+        """The hospital's zone over the times this MAR shows ("EST"; "EDT/EST,
+        America/New_York" when the clocks change in them)."""
+        tz = self.now.tzinfo or UTC
+        now = self.now.astimezone(UTC)
+        return zone_span(tz, now - LOOKBACK, now + timedelta(days=1))
 
     @property
     def overdue_count(self) -> int:
@@ -184,23 +234,23 @@ class Mar:
         """(time, medication) of every scheduled dose not yet given up to `hours` from now,
         overdue and not-charted ones included (they are due now, or to be checked on the
         paper MAR)."""
-        end = self.now + timedelta(hours=hours)
+        end = self.now.astimezone(UTC) + timedelta(hours=hours)
         out = [(t, e.medication) for e in self.scheduled for t in e.overdue]
         out += [(t, e.medication) for e in self.scheduled for t in e.not_charted]
         out += [
             (d.time, e.medication)
             for e in self.scheduled
             for d in e.doses
-            if d.state in ("due", "upcoming") and d.time < end
+            if d.state in ("due", "upcoming") and d.time.astimezone(UTC) < end
         ]
-        return sorted(out, key=lambda x: (x[0], x[1].name))
+        return sorted(out, key=lambda x: (x[0].astimezone(UTC), x[1].name))
 
     def state_at(self, medication_id: str, t: datetime) -> str:
         """The state of the scheduled dose of that order at `t` ("" when none)."""
         for e in self.scheduled:
             if e.medication.id == medication_id:
                 for d in e.doses:
-                    if d.time == t:
+                    if d.time.astimezone(UTC) == t.astimezone(UTC):
                         return d.state
         return ""
 
@@ -258,6 +308,7 @@ def medication(req: JSON, resolved: Mapping[str, JSON] | None = None) -> Medicat
         continuous=continuous,
         min_interval=minimum_interval(timing, repeat_of(timing)) if prn else None,
         dosage=d,
+        derived_from="" if prn or continuous else derived_from(timing),
     )
 
 
@@ -302,16 +353,18 @@ def next_change(mar: Mar, horizons: Sequence[timedelta] = ()) -> datetime | None
     within one of `horizons` of now (`due_within`). None when no listed dose will change.
     (Doses entering the list 24 h ahead are not counted.)"""
     out: datetime | None = None
+    now = mar.now.astimezone(UTC)
     for entry in mar.scheduled:
         for dose in entry.doses:
             if dose.state in ("given", "not-given"):
                 continue
-            edges = [dose.time - WINDOW, dose.time + WINDOW, dose.time + LOOKBACK]
-            edges += [dose.time - h for h in horizons]
+            t = dose.time.astimezone(UTC)
+            edges = [t - WINDOW, t + WINDOW, t + LOOKBACK]
+            edges += [t - h for h in horizons]
             for edge in edges:
-                if edge > mar.now and (out is None or edge < out):
+                if edge > now and (out is None or edge < out):
                     out = edge
-    return out
+    return out.astimezone(mar.now.tzinfo) if out is not None and mar.now.tzinfo else out
 
 
 def _doses(
@@ -319,19 +372,25 @@ def _doses(
     admins: Sequence[Administration],
     now: datetime,
     charted_until: datetime | None = None,
+    planned: Sequence[tuple[int, int]] = (),
 ) -> list[ScheduledDose]:
+    # instants (UTC), never wall clocks: the repeated hour of fall-back night is two hours
+    now = now.astimezone(UTC)
+    until = charted_until.astimezone(UTC) if charted_until is not None else None
     used: set[str] = set()
     out = []
-    for t in times:
+    for shown in times:
+        t = shown.astimezone(UTC)
         match = None
         for a in admins:
-            if a.id not in used and abs(a.when - t) <= WINDOW and a.status != "entered-in-error":
+            near = abs(a.when.astimezone(UTC) - t) <= WINDOW
+            if a.id not in used and near and a.status != "entered-in-error":
                 match = a
                 break
         if match is not None:
             used.add(match.id)
             state = "given" if match.given else "not-given"
-        elif charted_until is not None and t + WINDOW > charted_until and now >= t - WINDOW:
+        elif until is not None and t + WINDOW > until and now >= t - WINDOW:
             state = "not-charted"
         elif now > t + WINDOW:
             state = "overdue"
@@ -339,7 +398,7 @@ def _doses(
             state = "due"
         else:
             state = "upcoming"
-        out.append(ScheduledDose(t, state, match))
+        out.append(ScheduledDose(shown, state, match, skipped_wall_time(shown, planned)))
     return out
 
 
@@ -364,13 +423,15 @@ def medication_administration_record(
             medication(r, resolved) for r in requests if r.get("status") in ACTIVE_REQUEST
         ]
     meds = list(medications)
-    start = now - LOOKBACK
-    end = now + timedelta(hours=hours_ahead)
-    day_ago = now - timedelta(hours=24)
+    zone = now.tzinfo or UTC  # the hospital's: every schedule is computed in it
+    now_utc = now.astimezone(UTC)
+    start = now_utc - LOOKBACK
+    end = now_utc + timedelta(hours=hours_ahead)
+    day_ago = now_utc - timedelta(hours=24)
     # Only the last 24 h (recent, and every dose match: LOOKBACK + WINDOW < 24 h) and each
     # order's last given dose are shown: older administrations are read lazily.
     timed = [(w, m) for m, w in ((m, _administered_at(m)) for m in administrations) if w]
-    timed.sort(key=lambda x: x[0], reverse=True)
+    timed.sort(key=lambda x: x[0].astimezone(UTC), reverse=True)
     admins = [a for a in (administration(m, resolved) for w, m in timed if w >= day_ago) if a]
     older: dict[str, list[JSON]] | None = None  # by request id, grouped when first needed
     by_request: dict[str, list[Administration]] = {}
@@ -404,16 +465,18 @@ def medication_administration_record(
             infusions.append(MarEntry(med, [], last, None, [], recent, infusion=drip))
             continue
         # no dose is due before the order existed (boundsPeriod, else authoredOn)
-        lo = max(start, med.authored_on) if med.authored_on else start
-        doses = _doses(dose_times(med.timing, lo, end), chrono, now, charted_until)
+        lo = max(start, med.authored_on.astimezone(UTC)) if med.authored_on else start
+        times = dose_times(med.timing, lo, end, zone)
+        planned = planned_wall_times(med.timing)
+        doses = _doses(times, chrono, now, charted_until, planned)
         overdue = [d.time for d in doses if d.state == "overdue"]
         unknown = [d.time for d in doses if d.state == "not-charted"]
         nxt = next((d.time for d in doses if d.state in ("due", "upcoming")), None)
         scheduled.append(MarEntry(med, doses, last, nxt, overdue, recent, not_charted=unknown))
-    far = now + timedelta(days=3650)
+    far = now_utc + timedelta(days=3650)
     scheduled.sort(
         key=lambda e: (
-            min([*e.overdue, *e.not_charted, e.next_due or far]),
+            min(t.astimezone(UTC) for t in [*e.overdue, *e.not_charted, e.next_due or far]),
             e.medication.name.lower(),
         )
     )

@@ -19,14 +19,27 @@ Rules, in order (the first that applies decides):
 `boundsPeriod` limits the doses (start inclusive, end exclusive); `count` is not
 enforced (the MAR shows what the order says; the pharmacist ends the order). A Timing
 with none of the above is not a schedule (shown as "as directed", never invented).
-Times are computed in the time zone of `now` (UTC in the synthetic hospital).
+Every schedule is computed in the hospital's time zone (`tz`, the setting `timezone`),
+whatever offset the EHR's timestamps carry (an `authoredOn` in `Z` included). Two kinds
+of schedule behave differently on the nights the clocks change:
+
+- **Clock-time doses** (`timeOfDay`, `when`, BID/TID/daily, every N days) keep the wall
+  clock: 09:00 is 09:00 local every day. On the night a time is repeated (fall back) the
+  dose is given once, at its first occurrence (01:30 EDT, not 01:30 EST); on the night a
+  time does not exist (spring forward, 02:30) the dose falls at the instant it would have
+  been on the old offset (03:30 EDT), and `skipped_wall_time` says so for display.
+- **Interval doses** (qNh) keep real intervals: q8h is 8 real hours apart across the
+  change (06:00 EDT → 13:00 EST...), so no dose is lost or doubled; the series starts at
+  local midnight (when N divides 24) or `boundsPeriod.start`.
+
+Arithmetic and comparisons are done on instants (UTC), never on wall clocks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from standby.fhir.display import concept_text, parse_instant
@@ -121,39 +134,98 @@ def _hm(text: str) -> tuple[int, int] | None:
     return (t.hour, t.minute)
 
 
+def wall_instant(day: date, hour: int, minute: int, tz: tzinfo) -> datetime:
+    """The instant (UTC) of the wall-clock time `hour:minute` on `day` in `tz`: the first
+    occurrence of a repeated time; for a time that does not exist (skipped when the clocks
+    go forward), the instant it would have been on the old offset (02:30 → 03:30 EDT)."""
+    local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)  # fold=0
+    return local.astimezone(UTC)
+
+
+def skipped_wall_time(t: datetime, planned: Sequence[tuple[int, int]]) -> str:
+    """The planned wall-clock time ("02:30") of a clock-time dose `t` (aware, in the
+    hospital's zone) that falls elsewhere because that time did not exist on its day (the
+    clocks went forward: 02:30 is 03:30 EDT); "" for a dose at its planned time."""
+    if t.tzinfo is None or (t.hour, t.minute) in planned:
+        return ""
+    for h, m in planned:
+        if wall_instant(t.date(), h, m, t.tzinfo) == t.astimezone(UTC):
+            return f"{h:02d}:{m:02d}"
+    return ""
+
+
 def _daily(
     day_times: list[tuple[int, int]],
     start: datetime,
     end: datetime,
     every_days: int,
     anchor: datetime | None,
+    tz: tzinfo,
 ) -> list[datetime]:
-    out = []
-    day = start.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
-    anchor_day = anchor.replace(hour=0, minute=0, second=0, microsecond=0) if anchor else None
-    while day < end:
+    out = set()
+    day = start.astimezone(tz).date() - timedelta(days=1)
+    last = end.astimezone(tz).date()
+    anchor_day = anchor.astimezone(tz).date() if anchor else None
+    while day <= last:
         if every_days <= 1 or anchor_day is None or (day - anchor_day).days % every_days == 0:
             for h, m in day_times:
-                t = day.replace(hour=h, minute=m)
+                t = wall_instant(day, h, m, tz)
                 if start <= t < end:
-                    out.append(t)
+                    out.add(t)
         day += timedelta(days=1)
-    return sorted(set(out))
+    return sorted(out)
 
 
-def dose_times(timing: Mapping[str, Any] | None, start: datetime, end: datetime) -> list[datetime]:
-    """Every scheduled dose time in [start, end), sorted. [] for a Timing that is not a
-    schedule (PRN orders are decided by the caller: `asNeeded` is not part of Timing)."""
+def planned_wall_times(timing: Mapping[str, Any] | None) -> list[tuple[int, int]]:
+    """The wall-clock times (hour, minute) of a clock-time schedule ([] for qNh, events or
+    no schedule): what a dose time that was moved off a missing hour is compared with."""
     if not timing:
         return []
+    rep = _repeat(timing)
+    tod = [hm for hm in (_hm(str(x)) for x in rep.get("timeOfDay") or []) if hm]
+    if tod:
+        return sorted(set(tod))
+    when = [WHEN_TIMES[w] for w in rep.get("when") or [] if w in WHEN_TIMES]
+    if when:
+        return sorted(set(when))
+    if "frequency" not in rep and "period" not in rep:
+        return []
+    period = float(rep.get("period") or 1)
+    unit = str(rep.get("periodUnit") or "d")
+    freq = int(rep.get("frequency") or 1)
+    if unit == "d" and period == 1 and freq in DAILY_TIMES:
+        return DAILY_TIMES[freq]
+    hours = period * UNIT_HOURS.get(unit, 24.0) / max(freq, 1)
+    return [(9, 0)] if hours >= 24 else []
+
+
+def dose_times(
+    timing: Mapping[str, Any] | None,
+    start: datetime,
+    end: datetime,
+    tz: tzinfo | None = None,
+) -> list[datetime]:
+    """Every scheduled dose time in [start, end), sorted, in the hospital's zone `tz` (by
+    default the zone of `start`). [] for a Timing that is not a schedule (PRN orders are
+    decided by the caller: `asNeeded` is not part of Timing)."""
+    if not timing:
+        return []
+    zone = tz or start.tzinfo or UTC
+    return [t.astimezone(zone) for t in _instants(timing, start, end, zone)]
+
+
+def _instants(
+    timing: Mapping[str, Any], start: datetime, end: datetime, tz: tzinfo
+) -> list[datetime]:
     rep = _repeat(timing)
     bounds = rep.get("boundsPeriod") or {}
     b_start = parse_instant(bounds.get("start"))
     b_end = parse_instant(bounds.get("end"))
-    if b_start is not None:
-        b_start = b_start.astimezone(start.tzinfo)
-    lo = max(start, b_start) if b_start else start
-    hi = min(end, b_end) if b_end else end
+    b_start = b_start.astimezone(UTC) if b_start else None
+    lo = start.astimezone(UTC)
+    hi = end.astimezone(UTC)
+    lo = max(lo, b_start) if b_start else lo
+    hi = min(hi, b_end.astimezone(UTC)) if b_end else hi
     if lo >= hi:
         return []
     period = float(rep.get("period") or 1)
@@ -162,33 +234,27 @@ def dose_times(timing: Mapping[str, Any] | None, start: datetime, end: datetime)
     tod = [hm for hm in (_hm(str(x)) for x in rep.get("timeOfDay") or []) if hm]
     if tod:
         every = int(period) if unit == "d" and period >= 1 else 1
-        return _daily(sorted(tod), lo, hi, every, b_start)
+        return _daily(sorted(set(tod)), lo, hi, every, b_start, tz)
     when = [WHEN_TIMES[w] for w in rep.get("when") or [] if w in WHEN_TIMES]
     if when:
-        return _daily(sorted(set(when)), lo, hi, 1, None)
+        return _daily(sorted(set(when)), lo, hi, 1, None, tz)
     if "frequency" not in rep and "period" not in rep:
         events = [parse_instant(e) for e in timing.get("event") or []]
-        return sorted(e for e in events if e is not None and lo <= e < hi)
+        return sorted(u for u in (e.astimezone(UTC) for e in events if e) if lo <= u < hi)
     hours = period * UNIT_HOURS.get(unit, 24.0)
     if hours <= 0:
         return []
     if unit == "d" and period == 1 and freq in DAILY_TIMES:
-        return _daily(DAILY_TIMES[freq], lo, hi, 1, None)
+        return _daily(DAILY_TIMES[freq], lo, hi, 1, None, tz)
     interval = timedelta(hours=hours / max(freq, 1))
     if interval < timedelta(minutes=15):
         return []  # continuous or nonsense: not a list of doses
     if interval >= timedelta(days=1):
         days = max(1, round(interval / timedelta(days=1)))
-        return _daily([(9, 0)], lo, hi, days, b_start or lo)
-    if (timedelta(days=1) % interval) == timedelta(0):
-        anchor = lo.replace(hour=0, minute=0, second=0, microsecond=0)
-    else:
-        anchor = b_start or lo.replace(hour=0, minute=0, second=0, microsecond=0)
-    if anchor < lo:
-        steps = int((lo - anchor) / interval)
-        t = anchor + steps * interval
-    else:
-        t = anchor
+        return _daily([(9, 0)], lo, hi, days, b_start or lo, tz)
+    midnight = wall_instant(lo.astimezone(tz).date(), 0, 0, tz)
+    anchor = midnight if timedelta(days=1) % interval == timedelta(0) else b_start or midnight
+    t = anchor + ((lo - anchor) // interval) * interval
     out = []
     while t < hi:
         if t >= lo:
@@ -224,8 +290,33 @@ def describe(timing: Mapping[str, Any] | None) -> Schedule:
     return Schedule(True, f"{freq}× every {p} {unit}")
 
 
+def derived_from(timing: Mapping[str, Any] | None) -> str:
+    """What Standby worked the clock times out from when the order does not state them
+    ("q8h", "BID"): "" when the EHR states them (`timeOfDay`, `event`, a qNh series that
+    starts at `boundsPeriod.start`) or when the Timing is not a schedule. Standard times
+    (BID 09:00/21:00, MORN 08:00) and qNh from midnight are the hospital's usual times, not
+    necessarily this order's: the MAR says so ("derived from q8h — check the order")."""
+    if not timing:
+        return ""
+    rep = _repeat(timing)
+    if any(_hm(str(x)) for x in rep.get("timeOfDay") or []):
+        return ""
+    if not rep.get("when") and "frequency" not in rep and "period" not in rep:
+        return ""  # `event` (stated instants) or no schedule
+    period = float(rep.get("period") or 1)
+    unit = str(rep.get("periodUnit") or "d")
+    freq = int(rep.get("frequency") or 1)
+    hours = period * UNIT_HOURS.get(unit, 24.0) / max(freq, 1)
+    if hours < 0.25 and not rep.get("when"):
+        return ""  # continuous: no doses
+    from_start = (rep.get("boundsPeriod") or {}).get("start")
+    if unit == "h" and from_start and timedelta(days=1) % timedelta(hours=hours):
+        return ""  # counted from the order's start, as the EHR states it
+    return describe(timing).text
+
+
 def next_after(times: list[datetime], t: datetime) -> datetime | None:
     for x in times:
-        if x >= t:
+        if x.astimezone(UTC) >= t.astimezone(UTC):
             return x
     return None

@@ -12,7 +12,7 @@ overdue.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from reportlab.lib.units import inch
@@ -26,6 +26,7 @@ from reportlab.platypus import (
     Spacer,
 )
 
+from standby.fhir.display import wall_clock
 from standby.fhir.infusion import slots_per_day
 from standby.fhir.mar import Administration, MarEntry
 from standby.fhir.summary import PatientSummary
@@ -143,12 +144,16 @@ def downtime_notice(s: PatientSummary) -> list[Flowable]:
 def mar(s: PatientSummary) -> list[Flowable]:
     """The MAR grid for the next 24 h: one row per scheduled dose, in time order."""
     now = s.now
-    end = now + timedelta(hours=24)
-    title = f"MAR — 24 hours from {now:%a %d %b %H:%M} to {end:%a %d %b %H:%M}"
+    end = (now.astimezone(UTC) + timedelta(hours=24)).astimezone(now.tzinfo)
+    start_text, end_text = when(now, now), when(end, now)
+    if now.tzname() != end.tzname():  # the clocks change within these 24 hours
+        start_text, end_text = f"{start_text} {now.tzname()}", f"{end_text} {end.tzname()}"
+    title = f"MAR — 24 hours from {start_text} to {end_text} (times {s.mar.zone_label})"
     out: list[Flowable] = [
         PageBreak(),
         Marker(context(s, "Medication administration record")),
         Paragraph(esc(title), st.H1),
+        Paragraph(esc(s.mar.time_rule), st.NOTE),
     ]
     m = s.mar
     if s.mar_status is not SectionStatus.PRESENT:
@@ -159,11 +164,16 @@ def mar(s: PatientSummary) -> list[Flowable]:
     rows: list[list[Any]] = []
     extra: list[tuple[Any, ...]] = []
     doses = sorted(
-        ((d.time, d.state, e) for e in m.scheduled for d in e.doses if d.state in GRID_STATES),
-        key=lambda x: (x[0], x[2].medication.name.lower()),
+        (
+            (d.time, d.state, e, d.skipped_time)
+            for e in m.scheduled
+            for d in e.doses
+            if d.state in GRID_STATES
+        ),
+        key=lambda x: (x[0].astimezone(UTC), x[2].medication.name.lower()),
     )
     day = None
-    for t, state, e in doses:
+    for t, state, e, skipped in doses:
         if t.date() != day:  # a full-width row names each day: no time is ambiguous
             day = t.date()
             rows.append([p(f"{t:%A %d %B %Y}", st.CELL_BOLD), "", "", "", "", "", "", "", ""])
@@ -172,15 +182,20 @@ def mar(s: PatientSummary) -> list[Flowable]:
         m_ = e.medication
         last = e.last_given
         label = LABEL.get(state, "")
+        if skipped:  # 02:30 on the night the clocks go forward is 03:30
+            label = f"{label} for {skipped}: no {skipped} tonight".strip()
         rows.append(
             [
-                markup(f"<b>{t:%H:%M}</b><br/><font size=8.5><b>{label}</b></font>", st.DUE)
+                markup(
+                    f"<b>{esc(wall_clock(t))}</b><br/><font size=8.5><b>{esc(label)}</b></font>",
+                    st.DUE,
+                )
                 if label
-                else p(f"{t:%H:%M}", st.DUE),
+                else p(wall_clock(t), st.DUE),
                 _drug(s, m_, 1.79 * inch),
                 p(m_.dose or "see order", st.DOSE),
                 p(m_.route or "see order", st.CELL_BOLD),
-                p(m_.frequency),
+                _frequency(m_),
                 p(
                     f"{clock_on(last.when, t.date(), now)}\n{last.dose}"
                     if last
@@ -249,6 +264,17 @@ def mar(s: PatientSummary) -> list[Flowable]:
     return out
 
 
+def _frequency(m: Any) -> Any:
+    """The frequency; when Standby worked the clock times out (the order does not state
+    them), "times derived: check the order" under it."""
+    if not m.derived_from:
+        return p(m.frequency)
+    return markup(
+        f"{esc(m.frequency)}<br/><font size=7.5><b>times derived: check the order</b></font>",
+        st.CELL,
+    )
+
+
 def _missed(s: PatientSummary, state: str) -> list[Flowable]:
     """The list of overdue (or, during a downtime, not charted) doses, each with its day."""
     m = s.mar
@@ -269,7 +295,7 @@ def _missed(s: PatientSummary, state: str) -> list[Flowable]:
         return []
     lines = "<br/>".join(
         " ".join(esc(x) for x in (when(t, s.now), *_named(e)) if x)
-        for t, e in sorted(found, key=lambda x: x[0])
+        for t, e in sorted(found, key=lambda x: x[0].astimezone(UTC))
     )
     return [markup(f"<b>{head}</b><br/>{lines}", st.WARN), Spacer(1, 4)]
 

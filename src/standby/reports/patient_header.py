@@ -12,6 +12,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import inch
 from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
+from standby.fhir.display import wall_clock
 from standby.fhir.summary import AllergyStatus, PatientSummary, Section
 from standby.fhir.summary_model import CodeStatus, SectionStatus
 from standby.reports import styles as st
@@ -71,7 +72,7 @@ def when(dt: datetime | None, now: datetime) -> str:
         return "—"
     if now.tzinfo is not None and dt.tzinfo is not None:
         dt = dt.astimezone(now.tzinfo)
-    return dt.strftime("%a %d %b %H:%M")
+    return wall_clock(dt, "%a %d %b %H:%M")
 
 
 def clock_on(dt: datetime | None, day: date, now: datetime) -> str:
@@ -81,7 +82,7 @@ def clock_on(dt: datetime | None, day: date, now: datetime) -> str:
         return "—"
     if now.tzinfo is not None and dt.tzinfo is not None:
         dt = dt.astimezone(now.tzinfo)
-    return dt.strftime("%H:%M") if dt.date() == day else dt.strftime("%a %d %b %H:%M")
+    return wall_clock(dt) if dt.date() == day else wall_clock(dt, "%a %d %b %H:%M")
 
 
 def code_status_cell(cs: CodeStatus, width: float) -> Flowable:

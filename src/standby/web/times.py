@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
 
+from standby.fhir.display import wall_clock
+
 Clock = Callable[[], datetime]
 
 
@@ -52,17 +54,19 @@ def shown(value: object, tz: tzinfo = UTC) -> str:
 def short(value: object, tz: tzinfo = UTC) -> str:
     """`28 Nov 16:34` in the hospital's zone: for tables where the year is obvious."""
     dt = as_datetime(value)
-    return "" if dt is None else dt.astimezone(tz).strftime("%d %b %H:%M")
+    return "" if dt is None else wall_clock(dt.astimezone(tz), "%d %b %H:%M")
 
 
 def clock_time(value: object, tz: tzinfo = UTC) -> str:
+    """`14:05`; a time of the hour repeated when the clocks go back carries its zone's
+    abbreviation (`01:30 EDT`, `01:30 EST`), here and in `short` and `clock_seconds`."""
     dt = as_datetime(value)
-    return "" if dt is None else dt.astimezone(tz).strftime("%H:%M")
+    return "" if dt is None else wall_clock(dt.astimezone(tz))
 
 
 def clock_seconds(value: object, tz: tzinfo = UTC) -> str:
     dt = as_datetime(value)
-    return "" if dt is None else dt.astimezone(tz).strftime("%H:%M:%S")
+    return "" if dt is None else wall_clock(dt.astimezone(tz), "%H:%M:%S")
 
 
 def ago(seconds: float | None) -> str:
