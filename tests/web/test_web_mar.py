@@ -167,3 +167,14 @@ def test_a_prn_interval_is_said_with_the_drug_not_in_the_overdue_column(site: Si
     cells = row.split("<td")
     assert "every 4 h at most" in cells[0]  # the row header: the drug
     assert "every 4 h at most" not in cells[2] and "never overdue" in cells[2]
+
+
+def test_a_drips_earlier_rate_is_not_called_given(site: Site) -> None:
+    """The heparin drip ran at 1000 units/h before it was raised to 1200: in the last 24
+    hours that line is "earlier rate" (a dose "given" it was not); the running one is
+    "running"."""
+    recent = _section(site.login("nurse").get("/patients/icu1").text, 'id="mar-recent"', "</table>")
+    rows = [r for r in recent.split("<tr>") if "Heparin" in r or "heparin" in r]
+    assert any("at 1000 units/h" in r and "earlier rate" in r for r in rows), rows
+    assert any("at 1200 units/h" in r and "running" in r for r in rows), rows
+    assert not any("units/h" in r and ">given<" in r for r in rows), rows

@@ -155,7 +155,11 @@ class Administration:
 
     @property
     def status_text(self) -> str:
-        """The status in words: "given", "NOT GIVEN", "running"."""
+        """The status in words: "given", "NOT GIVEN", "running"; a drip's rate that has
+        ended (a completed administration with a rate and no dose) is "earlier rate", not
+        "given", which would read as a dose."""
+        if self.status == "completed" and self.rate and not self.dose:
+            return "earlier rate"
         return STATUS_TEXT.get(self.status, self.status.replace("-", " "))
 
 
