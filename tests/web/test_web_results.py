@@ -228,3 +228,13 @@ def test_a_childs_chart_is_not_held_to_adult_ranges() -> None:
     adult = _chart(patient_summary([patient(), *hr], NOW))
     assert 'class="o"' in adult and 'class="n"' in adult  # 120/min: above 60–100
     assert 'class="o"' not in child and 'class="n"' not in child
+
+
+def test_the_patient_headers_date_of_birth_does_not_wrap(hospital: Hospital) -> None:
+    """The summary's header keeps "DOB 1957-03-02 (69 y, F)" on one line."""
+    c = hospital.login("nurse")
+    census = c.get(f"/units/{hospital.unit_id}").text
+    pid = re.search(r'href="/patients/([^"]+)"', census).group(1)  # type: ignore[union-attr]
+    text = c.get(f"/patients/{pid}").text
+    m = re.search(r'<span class="nowrap">DOB <b id="patient-dob">', text)
+    assert m, text[text.find("patient-dob") - 80 : text.find("patient-dob") + 40]
