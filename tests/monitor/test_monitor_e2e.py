@@ -4,8 +4,6 @@ confirms the end in the browser → normal. Screenshots in artifacts/screenshots
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,17 +17,7 @@ from standby.monitor.runner import MonitorRunner
 from standby.monitor.status import current_status
 from support.monitor_receivers import FakeEHR, free_port, smtp_server
 from support.monitor_site import PASSWORD
-
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from support.web_browser import SHOTS, chromium, served
 
 
 def wait_for(what: str, check: Callable[[], bool], limit_s: float = 60.0) -> None:
@@ -39,37 +27,6 @@ def wait_for(what: str, check: Callable[[], bool], limit_s: float = 60.0) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for: {what}")
         time.sleep(0.05)
-
-
-@contextmanager
-def served(app: Any, port: int) -> Iterator[str]:
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    wait_for("web server", lambda: server.started, 20)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        t.join(10)
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("STANDBY_TEST_BROWSER") == "required":
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip("no Chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @contextmanager

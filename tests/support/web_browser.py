@@ -33,10 +33,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(app: Any) -> Iterator[str]:
+def served(app: Any, port: int | None = None) -> Iterator[str]:
+    """`app` served by uvicorn in a thread, on `port` (a free one when not given)."""
     import uvicorn
 
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
     )
