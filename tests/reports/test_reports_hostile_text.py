@@ -15,7 +15,6 @@ from standby.reports.regeneration import UNIT_FILES, generate_all, unit_folder
 from support.hostile_text import plant, set_aliases
 from support.reports_support import NOW, load_ndjson
 
-
 PLANTED = '<fontsize="40"color="red">BIG</font>'  # as printed, whitespace removed
 
 

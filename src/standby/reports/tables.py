@@ -85,9 +85,7 @@ def headed_table(
         cmds.append(("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, st.LIGHT]))
     _resolve(data, widths, cmds)
     cmds.extend(extra)
-    t = Table(
-        data, colWidths=list(widths), repeatRows=1, splitByRow=1, splitInRow=1, hAlign="LEFT"
-    )
+    t = Table(data, colWidths=list(widths), repeatRows=1, splitByRow=1, splitInRow=1, hAlign="LEFT")
     t.setStyle(TableStyle(cmds))
     return t
 
