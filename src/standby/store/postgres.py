@@ -106,6 +106,16 @@ class PostgresStore(SQLStore):
         )
         self._init_schema()
 
+    @contextmanager
+    def durable_transaction(self) -> Iterator[Cursor]:
+        """`synchronous_commit` on for this transaction, whatever the server's default."""
+        with self._single_writer.lock:
+            if self._single_writer.open:
+                raise RuntimeError("a durable transaction cannot be part of another one")
+            with self._writer() as cur:
+                cur.execute("SET LOCAL synchronous_commit TO on")
+                yield cur
+
     def _connect(self) -> psycopg.Connection[Any]:
         conn = psycopg.connect(self.url, autocommit=True)
         if self.schema:

@@ -97,6 +97,20 @@ class SQLiteStore(SQLStore):
         finally:
             conn.execute("COMMIT")
 
+    @contextmanager
+    def durable_transaction(self) -> Iterator[Cursor]:
+        """`synchronous=FULL` for this commit only: in WAL mode the commit syncs the log
+        (with every transaction before it) before it returns."""
+        with self._single_writer.lock:
+            if self._single_writer.open:
+                raise RuntimeError("a durable transaction cannot be part of another one")
+            self._wconn.execute("PRAGMA synchronous=FULL")
+            try:
+                with self._writer() as cur:
+                    yield cur
+            finally:
+                self._wconn.execute("PRAGMA synchronous=NORMAL")
+
     def _alloc(self, cur: Cursor, what: str, n: int) -> list[int]:
         col = "rid" if what == "rid" else "seq"
         start = int(cur.query(f"SELECT coalesce(max({col}), 0) FROM resource")[0][0])
