@@ -85,6 +85,24 @@ class Settings(BaseSettings):
         "is shown in it, and dose times such as 09:00 or BID are the hospital's clock times.",
     )
 
+    # --- the journal (documentation during downtime; docs/journal.md) --------------------
+    node_name: str = Field(
+        "",
+        description="This Standby node's name, recorded with every journal entry and downtime "
+        "number (empty: the machine's host name).",
+    )
+    journal_mrn_range: str = Field(
+        "",
+        description="This node's downtime MRNs, FIRST..LAST with one prefix "
+        "(DT4W-0001..DT4W-4999); no two nodes' ranges may overlap. Empty: this node registers "
+        "no patients.",
+    )
+    journal_encounter_range: str = Field(
+        "",
+        description="This node's downtime encounter numbers, FIRST..LAST with one prefix "
+        "(DE4W-0001..DE4W-4999); no two nodes' ranges may overlap.",
+    )
+
     # --- web ---------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address `standby serve` listens on.")
     port: int = Field(8080, description="Port `standby serve` listens on.")
