@@ -70,6 +70,7 @@ MEDICATION_ORDER = {
 
 def entry(kind: Kind, *, patient_id: str = "p1", minutes_ago: int = 10, **kw: Any) -> Entry:
     payload = kw.pop("payload", PAYLOADS.get(kind, {"reason": "entered on the wrong patient"}))
+    now = kw.pop("now", NOW)
     return make_entry(
         kind,
         patient_id=patient_id,
@@ -78,8 +79,8 @@ def entry(kind: Kind, *, patient_id: str = "p1", minutes_ago: int = 10, **kw: An
         author_name=kw.pop("author_name", "Dana Whitfield, RN"),
         role=kw.pop("role", "nurse"),
         node=kw.pop("node", "node-4w"),
-        now=kw.pop("now", NOW),
-        performed_at=kw.pop("performed_at", NOW - timedelta(minutes=minutes_ago)),
+        now=now,
+        performed_at=kw.pop("performed_at", now - timedelta(minutes=minutes_ago)),
         payload=payload,
         capture=kw.pop("capture", Capture.BEDSIDE),
         **kw,

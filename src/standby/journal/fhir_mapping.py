@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -171,6 +172,9 @@ def _vital_observations(entry: Entry, subject: Subject) -> list[JSON]:
     return out
 
 
+_DOSE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-zµ%][A-Za-zµ%/]*)\s*$")
+
+
 def _administration(entry: Entry, subject: Subject) -> list[JSON]:
     p = entry.payload
     given = p["status"] == "given"
@@ -190,6 +194,13 @@ def _administration(entry: Entry, subject: Subject) -> list[JSON]:
         ma["context"] = subject.encounter
     if given:
         dosage: JSON = {"text": p["dose"], "route": {"text": p["route"]}}
+        amount = _DOSE.match(p["dose"])
+        if amount:  # "25 mg" as a quantity too, for whoever computes with it
+            value = float(amount[1])
+            dosage["dose"] = {
+                "value": int(value) if value.is_integer() else value,
+                "unit": amount[2],
+            }
         if p.get("site"):
             dosage["site"] = {"text": p["site"]}
         ma["dosage"] = dosage
