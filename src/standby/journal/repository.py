@@ -24,7 +24,7 @@ from standby.journal.entries import Capture, Entry, Kind
 from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
 
-_COLUMNS = (
+COLUMNS = (
     "id, kind, patient_id, encounter_id, author, author_name, role, performed_at,"
     " recorded_at, node, capture, transcribed_by, corrects, drill, payload"
 )
@@ -36,7 +36,7 @@ class Appended:
     already: list[str]  # ids that were in the journal before (sent twice)
 
 
-def _row(e: Entry) -> tuple[Any, ...]:
+def as_row(e: Entry) -> tuple[Any, ...]:
     return (
         e.id,
         e.kind.value,
@@ -88,8 +88,8 @@ def append(store: Store, entries: Sequence[Entry]) -> Appended:
                 already.append(e.id)
                 continue
             db.execute(
-                f"INSERT INTO journal_entries ({_COLUMNS}) VALUES ({', '.join('?' * 15)})",
-                _row(e),
+                f"INSERT INTO journal_entries ({COLUMNS}) VALUES ({', '.join('?' * 15)})",
+                as_row(e),
             )
             stored.append(e.id)
     return Appended(stored, already)
@@ -118,7 +118,7 @@ class JournalWriter:
 def read(store: Store, entry_id: str) -> Entry | None:
     schema.ensure(store)
     with store.read_transaction() as db:
-        rows = db.query(f"SELECT {_COLUMNS} FROM journal_entries WHERE id = ?", (entry_id,))
+        rows = db.query(f"SELECT {COLUMNS} FROM journal_entries WHERE id = ?", (entry_id,))
     return _entry(rows[0]) if rows else None
 
 
@@ -126,7 +126,7 @@ def for_patient(store: Store, patient_id: str, *, drill: bool | None = None) -> 
     """Every entry on a patient, in the order they were written (strikes and corrections
     included: `in_effect` says what stands)."""
     schema.ensure(store)
-    sql = f"SELECT {_COLUMNS} FROM journal_entries WHERE patient_id = ?"
+    sql = f"SELECT {COLUMNS} FROM journal_entries WHERE patient_id = ?"
     params: list[Any] = [patient_id]
     if drill is not None:
         sql += " AND drill = ?"
@@ -141,7 +141,7 @@ def since(store: Store, after_seq: int = 0, *, limit: int = 1000) -> list[tuple[
     schema.ensure(store)
     with store.read_transaction() as db:
         rows = db.query(
-            f"SELECT seq, {_COLUMNS} FROM journal_entries WHERE seq > ? ORDER BY seq LIMIT ?",
+            f"SELECT seq, {COLUMNS} FROM journal_entries WHERE seq > ? ORDER BY seq LIMIT ?",
             (after_seq, limit),
         )
     return [(int(r[0]), _entry(r[1:])) for r in rows]
