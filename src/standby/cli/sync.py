@@ -13,8 +13,8 @@ from pathlib import Path
 
 import typer
 
+from standby.cli.replica import open_replica
 from standby.settings import load_settings
-from standby.store import open_store
 
 keys_app = typer.Typer(
     help="Keys for SMART Backend Services: generate one, print the JWKS to register.",
@@ -127,7 +127,9 @@ def sync(
         typer.echo("error: no source: pass --source URL or set STANDBY_SOURCE_URL", err=True)
         raise typer.Exit(2)
     try:
-        store = open_store(db=settings.db, database_url=settings.database_url)
+        store = open_replica(settings)
+    except typer.Exit:  # a missing or wrong key: open_replica said why
+        raise
     except Exception as e:
         typer.echo(f"error: cannot open the replica: {e}", err=True)
         raise typer.Exit(2) from e
