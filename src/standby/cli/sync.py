@@ -16,11 +16,6 @@ import typer
 from standby.cli.replica import open_replica
 from standby.settings import load_settings
 
-keys_app = typer.Typer(
-    help="Keys for SMART Backend Services: generate one, print the JWKS to register.",
-    no_args_is_help=True,
-)
-
 _STD = set(vars(logging.makeLogRecord({})))
 
 
@@ -180,39 +175,5 @@ def _describe(seeded: object) -> str:
     return f"{getattr(seeded, 'requests', 0)} searches, ok={getattr(seeded, 'ok', None)}"
 
 
-@keys_app.command("generate")
-def keys_generate(
-    out: Path = typer.Option(..., "--out", help="Where to write the private key (PEM, 0600)."),
-    alg: str = typer.Option("ES384", "--alg", help="ES384 (EC P-384) or RS384 (RSA 3072)."),
-) -> None:
-    """Make a signing key and print its public JWKS (register that with the EHR)."""
-    from standby.sync.jwks import generate_private_key, jwks, write_private_key
-
-    try:
-        key = generate_private_key(alg)
-        write_private_key(key, out)
-    except (ValueError, FileExistsError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
-    typer.echo(json.dumps(jwks(key), indent=2))
-
-
-@keys_app.command("jwks")
-def keys_jwks(
-    private_key: Path = typer.Option(..., "--private-key", help="The PEM private key."),
-    key_id: str | None = typer.Option(None, "--key-id", help="kid (default: the thumbprint)."),
-) -> None:
-    """Print the public JWKS of a private key."""
-    from standby.sync.jwks import jwks, load_private_key
-
-    try:
-        key = load_private_key(private_key)
-        typer.echo(json.dumps(jwks(key, key_id), indent=2))
-    except ValueError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
-
-
 def register(app: typer.Typer) -> None:
     app.command("sync")(sync)
-    app.add_typer(keys_app, name="keys")
