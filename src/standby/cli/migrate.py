@@ -34,6 +34,12 @@ def register(app: typer.Typer) -> None:
             "--database-url",
             help="PostgreSQL URL of the database's owner (default: STANDBY_DATABASE_URL).",
         ),
+        grant_to: str | None = typer.Option(
+            None,
+            "--grant-to",
+            help="PostgreSQL: then give this existing role the runtime rights (read and "
+            "write rows, no DDL) that `serve` and `sync` need.",
+        ),
     ) -> None:
         """Create or upgrade every table (run as the database's owner; the node runs as a
         role without DDL rights)."""
@@ -45,3 +51,11 @@ def register(app: typer.Typer) -> None:
             store.close()
         where = "the PostgreSQL database" if settings.database_url else str(settings.db)
         typer.echo(f"{where}: every table is up to date")
+        if grant_to:
+            if not settings.database_url:
+                typer.echo("error: --grant-to is for PostgreSQL (--database-url)", err=True)
+                raise typer.Exit(2)
+            from standby.store.postgres_roles import grant_runtime
+
+            grant_runtime(settings.database_url, grant_to)
+            typer.echo(f"granted {grant_to} the runtime rights (rows only, no DDL)")

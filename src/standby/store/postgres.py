@@ -109,7 +109,11 @@ class PostgresStore(SQLStore):
         self._single_writer = SingleWriter(
             _PgCursor(self._wconn), begin="BEGIN", on_rollback=self._forget_pids
         )
-        self._init_schema()
+        try:
+            self._init_schema()
+        except BaseException:  # e.g. a role that may not create the tables: no leaked connection
+            self.close()
+            raise
 
     def _connect(self) -> psycopg.Connection[Any]:
         conn = psycopg.connect(self.url, autocommit=True)

@@ -68,7 +68,11 @@ class SQLiteStore(SQLStore):
         self._single_writer = SingleWriter(
             _SQLiteCursor(self._wconn), begin="BEGIN IMMEDIATE", on_rollback=self._forget_pids
         )
-        self._init_schema()
+        try:
+            self._init_schema()
+        except BaseException:  # e.g. a role that may not create the tables: no leaked connection
+            self.close()
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         conn: sqlite3.Connection = connect(self.path, self.key, timeout=30.0)
