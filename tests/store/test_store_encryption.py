@@ -134,6 +134,13 @@ def test_settings_without_a_key_are_an_error_naming_both_settings(tmp_path):
         database_key(settings)
 
 
+def test_a_plain_replica_from_before_encryption_says_how_to_encrypt_it(tmp_path):
+    SQLiteStore(tmp_path / "r.db").close()
+    settings = Settings(db=tmp_path / "r.db", db_encryption="on")
+    with pytest.raises(DatabaseKeyError, match="is not encrypted and no key was given"):
+        database_key(settings)
+
+
 def test_encryption_off_and_postgres_need_no_key(tmp_path):
     assert database_key(Settings(db=tmp_path / "r.db", db_encryption="off")) is None
     assert database_key(Settings(database_url="postgresql://x@h/db", db_encryption="on")) is None

@@ -207,6 +207,12 @@ def database_key(settings: Settings, *, default_key_file: Path | None = None) ->
             default_key_file,
         )
         return key
+    if is_encrypted(settings.db) is False:  # a replica from before encryption
+        raise DatabaseKeyError(
+            f"the replica {settings.db} is not encrypted and no key was given: encrypt it "
+            "with `standby keys create PATH`, then `STANDBY_DB_KEY_FILE=PATH standby keys "
+            "rotate-db`; or set STANDBY_DB_ENCRYPTION=off to keep it unencrypted"
+        )
     raise DatabaseKeyError(
         f"the replica {settings.db} is encrypted at rest and no key was given: set "
         "STANDBY_DB_KEY_FILE to a key file (create one with `standby keys create PATH`, kept "
