@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from standby.cli import monitor as cli_monitor
 from standby.cli.main import app
+from standby.settings import Settings
 from support.monitor_site import open_store
 
 
@@ -19,12 +20,12 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "replica.db"
     stores: dict[str, Any] = {}
 
-    def opener(*, db: Any = None, database_url: Any = None) -> Any:
-        return stores.setdefault(str(db), open_store(Path(db)))
+    def opener(settings: Any) -> Any:
+        return stores.setdefault(str(settings.db), open_store(Path(settings.db)))
 
-    monkeypatch.setattr(cli_monitor, "open_store", opener)
+    monkeypatch.setattr(cli_monitor, "open_replica", opener)
     monkeypatch.delenv("STANDBY_SOURCE_URL", raising=False)
-    opener(db=path)  # the replica exists (`status` does not create one)
+    opener(Settings(db=path))  # the replica exists (`status` does not create one)
     return path
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from typer.core import TyperOption
 
-from standby.cli import bench, demo, monitor, report, serve, sim, status, sync, user
+from standby.cli import bench, demo, keys, migrate, monitor, report, serve, sim, status, sync, user
 
 _type_of = TyperOption.display_type_rich
 
@@ -33,6 +33,8 @@ app = typer.Typer(
 COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     bench.register,
     demo.register,
+    keys.register,
+    migrate.register,
     monitor.register,
     report.register,
     serve.register,

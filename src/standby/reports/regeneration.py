@@ -40,6 +40,7 @@ from standby.clinical.schedules import clinic_schedule, or_schedule
 from standby.clock import instant
 from standby.fhir.display import parse_instant
 from standby.fhir.mar import charting_cutoff
+from standby.private_files import narrow, private_dir, write_private_bytes
 from standby.reports import render
 from standby.reports.pages import Furniture
 from standby.reports.printing import print_files
@@ -124,12 +125,7 @@ def stamp(now: datetime) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that a reader sees the old content or the new, never part."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_private_bytes(path, data)  # 0600: packets carry patients' records
 
 
 def _publish(src: Path, dst: Path) -> None:
@@ -141,6 +137,7 @@ def _publish(src: Path, dst: Path) -> None:
         os.link(src, tmp)
     except OSError:
         shutil.copyfile(src, tmp)
+        narrow(tmp)
     os.replace(tmp, dst)
 
 
@@ -158,10 +155,10 @@ class _Generation:
     def __init__(self, folder: Path, name: str) -> None:
         self.folder = folder
         self.gens = folder / "generations"
-        self.gens.mkdir(parents=True, exist_ok=True)
+        private_dir(self.gens)
         self.name = name
         self.tmp = self.gens / f".tmp-{name}-{os.getpid()}"
-        self.tmp.mkdir()
+        private_dir(self.tmp)
         self.files: list[FileEntry] = []
 
     def write(self, name: str, pdf: render.PDF) -> None:
@@ -285,7 +282,7 @@ def generate_all(
     alias (or id) to a CUPS printer; `print_all` sends every unit to one printer."""
     started = time.perf_counter()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     as_of = _as_of(data_as_of)
     f = Furniture(as_of, now, "", banner, charted_until=charting_cutoff(downtime_since, as_of))
     man = Manifest(instant(now), instant(as_of) if as_of else None, banner)
