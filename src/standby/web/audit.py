@@ -104,19 +104,20 @@ def csv_rows(store: Store, q: AuditQuery) -> Iterator[str]:
                 known.update(patient_identities(store, [e.patient_id]))
             name, mrn = known[e.patient_id]
         w.writerow(
-            [
-                e.id,
+            spreadsheet_safe(cell)
+            for cell in (
+                str(e.id),
                 e.at,
                 e.username,
                 e.role,
                 e.action,
-                _defuse(mrn),
-                _defuse(name),
+                mrn,
+                name,
                 e.patient_id or "",
                 e.page,
                 e.address,
-                _defuse(e.detail),
-            ]
+                e.detail,
+            )
         )
         yield _take(buf)
 
@@ -128,6 +129,13 @@ def _take(buf: io.StringIO) -> str:
     return text
 
 
-def _defuse(text: str) -> str:
-    """Spreadsheet formula injection: a cell starting with = + - @ is shown as text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection"): the four
+# operators, and tab and carriage return, which some spreadsheets strip before looking.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """The cell as text a spreadsheet shows and never evaluates: a leading `'` when it starts
+    like a formula. Every cell of every CSV Standby writes goes through here, whoever typed
+    it (a username on the login form lands in the audit as it was typed)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
