@@ -5,18 +5,16 @@ dropped (or disabled), the rows changed, the triggers put back."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from standby.accounts import audit_anchors, audit_chain, repository, schema
 from standby.accounts.audit_verify import verify
 from standby.accounts.records import AuditEvent, BreakGlass
 from standby.store.base import Store
-from standby.store.postgres import PostgresStore
+from support.audit_tamper import tamper
 from support.store_engines import DURABLE_ENGINES, make_store, pg_schema  # noqa: F401
 
 
@@ -55,36 +53,6 @@ def five_lines(store: Store) -> None:
         event(4, action="break-glass", detail="rapid response"),
     )
     repository.append_audit(store, event(5, username="Zoë", detail="ünïcode"))
-
-
-def tamper(store: Store, *statements: str) -> None:
-    """Run statements on the audit table with its guards out of the way, then put them back
-    (what someone holding the database file or its owner's password can do)."""
-    if isinstance(store, PostgresStore):
-        url = store.url
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'SET search_path TO "{store.schema}"')
-            conn.execute("ALTER TABLE web_audit DISABLE TRIGGER USER")
-            for sql in statements:
-                conn.execute(sql)  # type: ignore[arg-type]
-            conn.execute("ALTER TABLE web_audit ENABLE TRIGGER USER")
-        return
-    conn = sqlite3.connect(store.path, isolation_level=None)  # type: ignore[attr-defined]
-    try:
-        triggers = conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'web_audit'"
-        ).fetchall()
-        assert triggers
-        conn.execute("BEGIN")
-        for name, _ in triggers:
-            conn.execute(f"DROP TRIGGER {name}")
-        for sql in statements:
-            conn.execute(sql)
-        for _, sql in triggers:
-            conn.execute(sql)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
 
 
 def hashes(store: Store) -> dict[int, tuple[str, str]]:
