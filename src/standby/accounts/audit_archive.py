@@ -228,7 +228,17 @@ def verify_archive(path: Path, key: bytes, store: Store | None = None) -> Archiv
     prev, n, first_id, last_id = str(header["start_hash"]), 0, None, None
     for number, b in raw[1:-2]:
         d = json.loads(b)
-        e = AuditEvent(*(d[k] for k in _FIELDS[1:]), id=int(d["id"]))
+        e = AuditEvent(
+            d["at"],
+            d["username"],
+            d["role"],
+            d["action"],
+            d["patient_id"],
+            d["page"],
+            d["address"],
+            d["detail"],
+            int(d["id"]),
+        )
         if d["prev_hash"] != prev or audit_chain.link(prev, int(d["id"]), e) != d["hash"]:
             return ArchiveVerdict(
                 path,
