@@ -82,10 +82,10 @@ class Periodic:
         self._last_head: tuple[int, str] | None = None
         self._lock = threading.Lock()
 
-    def after_write(self, store: Store) -> None:
+    def after_write(self, store: Store, *, force: bool = False) -> None:
         with self._lock:
             t = self._clock()
-            if self._last_at is not None and t - self._last_at < self.seconds:
+            if not force and self._last_at is not None and t - self._last_at < self.seconds:
                 return
             self._last_at = t
             current = head(store)

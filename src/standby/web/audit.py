@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+import anyio
+
+from standby.accounts import audit_anchors
 from standby.accounts import repository as repo
 from standby.accounts.records import AuditEvent, AuditQuery
 from standby.clock import instant
 from standby.fhir import display as d
+from standby.settings import Settings, audit_anchor_file
 from standby.store.base import Store
 
 if TYPE_CHECKING:
@@ -39,6 +44,51 @@ CSV_COLUMNS = (
     "detail",
 )
 NO_LONGER_IN_REPLICA = "(patient no longer in the replica)"
+
+
+log = logging.getLogger(__name__)
+
+
+def anchoring(settings: Settings) -> audit_anchors.Periodic | None:
+    """What copies the chain's head beside the data while the viewer runs (none when no
+    anchor file is set, as with PostgreSQL by default)."""
+    path = audit_anchor_file(settings)
+    return audit_anchors.Periodic(path, settings.audit_anchor_seconds) if path else None
+
+
+def anchor_now(
+    store: Store, anchors: audit_anchors.Periodic | None, *, force: bool = False
+) -> None:
+    """Copy the head if the interval has passed (or `force`: at shutdown); a failure is
+    logged, never turned into a refused page (the lines themselves are committed)."""
+    if anchors is None:
+        return
+    try:
+        anchors.after_write(store, force=force)
+    except OSError as e:
+        log.warning("audit anchor not written to %s: %s", anchors.path, e)
+
+
+def writer(
+    store: Store, anchors: audit_anchors.Periodic | None
+) -> Callable[[list[AuditEvent]], None]:
+    """How the viewer's `GroupCommit` writes a batch of lines: chained, then anchored."""
+
+    def flush(events: list[AuditEvent]) -> None:
+        repo.append_audit_many(store, events)
+        anchor_now(store, anchors)
+
+    return flush
+
+
+async def anchor_at_intervals(store: Store, anchors: audit_anchors.Periodic | None) -> None:
+    """The lifespan's task: lines written outside the group commit (logins) get anchored
+    too, at most one interval late."""
+    if anchors is None:
+        return
+    while True:
+        await anyio.sleep(anchors.seconds)
+        await anyio.to_thread.run_sync(anchor_now, store, anchors)
 
 
 def record(pr: PageRequest, action: str, patient_id: str | None, detail: str = "") -> None:
