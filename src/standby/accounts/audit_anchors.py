@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from standby.accounts import audit_chain
+from standby.accounts import audit_chain, schema
 from standby.clock import instant, now
 from standby.store.base import Store
 
@@ -34,8 +34,15 @@ class Anchor:
 
 def head(store: Store) -> tuple[int, str]:
     """(id, hash) of the chain's last line."""
+    schema.ensure(store)
     with store.read_transaction() as tx:
         return audit_chain.head(tx)
+
+
+def head_text(store: Store) -> str:
+    """The head as a person copies it: `line N, sha256 H`."""
+    row_id, h = head(store)
+    return f"line {row_id}, sha256 {h}"
 
 
 def write(store: Store, path: Path) -> Anchor:
