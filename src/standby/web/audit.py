@@ -6,7 +6,9 @@ has no function that edits or deletes a line, and the database refuses it
 Lines are written through the app's `GroupCommit` (`WebContext.audit_log`): concurrent
 page views share one transaction, and a page is sent only after its line is committed.
 Admins search it and export it as CSV (routes/admin.py); both show the patient by name and
-MRN (`patient_identities`), and the CSV keeps the replica's internal id for IT.
+MRN (`patient_identities`), and the CSV keeps the replica's internal id for IT; every CSV
+cell goes through `spreadsheet_safe`. After writing lines the viewer copies the chain's head
+outside the database (`anchoring`, docs/security.md#audit).
 """
 
 from __future__ import annotations
