@@ -223,35 +223,41 @@ def verify_archive(path: Path, key: bytes, store: Store | None = None) -> Archiv
             broken=f"{path}: the signature does not match (the file was changed, or another"
             " key signed it)",
         )
+    if not isinstance(header, dict) or not isinstance(summary, dict):
+        return ArchiveVerdict(path, broken=f"{path} is not an audit archive (unreadable)")
     if header.get("format") != FORMAT:
         return ArchiveVerdict(path, broken=f"{path}: unknown format {header.get('format')!r}")
-    prev, n, first_id, last_id = str(header["start_hash"]), 0, None, None
+    prev, n, first_id, last_id = str(header.get("start_hash")), 0, None, None
     for number, b in raw[1:-2]:
-        d = json.loads(b)
-        e = AuditEvent(
-            d["at"],
-            d["username"],
-            d["role"],
-            d["action"],
-            d["patient_id"],
-            d["page"],
-            d["address"],
-            d["detail"],
-            int(d["id"]),
-        )
-        if d["prev_hash"] != prev or audit_chain.link(prev, int(d["id"]), e) != d["hash"]:
+        try:
+            d = json.loads(b)
+            row_id = int(d["id"])
+            e = AuditEvent(
+                d["at"],
+                d["username"],
+                d["role"],
+                d["action"],
+                d["patient_id"],
+                d["page"],
+                d["address"],
+                d["detail"],
+                row_id,
+            )
+            linked = d["prev_hash"] == prev and audit_chain.link(prev, row_id, e) == d["hash"]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            linked = False
+        if not linked:
             return ArchiveVerdict(
                 path,
                 n,
                 first_id,
                 last_id,
                 prev,
-                broken=f"{path}, line {number}: audit line"
-                f" {d['id']} breaks the chain inside the archive",
+                broken=f"{path}, line {number}: breaks the chain inside the archive",
             )
         prev, n = d["hash"], n + 1
-        first_id = first_id if first_id is not None else int(d["id"])
-        last_id = int(d["id"])
+        first_id = first_id if first_id is not None else row_id
+        last_id = row_id
     if (summary.get("lines"), summary.get("last_hash")) != (n, prev):
         return ArchiveVerdict(path, n, first_id, last_id, prev, broken=f"{path}: summary differs")
     recorded = None

@@ -89,7 +89,7 @@ async def anchor_at_intervals(store: Store, anchors: audit_anchors.Periodic | No
     if anchors is None:
         return
     while True:
-        await anyio.sleep(anchors.seconds)
+        await anyio.sleep(max(anchors.seconds, 1.0))
         await anyio.to_thread.run_sync(anchor_now, store, anchors)
 
 
