@@ -120,3 +120,35 @@ def test_the_key_file_must_be_private(tmp_path: Path) -> None:
         read_key(path)
     with pytest.raises(ValueError, match="no audit key file"):
         read_key(tmp_path / "missing.key")
+
+
+def test_a_forged_archive_record_is_caught_by_its_signature(
+    audit_store: Store, tmp_path: Path, key: bytes
+) -> None:
+    """A record claiming lines 1-4 were archived lets the database delete them, with no
+    trigger dropped; without the key it cannot be signed, and verify names it."""
+    archive(audit_store, before="2026-11-02", out_dir=tmp_path / "out", key=key)  # lines 1-3
+    with audit_store.transaction() as tx:
+        held = tx.query("SELECT hash FROM web_audit WHERE id = 4")[0][0]
+        tx.execute(
+            "INSERT INTO web_audit_chain (kind, at, last_id, last_hash, line_count, file,"
+            " first_at, last_at, mac) VALUES ('archive', 'x', 4, ?, 1, 'f', 'x', 'x', 'bad')",
+            (held,),
+        )
+        tx.execute("DELETE FROM web_audit WHERE id = 4")
+    v = verify(audit_store, key=key)
+    assert v.broken is not None and v.broken.row_id == 4
+    assert "not signed with the audit key" in v.broken.reason
+    assert verify(audit_store).ok  # without the key the forgery cannot be seen
+
+
+def test_start_records_cannot_open_the_log_to_deletion(audit_store: Store) -> None:
+    with audit_store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO web_audit_chain (kind, at, last_id, last_hash, line_count)"
+            " VALUES ('start', 'x', 9, 'x', 0)"
+        )
+    with pytest.raises(Exception, match="append-only"), audit_store.transaction() as tx:
+        tx.execute("DELETE FROM web_audit WHERE id = 1")
+    v = verify(audit_store)
+    assert v.broken is not None and "forged" in v.broken.reason

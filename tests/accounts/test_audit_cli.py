@@ -58,6 +58,7 @@ def test_verify_anchor_archive_and_verify_again(db: Path, tmp_path: Path) -> Non
     code, out = run("verify", "--db", str(db))
     assert code == 0 and "lines 7-9 (3 lines), starting after line 6" in out, out
     assert "anchors: 1 checked" in out
+    assert "archive records: signatures checked" in out
     [file] = list((tmp_path / "arch").iterdir())
     code, out = run("verify", "--db", str(db), "--archive", str(file))
     assert code == 0 and "intact: lines 1-6 (6)" in out and "recorded in the database" in out

@@ -101,14 +101,14 @@ def archive(store: Store, *, before: str, out_dir: Path, key: bytes) -> Archived
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".standby-audit-{secrets.token_hex(4)}.partial"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    mac = hmac.new(key, digestmod=hashlib.sha256)
+    signer = hmac.new(key, digestmod=hashlib.sha256)
     try:
         with os.fdopen(fd, "wb") as f:
-            got = _write_rows(store, start, before, f, mac)
+            got = _write_rows(store, start, before, f, signer)
             if got is None:
                 tmp.unlink()
                 return None
-            f.write(b'{"hmac_sha256":"' + mac.hexdigest().encode("ascii") + b'"}\n')
+            f.write(b'{"hmac_sha256":"' + signer.hexdigest().encode("ascii") + b'"}\n')
             f.flush()
             os.fsync(f.fileno())
         first_id, last_id, lines, last_hash, first_at, last_at = got
@@ -126,10 +126,12 @@ def archive(store: Store, *, before: str, out_dir: Path, key: bytes) -> Archived
             raise ValueError(
                 f"the audit log changed while {final} was written; nothing was deleted"
             )
+        record = ("archive", instant(now()), last_id, last_hash, lines, final.name)
+        mac = audit_chain.record_mac(key, *record, first_at, last_at)
         tx.execute(
             "INSERT INTO web_audit_chain (kind, at, last_id, last_hash, line_count, file,"
-            " first_at, last_at) VALUES ('archive', ?, ?, ?, ?, ?, ?, ?)",
-            (instant(now()), last_id, last_hash, lines, final.name, first_at, last_at),
+            " first_at, last_at, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*record, first_at, last_at, mac),
         )
         tx.execute("DELETE FROM web_audit WHERE id <= ?", (last_id,))
     return Archived(final, lines, first_id, last_id, last_hash)

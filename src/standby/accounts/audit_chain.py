@@ -22,6 +22,7 @@ Ids are given by the chain (the last one plus one), so a line's id is part of wh
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ class ChainStart:
     file: str | None
     first_at: str | None
     last_at: str | None
+    mac: str | None = None  # HMAC of an archive record with the audit key (`record_mac`)
 
 
 def _row(r: Sequence[Any]) -> ChainedRow:
@@ -77,23 +79,42 @@ def _row(r: Sequence[Any]) -> ChainedRow:
     return ChainedRow(int(r[0]), event, r[9], r[10])
 
 
-_START_COLS = "seq, kind, at, last_id, last_hash, line_count, file, first_at, last_at"
+_START_COLS = "seq, kind, at, last_id, last_hash, line_count, file, first_at, last_at, mac"
 
 
 def chain_start(tx: Transaction) -> ChainStart | None:
     rows = tx.query(f"SELECT {_START_COLS} FROM web_audit_chain ORDER BY seq DESC LIMIT 1")
     if not rows:
         return None
-    r = rows[0]
-    return ChainStart(int(r[0]), r[1], r[2], int(r[3]), r[4], int(r[5]), r[6], r[7], r[8])
+    return _start(rows[0])
 
 
 def chain_records(tx: Transaction) -> list[ChainStart]:
     """Every start and archive record, oldest first."""
-    return [
-        ChainStart(int(r[0]), r[1], r[2], int(r[3]), r[4], int(r[5]), r[6], r[7], r[8])
-        for r in tx.query(f"SELECT {_START_COLS} FROM web_audit_chain ORDER BY seq")
-    ]
+    return [_start(r) for r in tx.query(f"SELECT {_START_COLS} FROM web_audit_chain ORDER BY seq")]
+
+
+def _start(r: Sequence[Any]) -> ChainStart:
+    return ChainStart(int(r[0]), r[1], r[2], int(r[3]), r[4], int(r[5]), r[6], r[7], r[8], r[9])
+
+
+def record_mac(
+    key: bytes,
+    kind: str,
+    at: str,
+    last_id: int,
+    last_hash: str,
+    line_count: int,
+    file: str | None,
+    first_at: str | None,
+    last_at: str | None,
+) -> str:
+    """The signature of an archive record: HMAC-SHA256, with the audit key, of the JSON array
+    of its fields (as `canonical`). Without the key a record cannot be forged to let the
+    database delete lines no archive holds."""
+    fields = [kind, at, last_id, last_hash, line_count, file, first_at, last_at]
+    text = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return hmac.new(key, text, hashlib.sha256).hexdigest()
 
 
 def head(tx: Transaction) -> tuple[int, str]:

@@ -11,6 +11,7 @@ another hash, or that lies beyond the last line (lines deleted from the end), is
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 
 from standby.accounts import audit_chain
@@ -34,6 +35,7 @@ class Verdict:
     archives: list[audit_chain.ChainStart] = field(default_factory=list)
     anchors_checked: int = 0
     anchors_archived: int = 0  # anchors on lines that an archive now holds
+    archives_signed: bool | None = None  # archive records' signatures checked (None: no key)
     broken: Break | None = None
 
     @property
@@ -41,13 +43,18 @@ class Verdict:
         return self.broken is None
 
 
-def verify(store: Store, anchors: list[Anchor] | None = None) -> Verdict:
-    """Check the chain in the database (and against `anchors`); stop at the first break."""
+def verify(
+    store: Store, anchors: list[Anchor] | None = None, *, key: bytes | None = None
+) -> Verdict:
+    """Check the chain in the database (and against `anchors`; with the audit `key`, the
+    signatures of the archive records too); stop at the first break."""
     with store.read_transaction() as tx:
         records = audit_chain.chain_records(tx)
     v = Verdict(archives=[r for r in records if r.kind == "archive"])
-    if not records:
-        v.broken = Break(None, "the audit log has no chain start (web_audit_chain is empty)")
+    v.broken = _check_records(records, key)
+    if key is not None and v.archives:
+        v.archives_signed = True
+    if v.broken is not None:
         return v
     v.start = start = records[-1]
     prev_id, prev = start.last_id, start.last_hash
@@ -86,14 +93,15 @@ def verify(store: Store, anchors: list[Anchor] | None = None) -> Verdict:
             seen[row.id] = row.hash
         prev_id, prev = row.id, row.hash
     v.head_hash = prev
+    archived_ends = {r.last_id: r.last_hash for r in v.archives}
     for a in anchors or []:
         v.anchors_checked += 1
         if a.id <= start.last_id:
-            if a.id == start.last_id and a.hash != start.last_hash:
+            if a.id in archived_ends and a.hash != archived_ends[a.id]:
                 v.broken = Break(
                     a.id,
-                    f"the anchor of line {a.id} written at {a.at} does not match the last"
-                    " archive's end: the archived chain was rewritten",
+                    f"the anchor of line {a.id} written at {a.at} does not match the end of"
+                    " the archive that holds it: the archived chain was rewritten",
                 )
                 return v
             v.anchors_archived += 1
@@ -115,3 +123,42 @@ def verify(store: Store, anchors: list[Anchor] | None = None) -> Verdict:
             )
             return v
     return v
+
+
+def _check_records(records: list[audit_chain.ChainStart], key: bytes | None) -> Break | None:
+    """The chain's start records: one `start` first, from genesis; then archives, each
+    further along, each signed with the audit key (checked when the key is given)."""
+    if not records:
+        return Break(None, "the audit log has no chain start (web_audit_chain is empty)")
+    first = records[0]
+    if first.kind != "start" or (first.last_id, first.last_hash) != (0, audit_chain.GENESIS):
+        return Break(None, f"the chain's start record {first.seq} is not a start from genesis")
+    last_id = 0
+    for r in records[1:]:
+        if r.kind != "archive" or r.last_id <= last_id:
+            return Break(
+                r.last_id,
+                f"chain record {r.seq} ({r.kind}, up to line {r.last_id}) is not an archive"
+                " further along than the one before it: it was forged",
+            )
+        if key is not None:
+            want = audit_chain.record_mac(
+                key,
+                r.kind,
+                r.at,
+                r.last_id,
+                r.last_hash,
+                r.line_count,
+                r.file,
+                r.first_at,
+                r.last_at,
+            )
+            if not hmac.compare_digest(want, r.mac or ""):
+                return Break(
+                    r.last_id,
+                    f"the archive record up to line {r.last_id} ({r.file}) is not signed with"
+                    " the audit key: it was forged or changed, and the lines it covers may"
+                    " have been deleted without an archive",
+                )
+        last_id = r.last_id
+    return None

@@ -152,19 +152,22 @@ MIGRATIONS: list[Migration] = [
     Migration(
         17,
         "where the chain held in the database starts: the migration that chained the lines"
-        " already there, then one record per archive (append-only)",
+        " already there, then one record per archive, signed with the audit key (append-only)",
         "CREATE TABLE web_audit_chain (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
         " kind TEXT NOT NULL, at TEXT NOT NULL, last_id INTEGER NOT NULL,"
         " last_hash TEXT NOT NULL, line_count INTEGER NOT NULL, file TEXT, first_at TEXT,"
-        " last_at TEXT);"
+        " last_at TEXT, mac TEXT);"
         " CREATE TRIGGER web_audit_chain_no_update BEFORE UPDATE ON web_audit_chain"
         " BEGIN SELECT RAISE(ABORT, 'the audit chain records are append-only'); END;"
         " CREATE TRIGGER web_audit_chain_no_delete BEFORE DELETE ON web_audit_chain"
+        " BEGIN SELECT RAISE(ABORT, 'the audit chain records are append-only'); END;"
+        " CREATE TRIGGER web_audit_chain_no_replace BEFORE INSERT ON web_audit_chain"
+        " WHEN EXISTS (SELECT 1 FROM web_audit_chain WHERE seq = NEW.seq)"
         " BEGIN SELECT RAISE(ABORT, 'the audit chain records are append-only'); END",
         "CREATE TABLE web_audit_chain (seq BIGSERIAL PRIMARY KEY,"
         " kind TEXT NOT NULL, at TEXT NOT NULL, last_id BIGINT NOT NULL,"
         " last_hash TEXT NOT NULL, line_count BIGINT NOT NULL, file TEXT, first_at TEXT,"
-        " last_at TEXT);"
+        " last_at TEXT, mac TEXT);"
         " CREATE OR REPLACE FUNCTION web_audit_chain_refuse() RETURNS trigger"
         " LANGUAGE plpgsql AS"
         " $$ BEGIN RAISE EXCEPTION 'the audit chain records are append-only'; END $$;"
@@ -186,12 +189,14 @@ MIGRATIONS: list[Migration] = [
         " (standby.accounts.audit_chain)'); END;"
         " DROP TRIGGER web_audit_no_delete;"
         " CREATE TRIGGER web_audit_no_delete BEFORE DELETE ON web_audit"
-        " WHEN OLD.id > (SELECT coalesce(max(last_id), 0) FROM web_audit_chain)"
+        " WHEN OLD.id > (SELECT coalesce(max(last_id), 0) FROM web_audit_chain"
+        " WHERE kind = 'archive')"
         " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
         "CREATE OR REPLACE FUNCTION web_audit_refuse() RETURNS trigger LANGUAGE plpgsql AS"
         " $$ BEGIN"
         " IF TG_OP = 'DELETE' AND OLD.id <="
-        " (SELECT coalesce(max(last_id), 0) FROM web_audit_chain) THEN RETURN OLD; END IF;"
+        " (SELECT coalesce(max(last_id), 0) FROM web_audit_chain WHERE kind = 'archive')"
+        " THEN RETURN OLD; END IF;"
         " RAISE EXCEPTION 'the audit log is append-only'; END $$;"
         " CREATE OR REPLACE FUNCTION web_audit_chained() RETURNS trigger LANGUAGE plpgsql AS"
         " $$ BEGIN"

@@ -87,9 +87,11 @@ def verify(
     if anchors is not None and found is None:
         typer.echo(f"error: no anchor file at {anchors}", err=True)
         raise typer.Exit(2)
+    key_path = key_file or audit_key_file(settings)
+    key = _key(settings, key_path, create=False) if key_path and key_path.exists() else None
     store = _open(settings)
     try:
-        v = verify_chain(store, found)
+        v = verify_chain(store, found, key=key)
     finally:
         store.close()
     if v.broken is not None:
@@ -114,6 +116,12 @@ def verify(
         )
     for a in v.archives:
         typer.echo(f"archive: lines up to {a.last_id} ({a.line_count}) in {a.file}, at {a.at}")
+    if v.archives:
+        typer.echo(
+            f"archive records: signatures checked with {key_path}"
+            if v.archives_signed
+            else f"archive records: signatures NOT checked (no key file at {key_path})"
+        )
 
 
 def _verify_archives(settings: Settings, files: list[Path], key_file: Path | None) -> None:
