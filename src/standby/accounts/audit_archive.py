@@ -98,7 +98,7 @@ def archive(store: Store, *, before: str, out_dir: Path, key: bytes) -> Archived
         start = audit_chain.chain_start(tx)
     if start is None:
         raise ValueError("the audit log has no chain start: open it with standby first")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = out_dir / f".standby-audit-{secrets.token_hex(4)}.partial"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     signer = hmac.new(key, digestmod=hashlib.sha256)

@@ -104,7 +104,12 @@ def verify(
                     " the archive that holds it: the archived chain was rewritten",
                 )
                 return v
-            v.anchors_archived += 1
+            if a.id == 0 and a.hash != audit_chain.GENESIS:
+                v.broken = Break(
+                    None, f"the anchor written at {a.at} of an empty log is not genesis"
+                )
+                return v
+            v.anchors_archived += a.id > 0
             continue
         if a.id not in seen:
             last = v.last_id if v.last_id is not None else start.last_id
