@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +44,28 @@ class Settings(BaseSettings):
             "PostgreSQL URL (postgresql://user@host:port/db). When set, the replica lives in "
             "PostgreSQL instead of the SQLite file named by `db`."
         ),
+    )
+    db_encryption: Literal["on", "off"] = Field(
+        "on",
+        description="`on`: the SQLite replica is encrypted at rest (SQLCipher) with the key "
+        "from `db_key_file` or `db_key`; `off`: plain SQLite, for tests and development "
+        "(docs/security.md).",
+    )
+    db_key_file: Path | None = Field(
+        None,
+        description="File holding the replica's key (64 hex characters, mode 0600), kept "
+        "apart from the replica; `standby keys create PATH` makes one.",
+    )
+    db_key: SecretStr | None = Field(
+        None,
+        description="The replica's key itself (64 hex characters), for a secret store that "
+        "sets environment variables; `db_key_file` is preferred.",
+    )
+    secret_key_file: Path | None = Field(
+        None,
+        description="File holding the key that signs the viewer's cookies (mode 0600); "
+        "default: `<db>.secret` beside the replica, created on first use. Never stored in "
+        "the database.",
     )
     ingest_batch_size: int = Field(
         2000, description="Resources written per transaction by the bulk ingest path."
@@ -85,6 +107,24 @@ class Settings(BaseSettings):
         "is shown in it, and dose times such as 09:00 or BID are the hospital's clock times.",
     )
 
+    # --- the journal (documentation during downtime; docs/journal.md) --------------------
+    node_name: str = Field(
+        "",
+        description="This Standby node's name, recorded with every journal entry and downtime "
+        "number (empty: the machine's host name).",
+    )
+    journal_mrn_range: str = Field(
+        "",
+        description="This node's downtime MRNs, FIRST..LAST with one prefix "
+        "(DT4W-0001..DT4W-4999); no two nodes' ranges may overlap. Empty: this node registers "
+        "no patients.",
+    )
+    journal_encounter_range: str = Field(
+        "",
+        description="This node's downtime encounter numbers, FIRST..LAST with one prefix "
+        "(DE4W-0001..DE4W-4999); no two nodes' ranges may overlap.",
+    )
+
     # --- web ---------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address `standby serve` listens on.")
     port: int = Field(8080, description="Port `standby serve` listens on.")
@@ -115,7 +155,7 @@ class Settings(BaseSettings):
         60.0, description="How long a break-the-glass access to one patient lasts (minutes)."
     )
 
-    # --- the audit log's chain, anchors and archives (docs/security.md#audit) -----------
+    # --- the audit log's chain, anchors and archives (docs/security.md#the-audit-log) -----------
     audit_anchor_file: Path | None = Field(
         None,
         description="Append-only file outside the database that receives copies of the audit "

@@ -1,5 +1,6 @@
 """The audit log is tamper-evident: a hash chain over its lines, checked by
-`audit_verify.verify`, with copies of its head outside the database (docs/security.md#audit).
+`audit_verify.verify`, with copies of its head outside the database
+(docs/security.md#the-audit-log).
 Each tampering is done as an attacker with the database would: the guarding triggers
 dropped (or disabled), the rows changed, the triggers put back."""
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from standby.cli import monitor as cli_monitor
 from standby.cli.main import app
+from standby.settings import Settings
 from support.monitor_site import open_store
 
 
@@ -19,12 +20,12 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "replica.db"
     stores: dict[str, Any] = {}
 
-    def opener(*, db: Any = None, database_url: Any = None) -> Any:
-        return stores.setdefault(str(db), open_store(Path(db)))
+    def opener(settings: Any) -> Any:
+        return stores.setdefault(str(settings.db), open_store(Path(settings.db)))
 
-    monkeypatch.setattr(cli_monitor, "open_store", opener)
+    monkeypatch.setattr(cli_monitor, "open_replica", opener)
     monkeypatch.delenv("STANDBY_SOURCE_URL", raising=False)
-    opener(db=path)  # the replica exists (`status` does not create one)
+    opener(Settings(db=path))  # the replica exists (`status` does not create one)
     return path
 
 
@@ -87,7 +88,7 @@ def test_the_after_action_report_carries_the_audit_chain_head(db: Path, tmp_path
     from standby.accounts import audit_anchors, repository, schema
     from standby.accounts.records import AuditEvent
 
-    store = cli_monitor.open_store(db=db)
+    store = open_store(db)
     schema.ensure(store)
     repository.append_audit(
         store, AuditEvent("2026-11-30T01:00:00.000000Z", "ic", "admin", "login", None, "/", "-")
@@ -98,6 +99,7 @@ def test_the_after_action_report_carries_the_audit_chain_head(db: Path, tmp_path
     out = tmp_path / "aar.md"
     assert run("report", incident, "--out", str(out), *d).exit_code == 0
     row_id, h = audit_anchors.head(store)
+    store.close()
     assert f"| Audit chain head when this report was made | line {row_id}, sha256 {h} |" in (
         out.read_text()
     )

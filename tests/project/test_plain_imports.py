@@ -77,6 +77,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "bench",
         "demo",
         "keys",
+        "migrate",
         "monitor",
         "report",
         "serve",

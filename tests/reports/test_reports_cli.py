@@ -29,7 +29,7 @@ def test_report_writes_a_unit_and_its_manifest(replica, tmp_path):
     assert [u["unit"] for u in man["units"]] == ["ICU"]
     assert man["banner"] == "DRILL" and man["data_as_of"]
     for name in ("census.pdf", "mar.pdf", "packets.pdf", "forms.pdf", "labels.pdf"):
-        assert (out / "ICU" / name).stat().st_size > 0
+        assert (out / "loc-icu" / name).stat().st_size > 0
 
 
 def test_report_print_sends_census_and_mars_to_lp(replica, tmp_path, monkeypatch):
@@ -57,7 +57,7 @@ def test_report_print_sends_census_and_mars_to_lp(replica, tmp_path, monkeypatch
     assert result.exit_code == 0, result.output
     lines = log.read_text().splitlines()
     assert [line.split()[:2] for line in lines] == [["-d", "ward-printer"]] * 2
-    assert lines[0].endswith("ICU/census.pdf") and lines[1].endswith("ICU/mar.pdf")
+    assert lines[0].endswith("loc-icu/census.pdf") and lines[1].endswith("loc-icu/mar.pdf")
 
 
 def test_report_help_documents_the_options():

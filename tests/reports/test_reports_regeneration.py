@@ -36,12 +36,12 @@ def test_generations_are_kept_and_pruned(hospital, tmp_path):
             schedules=False,
         )
         assert not man.errors
-    gens = sorted(p.name for p in (tmp_path / "ICU" / "generations").iterdir())
+    gens = sorted(p.name for p in (tmp_path / "loc-icu" / "generations").iterdir())
     assert gens == ["20261128T123000Z", "20261128T124500Z"]
-    latest = tmp_path / "ICU" / "generations" / gens[-1]
+    latest = tmp_path / "loc-icu" / "generations" / gens[-1]
     for name in UNIT_FILES:  # the top-level files are the newest generation's
-        assert digest(tmp_path / "ICU" / name) == digest(latest / name)
-    unit_manifest = json.loads((tmp_path / "ICU" / "manifest.json").read_text())
+        assert digest(tmp_path / "loc-icu" / name) == digest(latest / name)
+    unit_manifest = json.loads((tmp_path / "loc-icu" / "manifest.json").read_text())
     assert unit_manifest["generation"] == gens[-1]
 
 
@@ -76,7 +76,7 @@ def test_killed_generator_leaves_the_previous_generation_intact(hospital, hospit
     first = generate_all(hospital, out, NOW, data_as_of=NOW)
     assert not first.errors
     before = {p: digest(p) for u in first.units for p in Path(u.folder).glob("*.pdf")}
-    gens = out / first.units[0].unit / "generations"
+    gens = Path(first.units[0].folder) / "generations"
     prev = gens / first.units[0].generation
     prev_files = {p.name: digest(p) for p in prev.iterdir()}
     code = CHILD.format(now=NOW.isoformat(), db=str(hospital_db), out=str(out))
@@ -148,7 +148,7 @@ def test_print_runs_lp_per_file(hospital, tmp_path, monkeypatch):
     lines = log.read_text().splitlines()
     assert len(lines) == 2
     assert all(line.startswith("-d icu-printer -n 1") for line in lines)
-    assert lines[0].endswith("ICU/census.pdf") and lines[1].endswith("ICU/mar.pdf")
+    assert lines[0].endswith("loc-icu/census.pdf") and lines[1].endswith("loc-icu/mar.pdf")
     assert man.units[0].printed[1][-1].endswith("mar.pdf")
 
 
@@ -182,7 +182,7 @@ def test_run_forever_regenerates_until_stopped(hospital, tmp_path):
     assert len(seen) == 3
     assert [m.generated_at[11:16] for m in seen] == ["12:00", "12:15", "12:30"]
     assert all(m.banner == "DOWNTIME" and not m.errors for m in seen)
-    assert len(list((tmp_path / "ICU" / "generations").iterdir())) == 2
+    assert len(list((tmp_path / "loc-icu" / "generations").iterdir())) == 2
 
 
 def test_an_unknown_unit_is_an_error(hospital, tmp_path):

@@ -10,10 +10,14 @@ import psycopg
 import pytest
 
 from standby.store.base import Store
+from standby.store.encryption import DatabaseKey
 from standby.store.memory import MemoryStore
 from standby.store.postgres import PostgresStore
 from standby.store.sqlite import SQLiteStore
 from support.postgres import postgres_url
+
+# the key of the encrypted SQLite engine (a fixed one: tests reopen what they wrote)
+TEST_KEY = DatabaseKey("5e" * 32, "the tests' key")
 
 
 @pytest.fixture
@@ -28,6 +32,8 @@ def pg_schema() -> Iterator[tuple[str, str]]:
 def make_store(engine: str, tmp_path: Path, pg: tuple[str, str] | None, **kw: int) -> Store:
     if engine == "sqlite":
         return SQLiteStore(tmp_path / "replica.db", **kw)
+    if engine == "sqlcipher":
+        return SQLiteStore(tmp_path / "replica.db", key=TEST_KEY, **kw)
     if engine == "memory":
         return MemoryStore(**kw)
     assert pg is not None
@@ -36,11 +42,12 @@ def make_store(engine: str, tmp_path: Path, pg: tuple[str, str] | None, **kw: in
 
 ENGINES = [
     pytest.param("sqlite", id="sqlite"),
+    pytest.param("sqlcipher", id="sqlcipher"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
     pytest.param("memory", id="memory"),
 ]
 # the engines that keep a database between openings (what migrations and stored forms are about)
-DURABLE_ENGINES = ENGINES[:2]
+DURABLE_ENGINES = [ENGINES[0], ENGINES[2]]
 
 
 @pytest.fixture(params=ENGINES)

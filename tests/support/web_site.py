@@ -240,24 +240,33 @@ def pg_hospital_template(hospital_ndjson: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_hospital(pg_hospital_template: str) -> Iterator[Hospital]:
+def pg_hospital(pg_hospital_template: str, tmp_path: Path) -> Iterator[Hospital]:
     """`hospital`, with the replica (and the viewer's tables) in PostgreSQL."""
     with _pg_database("web", template=pg_hospital_template) as url:
         store = open_store(database_url=url)
         try:
             yield _hospital_over(
-                store, Settings(database_url=url, login_max_failures=3, session_idle_minutes=30)
+                store,
+                Settings(
+                    database_url=url,
+                    secret_key_file=tmp_path / "web.secret",
+                    login_max_failures=3,
+                    session_idle_minutes=30,
+                ),
             )
         finally:
             store.close()
 
 
 @pytest.fixture
-def pg_mini_site() -> Iterator[Site]:
+def pg_mini_site(tmp_path: Path) -> Iterator[Site]:
     """`mini_site` on an empty PostgreSQL database."""
     with _pg_database("web") as url:
         store = open_store(database_url=url)
         try:
-            yield _mini_over(store, Settings(database_url=url, **MINI_LIMITS))
+            settings = Settings(
+                database_url=url, secret_key_file=tmp_path / "web.secret", **MINI_LIMITS
+            )
+            yield _mini_over(store, settings)
         finally:
             store.close()

@@ -18,9 +18,9 @@ def db(tmp_path: Path) -> Path:
 
 
 def _store(db: Path) -> Any:
-    import standby.cli.user as cli_user
+    from standby.store import open_store
 
-    return cli_user.open_store(db=db, database_url=None)
+    return open_store(db=db, database_url=None)
 
 
 def test_add_with_password_on_stdin_then_list(db: Path) -> None:

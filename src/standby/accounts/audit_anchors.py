@@ -1,4 +1,4 @@
-"""Copies of the audit chain's head kept outside the database (docs/security.md#audit).
+"""Copies of the audit chain's head kept outside the database (docs/security.md#the-audit-log).
 
 Whoever can write the database file could rewrite the whole chain consistently; a copy of
 the head written elsewhere, now and then, is what such a rewrite cannot match. The anchor
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from standby.accounts import audit_chain, schema
 from standby.clock import instant, now
+from standby.private_files import private_dir
 from standby.store.base import Store
 
 
@@ -50,7 +51,7 @@ def write(store: Store, path: Path) -> Anchor:
     row_id, h = head(store)
     at = instant(now())
     line = json.dumps({"at": at, "id": row_id, "hash": h}, separators=(",", ":")) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, line.encode("ascii"))

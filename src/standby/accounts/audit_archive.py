@@ -1,5 +1,5 @@
 """Archives of old audit lines: signed files that keep the chain verifiable
-(docs/security.md#audit).
+(docs/security.md#the-audit-log).
 
 `archive(store, before=..., out_dir=..., key=...)` moves the lines older than `before`, a
 prefix of the chain, into one JSON-lines file:
@@ -33,6 +33,7 @@ from typing import IO, Any
 from standby.accounts import audit_chain
 from standby.accounts.records import AuditEvent
 from standby.clock import instant, now
+from standby.private_files import private_dir
 from standby.store.base import Store
 
 FORMAT = "standby-audit-archive/1"
@@ -46,7 +47,7 @@ def read_key(path: Path, *, create: bool = False) -> bytes:
     if not path.exists():
         if not create:
             raise ValueError(f"no audit key file at {path} (STANDBY_AUDIT_KEY_FILE)")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, (secrets.token_hex(32) + "\n").encode("ascii"))
@@ -98,7 +99,7 @@ def archive(store: Store, *, before: str, out_dir: Path, key: bytes) -> Archived
         start = audit_chain.chain_start(tx)
     if start is None:
         raise ValueError("the audit log has no chain start: open it with standby first")
-    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(out_dir)
     tmp = out_dir / f".standby-audit-{secrets.token_hex(4)}.partial"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     signer = hmac.new(key, digestmod=hashlib.sha256)

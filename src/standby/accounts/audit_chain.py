@@ -1,5 +1,6 @@
 """The audit log's hash chain: every line carries the hash of the line before it, so that
-changing, deleting or inserting a line breaks the chain at that line (docs/security.md#audit).
+changing, deleting or inserting a line breaks the chain at that line
+(docs/security.md#the-audit-log).
 
 The canonical form of a line, what its hash covers, is the UTF-8 JSON array (no spaces,
 non-ASCII characters as themselves, `null` for no patient)

@@ -1,5 +1,5 @@
 """`standby audit verify`: recompute the audit chain held in the database and name the first
-line that breaks it (docs/security.md#audit).
+line that breaks it (docs/security.md#the-audit-log).
 
 A line breaks the chain when it has no hash, when its content does not give its hash (it was
 changed), or when it does not follow the line before it (a line before it was deleted or

@@ -8,7 +8,6 @@ Portable SQL with `?` placeholders inside `store.transaction()` /
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -26,19 +25,21 @@ def _user(row: Sequence[Any]) -> User:
 
 
 # ---- the signing key --------------------------------------------------------------------
-def signing_secret(store: Store) -> str:
-    """The key that signs session cookies, created once and shared by every worker."""
+# It lives in a file (accounts/cookie_key.py); older versions kept it in `web_secret`,
+# from where it is moved out once.
+def stored_signing_secret(store: Store) -> str | None:
+    """The cookie-signing key an older version stored in the database, if any."""
     schema.ensure(store)
     with store.read_transaction() as tx:
         rows = tx.query("SELECT secret FROM web_secret WHERE id = 1")
-    if rows:
-        return str(rows[0][0])
+    return str(rows[0][0]) if rows else None
+
+
+def forget_signing_secret(store: Store) -> None:
+    """Delete the stored cookie-signing key (it now lives outside the database)."""
+    schema.ensure(store)
     with store.transaction() as tx:
-        tx.execute(
-            "INSERT INTO web_secret (id, secret) VALUES (1, ?) ON CONFLICT (id) DO NOTHING",
-            (secrets.token_urlsafe(48),),
-        )
-        return str(tx.query("SELECT secret FROM web_secret WHERE id = 1")[0][0])
+        tx.execute("DELETE FROM web_secret")
 
 
 # ---- accounts ---------------------------------------------------------------------------

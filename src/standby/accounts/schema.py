@@ -12,7 +12,7 @@ INSERT OR REPLACE (ON CONFLICT DO UPDATE) and lines without the hash chain too. 
 exceptions: migration 15 rewrote the form of its times (not the instants) and the chain's
 start (`audit_chain.start_chain`) wrote the hashes of the lines already there, each with the
 guard lifted inside the migration's transaction; and lines an archive holds (`web_audit_chain`)
-may be deleted (`standby audit archive`, docs/security.md#audit).
+may be deleted (`standby audit archive`, docs/security.md#the-audit-log).
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ def load_all() -> dict[str, BenchFn]:
     benchmark is about to run (they import this module, and load the whole stack)."""
     from standby.bench import (  # noqa: F401  (each registers its benchmarks)
         generate_bench,
+        journal_bench,
         monitor_bench,
         reports_bench,
         store_bench,

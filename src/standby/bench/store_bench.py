@@ -6,6 +6,8 @@ the issue's full size.
 
 * ingest: NDJSON → SQLite resources/s beside the raw floor of the same run (orjson parse
   of each line + one executemany insert of (type, id, body) into a bare table, no index),
+  the same into an encrypted replica (SQLCipher) beside the plain one, and one patient's
+  everything read from each (docs/security.md),
   NDJSON → PostgreSQL when STANDBY_TEST_POSTGRES_URL or `database_url` is set, and the
   peak RSS while ingesting.
 * store: one patient's everything (`compartment`) p50/p95 over 1,000 random patients, and a
@@ -18,7 +20,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import sqlite3
 import tempfile
 import time
 import uuid
@@ -31,6 +32,7 @@ import orjson
 
 from standby.bench.harness import Figure, PeakRSS, Progress, benchmark, percentile
 from standby.sim.generate import generate_hospital
+from standby.store.encryption import connect, generate
 from standby.store.ingest import ingest_directory
 from standby.store.sqlite import SQLiteStore
 
@@ -47,7 +49,7 @@ def _generate(scale: float, work: Path, progress: Progress) -> tuple[Path, int]:
 
 def _floor(data: Path, db: Path, batch: int = 2000) -> float:
     """Seconds for the raw floor: parse each line, executemany (type, id, body), no index."""
-    conn = sqlite3.connect(db, isolation_level=None)
+    conn = connect(db, None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("CREATE TABLE r (type TEXT, id TEXT, body BLOB)")
@@ -93,11 +95,21 @@ def ingest_bench(scale: float, progress: Progress) -> list[Figure]:
         progress.step("NDJSON → SQLite")
         store = SQLiteStore(work / "replica.db")
         with PeakRSS() as rss:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             report = ingest_directory(store, data)
             seconds = time.perf_counter() - start
+            plain_cpu = time.process_time() - cpu
+        plain_reads = _compartment_reads(store)
         store.close()
         rate = report.written / seconds
+        progress.step("NDJSON → SQLite encrypted (SQLCipher)")
+        encrypted = SQLiteStore(work / "encrypted.db", key=generate())
+        start, cpu = time.perf_counter(), time.process_time()
+        enc_report = ingest_directory(encrypted, data)
+        enc_rate = enc_report.written / (time.perf_counter() - start)
+        enc_cpu = time.process_time() - cpu
+        enc_reads = _compartment_reads(encrypted)
+        encrypted.close()
         figures += [
             Figure("resources", n, "resources", "~1M at --scale 25", None),
             Figure(
@@ -108,6 +120,43 @@ def ingest_bench(scale: float, progress: Progress) -> list[Figure]:
                 rate >= 0.7 * floor_rate,
                 baseline=round(floor_rate),
                 baseline_name="raw floor (parse + bare executemany)",
+            ),
+            Figure(
+                "SQLite ingest, encrypted (SQLCipher)",
+                round(enc_rate),
+                "resources/s",
+                "reported beside the plain replica",
+                None,
+                baseline=round(rate),
+                baseline_name="plain SQLite, same run",
+            ),
+            Figure(
+                # CPU time: what encryption costs, less blurred by other work on the machine
+                "SQLite ingest CPU seconds, encrypted",
+                round(enc_cpu, 2),
+                "s",
+                "reported beside the plain replica",
+                None,
+                baseline=round(plain_cpu, 2),
+                baseline_name="plain SQLite, same run",
+            ),
+            Figure(
+                "one patient's everything p50, encrypted",
+                round(percentile(enc_reads, 50), 3),
+                "ms",
+                "reported",
+                None,
+                baseline=round(percentile(plain_reads, 50), 3),
+                baseline_name="plain SQLite p50, same run",
+            ),
+            Figure(
+                "one patient's everything p95, encrypted",
+                round(percentile(enc_reads, 95), 3),
+                "ms",
+                "< 5 ms",
+                percentile(enc_reads, 95) < 5,
+                baseline=round(percentile(plain_reads, 95), 3),
+                baseline_name="plain SQLite p95, same run",
             ),
             Figure(
                 "peak RSS while ingesting",
@@ -146,6 +195,17 @@ def ingest_bench(scale: float, progress: Progress) -> list[Figure]:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return figures
+
+
+def _compartment_reads(store: SQLiteStore, n: int = 1000) -> list[float]:
+    """Milliseconds of one patient's everything for `n` patients (the same ones for every
+    store: a fixed seed over the same hospital)."""
+    with store.read_transaction() as tx:
+        patients = sorted(r[0] for r in tx.query("SELECT id FROM resource WHERE type = 'Patient'"))
+    rng = random.Random(2)
+    sample = [(rng.choice(patients),) for _ in range(n)]
+    store.compartment(sample[0][0])  # warm the reader connection
+    return _ms(store.compartment, sample)
 
 
 def _ms(fn: Callable[..., object], args: Sequence[tuple[Any, ...]]) -> list[float]:
@@ -187,7 +247,7 @@ def store_bench(scale: float, progress: Progress) -> list[Figure]:
             )
 
         vit = _ms(vitals, sample)
-        raw = sqlite3.connect(db)
+        raw = connect(db, None)
         keys = [(rng.randint(1, max_rid),) for _ in range(1000)]
 
         def pk(rid: int) -> None:

@@ -1,5 +1,5 @@
 """`standby audit verify|anchor|archive` — the audit log's hash chain, the copies of its head
-outside the database, and its archives (docs/cli.md#standby-audit, docs/security.md#audit).
+outside the database, and its archives (docs/cli.md#standby-audit, docs/security.md#the-audit-log).
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import typer
 
 from standby.accounts import audit_anchors, audit_archive, schema
 from standby.accounts.audit_verify import verify as verify_chain
+from standby.cli.replica import open_replica
 from standby.clock import instant, now, parse_instant
 from standby.settings import Settings, audit_anchor_file, audit_key_file, load_settings
-from standby.store import Store, open_store
+from standby.store import Store
 
 audit_app = typer.Typer(
     help="The audit log: verify its hash chain, anchor its head, archive old lines.",
@@ -41,7 +42,7 @@ def _open(settings: Settings) -> Store:
     if settings.database_url is None and not settings.db.exists():
         typer.echo(f"error: no replica at {settings.db}", err=True)
         raise typer.Exit(2)
-    store = open_store(db=settings.db, database_url=settings.database_url)
+    store = open_replica(settings)
     schema.ensure(store)
     return store
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from standby.private_files import private_dir, write_private_bytes
 from standby.store import Store
 
 DEFAULT_DIR = Path("demo-data")
@@ -65,6 +66,22 @@ def _load_ehr(console: Console, ehr_dir: Path) -> Store:
         )
 
 
+def _demo_key_file(directory: Path) -> Path | None:
+    """The demo's replica key: created beside its data when none is configured (a real
+    node keeps it apart, docs/security.md), and named in the environment so that every
+    command the demo runs (status, packets) opens the replica with it."""
+    from standby.cli.replica import replica_key
+    from standby.settings import load_settings
+
+    configured = load_settings()
+    if configured.db_encryption == "off" or configured.db_key or configured.db_key_file:
+        return None
+    key_file = directory / "standby.key"
+    replica_key(configured, default_key_file=key_file)
+    os.environ["STANDBY_DB_KEY_FILE"] = str(key_file)
+    return key_file
+
+
 def _client_key(demo_dir: Path) -> tuple[Path, dict[str, object]]:
     from standby.sync.jwks import generate_private_key, jwks, load_private_key, write_private_key
 
@@ -94,16 +111,16 @@ def demo(
     """Generate a hospital, start the simulated EHR, sync, and serve the viewer."""
     if ctx.invoked_subcommand is not None:
         return
+    from standby.cli.replica import open_replica
     from standby.settings import load_settings, zone
     from standby.sim.server import SmartAuthConfig, run_in_thread
-    from standby.store import open_store
     from standby.sync.runner import SyncRunner
 
     console = Console()
-    directory.mkdir(parents=True, exist_ok=True)
-    ehr_dir = directory / "ehr"
-    ehr_dir.mkdir(exist_ok=True)
+    private_dir(directory)
+    ehr_dir = private_dir(directory / "ehr")
     hospital_zone = zone(load_settings())
+    key_file = _demo_key_file(directory)
     _generate(console, ehr_dir, beds, seed, hospital_zone)
 
     pem, public_jwks = _client_key(directory)
@@ -120,8 +137,9 @@ def demo(
         seed=seed,
         zone=hospital_zone,
     )
-    (directory / "demo.json").write_text(
-        json.dumps({"ehr": base_url, "ehr_admin": ehr.admin_url}, indent=2)
+    write_private_bytes(
+        directory / "demo.json",
+        json.dumps({"ehr": base_url, "ehr_admin": ehr.admin_url}, indent=2).encode(),
     )
     settings = load_settings(
         db=directory / "standby.db",
@@ -131,8 +149,9 @@ def demo(
         private_key=pem,
         port=port,
         reports_out_dir=directory / "packets",
+        db_key_file=key_file,
     )
-    store = open_store(db=settings.db)
+    store = open_replica(settings)
     sync = SyncRunner(settings, store)
     with console.status("Seeding the replica by Bulk Data export ..."):
         sync.check_auth()
@@ -201,14 +220,14 @@ def _sync_forever(sync: object, stop: threading.Event) -> None:
 
 
 def _packets_forever(settings: object, stop: threading.Event) -> None:
+    from standby.cli.replica import open_replica
     from standby.cli.report import downtime_banner, downtime_start
     from standby.reports.regeneration import run_forever
     from standby.settings import Settings, zone
-    from standby.store import open_store
     from standby.sync.status import data_as_of
 
     assert isinstance(settings, Settings)
-    store = open_store(db=settings.db)
+    store = open_replica(settings)
     run_forever(
         store,
         settings.reports_out_dir,
@@ -272,7 +291,11 @@ def _welcome(
     console.print(f"  • cut the EHR:   {cmd} demo outage on{d}    (in another terminal)")
     console.print("    watch the header and banner turn to downtime within a minute;")
     console.print(f"    then: {cmd} demo outage off{d}, and confirm the end as 'commander'")
-    console.print(f"  • the replica's state: {cmd} status --db {directory / 'standby.db'}")
+    key = os.environ.get("STANDBY_DB_KEY_FILE")
+    env = f"STANDBY_DB_KEY_FILE={key} " if key else ""
+    console.print(f"  • the replica's state: {env}{cmd} status --db {directory / 'standby.db'}")
+    if key:
+        console.print(f"    (the replica is encrypted; its key is {key})")
     console.print(f"  • packets are regenerated into {directory / 'packets'}/ every 15 minutes")
     console.print("Stop with Ctrl-C.")
 

@@ -9,7 +9,20 @@ from typing import Any
 import typer
 from typer.core import TyperOption
 
-from standby.cli import audit, bench, demo, monitor, report, serve, sim, status, sync, user
+from standby.cli import (
+    audit,
+    bench,
+    demo,
+    keys,
+    migrate,
+    monitor,
+    report,
+    serve,
+    sim,
+    status,
+    sync,
+    user,
+)
 
 _type_of = TyperOption.display_type_rich
 
@@ -34,6 +47,8 @@ COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     audit.register,
     bench.register,
     demo.register,
+    keys.register,
+    migrate.register,
     monitor.register,
     report.register,
     serve.register,

@@ -19,6 +19,7 @@ import typer
 
 from standby import clock
 from standby.accounts import audit_anchors
+from standby.cli.replica import open_replica
 from standby.monitor import after_action, downtime, drills, incidents, probes
 from standby.monitor.config import MonitorConfig
 from standby.monitor.notify import outbox
@@ -26,7 +27,7 @@ from standby.monitor.runner import MonitorRunner
 from standby.monitor.state import InvalidTransition
 from standby.monitor.status import current_status, shown
 from standby.settings import Settings, load_settings, zone
-from standby.store import Store, open_store
+from standby.store import Store
 from standby.sync.status import data_as_of
 
 monitor_app = typer.Typer(
@@ -100,7 +101,7 @@ def start_monitor(settings: Settings, store: Store) -> MonitorRunner:
 
 def _open(db: Path | None, database_url: str | None) -> tuple[Settings, Store]:
     settings = load_settings(db=db, database_url=database_url)
-    return settings, open_store(db=settings.db, database_url=settings.database_url)
+    return settings, open_replica(settings)
 
 
 def _deliver(settings: Settings, store: Store, timeout_s: float = 30.0) -> None:
@@ -137,7 +138,7 @@ def run(
 ) -> None:
     """Probe the EHR (and the extra probes) and declare downtime when it stops answering."""
     settings = load_settings(db=db, database_url=database_url, source_url=source)
-    store = open_store(db=settings.db, database_url=settings.database_url)
+    store = open_replica(settings)
     overrides = {} if interval is None else {"interval_s": interval}
     runner = make_runner(settings, store, **overrides)
     if once:

@@ -12,9 +12,9 @@ from typing import Any
 
 import typer
 
+from standby.cli.replica import open_replica
 from standby.monitor.status import current_status
 from standby.settings import load_settings, zone
-from standby.store import open_store
 from standby.store.base import Store
 from standby.sync.status import data_as_of
 
@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
 
         settings = load_settings(db=db, database_url=database_url)
         out_dir = out or settings.reports_out_dir
-        store = open_store(db=settings.db, database_url=settings.database_url)
+        store = open_replica(settings)
         kwargs: dict[str, Any] = {"unit_ids": unit or None}
         if do_print:
             kwargs["printers"] = settings.reports_printers

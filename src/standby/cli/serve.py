@@ -13,12 +13,11 @@ from standby.settings import Settings, load_settings
 
 def app_factory() -> object:
     """The ASGI app built from settings in the environment (for uvicorn `--workers`)."""
-    from standby.store import open_store
+    from standby.cli.replica import open_replica
     from standby.web.app import create_app
 
     settings = load_settings()
-    store = open_store(db=settings.db, database_url=settings.database_url)
-    return create_app(settings, store)
+    return create_app(settings, open_replica(settings))
 
 
 def _export(settings: Settings) -> None:
@@ -63,14 +62,14 @@ def register(app: typer.Typer) -> None:
             db=db, database_url=database_url, host=host, port=port, web_workers=workers
         )
         _export(settings)
+        from standby.cli.replica import open_replica
+
+        store = open_replica(settings)  # a missing key stops here, before any worker starts
         runner = None
         if monitor and settings.source_url:
             from standby.cli.monitor import start_monitor
-            from standby.store import open_store
 
-            runner = start_monitor(
-                settings, open_store(db=settings.db, database_url=settings.database_url)
-            )
+            runner = start_monitor(settings, open_replica(settings))
         typer.echo(
             f"Standby viewer on http://{settings.host}:{settings.port}/ (status page: /status)"
         )
@@ -80,10 +79,8 @@ def register(app: typer.Typer) -> None:
 
                 run_workers(settings.host, settings.port, settings.web_workers)
             else:
-                from standby.store import open_store
                 from standby.web.app import create_app
 
-                store = open_store(db=settings.db, database_url=settings.database_url)
                 uvicorn.run(
                     create_app(settings, store),
                     host=settings.host,
@@ -94,3 +91,4 @@ def register(app: typer.Typer) -> None:
         finally:
             if runner is not None:
                 runner.stop()
+            store.close()

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import typer
 
+from standby.cli import replica
 from standby.monitor.status import Reachability
 from standby.settings import Settings, load_settings
-from standby.store import Store, open_store
+from standby.store import Store
 
 
 def open_replica(settings: Settings) -> Store:
     """The replica a read-only command reports on (`require_replica` first)."""
     require_replica(settings)
-    return open_store(db=settings.db, database_url=settings.database_url)
+    return replica.open_replica(settings)
 
 
 def require_replica(settings: Settings) -> None:

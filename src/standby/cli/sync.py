@@ -13,13 +13,8 @@ from pathlib import Path
 
 import typer
 
+from standby.cli.replica import open_replica
 from standby.settings import load_settings
-from standby.store import open_store
-
-keys_app = typer.Typer(
-    help="Keys for SMART Backend Services: generate one, print the JWKS to register.",
-    no_args_is_help=True,
-)
 
 _STD = set(vars(logging.makeLogRecord({})))
 
@@ -127,7 +122,9 @@ def sync(
         typer.echo("error: no source: pass --source URL or set STANDBY_SOURCE_URL", err=True)
         raise typer.Exit(2)
     try:
-        store = open_store(db=settings.db, database_url=settings.database_url)
+        store = open_replica(settings)
+    except typer.Exit:  # a missing or wrong key: open_replica said why
+        raise
     except Exception as e:
         typer.echo(f"error: cannot open the replica: {e}", err=True)
         raise typer.Exit(2) from e
@@ -178,39 +175,5 @@ def _describe(seeded: object) -> str:
     return f"{getattr(seeded, 'requests', 0)} searches, ok={getattr(seeded, 'ok', None)}"
 
 
-@keys_app.command("generate")
-def keys_generate(
-    out: Path = typer.Option(..., "--out", help="Where to write the private key (PEM, 0600)."),
-    alg: str = typer.Option("ES384", "--alg", help="ES384 (EC P-384) or RS384 (RSA 3072)."),
-) -> None:
-    """Make a signing key and print its public JWKS (register that with the EHR)."""
-    from standby.sync.jwks import generate_private_key, jwks, write_private_key
-
-    try:
-        key = generate_private_key(alg)
-        write_private_key(key, out)
-    except (ValueError, FileExistsError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
-    typer.echo(json.dumps(jwks(key), indent=2))
-
-
-@keys_app.command("jwks")
-def keys_jwks(
-    private_key: Path = typer.Option(..., "--private-key", help="The PEM private key."),
-    key_id: str | None = typer.Option(None, "--key-id", help="kid (default: the thumbprint)."),
-) -> None:
-    """Print the public JWKS of a private key."""
-    from standby.sync.jwks import jwks, load_private_key
-
-    try:
-        key = load_private_key(private_key)
-        typer.echo(json.dumps(jwks(key, key_id), indent=2))
-    except ValueError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
-
-
 def register(app: typer.Typer) -> None:
     app.command("sync")(sync)
-    app.add_typer(keys_app, name="keys")

@@ -11,8 +11,9 @@ import typer
 
 from standby.accounts import repository, users
 from standby.accounts.roles import ROLES
+from standby.cli.replica import open_replica
 from standby.settings import load_settings
-from standby.store import Store, open_store
+from standby.store import Store
 
 user_app = typer.Typer(help="Viewer accounts: add, import from CSV, list.", no_args_is_help=True)
 
@@ -26,7 +27,7 @@ URL = typer.Option(
 
 def _open(db: Path | None, database_url: str | None) -> Store:
     settings = load_settings(db=db, database_url=database_url)
-    return open_store(db=settings.db, database_url=settings.database_url)
+    return open_replica(settings)
 
 
 @user_app.command("add")

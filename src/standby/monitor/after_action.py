@@ -41,7 +41,7 @@ class Report:
     notifications: list[OutboxRow]
     # the audit chain's head when the report was made, from the composition root (this
     # package does not read the accounts): a copy of it outside the database once the
-    # report is printed or filed (docs/security.md#audit)
+    # report is printed or filed (docs/security.md#the-audit-log)
     audit_head: str | None = None
 
     @property

@@ -7,7 +7,7 @@ Renders a `standby.fhir.census.Census`."""
 from __future__ import annotations
 
 from reportlab.lib.units import inch
-from reportlab.platypus import Flowable, Paragraph
+from reportlab.platypus import Flowable
 
 from standby.fhir.census import Census
 from standby.fhir.summary_model import AllergyStatus
@@ -15,6 +15,7 @@ from standby.reports import styles as st
 from standby.reports.pages import Context, Marker, local_text
 from standby.reports.patient_header import code_status_cell
 from standby.reports.tables import esc, headed_table, markup, p
+from standby.reports.text import para
 
 CODE_W = 1.05 * inch
 
@@ -24,7 +25,7 @@ def census_sheet(c: Census) -> list[Flowable]:
     title = f"Unit census — {name}"
     out: list[Flowable] = [
         Marker(Context(group=f"census:{c.unit_id}", title=title)),
-        Paragraph(esc(f"{title} — {len(c.occupied)} of {len(c.beds)} beds occupied"), st.H1),
+        para(f"{title} — {len(c.occupied)} of {len(c.beds)} beds occupied", st.H1),
     ]
     if c.charted_until is not None:
         out.append(
@@ -37,7 +38,7 @@ def census_sheet(c: Census) -> list[Flowable]:
             )
         )
     if not c.beds:
-        return [*out, Paragraph("No beds or patients on this unit in the replica.", st.EMPTY)]
+        return [*out, para("No beds or patients on this unit in the replica.", st.EMPTY)]
     rows = []
     extra = []
     for i, b in enumerate(c.beds, start=1):

@@ -15,12 +15,13 @@ from reportlab.graphics.barcode import qrencoder
 from reportlab.lib import colors
 from reportlab.lib.units import inch
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.platypus import Flowable, PageBreak, Paragraph
+from reportlab.platypus import Flowable, PageBreak
 
 from standby.fhir.summary import PatientSummary
 from standby.reports import styles as st
 from standby.reports.pages import Context, Marker
 from standby.reports.patient import context
+from standby.reports.text import para
 
 W = 7.6 * inch
 
@@ -142,8 +143,8 @@ def forms(s: PatientSummary) -> list[Flowable]:
         out += [
             PageBreak(),
             Marker(context(s, title)),
-            Paragraph(title, st.H1),
-            Paragraph(
+            para(title, st.H1),
+            para(
                 "Write in ink. Time every entry. This form is filed back into the "
                 "EHR when it returns.",
                 st.SMALL,
@@ -243,7 +244,7 @@ def fit_size(text: str, font: str, size: float, width: float) -> float:
 def label_sheets(unit_id: str, patients: Sequence[PatientSummary]) -> list[Flowable]:
     out: list[Flowable] = [Marker(Context(group=f"labels:{unit_id}", title="Patient labels"))]
     if not patients:
-        return [*out, Paragraph("No patients on this unit: no labels.", st.EMPTY)]
+        return [*out, para("No patients on this unit: no labels.", st.EMPTY)]
     rows = LabelSheet.ROWS
     for i in range(0, len(patients), rows):
         if i:

@@ -22,7 +22,6 @@ from reportlab.platypus import (
     Flowable,
     KeepTogether,
     PageBreak,
-    Paragraph,
     Spacer,
 )
 
@@ -35,13 +34,14 @@ from standby.reports import styles as st
 from standby.reports.pages import Marker, local_text
 from standby.reports.patient_header import clock_on, context, empty, when
 from standby.reports.tables import esc, headed_table, markup, p
+from standby.reports.text import para
 
 
 def medications(s: PatientSummary) -> list[Flowable]:
     out: list[Flowable] = [
         PageBreak(),
         Marker(context(s, "Active medications")),
-        Paragraph("Active medications", st.H1),
+        para("Active medications", st.H1),
     ]
     if not s.medications:
         return [*out, empty(s.medications)]
@@ -108,7 +108,7 @@ def _drug(s: PatientSummary, m: Any, width: float) -> Any:
     return markup(f"<font size={size}>{esc(m.name)}</font>{_alert(s, m)}", st.DRUG)
 
 
-def _dose_cell(m: Any, s: PatientSummary | None = None, width: float = 2.3 * inch) -> Paragraph:
+def _dose_cell(m: Any, s: PatientSummary | None = None, width: float = 2.3 * inch) -> Flowable:
     extra = _adds(m)
     size = drug_size(m.name, width)
     return markup(
@@ -152,8 +152,8 @@ def mar(s: PatientSummary) -> list[Flowable]:
     out: list[Flowable] = [
         PageBreak(),
         Marker(context(s, "Medication administration record")),
-        Paragraph(esc(title), st.H1),
-        Paragraph(esc(s.mar.time_rule), st.NOTE),
+        para(title, st.H1),
+        para(s.mar.time_rule, st.NOTE),
     ]
     m = s.mar
     if s.mar_status is not SectionStatus.PRESENT:
@@ -240,10 +240,10 @@ def mar(s: PatientSummary) -> list[Flowable]:
             )
         )
     else:
-        out.append(Paragraph("No scheduled doses in the next 24 hours.", st.EMPTY))
+        out.append(para("No scheduled doses in the next 24 hours.", st.EMPTY))
     unscheduled = [e for e in m.scheduled if not e.doses]
     if unscheduled:
-        out.append(Paragraph("Scheduled orders without clock times (give as directed)", st.H2))
+        out.append(para("Scheduled orders without clock times (give as directed)", st.H2))
         out.append(
             headed_table(
                 ["Drug · dose · route", "Frequency", "Last given"],
@@ -313,11 +313,11 @@ def infusions(s: PatientSummary) -> list[Flowable]:
         return []
     out: list[Flowable] = [
         CondPageBreak(2.2 * inch),
-        Paragraph("CONTINUOUS INFUSIONS (drips)", st.H2),
+        para("CONTINUOUS INFUSIONS (drips)", st.H2),
     ]
     if s.mar.in_downtime:
         out.append(
-            Paragraph(
+            para(
                 "Rates as charted before the EHR went down: check the pump and the paper record.",
                 st.WARN,
             )
@@ -374,14 +374,17 @@ def _infusion(s: PatientSummary, e: MarEntry) -> Flowable:
 def prn(s: PatientSummary) -> list[Flowable]:
     """Each PRN order with its minimum interval, last dose and next allowed time, and a
     row for every dose the interval allows in 24 hours (q4h: six)."""
-    head: list[Flowable] = [Paragraph("PRN — AS NEEDED (not scheduled)", st.H2)]
+    head: list[Flowable] = [para("PRN — AS NEEDED (not scheduled)", st.H2)]
     if not s.mar.prn:
-        return [CondPageBreak(1.0 * inch), *head, Paragraph("No active PRN orders.", st.EMPTY)]
+        return [CondPageBreak(1.0 * inch), *head, para("No active PRN orders.", st.EMPTY)]
     out: list[Flowable] = []
     for e in s.mar.prn:  # the heading stays with the first order
         out.append(KeepTogether([*head, _prn(s, e), Spacer(1, 6)]))
         head = []
     return out
+
+
+_PRN_ROW = 26.0  # the height of an empty dose row (11 pt leading, 8 + 8 padding)
 
 
 def _prn(s: PatientSummary, e: MarEntry) -> Flowable:
@@ -402,18 +405,22 @@ def _prn(s: PatientSummary, e: MarEntry) -> Flowable:
                 "(from the last dose charted before the EHR went down: check the paper MAR)"
             )
     n = slots_per_day(m.min_interval)
+    widths = [2.3 * inch, 1.8 * inch, 0.9 * inch, 0.8 * inch, 1.2 * inch, 0.6 * inch]
     first: list[Any] = [_dose_cell(m, s), markup("<br/>".join(facts), st.CELL)]
     rows: list[list[Any]] = [[*(first if i == 0 else ["", ""]), "", "", "", ""] for i in range(n)]
     extra: list[tuple[Any, ...]] = [
-        ("SPAN", (0, 1), (0, n)),
-        ("SPAN", (1, 1), (1, n)),
         ("TOPPADDING", (2, 1), (-1, -1), 8),
         ("BOTTOMPADDING", (2, 1), (-1, -1), 8),
     ]
+    # the order's cells span its dose rows, unless they are taller than those rows (a
+    # spanned cell cannot split across pages): then they stay in the first row
+    tallest = max(c.wrap(w - 6.5, 10_000)[1] for c, w in zip(first, widths, strict=False))
+    if tallest <= n * _PRN_ROW:
+        extra += [("SPAN", (0, 1), (0, n)), ("SPAN", (1, 1), (1, n))]
     return headed_table(
         ["Drug · dose · route", "When / interval", "Time given", "Dose", "Reason", "Initials"],
         rows,
-        [2.3 * inch, 1.8 * inch, 0.9 * inch, 0.8 * inch, 1.2 * inch, 0.6 * inch],
+        widths,
         extra=extra,
         zebra=False,
     )
@@ -422,21 +429,19 @@ def _prn(s: PatientSummary, e: MarEntry) -> Flowable:
 def administrations(s: PatientSummary) -> list[Flowable]:
     out: list[Flowable] = [
         CondPageBreak(1.2 * inch),
-        Paragraph("Administrations in the last 24 hours", st.H2),
+        para("Administrations in the last 24 hours", st.H2),
     ]
     if s.mar.charted_until is not None:
         out.append(
-            Paragraph(
-                esc(
-                    "As charted in the EHR: nothing after "
-                    f"{local_text(s.mar.charted_until, s.now)} — see the paper MAR."
-                ),
+            para(
+                "As charted in the EHR: nothing after "
+                f"{local_text(s.mar.charted_until, s.now)} — see the paper MAR.",
                 st.WARN,
             )
         )
     recent: list[Administration] = s.mar.recent
     if not recent:
-        return [*out, Paragraph("No administrations recorded in the last 24 hours.", st.EMPTY)]
+        return [*out, para("No administrations recorded in the last 24 hours.", st.EMPTY)]
     rows = [
         [
             p(when(a.when, s.now)),

@@ -209,15 +209,19 @@ def draw_furniture(
         top -= BANNER_H + 4
     canv.setFillColor(colors.black)
     title = ctx.title if ctx else ""
-    canv.setFont(st.BOLD, 10)
-    canv.drawString(left, top - 10, title)
+    scope = f"{f.scope} · {f.as_of_text}"
     canv.setFont(st.FONT, 9)
-    canv.drawRightString(right, top - 10, f"{f.scope} · {f.as_of_text}")
+    canv.drawRightString(right, top - 10, scope)
+    room = right - left - stringWidth(scope, st.FONT, 9) - 12
+    text, size = _fit_or_cut(title, st.BOLD, 10, room)
+    canv.setFont(st.BOLD, size)
+    canv.drawString(left, top - 10, text)
     if ctx and ctx.patient_line:
         _identifiers(canv, ctx, left, right, top - 27)
         room = right - left - (_code_mark(canv, ctx, right, top - 40) + 8)
-        canv.setFont(st.FONT, _fit_size(ctx.patient_extra, st.FONT, 9.5, room))
-        canv.drawString(left, top - 40, ctx.patient_extra)
+        text, size = _fit_or_cut(ctx.patient_extra, st.FONT, 9.5, room)
+        canv.setFont(st.FONT, size)
+        canv.drawString(left, top - 40, text)
         _allergy_box(canv, ctx, left, right, top - 44)
     canv.setStrokeColor(colors.black)
     canv.setLineWidth(0.6)
@@ -226,9 +230,15 @@ def draw_furniture(
     base = MARGIN
     canv.line(left, base + FOOTER_H - 2, right, base + FOOTER_H - 2)
     canv.setFont(st.BOLD, 10)
-    canv.drawRightString(right, base + FOOTER_H - 14, f"Page {x} of {y}")
-    canv.setFont(st.BOLD if ctx and ctx.patient_line else st.FONT, 8.5)
-    who = ctx.patient_line if ctx and ctx.patient_line else f.scope
+    page = f"Page {x} of {y}"
+    canv.drawRightString(right, base + FOOTER_H - 14, page)
+    room = right - left - stringWidth(page, st.BOLD, 10) - 12
+    if ctx and ctx.patient_line:
+        who, size = _footer_identifiers(ctx.patient_line, room)
+        canv.setFont(st.BOLD, size)
+    else:
+        who, size = _fit_or_cut(f.scope, st.FONT, 8.5, room)
+        canv.setFont(st.FONT, size)
     canv.drawString(left, base + FOOTER_H - 14, who)
     canv.setFont(st.FONT, 8)
     canv.drawString(
@@ -244,12 +254,82 @@ def draw_furniture(
 
 
 def _identifiers(canv: Canvas, ctx: Context, left: float, right: float, y: float) -> None:
-    """Name (left, shrunk to fit, never cut) and "DOB … · MRN …" (right), both bold."""
-    name, _, ids = ctx.patient_line.partition(" · ")
-    canv.setFont(st.BOLD, 12.5)
+    """Name (left) and "DOB … · MRN …" (right), both bold, never over each other. The
+    DOB and MRN are never cut: they shrink to fit half the line at most. The name shrinks
+    to fit the rest; a name too long for one line at 7 pt takes two lines, and one too
+    long for two is cut with "…" (the face sheet prints it whole)."""
+    name, ids = _split_identifiers(ctx.patient_line)
+    width = right - left
+    ids_size = _fit_size(ids, st.BOLD, 12.5, width * 0.5)
+    ids_w = stringWidth(ids, st.BOLD, ids_size)
+    canv.setFont(st.BOLD, ids_size)
     canv.drawRightString(right, y, ids)
-    canv.setFont(st.BOLD, _name_size(name, right - left - stringWidth(ids, st.BOLD, 12.5) - 12))
-    canv.drawString(left, y, name)
+    room = width - ids_w - 12
+    size = _name_size(name, room)
+    if stringWidth(name, st.BOLD, size) <= room:
+        canv.setFont(st.BOLD, size)
+        canv.drawString(left, y, name)
+        return
+    lines = _wrap_chars(name, st.BOLD, NAME_MIN, room)
+    if len(lines) > 2:
+        lines = (lines[0], _cut(" ".join(lines[1:]), st.BOLD, NAME_MIN, room))
+    canv.setFont(st.BOLD, NAME_MIN)
+    canv.drawString(left, y + 4, lines[0])
+    canv.drawString(left, y + 4 - NAME_MIN - 0.5, lines[1])
+
+
+NAME_MIN = 7.0
+
+
+def _split_identifiers(line: str) -> tuple[str, str]:
+    """ "SMITH, John · DOB 1957-03-02 · MRN 100234" → the name and the rest (a name may
+    hold " · " itself: the DOB starts the rest)."""
+    name, sep, ids = line.rpartition(" · DOB ")
+    return (name, f"DOB {ids}") if sep else line.partition(" · ")[::2]
+
+
+@functools.lru_cache(maxsize=4096)
+def _footer_identifiers(line: str, room: float) -> tuple[str, float]:
+    """The footer's "name · DOB · MRN": the DOB and MRN whole, the name cut with "…" when
+    the line cannot fit at 6.5 pt."""
+    size = _fit_size(line, st.BOLD, 8.5, room)
+    if stringWidth(line, st.BOLD, size) <= room:
+        return line, size
+    name, ids = _split_identifiers(line)
+    rest = room - stringWidth(f" · {ids}", st.BOLD, size)
+    return f"{_cut(name, st.BOLD, size, max(rest, room * 0.3))} · {ids}", size
+
+
+def _fit_or_cut(text: str, font: str, size: float, room: float) -> tuple[str, float]:
+    """`text` shrunk to fit `room` (to 6.5 pt at least), and cut with "…" if even that is
+    too wide: a line never runs into its neighbour."""
+    size = _fit_size(text, font, size, room)
+    return _cut(text, font, size, room), size
+
+
+@functools.lru_cache(maxsize=4096)
+def _cut(text: str, font: str, size: float, room: float) -> str:
+    if stringWidth(text, font, size) <= room:
+        return text
+    while text and stringWidth(f"{text}…", font, size) > room:
+        text = text[:-1]
+    return f"{text.rstrip()}…"
+
+
+@functools.lru_cache(maxsize=4096)
+def _wrap_chars(text: str, font: str, size: float, room: float) -> tuple[str, ...]:
+    """Lines no wider than `room`: at spaces where there are, inside a word where one
+    word is wider than the line."""
+    lines: list[str] = []
+    for line in _fit(text, font, size, room):
+        while stringWidth(line, font, size) > room and len(line) > 1:
+            n = len(line) - 1
+            while n > 1 and stringWidth(line[:n], font, size) > room:
+                n -= 1
+            lines.append(line[:n])
+            line = line[n:]
+        lines.append(line)
+    return tuple(lines)
 
 
 def _code_mark(canv: Canvas, ctx: Context, right: float, y: float) -> float:
@@ -287,7 +367,7 @@ def _fit_size(text: str, font: str, size: float, room: float) -> float:
 @functools.lru_cache(maxsize=4096)
 def _name_size(name: str, room: float) -> float:
     size = 15.0
-    while size > 7 and stringWidth(name, st.BOLD, size) > room:
+    while size > NAME_MIN and stringWidth(name, st.BOLD, size) > room:
         size -= 0.5
     return size
 

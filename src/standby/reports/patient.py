@@ -11,7 +11,7 @@ last 48 hours, active orders, the most recent notes.
 from __future__ import annotations
 
 from reportlab.lib.units import inch
-from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak, Paragraph, Spacer
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak, Spacer
 
 from standby.fhir.summary import AllergyStatus, PatientSummary
 from standby.fhir.summary_model import VITAL_COLUMNS, LabResult, VitalRow
@@ -20,6 +20,7 @@ from standby.reports.medication_record import mar, medications
 from standby.reports.pages import Marker
 from standby.reports.patient_header import W, code_status_cell, context, empty, when
 from standby.reports.tables import Cell, esc, headed_table, key_values, markup, p
+from standby.reports.text import para
 
 # FHIR's codes in the words of the ward (the web summary says the same).
 PROBLEM_KIND = {"Encounter diagnosis": "diagnosis of this stay", "Problem": "problem list"}
@@ -36,7 +37,7 @@ __all__ = ["context", "face_sheet", "mar_only", "notes", "packet", "results"]
 # ---- face sheet -------------------------------------------------------------------------
 def face_sheet(s: PatientSummary) -> list[Flowable]:
     h = s.header
-    out: list[Flowable] = [Marker(context(s, "Face sheet")), Paragraph("Face sheet", st.H1)]
+    out: list[Flowable] = [Marker(context(s, "Face sheet")), para("Face sheet", st.H1)]
     wt = h.weight.value if h.weight else "not recorded"
     ht = h.height.value if h.height else "not recorded"
     out.append(
@@ -67,7 +68,7 @@ def face_sheet(s: PatientSummary) -> list[Flowable]:
             W,
         )
     )
-    out.append(Paragraph("Contacts", st.H2))
+    out.append(para("Contacts", st.H2))
     if h.contacts:
         out.append(
             headed_table(
@@ -77,9 +78,9 @@ def face_sheet(s: PatientSummary) -> list[Flowable]:
             )
         )
     else:
-        out.append(Paragraph("No contacts recorded in the EHR.", st.EMPTY))
+        out.append(para("No contacts recorded in the EHR.", st.EMPTY))
     out += allergy_section(s)
-    out.append(Paragraph("Active problems", st.H2))
+    out.append(para("Active problems", st.H2))
     if s.problems:
         out.append(
             headed_table(
@@ -93,14 +94,14 @@ def face_sheet(s: PatientSummary) -> list[Flowable]:
         )
     else:
         out.append(empty(s.problems))
-    out.append(Paragraph("Care plan", st.H2))
+    out.append(para("Care plan", st.H2))
     if s.care_plan:
         for cp in s.care_plan:
             acts = "".join(f"<br/>• {esc(a)}" for a in cp.activities)
             out.append(markup(f"<b>{esc(cp.title)}</b> {esc(cp.period)}{acts}", st.BODY))
     else:
         out.append(empty(s.care_plan))
-    out.append(Paragraph("Upcoming procedures and appointments", st.H2))
+    out.append(para("Upcoming procedures and appointments", st.H2))
     if s.upcoming:
         out.append(
             headed_table(
@@ -124,7 +125,7 @@ def face_sheet(s: PatientSummary) -> list[Flowable]:
 
 
 def allergy_section(s: PatientSummary) -> list[Flowable]:
-    out: list[Flowable] = [Paragraph("Allergies and intolerances", st.H2)]
+    out: list[Flowable] = [para("Allergies and intolerances", st.H2)]
     a = s.allergies
     if a.status is AllergyStatus.LISTED:
         out.append(
@@ -143,10 +144,10 @@ def allergy_section(s: PatientSummary) -> list[Flowable]:
             )
         )
     elif a.status is AllergyStatus.NO_KNOWN_ALLERGIES:
-        out.append(Paragraph("No known allergies (asserted in the EHR).", st.BODY))
+        out.append(para("No known allergies (asserted in the EHR).", st.BODY))
     elif a.status is AllergyStatus.NOT_RECORDED:
         out.append(
-            Paragraph(
+            para(
                 "ALLERGIES NOT RECORDED — no allergy information in the EHR. "
                 "Ask the patient or family before giving any medication.",
                 st.WARN,
@@ -154,7 +155,7 @@ def allergy_section(s: PatientSummary) -> list[Flowable]:
         )
     else:
         out.append(
-            Paragraph(
+            para(
                 "ALLERGIES NOT SYNCHRONISED — Standby's copy of the EHR holds no "
                 "allergy records; this does not mean none. Check another source.",
                 st.WARN,
@@ -168,18 +169,18 @@ def results(s: PatientSummary) -> list[Flowable]:
     out: list[Flowable] = [
         PageBreak(),
         Marker(context(s, "Vital signs and laboratory results")),
-        Paragraph("Vital signs — last 48 hours", st.H1),
+        para("Vital signs — last 48 hours", st.H1),
     ]
     if s.vitals.rows:
         out += _vitals(s)
     else:
         out.append(empty(s.vitals_status, "vital signs in the last 48 h"))
-    out.append(Paragraph("Laboratory results — last 48 hours", st.H2))
+    out.append(para("Laboratory results — last 48 hours", st.H2))
     if s.labs:
         out += _labs(s)
     else:
         out.append(empty(s.labs))
-    out.append(Paragraph("Active orders", st.H2))
+    out.append(para("Active orders", st.H2))
     if s.orders:
         out.append(
             headed_table(
@@ -212,16 +213,16 @@ def _vitals(s: PatientSummary) -> list[Flowable]:
     out: list[Flowable] = []
     full = s.vitals.last_full
     if full is not None:
-        out.append(Paragraph(esc(f"Last full set: {when(full.when, s.now)}"), st.H2))
+        out.append(para(f"Last full set: {when(full.when, s.now)}", st.H2))
         out.append(headed_table(cols, [[_vital(full, c) for c in cols]], widths[1:-1]))
     else:
         out.append(
-            Paragraph(
+            para(
                 "No full set (BP, HR, RR, Temp and SpO2 together) in the last 48 hours.",
                 st.EMPTY,
             )
         )
-    out.append(Paragraph("Every set, newest first", st.H2))
+    out.append(para("Every set, newest first", st.H2))
     rows = [
         [
             p(when(r.when, s.now)),
@@ -233,12 +234,10 @@ def _vitals(s: PatientSummary) -> list[Flowable]:
     out.append(headed_table(["Time", *cols, "Set"], rows, widths))
     ranges = s.vitals.ranges
     out.append(
-        Paragraph(
-            esc(
-                f"H / L: above or below the {ranges}, or as flagged in the EHR."
-                if ranges
-                else "H / L: as flagged in the EHR."
-            ),
+        para(
+            f"H / L: above or below the {ranges}, or as flagged in the EHR."
+            if ranges
+            else "H / L: as flagged in the EHR.",
             st.EMPTY,
         )
     )
@@ -279,7 +278,7 @@ def _labs(s: PatientSummary) -> list[Flowable]:
         out.append(
             KeepTogether(
                 [
-                    Paragraph(esc(panel), st.H2),
+                    para(panel, st.H2),
                     headed_table(
                         ["Test", "Latest", "Flag", "When", "Previous", "Reference range"],
                         rows,
@@ -313,19 +312,19 @@ def notes(s: PatientSummary) -> list[Flowable]:
     out: list[Flowable] = [
         CondPageBreak(2 * inch),
         Marker(context(s, "Recent notes")),
-        Paragraph("Most recent notes", st.H1),
+        para("Most recent notes", st.H1),
     ]
     if not s.notes:
         return [*out, empty(s.notes)]
     for n in s.notes.items[:NOTES_PRINTED]:
         head = f"{n.title} — {when(n.when, s.now)}{' — ' + n.author if n.author else ''}"
-        out.append(KeepTogether([Paragraph(esc(head), st.H2)]))
-        for para in n.text.split("\n\n"):
-            out.append(Paragraph(esc(para.strip()), st.NOTE))
+        out.append(KeepTogether([para(head, st.H2)]))
+        for block in n.text.split("\n\n"):
+            out.append(para(block.strip(), st.NOTE))
             out.append(Spacer(1, 3))
     left = len(s.notes.items) - NOTES_PRINTED
     if left > 0:
-        out.append(Paragraph(f"{left} older note(s) not printed: see the viewer.", st.EMPTY))
+        out.append(para(f"{left} older note(s) not printed: see the viewer.", st.EMPTY))
     return out
 
 

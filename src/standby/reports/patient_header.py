@@ -10,7 +10,7 @@ from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.units import inch
-from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
+from reportlab.platypus import Flowable, Table, TableStyle
 
 from standby.fhir.display import wall_clock
 from standby.fhir.summary import AllergyStatus, PatientSummary, Section
@@ -18,6 +18,7 @@ from standby.fhir.summary_model import CodeStatus, SectionStatus
 from standby.reports import styles as st
 from standby.reports.pages import Context
 from standby.reports.tables import esc
+from standby.reports.text import markup, para
 
 W = 7.6 * inch  # body width of a Letter portrait page with our margins
 
@@ -51,17 +52,17 @@ def not_synchronised(what: str) -> str:
     return f"Not synchronised: Standby's copy of the EHR holds no {what}; this does not mean none."
 
 
-def empty(section: Section[Any] | SectionStatus, what: str = "") -> Paragraph:
+def empty(section: Section[Any] | SectionStatus, what: str = "") -> Flowable:
     if isinstance(section, Section):
         if section.status is SectionStatus.NOT_SYNCHRONISED:
-            return Paragraph(esc(not_synchronised(section.what)), st.EMPTY)
-        return Paragraph(esc(section.empty_text), st.EMPTY)
+            return para(not_synchronised(section.what), st.EMPTY)
+        return para(section.empty_text, st.EMPTY)
     text = (
         not_synchronised(what or "these records")
         if section is SectionStatus.NOT_SYNCHRONISED
         else f"No {what} recorded in the EHR."
     )
-    return Paragraph(esc(text), st.EMPTY)
+    return para(text, st.EMPTY)
 
 
 def when(dt: datetime | None, now: datetime) -> str:
@@ -90,10 +91,10 @@ def code_status_cell(cs: CodeStatus, width: float) -> Flowable:
     inverted mark with a symbol ("⚠ DNR", white on black, in a black box) over its words;
     full code or unknown as bold text. No word is split or hyphenated."""
     if not cs.limits:
-        return Paragraph(esc(cs.text), st.CODE_PLAIN)
-    rows: list[list[Any]] = [[Paragraph(f"\u26a0 {esc(cs.mark)}", st.CODE_MARK)]]
+        return para(cs.text, st.CODE_PLAIN)
+    rows: list[list[Any]] = [[markup(f"\u26a0 {esc(cs.mark)}", st.CODE_MARK)]]
     if cs.words:
-        rows.append([Paragraph(esc(cs.words), st.CODE_WORDS)])
+        rows.append([para(cs.words, st.CODE_WORDS)])
     t = Table(rows, colWidths=[width], hAlign="LEFT")
     t.setStyle(
         TableStyle(

@@ -4,7 +4,10 @@ Layout under `out_dir` (docs/reports.md):
 
     manifest.json                       what was generated when, from which data-as-of
     <unit>/census.pdf, packets.pdf, mar.pdf, forms.pdf, labels.pdf   the newest set
+    <unit>/manifest.json                 which unit (id, alias, name) and generation
     <unit>/generations/<stamp>/...       the last K sets (the newest included)
+
+`<unit>` is the unit's Location id (`unit_folder`), never its alias or name.
     schedules/or.pdf, clinics.pdf        today's and tomorrow's, hospital-wide
     schedules/generations/<stamp>/...
 
@@ -19,6 +22,7 @@ the next run.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -36,6 +40,7 @@ from standby.clinical.schedules import clinic_schedule, or_schedule
 from standby.clock import instant
 from standby.fhir.display import parse_instant
 from standby.fhir.mar import charting_cutoff
+from standby.private_files import narrow, private_dir, write_private_bytes
 from standby.reports import render
 from standby.reports.pages import Furniture
 from standby.reports.printing import print_files
@@ -63,6 +68,7 @@ class UnitEntry:
     files: list[FileEntry] = field(default_factory=list)
     printed: list[list[str]] = field(default_factory=list)  # argv of each lp command run
     error: str | None = None
+    name: str = ""  # "4W — 4 West Medical"
 
 
 @dataclass
@@ -89,8 +95,28 @@ class Manifest:
         )
 
 
-def folder_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "unit"
+RESERVED = frozenset({"schedules", "manifest.json", "generations"})
+
+
+def unit_folder(unit_id: str) -> str:
+    """The folder of a unit's packets, from its Location id: ids are unique in the EHR,
+    while aliases and names repeat, may be empty or not Latin (the display name is in
+    the folder's manifest.json). Lower-case ASCII letters, digits, "-" and "_" only; where
+    that changes the id, or would be a name of ours, 8 hex digits of the id's hash follow,
+    so two ids never share a folder, even on a disk that ignores case (a Mac), and no
+    folder is ".", ".." or outside the output folder."""
+    name = re.sub(r"[^a-z0-9-]+", "_", unit_id.lower())
+    if name != unit_id or name in RESERVED:
+        digest = hashlib.sha256(unit_id.encode()).hexdigest()[:8]
+        name = f"{name.strip('_') or 'unit'}-{digest}"
+    return name
+
+
+def _unit_dir(out_dir: Path, unit_id: str) -> Path:
+    folder = out_dir / unit_folder(unit_id)
+    if folder.resolve().parent != out_dir.resolve():  # a symlink planted in the folder
+        raise OSError(f"{folder} is not a folder directly inside {out_dir}")
+    return folder
 
 
 def stamp(now: datetime) -> str:
@@ -99,12 +125,7 @@ def stamp(now: datetime) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that a reader sees the old content or the new, never part."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_private_bytes(path, data)  # 0600: packets carry patients' records
 
 
 def _publish(src: Path, dst: Path) -> None:
@@ -116,6 +137,7 @@ def _publish(src: Path, dst: Path) -> None:
         os.link(src, tmp)
     except OSError:
         shutil.copyfile(src, tmp)
+        narrow(tmp)
     os.replace(tmp, dst)
 
 
@@ -133,10 +155,10 @@ class _Generation:
     def __init__(self, folder: Path, name: str) -> None:
         self.folder = folder
         self.gens = folder / "generations"
-        self.gens.mkdir(parents=True, exist_ok=True)
+        private_dir(self.gens)
         self.name = name
         self.tmp = self.gens / f".tmp-{name}-{os.getpid()}"
-        self.tmp.mkdir()
+        private_dir(self.tmp)
         self.files: list[FileEntry] = []
 
     def write(self, name: str, pdf: render.PDF) -> None:
@@ -191,7 +213,7 @@ def generate_unit(
     printer: str | None = None,
 ) -> UnitEntry:
     """One unit's packet set (UNIT_FILES), committed as a new generation."""
-    folder = out_dir / folder_name(unit.alias)
+    folder = _unit_dir(out_dir, unit.id)
     census, summaries = unit_census_and_summaries(
         store, unit.id, now, charted_until=furniture.charted_until
     )
@@ -207,7 +229,9 @@ def generate_unit(
         gen.abort()
         raise
     final = gen.commit(keep)
-    entry = UnitEntry(unit.id, unit.alias, str(folder), final.name, len(summaries), gen.files)
+    entry = UnitEntry(
+        unit.id, unit.alias, str(folder), final.name, len(summaries), gen.files, name=unit.label
+    )
     write_atomic(folder / "manifest.json", json.dumps(asdict(entry), indent=2).encode())
     if printer:
         entry.printed = print_files(printer, [folder / n for n in PRINT_FILES])
@@ -258,7 +282,7 @@ def generate_all(
     alias (or id) to a CUPS printer; `print_all` sends every unit to one printer."""
     started = time.perf_counter()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     as_of = _as_of(data_as_of)
     f = Furniture(as_of, now, "", banner, charted_until=charting_cutoff(downtime_since, as_of))
     man = Manifest(instant(now), instant(as_of) if as_of else None, banner)
@@ -277,7 +301,7 @@ def generate_all(
             entry = UnitEntry(
                 u.id,
                 u.alias,
-                str(out / folder_name(u.alias)),
+                str(out / unit_folder(u.id)),
                 "",
                 0,
                 error=f"{type(e).__name__}: {e}",

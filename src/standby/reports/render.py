@@ -13,7 +13,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import replace
 
-from reportlab.platypus import Flowable, PageBreak, Paragraph
+from reportlab.platypus import Flowable, PageBreak
 
 from standby.clinical.schedules import ClinicSchedule, ORSchedule
 from standby.fhir.census import Census
@@ -24,6 +24,7 @@ from standby.reports.forms import forms, label_sheets
 from standby.reports.pages import Context, Furniture, Marker, PacketDoc
 from standby.reports.patient import mar_only, packet
 from standby.reports.schedules import clinic_sheet, or_sheet
+from standby.reports.text import para
 
 
 class PDF(bytes):
@@ -58,7 +59,7 @@ def _per_patient(summaries: Sequence[PatientSummary], part: str, f: Furniture) -
     if not story:
         story = [
             Marker(Context(group="empty", title=part)),
-            Paragraph(f"No patients on unit {f.unit} in the replica: nothing to print.", st.EMPTY),
+            para(f"No patients on unit {f.unit} in the replica: nothing to print.", st.EMPTY),
         ]
     return story
 

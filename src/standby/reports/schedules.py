@@ -4,12 +4,13 @@ list someone will call from to cancel or confirm). Renders `standby.clinical` sc
 from __future__ import annotations
 
 from reportlab.lib.units import inch
-from reportlab.platypus import CondPageBreak, Flowable, Paragraph
+from reportlab.platypus import CondPageBreak, Flowable
 
 from standby.clinical.schedules import PRIORITY_WORDS, ClinicSchedule, ORSchedule
 from standby.reports import styles as st
 from standby.reports.pages import Context, Marker
 from standby.reports.tables import esc, headed_table, markup, p
+from standby.reports.text import para
 
 
 def _hm(dt: object) -> str:
@@ -25,7 +26,7 @@ def _priority(word: str) -> str:
     return esc(word.upper()) if word else "not set"
 
 
-def or_legend() -> Paragraph:
+def or_legend() -> Flowable:
     return markup(
         "<b>Priority:</b> "
         + " · ".join(
@@ -39,14 +40,14 @@ def or_sheet(s: ORSchedule) -> list[Flowable]:
     title = f"OR schedule — {s.day:%A %d %B %Y}"
     out: list[Flowable] = [
         Marker(Context(group="or", title=title)),
-        Paragraph(esc(f"{title} — {s.cases} case(s)"), st.H1),
+        para(f"{title} — {s.cases} case(s)", st.H1),
     ]
     if not s.rooms:
-        return [*out, Paragraph("No surgeries scheduled for this day in the replica.", st.EMPTY)]
+        return [*out, para("No surgeries scheduled for this day in the replica.", st.EMPTY)]
     out.append(or_legend())
     for room in s.rooms:
         out.append(CondPageBreak(1.5 * inch))
-        out.append(Paragraph(esc(f"{room.name} — {len(room.cases)} case(s)"), st.H2))
+        out.append(para(f"{room.name} — {len(room.cases)} case(s)", st.H2))
         rows, extra = [], []
         for i, c in enumerate(room.cases, start=1):
             pt = c.patient
@@ -87,21 +88,19 @@ def clinic_sheet(s: ClinicSchedule) -> list[Flowable]:
     title = f"Clinic schedules — {s.day:%A %d %B %Y}"
     out: list[Flowable] = [
         Marker(Context(group="clinics", title=title)),
-        Paragraph(esc(f"{title} — {s.visits} visit(s)"), st.H1),
+        para(f"{title} — {s.visits} visit(s)", st.H1),
     ]
     if not s.providers:
         return [
             *out,
-            Paragraph("No clinic visits scheduled for this day in the replica.", st.EMPTY),
+            para("No clinic visits scheduled for this day in the replica.", st.EMPTY),
         ]
     for prov in s.providers:
         out.append(CondPageBreak(1.5 * inch))
         out.append(
-            Paragraph(
-                esc(
-                    f"{prov.name} {('— ' + prov.role) if prov.role else ''} — "
-                    f"{len(prov.visits)} visit(s)"
-                ),
+            para(
+                f"{prov.name} {('— ' + prov.role) if prov.role else ''} — "
+                f"{len(prov.visits)} visit(s)",
                 st.H2,
             )
         )

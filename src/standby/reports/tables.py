@@ -6,18 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
+from reportlab.platypus import Flowable, Table, TableStyle
 
 from standby.reports import styles as st
+from standby.reports.text import esc, para
+from standby.reports.text import markup as text_markup
 
-
-def esc(text: object) -> str:
-    return escape(str(text)).replace("\n", "<br/>")
+__all__ = ["esc", "headed_table", "key_values", "markup", "p"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +52,12 @@ def _resolve(data: list[list[Any]], widths: Sequence[float], cmds: list[tuple[An
                 if sty.textColor != colors.black:
                     cmds.append(("TEXTCOLOR", (c, r), (c, r), sty.textColor))
             else:
-                row[c] = Paragraph(esc(v.text), sty)
+                row[c] = para(v.text, sty)
 
 
-def markup(text: str, style: Any = st.CELL) -> Paragraph:
-    """A Paragraph from already-escaped mini-markup (<b>, <br/>, <font>)."""
-    return Paragraph(text, style)
+def markup(text: str, style: Any = st.CELL) -> Flowable:
+    """A cell of already-escaped mini-markup (<b>, <br/>, <font>): `text.markup`."""
+    return text_markup(text, style)
 
 
 def headed_table(
@@ -86,7 +85,7 @@ def headed_table(
         cmds.append(("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, st.LIGHT]))
     _resolve(data, widths, cmds)
     cmds.extend(extra)
-    t = Table(data, colWidths=list(widths), repeatRows=1, splitByRow=1, hAlign="LEFT")
+    t = Table(data, colWidths=list(widths), repeatRows=1, splitByRow=1, splitInRow=1, hAlign="LEFT")
     t.setStyle(TableStyle(cmds))
     return t
 
@@ -106,6 +105,6 @@ def key_values(pairs: Sequence[tuple[str, Any]], width: float) -> Table:
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
     ]
     _resolve(data, widths, cmds)
-    t = Table(data, colWidths=widths, hAlign="LEFT", splitByRow=1)
+    t = Table(data, colWidths=widths, hAlign="LEFT", splitByRow=1, splitInRow=1)
     t.setStyle(TableStyle(cmds))
     return t

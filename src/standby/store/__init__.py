@@ -4,6 +4,10 @@ in-memory one for tests (`standby.store.memory.MemoryStore`)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from standby.store.encryption import DatabaseKey
 
 from standby.store.base import (
     IngestReport,
@@ -39,10 +43,12 @@ def open_store(
     database_url: str | None = None,
     batch_size: int = 2000,
     max_resource_bytes: int = 16 * 1024 * 1024,
+    key: DatabaseKey | None = None,
 ) -> Store:
     """Open (creating and migrating as needed) the replica: PostgreSQL when a URL is
     given, else the SQLite file `db` (default ./standby.db). `batch_size` and
-    `max_resource_bytes` are the settings `ingest_batch_size` and `max_resource_bytes`."""
+    `max_resource_bytes` are the settings `ingest_batch_size` and `max_resource_bytes`; `key`
+    encrypts the SQLite file (`standby.store.encryption.database_key(settings)`)."""
     if database_url:
         from standby.store.postgres import PostgresStore
 
@@ -52,5 +58,8 @@ def open_store(
     from standby.store.sqlite import SQLiteStore
 
     return SQLiteStore(
-        Path(db or "standby.db"), batch_size=batch_size, max_resource_bytes=max_resource_bytes
+        Path(db or "standby.db"),
+        batch_size=batch_size,
+        max_resource_bytes=max_resource_bytes,
+        key=key,
     )

@@ -345,6 +345,13 @@ class Store(ABC):
     def read_transaction(self) -> AbstractContextManager[Transaction]:
         """A read-only view (concurrent with the writer)."""
 
+    def durable_transaction(self) -> AbstractContextManager[Transaction]:
+        """A write transaction whose commit is on disk when it returns: for what is
+        acknowledged to a person (the journal). Not nested in another transaction. The
+        engines override it where their ordinary commit is not (SQLite's `synchronous=NORMAL`;
+        PostgreSQL's `synchronous_commit` may be off on the server)."""
+        return self.transaction()
+
     # ---- lifecycle ---------------------------------------------------------------------
     @abstractmethod
     def close(self) -> None: ...

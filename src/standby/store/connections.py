@@ -42,6 +42,11 @@ class SingleWriter:
         self._on_rollback = on_rollback
         self._depth = 0
 
+    @property
+    def open(self) -> bool:
+        """Whether this thread is inside the transaction (call holding `lock`)."""
+        return self._depth > 0
+
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         with self.lock:

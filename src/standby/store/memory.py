@@ -34,6 +34,7 @@ from standby.store.base import (
     WriteOutcome,
     admit_all,
 )
+from standby.store.encryption import connect
 from standby.store.memory_search import compile_search, compile_sort, index_values, ordered
 from standby.store.migrations import apply as apply_migrations
 from standby.store.sql_store import now_instant
@@ -95,7 +96,7 @@ class MemoryStore(Store):
         self._seq = 0
         self._quarantine: list[QuarantineItem] = []
         self._checkpoints: dict[str, str] = {}
-        self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._conn: sqlite3.Connection = connect(":memory:", None)
         self._depth = 0
         # inside transaction(): each key's version before it, with its history's length
         self._undo: dict[Key, tuple[_Current | None, int]] | None = None

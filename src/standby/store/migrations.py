@@ -12,8 +12,9 @@ import sqlite3
 from collections.abc import Sequence
 
 from standby import clock
-from standby.store.base import Migration, Transaction
+from standby.store.base import Migration, StoreError, Transaction
 
+_NAME = "schema_migrations"
 _TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (namespace TEXT NOT NULL,"
     " version INTEGER NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL,"
@@ -42,7 +43,10 @@ def apply(
     """Run, inside the caller's transaction, the migrations of `namespace` that `db` has not
     recorded yet: the PostgreSQL variant (one script) when `postgres`, else the SQLite one
     statement by statement."""
-    db.execute(_TABLE)
+    # A database already migrated sees no DDL at all: on PostgreSQL the runtime role may
+    # not run any (docs/store.md, "PostgreSQL roles"); `standby migrate` runs it as owner.
+    if not _has_table(db, postgres=postgres):
+        _ddl(db, _TABLE, namespace)
     done = {
         int(r[0])
         for r in db.query("SELECT version FROM schema_migrations WHERE namespace = ?", (namespace,))
@@ -51,7 +55,7 @@ def apply(
         if m.version in done:
             continue
         if postgres:
-            db.execute(m.postgres or m.sqlite)
+            _ddl(db, m.postgres or m.sqlite, namespace)
         else:
             for stmt in split_statements(m.sqlite):
                 db.execute(stmt)
@@ -60,3 +64,23 @@ def apply(
             " VALUES (?, ?, ?, ?)",
             (namespace, m.version, m.description, clock.instant(clock.now())),
         )
+
+
+def _has_table(db: Transaction, *, postgres: bool) -> bool:
+    if postgres:
+        return bool(db.query("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0])
+    rows = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_NAME,))
+    return bool(rows)
+
+
+def _ddl(db: Transaction, sql: str, namespace: str) -> None:
+    try:
+        db.execute(sql)
+    except Exception as e:
+        if "permission denied" not in str(e):
+            raise
+        raise StoreError(
+            f"the database needs the {namespace!r} tables created or upgraded, and this "
+            "account may not change the schema: run `standby migrate --database-url URL` "
+            f"as the database's owner ({e})"
+        ) from e

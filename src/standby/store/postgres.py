@@ -99,12 +99,31 @@ class PostgresStore(SQLStore):
         self._closed = False
         self._wconn = self._connect()
         if schema:
-            self._wconn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            # created only when missing: the runtime role may not run DDL (docs/store.md)
+            found = self._wconn.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
+            ).fetchone()
+            if not found:
+                self._wconn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             self._wconn.execute(f'SET search_path TO "{schema}"')
         self._single_writer = SingleWriter(
             _PgCursor(self._wconn), begin="BEGIN", on_rollback=self._forget_pids
         )
-        self._init_schema()
+        try:
+            self._init_schema()
+        except BaseException:  # e.g. a role that may not create the tables: no leaked connection
+            self.close()
+            raise
+
+    @contextmanager
+    def durable_transaction(self) -> Iterator[Cursor]:
+        """`synchronous_commit` on for this transaction, whatever the server's default."""
+        with self._single_writer.lock:
+            if self._single_writer.open:
+                raise RuntimeError("a durable transaction cannot be part of another one")
+            with self._writer() as cur:
+                cur.execute("SET LOCAL synchronous_commit TO on")
+                yield cur
 
     def _connect(self) -> psycopg.Connection[Any]:
         conn = psycopg.connect(self.url, autocommit=True)

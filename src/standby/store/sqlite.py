@@ -5,6 +5,9 @@ processes queue on SQLite's own lock too); every thread reads through its own co
 concurrently with the writer (WAL). `synchronous=NORMAL`: a power cut may lose the last
 transactions of the replica, never corrupt it — and the replica can be re-synchronised.
 Packages whose writes must be durable when acknowledged (the journal) set FULL themselves.
+
+Every connection is opened by `encryption.connect`: SQLCipher when the store has a key
+(encrypted at rest, docs/security.md), plain SQLite without; the file and its WAL 0600.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from typing import Any
 
 from standby.store.base import Migration
 from standby.store.connections import Cursor, SingleWriter
+from standby.store.encryption import DatabaseKey, connect
 from standby.store.migrations import apply as apply_migrations
 from standby.store.sql_store import SQLStore
 
 
 class _SQLiteCursor(Cursor):
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Any) -> None:
         self._conn = conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -47,9 +51,12 @@ class SQLiteStore(SQLStore):
         *,
         batch_size: int = 2000,
         max_resource_bytes: int = 16 * 1024 * 1024,
+        key: DatabaseKey | None = None,
     ) -> None:
+        """`key`: the replica's SQLCipher key (None: plain SQLite)."""
         super().__init__()
         self.path = Path(path)
+        self.key = key
         self.batch_size = batch_size
         self.max_resource_bytes = max_resource_bytes
         self._local = threading.local()
@@ -61,12 +68,14 @@ class SQLiteStore(SQLStore):
         self._single_writer = SingleWriter(
             _SQLiteCursor(self._wconn), begin="BEGIN IMMEDIATE", on_rollback=self._forget_pids
         )
-        self._init_schema()
+        try:
+            self._init_schema()
+        except BaseException:  # e.g. a role that may not create the tables: no leaked connection
+            self.close()
+            raise
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0
-        )
+        conn: sqlite3.Connection = connect(self.path, self.key, timeout=30.0)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA cache_size=-32000")
@@ -96,6 +105,20 @@ class SQLiteStore(SQLStore):
             yield _SQLiteCursor(conn)
         finally:
             conn.execute("COMMIT")
+
+    @contextmanager
+    def durable_transaction(self) -> Iterator[Cursor]:
+        """`synchronous=FULL` for this commit only: in WAL mode the commit syncs the log
+        (with every transaction before it) before it returns."""
+        with self._single_writer.lock:
+            if self._single_writer.open:
+                raise RuntimeError("a durable transaction cannot be part of another one")
+            self._wconn.execute("PRAGMA synchronous=FULL")
+            try:
+                with self._writer() as cur:
+                    yield cur
+            finally:
+                self._wconn.execute("PRAGMA synchronous=NORMAL")
 
     def _alloc(self, cur: Cursor, what: str, n: int) -> list[int]:
         col = "rid" if what == "rid" else "seq"

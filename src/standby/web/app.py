@@ -35,7 +35,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from standby.accounts import repository, schema
+from standby.accounts import cookie_key, schema
 from standby.accounts.roles import Permission
 from standby.accounts.users import LoginPolicy
 from standby.clinical.census import units
@@ -100,7 +100,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         clock=clock or (lambda: datetime.now(tz)),
         sessions=SessionManager(
             store,
-            repository.signing_secret(store),
+            cookie_key.signing_secret(store, cookie_key.key_file(settings)),
             timedelta(minutes=settings.session_idle_minutes),
         ),
         policy=LoginPolicy(

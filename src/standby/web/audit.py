@@ -8,7 +8,7 @@ page views share one transaction, and a page is sent only after its line is comm
 Admins search it and export it as CSV (routes/admin.py); both show the patient by name and
 MRN (`patient_identities`), and the CSV keeps the replica's internal id for IT; every CSV
 cell goes through `spreadsheet_safe`. After writing lines the viewer copies the chain's head
-outside the database (`anchoring`, docs/security.md#audit).
+outside the database (`anchoring`, docs/security.md#the-audit-log).
 """
 
 from __future__ import annotations

@@ -1,0 +1,52 @@
+"""The key that signs the viewer's session cookies: in a file (0600), never in the
+database, so that a copy of the replica cannot forge a session (docs/security.md).
+
+The file is `STANDBY_SECRET_KEY_FILE`, or `<db>.secret` beside the replica. On the first
+start after an upgrade the key an older version kept in the database is moved into the
+file (the same key: sessions survive) and deleted from the database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from standby.accounts import repository
+from standby.private_files import private_dir, write_private_bytes
+from standby.settings import Settings
+from standby.store.base import Store
+
+
+def key_file(settings: Settings) -> Path:
+    """Where the cookie-signing key of these settings lives."""
+    return settings.secret_key_file or Path(settings.db).with_suffix(".secret")
+
+
+def signing_secret(store: Store, path: Path) -> str:
+    """The key in `path`; created there (0600) on first use, from the database's old key
+    when it holds one; the database's copy is deleted either way. Worker processes that
+    start together all end up with the one key (the file is created exclusively)."""
+    secret = _read(path)
+    if secret is None:
+        secret = repository.stored_signing_secret(store) or secrets.token_urlsafe(48)
+        private_dir(path.parent)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+        write_private_bytes(tmp, (secret + "\n").encode("ascii"))
+        try:
+            os.link(tmp, path)  # whole or absent, and never over a key another worker wrote
+        except FileExistsError:
+            secret = _read(path) or secret
+        finally:
+            tmp.unlink(missing_ok=True)
+    if repository.stored_signing_secret(store) is not None:
+        repository.forget_signing_secret(store)
+    return secret
+
+
+def _read(path: Path) -> str | None:
+    try:
+        text = path.read_text("ascii").strip()
+    except FileNotFoundError:
+        return None
+    return text or None

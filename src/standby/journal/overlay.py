@@ -1,0 +1,72 @@
+"""The journal as the read model sees it: what stands of a patient's entries, as FHIR
+resources beside the replica's (pure).
+
+"One view of truth": the census, the summary, the MAR and the packets read the replica's
+resources plus these. A dose given during downtime is then a MedicationAdministration of
+the order like any other, so the MAR counts it as given and computes the next dose from
+it; vital signs, notes, allergies and orders appear where the EHR's would. Each resource
+has a local id (`journal-<uuid>`, never an EHR id) and is tagged `downtime` in
+`meta.tag`, which is how the pages mark it "entered during downtime — not yet in the EHR"
+(`is_from_journal`). Struck entries are gone and corrected ones replaced
+(`repository.in_effect`); drill entries appear only in a drill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from standby.clock import instant
+from standby.journal.entries import Entry, Kind
+from standby.journal.fhir_mapping import DOWNTIME_TAG, URI_SYSTEM, to_fhir
+from standby.journal.repository import in_effect
+
+JSON = dict[str, Any]
+# the kinds whose resources the read model shows beside the replica's (ADT changes the
+# census through the journal's own view of beds; a registration is a patient of its own)
+SHOWN = frozenset(
+    {
+        Kind.VITALS,
+        Kind.ADMINISTRATION,
+        Kind.NOTE,
+        Kind.ORDER,
+        Kind.ALLERGY,
+        Kind.NO_KNOWN_ALLERGIES,
+    }
+)
+
+
+def local_id(resource: Mapping[str, Any]) -> str:
+    """ "journal-<uuid>" from the resource's entry identifier."""
+    for ident in resource.get("identifier") or []:
+        if ident.get("system") == URI_SYSTEM:
+            return "journal-" + str(ident["value"]).removeprefix("urn:uuid:")
+    raise ValueError("a journal resource carries its entry's identifier")
+
+
+def as_resources(entries: Iterable[Entry], *, drill: bool = False) -> list[JSON]:
+    """The resources of what stands of `entries` (one patient's, in the order written),
+    with local ids, ready to be read beside the replica's."""
+    wanted = [e for e in entries if e.drill == drill]
+    out: list[JSON] = []
+    for e in in_effect(wanted):
+        if e.kind not in SHOWN:
+            continue
+        for r in to_fhir(e):
+            r["id"] = local_id(r)
+            r["meta"] = {
+                **r.get("meta", {}),
+                "versionId": "1",
+                "lastUpdated": instant(e.recorded_at),
+            }
+            out.append(r)
+    return out
+
+
+def is_from_journal(resource: Mapping[str, Any]) -> bool:
+    """Whether a resource was documented during downtime and is not yet in the EHR."""
+    tags = (resource.get("meta") or {}).get("tag") or []
+    return any(
+        t.get("system") == DOWNTIME_TAG["system"] and t.get("code") == DOWNTIME_TAG["code"]
+        for t in tags
+    )

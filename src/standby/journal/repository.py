@@ -1,0 +1,171 @@
+"""The journal's storage: append entries durably, read them back (docs/journal.md#storage).
+
+`append` writes in one durable transaction (`Store.durable_transaction`: SQLite
+`synchronous=FULL`, a PostgreSQL commit): when it returns, the entries survive a killed
+process or a power cut, and only then may the clinician's screen say "saved".
+`JournalWriter` does the same for many clinicians at once: concurrent entries share one
+commit (group commit), and each caller returns once its own entry is on disk.
+
+Appending is idempotent on the entry's UUID: a form sent twice (a lost response, a
+double tap) is stored once, and `append` says which entries were already there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from standby.clock import instant, parse_instant
+from standby.journal import schema
+from standby.journal.entries import Capture, Entry, Kind
+from standby.store.base import Store
+from standby.store.group_commit import GroupCommit
+
+COLUMNS = (
+    "id, kind, patient_id, encounter_id, author, author_name, role, performed_at,"
+    " recorded_at, node, capture, transcribed_by, corrects, drill, payload"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    stored: list[str]  # ids written now
+    already: list[str]  # ids that were in the journal before (sent twice)
+
+
+def as_row(e: Entry) -> tuple[Any, ...]:
+    return (
+        e.id,
+        e.kind.value,
+        e.patient_id,
+        e.encounter_id,
+        e.author,
+        e.author_name,
+        e.role,
+        instant(e.performed_at),
+        instant(e.recorded_at),
+        e.node,
+        e.capture.value,
+        e.transcribed_by,
+        e.corrects,
+        1 if e.drill else 0,
+        orjson.dumps(dict(e.payload)).decode(),
+    )
+
+
+def _entry(r: Sequence[Any]) -> Entry:
+    return Entry(
+        id=r[0],
+        kind=Kind(r[1]),
+        patient_id=r[2],
+        encounter_id=r[3],
+        author=r[4],
+        author_name=r[5],
+        role=r[6],
+        performed_at=parse_instant(r[7]),
+        recorded_at=parse_instant(r[8]),
+        node=r[9],
+        capture=Capture(r[10]),
+        transcribed_by=r[11],
+        corrects=r[12],
+        drill=bool(r[13]),
+        payload=orjson.loads(r[14]),
+    )
+
+
+def append(store: Store, entries: Sequence[Entry]) -> Appended:
+    """Write `entries` in one durable transaction (all or none); an entry whose id is
+    already in the journal is not written again."""
+    schema.ensure(store)
+    stored: list[str] = []
+    already: list[str] = []
+    with store.durable_transaction() as db:
+        for e in entries:
+            if e.id in stored or db.query("SELECT 1 FROM journal_entries WHERE id = ?", (e.id,)):
+                already.append(e.id)
+                continue
+            db.execute(
+                f"INSERT INTO journal_entries ({COLUMNS}) VALUES ({', '.join('?' * 15)})",
+                as_row(e),
+            )
+            stored.append(e.id)
+    return Appended(stored, already)
+
+
+class JournalWriter:
+    """Durable appends from many threads (the viewer's clinicians), sharing commits."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        schema.ensure(store)
+        self._group: GroupCommit[Entry] = GroupCommit(lambda batch: self._flush(batch))
+
+    def _flush(self, batch: list[Entry]) -> None:
+        append(self.store, batch)
+
+    def submit(self, entry: Entry) -> None:
+        """Returns once `entry` is on disk (or was already); raises if it could not be."""
+        self._group.submit([entry])
+
+    @property
+    def commits(self) -> int:
+        return self._group.batches
+
+
+def read(store: Store, entry_id: str) -> Entry | None:
+    schema.ensure(store)
+    with store.read_transaction() as db:
+        rows = db.query(f"SELECT {COLUMNS} FROM journal_entries WHERE id = ?", (entry_id,))
+    return _entry(rows[0]) if rows else None
+
+
+def for_patient(store: Store, patient_id: str, *, drill: bool | None = None) -> list[Entry]:
+    """Every entry on a patient, in the order they were written (strikes and corrections
+    included: `in_effect` says what stands)."""
+    schema.ensure(store)
+    sql = f"SELECT {COLUMNS} FROM journal_entries WHERE patient_id = ?"
+    params: list[Any] = [patient_id]
+    if drill is not None:
+        sql += " AND drill = ?"
+        params.append(1 if drill else 0)
+    with store.read_transaction() as db:
+        return [_entry(r) for r in db.query(sql + " ORDER BY seq", params)]
+
+
+def since(store: Store, after_seq: int = 0, *, limit: int = 1000) -> list[tuple[int, Entry]]:
+    """Entries written after `after_seq`, oldest first, with their sequence numbers (for
+    the read model's cache, back-entry and reports)."""
+    schema.ensure(store)
+    with store.read_transaction() as db:
+        rows = db.query(
+            f"SELECT seq, {COLUMNS} FROM journal_entries WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        )
+    return [(int(r[0]), _entry(r[1:])) for r in rows]
+
+
+def in_effect(entries: Iterable[Entry]) -> list[Entry]:
+    """What stands: struck entries removed, a corrected entry replaced by its newest
+    correction (in the place of the original), strikes themselves not shown."""
+    entries = list(entries)
+    struck = {e.corrects for e in entries if e.kind is Kind.STRIKE and e.corrects}
+    newest: dict[str, Entry] = {}  # original id → its newest correction
+    root: dict[str, str] = {}
+    for e in entries:
+        if e.kind is Kind.STRIKE:
+            continue
+        origin = root.get(e.corrects, e.corrects) if e.corrects else e.id
+        root[e.id] = origin
+        newest[origin] = e
+    out = []
+    for e in entries:
+        if e.kind is Kind.STRIKE or e.corrects:
+            continue
+        current = newest.get(e.id, e)
+        if e.id in struck or current.id in struck:
+            continue
+        out.append(current)
+    return out

@@ -1,0 +1,50 @@
+"""The key that signs session cookies lives in a file (0600), never in the database: a
+copy of the replica cannot forge a session (docs/security.md#the-cookie-signing-key)."""
+
+from __future__ import annotations
+
+import stat
+
+from standby.accounts import schema
+from standby.settings import Settings
+from standby.store.sqlite import SQLiteStore
+from standby.web.app import create_app
+
+
+def stored_secrets(store: SQLiteStore) -> list[tuple[object, ...]]:
+    with store.read_transaction() as tx:
+        return tx.query("SELECT secret FROM web_secret")
+
+
+def test_the_signing_key_is_in_a_private_file_not_in_the_database(tmp_path):
+    db = tmp_path / "replica.db"
+    store = SQLiteStore(db)
+    create_app(Settings(db=db), store)
+    assert stored_secrets(store) == []
+    key_file = tmp_path / "replica.secret"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(key_file.read_text().strip()) >= 32
+    create_app(Settings(db=db), store)  # a second worker reads the same key
+    assert stored_secrets(store) == []
+    store.close()
+
+
+def test_the_setting_names_the_key_file(tmp_path):
+    db = tmp_path / "replica.db"
+    store = SQLiteStore(db)
+    key_file = tmp_path / "keys" / "cookies.key"
+    create_app(Settings(db=db, secret_key_file=key_file), store)
+    assert key_file.exists() and not (tmp_path / "replica.secret").exists()
+    store.close()
+
+
+def test_an_older_databases_key_is_moved_out_unchanged_and_deleted(tmp_path):
+    db = tmp_path / "replica.db"
+    store = SQLiteStore(db)
+    schema.ensure(store)
+    with store.transaction() as tx:
+        tx.execute("INSERT INTO web_secret (id, secret) VALUES (1, ?)", ("an-old-node-key-" * 3,))
+    create_app(Settings(db=db), store)
+    assert (tmp_path / "replica.secret").read_text().strip() == "an-old-node-key-" * 3
+    assert stored_secrets(store) == []
+    store.close()
