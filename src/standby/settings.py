@@ -154,6 +154,30 @@ class Settings(BaseSettings):
     break_glass_minutes: float = Field(
         60.0, description="How long a break-the-glass access to one patient lasts (minutes)."
     )
+
+    # --- the audit log's chain, anchors and archives (docs/security.md#the-audit-log) -----------
+    audit_anchor_file: Path | None = Field(
+        None,
+        description="Append-only file outside the database that receives copies of the audit "
+        "chain's head (default: `<db>.audit-anchors` beside the SQLite file; none with "
+        "PostgreSQL unless set).",
+    )
+    audit_anchor_seconds: float = Field(
+        300.0,
+        description="The viewer copies the audit chain's head to the anchor file at most this "
+        "often (seconds), after writing audit lines.",
+    )
+    audit_key_file: Path | None = Field(
+        None,
+        description="File (0600) of the key that signs audit archives; created on the first "
+        "archive (default: `<db>.audit-key` beside the SQLite file; must be set with "
+        "PostgreSQL). Keep a copy off the node: without it archives cannot be verified.",
+    )
+    audit_retention_days: int | None = Field(
+        None,
+        description="Days of audit lines kept in the database: `standby audit archive` without "
+        "`--before` archives lines older than this; unset keeps every line in the database.",
+    )
     web_workers: int = Field(
         1,
         description="Worker processes of `standby serve` (one per core; each binds the port "
@@ -372,6 +396,20 @@ class Settings(BaseSettings):
 def zone(settings: Settings) -> ZoneInfo:
     """The hospital's time zone."""
     return ZoneInfo(settings.timezone)
+
+
+def audit_anchor_file(settings: Settings) -> Path | None:
+    """Where copies of the audit chain's head go (beside the SQLite file by default)."""
+    if settings.audit_anchor_file is not None:
+        return settings.audit_anchor_file
+    return None if settings.database_url else Path(f"{settings.db}.audit-anchors")
+
+
+def audit_key_file(settings: Settings) -> Path | None:
+    """The key that signs audit archives (beside the SQLite file by default)."""
+    if settings.audit_key_file is not None:
+        return settings.audit_key_file
+    return None if settings.database_url else Path(f"{settings.db}.audit-key")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -82,3 +82,24 @@ def test_drill_from_the_command_line(db: Path) -> None:
     assert "time to detection" in report.output
     assert "not available yet" in report.output
     assert run("drill", "cancel", "--by", "ic", *d).exit_code == 1  # already declared
+
+
+def test_the_after_action_report_carries_the_audit_chain_head(db: Path, tmp_path: Path) -> None:
+    from standby.accounts import audit_anchors, repository, schema
+    from standby.accounts.records import AuditEvent
+
+    store = open_store(db)
+    schema.ensure(store)
+    repository.append_audit(
+        store, AuditEvent("2026-11-30T01:00:00.000000Z", "ic", "admin", "login", None, "/", "-")
+    )
+    d = ["--db", str(db)]
+    r = run("declare", "--by", "ic.jones", "--reason", "test", *d)
+    incident = r.output.split("incident ")[1].split()[0]
+    out = tmp_path / "aar.md"
+    assert run("report", incident, "--out", str(out), *d).exit_code == 0
+    row_id, h = audit_anchors.head(store)
+    store.close()
+    assert f"| Audit chain head when this report was made | line {row_id}, sha256 {h} |" in (
+        out.read_text()
+    )

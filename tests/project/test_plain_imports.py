@@ -73,6 +73,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
     assert set(load_all()) == benches
     group = typer.main.get_group(app)
     commands = {
+        "audit",
         "bench",
         "demo",
         "keys",

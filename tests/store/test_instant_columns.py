@@ -22,8 +22,13 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
+from standby.accounts import repository
+from standby.accounts import schema as web_schema
 from standby.accounts import users as accounts
+from standby.accounts.audit_archive import archive, read_key
+from standby.accounts.records import AuditEvent
 from standby.clock import PATTERN, parse_instant
+from standby.clock import instant as clock_instant
 from standby.monitor import downtime, incidents, probes
 from standby.monitor.config import MonitorConfig
 from standby.monitor.notify import outbox
@@ -205,7 +210,17 @@ def test_every_instant_column_holds_the_stored_form(
     store.quarantine(source="ingest", reason="not JSON", raw=b"{", file="p.ndjson", line=3)
     run_sync_writers(store, t)
     run_monitor_writers(store, t)
+    web_schema.ensure(store)
+    repository.append_audit(  # a day old: archived below, which fills web_audit_chain's times
+        store,
+        AuditEvent(
+            clock_instant(t - timedelta(days=1)), "nurse.a", "nurse", "view", "p1", "/", "-"
+        ),
+    )
     run_web_writers(store, tmp_path, t, monkeypatch)
+    key = read_key(tmp_path / "audit.key", create=True)
+    before = clock_instant(t - timedelta(hours=1))
+    assert archive(store, before=before, out_dir=tmp_path / "archive", key=key) is not None
     bad, empty = misfits(store)
     assert bad == [], "instants not in the stored form"
     assert empty == [], "instant columns no writer filled here: exercise their writers"

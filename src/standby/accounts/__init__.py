@@ -6,6 +6,9 @@ audit log and break-the-glass grants, in the replica database.
 * `roles` — the permission table every page and command checks (docs/roles.md);
 * `repository` — all the SQL: accounts, sessions, failed logins, the audit log,
   break-the-glass accesses, the key that signs session cookies;
+* `audit_chain` — the audit's hash chain (its canonical form, the one way lines are
+  appended); `audit_verify` — checking it; `audit_anchors` — copies of its head outside the
+  database; `audit_archive` — signed archives of old lines (docs/security.md#the-audit-log);
 * `records` — the plain records they exchange; `schema` — the tables and their migrations.
 
 The viewer (`standby.web`: cookies, CSRF, pages) and the command line (`standby user`) use

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from standby.accounts import schema
+from standby.accounts import audit_chain, schema
 from standby.accounts.records import AuditEvent, AuditQuery, BreakGlass, Session, User
 from standby.store.base import Store
 
@@ -165,23 +165,9 @@ def delete_idle_sessions(store: Store, *, last_seen_before: str) -> int:
         return tx.execute("DELETE FROM web_sessions WHERE last_seen < ?", (last_seen_before,))
 
 
-# ---- audit (append-only: there is no update or delete function) -------------------------
+# ---- audit (append-only: there is no update or delete function; every line is chained) --
 def append_audit(store: Store, event: AuditEvent) -> None:
-    with store.transaction() as tx:
-        tx.execute(
-            "INSERT INTO web_audit (at, username, role, action, patient_id, page, address,"
-            " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                event.at,
-                event.username,
-                event.role,
-                event.action,
-                event.patient_id,
-                event.page,
-                event.address,
-                event.detail,
-            ),
-        )
+    append_audit_many(store, [event])
 
 
 # Every action the audit log records, with what it means (the admin's filter offers each).
@@ -264,20 +250,7 @@ def add_break_glass(store: Store, bg: BreakGlass, audit: AuditEvent) -> None:
             " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (bg.id, bg.at, bg.username, bg.patient_id, bg.reason, bg.address, bg.expires_at),
         )
-        tx.execute(
-            "INSERT INTO web_audit (at, username, role, action, patient_id, page, address,"
-            " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                audit.at,
-                audit.username,
-                audit.role,
-                audit.action,
-                audit.patient_id,
-                audit.page,
-                audit.address,
-                audit.detail,
-            ),
-        )
+        audit_chain.append_in(tx, store.engine, [audit])
 
 
 def has_break_glass(store: Store, username: str, patient_id: str, now: str) -> bool:
@@ -305,9 +278,4 @@ def append_audit_many(store: Store, events: Sequence[AuditEvent]) -> None:
     if not events:
         return
     with store.transaction() as tx:
-        for e in events:
-            tx.execute(
-                "INSERT INTO web_audit (at, username, role, action, patient_id, page, address,"
-                " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (e.at, e.username, e.role, e.action, e.patient_id, e.page, e.address, e.detail),
-            )
+        audit_chain.append_in(tx, store.engine, events)

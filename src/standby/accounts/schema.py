@@ -7,15 +7,19 @@ its history and only new migrations are applied to it.
 Portable SQL with `?` placeholders (src/standby/store/base.py). Times are text in the
 stored form of `standby.clock`, which sorts as time does. The audit table is append-only:
 the application has no path that edits or deletes it, and the database refuses UPDATE and
-DELETE on it with an error (triggers on both engines; on PostgreSQL TRUNCATE too). The one
-exception is migration 15, which rewrote the form of its times (not the instants) with the
-guard lifted inside the migration's transaction.
+DELETE on it with an error (triggers on both engines; on PostgreSQL TRUNCATE too), and
+INSERT OR REPLACE (ON CONFLICT DO UPDATE) and lines without the hash chain too. The
+exceptions: migration 15 rewrote the form of its times (not the instants) and the chain's
+start (`audit_chain.start_chain`) wrote the hashes of the lines already there, each with the
+guard lifted inside the migration's transaction; and lines an archive holds (`web_audit_chain`)
+may be deleted (`standby audit archive`, docs/security.md#the-audit-log).
 """
 
 from __future__ import annotations
 
 import weakref
 
+from standby.accounts import audit_chain
 from standby.clock import rewrite_sql
 from standby.store.base import Migration, Store
 
@@ -138,6 +142,72 @@ MIGRATIONS: list[Migration] = [
             )
         ),
     ),
+    Migration(
+        16,
+        "the audit log's hash chain: each line keeps the hash of the line before it and its"
+        " own (standby.accounts.audit_chain)",
+        "ALTER TABLE web_audit ADD COLUMN prev_hash TEXT;"
+        " ALTER TABLE web_audit ADD COLUMN hash TEXT",
+    ),
+    Migration(
+        17,
+        "where the chain held in the database starts: the migration that chained the lines"
+        " already there, then one record per archive, signed with the audit key (append-only)",
+        "CREATE TABLE web_audit_chain (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " kind TEXT NOT NULL, at TEXT NOT NULL, last_id INTEGER NOT NULL,"
+        " last_hash TEXT NOT NULL, line_count INTEGER NOT NULL, file TEXT, first_at TEXT,"
+        " last_at TEXT, mac TEXT);"
+        " CREATE TRIGGER web_audit_chain_no_update BEFORE UPDATE ON web_audit_chain"
+        " BEGIN SELECT RAISE(ABORT, 'the audit chain records are append-only'); END;"
+        " CREATE TRIGGER web_audit_chain_no_delete BEFORE DELETE ON web_audit_chain"
+        " BEGIN SELECT RAISE(ABORT, 'the audit chain records are append-only'); END;"
+        " CREATE TRIGGER web_audit_chain_no_replace BEFORE INSERT ON web_audit_chain"
+        " WHEN EXISTS (SELECT 1 FROM web_audit_chain WHERE seq = NEW.seq)"
+        " BEGIN SELECT RAISE(ABORT, 'the audit chain records are append-only'); END",
+        "CREATE TABLE web_audit_chain (seq BIGSERIAL PRIMARY KEY,"
+        " kind TEXT NOT NULL, at TEXT NOT NULL, last_id BIGINT NOT NULL,"
+        " last_hash TEXT NOT NULL, line_count BIGINT NOT NULL, file TEXT, first_at TEXT,"
+        " last_at TEXT, mac TEXT);"
+        " CREATE OR REPLACE FUNCTION web_audit_chain_refuse() RETURNS trigger"
+        " LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION 'the audit chain records are append-only'; END $$;"
+        " CREATE TRIGGER web_audit_chain_no_change BEFORE UPDATE OR DELETE ON web_audit_chain"
+        " FOR EACH ROW EXECUTE FUNCTION web_audit_chain_refuse();"
+        " CREATE TRIGGER web_audit_chain_no_truncate BEFORE TRUNCATE ON web_audit_chain"
+        " FOR EACH STATEMENT EXECUTE FUNCTION web_audit_chain_refuse()",
+    ),
+    Migration(
+        18,
+        "the audit log refuses INSERT OR REPLACE (and ON CONFLICT DO UPDATE) and lines"
+        " without the chain's hashes; it lets go only of lines an archive holds",
+        "CREATE TRIGGER web_audit_no_replace BEFORE INSERT ON web_audit"
+        " WHEN EXISTS (SELECT 1 FROM web_audit WHERE id = NEW.id)"
+        " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+        " CREATE TRIGGER web_audit_chained BEFORE INSERT ON web_audit"
+        " WHEN NEW.hash IS NULL OR NEW.prev_hash IS NULL"
+        " BEGIN SELECT RAISE(ABORT, 'audit lines carry the hash chain"
+        " (standby.accounts.audit_chain)'); END;"
+        " DROP TRIGGER web_audit_no_delete;"
+        " CREATE TRIGGER web_audit_no_delete BEFORE DELETE ON web_audit"
+        " WHEN OLD.id > (SELECT coalesce(max(last_id), 0) FROM web_audit_chain"
+        " WHERE kind = 'archive')"
+        " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE OR REPLACE FUNCTION web_audit_refuse() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN"
+        " IF TG_OP = 'DELETE' AND OLD.id <="
+        " (SELECT coalesce(max(last_id), 0) FROM web_audit_chain WHERE kind = 'archive')"
+        " THEN RETURN OLD; END IF;"
+        " RAISE EXCEPTION 'the audit log is append-only'; END $$;"
+        " CREATE OR REPLACE FUNCTION web_audit_chained() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN"
+        " IF EXISTS (SELECT 1 FROM web_audit WHERE id = NEW.id) THEN"
+        " RAISE EXCEPTION 'the audit log is append-only'; END IF;"
+        " IF NEW.hash IS NULL OR NEW.prev_hash IS NULL THEN"
+        " RAISE EXCEPTION 'audit lines carry the hash chain (standby.accounts.audit_chain)';"
+        " END IF; RETURN NEW; END $$;"
+        " CREATE TRIGGER web_audit_chained BEFORE INSERT ON web_audit"
+        " FOR EACH ROW EXECUTE FUNCTION web_audit_chained()",
+    ),
 ]
 
 NAMESPACE = "web"
@@ -151,7 +221,14 @@ def ensure(store: Store) -> None:
         if store in _ready:
             return
     except TypeError:  # an unhashable store: just ask the store (idempotent)
-        store.ensure_schema(NAMESPACE, MIGRATIONS)
+        _migrate(store)
         return
-    store.ensure_schema(NAMESPACE, MIGRATIONS)
+    _migrate(store)
     _ready.add(store)
+
+
+def _migrate(store: Store) -> None:
+    # the chain of the lines already in the log is computed in the migrations' transaction
+    with store.transaction() as tx:
+        store.ensure_schema(NAMESPACE, MIGRATIONS)
+        audit_chain.start_chain(tx, store.engine)

@@ -9,7 +9,20 @@ from typing import Any
 import typer
 from typer.core import TyperOption
 
-from standby.cli import bench, demo, keys, migrate, monitor, report, serve, sim, status, sync, user
+from standby.cli import (
+    audit,
+    bench,
+    demo,
+    keys,
+    migrate,
+    monitor,
+    report,
+    serve,
+    sim,
+    status,
+    sync,
+    user,
+)
 
 _type_of = TyperOption.display_type_rich
 
@@ -31,6 +44,7 @@ app = typer.Typer(
 
 # What adds each command group to `app`, one module of standby.cli each.
 COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
+    audit.register,
     bench.register,
     demo.register,
     keys.register,

@@ -18,6 +18,7 @@ import orjson
 import typer
 
 from standby import clock
+from standby.accounts import audit_anchors
 from standby.cli.replica import open_replica
 from standby.monitor import after_action, downtime, drills, incidents, probes
 from standby.monitor.config import MonitorConfig
@@ -290,7 +291,7 @@ def report(
     """Write the after-action report of an incident (Markdown or PDF)."""
     _, store = _open(db, database_url)
     try:
-        rep = after_action.build(store, incident)
+        rep = after_action.build(store, incident, audit_head=audit_anchors.head_text(store))
     except KeyError as e:
         raise _fail(e) from e
     if out.suffix.lower() == ".pdf":

@@ -39,6 +39,10 @@ class Report:
     events: list[Event]
     checklist: list[ChecklistItem]
     notifications: list[OutboxRow]
+    # the audit chain's head when the report was made, from the composition root (this
+    # package does not read the accounts): a copy of it outside the database once the
+    # report is printed or filed (docs/security.md#the-audit-log)
+    audit_head: str | None = None
 
     @property
     def title(self) -> str:
@@ -59,10 +63,14 @@ class Report:
             ("Time to first packet", duration(start, i.first_packet_at)),
             ("Time to first documentation", duration(start, i.first_documentation_at)),
             ("Length of downtime", duration(i.declared_at, i.ended_at)),
-        ]
+        ] + (
+            [("Audit chain head when this report was made", self.audit_head)]
+            if self.audit_head
+            else []
+        )
 
 
-def build(store: Store, incident_id: str) -> Report:
+def build(store: Store, incident_id: str, *, audit_head: str | None = None) -> Report:
     incident = incidents.get(store, incident_id)
     if incident is None:
         raise KeyError(f"no incident {incident_id}")
@@ -71,6 +79,7 @@ def build(store: Store, incident_id: str) -> Report:
         incidents.timeline(store, incident_id),
         incidents.checklist(store, incident_id),
         outbox.rows(store, incident_id),
+        audit_head,
     )
 
 

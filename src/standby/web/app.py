@@ -28,13 +28,14 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from standby.accounts import cookie_key, repository, schema
+from standby.accounts import cookie_key, schema
 from standby.accounts.roles import Permission
 from standby.accounts.users import LoginPolicy
 from standby.clinical.census import units
@@ -42,6 +43,7 @@ from standby.clinical.read_cache import ReadCache
 from standby.settings import Settings, zone
 from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
+from standby.web import audit
 from standby.web.context import WebContext, environment
 from standby.web.middleware import AuthMiddleware
 from standby.web.routes import (
@@ -91,6 +93,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
     the hospital's zone: dose times such as 09:00 are worked out in the zone of `now`)."""
     schema.ensure(store)
     tz = zone(settings)
+    anchors = audit.anchoring(settings)
     web = WebContext(
         settings=settings,
         store=store,
@@ -106,7 +109,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
             lockout=timedelta(minutes=settings.login_lockout_minutes),
         ),
         break_glass_for=timedelta(minutes=settings.break_glass_minutes),
-        audit_log=GroupCommit(lambda events: repository.append_audit_many(store, events)),
+        audit_log=GroupCommit(audit.writer(store, anchors)),
         summaries=ReadCache(store, max_age=settings.summary_cache_seconds),
         zone=tz,
         env=environment(tz),
@@ -130,7 +133,11 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
             await anyio.to_thread.run_sync(lambda: (units(store), web.header()))
         gc.collect()
         gc.freeze()
-        yield
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(audit.anchor_at_intervals, store, anchors)
+            yield
+            tasks.cancel_scope.cancel()
+        await anyio.to_thread.run_sync(lambda: audit.anchor_now(store, anchors, force=True))
 
     app = Starlette(
         routes=routes, middleware=[Middleware(AuthMiddleware, web=web)], lifespan=lifespan

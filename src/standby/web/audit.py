@@ -6,20 +6,27 @@ has no function that edits or deletes a line, and the database refuses it
 Lines are written through the app's `GroupCommit` (`WebContext.audit_log`): concurrent
 page views share one transaction, and a page is sent only after its line is committed.
 Admins search it and export it as CSV (routes/admin.py); both show the patient by name and
-MRN (`patient_identities`), and the CSV keeps the replica's internal id for IT.
+MRN (`patient_identities`), and the CSV keeps the replica's internal id for IT; every CSV
+cell goes through `spreadsheet_safe`. After writing lines the viewer copies the chain's head
+outside the database (`anchoring`, docs/security.md#the-audit-log).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+import anyio
+
+from standby.accounts import audit_anchors
 from standby.accounts import repository as repo
 from standby.accounts.records import AuditEvent, AuditQuery
 from standby.clock import instant
 from standby.fhir import display as d
+from standby.settings import Settings, audit_anchor_file
 from standby.store.base import Store
 
 if TYPE_CHECKING:
@@ -39,6 +46,51 @@ CSV_COLUMNS = (
     "detail",
 )
 NO_LONGER_IN_REPLICA = "(patient no longer in the replica)"
+
+
+log = logging.getLogger(__name__)
+
+
+def anchoring(settings: Settings) -> audit_anchors.Periodic | None:
+    """What copies the chain's head beside the data while the viewer runs (none when no
+    anchor file is set, as with PostgreSQL by default)."""
+    path = audit_anchor_file(settings)
+    return audit_anchors.Periodic(path, settings.audit_anchor_seconds) if path else None
+
+
+def anchor_now(
+    store: Store, anchors: audit_anchors.Periodic | None, *, force: bool = False
+) -> None:
+    """Copy the head if the interval has passed (or `force`: at shutdown); a failure is
+    logged, never turned into a refused page (the lines themselves are committed)."""
+    if anchors is None:
+        return
+    try:
+        anchors.after_write(store, force=force)
+    except OSError as e:
+        log.warning("audit anchor not written to %s: %s", anchors.path, e)
+
+
+def writer(
+    store: Store, anchors: audit_anchors.Periodic | None
+) -> Callable[[list[AuditEvent]], None]:
+    """How the viewer's `GroupCommit` writes a batch of lines: chained, then anchored."""
+
+    def flush(events: list[AuditEvent]) -> None:
+        repo.append_audit_many(store, events)
+        anchor_now(store, anchors)
+
+    return flush
+
+
+async def anchor_at_intervals(store: Store, anchors: audit_anchors.Periodic | None) -> None:
+    """The lifespan's task: lines written outside the group commit (logins) get anchored
+    too, at most one interval late."""
+    if anchors is None:
+        return
+    while True:
+        await anyio.sleep(max(anchors.seconds, 1.0))
+        await anyio.to_thread.run_sync(anchor_now, store, anchors)
 
 
 def record(pr: PageRequest, action: str, patient_id: str | None, detail: str = "") -> None:
@@ -104,19 +156,20 @@ def csv_rows(store: Store, q: AuditQuery) -> Iterator[str]:
                 known.update(patient_identities(store, [e.patient_id]))
             name, mrn = known[e.patient_id]
         w.writerow(
-            [
-                e.id,
+            spreadsheet_safe(cell)
+            for cell in (
+                str(e.id),
                 e.at,
                 e.username,
                 e.role,
                 e.action,
-                _defuse(mrn),
-                _defuse(name),
+                mrn,
+                name,
                 e.patient_id or "",
                 e.page,
                 e.address,
-                _defuse(e.detail),
-            ]
+                e.detail,
+            )
         )
         yield _take(buf)
 
@@ -128,6 +181,13 @@ def _take(buf: io.StringIO) -> str:
     return text
 
 
-def _defuse(text: str) -> str:
-    """Spreadsheet formula injection: a cell starting with = + - @ is shown as text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection"): the four
+# operators, and tab and carriage return, which some spreadsheets strip before looking.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """The cell as text a spreadsheet shows and never evaluates: a leading `'` when it starts
+    like a formula. Every cell of every CSV Standby writes goes through here, whoever typed
+    it (a username on the login form lands in the audit as it was typed)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from standby.accounts import audit_anchors
 from standby.monitor import after_action, downtime, drills, incidents, probes
 from standby.monitor.config import MonitorConfig
 from standby.monitor.state import InvalidTransition
@@ -116,7 +117,9 @@ def report_file(pr: PageRequest) -> Response:
     iid = pr.request.path_params["incident_id"]
     fmt = pr.request.path_params["fmt"]
     try:
-        report = after_action.build(pr.web.store, iid)
+        report = after_action.build(
+            pr.web.store, iid, audit_head=audit_anchors.head_text(pr.web.store)
+        )
     except KeyError:
         report = None
     if report is None or fmt not in ("md", "pdf"):
