@@ -203,7 +203,7 @@ def _sync_forever(sync: object, stop: threading.Event) -> None:
 def _packets_forever(settings: object, stop: threading.Event) -> None:
     from standby.cli.report import downtime_banner, downtime_start
     from standby.reports.regeneration import run_forever
-    from standby.settings import Settings, zone
+    from standby.settings import Settings, standard_times, zone
     from standby.store import open_store
     from standby.sync.status import data_as_of
 
@@ -219,6 +219,7 @@ def _packets_forever(settings: object, stop: threading.Event) -> None:
         downtime_since=lambda: downtime_start(store),
         clock=lambda: datetime.now(zone(settings)),
         stop=stop,
+        standard_times=standard_times(settings),
     )
 
 
