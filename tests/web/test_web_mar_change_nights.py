@@ -108,3 +108,33 @@ def test_web_and_paper_give_the_same_times_on_the_nights_the_clocks_change(
         flat = " ".join(text.split())
         assert "times derived from q12h — check the order" in flat or "times derived:" in flat
         assert "counted in real hours from the last dose given" in flat
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("night", ["spring", "fall"])
+def test_the_mar_in_chromium_on_the_nights_the_clocks_change(tmp_path: Path, night: str) -> None:
+    """What a nurse sees in a browser (a screenshot kept in artifacts/screenshots): the
+    times the server-rendered page holds, with the derived marks and the legend."""
+    from support.web_browser import chromium, log_in, served, shot
+
+    site = _site(tmp_path / "h.db", night)
+    try:
+        with served(site.app) as base, chromium() as browser:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            log_in(page, base, "doc")
+            page.goto(f"{base}/patients/p1")
+            mar = page.locator("#mar")
+            mar.screenshot(path=str(tmp_path / "mar.png"))
+            shot(page, f"mar-change-night-{night}")
+            seen = " ".join(mar.inner_text().split())
+    finally:
+        site.store.close()
+    if night == "spring":
+        assert "08 Mar 03:30 for 02:30: no 02:30 tonight, the clocks go forward" in seen
+        assert "08 Mar 07:00 15:00, 23:00" in seen  # cefazolin: 8 real hours from 22:00 EST
+    else:
+        assert "01 Nov 01:10 EDT 02:10, 04:10, 06:10" in seen  # morphine: 2 real hours
+        assert "01 Nov 05:00 13:00, 21:00" in seen  # cefazolin: 8 real hours from 22:00 EDT
+    assert "times derived from q12h — check the order" in seen
+    assert "times derived from BID — check the order" in seen
+    assert "counted in real hours from the last dose given" in seen
