@@ -159,3 +159,15 @@ def test_bad_standard_times_are_refused_with_what_is_wrong(text: str, says: str)
 def test_the_legend_says_how_times_are_worked_out() -> None:
     assert "from the last dose given" in TIME_RULE
     assert "derived" in TIME_RULE
+
+
+def test_each_dose_given_documents_the_dose_nearest_it() -> None:
+    # q1h, doses 60 minutes apart: the dose given at 05:00 is the 05:00 dose, not the
+    # 04:00 one (60 minutes is still inside its window), so 06:00 is not left "overdue"
+    now = datetime(2026, 11, 25, 6, 30, tzinfo=NY)
+    start = {"boundsPeriod": {"start": "2026-11-25T04:00:00-05:00"}}
+    q1h = {"repeat": {"frequency": 1, "period": 1, "periodUnit": "h", **start}}
+    given = [_given(f"a{h}", datetime(2026, 11, 25, h, 0, tzinfo=NY)) for h in (5, 6)]
+    e = medication_administration_record([_order(q1h)], given, now).scheduled[0]
+    states = {d.time.strftime("%H:%M"): d.state for d in e.doses if d.time <= now}
+    assert states == {"04:00": "overdue", "05:00": "given", "06:00": "given"}
