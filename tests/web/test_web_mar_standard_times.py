@@ -135,3 +135,35 @@ def test_q8h_counted_from_the_dose_given_on_screen_and_paper(tmp_path: Path) -> 
         assert "q8h times derived" not in flat
     finally:
         site.store.close()
+
+
+def test_standby_report_and_the_monitors_packets_follow_the_setting(tmp_path: Path) -> None:
+    """The composition roots read the setting: `standby report` (its environment) and the
+    monitor's packet run print the hospital's BID times, whatever the time now."""
+    from typer.testing import CliRunner
+
+    from standby.cli.main import app
+    from standby.cli.monitor import packet_hook
+    from standby.settings import load_settings
+
+    db = tmp_path / "h.db"
+    _site(db).store.close()
+    env = {"STANDBY_MAR_STANDARD_TIMES": HOSPITAL_TIMES, "STANDBY_TIMEZONE": "America/New_York"}
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    settings = load_settings(
+        db=db,
+        reports_out_dir=tmp_path / "monitor",
+        timezone="America/New_York",
+        mar_standard_times=HOSPITAL_TIMES,
+    )
+    store = open_store(db=db)
+    try:
+        packet_hook(settings, store)("DRILL", NOW)
+    finally:
+        store.close()
+    for folder in (out, tmp_path / "monitor"):
+        (mar,) = folder.glob("*/mar.pdf")
+        times = _paper_due(_pdf_text(mar.read_bytes()), "Metoprolol")
+        assert times and set(times) <= {"08:00", "20:00"}, (folder, times)
