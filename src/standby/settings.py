@@ -23,6 +23,19 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+# The hospital's standard administration times (doses a day → clock times) when the
+# setting `mar_standard_times` does not name them.
+_DEFAULT_TIMES: dict[int, tuple[tuple[int, int], ...]] = {
+    1: ((9, 0),),
+    2: ((9, 0), (21, 0)),
+    3: ((9, 0), (13, 0), (17, 0)),
+    4: ((9, 0), (13, 0), (17, 0), (21, 0)),
+}
+STANDARD_TIMES_NAMES = {"DAILY": 1, "BID": 2, "TID": 3, "QID": 4}
+STANDARD_TIMES_DEFAULT = (
+    "daily=09:00; BID=09:00,21:00; TID=09:00,13:00,17:00; QID=09:00,13:00,17:00,21:00"
+)
+
 
 def _toml_path() -> Path:
     return Path(os.environ.get("STANDBY_CONFIG", "standby.toml"))
@@ -105,6 +118,13 @@ class Settings(BaseSettings):
         "UTC",
         description="The hospital's time zone (IANA name, e.g. America/New_York): every time "
         "is shown in it, and dose times such as 09:00 or BID are the hospital's clock times.",
+    )
+    mar_standard_times: str = Field(
+        STANDARD_TIMES_DEFAULT,
+        description="The hospital's standard administration times of orders that give a "
+        "number of doses a day but no clock times: `daily=09:00; BID=09:00,21:00; "
+        "TID=...; QID=...` (a name not given keeps its default; `daily` is also the time of "
+        "every-N-days orders). The MAR marks such times as derived.",
     )
 
     # --- the journal (documentation during downtime; docs/journal.md) --------------------
@@ -366,6 +386,12 @@ class Settings(BaseSettings):
         description="CUPS printer per unit (unit alias or id → printer name) for `--print`.",
     )
 
+    @field_validator("mar_standard_times")
+    @classmethod
+    def _standard_times(cls, value: str) -> str:
+        parse_standard_times(value)  # a clear ValueError names what is wrong
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -391,6 +417,43 @@ class Settings(BaseSettings):
         if path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+
+def parse_standard_times(text: str) -> dict[int, tuple[tuple[int, int], ...]]:
+    """Doses a day → their clock times (hour, minute), from `mar_standard_times`
+    ("BID=08:00,20:00; daily=10:00"); names not given keep the default. ValueError names
+    what is wrong."""
+    table = dict(_DEFAULT_TIMES)
+    for part in (x.strip() for x in text.split(";")):
+        if not part:
+            continue
+        name, eq, times = part.partition("=")
+        key = name.strip().upper()
+        if not eq or key not in STANDARD_TIMES_NAMES:
+            raise ValueError(
+                f"mar_standard_times: {part!r} is not NAME=HH:MM,...; the names are "
+                f"{', '.join(STANDARD_TIMES_NAMES)}"
+            )
+        n = STANDARD_TIMES_NAMES[key]
+        clock: list[tuple[int, int]] = []
+        for t in (x.strip() for x in times.split(",")):
+            h, colon, m = t.partition(":")
+            if not (colon and h.isdigit() and m.isdigit() and len(m) == 2):
+                raise ValueError(f"mar_standard_times: {key}: {t!r} is not a time HH:MM")
+            if int(h) > 23 or int(m) > 59:
+                raise ValueError(f"mar_standard_times: {key}: {t} is not a time of day")
+            clock.append((int(h), int(m)))
+        if len(clock) != n:
+            raise ValueError(f"mar_standard_times: {key} needs {n} times, not {len(clock)}")
+        if clock != sorted(set(clock)):
+            raise ValueError(f"mar_standard_times: {key}: give each time once, in order")
+        table[n] = tuple(clock)
+    return table
+
+
+def standard_times(settings: Settings) -> dict[int, tuple[tuple[int, int], ...]]:
+    """The hospital's standard administration times: doses a day → clock times."""
+    return parse_standard_times(settings.mar_standard_times)
 
 
 def zone(settings: Settings) -> ZoneInfo:

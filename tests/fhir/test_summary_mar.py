@@ -43,7 +43,8 @@ def test_bounds_period_limits_doses():
             "boundsPeriod": {"start": "2026-11-28T15:00:00Z", "end": "2026-11-29T02:00:00Z"},
         }
     }
-    assert hours(dose_times(t, NOW, NOW + DAY)) == ["28 16:00", "29 00:00"]
+    # counted from the stated start (15:00), not from midnight
+    assert hours(dose_times(t, NOW, NOW + DAY)) == ["28 15:00", "28 23:00"]
 
 
 def test_code_only_timing_and_every_other_day():
@@ -74,15 +75,17 @@ def test_mar_given_overdue_due_and_upcoming():
     admins = [administration("a1", "m1", NOW - timedelta(hours=3, minutes=50))]  # 08:10
     mar = medication_administration_record([req], admins, NOW)
     entry = mar.scheduled[0]
+    # no start stated: counted from the dose given
     states = {d.time.strftime("%H:%M"): d.state for d in entry.doses if d.time <= NOW}
-    assert states["08:00"] == "given"
-    assert states["04:00"] == "overdue"
-    assert states["12:00"] == "due"  # now, within the hour window
-    assert entry.next_due == NOW
+    assert states["08:10"] == "given"
+    assert states["04:10"] == "overdue"
+    assert entry.doses[-1].time > NOW
+    assert entry.next_due == NOW + timedelta(minutes=10)  # 12:10: due, within the window
+    assert entry.doses[[d.time for d in entry.doses].index(entry.next_due)].state == "due"
     assert entry.last_given is not None and entry.last_given.id == "a1"
-    assert [t.strftime("%H:%M") for t in entry.overdue] == ["00:00", "04:00"]
+    assert [t.strftime("%H:%M") for t in entry.overdue] == ["00:10", "04:10"]
     due = mar.due_within(2)
-    assert [t.strftime("%H:%M") for t, _ in due] == ["00:00", "04:00", "12:00"]
+    assert [t.strftime("%H:%M") for t, _ in due] == ["00:10", "04:10", "12:10"]
 
 
 def test_no_dose_is_overdue_before_the_order_was_written():

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from standby.fhir.mar import WINDOW, medication_administration_record
 from standby.fhir.timing import (
     DAILY_TIMES,
+    derived_from,
     dose_times,
     planned_wall_times,
     skipped_wall_time,
@@ -152,3 +153,65 @@ def test_due_and_overdue_follow_real_elapsed_time(tz, now, timing) -> None:
         assert d.state == want, (d.time, now)
     prn = medication_administration_record([_request(timing, prn=True)], [], now.astimezone(tz))
     assert not prn.scheduled and prn.prn and not prn.prn[0].doses
+
+
+any_hours = st.sampled_from([1, 2, 3, 4, 6, 8, 12, 24 // 5, 7, 10])  # some divide 24, some not
+
+
+@FEW
+@given(zones, instants, any_hours, st.integers(0, 10 * 24 * 60), st.booleans())
+def test_qnh_counted_from_a_stated_start_or_a_dose_given_keeps_real_intervals(
+    tz, now, n, minutes_before, stated
+) -> None:
+    """From the order's first dose or the last dose given: 48/N doses in 48 real hours,
+    N real hours apart, every one a whole number of intervals from that dose."""
+    first = now - timedelta(minutes=minutes_before)
+    rep: dict[str, Any] = {"frequency": 1, "period": n, "periodUnit": "h"}
+    if stated:
+        rep["boundsPeriod"] = {"start": first.astimezone(tz).isoformat()}
+    given_at = None if stated else first
+    times = _utc(dose_times({"repeat": rep}, now.astimezone(tz), now + HOURS, tz,
+                            last_given=given_at))  # fmt: skip
+    every = timedelta(hours=n)
+    assert len(times) == 48 // n or (len(times) == 48 // n + 1 and 48 % n)
+    assert all(b - a == every for a, b in itertools.pairwise(times))
+    assert all((t - first) % every == timedelta(0) for t in times)
+    assert not derived_from({"repeat": rep}, given=given_at is not None)
+
+
+@FEW
+@given(zones, instants, st.integers(2, 7), st.integers(1, 60))
+def test_every_n_days_keeps_its_days_as_time_passes(tz, now, n, hours_later) -> None:
+    """The days are counted from the order (here: when it was written), not from the time
+    the MAR is built: two MARs built hours apart agree on the doses they both show."""
+    timing = {"repeat": {"frequency": 1, "period": n, "periodUnit": "d"}}
+    written = now - timedelta(days=9, hours=5)
+    later = now + timedelta(hours=hours_later)
+    a = set(_utc(dose_times(timing, now.astimezone(tz), now + HOURS, tz, written=written)))
+    b = set(_utc(dose_times(timing, later.astimezone(tz), later + HOURS, tz, written=written)))
+    assert {t for t in a if t >= later} == {t for t in b if t < now + HOURS}
+
+
+standard_tables = st.fixed_dictionaries(
+    {
+        n: st.lists(
+            st.tuples(st.integers(0, 23), st.sampled_from([0, 30])),
+            min_size=n,
+            max_size=n,
+            unique=True,
+        ).map(sorted)
+        for n in (1, 2, 3, 4)
+    }
+)
+
+
+@FEW
+@given(zones, instants, st.sampled_from([1, 2, 3, 4]), standard_tables)
+def test_n_times_daily_doses_are_at_the_hospitals_standard_times(tz, now, freq, table) -> None:
+    timing = {"repeat": {"frequency": freq, "period": 1, "periodUnit": "d"}}
+    assert planned_wall_times(timing, table) == table[freq]
+    got = dose_times(timing, now.astimezone(tz), now + HOURS, tz, standard=table)
+    assert len(set(_utc(got))) == len(got)
+    for t in got:
+        assert (t.hour, t.minute) in table[freq] or skipped_wall_time(t, table[freq])
+    assert derived_from(timing, table) in ("daily", "BID", "TID", "QID")

@@ -39,7 +39,8 @@ def _at(text: str) -> datetime:
 
 def _scheduled_local_times(order: dict[str, Any], day: datetime) -> list[datetime]:
     """The order's dose times in New York on the local days around `day`: each timeOfDay
-    at that wall-clock time; every N hours from 00:00 New York of the day it was written."""
+    at that wall-clock time; every N real hours from the order's first dose (its
+    `boundsPeriod.start`), as the MAR counts them."""
     repeat = order["dosageInstruction"][0]["timing"]["repeat"]
     out: list[datetime] = []
     if "timeOfDay" in repeat:
@@ -49,8 +50,7 @@ def _scheduled_local_times(order: dict[str, Any], day: datetime) -> list[datetim
                 h, m = int(text[:2]), int(text[3:5])
                 out.append(datetime(date.year, date.month, date.day, h, m, tzinfo=NEW_YORK))
         return out
-    authored = _at(order["authoredOn"]).astimezone(NEW_YORK)
-    anchor = datetime(authored.year, authored.month, authored.day, tzinfo=NEW_YORK)
+    anchor = _at(repeat["boundsPeriod"]["start"])
     every = timedelta(hours=repeat["period"])
     k = (day.astimezone(UTC) - anchor.astimezone(UTC)) // every
     return [(anchor.astimezone(UTC) + (k + d) * every) for d in (-1, 0, 1)]
@@ -120,6 +120,36 @@ def test_a_new_york_mar_shows_no_dose_given_on_schedule_as_overdue(tmp_path: Pat
             ]
     assert overdue == []
     assert doses > 20
+
+
+def test_every_n_hours_doses_count_from_the_first_dose_as_the_mar_does(tmp_path: Path) -> None:
+    """q8h first given at 14:00 is 14:00/22:00/06:00, not 00:00/08:00/16:00: the generator
+    writes the first dose as the order's start and gives the doses from it, and the MAR
+    shows the same times, not marked as derived."""
+    generate_hospital(20, 4, tmp_path, now=WINTER, zone=NEW_YORK)
+    store = load_store(tmp_path)
+    now = WINTER.astimezone(NEW_YORK)
+    orders = {o["id"]: o for o in _read(tmp_path, "MedicationRequest")}
+    starts: set[str] = set()
+    checked = 0
+    for pid in sorted({o["subject"]["reference"].split("/")[1] for o in orders.values()}):
+        read = build_summary(store, pid, now)
+        if read is None:
+            continue
+        for entry in read.summary.mar.scheduled:
+            repeat = orders[entry.medication.id]["dosageInstruction"][0]["timing"]["repeat"]
+            if repeat.get("periodUnit") != "h":
+                continue
+            first = _at(repeat["boundsPeriod"]["start"])
+            starts.add(f"{first.astimezone(NEW_YORK):%H:%M}")
+            every = timedelta(hours=repeat["period"])
+            assert entry.derived_note == ""
+            for t in entry.upcoming:
+                assert (t.astimezone(UTC) - first) % every == timedelta(0), entry.medication
+            checked += 1
+    assert checked > 5
+    # first doses at the time of day the order was written, not all on midnight's grid
+    assert not starts <= {f"{h:02d}:00" for h in range(0, 24, 2)}
 
 
 def test_cli_generates_in_the_zone_given_and_rejects_an_unknown_one(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ TITRATED_BY = {
 @pytest.fixture(scope="module")
 def replica(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[dict[str, Any]]]:
     out = tmp_path_factory.mktemp("icu")
-    generate_hospital(60, 2, out, now=NOW)
+    generate_hospital(60, 3, out, now=NOW)  # a seed whose ICU runs all four drips
     with (out / "MedicationRequest.ndjson").open("rb") as fh:
         orders = [r for r in map(orjson.loads, fh) if r["id"].startswith("drip")]
     return load_ndjson(out, out / "replica.db"), orders

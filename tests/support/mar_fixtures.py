@@ -87,7 +87,15 @@ METOPROLOL = request(
     "Metoprolol tartrate 25 mg tab",
     {
         "text": "25 mg by mouth every 4 hours",
-        "timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "h"}},
+        # first dose at 00:00 on Saturday: the series the doses given keep to
+        "timing": {
+            "repeat": {
+                "frequency": 1,
+                "period": 4,
+                "periodUnit": "h",
+                "boundsPeriod": {"start": "2026-11-28T00:00:00Z"},
+            }
+        },
         "route": {"coding": [{"system": SNOMED, "code": "26643006", "display": "oral"}]},
         "doseAndRate": [{"doseQuantity": {"value": 25, "unit": "mg"}}],
     },

@@ -127,8 +127,9 @@ def test_a_time_of_the_repeated_hour_says_its_zone_on_screen_and_paper(tmp_path:
         assert "01:30 EDT" in text and "01:30 EST" in text
         assert "times EDT/EST, America/New_York" in text  # not "(times EST" over EDT times
     assert "(times EST" not in html and "(times EST" not in paper
-    # 01:00 EDT and 01:00 EST were two doses (both given); the next is 02:00 EST
-    assert _web_next_due(html, "Oxycodone") == "01 Nov 02:00"
+    # 01:30 EDT and 01:30 EST were two doses (both given); the next is one real hour
+    # after the last dose given: 02:30 EST
+    assert _web_next_due(html, "Oxycodone") == "01 Nov 02:30"
 
 
 def test_a_clock_time_that_does_not_exist_is_shown_where_it_falls(tmp_path: Path) -> None:

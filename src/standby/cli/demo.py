@@ -223,7 +223,7 @@ def _packets_forever(settings: object, stop: threading.Event) -> None:
     from standby.cli.replica import open_replica
     from standby.cli.report import downtime_banner, downtime_start
     from standby.reports.regeneration import run_forever
-    from standby.settings import Settings, zone
+    from standby.settings import Settings, standard_times, zone
     from standby.sync.status import data_as_of
 
     assert isinstance(settings, Settings)
@@ -238,6 +238,7 @@ def _packets_forever(settings: object, stop: threading.Event) -> None:
         downtime_since=lambda: downtime_start(store),
         clock=lambda: datetime.now(zone(settings)),
         stop=stop,
+        standard_times=standard_times(settings),
     )
 
 

@@ -26,7 +26,7 @@ from standby.monitor.notify import outbox
 from standby.monitor.runner import MonitorRunner
 from standby.monitor.state import InvalidTransition
 from standby.monitor.status import current_status, shown
-from standby.settings import Settings, load_settings, zone
+from standby.settings import Settings, load_settings, standard_times, zone
 from standby.store import Store
 from standby.sync.status import data_as_of
 
@@ -77,6 +77,7 @@ def packet_hook(settings: Settings, store: Store) -> downtime.PacketHook:
             data_as_of=data_as_of(store),
             banner=banner,
             downtime_since=status.since if status.in_downtime else None,
+            standard_times=standard_times(settings),
         )
         return str(result)[:500]
 

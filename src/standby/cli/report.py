@@ -14,7 +14,7 @@ import typer
 
 from standby.cli.replica import open_replica
 from standby.monitor.status import current_status
-from standby.settings import load_settings, zone
+from standby.settings import load_settings, standard_times, zone
 from standby.store.base import Store
 from standby.sync.status import data_as_of
 
@@ -85,7 +85,10 @@ def register(app: typer.Typer) -> None:
         settings = load_settings(db=db, database_url=database_url)
         out_dir = out or settings.reports_out_dir
         store = open_replica(settings)
-        kwargs: dict[str, Any] = {"unit_ids": unit or None}
+        kwargs: dict[str, Any] = {
+            "unit_ids": unit or None,
+            "standard_times": standard_times(settings),
+        }
         if do_print:
             kwargs["printers"] = settings.reports_printers
             kwargs["print_all"] = printer

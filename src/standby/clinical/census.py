@@ -18,6 +18,7 @@ from standby.clinical.summary import Extent, build_summary
 from standby.fhir import display as d
 from standby.fhir.census import Census, CensusBed, bed_sort_key, census_patient
 from standby.fhir.summary import PatientSummary, encounter_bed
+from standby.fhir.timing import StandardTimes
 from standby.store.base import Store
 
 if TYPE_CHECKING:
@@ -103,14 +104,22 @@ def unit_census(
     *,
     cache: ReadCache | None = None,
     charted_until: datetime | None = None,
+    standard_times: StandardTimes | None = None,
 ) -> Census:
     """Every bed of the unit with its patient (or empty), and patients placed on the unit
     without a bed listed after the beds. With `cache`, each patient's row is reused from
     it under its rules (docs/web.md#performance): a refreshed census reads only the
     unit's encounters and what changed. `charted_until`: during a downtime, when the EHR
-    stopped hearing of charting (`standby.fhir.mar.charting_cutoff`)."""
+    stopped hearing of charting (`standby.fhir.mar.charting_cutoff`). `standard_times`:
+    the hospital's standard administration times (a `cache` builds with its own)."""
     return unit_census_and_summaries(
-        store, unit_id, now, full=False, cache=cache, charted_until=charted_until
+        store,
+        unit_id,
+        now,
+        full=False,
+        cache=cache,
+        charted_until=charted_until,
+        standard_times=standard_times,
     )[0]
 
 
@@ -122,6 +131,7 @@ def unit_census_and_summaries(
     full: bool = True,
     cache: ReadCache | None = None,
     charted_until: datetime | None = None,
+    standard_times: StandardTimes | None = None,
 ) -> tuple[Census, list[PatientSummary]]:
     """The census and, in the same order, the summary of each patient on it. `full`
     reads each whole compartment (the packets print every section); otherwise only what
@@ -129,7 +139,9 @@ def unit_census_and_summaries(
     last day of administrations: an older "last given" is then not in the summaries).
     Everything is read in one read transaction: one consistent snapshot of the replica."""
     with store.read_transaction():
-        return _census_and_summaries(store, unit_id, now, full, cache, charted_until)
+        return _census_and_summaries(
+            store, unit_id, now, full, cache, charted_until, standard_times
+        )
 
 
 def _census_and_summaries(
@@ -139,6 +151,7 @@ def _census_and_summaries(
     full: bool,
     cache: ReadCache | None,
     charted_until: datetime | None,
+    standard_times: StandardTimes | None = None,
 ) -> tuple[Census, list[PatientSummary]]:
     dire = directory(store)
     unit = dire.location(unit_id)
@@ -164,7 +177,13 @@ def _census_and_summaries(
     for pid in placed:
         if cache is None or full:
             got = build_summary(
-                store, pid, now, extent=extent, patient_required=False, charted_until=charted_until
+                store,
+                pid,
+                now,
+                extent=extent,
+                patient_required=False,
+                charted_until=charted_until,
+                standard_times=standard_times,
             )
         else:
             got = cache.census_row(pid, now, charted_until)

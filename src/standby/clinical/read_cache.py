@@ -48,6 +48,7 @@ from standby.clinical.summary import (
     patient_identity,
 )
 from standby.fhir.summary import PatientSummary
+from standby.fhir.timing import StandardTimes
 from standby.store.base import Store
 
 DIRECTORY_TYPES = frozenset({"Location", "Practitioner", "PractitionerRole", "Organization"})
@@ -77,8 +78,17 @@ class _Entry:
 
 
 class ReadCache:
-    def __init__(self, store: Store, *, max_age: float, max_entries: int = 1000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_age: float,
+        max_entries: int = 1000,
+        standard_times: StandardTimes | None = None,
+    ) -> None:
         self.store = store
+        # the hospital's standard administration times: every summary is built with them
+        self.standard_times = standard_times
         self.max_age = max_age
         self.max_entries = max_entries
         self._lock = threading.Lock()
@@ -101,7 +111,13 @@ class ReadCache:
             "summary",
             patient_id,
             now,
-            lambda: build_summary(self.store, patient_id, now, charted_until=charted_until),
+            lambda: build_summary(
+                self.store,
+                patient_id,
+                now,
+                charted_until=charted_until,
+                standard_times=self.standard_times,
+            ),
             charted_until=charted_until,
         )
         return None if read is None else read.summary
@@ -122,6 +138,7 @@ class ReadCache:
                 extent=Extent.CENSUS_ROW,
                 patient_required=False,
                 charted_until=charted_until,
+                standard_times=self.standard_times,
             ),
             charted_until=charted_until,
         )

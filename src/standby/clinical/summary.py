@@ -37,6 +37,7 @@ from standby.fhir.summary import (
 from standby.fhir.summary import (
     patient_summary as summarise,
 )
+from standby.fhir.timing import StandardTimes
 from standby.store.base import Store
 
 JSON = Mapping[str, Any]
@@ -103,13 +104,16 @@ def build_summary(
     hours: float = 48,
     patient_required: bool = True,
     charted_until: datetime | None = None,
+    standard_times: StandardTimes | None = None,
 ) -> SummaryRead | None:
     """The downtime summary of one patient at `now`, with the keys it depends on and when
     it expires. None when `patient_required` and the replica holds no such Patient (a
     census places a patient by their encounter, whatever else has arrived). One read
     transaction: the compartment and what it references from the same snapshot.
     `charted_until`: during a downtime, when the EHR stopped hearing of charting
-    (`standby.fhir.mar.charting_cutoff`, from the downtime start the caller passes)."""
+    (`standby.fhir.mar.charting_cutoff`, from the downtime start the caller passes).
+    `standard_times`: the hospital's standard administration times (the setting
+    `mar_standard_times`; None: the default table)."""
     with store.read_transaction():
         resources, keys = _gather(store, patient_id, now, extent)
         if patient_required and not any(r.get("resourceType") == "Patient" for r in resources):
@@ -124,6 +128,7 @@ def build_summary(
         held_types=dire.held_types,
         hours=hours,
         charted_until=charted_until,
+        standard_times=standard_times,
     )
     current = current_encounter([r for r in resources if r.get("resourceType") == "Encounter"])
     horizons = (timedelta(hours=DUE_HOURS),) if extent is Extent.CENSUS_ROW else ()
@@ -142,9 +147,17 @@ def patient_summary(
     *,
     hours: float = 48,
     charted_until: datetime | None = None,
+    standard_times: StandardTimes | None = None,
 ) -> PatientSummary | None:
     """The downtime summary of one patient; None when the replica holds no such patient."""
-    read = build_summary(store, patient_id, now, hours=hours, charted_until=charted_until)
+    read = build_summary(
+        store,
+        patient_id,
+        now,
+        hours=hours,
+        charted_until=charted_until,
+        standard_times=standard_times,
+    )
     return None if read is None else read.summary
 
 

@@ -49,6 +49,8 @@ from standby.fhir.medication_orders import (
     request_id_of,
 )
 from standby.fhir.timing import (
+    StandardTimes,
+    derived_from,
     dose_times,
     planned_wall_times,
     skipped_wall_time,
@@ -79,11 +81,14 @@ __all__ = [
 # How dose times behave when the clocks change: the MAR legend, on screen and on paper
 # (docs/clinical-summary.md, "Dose times and the clock change").
 TIME_RULE = (
-    "Every-N-hours doses (q4h, q8h) are counted in real hours: q8h stays 8 hours apart "
-    "on the nights the clocks change. Doses at clock times (09:00, BID, daily) stay at that "
-    "clock time. A time in the hour repeated when the clocks go back carries its zone's "
-    "abbreviation (it happens twice); a clock time that does not exist when they go "
-    "forward is due at the real time it falls at (an hour later), and says so."
+    "Every-N-hours doses (q4h, q8h) are counted in real hours from the last dose given, "
+    "else from the order's start: q8h stays 8 hours apart on the nights the clocks change. "
+    "Doses at clock times (09:00, BID, daily) stay at that clock time. Times the order "
+    "does not state (BID, TID, daily at the hospital's standard times; q8h from midnight "
+    'when no dose was given) are marked "derived": check the order. A time in the hour '
+    "repeated when the clocks go back carries its zone's abbreviation (it happens twice); "
+    "a clock time that does not exist when they go forward is due at the real time it "
+    "falls at (an hour later), and says so."
 )
 WINDOW = timedelta(minutes=60)
 LOOKBACK = timedelta(hours=12)
@@ -112,6 +117,16 @@ class MarEntry:
     not_charted: list[datetime] = field(default_factory=list)  # downtime: see the paper MAR
     next_allowed: datetime | None = None  # PRN: the last dose + the minimum interval
     infusion: Infusion | None = None  # continuous orders
+    # the frequency the dose times were worked out from when neither the order nor a dose
+    # given states them ("q8h", "BID"); "" when they are read from the EHR
+    derived_from: str = ""
+
+    @property
+    def derived_note(self) -> str:
+        """ "times derived from q8h — check the order" ("" when the EHR states them)."""
+        return (
+            f"times derived from {self.derived_from} — check the order" if self.derived_from else ""
+        )
 
     @property
     def upcoming(self) -> list[datetime]:
@@ -216,18 +231,25 @@ def _doses(
     # instants (UTC), never wall clocks: the repeated hour of fall-back night is two hours
     now = now.astimezone(UTC)
     until = charted_until.astimezone(UTC) if charted_until is not None else None
-    used: set[str] = set()
+    # each administration goes to the dose nearest it, closest pairs first: a dose given
+    # on time is never taken by the dose an interval before it (q1h: 60 min either side)
+    pairs = sorted(
+        (abs(a.when.astimezone(UTC) - shown.astimezone(UTC)), i, j)
+        for i, shown in enumerate(times)
+        for j, a in enumerate(admins)
+        if a.status != "entered-in-error" and abs(a.when.astimezone(UTC) - shown) <= WINDOW
+    )
+    matched: dict[int, Administration] = {}
+    used: set[int] = set()
+    for _gap, i, j in pairs:
+        if i not in matched and j not in used:
+            matched[i] = admins[j]
+            used.add(j)
     out = []
-    for shown in times:
+    for i, shown in enumerate(times):
         t = shown.astimezone(UTC)
-        match = None
-        for a in admins:
-            near = abs(a.when.astimezone(UTC) - t) <= WINDOW
-            if a.id not in used and near and a.status != "entered-in-error":
-                match = a
-                break
+        match = matched.get(i)
         if match is not None:
-            used.add(match.id)
             state = "given" if match.given else "not-given"
         elif until is not None and t + WINDOW > until and now >= t - WINDOW:
             state = "not-charted"
@@ -249,13 +271,15 @@ def medication_administration_record(
     hours_ahead: float = 24,
     medications: Sequence[Medication] | None = None,
     charted_until: datetime | None = None,
+    standard: StandardTimes | None = None,
 ) -> Mar:
     """The MAR of one patient: each active order's doses (past `LOOKBACK` to `hours_ahead`),
     what was given when, what is due next, what is overdue; PRN with last given and next
     allowed; infusions with their rate. `medications`, when given, is
     `medication(r, resolved)` of each active request in order (the caller has them
     already). `charted_until`, during a downtime, is when the EHR stopped hearing of
-    charting (module docstring)."""
+    charting (module docstring). `standard`: the hospital's standard administration times
+    (the setting `mar_standard_times`; by default `standby.fhir.timing.DAILY_TIMES`)."""
     resolved = resolved or {}
     if medications is None:
         medications = [
@@ -305,13 +329,29 @@ def medication_administration_record(
             continue
         # no dose is due before the order existed (boundsPeriod, else authoredOn)
         lo = max(start, med.authored_on.astimezone(UTC)) if med.authored_on else start
-        times = dose_times(med.timing, lo, end, zone)
-        planned = planned_wall_times(med.timing)
+        # counted from the last dose given in the last 24 h: what every reader of the MAR
+        # holds (a census row reads no older administration), so all agree
+        anchor = next((a.when for a in mine if a.given), None)
+        times = dose_times(
+            med.timing,
+            lo,
+            end,
+            zone,
+            standard=standard,
+            last_given=anchor,
+            written=med.authored_on,
+        )
+        planned = planned_wall_times(med.timing, standard)
         doses = _doses(times, chrono, now, charted_until, planned)
         overdue = [d.time for d in doses if d.state == "overdue"]
         unknown = [d.time for d in doses if d.state == "not-charted"]
         nxt = next((d.time for d in doses if d.state in ("due", "upcoming")), None)
-        scheduled.append(MarEntry(med, doses, last, nxt, overdue, recent, not_charted=unknown))
+        derived = derived_from(med.timing, standard, given=anchor is not None)
+        scheduled.append(
+            MarEntry(
+                med, doses, last, nxt, overdue, recent, not_charted=unknown, derived_from=derived
+            )
+        )
     far = now_utc + timedelta(days=3650)
     scheduled.sort(
         key=lambda e: (

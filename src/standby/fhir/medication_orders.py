@@ -4,7 +4,7 @@ MedicationRequest: https://hl7.org/fhir/R4/medicationrequest.html
 MedicationAdministration: https://hl7.org/fhir/R4/medicationadministration.html
 
 `medication` reads an order (drug, dose or rate, route, frequency, PRN and its minimum
-interval, whether it is a continuous infusion, the times it states or Standby derives);
+interval, whether it is a continuous infusion);
 `administration` reads one administration (when, dose or rate, status in the nurse's
 words). `standby.fhir.mar` builds the record from these.
 """
@@ -29,7 +29,7 @@ from standby.fhir.infusion import (
     minimum_interval,
     rate_text,
 )
-from standby.fhir.timing import derived_from, describe, repeat_of
+from standby.fhir.timing import describe, repeat_of
 
 JSON = Mapping[str, Any]
 
@@ -67,16 +67,6 @@ class Medication:
     continuous: bool = False  # a rate with no schedule of doses: an infusion (drip)
     min_interval: timedelta | None = None  # PRN: the shortest time between two doses
     dosage: Mapping[str, Any] = field(repr=False, default_factory=dict)
-    # the clock times are Standby's standard ones for this frequency ("q8h"), not stated
-    # by the order: shown as "derived from q8h — check the order" ("" when stated)
-    derived_from: str = ""
-
-    @property
-    def derived_note(self) -> str:
-        """ "derived from q8h — check the order" ("" when the order states its times)."""
-        return (
-            f"times derived from {self.derived_from} — check the order" if self.derived_from else ""
-        )
 
     @property
     def line(self) -> str:
@@ -182,7 +172,6 @@ def medication(req: JSON, resolved: Mapping[str, JSON] | None = None) -> Medicat
         continuous=continuous,
         min_interval=minimum_interval(timing, repeat_of(timing)) if prn else None,
         dosage=d,
-        derived_from="" if prn or continuous else derived_from(timing),
     )
 
 

@@ -68,6 +68,7 @@ from standby.fhir.summary_model import (
     make_section,
     section_status,
 )
+from standby.fhir.timing import StandardTimes
 
 __all__ = [
     "Allergies",
@@ -124,6 +125,7 @@ def patient_summary(
     held_types: Collection[str] | None = None,
     hours: float = 48,
     charted_until: datetime | None = None,
+    standard_times: StandardTimes | None = None,
 ) -> PatientSummary:
     """The downtime summary of the patient whose compartment is `resources` (the Patient
     resource itself included). `resolved` maps "Type/id" to referenced resources outside
@@ -131,7 +133,8 @@ def patient_summary(
     resource types the replica holds (None: assume every type is synchronised);
     `hours` the window of vitals, labs and administrations shown; `charted_until`, during
     a downtime, when the EHR stopped hearing of doses (`standby.fhir.mar.charting_cutoff`:
-    later doses are "not charted", never overdue)."""
+    later doses are "not charted", never overdue); `standard_times`, the hospital's standard
+    administration times (the setting `mar_standard_times`)."""
     resolved = resolved or {}
     by_type = _by_type(resources)
     patients = by_type.get("Patient") or [{}]
@@ -148,6 +151,7 @@ def patient_summary(
         resolved,
         medications=meds,
         charted_until=charted_until,
+        standard=standard_times,
     )
     meds = sorted(meds, key=lambda m: (m.prn, m.name.lower()))
     obs_all = by_type.get("Observation", [])

@@ -9,12 +9,18 @@ Rules, in order (the first that applies decides):
 2. `repeat.when` (event codes MORN, AFT, EVE, NIGHT, HS, WAKE, C/CM/CD/CV, AC*/PC*): the
    hospital's standard time for each event (table `WHEN_TIMES`).
 3. `repeat.frequency` per `period` `periodUnit`:
-   - per day (`d`, period 1): the standard administration times for that many doses a
-     day (`DAILY_TIMES`: 1 → 09:00; 2 → 09:00, 21:00; 3 → 09:00, 13:00, 17:00 ...);
-   - every N hours (`h`, frequency 1, e.g. q6h): from midnight when N divides 24
-     (q6h → 00, 06, 12, 18), otherwise from `boundsPeriod.start`;
-   - every N days or weeks: at 09:00 on the days counted from `boundsPeriod.start`.
+   - per day (`d`, period 1): the hospital's standard administration times for that many
+     doses a day (`standard`, the setting `mar_standard_times`; by default `DAILY_TIMES`:
+     1 → 09:00; 2 → 09:00, 21:00; 3 → 09:00, 13:00, 17:00 ...);
+   - every N hours (`h`, e.g. q6h): N real hours apart, counted from the order's stated
+     first dose (`boundsPeriod.start`, else `event[0]`) while the doses given keep to it;
+     from the **last dose given** (`last_given`, the caller's) when the order states no
+     start or that dose was given more than `RETIME_AFTER` off its time (the series was
+     moved); else (derived) from local midnight;
+   - every N days or weeks: at the standard daily time on the days counted from the last
+     dose given, else `boundsPeriod.start`, `event[0]`, the day the order was written.
 4. `code` alone (v3 GTSAbbreviation: QD, BID, TID, QID, Q4H, Q6H, Q8H, Q12H, QHS, AM, PM).
+5. `event` alone: those instants, as they are.
 
 `boundsPeriod` limits the doses (start inclusive, end exclusive); `count` is not
 enforced (the MAR shows what the order says; the pharmacist ends the order). A Timing
@@ -29,8 +35,11 @@ of schedule behave differently on the nights the clocks change:
   time does not exist (spring forward, 02:30) the dose falls at the instant it would have
   been on the old offset (03:30 EDT), and `skipped_wall_time` says so for display.
 - **Interval doses** (qNh) keep real intervals: q8h is 8 real hours apart across the
-  change (06:00 EDT → 13:00 EST...), so no dose is lost or doubled; the series starts at
-  local midnight (when N divides 24) or `boundsPeriod.start`.
+  change (06:00 EDT → 13:00 EST...), so no dose is lost or doubled.
+
+Times the EHR states (`timeOfDay`, `event`, a qNh series from a dose given or from the
+order's stated start) are not marked; times Standby chose (standard times, `when`
+times, qNh from midnight) are: `derived_from` names the frequency they come from.
 
 Arithmetic and comparisons are done on instants (UTC), never on wall clocks.
 """
@@ -98,6 +107,12 @@ CODE_REPEAT: dict[str, dict[str, Any]] = {
     "PM": {"when": ["EVE"]},
     "WK": {"frequency": 1, "period": 1, "periodUnit": "wk"},
 }
+
+# a dose given further than this from its qNh time moves the series (the MAR's window)
+RETIME_AFTER = timedelta(minutes=60)
+
+# doses a day → their clock times (hour, minute): the setting `mar_standard_times`
+StandardTimes = Mapping[int, Sequence[tuple[int, int]]]
 
 UNIT_HOURS = {"s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0, "wk": 168.0}
 
@@ -176,27 +191,78 @@ def _daily(
     return sorted(out)
 
 
-def planned_wall_times(timing: Mapping[str, Any] | None) -> list[tuple[int, int]]:
+def _table(standard: StandardTimes | None) -> StandardTimes:
+    return DAILY_TIMES if standard is None else {**DAILY_TIMES, **standard}
+
+
+def _kind(rep: Mapping[str, Any], table: StandardTimes) -> str:
+    """Which rule decides the times: "times" (timeOfDay), "when", "daily" (N a day at
+    standard times), "hours" (every N hours), "days" (every N days), "continuous" (more
+    often than every 15 minutes: not doses), "" (no repeat: `event` or no schedule)."""
+    if any(_hm(str(x)) for x in rep.get("timeOfDay") or []):
+        return "times"
+    if any(w in WHEN_TIMES for w in rep.get("when") or []):
+        return "when"
+    if "frequency" not in rep and "period" not in rep:
+        return ""
+    period = float(rep.get("period") or 1)
+    unit = str(rep.get("periodUnit") or "d")
+    freq = int(rep.get("frequency") or 1)
+    if unit == "d" and period == 1 and freq in table:
+        return "daily"
+    hours = period * UNIT_HOURS.get(unit, 24.0) / max(freq, 1)
+    if hours < 0.25:
+        return "continuous"
+    return "days" if hours >= 24 else "hours"
+
+
+def _stated_start(timing: Mapping[str, Any], rep: Mapping[str, Any]) -> datetime | None:
+    """The order's first dose as the EHR states it: `boundsPeriod.start`, else the
+    timing's first `event` (an instant, not a bare date)."""
+    start = (rep.get("boundsPeriod") or {}).get("start")
+    for text in [start, *(timing.get("event") or [])[:1]]:
+        if text and "T" in str(text):
+            t = parse_instant(text)
+            if t is not None and t.tzinfo is not None:
+                return t.astimezone(UTC)
+    return None
+
+
+def _series_start(
+    stated: datetime | None, last_given: datetime | None, interval: timedelta
+) -> datetime | None:
+    """Where a qNh (or every-N-days) series is counted from: the order's stated first dose
+    while the doses given keep to it (each within `RETIME_AFTER` of its time), else the
+    last dose given (the series was moved: late, early, or never stated)."""
+    if last_given is None:
+        return stated
+    given = last_given.astimezone(UTC)
+    if stated is None:
+        return given
+    off = (given - stated) % interval
+    return stated if min(off, interval - off) <= RETIME_AFTER else given
+
+
+def planned_wall_times(
+    timing: Mapping[str, Any] | None, standard: StandardTimes | None = None
+) -> list[tuple[int, int]]:
     """The wall-clock times (hour, minute) of a clock-time schedule ([] for qNh, events or
     no schedule): what a dose time that was moved off a missing hour is compared with."""
     if not timing:
         return []
     rep = _repeat(timing)
-    tod = [hm for hm in (_hm(str(x)) for x in rep.get("timeOfDay") or []) if hm]
-    if tod:
-        return sorted(set(tod))
-    when = [WHEN_TIMES[w] for w in rep.get("when") or [] if w in WHEN_TIMES]
-    if when:
-        return sorted(set(when))
-    if "frequency" not in rep and "period" not in rep:
-        return []
-    period = float(rep.get("period") or 1)
-    unit = str(rep.get("periodUnit") or "d")
-    freq = int(rep.get("frequency") or 1)
-    if unit == "d" and period == 1 and freq in DAILY_TIMES:
-        return DAILY_TIMES[freq]
-    hours = period * UNIT_HOURS.get(unit, 24.0) / max(freq, 1)
-    return [(9, 0)] if hours >= 24 else []
+    table = _table(standard)
+    kind = _kind(rep, table)
+    if kind == "times":
+        return sorted({hm for hm in (_hm(str(x)) for x in rep.get("timeOfDay") or []) if hm})
+    if kind == "when":
+        return sorted({WHEN_TIMES[w] for w in rep.get("when") or [] if w in WHEN_TIMES})
+    if kind == "daily":
+        freq = int(rep.get("frequency") or 1)
+        return list(table[freq])
+    if kind == "days":
+        return list(table[1][:1])
+    return []
 
 
 def dose_times(
@@ -204,18 +270,32 @@ def dose_times(
     start: datetime,
     end: datetime,
     tz: tzinfo | None = None,
+    *,
+    standard: StandardTimes | None = None,
+    last_given: datetime | None = None,
+    written: datetime | None = None,
 ) -> list[datetime]:
     """Every scheduled dose time in [start, end), sorted, in the hospital's zone `tz` (by
     default the zone of `start`). [] for a Timing that is not a schedule (PRN orders are
-    decided by the caller: `asNeeded` is not part of Timing)."""
+    decided by the caller: `asNeeded` is not part of Timing). `standard`: the hospital's
+    standard times (doses a day → clock times; default `DAILY_TIMES`); `last_given`: the
+    last dose given of the order (qNh and every-N-days are counted from it); `written`:
+    when the order was written (every N days, when nothing else says which days)."""
     if not timing:
         return []
     zone = tz or start.tzinfo or UTC
-    return [t.astimezone(zone) for t in _instants(timing, start, end, zone)]
+    instants = _instants(timing, start, end, zone, _table(standard), last_given, written)
+    return [t.astimezone(zone) for t in instants]
 
 
 def _instants(
-    timing: Mapping[str, Any], start: datetime, end: datetime, tz: tzinfo
+    timing: Mapping[str, Any],
+    start: datetime,
+    end: datetime,
+    tz: tzinfo,
+    table: StandardTimes,
+    last_given: datetime | None,
+    written: datetime | None,
 ) -> list[datetime]:
     rep = _repeat(timing)
     bounds = rep.get("boundsPeriod") or {}
@@ -231,30 +311,29 @@ def _instants(
     period = float(rep.get("period") or 1)
     unit = str(rep.get("periodUnit") or "d")
     freq = int(rep.get("frequency") or 1)
-    tod = [hm for hm in (_hm(str(x)) for x in rep.get("timeOfDay") or []) if hm]
-    if tod:
+    kind = _kind(rep, table)
+    if kind == "times":
+        tod = sorted({hm for hm in (_hm(str(x)) for x in rep.get("timeOfDay") or []) if hm})
         every = int(period) if unit == "d" and period >= 1 else 1
-        return _daily(sorted(set(tod)), lo, hi, every, b_start, tz)
-    when = [WHEN_TIMES[w] for w in rep.get("when") or [] if w in WHEN_TIMES]
-    if when:
-        return _daily(sorted(set(when)), lo, hi, 1, None, tz)
-    if "frequency" not in rep and "period" not in rep:
+        return _daily(tod, lo, hi, every, b_start, tz)
+    if kind == "when":
+        when = sorted({WHEN_TIMES[w] for w in rep.get("when") or [] if w in WHEN_TIMES})
+        return _daily(when, lo, hi, 1, None, tz)
+    if kind == "":
         events = [parse_instant(e) for e in timing.get("event") or []]
         return sorted(u for u in (e.astimezone(UTC) for e in events if e) if lo <= u < hi)
-    hours = period * UNIT_HOURS.get(unit, 24.0)
-    if hours <= 0:
-        return []
-    if unit == "d" and period == 1 and freq in DAILY_TIMES:
-        return _daily(DAILY_TIMES[freq], lo, hi, 1, None, tz)
-    interval = timedelta(hours=hours / max(freq, 1))
-    if interval < timedelta(minutes=15):
+    if kind == "daily":
+        return _daily(list(table[freq]), lo, hi, 1, None, tz)
+    if kind == "continuous":
         return []  # continuous or nonsense: not a list of doses
-    if interval >= timedelta(days=1):
+    interval = timedelta(hours=period * UNIT_HOURS.get(unit, 24.0) / max(freq, 1))
+    anchor = _series_start(_stated_start(timing, rep), last_given, interval)
+    if kind == "days":
         days = max(1, round(interval / timedelta(days=1)))
-        return _daily([(9, 0)], lo, hi, days, b_start or lo, tz)
-    midnight = wall_instant(lo.astimezone(tz).date(), 0, 0, tz)
-    anchor = midnight if timedelta(days=1) % interval == timedelta(0) else b_start or midnight
-    t = anchor + ((lo - anchor) // interval) * interval
+        return _daily(list(table[1][:1]), lo, hi, days, anchor or written or lo, tz)
+    if anchor is None:  # nothing stated: Standby's choice, marked (`derived_from`)
+        anchor = wall_instant(lo.astimezone(tz).date(), 0, 0, tz)
+    t = anchor + ((lo - anchor) // interval) * interval  # real time, never the wall clock
     out = []
     while t < hi:
         if t >= lo:
@@ -290,28 +369,26 @@ def describe(timing: Mapping[str, Any] | None) -> Schedule:
     return Schedule(True, f"{freq}× every {p} {unit}")
 
 
-def derived_from(timing: Mapping[str, Any] | None) -> str:
+def derived_from(
+    timing: Mapping[str, Any] | None,
+    standard: StandardTimes | None = None,
+    *,
+    given: bool = False,
+) -> str:
     """What Standby worked the clock times out from when the order does not state them
-    ("q8h", "BID"): "" when the EHR states them (`timeOfDay`, `event`, a qNh series that
-    starts at `boundsPeriod.start`) or when the Timing is not a schedule. Standard times
-    (BID 09:00/21:00, MORN 08:00) and qNh from midnight are the hospital's usual times, not
-    necessarily this order's: the MAR says so ("derived from q8h — check the order")."""
+    ("q8h", "BID"); "" when the EHR states them (`timeOfDay`, `event`, a qNh series
+    counted from a dose given — `given` — or from the order's stated start) or when the
+    Timing is not a schedule. Standard times (BID 09:00/21:00, MORN 08:00, every N days at
+    09:00) and qNh from midnight are the hospital's usual times, not necessarily this
+    order's: the MAR says so ("derived from q8h — check the order")."""
     if not timing:
         return ""
     rep = _repeat(timing)
-    if any(_hm(str(x)) for x in rep.get("timeOfDay") or []):
+    kind = _kind(rep, _table(standard))
+    if kind in ("times", "", "continuous"):
         return ""
-    if not rep.get("when") and "frequency" not in rep and "period" not in rep:
-        return ""  # `event` (stated instants) or no schedule
-    period = float(rep.get("period") or 1)
-    unit = str(rep.get("periodUnit") or "d")
-    freq = int(rep.get("frequency") or 1)
-    hours = period * UNIT_HOURS.get(unit, 24.0) / max(freq, 1)
-    if hours < 0.25 and not rep.get("when"):
-        return ""  # continuous: no doses
-    from_start = (rep.get("boundsPeriod") or {}).get("start")
-    if unit == "h" and from_start and timedelta(days=1) % timedelta(hours=hours):
-        return ""  # counted from the order's start, as the EHR states it
+    if kind == "hours" and (given or _stated_start(timing, rep) is not None):
+        return ""
     return describe(timing).text
 
 

@@ -195,7 +195,7 @@ def mar(s: PatientSummary) -> list[Flowable]:
                 _drug(s, m_, 1.79 * inch),
                 p(m_.dose or "see order", st.DOSE),
                 p(m_.route or "see order", st.CELL_BOLD),
-                _frequency(m_),
+                _frequency(e),
                 p(
                     f"{clock_on(last.when, t.date(), now)}\n{last.dose}"
                     if last
@@ -264,13 +264,14 @@ def mar(s: PatientSummary) -> list[Flowable]:
     return out
 
 
-def _frequency(m: Any) -> Any:
-    """The frequency; when Standby worked the clock times out (the order does not state
-    them), "times derived: check the order" under it."""
-    if not m.derived_from:
-        return p(m.frequency)
+def _frequency(e: MarEntry) -> Any:
+    """The frequency; when Standby worked the clock times out (neither the order nor a
+    dose given states them), "times derived: check the order" under it."""
+    if not e.derived_from:
+        return p(e.medication.frequency)
     return markup(
-        f"{esc(m.frequency)}<br/><font size=7.5><b>times derived: check the order</b></font>",
+        f"{esc(e.medication.frequency)}<br/>"
+        "<font size=7.5><b>times derived: check the order</b></font>",
         st.CELL,
     )
 

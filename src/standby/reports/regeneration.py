@@ -40,6 +40,7 @@ from standby.clinical.schedules import clinic_schedule, or_schedule
 from standby.clock import instant
 from standby.fhir.display import parse_instant
 from standby.fhir.mar import charting_cutoff
+from standby.fhir.timing import StandardTimes
 from standby.private_files import narrow, private_dir, write_private_bytes
 from standby.reports import render
 from standby.reports.pages import Furniture
@@ -211,11 +212,16 @@ def generate_unit(
     *,
     keep: int = DEFAULT_KEEP,
     printer: str | None = None,
+    standard_times: StandardTimes | None = None,
 ) -> UnitEntry:
     """One unit's packet set (UNIT_FILES), committed as a new generation."""
     folder = _unit_dir(out_dir, unit.id)
     census, summaries = unit_census_and_summaries(
-        store, unit.id, now, charted_until=furniture.charted_until
+        store,
+        unit.id,
+        now,
+        charted_until=furniture.charted_until,
+        standard_times=standard_times,
     )
     f = replace(furniture, unit=unit.alias)
     gen = _Generation(folder, stamp(now))
@@ -271,6 +277,7 @@ def generate_all(
     printers: Mapping[str, str] | None = None,
     print_all: str | None = None,
     schedules: bool = True,
+    standard_times: StandardTimes | None = None,
 ) -> Manifest:
     """Every unit's packet set (or those named in `unit_ids`, by id or alias) and the
     schedules, each as a new generation, then `manifest.json`. A unit that fails is
@@ -279,7 +286,9 @@ def generate_all(
     (None prints "unknown"). `downtime_since`: when the current downtime was declared
     (None outside one): the MARs then say "not charted", never "overdue", for doses the
     EHR cannot have heard of (`standby.fhir.mar.charting_cutoff`). `printers` maps unit
-    alias (or id) to a CUPS printer; `print_all` sends every unit to one printer."""
+    alias (or id) to a CUPS printer; `print_all` sends every unit to one printer.
+    `standard_times`: the hospital's standard administration times (the setting
+    `mar_standard_times`), which the MARs' dose times follow as the web's do."""
     started = time.perf_counter()
     out = Path(out_dir)
     private_dir(out)
@@ -296,7 +305,9 @@ def generate_all(
             continue
         printer = print_all or (printers or {}).get(u.alias) or (printers or {}).get(u.id)
         try:
-            entry = generate_unit(store, u, out, now, f, keep=keep, printer=printer)
+            entry = generate_unit(
+                store, u, out, now, f, keep=keep, printer=printer, standard_times=standard_times
+            )
         except Exception as e:  # one unit's failure must not cost the others their packets
             entry = UnitEntry(
                 u.id,

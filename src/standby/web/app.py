@@ -40,7 +40,7 @@ from standby.accounts.roles import Permission
 from standby.accounts.users import LoginPolicy
 from standby.clinical.census import units
 from standby.clinical.read_cache import ReadCache
-from standby.settings import Settings, zone
+from standby.settings import Settings, standard_times, zone
 from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
 from standby.web import audit
@@ -110,7 +110,11 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         ),
         break_glass_for=timedelta(minutes=settings.break_glass_minutes),
         audit_log=GroupCommit(audit.writer(store, anchors)),
-        summaries=ReadCache(store, max_age=settings.summary_cache_seconds),
+        summaries=ReadCache(
+            store,
+            max_age=settings.summary_cache_seconds,
+            standard_times=standard_times(settings),
+        ),
         zone=tz,
         env=environment(tz),
     )

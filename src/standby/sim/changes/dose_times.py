@@ -2,7 +2,8 @@
 gives doses at the times they are due (as the generator does: `generate.medications`).
 
 `timing.repeat.timeOfDay` times are the hospital's wall clock each day; every-N-hours
-orders step N real hours from 00:00 (hospital time) of the day the order was written
+orders step N real hours from the order's first dose, `boundsPeriod.start` (else 00:00,
+hospital time, of the day the order was written), as the MAR counts them
 (https://hl7.org/fhir/R4/datatypes.html#Timing).
 """
 
@@ -45,8 +46,12 @@ def last_scheduled(order: JSON, now: datetime, zone: tzinfo) -> datetime | None:
         return None
     if repeat.get("periodUnit") == "h" and repeat.get("period"):
         every = timedelta(hours=float(repeat["period"]) / float(repeat.get("frequency") or 1))
-        midnight = datetime.combine(authored.astimezone(zone).date(), time(0), zone)
-        anchor = midnight.astimezone(UTC)  # step in real time, not on the wall clock
+        first = _instant((repeat.get("boundsPeriod") or {}).get("start"))
+        if first is None:
+            first = datetime.combine(authored.astimezone(zone).date(), time(0), zone)
+        anchor = first.astimezone(UTC)  # step in real time, not on the wall clock
+        if anchor > now:
+            return None
         steps = (now - anchor) // every
         t = anchor + steps * every
         return t if t >= authored else None

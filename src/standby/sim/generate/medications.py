@@ -373,8 +373,8 @@ def dose_of(med: Med, weight: float | None) -> float:
 
 def _dose_times(ctx: Ctx, med: Med, start: int, end: int) -> list[int]:
     """Scheduled dose times in [start, end): each `timeOfDay` at that wall-clock time in
-    the hospital's zone every day; every N hours in real time from 00:00 (hospital time)
-    of the day the order starts."""
+    the hospital's zone every day; every N hours in real time from `start`, the order's
+    first dose (its `boundsPeriod.start`), as the MAR counts them."""
     _label, tod, every = TIMINGS[med.timing]
     out: list[int] = []
     day = ctx.midnight(start)
@@ -386,12 +386,14 @@ def _dose_times(ctx: Ctx, med: Med, start: int, end: int) -> list[int]:
             k += 1
     else:
         assert every is not None
-        t = day
-        while t < end:
-            if t >= start:
-                out.append(t)
-            t += every * HOUR
+        out = list(range(start, end, every * HOUR))  # seconds: real time, not the wall clock
     return out
+
+
+def first_dose(authored: int) -> int:
+    """An every-N-hours order's first dose: the next half hour after it was written (a
+    real MAR counts the series from it, so 14:30/22:30/06:30, not 00:00/08:00/16:00)."""
+    return authored + (-authored) % (HOUR // 2)
 
 
 def medication_orders(
@@ -412,7 +414,8 @@ def medication_orders(
         rid = ctx.id("mr")
         authored = start + rng.randrange(600, 4 * HOUR)
         label, tod, every = TIMINGS[med.timing]
-        repeat: JSON = {"boundsPeriod": {"start": instant(authored)}}
+        first = authored if tod is not None else first_dose(authored)
+        repeat: JSON = {"boundsPeriod": {"start": instant(first)}}
         if tod is not None:
             repeat["frequency"] = len(tod)
             repeat["period"] = 1
@@ -460,7 +463,7 @@ def medication_orders(
                 times.append(t)
                 t += rng.randrange(8 * HOUR, 40 * HOUR)
         else:
-            times = _dose_times(ctx, med, authored, now - rng.randrange(0, 3600))
+            times = _dose_times(ctx, med, first, now - rng.randrange(0, 3600))
         mref = ref("MedicationRequest", rid)
         admin_dosage = {"route": med.route, "dose": dose_q}
         for t in times:

@@ -103,7 +103,13 @@ def patient_print(pr: PageRequest) -> Response:
     if isinstance(granted, access.Refused):
         return pr.forbidden("This patient is outside your units: break the glass first.")
     until = charting.charted_until(pr.web)
-    summary = clinical.patient_summary(pr.web.store, pid, pr.now, charted_until=until)
+    summary = clinical.patient_summary(
+        pr.web.store,
+        pid,
+        pr.now,
+        charted_until=until,
+        standard_times=pr.web.summaries.standard_times,  # the web MAR's, from the settings
+    )
     if summary is None:
         return not_found(pr, NO_PATIENT)
     made = _made(
@@ -124,7 +130,11 @@ def unit_print(pr: PageRequest) -> Response:
         return pr.forbidden("You are not assigned to this unit.")
     try:
         census, summaries = unit_census_and_summaries(
-            pr.web.store, unit_id, pr.now, charted_until=charting.charted_until(pr.web)
+            pr.web.store,
+            unit_id,
+            pr.now,
+            charted_until=charting.charted_until(pr.web),
+            standard_times=pr.web.summaries.standard_times,
         )
     except KeyError:
         return not_found(pr, "No such unit.")
