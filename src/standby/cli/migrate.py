@@ -10,6 +10,7 @@ import typer
 
 from standby.accounts import schema as accounts_schema
 from standby.cli.replica import open_replica
+from standby.journal import schema as journal_schema
 from standby.monitor import schema as monitor_schema
 from standby.settings import load_settings
 from standby.store import Store
@@ -21,6 +22,7 @@ def migrate_all(store: Store) -> None:
     accounts_schema.ensure(store)
     sync_schema.ensure_sync_schema(store)
     monitor_schema.ensure(store)
+    journal_schema.ensure(store)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from standby.fhir import display as d
 from standby.fhir.census import Census, CensusBed, bed_sort_key, census_patient
 from standby.fhir.summary import PatientSummary, encounter_bed
 from standby.fhir.timing import StandardTimes
+from standby.journal import schema as journal_schema
 from standby.store.base import Store
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ def unit_census_and_summaries(
     a census row shows is read (allergies, flags, code status, weight, the MAR with the
     last day of administrations: an older "last given" is then not in the summaries).
     Everything is read in one read transaction: one consistent snapshot of the replica."""
+    journal_schema.ensure(store)  # before the snapshot (the summaries read the journal)
     with store.read_transaction():
         return _census_and_summaries(
             store, unit_id, now, full, cache, charted_until, standard_times

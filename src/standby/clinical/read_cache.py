@@ -49,6 +49,7 @@ from standby.clinical.summary import (
 )
 from standby.fhir.summary import PatientSummary
 from standby.fhir.timing import StandardTimes
+from standby.journal import repository as journal_repository
 from standby.store.base import Store
 
 DIRECTORY_TYPES = frozenset({"Location", "Practitioner", "PractitionerRole", "Organization"})
@@ -95,6 +96,8 @@ class ReadCache:
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._kinds: set[str] = set()
         self._seq = store.last_seq() if max_age > 0 else None
+        # entries written to the journal are followed the same way (docs/journal.md)
+        self._jseq = journal_repository.last_seq(store) if self._seq is not None else 0
         self.hits = 0
         self.misses = 0
 
@@ -178,14 +181,21 @@ class ReadCache:
                 return cast(R, entry.read)  # what `build` made for this kind
             self.misses += 1
             seen = self._seq
+            jseen = self._jseq
         newest = self.store.last_seq()
+        jnewest = journal_repository.last_seq(self.store)
         read = build()
         if read is None:
             return None
         with self._lock:
             # keep it only if every write up to the build was already followed, and no
             # change was applied meanwhile (it could concern what was just read)
-            if newest is not None and seen is not None and newest <= seen == self._seq:
+            if (
+                newest is not None
+                and seen is not None
+                and newest <= seen == self._seq
+                and jnewest <= jseen == self._jseq
+            ):
                 expires = now + timedelta(seconds=self.max_age)
                 if read.expires is not None and read.expires < expires:
                     expires = read.expires
@@ -197,6 +207,7 @@ class ReadCache:
         return read
 
     def _follow_changes(self) -> None:
+        self._follow_journal()
         with self._lock:
             after = self._seq
         if after is None:
@@ -226,3 +237,18 @@ class ReadCache:
             self._seq = marks[-1][0]
         if shared:
             directory_mod.invalidate(self.store)
+
+    def _follow_journal(self) -> None:
+        """Drop what is kept of every patient the journal has new entries on."""
+        with self._lock:
+            after = self._jseq
+        newest, patients = journal_repository.patients_since(self.store, after)
+        if newest == after:
+            return
+        with self._lock:
+            if self._jseq != after:
+                return  # another thread has applied these already
+            for patient_id in patients:
+                for kind in self._kinds:
+                    self._entries.pop((kind, patient_id), None)
+            self._jseq = newest

@@ -38,6 +38,9 @@ from standby.fhir.summary import (
     patient_summary as summarise,
 )
 from standby.fhir.timing import StandardTimes
+from standby.journal import overlay as journal_overlay
+from standby.journal import repository as journal_repository
+from standby.journal import schema as journal_schema
 from standby.store.base import Store
 
 JSON = Mapping[str, Any]
@@ -114,10 +117,12 @@ def build_summary(
     (`standby.fhir.mar.charting_cutoff`, from the downtime start the caller passes).
     `standard_times`: the hospital's standard administration times (the setting
     `mar_standard_times`; None: the default table)."""
+    journal_schema.ensure(store)  # before the snapshot: a table made inside it is not in it
     with store.read_transaction():
         resources, keys = _gather(store, patient_id, now, extent)
         if patient_required and not any(r.get("resourceType") == "Patient" for r in resources):
             return None
+        resources += journal_resources(store, patient_id)
         dire = directory(store)
         refs = referenced_keys(resources)
         resolved = resolve(store, resources, dire, refs)
@@ -138,6 +143,14 @@ def build_summary(
         frozenset(keys | refs | resolved.keys()),
         next_change(summary.mar, horizons),
     )
+
+
+def journal_resources(store: Store, patient_id: str) -> list[JSON]:
+    """What was documented on the patient during downtime and stands, as the FHIR
+    resources it will be filed as (`standby.journal.overlay`): read beside the replica's,
+    so that a dose given during downtime counts as given (docs/journal.md). Drill entries
+    are not shown here."""
+    return list(journal_overlay.as_resources(journal_repository.for_patient(store, patient_id)))
 
 
 def patient_summary(

@@ -147,6 +147,26 @@ def since(store: Store, after_seq: int = 0, *, limit: int = 1000) -> list[tuple[
     return [(int(r[0]), _entry(r[1:])) for r in rows]
 
 
+def last_seq(store: Store) -> int:
+    """The sequence number of the newest entry (0 when there is none)."""
+    schema.ensure(store)
+    with store.read_transaction() as db:
+        return int(db.query("SELECT coalesce(max(seq), 0) FROM journal_entries")[0][0])
+
+
+def patients_since(store: Store, after_seq: int) -> tuple[int, set[str]]:
+    """The newest sequence number and the patients of the entries written after
+    `after_seq` (what a cache of summaries must drop)."""
+    schema.ensure(store)
+    with store.read_transaction() as db:
+        rows = db.query(
+            "SELECT seq, patient_id FROM journal_entries WHERE seq > ? ORDER BY seq", (after_seq,)
+        )
+    if not rows:
+        return after_seq, set()
+    return int(rows[-1][0]), {str(r[1]) for r in rows}
+
+
 def in_effect(entries: Iterable[Entry]) -> list[Entry]:
     """What stands: struck entries removed, a corrected entry replaced by its newest
     correction (in the place of the original), strikes themselves not shown."""
