@@ -20,6 +20,7 @@ class Permission(enum.StrEnum):
     BREAK_GLASS = "break-glass"  # open a patient outside one's units, with a stated reason
     OR_SCHEDULE = "or-schedule"  # the OR board
     CLINIC_SCHEDULE = "clinic-schedule"  # clinic schedules, with patient phone numbers
+    DOCUMENT = "document"  # during a downtime or drill: vitals, doses given, notes
     AUDIT = "audit"  # search and export the audit log; the break-the-glass list
     USERS = "users"  # the list of accounts
 
@@ -27,9 +28,20 @@ class Permission(enum.StrEnum):
 P = Permission
 
 ROLES: dict[str, frozenset[Permission]] = {
-    "nurse": frozenset({P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS, P.OR_SCHEDULE}),
+    "nurse": frozenset(
+        {P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS, P.OR_SCHEDULE, P.DOCUMENT}
+    ),
     "physician": frozenset(
-        {P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS, P.OR_SCHEDULE, P.CLINIC_SCHEDULE}
+        {
+            P.CENSUS,
+            P.SEARCH,
+            P.SUMMARY,
+            P.PRINT,
+            P.BREAK_GLASS,
+            P.OR_SCHEDULE,
+            P.CLINIC_SCHEDULE,
+            P.DOCUMENT,
+        }
     ),
     "pharmacist": frozenset({P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS}),
     "scheduler": frozenset({P.SEARCH, P.OR_SCHEDULE, P.CLINIC_SCHEDULE}),
@@ -41,9 +53,9 @@ ROLES: dict[str, frozenset[Permission]] = {
 
 DESCRIPTIONS: dict[str, str] = {
     "nurse": "Census, patient summaries and MAR of their units; OR board; print; "
-    "break the glass for other patients.",
+    "break the glass for other patients; during a downtime, document vitals, doses and notes.",
     "physician": "Census and summaries of their units; search; OR board and clinic schedules; "
-    "print; break the glass for other patients.",
+    "print; break the glass for other patients; during a downtime, document.",
     "pharmacist": "Census and summaries (medications, MAR, allergies, labs) of assigned "
     "units; search; print; break the glass.",
     "scheduler": "OR board and clinic schedules with patient phone numbers, to call patients "
