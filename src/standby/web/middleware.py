@@ -7,7 +7,8 @@
 * refuses a POST without the right CSRF token (403): the session's token, or on the login
   form the double-submit cookie's. The body is read once here and replayed to the app;
 * marks every non-public response `Cache-Control: no-store` and adds the security
-  headers (no framing, no sniffing, no referrer, a same-origin content policy).
+  headers (no framing, no sniffing, no referrer, a same-origin content policy; HSTS when
+  the request came over https).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from standby.web.sessions import COOKIE, LOGIN_CSRF_COOKIE
 
 PUBLIC_PATHS = frozenset({"/login", "/status", "/status.json", "/healthz", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
+HSTS = "max-age=31536000"
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -82,6 +84,8 @@ class AuthMiddleware:
                 headers = MutableHeaders(scope=message)
                 for k, v in SECURITY_HEADERS.items():
                     headers.setdefault(k, v)
+                if scope.get("scheme") == "https":  # served over TLS, or a trusted proxy's
+                    headers.setdefault("strict-transport-security", HSTS)
                 if not public:
                     headers["cache-control"] = "no-store"
                     headers["pragma"] = "no-cache"
