@@ -1,4 +1,5 @@
-"""Local accounts: argon2 password hashes, login with lockout per account and per address.
+"""Local accounts: argon2 password hashes, the password policy, login with lockout per
+account and per address.
 
 Accounts are local on purpose: the hospital's directory may be down with the EHR. A login
 is refused while the account has `login_max_failures` failures within the lockout window,
@@ -9,11 +10,13 @@ or the address `login_address_max_failures`; the window is `login_lockout_minute
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 from standby import clock
 from standby.accounts import repository as repo
@@ -26,7 +29,8 @@ from standby.store.base import Store
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("standby: not a password")
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_SCORE = 3  # zxcvbn: 3 = "safely unguessable" (about 10^8 guesses or more)
 
 
 def hash_password(password: str) -> str:
@@ -40,6 +44,36 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def _letters(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def check_password(
+    username: str, password: str, *, min_length: int = MIN_PASSWORD_LENGTH
+) -> None:
+    """ValueError (saying why, starting "password") unless the password is long enough,
+    not common, and not made of the username. Strength is zxcvbn's estimate (Dropbox's
+    well-kept estimator: dictionaries of common passwords, names and words, keyboard
+    patterns, repeats, dates), given the username as a word to avoid."""
+    if len(password) < min_length:
+        raise ValueError(f"password is shorter than {min_length} characters")
+    if len(password) > 1000:
+        raise ValueError("password is longer than 1000 characters")
+    plain = _letters(password)
+    parts = {_letters(username), *(_letters(p) for p in re.split(r"[._@-]", username))}
+    if any(len(p) >= 3 and p in plain for p in parts):
+        raise ValueError("password must not contain the username")
+    # zxcvbn's work grows with the length; its first 100 characters decide
+    verdict = zxcvbn(password[:100], user_inputs=[username, *re.split(r"[._@-]", username)])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        feedback = verdict["feedback"]
+        why = feedback.get("warning") or "it is too easy to guess"
+        hint = " ".join(feedback.get("suggestions") or [])
+        raise ValueError(
+            f"password refused: {why.rstrip('.')} (too common or easy to guess). {hint}".strip()
+        )
+
+
 def add_user(
     store: Store,
     username: str,
@@ -49,14 +83,17 @@ def add_user(
     units: list[str] | tuple[str, ...],
     display_name: str | None = None,
     now: datetime | None = None,
+    min_length: int = MIN_PASSWORD_LENGTH,
 ) -> User:
-    """Create (or replace) an account. ValueError names what is wrong."""
+    """Create (or replace) an account. ValueError names what is wrong. Replacing the
+    password of an account (a reset) unlocks it and ends its sessions."""
     username = username.strip()
     if not username or any(c.isspace() for c in username) or "," in username:
         raise ValueError(f"invalid username {username!r}: no spaces or commas")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password of {username!r} is shorter than {MIN_PASSWORD_LENGTH}")
+    if len(username) > 100:
+        raise ValueError("invalid username: longer than 100 characters")
     check_role(role)
+    check_password(username, password, min_length=min_length)
     clean_units = tuple(u.strip() for u in units if u.strip())
     if any("," in u for u in clean_units):
         raise ValueError("a unit id cannot contain a comma")

@@ -29,6 +29,10 @@ def _open(db: Path | None, database_url: str | None) -> Store:
     return open_store(db=settings.db, database_url=settings.database_url)
 
 
+def _min_length() -> int:
+    return load_settings().password_min_length
+
+
 @user_app.command("add")
 def add(
     username: str = typer.Argument(..., help="Login name (no spaces)."),
@@ -50,7 +54,15 @@ def add(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     store = _open(db, database_url)
     try:
-        user = users.add_user(store, username, password, role=role, units=unit, display_name=name)
+        user = users.add_user(
+            store,
+            username,
+            password,
+            role=role,
+            units=unit,
+            display_name=name,
+            min_length=_min_length(),
+        )
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
@@ -89,6 +101,7 @@ def import_(
                         role=(row.get("role") or "").strip(),
                         units=(row.get("units") or "").split(";"),
                         display_name=row.get("name") or None,
+                        min_length=_min_length(),
                     )
                     done += 1
                 except ValueError as e:
