@@ -41,9 +41,9 @@ def test_strong_passwords_pass(password: str) -> None:
 def test_add_user_applies_the_policy(tmp_path: Path) -> None:
     store = open_store(db=tmp_path / "p.db")
     try:
-        with pytest.raises(ValueError, match="common|guess|username"):
+        with pytest.raises(ValueError, match=r"common|guess|username"):
             users.add_user(store, "admin.b", "admin.b-admin.b", role="admin", units=[])
-        with pytest.raises(ValueError, match="common|guess|username"):
+        with pytest.raises(ValueError, match=r"common|guess|username"):
             users.add_user(store, "nurse.b", "1234567890", role="nurse", units=["4W"])
         users.add_user(store, "nurse.c", users.DEMO_PASSWORD, role="nurse", units=["4W"])
     finally:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import weakref
 
+from standby.accounts.login_migrations import LOGIN_MIGRATIONS
 from standby.clock import rewrite_sql
 from standby.store.base import Migration, Store
 
@@ -139,6 +140,8 @@ MIGRATIONS: list[Migration] = [
         ),
     ),
 ]
+
+MIGRATIONS += LOGIN_MIGRATIONS
 
 NAMESPACE = "web"
 

@@ -1,10 +1,10 @@
 """Local accounts: argon2 password hashes, the password policy, login with lockout per
 account and per address.
 
-Accounts are local on purpose: the hospital's directory may be down with the EHR. A login
-is refused while the account has `login_max_failures` failures within the lockout window,
-or the address `login_address_max_failures`; the window is `login_lockout_minutes`
-(docs/web.md#login-and-lockout). Every attempt is audited.
+Accounts are local on purpose: the hospital's directory may be down with the EHR. When a
+login may be tried is decided by `lockout` (per account and address, per account, per
+address, each with a doubling wait; docs/web.md#login-and-lockout). Every attempt is
+audited; refusals once per interval.
 """
 
 from __future__ import annotations
@@ -12,18 +12,19 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
 from standby import clock
+from standby.accounts import lockout, schema
 from standby.accounts import repository as repo
-from standby.accounts import schema
+from standby.accounts.lockout import LoginPolicy, RefusalLog
 from standby.accounts.records import AuditEvent, User
 from standby.accounts.roles import check_role
-from standby.clock import instant, parse_instant
+from standby.clock import instant
 from standby.store.base import Store
 
 _hasher = PasswordHasher()
@@ -48,9 +49,7 @@ def _letters(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", text.lower())
 
 
-def check_password(
-    username: str, password: str, *, min_length: int = MIN_PASSWORD_LENGTH
-) -> None:
+def check_password(username: str, password: str, *, min_length: int = MIN_PASSWORD_LENGTH) -> None:
     """ValueError (saying why, starting "password") unless the password is long enough,
     not common, and not made of the username. Strength is zxcvbn's estimate (Dropbox's
     well-kept estimator: dictionaries of common passwords, names and words, keyboard
@@ -109,6 +108,9 @@ def add_user(
         created_at=existing.created_at if existing else instant(now or clock.now()),
     )
     repo.save_user(store, user)
+    if existing is not None:  # a reset: the account is unlocked and its sessions end
+        repo.clear_failures(store, username)
+        repo.end_sessions_of(store, username)
     return user
 
 
@@ -120,28 +122,10 @@ class LoginOutcome(enum.Enum):
 
 
 @dataclass(frozen=True)
-class LoginPolicy:
-    max_failures: int = 5
-    address_max_failures: int = 20
-    lockout: timedelta = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
 class LoginResult:
     outcome: LoginOutcome
     user: User | None = None
     retry_after_seconds: int = 0
-
-
-def _locked(store: Store, now: datetime, policy: LoginPolicy, **who: str) -> int:
-    """Seconds until unlocked (0: not locked)."""
-    since = instant(now - policy.lockout)
-    count, latest = repo.failures_since(store, since=since, **who)
-    limit = policy.max_failures if "username" in who else policy.address_max_failures
-    if count < limit or latest is None:
-        return 0
-    last = parse_instant(latest)
-    return max(1, int((last + policy.lockout - now).total_seconds()))
 
 
 def authenticate(
@@ -151,26 +135,39 @@ def authenticate(
     address: str,
     now: datetime,
     policy: LoginPolicy,
+    refusals: RefusalLog | None = None,
 ) -> LoginResult:
-    """Check a login; record failures and the audit line. Constant work for unknown users."""
+    """Check a login; count failures and write the audit line (refusals through
+    `refusals`, once per interval, when given). Constant work for unknown users. The
+    attempt is counted before the password is checked (`repository.reserve_login`), so
+    concurrent guesses get no more checks than the limits allow."""
     schema.ensure(store)
     username = username.strip()
     at = instant(now)
-    wait = _locked(store, now, policy, address=address)
+    wait, why = repo.reserve_login(
+        store,
+        username,
+        address,
+        at,
+        instant(now - policy.lockout),
+        lambda counts: lockout.wait(counts, now, policy),
+    )
     if wait:
-        _audit(store, at, username, "login-refused", address, "address blocked")
-        return LoginResult(LoginOutcome.ADDRESS_BLOCKED, retry_after_seconds=wait)
-    wait = _locked(store, now, policy, username=username)
-    if wait:
-        _audit(store, at, username, "login-refused", address, "account locked")
-        return LoginResult(LoginOutcome.ACCOUNT_LOCKED, retry_after_seconds=wait)
+        detail = refusals.refused(address, why, now) if refusals is not None else why
+        if detail is not None:
+            _audit(store, at, username, "login-refused", address, detail)
+        outcome = (
+            LoginOutcome.ADDRESS_BLOCKED
+            if why == lockout.ADDRESS_BLOCKED
+            else LoginOutcome.ACCOUNT_LOCKED
+        )
+        return LoginResult(outcome, retry_after_seconds=wait)
     user = repo.get_user(store, username) if username else None
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if not (ok and user and user.active):
-        repo.record_failure(store, username, address, at)
         _audit(store, at, username, "login-failed", address, "")
         return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-    repo.clear_failures(store, username, before=instant(now - policy.lockout))
+    repo.login_succeeded(store, username, address, at, before=instant(now - policy.lockout))
     repo.append_audit(
         store, AuditEvent(at, username, user.role, "login", None, "/login", address, "")
     )

@@ -107,7 +107,6 @@ def register(app: typer.Typer) -> None:
             else:
                 from standby.store import open_store
                 from standby.web.app import create_app
-
                 from standby.web.server import uvicorn_config
 
                 store = open_store(db=settings.db, database_url=settings.database_url)

@@ -1,5 +1,6 @@
-"""`standby user add|import|list` — local accounts of the viewer (docs/cli.md#standby-user,
-docs/roles.md). Passwords are read from a prompt or stdin, never from the command line."""
+"""`standby user add|import|list|unlock|disable|enable` — local accounts of the viewer
+(docs/cli.md#standby-user, docs/roles.md). Passwords are read from a prompt or stdin,
+never from the command line."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from standby.accounts.roles import ROLES
 from standby.settings import load_settings
 from standby.store import Store, open_store
 
-user_app = typer.Typer(help="Viewer accounts: add, import from CSV, list.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Viewer accounts: add (or reset), import from CSV, list, unlock, disable, enable.",
+    no_args_is_help=True,
+)
 
 DB = typer.Option(None, "--db", help="SQLite replica file (default: settings, ./standby.db).")
 URL = typer.Option(
@@ -47,7 +51,8 @@ def add(
     db: Path | None = DB,
     database_url: str | None = URL,
 ) -> None:
-    """Create an account (or replace its password, role and units)."""
+    """Create an account, or replace its password, role and units (a reset: it also
+    unlocks the account and ends its sessions)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -125,6 +130,42 @@ def list_(db: Path | None = DB, database_url: str | None = URL) -> None:
             typer.echo(f"{u.username}\t{u.role}\t{units}\t{u.display_name}{state}")
     finally:
         store.close()
+
+
+USERNAME = typer.Argument(..., help="Login name of the account.")
+
+
+def _change(username: str, db: Path | None, database_url: str | None, what: str) -> None:
+    store = _open(db, database_url)
+    try:
+        if repository.get_user(store, username) is None:
+            typer.echo(f"error: no account {username!r}", err=True)
+            raise typer.Exit(1)
+        if what == "unlock":
+            repository.clear_failures(store, username)
+        else:
+            repository.set_active(store, username, what == "enable")
+    finally:
+        store.close()
+    typer.echo(f"user {username}: {what}d")
+
+
+@user_app.command("unlock")
+def unlock(username: str = USERNAME, db: Path | None = DB, database_url: str | None = URL) -> None:
+    """Forget the account's failed logins (from every address): it may log in at once."""
+    _change(username, db, database_url, "unlock")
+
+
+@user_app.command("disable")
+def disable(username: str = USERNAME, db: Path | None = DB, database_url: str | None = URL) -> None:
+    """Refuse the account's logins and end its sessions (it stays in the audit log)."""
+    _change(username, db, database_url, "disable")
+
+
+@user_app.command("enable")
+def enable(username: str = USERNAME, db: Path | None = DB, database_url: str | None = URL) -> None:
+    """Let a disabled account log in again."""
+    _change(username, db, database_url, "enable")
 
 
 def register(app: typer.Typer) -> None:

@@ -35,8 +35,8 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from standby.accounts import repository, schema
+from standby.accounts.lockout import LoginPolicy, RefusalLog
 from standby.accounts.roles import Permission
-from standby.accounts.users import LoginPolicy
 from standby.clinical.census import units
 from standby.clinical.read_cache import ReadCache
 from standby.settings import Settings, zone
@@ -99,12 +99,16 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
             store,
             repository.signing_secret(store),
             timedelta(minutes=settings.session_idle_minutes),
+            timedelta(hours=settings.session_absolute_hours),
         ),
         policy=LoginPolicy(
             max_failures=settings.login_max_failures,
+            account_max_failures=settings.login_account_max_failures,
             address_max_failures=settings.login_address_max_failures,
             lockout=timedelta(minutes=settings.login_lockout_minutes),
+            backoff=timedelta(seconds=settings.login_backoff_seconds),
         ),
+        refusals=RefusalLog(timedelta(seconds=settings.audit_refusal_interval_seconds)),
         break_glass_for=timedelta(minutes=settings.break_glass_minutes),
         audit_log=GroupCommit(lambda events: repository.append_audit_many(store, events)),
         summaries=ReadCache(store, max_age=settings.summary_cache_seconds),

@@ -15,9 +15,9 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from standby.accounts.lockout import LoginPolicy, RefusalLog
 from standby.accounts.records import AuditEvent
 from standby.accounts.roles import Permission, can
-from standby.accounts.users import LoginPolicy
 from standby.clinical.read_cache import ReadCache
 from standby.settings import Settings
 from standby.store.base import Store
@@ -59,6 +59,7 @@ class WebContext:
     clock: times.Clock
     sessions: SessionManager
     policy: LoginPolicy
+    refusals: RefusalLog
     break_glass_for: timedelta
     audit_log: GroupCommit[AuditEvent]
     summaries: ReadCache

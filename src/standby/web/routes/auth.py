@@ -74,7 +74,9 @@ async def login(request: Request) -> Response:
 
     def attempt() -> Response:
         now = web.clock()
-        result = users.authenticate(web.store, username, password, address, now, web.policy)
+        result = users.authenticate(
+            web.store, username, password, address, now, web.policy, web.refusals
+        )
         if result.outcome is LoginOutcome.OK and result.user is not None:
             web.sessions.end(request.cookies.get(COOKIE))  # no session fixation
             _, cookie = web.sessions.start(result.user, address, now)
