@@ -4,13 +4,16 @@ the user's menu around a template."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+import anyio
 import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -68,6 +71,21 @@ class WebContext:
     banner_templates: list[str] = field(default_factory=list)
     nav_links: list[tuple[str, str, Permission | None]] = field(default_factory=list)
     _headers: header_mod.HeaderCache = field(default_factory=header_mod.HeaderCache)
+    _login_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+        field(default_factory=weakref.WeakKeyDictionary)
+    )
+
+    def login_limiter(self) -> anyio.CapacityLimiter:
+        """The threads that check passwords (`login_threads`): argon2 is slow on purpose,
+        so a storm of logins queues here and never takes the threads that serve pages
+        (anyio's default limiter). One per event loop (a limiter belongs to its loop; a
+        server has one, tests may have several)."""
+        loop = asyncio.get_running_loop()
+        limiter = self._login_limiters.get(loop)
+        if limiter is None:
+            limiter = anyio.CapacityLimiter(max(1, self.settings.login_threads))
+            self._login_limiters[loop] = limiter
+        return limiter
 
     def now(self) -> datetime:
         """The clock's time in the hospital's zone (the read model works in the zone of
