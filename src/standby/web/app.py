@@ -44,6 +44,7 @@ from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
 from standby.web.context import WebContext, environment
 from standby.web.middleware import AuthMiddleware
+from standby.web.refusals import RefusalWatch
 from standby.web.routes import (
     admin,
     auth,
@@ -109,6 +110,9 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
             backoff=timedelta(seconds=settings.login_backoff_seconds),
         ),
         refusals=RefusalLog(timedelta(seconds=settings.audit_refusal_interval_seconds)),
+        refusal_watch=RefusalWatch(
+            settings.refusal_alert_count, timedelta(seconds=settings.refusal_alert_seconds)
+        ),
         break_glass_for=timedelta(minutes=settings.break_glass_minutes),
         audit_log=GroupCommit(lambda events: repository.append_audit_many(store, events)),
         summaries=ReadCache(store, max_age=settings.summary_cache_seconds),

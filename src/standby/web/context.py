@@ -27,6 +27,7 @@ from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
 from standby.web import header as header_mod
 from standby.web import times
+from standby.web.refusals import RefusalWatch
 from standby.web.sessions import SessionManager
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -63,6 +64,7 @@ class WebContext:
     sessions: SessionManager
     policy: LoginPolicy
     refusals: RefusalLog
+    refusal_watch: RefusalWatch
     break_glass_for: timedelta
     audit_log: GroupCommit[AuditEvent]
     summaries: ReadCache

@@ -95,7 +95,12 @@ def audit_csv(pr: PageRequest) -> Response:
 
 @page(Permission.AUDIT)
 def break_glass_page(pr: PageRequest) -> Response:
-    return pr.render("admin_break_glass.html", {"accesses": repo.list_break_glass(pr.web.store)})
+    """The accesses, and above them the alerts of users refused many patients."""
+    alerts = repo.search_audit(pr.web.store, AuditQuery(action="refusal-alert", limit=50))
+    return pr.render(
+        "admin_break_glass.html",
+        {"accesses": repo.list_break_glass(pr.web.store), "alerts": alerts},
+    )
 
 
 @page(Permission.USERS)
