@@ -48,7 +48,15 @@ def uvicorn_config(settings: Any, app: Any, **kw: Any) -> Any:
     address the lockout counts and the audit records."""
     import uvicorn
 
+    from standby.web.connection_guard import guarded_protocol
+
     trusted = trusted_proxies(settings)
+    protocol = guarded_protocol(
+        header_timeout=settings.web_header_timeout_seconds,
+        per_client=settings.web_max_connections_per_client,
+        total=settings.web_max_connections,
+        trusted=frozenset(trusted),
+    )
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -59,6 +67,8 @@ def uvicorn_config(settings: Any, app: Any, **kw: Any) -> Any:
         forwarded_allow_ips=trusted or None,
         ssl_certfile=settings.tls_cert,
         ssl_keyfile=settings.tls_key,
+        http=protocol,
+        limit_concurrency=settings.web_max_connections,
         **kw,
     )
 
