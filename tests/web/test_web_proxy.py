@@ -39,3 +39,16 @@ def test_a_trusted_proxy_is_believed(mini_site: Site) -> None:
         assert r.status_code == 401
     events = repository.search_audit(mini_site.store, AuditQuery(action="login-failed"))
     assert [e.address for e in events] == ["198.51.100.7"]
+
+
+def test_a_trusted_proxy_saying_https_gets_a_secure_cookie_and_hsts(mini_site: Site) -> None:
+    settings = mini_site.settings.model_copy(update={"trusted_proxies": "127.0.0.1"})
+    https = {"x-forwarded-proto": "https", "x-forwarded-for": "198.51.100.7"}
+    with served(settings, mini_site.app) as url, httpx.Client(base_url=url) as c:
+        r = c.get("/login", headers=https)  # the login form's cookie: Secure like the session's
+        assert "Secure" in r.headers["set-cookie"]
+        assert "strict-transport-security" in r.headers
+    with served(mini_site.settings, mini_site.app) as url, httpx.Client(base_url=url) as c:
+        r = c.get("/login", headers=https)
+        assert "Secure" not in r.headers["set-cookie"]
+        assert "strict-transport-security" not in r.headers
