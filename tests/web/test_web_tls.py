@@ -66,3 +66,23 @@ def test_served_over_tls_with_hsts_and_a_secure_cookie(mini_site: Site, tmp_path
 def test_no_hsts_over_plain_http(mini_site: Site) -> None:
     r = mini_site.client().get("/login")
     assert "strict-transport-security" not in r.headers
+
+
+def test_serve_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from standby.cli.main import app
+
+    cert, _key = _self_signed(tmp_path)
+    r = CliRunner().invoke(
+        app, ["serve", "--no-monitor", "--db", str(tmp_path / "d.db"), "--tls-cert", str(cert)]
+    )
+    assert r.exit_code == 2 and "go together" in r.output
+    r = CliRunner().invoke(
+        app,
+        [
+            *("serve", "--no-monitor", "--db", str(tmp_path / "d.db")),
+            *("--tls-cert", str(cert), "--tls-key", str(tmp_path / "missing.pem")),
+        ],
+    )
+    assert r.exit_code == 2 and "no such file" in r.output
