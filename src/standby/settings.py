@@ -157,14 +157,84 @@ class Settings(BaseSettings):
     session_idle_minutes: float = Field(
         30.0, description="A viewer session ends after this many minutes without a request."
     )
+    session_absolute_hours: float = Field(
+        12.0,
+        description="A viewer session ends this many hours after its login, however active "
+        "(one shift); expired sessions are purged from the database.",
+    )
     login_max_failures: int = Field(
-        5, description="Failed logins to one account (within the lockout window) that lock it."
+        5,
+        description="Failed logins to one account from one address (within the lockout "
+        "window) after which that address must wait before trying the account again; the "
+        "wait doubles with each further failure (`login_backoff_seconds`, at most "
+        "`login_lockout_minutes`).",
+    )
+    login_account_max_failures: int = Field(
+        50,
+        description="Failed logins to one account from all addresses (within the lockout "
+        "window) after which the account is slowed down the same way, except from "
+        "addresses it has logged in from before.",
     )
     login_address_max_failures: int = Field(
-        20, description="Failed logins from one address (within the lockout window) that block it."
+        20,
+        description="Failed logins from one address to any accounts (within the lockout "
+        "window) after which that address is slowed down the same way.",
+    )
+    login_backoff_seconds: float = Field(
+        30.0, description="The first wait after a limit of failed logins is reached (seconds)."
     )
     login_lockout_minutes: float = Field(
-        15.0, description="How long a locked account or blocked address stays locked (minutes)."
+        15.0,
+        description="The window in which failed logins count, and the longest wait (minutes).",
+    )
+    login_threads: int = Field(
+        2,
+        description="Threads per worker process that check passwords (argon2): logins queue "
+        "for them and never take the threads that serve pages.",
+    )
+    password_min_length: int = Field(
+        10,
+        description="The shortest password accepted; passwords must also not be common or "
+        "derived from the username (zxcvbn score 3 or more).",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers are believed; empty (the default): those headers are "
+        "ignored from everyone.",
+    )
+    tls_cert: Path | None = Field(
+        None, description="PEM certificate chain: `standby serve` speaks HTTPS (with HSTS)."
+    )
+    tls_key: Path | None = Field(None, description="PEM private key of `tls_cert`.")
+    refusal_alert_count: int = Field(
+        20,
+        description="A user refused this many different patients outside their units within "
+        "`refusal_alert_seconds` raises an alert to the admins.",
+    )
+    refusal_alert_seconds: float = Field(
+        300.0, description="The window of `refusal_alert_count` (seconds)."
+    )
+    audit_refusal_interval_seconds: float = Field(
+        60.0,
+        description="Refused logins from a blocked address or to a slowed-down account are "
+        "counted and written to the audit log once per this many seconds.",
+    )
+    web_header_timeout_seconds: float = Field(
+        10.0,
+        description="A connection that has not sent a whole request head within this many "
+        "seconds is closed.",
+    )
+    web_body_timeout_seconds: float = Field(
+        30.0, description="A request body not received within this many seconds gets 408."
+    )
+    web_max_connections_per_client: int = Field(
+        64, description="Open connections one client address may hold; more are closed."
+    )
+    web_max_connections: int = Field(
+        900,
+        description="Open connections per worker process; beyond it new requests get 503 "
+        "(keep it under the process's open-files limit).",
     )
     cookie_secure: bool | None = Field(
         None,

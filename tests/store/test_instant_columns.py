@@ -203,6 +203,16 @@ def run_web_writers(store: Store, tmp_path: Path, t: datetime, monkeypatch: Any)
     assert c.get("/patients/p1").status_code == 200
 
 
+def run_journal_writers(store: Store, t: datetime) -> None:
+    from standby.journal import numbers
+    from standby.journal import repository as journal
+    from standby.journal.entries import Kind
+    from support.journal_entries import entry
+
+    journal.append(store, [entry(Kind.NOTE, now=t, minutes_ago=5)])
+    numbers.allocate(store, "mrn", numbers.parse_range("DT-0001..DT-0009"), "node", t)
+
+
 def test_every_instant_column_holds_the_stored_form(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -218,6 +228,7 @@ def test_every_instant_column_holds_the_stored_form(
         ),
     )
     run_web_writers(store, tmp_path, t, monkeypatch)
+    run_journal_writers(store, t)
     key = read_key(tmp_path / "audit.key", create=True)
     before = clock_instant(t - timedelta(hours=1))
     assert archive(store, before=before, out_dir=tmp_path / "archive", key=key) is not None

@@ -184,6 +184,9 @@ def test_rows_written_in_the_old_forms_are_rewritten(reopen: Any) -> None:
     ensure_all(store)
     with store.read_transaction() as tx:
         for table, row in OLD_ROWS:
+            if table == "web_sessions":  # sessions stored in clear are ended by a later migration
+                assert tx.query("SELECT count(*) FROM web_sessions")[0][0] == 0
+                continue
             for column, value in row.items():
                 if not isinstance(value, str) or not column.endswith(("at", "ed", "seen")):
                     continue

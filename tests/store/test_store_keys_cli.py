@@ -30,7 +30,7 @@ def run(*args: str, stdin: str | None = None):
 
 
 def make_replica(db: Path) -> None:
-    r = run(*NURSE, "--db", str(db), stdin="a-long-passphrase-for-kim\n")
+    r = run(*NURSE, "--db", str(db), stdin="amber kestrel lantern harbour\n")
     assert r.exit_code == 0, r.output
 
 

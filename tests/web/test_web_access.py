@@ -30,7 +30,7 @@ def test_a_refused_patient_is_not_read(hospital: Hospital, monkeypatch: pytest.M
     c = hospital.login("nurse")
     built = _refuse_building(monkeypatch)
     r = c.get(f"/patients/{p.id}")
-    assert r.status_code == 403 and p.mrn in r.text
+    assert r.status_code == 403 and p.mrn not in r.text
     assert c.get(f"/patients/{p.id}/print.pdf").status_code == 403
     assert built == []
 

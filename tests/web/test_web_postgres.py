@@ -10,8 +10,10 @@ from typing import Any
 
 import orjson
 import pytest
+import test_web_lockout as lockout
 import test_web_pages as pages
 import test_web_security as security
+import test_web_sessions as sessions
 
 from support.web_site import Hospital, Site
 
@@ -43,12 +45,64 @@ SECURITY: list[Callable[[Site], None]] = [
     security.test_post_without_csrf_is_refused,
     security.test_idle_session_ends,
     security.test_audit_csv_export,
+    lockout.test_failures_from_one_address_do_not_lock_the_account_elsewhere,
+    lockout.test_the_wait_doubles_rather_than_a_hard_lock,
+    lockout.test_many_addresses_slow_the_account_except_where_it_logged_in_before,
+    lockout.test_a_password_reset_unlocks_and_ends_the_sessions,
+    lockout.test_admin_page_unlocks_disables_and_enables,
+    sessions.test_a_copy_of_the_database_yields_no_usable_session,
+    sessions.test_expired_sessions_are_purged,
 ]
 
 
 @pytest.mark.parametrize("check", SECURITY, ids=lambda f: f.__name__.removeprefix("test_"))
 def test_accounts_on_postgres(pg_mini_site: Site, check: Callable[[Site], None]) -> None:
     check(pg_mini_site)
+
+
+def test_concurrent_guesses_through_two_servers_on_postgres(
+    pg_mini_site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two worker processes (two stores, two connections) share the count: the row lock
+    of the login check serialises them on PostgreSQL."""
+    import threading
+
+    from standby.accounts import users
+    from standby.store import open_store
+    from standby.web.app import create_app
+    from support.web_site import PASSWORD, TestClient, csrf_of
+
+    hasher = lockout.CountingHasher()
+    monkeypatch.setattr(users, "_hasher", hasher)
+    users.add_user(pg_mini_site.store, "target.a", PASSWORD, role="nurse", units=["4W"])
+    hasher.verified = 0
+    other = open_store(database_url=pg_mini_site.settings.database_url)
+    try:
+        apps = [
+            pg_mini_site.app,
+            create_app(pg_mini_site.settings, other, clock=pg_mini_site.clock),
+        ]
+        clients = []
+        for i in range(40):
+            c = TestClient(apps[i % 2], client=("10.6.6.6", 50000), follow_redirects=False)
+            clients.append((c, csrf_of(c.get("/login").text)))
+        start = threading.Barrier(len(clients))
+
+        def guess(c: Any, token: str) -> None:
+            start.wait()
+            c.post(
+                "/login",
+                data={"username": "target.a", "password": "a wrong guess", "csrf_token": token},
+            )
+
+        threads = [threading.Thread(target=guess, args=ct) for ct in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        other.close()
+    assert 0 < hasher.verified <= pg_mini_site.settings.login_max_failures
 
 
 def test_audit_log_refuses_update_delete_and_truncate_on_postgres(pg_mini_site: Site) -> None:

@@ -68,16 +68,16 @@ def test_add_refuses_unknown_role_and_short_password(db: Path) -> None:
         ["user", "add", "x", "--role", "nurse", "--password-stdin", "--db", str(db)],
         input="short\n",
     )
-    assert r.exit_code == 1 and "shorter than 8" in r.output
+    assert r.exit_code == 1 and "shorter than 10" in r.output
 
 
 def test_import_csv_reports_bad_lines_and_keeps_good_ones(db: Path, tmp_path: Path) -> None:
     csv_file = tmp_path / "users.csv"
     csv_file.write_text(
         "username,password,role,units,name\n"
-        "doc.a,password-one,physician,4W;ICU,Dr A\n"
-        "bad.b,password-two,wizard,4W,Bad B\n"
-        "ic.c,password-three,incident-commander,*,IC C\n"
+        "doc.a,tulip orbit lantern,physician,4W;ICU,Dr A\n"
+        "bad.b,copper meadow kettle,wizard,4W,Bad B\n"
+        "ic.c,violet harbour anchor,incident-commander,*,IC C\n"
     )
     r = CliRunner().invoke(app, ["user", "import", str(csv_file), "--db", str(db)])
     assert r.exit_code == 1

@@ -8,10 +8,11 @@ Portable SQL with `?` placeholders inside `store.transaction()` /
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from standby.accounts import audit_chain, schema
+from standby.accounts.lockout import Count, Counts
 from standby.accounts.records import AuditEvent, AuditQuery, BreakGlass, Session, User
 from standby.store.base import Store
 
@@ -78,33 +79,76 @@ def list_users(store: Store) -> list[User]:
 
 
 # ---- failed logins ----------------------------------------------------------------------
-def record_failure(store: Store, username: str, address: str, at: str) -> None:
+def reserve_login(
+    store: Store,
+    username: str,
+    address: str,
+    at: str,
+    since: str,
+    decide: Callable[[Counts], tuple[int, str]],
+) -> tuple[int, str]:
+    """Count the failed logins since `since`, ask `decide` whether this attempt may go on,
+    and if so record it as a failure before the password is checked (`login_succeeded`
+    takes it back): all in one write transaction, behind a row lock on PostgreSQL, so
+    that concurrent guesses cannot all pass the check before any of them is counted."""
     with store.transaction() as tx:
+        tx.execute("UPDATE web_login_guard SET id = id WHERE id = 1")  # serialises on PG
+
+        def count(where: str, *params: str) -> Count:
+            row = tx.query(
+                f"SELECT COUNT(*), MAX(at) FROM web_login_failures WHERE {where} AND at >= ?",
+                (*params, since),
+            )[0]
+            return Count(int(row[0]), row[1])
+
+        known = tx.query(
+            "SELECT 1 FROM web_login_known WHERE username = ? AND address = ?",
+            (username, address),
+        )
+        counts = Counts(
+            pair=count("username = ? AND address = ?", username, address),
+            account=count("username = ?", username),
+            address=count("address = ?", address),
+            known_address=bool(known),
+        )
+        seconds, why = decide(counts)
+        if seconds == 0:
+            tx.execute(
+                "INSERT INTO web_login_failures (username, address, at) VALUES (?, ?, ?)",
+                (username, address, at),
+            )
+        return seconds, why
+
+
+def login_succeeded(store: Store, username: str, address: str, at: str, *, before: str) -> None:
+    """Forget the account's failures (its reserved attempt included) and every failure
+    older than `before`; remember the address as one the account logs in from."""
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM web_login_failures WHERE username = ?", (username,))
+        tx.execute("DELETE FROM web_login_failures WHERE at < ?", (before,))
         tx.execute(
-            "INSERT INTO web_login_failures (username, address, at) VALUES (?, ?, ?)",
+            "INSERT INTO web_login_known (username, address, at) VALUES (?, ?, ?)"
+            " ON CONFLICT (username, address) DO UPDATE SET at = excluded.at",
             (username, address, at),
         )
 
 
-def failures_since(
-    store: Store, *, since: str, username: str | None = None, address: str | None = None
-) -> tuple[int, str | None]:
-    """(count, latest) of failed logins since `since`, for one account or one address."""
-    col, value = ("username", username) if username is not None else ("address", address)
-    with store.read_transaction() as tx:
-        rows = tx.query(
-            f"SELECT COUNT(*), MAX(at) FROM web_login_failures WHERE {col} = ? AND at >= ?",
-            (value, since),
-        )
-    return int(rows[0][0]), rows[0][1]
-
-
-def clear_failures(store: Store, username: str, *, before: str) -> None:
-    """Forget an account's failures (after a successful login) and every failure older than
-    `before` (they no longer count)."""
+def clear_failures(store: Store, username: str) -> None:
+    """Unlock an account: forget its failed logins from every address."""
     with store.transaction() as tx:
         tx.execute("DELETE FROM web_login_failures WHERE username = ?", (username,))
-        tx.execute("DELETE FROM web_login_failures WHERE at < ?", (before,))
+
+
+def set_active(store: Store, username: str, active: bool) -> bool:
+    """Enable or disable an account (a disabled one also loses its sessions); False when
+    there is no such account."""
+    with store.transaction() as tx:
+        n = tx.execute(
+            "UPDATE web_users SET active = ? WHERE username = ?", (1 if active else 0, username)
+        )
+        if not active:
+            tx.execute("DELETE FROM web_sessions WHERE username = ?", (username,))
+    return n > 0
 
 
 # ---- sessions ---------------------------------------------------------------------------
@@ -160,9 +204,18 @@ def delete_session(store: Store, session_id: str) -> None:
         tx.execute("DELETE FROM web_sessions WHERE id = ?", (session_id,))
 
 
-def delete_idle_sessions(store: Store, *, last_seen_before: str) -> int:
+def delete_expired_sessions(store: Store, *, last_seen_before: str, created_before: str) -> int:
+    """Purge the sessions idle since `last_seen_before` or begun before `created_before`."""
     with store.transaction() as tx:
-        return tx.execute("DELETE FROM web_sessions WHERE last_seen < ?", (last_seen_before,))
+        return tx.execute(
+            "DELETE FROM web_sessions WHERE last_seen < ? OR created_at < ?",
+            (last_seen_before, created_before),
+        )
+
+
+def end_sessions_of(store: Store, username: str) -> int:
+    with store.transaction() as tx:
+        return tx.execute("DELETE FROM web_sessions WHERE username = ?", (username,))
 
 
 # ---- audit (append-only: there is no update or delete function; every line is chained) --
@@ -181,7 +234,11 @@ AUDIT_ACTIONS: dict[str, str] = {
     "export": "exported the audit log",
     "login": "logged in",
     "login-failed": "failed to log in (wrong password or unknown user)",
-    "login-refused": "was refused a login (account locked or address blocked)",
+    "login-refused": "was refused a login (account locked or address blocked; counted, one"
+    " line per address a minute)",
+    "account": "unlocked, disabled or enabled an account (admin page)",
+    "refused": "was refused a patient outside their units",
+    "refusal-alert": "was refused many patients outside their units in a short time",
     "logout": "logged out",
 }
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import weakref
 
 from standby.accounts import audit_chain
+from standby.accounts.login_migrations import LOGIN_MIGRATIONS
 from standby.clock import rewrite_sql
 from standby.store.base import Migration, Store
 
@@ -209,6 +210,8 @@ MIGRATIONS: list[Migration] = [
         " FOR EACH ROW EXECUTE FUNCTION web_audit_chained()",
     ),
 ]
+
+MIGRATIONS += LOGIN_MIGRATIONS
 
 NAMESPACE = "web"
 

@@ -1,32 +1,37 @@
-"""Local accounts: argon2 password hashes, login with lockout per account and per address.
+"""Local accounts: argon2 password hashes, the password policy, login with lockout per
+account and per address.
 
-Accounts are local on purpose: the hospital's directory may be down with the EHR. A login
-is refused while the account has `login_max_failures` failures within the lockout window,
-or the address `login_address_max_failures`; the window is `login_lockout_minutes`
-(docs/web.md#login-and-lockout). Every attempt is audited.
+Accounts are local on purpose: the hospital's directory may be down with the EHR. When a
+login may be tried is decided by `lockout` (per account and address, per account, per
+address, each with a doubling wait; docs/web.md#login-and-lockout). Every attempt is
+audited; refusals once per interval.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 from standby import clock
+from standby.accounts import lockout, schema
 from standby.accounts import repository as repo
-from standby.accounts import schema
+from standby.accounts.lockout import LoginPolicy, RefusalLog
 from standby.accounts.records import AuditEvent, User
 from standby.accounts.roles import check_role
-from standby.clock import instant, parse_instant
+from standby.clock import instant
 from standby.store.base import Store
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("standby: not a password")
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_SCORE = 3  # zxcvbn: 3 = "safely unguessable" (about 10^8 guesses or more)
 
 
 def hash_password(password: str) -> str:
@@ -40,6 +45,34 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def _letters(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def check_password(username: str, password: str, *, min_length: int = MIN_PASSWORD_LENGTH) -> None:
+    """ValueError (saying why, starting "password") unless the password is long enough,
+    not common, and not made of the username. Strength is zxcvbn's estimate (Dropbox's
+    well-kept estimator: dictionaries of common passwords, names and words, keyboard
+    patterns, repeats, dates), given the username as a word to avoid."""
+    if len(password) < min_length:
+        raise ValueError(f"password is shorter than {min_length} characters")
+    if len(password) > 1000:
+        raise ValueError("password is longer than 1000 characters")
+    plain = _letters(password)
+    parts = {_letters(username), *(_letters(p) for p in re.split(r"[._@-]", username))}
+    if any(len(p) >= 3 and p in plain for p in parts):
+        raise ValueError("password must not contain the username")
+    # zxcvbn's work grows with the length; its first 100 characters decide
+    verdict = zxcvbn(password[:100], user_inputs=[username, *re.split(r"[._@-]", username)])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        feedback = verdict["feedback"]
+        why = feedback.get("warning") or "it is too easy to guess"
+        hint = " ".join(feedback.get("suggestions") or [])
+        raise ValueError(
+            f"password refused: {why.rstrip('.')} (too common or easy to guess). {hint}".strip()
+        )
+
+
 def add_user(
     store: Store,
     username: str,
@@ -49,14 +82,17 @@ def add_user(
     units: list[str] | tuple[str, ...],
     display_name: str | None = None,
     now: datetime | None = None,
+    min_length: int = MIN_PASSWORD_LENGTH,
 ) -> User:
-    """Create (or replace) an account. ValueError names what is wrong."""
+    """Create (or replace) an account. ValueError names what is wrong. Replacing the
+    password of an account (a reset) unlocks it and ends its sessions."""
     username = username.strip()
     if not username or any(c.isspace() for c in username) or "," in username:
         raise ValueError(f"invalid username {username!r}: no spaces or commas")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password of {username!r} is shorter than {MIN_PASSWORD_LENGTH}")
+    if len(username) > 100:
+        raise ValueError("invalid username: longer than 100 characters")
     check_role(role)
+    check_password(username, password, min_length=min_length)
     clean_units = tuple(u.strip() for u in units if u.strip())
     if any("," in u for u in clean_units):
         raise ValueError("a unit id cannot contain a comma")
@@ -72,6 +108,9 @@ def add_user(
         created_at=existing.created_at if existing else instant(now or clock.now()),
     )
     repo.save_user(store, user)
+    if existing is not None:  # a reset: the account is unlocked and its sessions end
+        repo.clear_failures(store, username)
+        repo.end_sessions_of(store, username)
     return user
 
 
@@ -83,28 +122,10 @@ class LoginOutcome(enum.Enum):
 
 
 @dataclass(frozen=True)
-class LoginPolicy:
-    max_failures: int = 5
-    address_max_failures: int = 20
-    lockout: timedelta = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
 class LoginResult:
     outcome: LoginOutcome
     user: User | None = None
     retry_after_seconds: int = 0
-
-
-def _locked(store: Store, now: datetime, policy: LoginPolicy, **who: str) -> int:
-    """Seconds until unlocked (0: not locked)."""
-    since = instant(now - policy.lockout)
-    count, latest = repo.failures_since(store, since=since, **who)
-    limit = policy.max_failures if "username" in who else policy.address_max_failures
-    if count < limit or latest is None:
-        return 0
-    last = parse_instant(latest)
-    return max(1, int((last + policy.lockout - now).total_seconds()))
 
 
 def authenticate(
@@ -114,26 +135,39 @@ def authenticate(
     address: str,
     now: datetime,
     policy: LoginPolicy,
+    refusals: RefusalLog | None = None,
 ) -> LoginResult:
-    """Check a login; record failures and the audit line. Constant work for unknown users."""
+    """Check a login; count failures and write the audit line (refusals through
+    `refusals`, once per interval, when given). Constant work for unknown users. The
+    attempt is counted before the password is checked (`repository.reserve_login`), so
+    concurrent guesses get no more checks than the limits allow."""
     schema.ensure(store)
     username = username.strip()
     at = instant(now)
-    wait = _locked(store, now, policy, address=address)
+    wait, why = repo.reserve_login(
+        store,
+        username,
+        address,
+        at,
+        instant(now - policy.lockout),
+        lambda counts: lockout.wait(counts, now, policy),
+    )
     if wait:
-        _audit(store, at, username, "login-refused", address, "address blocked")
-        return LoginResult(LoginOutcome.ADDRESS_BLOCKED, retry_after_seconds=wait)
-    wait = _locked(store, now, policy, username=username)
-    if wait:
-        _audit(store, at, username, "login-refused", address, "account locked")
-        return LoginResult(LoginOutcome.ACCOUNT_LOCKED, retry_after_seconds=wait)
+        detail = refusals.refused(address, why, now) if refusals is not None else why
+        if detail is not None:
+            _audit(store, at, username, "login-refused", address, detail)
+        outcome = (
+            LoginOutcome.ADDRESS_BLOCKED
+            if why == lockout.ADDRESS_BLOCKED
+            else LoginOutcome.ACCOUNT_LOCKED
+        )
+        return LoginResult(outcome, retry_after_seconds=wait)
     user = repo.get_user(store, username) if username else None
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if not (ok and user and user.active):
-        repo.record_failure(store, username, address, at)
         _audit(store, at, username, "login-failed", address, "")
         return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-    repo.clear_failures(store, username, before=instant(now - policy.lockout))
+    repo.login_succeeded(store, username, address, at, before=instant(now - policy.lockout))
     repo.append_audit(
         store, AuditEvent(at, username, user.role, "login", None, "/login", address, "")
     )

@@ -22,7 +22,7 @@ from typing import Any
 
 from standby.bench.harness import percentile
 
-PASSWORD = "bench-password-1"  # the bench account `standby bench web` creates
+PASSWORD = "amber kestrel lantern"  # the bench account `standby bench web` creates
 CLIENTS = 50
 
 

@@ -25,6 +25,9 @@ def _export(settings: Settings) -> None:
     os.environ["STANDBY_DB"] = str(settings.db)
     if settings.database_url:
         os.environ["STANDBY_DATABASE_URL"] = settings.database_url
+    if settings.tls_cert and settings.tls_key:
+        os.environ["STANDBY_TLS_CERT"] = str(settings.tls_cert)
+        os.environ["STANDBY_TLS_KEY"] = str(settings.tls_key)
 
 
 def register(app: typer.Typer) -> None:
@@ -49,6 +52,14 @@ def register(app: typer.Typer) -> None:
             "--workers",
             help="Worker processes, one per core (default: STANDBY_WEB_WORKERS).",
         ),
+        tls_cert: Path | None = typer.Option(
+            None,
+            "--tls-cert",
+            help="PEM certificate (chain): serve HTTPS, with HSTS (default: STANDBY_TLS_CERT).",
+        ),
+        tls_key: Path | None = typer.Option(
+            None, "--tls-key", help="PEM private key of --tls-cert (default: STANDBY_TLS_KEY)."
+        ),
         monitor: bool = typer.Option(
             True,
             "--monitor/--no-monitor",
@@ -59,8 +70,21 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         settings = load_settings(
-            db=db, database_url=database_url, host=host, port=port, web_workers=workers
+            db=db,
+            database_url=database_url,
+            host=host,
+            port=port,
+            web_workers=workers,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
         )
+        if bool(settings.tls_cert) != bool(settings.tls_key):
+            typer.echo("error: --tls-cert and --tls-key go together", err=True)
+            raise typer.Exit(2)
+        for f in (settings.tls_cert, settings.tls_key):
+            if f is not None and not Path(f).is_file():
+                typer.echo(f"error: {f}: no such file", err=True)
+                raise typer.Exit(2)
         _export(settings)
         from standby.cli.replica import open_replica
 
@@ -70,8 +94,9 @@ def register(app: typer.Typer) -> None:
             from standby.cli.monitor import start_monitor
 
             runner = start_monitor(settings, open_replica(settings))
+        scheme = "https" if settings.tls_cert else "http"
         typer.echo(
-            f"Standby viewer on http://{settings.host}:{settings.port}/ (status page: /status)"
+            f"Standby viewer on {scheme}://{settings.host}:{settings.port}/ (status page: /status)"
         )
         try:
             if settings.web_workers > 1:
@@ -80,14 +105,9 @@ def register(app: typer.Typer) -> None:
                 run_workers(settings.host, settings.port, settings.web_workers)
             else:
                 from standby.web.app import create_app
+                from standby.web.server import uvicorn_config
 
-                uvicorn.run(
-                    create_app(settings, store),
-                    host=settings.host,
-                    port=settings.port,
-                    log_level="warning",
-                    access_log=False,
-                )
+                uvicorn.Server(uvicorn_config(settings, create_app(settings, store))).run()
         finally:
             if runner is not None:
                 runner.stop()

@@ -1,5 +1,6 @@
-"""`standby user add|import|list` — local accounts of the viewer (docs/cli.md#standby-user,
-docs/roles.md). Passwords are read from a prompt or stdin, never from the command line."""
+"""`standby user add|import|list|unlock|disable|enable` — local accounts of the viewer
+(docs/cli.md#standby-user, docs/roles.md). Passwords are read from a prompt or stdin,
+never from the command line."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from standby.cli.replica import open_replica
 from standby.settings import load_settings
 from standby.store import Store
 
-user_app = typer.Typer(help="Viewer accounts: add, import from CSV, list.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Viewer accounts: add (or reset), import from CSV, list, unlock, disable, enable.",
+    no_args_is_help=True,
+)
 
 DB = typer.Option(None, "--db", help="SQLite replica file (default: settings, ./standby.db).")
 URL = typer.Option(
@@ -28,6 +32,10 @@ URL = typer.Option(
 def _open(db: Path | None, database_url: str | None) -> Store:
     settings = load_settings(db=db, database_url=database_url)
     return open_replica(settings)
+
+
+def _min_length() -> int:
+    return load_settings().password_min_length
 
 
 @user_app.command("add")
@@ -44,14 +52,23 @@ def add(
     db: Path | None = DB,
     database_url: str | None = URL,
 ) -> None:
-    """Create an account (or replace its password, role and units)."""
+    """Create an account, or replace its password, role and units (a reset: it also
+    unlocks the account and ends its sessions)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     store = _open(db, database_url)
     try:
-        user = users.add_user(store, username, password, role=role, units=unit, display_name=name)
+        user = users.add_user(
+            store,
+            username,
+            password,
+            role=role,
+            units=unit,
+            display_name=name,
+            min_length=_min_length(),
+        )
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
@@ -90,6 +107,7 @@ def import_(
                         role=(row.get("role") or "").strip(),
                         units=(row.get("units") or "").split(";"),
                         display_name=row.get("name") or None,
+                        min_length=_min_length(),
                     )
                     done += 1
                 except ValueError as e:
@@ -113,6 +131,42 @@ def list_(db: Path | None = DB, database_url: str | None = URL) -> None:
             typer.echo(f"{u.username}\t{u.role}\t{units}\t{u.display_name}{state}")
     finally:
         store.close()
+
+
+USERNAME = typer.Argument(..., help="Login name of the account.")
+
+
+def _change(username: str, db: Path | None, database_url: str | None, what: str) -> None:
+    store = _open(db, database_url)
+    try:
+        if repository.get_user(store, username) is None:
+            typer.echo(f"error: no account {username!r}", err=True)
+            raise typer.Exit(1)
+        if what == "unlock":
+            repository.clear_failures(store, username)
+        else:
+            repository.set_active(store, username, what == "enable")
+    finally:
+        store.close()
+    typer.echo(f"user {username}: {what}d")
+
+
+@user_app.command("unlock")
+def unlock(username: str = USERNAME, db: Path | None = DB, database_url: str | None = URL) -> None:
+    """Forget the account's failed logins (from every address): it may log in at once."""
+    _change(username, db, database_url, "unlock")
+
+
+@user_app.command("disable")
+def disable(username: str = USERNAME, db: Path | None = DB, database_url: str | None = URL) -> None:
+    """Refuse the account's logins and end its sessions (it stays in the audit log)."""
+    _change(username, db, database_url, "disable")
+
+
+@user_app.command("enable")
+def enable(username: str = USERNAME, db: Path | None = DB, database_url: str | None = URL) -> None:
+    """Let a disabled account log in again."""
+    _change(username, db, database_url, "enable")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,8 @@ assigned to (an account with unit `*` sees every patient). Any other patient nee
 the glass": the user states a reason, which is recorded (with an audit line) and shown
 to admins; access to that patient then lasts `break_glass_minutes`. Access to a patient
 is decided on their unit alone (`standby.clinical.patient_identity`), before their record
-is read.
+is read. A refusal shows no identifiers of the patient (ids are easy to walk), and writes
+an audit line (`refused`); a burst of them raises an alert (`web/refusals.py`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,23 @@ def open_patient(pr: PageRequest, patient_id: str) -> Access | Refused | None:
     if identity is None:
         return None
     granted = patient_access(pr, patient_id, identity.unit_id)
-    return granted if granted.allowed else Refused(identity)
+    if granted.allowed:
+        return granted
+    refused(pr, patient_id)
+    return Refused(identity)
+
+
+def refused(pr: PageRequest, patient_id: str) -> None:
+    """Audit a refused patient, and raise the alert when the user is refusing many."""
+    pr.audit("refused", patient_id, "outside the user's units")
+    burst = pr.web.refusal_watch.refused(pr.user.username, patient_id, pr.now)
+    if burst:
+        seconds = int(pr.web.refusal_watch.window.total_seconds())
+        pr.audit(
+            "refusal-alert",
+            None,
+            f"{burst} different patients outside their units refused within {seconds} s",
+        )
 
 
 def unit_access(pr: PageRequest, unit_id: str) -> bool:

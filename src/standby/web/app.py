@@ -36,8 +36,8 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from standby.accounts import cookie_key, schema
+from standby.accounts.lockout import LoginPolicy, RefusalLog
 from standby.accounts.roles import Permission
-from standby.accounts.users import LoginPolicy
 from standby.clinical.census import units
 from standby.clinical.read_cache import ReadCache
 from standby.settings import Settings, standard_times, zone
@@ -46,6 +46,7 @@ from standby.store.group_commit import GroupCommit
 from standby.web import audit
 from standby.web.context import WebContext, environment
 from standby.web.middleware import AuthMiddleware
+from standby.web.refusals import RefusalWatch
 from standby.web.routes import (
     admin,
     auth,
@@ -102,11 +103,18 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
             store,
             cookie_key.signing_secret(store, cookie_key.key_file(settings)),
             timedelta(minutes=settings.session_idle_minutes),
+            timedelta(hours=settings.session_absolute_hours),
         ),
         policy=LoginPolicy(
             max_failures=settings.login_max_failures,
+            account_max_failures=settings.login_account_max_failures,
             address_max_failures=settings.login_address_max_failures,
             lockout=timedelta(minutes=settings.login_lockout_minutes),
+            backoff=timedelta(seconds=settings.login_backoff_seconds),
+        ),
+        refusals=RefusalLog(timedelta(seconds=settings.audit_refusal_interval_seconds)),
+        refusal_watch=RefusalWatch(
+            settings.refusal_alert_count, timedelta(seconds=settings.refusal_alert_seconds)
         ),
         break_glass_for=timedelta(minutes=settings.break_glass_minutes),
         audit_log=GroupCommit(audit.writer(store, anchors)),

@@ -4,26 +4,30 @@ the user's menu around a template."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+import anyio
 import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from standby.accounts.lockout import LoginPolicy, RefusalLog
 from standby.accounts.records import AuditEvent
 from standby.accounts.roles import Permission, can
-from standby.accounts.users import LoginPolicy
 from standby.clinical.read_cache import ReadCache
 from standby.settings import Settings
 from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
 from standby.web import header as header_mod
 from standby.web import times
+from standby.web.refusals import RefusalWatch
 from standby.web.sessions import SessionManager
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -59,6 +63,8 @@ class WebContext:
     clock: times.Clock
     sessions: SessionManager
     policy: LoginPolicy
+    refusals: RefusalLog
+    refusal_watch: RefusalWatch
     break_glass_for: timedelta
     audit_log: GroupCommit[AuditEvent]
     summaries: ReadCache
@@ -67,6 +73,21 @@ class WebContext:
     banner_templates: list[str] = field(default_factory=list)
     nav_links: list[tuple[str, str, Permission | None]] = field(default_factory=list)
     _headers: header_mod.HeaderCache = field(default_factory=header_mod.HeaderCache)
+    _login_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+        field(default_factory=weakref.WeakKeyDictionary)
+    )
+
+    def login_limiter(self) -> anyio.CapacityLimiter:
+        """The threads that check passwords (`login_threads`): argon2 is slow on purpose,
+        so a storm of logins queues here and never takes the threads that serve pages
+        (anyio's default limiter). One per event loop (a limiter belongs to its loop; a
+        server has one, tests may have several)."""
+        loop = asyncio.get_running_loop()
+        limiter = self._login_limiters.get(loop)
+        if limiter is None:
+            limiter = anyio.CapacityLimiter(max(1, self.settings.login_threads))
+            self._login_limiters[loop] = limiter
+        return limiter
 
     def now(self) -> datetime:
         """The clock's time in the hospital's zone (the read model works in the zone of

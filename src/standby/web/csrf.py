@@ -41,4 +41,9 @@ def _multipart_field(body: bytes, content_type: str) -> str | None:
 
 
 def matches(expected: str | None, sent: str | None) -> bool:
-    return bool(expected) and bool(sent) and hmac.compare_digest(str(expected), str(sent))
+    """Constant-time comparison of bytes (any text a client sends, not only ASCII)."""
+    if not expected or not sent:
+        return False
+    return hmac.compare_digest(
+        str(expected).encode("utf-8", "replace"), str(sent).encode("utf-8", "replace")
+    )

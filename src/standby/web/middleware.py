@@ -5,9 +5,12 @@
 * sends anyone not logged in to `/login` (pages) or refuses them (POST), except on the
   public paths (login, status page, static files);
 * refuses a POST without the right CSRF token (403): the session's token, or on the login
-  form the double-submit cookie's. The body is read once here and replayed to the app;
+  form the double-submit cookie's. The body is read once here and replayed to the app:
+  one announced or sent past `csrf.MAX_FORM_BYTES` gets 413, one not received within
+  `web_body_timeout_seconds` 408 (web/connection_guard.py guards the request head);
 * marks every non-public response `Cache-Control: no-store` and adds the security
-  headers (no framing, no sniffing, no referrer, a same-origin content policy).
+  headers (no framing, no sniffing, no referrer, a same-origin content policy; HSTS when
+  the request came over https).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -27,6 +31,7 @@ from standby.web.sessions import COOKIE, LOGIN_CSRF_COOKIE
 
 PUBLIC_PATHS = frozenset({"/login", "/status", "/status.json", "/healthz", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
+HSTS = "max-age=31536000"
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -58,7 +63,17 @@ class AuthMiddleware:
         public = path in PUBLIC_PATHS
         body = b""
         if scope["method"] == "POST":
-            read = await _read_body(receive, csrf.MAX_FORM_BYTES)
+            if _declared_length(request) > csrf.MAX_FORM_BYTES:
+                await PlainTextResponse("Request too large.", 413)(scope, receive, send)
+                return
+            try:
+                with anyio.fail_after(self.web.settings.web_body_timeout_seconds):
+                    read = await _read_body(receive, csrf.MAX_FORM_BYTES)
+            except TimeoutError:
+                response = PlainTextResponse("The request's body did not arrive in time.", 408)
+                response.headers["connection"] = "close"
+                await response(scope, receive, send)
+                return
             if read is None:
                 await PlainTextResponse("Request too large.", 413)(scope, receive, send)
                 return
@@ -82,6 +97,8 @@ class AuthMiddleware:
                 headers = MutableHeaders(scope=message)
                 for k, v in SECURITY_HEADERS.items():
                     headers.setdefault(k, v)
+                if scope.get("scheme") == "https":  # served over TLS, or a trusted proxy's
+                    headers.setdefault("strict-transport-security", HSTS)
                 if not public:
                     headers["cache-control"] = "no-store"
                     headers["pragma"] = "no-cache"
@@ -115,6 +132,16 @@ class AuthMiddleware:
                     403,
                 )
         return None
+
+
+def _declared_length(request: Request) -> int:
+    """The Content-Length the client announced (0 when absent; a malformed one counts as
+    too large)."""
+    value = request.headers.get("content-length")
+    if value is None:
+        return 0
+    value = value.strip()
+    return int(value) if value.isdigit() and len(value) < 19 else 2**62
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

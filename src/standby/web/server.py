@@ -21,6 +21,7 @@ import sys
 import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 RESTART_PAUSE = 2.0
 BACKLOG = 2048
@@ -38,17 +39,52 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def uvicorn_config(settings: Any, app: Any, **kw: Any) -> Any:
+    """uvicorn's configuration of the viewer (one process, or each worker).
+
+    Forwarded headers (X-Forwarded-For, X-Forwarded-Proto) are believed only from the
+    proxies named in `trusted_proxies`: uvicorn's default believes any client on
+    127.0.0.1, so a local user (or anything relaying through the host) could pick the
+    address the lockout counts and the audit records."""
+    import uvicorn
+
+    from standby.web.connection_guard import guarded_protocol
+
+    trusted = trusted_proxies(settings)
+    protocol = guarded_protocol(
+        header_timeout=settings.web_header_timeout_seconds,
+        per_client=settings.web_max_connections_per_client,
+        total=settings.web_max_connections,
+        trusted=frozenset(trusted),
+    )
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+        ssl_certfile=settings.tls_cert,
+        ssl_keyfile=settings.tls_key,
+        http=protocol,
+        limit_concurrency=settings.web_max_connections,
+        **kw,
+    )
+
+
+def trusted_proxies(settings: Any) -> list[str]:
+    return [p.strip() for p in str(settings.trusted_proxies or "").split(",") if p.strip()]
+
+
 def worker_main(host: str, port: int) -> None:
     """One worker: its own socket, uvicorn (uvloop and httptools when installed)."""
     import uvicorn
 
+    from standby.settings import load_settings
+
     sock = bind(host, port)
-    config = uvicorn.Config(
-        "standby.cli.serve:app_factory",
-        factory=True,
-        log_level="warning",
-        access_log=False,
-    )
+    config = uvicorn_config(load_settings(), "standby.cli.serve:app_factory", factory=True)
     uvicorn.Server(config).run(sockets=[sock])
 
 

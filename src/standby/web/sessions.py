@@ -1,6 +1,8 @@
 """Sessions: a signed cookie holds a random id; the session row (user, CSRF token, last
-request) lives server-side in `web_sessions`. Idle sessions end after
-`session_idle_minutes`; logout deletes the row (docs/web.md#sessions).
+request) lives server-side in `web_sessions`, under the SHA-256 of the id, so that a copy
+of the database yields no id a cookie could carry. Idle sessions end after
+`session_idle_minutes`, every session `session_absolute_hours` after its login; logout
+deletes the row, and each login purges the rows that have expired (docs/web.md#sessions).
 
 Cookie flags: HttpOnly, SameSite=Lax, Path=/, and Secure when the request came over https
 or `cookie_secure` says so.
@@ -8,6 +10,7 @@ or `cookie_secure` says so.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,11 +33,24 @@ class Authenticated:
     user: User
 
 
+def stored_id(session_id: str) -> str:
+    """What the database holds of a session id (its SHA-256: the id has 256 random bits,
+    so no salt or slow hash is needed)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
 class SessionManager:
-    def __init__(self, store: Store, secret: str, idle: timedelta) -> None:
+    def __init__(
+        self,
+        store: Store,
+        secret: str,
+        idle: timedelta,
+        absolute: timedelta = timedelta(hours=12),
+    ) -> None:
         self.store = store
         self.signer = Signer(secret, salt="standby.session")
         self.idle = idle
+        self.absolute = absolute
 
     def sign(self, session_id: str) -> str:
         return self.signer.sign(session_id).decode()
@@ -48,25 +64,34 @@ class SessionManager:
             return None
 
     def start(self, user: User, address: str, now: datetime) -> tuple[Session, str]:
-        """A new session for `user`; returns it and the cookie value."""
+        """A new session for `user`; returns it (as stored: its id hashed) and the cookie
+        value. Sessions that have expired are purged first."""
         at = instant(now)
+        repo.delete_expired_sessions(
+            self.store,
+            last_seen_before=instant(now - self.idle),
+            created_before=instant(now - self.absolute),
+        )
+        session_id = secrets.token_urlsafe(32)
         session = Session(
-            secrets.token_urlsafe(32), user.username, secrets.token_urlsafe(32), at, at, address
+            stored_id(session_id), user.username, secrets.token_urlsafe(32), at, at, address
         )
         repo.create_session(self.store, session)
-        return session, self.sign(session.id)
+        return session, self.sign(session_id)
 
     def resume(self, cookie: str | None, now: datetime) -> Authenticated | None:
-        """The live session named by the cookie, or None (absent, forged, idle, user gone)."""
-        session_id = self.unsign(cookie)
-        if session_id is None:
+        """The live session named by the cookie, or None (absent, forged, idle, too old,
+        user gone)."""
+        unsigned = self.unsign(cookie)
+        if unsigned is None:
             return None
+        session_id = stored_id(unsigned)
         found = repo.get_session_and_user(self.store, session_id)
         if found is None:
             return None
         session, user = found
         last = parse_instant(session.last_seen)
-        if now - last > self.idle:
+        if now - last > self.idle or now - parse_instant(session.created_at) > self.absolute:
             repo.delete_session(self.store, session_id)
             return None
         if user is None or not user.active:
@@ -79,4 +104,4 @@ class SessionManager:
     def end(self, cookie: str | None) -> None:
         session_id = self.unsign(cookie)
         if session_id:
-            repo.delete_session(self.store, session_id)
+            repo.delete_session(self.store, stored_id(session_id))

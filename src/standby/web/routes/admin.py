@@ -1,5 +1,6 @@
 """Admin pages: audit search and CSV export, the break-the-glass list, the users list
-(docs/web.md#admin). Read-only: the audit log has no edit or delete path.
+(docs/web.md#admin), where accounts are unlocked, disabled and enabled. The audit log has
+no edit or delete path.
 
 The audit search answers "who looked at this patient?": the patient is asked for by MRN,
 name or date of birth (found as the patient search finds them) and shown by name and
@@ -8,9 +9,10 @@ MRN, never by the replica's internal id."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import quote
 
 from starlette.concurrency import iterate_in_threadpool
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from standby.accounts import repository as repo
@@ -18,7 +20,7 @@ from standby.accounts.records import AuditQuery
 from standby.accounts.roles import DESCRIPTIONS, Permission
 from standby.clinical.patients import CANDIDATES, search_patients
 from standby.web import audit
-from standby.web.guard import PageRequest, page
+from standby.web.guard import PageRequest, not_found, page
 
 
 def _limit(pr: PageRequest) -> int:
@@ -93,14 +95,43 @@ def audit_csv(pr: PageRequest) -> Response:
 
 @page(Permission.AUDIT)
 def break_glass_page(pr: PageRequest) -> Response:
-    return pr.render("admin_break_glass.html", {"accesses": repo.list_break_glass(pr.web.store)})
+    """The accesses, and above them the alerts of users refused many patients."""
+    alerts = repo.search_audit(pr.web.store, AuditQuery(action="refusal-alert", limit=50))
+    return pr.render(
+        "admin_break_glass.html",
+        {"accesses": repo.list_break_glass(pr.web.store), "alerts": alerts},
+    )
 
 
 @page(Permission.USERS)
 def users_page(pr: PageRequest) -> Response:
     return pr.render(
-        "admin_users.html", {"users": repo.list_users(pr.web.store), "roles": DESCRIPTIONS}
+        "admin_users.html",
+        {
+            "users": repo.list_users(pr.web.store),
+            "roles": DESCRIPTIONS,
+            "done": pr.query("done")[:200],
+        },
     )
+
+
+ACCOUNT_CHANGES = ("unlock", "disable", "enable")
+
+
+@page(Permission.USERS)
+def change_user(pr: PageRequest) -> Response:
+    """Unlock (forget the failed logins), disable (and end the sessions) or enable an
+    account; audited as `account`."""
+    username = pr.request.path_params["username"]
+    what = pr.request.path_params["what"]
+    if what not in ACCOUNT_CHANGES or repo.get_user(pr.web.store, username) is None:
+        return not_found(pr, "No such account or change.")
+    if what == "unlock":
+        repo.clear_failures(pr.web.store, username)
+    else:
+        repo.set_active(pr.web.store, username, what == "enable")
+    pr.audit("account", None, f"{what} {username}")
+    return RedirectResponse(f"/admin/users?done={quote(f'{what}d {username}')}", 303)
 
 
 NAV = [
@@ -116,4 +147,5 @@ def routes() -> list[BaseRoute]:
         Route("/admin/audit.csv", audit_csv),
         Route("/admin/break-glass", break_glass_page),
         Route("/admin/users", users_page),
+        Route("/admin/users/{username}/{what}", change_user, methods=["POST"]),
     ]

@@ -1,9 +1,11 @@
-"""`/login` and `/logout` (docs/web.md#login-and-lockout)."""
+"""`/login` and `/logout` (docs/web.md#login-and-lockout). A login runs in the threads
+that check passwords (`WebContext.login_limiter`), not in those that serve pages."""
 
 from __future__ import annotations
 
 import secrets
 
+import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -74,7 +76,9 @@ async def login(request: Request) -> Response:
 
     def attempt() -> Response:
         now = web.clock()
-        result = users.authenticate(web.store, username, password, address, now, web.policy)
+        result = users.authenticate(
+            web.store, username, password, address, now, web.policy, web.refusals
+        )
         if result.outcome is LoginOutcome.OK and result.user is not None:
             web.sessions.end(request.cookies.get(COOKIE))  # no session fixation
             _, cookie = web.sessions.start(result.user, address, now)
@@ -110,7 +114,7 @@ async def login(request: Request) -> Response:
         response.headers["retry-after"] = str(result.retry_after_seconds)
         return response
 
-    return await run_in_threadpool(attempt)
+    return await anyio.to_thread.run_sync(attempt, limiter=web.login_limiter())
 
 
 async def logout(request: Request) -> Response:

@@ -236,11 +236,14 @@ def add_log(pr: PageRequest) -> Response:
 @page(None)
 def toggle_item(pr: PageRequest) -> Response:
     iid = pr.request.path_params["incident_id"]
+    position = int(pr.request.path_params["position"])
+    if position >= 2**31:  # past any checklist, and past what the database can compare
+        return pr.render("error.html", {"title": "Not found", "message": "No such item."}, 404)
     try:
         incidents.set_item_done(
             pr.web.store,
             iid,
-            int(pr.request.path_params["position"]),
+            position,
             pr.form.get("done") == "1",
             pr.user.username,
             pr.now,

@@ -4,8 +4,8 @@
 Every view writes an audit line. Access is decided on the patient's unit
 (`clinical.PatientIdentity`, read from the Patient and their encounters) before the
 summary is built. A patient outside the user's units gets the break-the-glass form (403)
-showing only the identifiers needed to be sure it is the right patient; after a stated
-reason, the summary.
+showing no identifier of the patient (the user came from a search or a list that showed
+them; ids in URLs are easy to walk); after a stated reason, the summary.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def summary_page(pr: PageRequest) -> Response:
     if granted is None:
         return not_found(pr, NO_PATIENT)
     if isinstance(granted, access.Refused):
-        return _break_glass_form(pr, granted.identity, "", status=403)
+        return _break_glass_form(pr, pid, "", status=403)
     summary = pr.web.summaries.summary(pid, pr.now, charting.charted_until(pr.web))
     if summary is None:
         return not_found(pr, NO_PATIENT)
@@ -69,13 +69,11 @@ def summary_page(pr: PageRequest) -> Response:
     )
 
 
-def _break_glass_form(
-    pr: PageRequest, identity: clinical.PatientIdentity, error: str, status: int
-) -> Response:
+def _break_glass_form(pr: PageRequest, patient_id: str, error: str, status: int) -> Response:
     return pr.render(
         "break_glass.html",
         {
-            "h": identity,
+            "patient_id": patient_id,
             "error": error,
             "may_break": can(pr.user.role, Permission.BREAK_GLASS),
             "minutes": int(pr.web.break_glass_for.total_seconds() // 60),
@@ -91,11 +89,11 @@ def break_glass(pr: PageRequest) -> Response:
     if identity is None:
         return not_found(pr, NO_PATIENT)
     if pr.request.method == "GET":
-        return _break_glass_form(pr, identity, "", status=200)
+        return _break_glass_form(pr, pid, "", status=200)
     try:
         access.break_glass(pr, pid, pr.form.get("reason", ""))
     except ValueError as e:
-        return _break_glass_form(pr, identity, str(e), status=400)
+        return _break_glass_form(pr, pid, str(e), status=400)
     return RedirectResponse(f"/patients/{pid}", 303)
 
 
