@@ -72,7 +72,7 @@ DELETES = (
 )
 
 
-@pytest.mark.parametrize("mode", ["type", "census"])
+@pytest.mark.parametrize("mode", ["type", pytest.param("census", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("fhir_source", sources(sim=DELETES, second=DELETES), indirect=True)
 def test_a_delete_at_the_source_disappears_from_the_replica(
     fhir_source: FhirSource, tmp_path: Path, mode: str

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from support.second_server.replica import (
     PATIENT_TYPES,
     SHARED_TYPES,
     missing_or_different,
     sync_against,
 )
-from support.second_server.sources import FhirSource
+from support.second_server.sources import FhirSource, source_over
 
 ALL_TYPES = PATIENT_TYPES + SHARED_TYPES
 
@@ -60,6 +62,7 @@ def test_type_mode_rounds_bring_creates_and_updates(fhir_source: FhirSource, tmp
         assert sync.store.read("Observation", "new-obs-1") is not None
 
 
+@pytest.mark.slow
 def test_census_mode_pulls_the_census_then_brings_every_change(
     fhir_source: FhirSource, tmp_path: Path
 ):
@@ -76,6 +79,7 @@ def test_census_mode_pulls_the_census_then_brings_every_change(
         assert arrived == list(range(8))
 
 
+@pytest.mark.slow
 def test_seed_survives_30_percent_faults(fhir_source: FhirSource, tmp_path: Path):
     fhir_source.proxy.set_error_rate(0.3)
     with sync_against(fhir_source, tmp_path, sync_seed_mode="search", sync_max_attempts=12) as sync:
@@ -83,3 +87,28 @@ def test_seed_survives_30_percent_faults(fhir_source: FhirSource, tmp_path: Path
         fhir_source.proxy.set_error_rate(0.0)
         assert result is not None and result.ok
         assert missing_or_different(fhir_source, sync.store, ALL_TYPES) == {}
+
+
+SIM_SEARCH_DECIMALS = (
+    "the simulated EHR's search answers re-serialise resources with floats (a read keeps "
+    "longitude 42.256500, a search sends 42.2565), so a copy made by search differs from "
+    "what a read serves; src/standby/sim/server/routes/search.py"
+)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param("sim", marks=pytest.mark.xfail(strict=True, reason=SIM_SEARCH_DECIMALS)),
+        pytest.param("second", marks=pytest.mark.second_server),
+    ],
+)
+def test_the_r4_examples_seed_byte_for_byte(examples_dir: Path, tmp_path: Path, kind: str):
+    with (
+        source_over(kind, examples_dir, tmp_path) as source,
+        sync_against(source, tmp_path, sync_seed_mode="search") as sync,
+    ):
+        result = sync.seed()
+        assert result is not None and result.ok
+        assert missing_or_different(source, sync.store, ALL_TYPES) == {}
+        assert sum(sync.store.counts_by_type().values()) > 100

@@ -137,11 +137,33 @@ def examples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             if (rtype, rid) in seen:
                 continue
             seen.add((rtype, rid))
-            # one line each, decimals as written: JSON strings hold no raw line breaks
-            by_type.setdefault(rtype, []).append(raw.replace(b"\r", b"").replace(b"\n", b" "))
+            by_type.setdefault(rtype, []).append(compact_json(raw))
     for rtype, lines in by_type.items():
         (out / f"{rtype}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
     return out
+
+
+def compact_json(raw: bytes) -> bytes:
+    """The JSON text without the whitespace between tokens (decimals and strings as written):
+    the examples are pretty-printed, and a server may answer a read with the text it was
+    given but a search with compact JSON."""
+    out: list[str] = []
+    in_string = escaped = False
+    for ch in raw.decode("utf-8"):
+        if in_string:
+            out.append(ch)
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+            out.append(ch)
+        elif ch not in " \t\r\n":
+            out.append(ch)
+    return "".join(out).encode("utf-8")
 
 
 @pytest.fixture(params=SOURCES)
