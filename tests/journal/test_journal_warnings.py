@@ -98,3 +98,9 @@ def test_an_allergy_that_matches_the_drug() -> None:
         line, performed_at=NINE, scheduled_for=NINE, allergy_alerts=s.alerts_for("mr-amox")
     )
     assert [x.code for x in w] == ["allergy"] and "Penicillin" in w[0].text
+
+
+def test_an_extra_dose_of_a_scheduled_order_soon_after_one_given() -> None:
+    s = _summary(_given("node-4w", NOW - timedelta(minutes=20)))
+    w = administration_warnings(_line(s, "mr-1"), performed_at=NOW, scheduled_for=None)
+    assert [x.code for x in w] == ["given-already"] and "11:40" in w[0].text

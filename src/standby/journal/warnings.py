@@ -4,7 +4,7 @@
   (`patient_confirmed`); the form does not say what the right MRN is — reading the band is
   the check.
 - **Given already**: a dose of the same order recorded within the window around the same
-  scheduled time (in the EHR, or in any node's journal once they are merged: the MAR line
+  scheduled time (or, for a dose not tied to a scheduled time, around the time given) (in the EHR, or in any node's journal once they are merged: the MAR line
   holds both), or a PRN dose inside its minimum interval.
 - **Too early**: more than the window before the dose is due (60 minutes, the usual
   "within an hour of the scheduled time" rule).
@@ -78,6 +78,16 @@ def administration_warnings(
                     f"{minutes} minutes from the time given.",
                 )
             )
+    elif not line.medication.prn:  # an extra dose of a scheduled order
+        for a in given:
+            if abs(a.when - performed_at) <= window:
+                who = f" by {a.performer}" if a.performer else ""
+                out.append(
+                    DoseWarning(
+                        "given-already",
+                        f"A dose of this order was recorded as given at {_hhmm(a.when, zone)}{who}.",
+                    )
+                )
     elif line.next_allowed is not None and performed_at < line.next_allowed:
         last = line.last_given
         since = f" since the dose at {_hhmm(last.when, zone)}" if last else ""

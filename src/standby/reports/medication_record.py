@@ -427,6 +427,11 @@ def _prn(s: PatientSummary, e: MarEntry) -> Flowable:
     )
 
 
+def _from_journal(a: Administration) -> bool:
+    """Documented in Standby during the downtime (`standby.journal.overlay` ids)."""
+    return a.id.startswith("journal-")
+
+
 def administrations(s: PatientSummary) -> list[Flowable]:
     out: list[Flowable] = [
         CondPageBreak(1.2 * inch),
@@ -436,7 +441,9 @@ def administrations(s: PatientSummary) -> list[Flowable]:
         out.append(
             para(
                 "As charted in the EHR: nothing after "
-                f"{local_text(s.mar.charted_until, s.now)} — see the paper MAR.",
+                f"{local_text(s.mar.charted_until, s.now)}. Doses documented in Standby since "
+                'then are listed, marked "in Standby"; doses on paper are not — see the '
+                "paper MAR.",
                 st.WARN,
             )
         )
@@ -450,7 +457,7 @@ def administrations(s: PatientSummary) -> list[Flowable]:
             p(" at ".join(x for x in (a.dose, a.rate) if x)),
             p(a.route),
             p(a.status_text + (f": {a.reason_not_given}" if a.reason_not_given else "")),
-            p(a.performer),
+            p(a.performer + ("\nin Standby, not yet in the EHR" if _from_journal(a) else "")),
         ]
         for a in recent
     ]

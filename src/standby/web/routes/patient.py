@@ -17,9 +17,11 @@ from standby import clinical
 from standby.accounts.roles import Permission, can
 from standby.fhir.observations import VITAL_RANGES
 from standby.fhir.summary_model import VITAL_COLUMNS
-from standby.web import access, charting, charts
+from standby.journal import repository as journal
+from standby.journal.overlay import SHOWN
+from standby.web import access, charting, charts, header
 from standby.web.guard import PageRequest, not_found, page
-from standby.web.routes import printing
+from standby.web.routes import documentation, printing
 
 VITAL_SERIES = [  # (column, label, unit); the normal ranges are the table's (VITAL_RANGES)
     ("HR", "Heart rate", "/min"),
@@ -56,9 +58,27 @@ def summary_page(pr: PageRequest) -> Response:
     if summary is None:
         return not_found(pr, NO_PATIENT)
     pr.audit("view", pid, granted.via)
+    status = header.downtime_status(pr.web.store)
+    open_for_documenting = status is not None and status.in_downtime
+    entries = []
+    if open_for_documenting:
+        assert status is not None
+        entries = [
+            e
+            for e in journal.in_effect(journal.for_patient(pr.web.store, pid, drill=status.drill))
+            if e.kind in SHOWN
+        ]
+        entries.reverse()
     return pr.render(
         "patient.html",
         {
+            "entries": entries,
+            "kind_words": documentation.KIND_WORDS,
+            "saved": "",
+            "drill": bool(status and status.drill),
+            "document_url": documentation.document_url(pid)
+            if open_for_documenting and can(pr.user.role, Permission.DOCUMENT)
+            else "",
             "s": summary,
             "h": summary.header,
             "via": granted.via,

@@ -1,0 +1,387 @@
+"""`/patients/{id}/document…`: documenting while the EHR is down (docs/journal.md).
+
+Open only during a declared downtime or a drill (drill entries are kept apart), to roles
+with `document`, on patients the user may open (their units, or after breaking the glass).
+Every form works without JavaScript. A form carries the UUID its entry will have, so one
+sent twice (a lost response, a double tap) is saved once. The page says "Saved" only
+after the entry is durably committed (`journal.repository.JournalWriter`), and each entry
+writes an audit line (`document`).
+
+- vital signs: impossible values refused with the field named; unlikely ones (3.7 °C)
+  shown back to be confirmed;
+- a dose given, held or refused, against the MAR: the wristband's MRN typed or scanned
+  first (wrong-patient guard), then the warnings (given already — here or on another node
+  once merged — too early, inside a PRN's interval, allergy) shown to be acknowledged;
+- a progress or nursing note.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+import weakref
+from datetime import datetime
+from typing import Any
+
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from standby.accounts.roles import Permission
+from standby.fhir.mar import MarEntry
+from standby.fhir.summary import PatientSummary
+from standby.journal import repository as journal
+from standby.journal.entries import VITALS, Capture, Entry, EntryError, Kind, make_entry
+from standby.journal.overlay import SHOWN
+from standby.journal.warnings import DoseWarning, administration_warnings, patient_confirmed
+from standby.store.base import Store
+from standby.web import access, charting, header
+from standby.web.guard import PageRequest, not_found, page
+
+NO_PATIENT = "Standby holds no patient with this id."
+CLOSED = (
+    "Documenting in Standby is open only during a declared EHR downtime or a drill. "
+    "When the EHR is up, document in the EHR."
+)
+KIND_WORDS = {
+    Kind.VITALS: "Vital signs",
+    Kind.ADMINISTRATION: "Medication",
+    Kind.NOTE: "Note",
+    Kind.ORDER: "Order",
+    Kind.ALLERGY: "Allergy",
+    Kind.NO_KNOWN_ALLERGIES: "No known allergies",
+}
+_writers: weakref.WeakKeyDictionary[Store, journal.JournalWriter] = weakref.WeakKeyDictionary()
+
+
+def _writer(store: Store) -> journal.JournalWriter:
+    w = _writers.get(store)
+    if w is None:
+        w = _writers[store] = journal.JournalWriter(store)
+    return w
+
+
+def document_url(patient_id: str, form: str = "") -> str:
+    return f"/patients/{patient_id}/document" + (f"/{form}" if form else "")
+
+
+def _mode(pr: PageRequest) -> bool | None:
+    """None when documenting is closed; else whether this is a drill."""
+    status = header.downtime_status(pr.web.store)
+    if status is None or not status.in_downtime:
+        return None
+    return status.drill
+
+
+def _node(pr: PageRequest) -> str:
+    return pr.web.settings.node_name or socket.gethostname()
+
+
+def _opened(pr: PageRequest) -> tuple[str, PatientSummary, bool] | Response:
+    """The patient, their summary (replica plus journal) and whether this is a drill; or
+    the page that says why not."""
+    drill = _mode(pr)
+    if drill is None:
+        return pr.render("error.html", {"title": "Documenting is closed", "message": CLOSED}, 403)
+    pid = pr.request.path_params["patient_id"]
+    granted = access.open_patient(pr, pid)
+    if granted is None:
+        return not_found(pr, NO_PATIENT)
+    if isinstance(granted, access.Refused):
+        return pr.forbidden("This patient is outside your units: break the glass first.")
+    summary = pr.web.summaries.summary(pid, pr.now, charting.charted_until(pr.web))
+    if summary is None:
+        return not_found(pr, NO_PATIENT)
+    return pid, summary, drill
+
+
+def _render(pr: PageRequest, template: str, s: PatientSummary, drill: bool, **ctx: Any) -> Response:
+    status = ctx.pop("status", 200)
+    base: dict[str, Any] = {
+        "s": s,
+        "h": s.header,
+        "drill": drill,
+        "entry_id": str(uuid.uuid4()),
+        "error": None,
+        "warnings": [],
+        "confirm": False,
+        "form": {},
+    }
+    return pr.render(template, {**base, **ctx}, status)
+
+
+def _local_time(pr: PageRequest, text: str) -> datetime:
+    """A `datetime-local` field ("2026-11-30T02:10") in the hospital's zone."""
+    if not text:
+        return pr.now
+    try:
+        naive = datetime.fromisoformat(text)
+    except ValueError:
+        raise EntryError("performed_at", "is not a date and time") from None
+    if naive.tzinfo is not None:
+        return naive
+    return naive.replace(tzinfo=pr.web.zone)
+
+
+def _save(
+    pr: PageRequest, pid: str, s: PatientSummary, drill: bool, kind: Kind, **kw: Any
+) -> Entry:
+    entry = make_entry(
+        kind,
+        patient_id=pid,
+        encounter_id=s.header.encounter_id or None,
+        author=pr.user.username,
+        author_name=pr.user.display_name or pr.user.username,
+        role=pr.user.role,
+        node=_node(pr),
+        now=pr.now,
+        capture=Capture.BEDSIDE,
+        drill=drill,
+        **kw,
+    )
+    again = journal.read(pr.web.store, entry.id) is not None  # the same form sent twice
+    if not again:
+        _writer(pr.web.store).submit(entry)  # returns once the entry is on disk
+    detail = f"{kind.value} {entry.id}{' (drill)' if drill else ''}"
+    pr.audit("document", pid, detail + (" (sent again: saved once)" if again else ""))
+    return entry
+
+
+def _saved(pid: str, entry: Entry) -> Response:
+    return RedirectResponse(f"{document_url(pid)}?saved={entry.id}", 303)
+
+
+def _entry_id(pr: PageRequest) -> str | None:
+    value = pr.form.get("entry_id", "")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+# ---- the patient's documentation page ----------------------------------------------------
+@page(Permission.DOCUMENT)
+def index(pr: PageRequest) -> Response:
+    opened = _opened(pr)
+    if isinstance(opened, Response):
+        return opened
+    pid, s, drill = opened
+    entries = [
+        e
+        for e in journal.in_effect(journal.for_patient(pr.web.store, pid, drill=drill))
+        if e.kind in SHOWN
+    ]
+    entries.reverse()
+    saved = pr.query("saved")
+    pr.audit("view", pid, "documentation")
+    return _render(
+        pr,
+        "document.html",
+        s,
+        drill,
+        entries=entries,
+        saved=saved if any(e.id == saved for e in entries) else "",
+        kind_words=KIND_WORDS,
+    )
+
+
+# ---- vital signs ---------------------------------------------------------------------------
+def _number(text: str) -> float | int | None:
+    text = text.strip().replace(",", ".")
+    if not text:
+        return None
+    value = float(text)  # ValueError: not a number
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+@page(Permission.DOCUMENT)
+def vitals(pr: PageRequest) -> Response:
+    opened = _opened(pr)
+    if isinstance(opened, Response):
+        return opened
+    pid, s, drill = opened
+    fields = list(VITALS)
+    if pr.request.method == "GET":
+        return _render(pr, "document_vitals.html", s, drill, vitals=VITALS, values={})
+    values = {k: pr.form.get(k, "") for k in fields}
+    payload: dict[str, Any] = {}
+    try:
+        for k in fields:
+            try:
+                v = _number(values[k])
+            except ValueError:
+                raise EntryError(k, "must be a number") from None
+            if v is not None:
+                payload[k] = v
+        if pr.form.get("comment", "").strip():
+            payload["comment"] = pr.form["comment"]
+        if pr.form.get("confirmed") == "yes":
+            payload["confirmed"] = True
+        entry = _save(
+            pr,
+            pid,
+            s,
+            drill,
+            Kind.VITALS,
+            payload=payload,
+            performed_at=_local_time(pr, pr.form.get("performed_at", "")),
+            entry_id=_entry_id(pr),
+        )
+    except EntryError as e:
+        return _render(
+            pr,
+            "document_vitals.html",
+            s,
+            drill,
+            vitals=VITALS,
+            values=values,
+            error=e,
+            confirm=e.field == "confirmed",
+            form=pr.form,
+            entry_id=_entry_id(pr) or str(uuid.uuid4()),
+            status=400,
+        )
+    return _saved(pid, entry)
+
+
+# ---- notes ---------------------------------------------------------------------------------
+@page(Permission.DOCUMENT)
+def note(pr: PageRequest) -> Response:
+    opened = _opened(pr)
+    if isinstance(opened, Response):
+        return opened
+    pid, s, drill = opened
+    if pr.request.method == "GET":
+        return _render(pr, "document_note.html", s, drill, form={})
+    payload = {
+        "note_type": pr.form.get("note_type", ""),
+        "title": pr.form.get("title", ""),
+        "text": pr.form.get("text", ""),
+    }
+    try:
+        entry = _save(
+            pr,
+            pid,
+            s,
+            drill,
+            Kind.NOTE,
+            payload=payload,
+            performed_at=_local_time(pr, pr.form.get("performed_at", "")),
+            entry_id=_entry_id(pr),
+        )
+    except EntryError as e:
+        return _render(
+            pr,
+            "document_note.html",
+            s,
+            drill,
+            form=pr.form,
+            error=e,
+            entry_id=_entry_id(pr) or str(uuid.uuid4()),
+            status=400,
+        )
+    return _saved(pid, entry)
+
+
+# ---- a dose given, held or refused ----------------------------------------------------------
+def _orders(s: PatientSummary) -> list[MarEntry]:
+    return [e for e in [*s.mar.scheduled, *s.mar.prn] if e.infusion is None]
+
+
+def _scheduled(pr: PageRequest, text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise EntryError("scheduled_for", "is not a time") from None
+    return t if t.tzinfo else t.replace(tzinfo=pr.web.zone)
+
+
+@page(Permission.DOCUMENT)
+def dose(pr: PageRequest) -> Response:
+    opened = _opened(pr)
+    if isinstance(opened, Response):
+        return opened
+    pid, s, drill = opened
+    orders = _orders(s)
+    chosen_id = pr.form.get("request_id") or pr.query("order")
+    line = next((o for o in orders if o.medication.id == chosen_id), None)
+    ctx: dict[str, Any] = {"orders": orders, "line": line, "form": dict(pr.form)}
+    if pr.request.method == "GET" or line is None:
+        if line is not None:
+            ctx["form"] = {"scheduled_for": pr.query("due"), "request_id": line.medication.id}
+        error = (
+            EntryError("request_id", "choose the order") if pr.request.method == "POST" else None
+        )
+        return _render(pr, "document_dose.html", s, drill, error=error, **ctx)
+    f = pr.form
+    try:
+        if not patient_confirmed(f.get("wristband", ""), s.header.mrn or ""):
+            raise EntryError(
+                "wristband",
+                f"this MRN is not {s.header.name}'s: check the wristband and scan or type it again",
+            )
+        performed = _local_time(pr, f.get("performed_at", ""))
+        scheduled = _scheduled(pr, f.get("scheduled_for", ""))
+        warnings: list[DoseWarning] = []
+        if f.get("status") == "given":
+            warnings = administration_warnings(
+                line,
+                performed_at=performed,
+                scheduled_for=scheduled,
+                allergy_alerts=s.alerts_for(line.medication.id),
+            )
+        if warnings and f.get("acknowledged") != "yes":
+            return _render(
+                pr,
+                "document_dose.html",
+                s,
+                drill,
+                warnings=warnings,
+                entry_id=_entry_id(pr) or str(uuid.uuid4()),
+                status=409,
+                **ctx,
+            )
+        m = line.medication
+        payload = {
+            "request_id": m.id,
+            "medication": m.name,
+            "status": f.get("status", ""),
+            "dose": f.get("dose", "") or m.dose,
+            "route": f.get("route", "") or m.route,
+            "site": f.get("site", ""),
+            "reason": f.get("reason", ""),
+            "scheduled_for": scheduled.isoformat() if scheduled else "",
+            "warnings_acknowledged": [w.text for w in warnings],
+        }
+        entry = _save(
+            pr,
+            pid,
+            s,
+            drill,
+            Kind.ADMINISTRATION,
+            payload=payload,
+            performed_at=performed,
+            entry_id=_entry_id(pr),
+        )
+    except EntryError as e:
+        return _render(
+            pr,
+            "document_dose.html",
+            s,
+            drill,
+            error=e,
+            entry_id=_entry_id(pr) or str(uuid.uuid4()),
+            status=400,
+            **ctx,
+        )
+    return _saved(pid, entry)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/patients/{patient_id}/document", index),
+        Route("/patients/{patient_id}/document/vitals", vitals, methods=["GET", "POST"]),
+        Route("/patients/{patient_id}/document/note", note, methods=["GET", "POST"]),
+        Route("/patients/{patient_id}/document/dose", dose, methods=["GET", "POST"]),
+    ]

@@ -1,0 +1,161 @@
+"""Documenting while the EHR is down, in the viewer: open only during a downtime or a
+drill, to roles that document, on patients the user may open; each entry saved durably
+once, audited, and shown in the summary and the MAR marked as not yet in the EHR; the
+dose form's wrong-patient guard and warnings."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from standby import clinical
+from standby.accounts import repository
+from standby.accounts.records import AuditQuery
+from standby.journal import repository as journal
+from standby.journal.entries import Kind
+from standby.monitor import downtime
+from standby.monitor.config import MonitorConfig
+from support.web_site import Hospital, csrf_of
+
+
+def _declare(h: Hospital, *, drill: bool = False) -> None:
+    downtime.declare(h.store, MonitorConfig(), "ic", h.clock.now, reason="EHR down", drill=drill)
+
+
+def _patient(h: Hospital) -> Any:
+    return clinical.unit_census(h.store, h.unit_id, h.clock.now).patients[0]
+
+
+def _form(c: TestClient, url: str) -> dict[str, str]:
+    page = c.get(url)
+    assert page.status_code == 200, page.text[:300]
+    entry_id = re.search(r'name="entry_id" value="([^"]+)"', page.text)
+    assert entry_id
+    return {"csrf_token": csrf_of(page.text), "entry_id": entry_id.group(1)}
+
+
+def test_documenting_is_closed_outside_a_downtime(hospital: Hospital) -> None:
+    p = _patient(hospital)
+    c = hospital.login("nurse")
+    r = c.get(f"/patients/{p.id}/document/vitals")
+    assert r.status_code == 403 and "open only during a declared EHR downtime" in r.text
+    assert "document-link" not in c.get(f"/patients/{p.id}").text
+
+
+def test_a_nurse_records_vital_signs_once_and_sees_them_marked(hospital: Hospital) -> None:
+    _declare(hospital)
+    p = _patient(hospital)
+    c = hospital.login("nurse")
+    assert 'id="document-link"' in c.get(f"/patients/{p.id}").text
+    url = f"/patients/{p.id}/document/vitals"
+    data = {**_form(c, url), "heart_rate": "92", "systolic": "131", "diastolic": "79"}
+    r = c.post(url, data=data, follow_redirects=False)
+    assert r.status_code == 303
+    again = c.post(url, data=data, follow_redirects=False)  # a double tap
+    assert again.status_code == 303
+    entries = journal.for_patient(hospital.store, p.id)
+    assert [e.kind for e in entries] == [Kind.VITALS]
+    assert entries[0].payload == {"heart_rate": 92, "systolic": 131, "diastolic": 79}
+    assert entries[0].author == "nurse" and not entries[0].drill
+    page = html.unescape(c.get(r.headers["location"]).text)
+    assert "Saved." in page and "92/min HR" in page
+    summary = html.unescape(c.get(f"/patients/{p.id}").text)
+    assert "not yet in the EHR" in summary and "131/79" in summary
+    lines = repository.search_audit(hospital.store, AuditQuery(action="document"))
+    assert [a.patient_id for a in lines] == [p.id, p.id]
+    assert sum("sent again" in a.detail for a in lines) == 1
+
+
+def test_an_unlikely_value_is_saved_only_once_confirmed(hospital: Hospital) -> None:
+    _declare(hospital)
+    p = _patient(hospital)
+    c = hospital.login("nurse")
+    url = f"/patients/{p.id}/document/vitals"
+    data = {**_form(c, url), "temperature_c": "3.7"}
+    r = c.post(url, data=data)
+    assert r.status_code == 400 and "Temperature 3.7 °C" in html.unescape(r.text)
+    assert 'name="confirmed"' in r.text and journal.for_patient(hospital.store, p.id) == []
+    r = c.post(url, data={**data, "confirmed": "yes"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert journal.for_patient(hospital.store, p.id)[0].payload["temperature_c"] == 3.7
+
+
+def test_a_note(hospital: Hospital) -> None:
+    _declare(hospital)
+    p = _patient(hospital)
+    c = hospital.login("physician")
+    url = f"/patients/{p.id}/document/note"
+    data = {**_form(c, url), "note_type": "progress", "title": "Night review", "text": "Stable."}
+    assert c.post(url, data=data, follow_redirects=False).status_code == 303
+    (e,) = journal.for_patient(hospital.store, p.id)
+    assert e.kind is Kind.NOTE and e.role == "physician"
+    assert "Night review" in c.get(f"/patients/{p.id}").text
+
+
+def _an_order(h: Hospital, pid: str) -> Any:
+    s = clinical.patient_summary(h.store, pid, h.clock.now)
+    assert s is not None
+    lines = [e for e in s.mar.scheduled if e.infusion is None]
+    assert lines, "the synthetic patient should have a scheduled medication"
+    return s, lines[0]
+
+
+def test_the_dose_form_guards_the_patient_and_warns_before_a_second_dose(
+    hospital: Hospital,
+) -> None:
+    _declare(hospital)
+    p = _patient(hospital)
+    s, line = _an_order(hospital, p.id)
+    c = hospital.login("nurse")
+    url = f"/patients/{p.id}/document/dose?order={line.medication.id}"
+    base = {**_form(c, url), "request_id": line.medication.id, "status": "given"}
+    post = f"/patients/{p.id}/document/dose"
+    wrong = c.post(post, data={**base, "wristband": "NOT-" + s.header.mrn})
+    assert wrong.status_code == 400 and "check the wristband" in wrong.text
+    assert s.header.mrn not in wrong.text.split('id="form-error"')[1].split("</p>")[0]
+    first = c.post(post, data={**base, "wristband": s.header.mrn}, follow_redirects=False)
+    assert first.status_code in (303, 409), first.text[:500]
+    if first.status_code == 409:  # this order already had warnings (allergy, too early)
+        first = c.post(
+            post,
+            data={**base, "wristband": s.header.mrn, "acknowledged": "yes"},
+            follow_redirects=False,
+        )
+    assert first.status_code == 303
+    (given,) = journal.for_patient(hospital.store, p.id)
+    # a second dose now, on a fresh form: the form warns that it was just given
+    second = {**_form(c, url), "request_id": line.medication.id, "status": "given"}
+    r = c.post(post, data={**second, "wristband": s.header.mrn})
+    if line.medication.prn:
+        assert 'data-code="interval"' in r.text
+    assert r.status_code == 409 and 'id="dose-warnings"' in r.text
+    assert len(journal.for_patient(hospital.store, p.id)) == 1
+    mar = c.get(f"/patients/{p.id}").text
+    assert "in Standby, not yet in the EHR" in mar
+    assert given.payload["request_id"] == line.medication.id
+
+
+@pytest.mark.parametrize("who", ["nurse2", "scheduler", "pharmacist"])
+def test_only_roles_that_document_on_their_own_units(hospital: Hospital, who: str) -> None:
+    _declare(hospital)
+    p = _patient(hospital)
+    r = hospital.login(who).get(f"/patients/{p.id}/document/vitals")
+    assert r.status_code == 403
+    assert journal.for_patient(hospital.store, p.id) == []
+
+
+def test_drill_entries_are_kept_apart(hospital: Hospital) -> None:
+    _declare(hospital, drill=True)
+    p = _patient(hospital)
+    c = hospital.login("nurse")
+    url = f"/patients/{p.id}/document/vitals"
+    assert (
+        c.post(url, data={**_form(c, url), "spo2": "96"}, follow_redirects=False).status_code == 303
+    )
+    assert journal.for_patient(hospital.store, p.id, drill=False) == []
+    assert len(journal.for_patient(hospital.store, p.id, drill=True)) == 1
+    assert "DRILL" in c.get(f"/patients/{p.id}/document").text
