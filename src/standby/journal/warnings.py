@@ -4,8 +4,9 @@
   (`patient_confirmed`); the form does not say what the right MRN is — reading the band is
   the check.
 - **Given already**: a dose of the same order recorded within the window around the same
-  scheduled time (or, for a dose not tied to a scheduled time, around the time given) (in the EHR, or in any node's journal once they are merged: the MAR line
-  holds both), or a PRN dose inside its minimum interval.
+  scheduled time, or around the time given for a dose not tied to one (in the EHR, or in
+  any node's journal once they are merged: the MAR line holds both), or a PRN dose inside
+  its minimum interval.
 - **Too early**: more than the window before the dose is due (60 minutes, the usual
   "within an hour of the scheduled time" rule).
 - **Allergy**: the drug matches one of the patient's listed allergies (the summary's own
@@ -85,7 +86,8 @@ def administration_warnings(
                 out.append(
                     DoseWarning(
                         "given-already",
-                        f"A dose of this order was recorded as given at {_hhmm(a.when, zone)}{who}.",
+                        "A dose of this order was recorded as given at "
+                        f"{_hhmm(a.when, zone)}{who}.",
                     )
                 )
     elif line.next_allowed is not None and performed_at < line.next_allowed:
