@@ -21,6 +21,7 @@ def test_environment_overrides_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     toml.write_text('db = "from-file.db"\nport = 9001\n')
     monkeypatch.setenv("STANDBY_CONFIG", str(toml))
     monkeypatch.setenv("STANDBY_PORT", "9002")
+    monkeypatch.delenv("STANDBY_DB", raising=False)  # another test's `serve` may have set it
     settings = load_settings()
     assert settings.db == Path("from-file.db")
     assert settings.port == 9002

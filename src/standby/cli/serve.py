@@ -85,10 +85,10 @@ def register(app: typer.Typer) -> None:
             if f is not None and not Path(f).is_file():
                 typer.echo(f"error: {f}: no such file", err=True)
                 raise typer.Exit(2)
-        _export(settings)
         from standby.cli.replica import open_replica
 
         store = open_replica(settings)  # a missing key stops here, before any worker starts
+        _export(settings)
         runner = None
         if monitor and settings.source_url:
             from standby.cli.monitor import start_monitor
