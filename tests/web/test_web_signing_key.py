@@ -3,6 +3,7 @@ copy of the replica cannot forge a session (docs/security.md#the-cookie-signing-
 
 from __future__ import annotations
 
+import logging
 import stat
 
 from standby.accounts import schema
@@ -38,16 +39,19 @@ def test_the_setting_names_the_key_file(tmp_path):
     store.close()
 
 
-def test_an_older_databases_key_is_deleted_and_never_trusted_again(tmp_path, caplog):
+def test_an_older_databases_key_is_deleted_and_never_trusted_again(tmp_path, caplog, monkeypatch):
     """A copy of an older (0644) database holds that key: a cookie signed with it must not
     open an admin page (as it did: /admin/audit.csv 200)."""
     from itsdangerous import Signer
     from starlette.testclient import TestClient
 
-    from standby.accounts import users
+    from standby.accounts import cookie_key, users
     from standby.web.sessions import COOKIE
     from support.web_site import login
 
+    # another test's logging set-up (dictConfig) may have disabled the module's logger
+    monkeypatch.setattr(cookie_key.log, "disabled", False)
+    caplog.set_level(logging.WARNING, logger=cookie_key.log.name)
     db = tmp_path / "replica.db"
     store = SQLiteStore(db)
     schema.ensure(store)
