@@ -49,3 +49,17 @@ def test_the_demo_encrypts_its_replica_with_a_key_it_creates(tmp_path, encryptio
     assert family not in db.read_bytes()
     with open_store(db=db, key=read_key_file(key_file)) as store:
         assert store.counts_by_type().get("Patient", 0) > 0
+
+
+def test_a_demo_replica_made_before_encryption_is_encrypted_in_place(tmp_path, encryption_on):
+    from standby.cli.demo import _demo_key_file
+    from standby.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "standby.db")
+    store.upsert(orjson.dumps({"resourceType": "Patient", "id": "p1", "birthDate": "1950"}))
+    store.close()
+    key_file = _demo_key_file(tmp_path)
+    assert key_file == tmp_path / "standby.key" and mode(key_file) == 0o600
+    assert is_encrypted(tmp_path / "standby.db") is True
+    with open_store(db=tmp_path / "standby.db", key=read_key_file(key_file)) as store:
+        assert store.read("Patient", "p1") is not None

@@ -4,6 +4,7 @@ and where the key comes from (settings)."""
 
 from __future__ import annotations
 
+import logging
 import stat
 from pathlib import Path
 
@@ -173,7 +174,12 @@ def test_a_malformed_or_missing_key_is_a_clear_error(tmp_path):
         read_key_file(tmp_path / "absent.key")
 
 
-def test_the_demo_creates_its_key_beside_the_data_once(tmp_path, caplog):
+def test_the_demo_creates_its_key_beside_the_data_once(tmp_path, caplog, monkeypatch):
+    from standby.store import encryption
+
+    # another test's logging set-up (dictConfig) may have disabled the module's logger
+    monkeypatch.setattr(encryption.log, "disabled", False)
+    caplog.set_level(logging.WARNING, logger=encryption.log.name)
     settings = Settings(db=tmp_path / "standby.db", db_encryption="on")
     key_file = tmp_path / "standby.key"
     first = database_key(settings, default_key_file=key_file)

@@ -3,6 +3,7 @@ copy of the replica cannot forge a session (docs/security.md#the-cookie-signing-
 
 from __future__ import annotations
 
+import logging
 import stat
 
 from standby.accounts import schema
@@ -38,13 +39,39 @@ def test_the_setting_names_the_key_file(tmp_path):
     store.close()
 
 
-def test_an_older_databases_key_is_moved_out_unchanged_and_deleted(tmp_path):
+def test_an_older_databases_key_is_deleted_and_never_trusted_again(tmp_path, caplog, monkeypatch):
+    """A copy of an older (0644) database holds that key: a cookie signed with it must not
+    open an admin page (as it did: /admin/audit.csv 200)."""
+    from itsdangerous import Signer
+    from starlette.testclient import TestClient
+
+    from standby.accounts import cookie_key, users
+    from standby.web.sessions import COOKIE
+    from support.web_site import login
+
+    # another test's logging set-up (dictConfig) may have disabled the module's logger
+    monkeypatch.setattr(cookie_key.log, "disabled", False)
+    caplog.set_level(logging.WARNING, logger=cookie_key.log.name)
     db = tmp_path / "replica.db"
     store = SQLiteStore(db)
     schema.ensure(store)
+    old_key = "an-old-node-key-" * 3
     with store.transaction() as tx:
-        tx.execute("INSERT INTO web_secret (id, secret) VALUES (1, ?)", ("an-old-node-key-" * 3,))
-    create_app(Settings(db=db), store)
-    assert (tmp_path / "replica.secret").read_text().strip() == "an-old-node-key-" * 3
+        tx.execute("INSERT INTO web_secret (id, secret) VALUES (1, ?)", (old_key,))
+    users.add_user(store, "admin.lee", "a-long-admin-passphrase-1", role="admin", units=["*"])
+    app = create_app(Settings(db=db), store)
     assert stored_secrets(store) == []
+    assert "deleted the cookie-signing key" in caplog.text
+    new_key = (tmp_path / "replica.secret").read_text().strip()
+    assert new_key != old_key
+
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as c:
+        assert login(c, "admin.lee", "a-long-admin-passphrase-1").status_code == 303
+        cookie = c.cookies[COOKIE]
+        assert c.get("/admin/audit.csv", follow_redirects=False).status_code == 200
+    session_id = Signer(new_key, salt="standby.session").unsign(cookie).decode()
+    forged = Signer(old_key, salt="standby.session").sign(session_id).decode()
+    with TestClient(app, base_url="http://testserver", cookies={COOKIE: forged}) as attacker:
+        r = attacker.get("/admin/audit.csv", follow_redirects=False)
+    assert r.status_code != 200 and "admin.lee" not in r.text
     store.close()

@@ -72,12 +72,16 @@ def _demo_key_file(directory: Path) -> Path | None:
     command the demo runs (status, packets) opens the replica with it."""
     from standby.cli.replica import replica_key
     from standby.settings import load_settings
+    from standby.store.encryption import is_encrypted, rekey
 
     configured = load_settings()
     if configured.db_encryption == "off" or configured.db_key or configured.db_key_file:
         return None
     key_file = directory / "standby.key"
-    replica_key(configured, default_key_file=key_file)
+    key = replica_key(configured, default_key_file=key_file)
+    db = directory / "standby.db"
+    if key is not None and is_encrypted(db) is False:  # a demo made before encryption
+        rekey(db, None, key)
     os.environ["STANDBY_DB_KEY_FILE"] = str(key_file)
     return key_file
 

@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
             None,
             "--grant-to",
             help="PostgreSQL: then give this existing role the runtime rights (read and "
-            "write rows, no DDL) that `serve` and `sync` need (default: no role is granted).",
+            "write rows, no DDL) that `serve` and `sync` need (default: grant nothing).",
         ),
     ) -> None:
         """Create or upgrade every table (run as the database's owner; the node runs as a

@@ -207,6 +207,8 @@ def database_key(settings: Settings, *, default_key_file: Path | None = None) ->
             default_key_file,
         )
         return key
+    if is_encrypted(settings.db):
+        raise DatabaseKeyError(f"the replica {settings.db} is encrypted: {_HOW}")
     if is_encrypted(settings.db) is False:  # a replica from before encryption
         raise DatabaseKeyError(
             f"the replica {settings.db} is not encrypted and no key was given: encrypt it "
