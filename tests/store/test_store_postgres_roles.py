@@ -109,7 +109,9 @@ def test_the_runtime_role_syncs_and_serves_but_cannot_change_the_schema(roles, t
         assert store.read("Patient", "p1") is not None
         # what serve does: the viewer over it, accounts, sessions, the audit
         create_app(Settings(database_url=roles.runtime_url, secret_key_file=tmp_path / "s"), store)
-        users.add_user(store, "nurse.kim", "a-long-passphrase-for-kim", role="nurse", units=["ICU"])
+        users.add_user(
+            store, "nurse.kim", "amber kestrel lantern harbour", role="nurse", units=["ICU"]
+        )
         assert repository.get_user(store, "nurse.kim") is not None
     finally:
         store.close()

@@ -159,3 +159,54 @@ def test_drill_entries_are_kept_apart(hospital: Hospital) -> None:
     assert journal.for_patient(hospital.store, p.id, drill=False) == []
     assert len(journal.for_patient(hospital.store, p.id, drill=True)) == 1
     assert "DRILL" in c.get(f"/patients/{p.id}/document").text
+
+
+HOSTILE = ["", "é€😀", "\x00", "9" * 400, "-1e309", "x" * 5_000, "<b>", "\r\nX: y", "nan"]
+FIELDS = [
+    "entry_id",
+    "performed_at",
+    "temperature_c",
+    "heart_rate",
+    "systolic",
+    "diastolic",
+    "spo2",
+    "weight_kg",
+    "pain",
+    "comment",
+    "confirmed",
+    "note_type",
+    "title",
+    "text",
+    "request_id",
+    "wristband",
+    "scheduled_for",
+    "status",
+    "dose",
+    "route",
+    "site",
+    "reason",
+    "acknowledged",
+]
+
+
+def test_no_input_to_the_forms_gives_a_500(hospital: Hospital) -> None:
+    _declare(hospital)
+    p = _patient(hospital)
+    _s, line = _an_order(hospital, p.id)
+    c = hospital.login("nurse")
+    failures = []
+    for form in ("vitals", "note", "dose"):
+        url = f"/patients/{p.id}/document/{form}"
+        token = csrf_of(c.get(url).text)
+        for value in HOSTILE:
+            data = {f: value for f in FIELDS}
+            for extra in ({}, {"request_id": line.medication.id}):
+                r = c.post(url, data={**data, **extra, "csrf_token": token})
+                if r.status_code >= 500:
+                    failures.append(f"{form} {value[:10]!r}: {r.status_code}")
+        for q in ("order", "due"):
+            for value in HOSTILE:
+                if c.get(url, params={q: value, "order": line.medication.id}).status_code >= 500:
+                    failures.append(f"GET {form} {q}={value[:10]!r}")
+    assert failures == []
+    assert len(journal.for_patient(hospital.store, p.id)) <= 3 * len(HOSTILE)
