@@ -66,6 +66,7 @@ def test_downtime_mar_says_so_at_the_top_and_never_overdue():
     until = charting_cutoff(DECLARED, parse_instant(DATA_AS_OF))
     text = _mar_text(until=until)
     assert "EHR DOWNTIME: doses given since 2026-11-30 00:20 UTC are not in this record" in text
+    assert "unless documented in Standby" in text
     assert "NOT CHARTED since the EHR went down — check the paper MAR before giving" in text
     assert "OVERDUE" not in text
     normal = _mar_text()

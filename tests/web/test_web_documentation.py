@@ -62,7 +62,7 @@ def test_a_nurse_records_vital_signs_once_and_sees_them_marked(hospital: Hospita
     assert entries[0].payload == {"heart_rate": 92, "systolic": 131, "diastolic": 79}
     assert entries[0].author == "nurse" and not entries[0].drill
     page = html.unescape(c.get(r.headers["location"]).text)
-    assert "Saved." in page and "92/min HR" in page
+    assert "Saved." in page and "BP 131/79 mmHg · HR 92/min" in page
     summary = html.unescape(c.get(f"/patients/{p.id}").text)
     assert "not yet in the EHR" in summary and "131/79" in summary
     lines = repository.search_audit(hospital.store, AuditQuery(action="document"))

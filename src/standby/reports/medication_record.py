@@ -132,7 +132,8 @@ def downtime_notice(s: PatientSummary) -> list[Flowable]:
     return [
         markup(
             "EHR DOWNTIME: doses given since "
-            f"{esc(local_text(until, s.now))} are not in this record. A dose after that "
+            f"{esc(local_text(until, s.now))} are not in this record unless documented in "
+            "Standby (marked \"in Standby\"). A dose after that "
             "time that this copy has not seen given is marked NOT CHARTED — check the "
             "paper MAR before giving it. Nothing after it is called overdue.",
             st.WARN,
