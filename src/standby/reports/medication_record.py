@@ -133,7 +133,7 @@ def downtime_notice(s: PatientSummary) -> list[Flowable]:
         markup(
             "EHR DOWNTIME: doses given since "
             f"{esc(local_text(until, s.now))} are not in this record unless documented in "
-            "Standby (marked \"in Standby\"). A dose after that "
+            'Standby (marked "in Standby"). A dose after that '
             "time that this copy has not seen given is marked NOT CHARTED — check the "
             "paper MAR before giving it. Nothing after it is called overdue.",
             st.WARN,
