@@ -33,6 +33,7 @@ from standby.store.base import (
     Transaction,
     WriteOutcome,
     admit_all,
+    quarantine_fingerprint,
 )
 from standby.store.memory_search import compile_search, compile_sort, index_values, ordered
 from standby.store.migrations import apply as apply_migrations
@@ -94,6 +95,7 @@ class MemoryStore(Store):
         self._rid = 0
         self._seq = 0
         self._quarantine: list[QuarantineItem] = []
+        self._fingerprints: dict[str, int] = {}  # fingerprint → index in _quarantine
         self._checkpoints: dict[str, str] = {}
         self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self._depth = 0
@@ -327,7 +329,11 @@ class MemoryStore(Store):
         resource_type: str | None = None,
         resource_id: str | None = None,
     ) -> None:
+        mark = quarantine_fingerprint(source, reason, bytes(raw), resource_type, resource_id, line)
         with self._lock:
+            if mark in self._fingerprints:
+                return
+            self._fingerprints[mark] = len(self._quarantine)
             self._quarantine.append(
                 QuarantineItem(
                     id=len(self._quarantine) + 1,
@@ -409,6 +415,7 @@ class MemoryStore(Store):
         checkpoints, n_quarantined, self._rid, self._seq = self._saved
         self._checkpoints = checkpoints
         del self._quarantine[n_quarantined:]
+        self._fingerprints = {k: i for k, i in self._fingerprints.items() if i < n_quarantined}
 
     def transaction(self) -> AbstractContextManager[Transaction]:
         return self._sql_transaction()

@@ -31,7 +31,7 @@ from standby.fhir.gate import ReceivedResource
 from standby.store.base import Store
 from standby.sync import checkpoints, status
 from standby.sync.auth import AuthError
-from standby.sync.bundles import parse_bundle
+from standby.sync.bundles import BundleReader
 from standby.sync.census import (
     CensusConfig,
     SearchRequest,
@@ -43,9 +43,13 @@ from standby.sync.census import (
     plan_type_round,
 )
 from standby.sync.http import FhirClient, SourceError, SourceUnreachable
+from standby.sync.outcomes import server_said
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
 
 log = logging.getLogger("standby.sync.incremental")
+
+PAGE_BATCH = 500  # resources of one page written per transaction
+PAGE_BATCH_BYTES = 8 * 1024 * 1024  # ... or this much of their text, whichever comes first
 
 
 @dataclass
@@ -57,6 +61,7 @@ class SearchResult:
     unreachable: bool = False
     date: datetime | None = None
     resources: list[dict[str, object]] = field(default_factory=list)
+    outcome_error: str | None = None  # an OperationOutcome of severity error or fatal
 
 
 @dataclass
@@ -117,23 +122,13 @@ class IncrementalSync:
                 if result.date is None:
                     result.date = _server_date(r.headers.get("Date"))
                 params = None
-                page = parse_bundle(r.content)
-                received: list[ReceivedResource] = []
-                where = f"{req.resource_type} search"
-                for e in page.entries:
-                    if e.raw is None or e.resource is None or e.mode == "outcome":
-                        continue
-                    if e.resource.get("resourceType") == "OperationOutcome":
-                        continue
-                    got = self.writer.admit(e.raw, file=where, parsed=e.resource)
-                    if got is None:
-                        result.stats.quarantined += 1
-                        continue
-                    received.append(got)
-                    if keep:
-                        result.resources.append(e.resource)
-                result.stats.add(self.writer.write(received))
-                url = page.next_url
+                page_url = str(r.request.url)
+                reader = BundleReader(r.content)
+                del r  # the page is held once, by the reader
+                self._read_page(reader, page_url, result, keep)
+                if reader.error:  # what the page held is written; the rest was not read
+                    raise ValueError(f"a page could not be read whole: {reader.error}")
+                url = reader.next_url
         except AuthError:
             raise
         except SourceUnreachable as e:
@@ -145,6 +140,41 @@ class IncrementalSync:
                 status.record_error(self.store, self.cfg.source, "search", result.error)
             log.info("search failed", extra={"type": req.resource_type, "error": result.error})
         return result
+
+    def _read_page(
+        self, reader: BundleReader, page_url: str, result: SearchResult, keep: bool
+    ) -> None:
+        """Every entry of one page through the gate; what passes is written in batches
+        (`PAGE_BATCH` resources or `PAGE_BATCH_BYTES`), so a huge page is never held parsed
+        whole; OperationOutcomes are the server's word (`outcomes.server_said`)."""
+        received: list[ReceivedResource] = []
+        size = 0
+        for e in reader.entries():
+            if e.error is not None:
+                self.writer.set_aside_unreadable(e, file=page_url)
+                result.stats.quarantined += 1
+                continue
+            if e.raw is None or e.resource is None:
+                continue
+            if e.mode == "outcome" or e.resource.get("resourceType") == "OperationOutcome":
+                problem = server_said(e.resource, result.request.resource_type, page_url)
+                if problem and result.outcome_error is None:
+                    result.outcome_error = problem
+                continue
+            got = self.writer.admit(e.raw, file=page_url, parsed=e.resource)
+            if got is None:
+                result.stats.quarantined += 1
+                continue
+            received.append(got)
+            size += len(got.raw)
+            if keep:
+                result.resources.append(e.resource)
+            if len(received) >= PAGE_BATCH or size >= PAGE_BATCH_BYTES:
+                result.stats.add(self.writer.write(received))
+                received, size = [], 0
+        result.stats.add(self.writer.write(received))
+        if result.outcome_error is not None:
+            raise ValueError(f"the server answered with an error: {result.outcome_error}")
 
     # ---- one round ----------------------------------------------------------------------
     def run_round(self, now: datetime | None = None) -> RoundResult:
