@@ -66,3 +66,16 @@ def test_a_truncated_page_keeps_what_it_holds_and_the_stream_is_not_trusted(tmp_
     (st,) = source_status(store)
     assert st.last_error and "truncated" in st.last_error
     store.close()
+
+
+def test_an_export_file_line_is_read_tolerantly_and_an_oversize_one_is_named(tmp_path):
+    store = SQLiteStore(tmp_path / "r.db")
+    store.max_resource_bytes = 1000
+    big = b'{"resourceType":"Observation","id":"big","note":[{"text":"' + b"x" * 2000 + b'"}]}'
+    report = store.ingest_ndjson([HUGE + b"\n", LONE + b"\n", big + b"\n"], file="Obs.ndjson")
+    assert report.written == 2 and report.quarantined == 1
+    held = store.read("Observation", "huge")
+    assert held is not None and held.body == HUGE
+    (item,) = store.quarantined()
+    assert (item.resource_type, item.resource_id, item.line) == ("Observation", "big", 3)
+    store.close()

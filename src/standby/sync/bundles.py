@@ -27,11 +27,10 @@ from typing import Any
 import orjson
 
 from standby.fhir import tolerant_json
+from standby.fhir.gate import peek_type_and_id
 
 JSON = dict[str, Any]
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
-_TYPE = re.compile(rb'"resourceType"\s*:\s*"([A-Za-z]{1,64})"')
-_ID = re.compile(rb'"id"\s*:\s*"([^"\\]{1,200})"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,18 +146,6 @@ class Entry:
 def _str(d: JSON, key: str) -> str | None:
     v = d.get(key)
     return v if isinstance(v, str) else None
-
-
-def peek_type_and_id(text: bytes) -> tuple[str | None, str | None]:
-    """The resourceType and id a resource's text shows before its first nested object (for
-    the quarantine of one that cannot be read; never trusted for anything else)."""
-    head = text[: text.find(b"{", 1)] if text.find(b"{", 1) > 0 else text[:65536]
-    t = _TYPE.search(head) or _TYPE.search(text[:65536])
-    i = _ID.search(head)
-    return (
-        t.group(1).decode() if t else None,
-        i.group(1).decode("utf-8", "replace") if i else None,
-    )
 
 
 def _entry(raw: bytes, span: EntrySpan) -> Entry:
