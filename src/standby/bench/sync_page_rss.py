@@ -50,7 +50,7 @@ def serve_file(path: Path) -> Iterator[str]:
     """Every GET answers the file at `path` (as application/fhir+json)."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             size = path.stat().st_size
             self.send_response(200)
             self.send_header("Content-Type", "application/fhir+json")
