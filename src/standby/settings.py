@@ -270,6 +270,11 @@ class Settings(BaseSettings):
     sync_overlap_seconds: float = Field(
         60.0, description="Searches ask for changes since the high-water mark minus this."
     )
+    sync_reconcile_minutes: float = Field(
+        60.0,
+        description="For a source without `_history`: how often the ids it holds are "
+        "compared with the replica's, to find deletes and gaps (0: never).",
+    )
     sync_keep_hours: float = Field(
         24.0, description="Patients who left the census are still synchronised this long."
     )

@@ -42,8 +42,10 @@ from standby.sync.census import (
     plan_round,
     plan_type_round,
 )
+from standby.sync.deletes import NONE, HistoryDeletes
 from standby.sync.http import FhirClient, SourceError, SourceUnreachable
 from standby.sync.outcomes import server_said
+from standby.sync.reconcile import Reconciler, plan_reconcile
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
 
 log = logging.getLogger("standby.sync.incremental")
@@ -96,6 +98,7 @@ class IncrementalSync:
         types: Sequence[str] = (),
         workers: int = 4,
         max_bytes: int = 16 * 1024 * 1024,
+        reconcile_minutes: float = 60.0,
     ) -> None:
         if mode not in ("census", "type"):
             raise ValueError(f"unknown sync mode {mode!r}: use census or type")
@@ -107,6 +110,24 @@ class IncrementalSync:
         self.streams = checkpoints.Streams(cfg.source)
         self.writer = ReplicaWriter(store, cfg.source, max_bytes=max_bytes)
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync")
+        deleted_types = self.types if mode == "type" else cfg.patient_types + cfg.shared_types
+        self.deletes = HistoryDeletes(
+            client,
+            store,
+            self.writer,
+            cfg.source,
+            deleted_types,
+            overlap_seconds=cfg.overlap_seconds,
+            page_size=cfg.page_size,
+        )
+        self.reconciler = Reconciler(
+            client,
+            store,
+            self.writer,
+            cfg,
+            every_minutes=reconcile_minutes,
+            refetch=lambda req: self.search(req).ok,
+        )
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -217,6 +238,7 @@ class IncrementalSync:
                 stats.add(r.stats)
             vacuous = census_streams(self.cfg) if self.mode == "census" else []
             self._advance(results, server_start or started, vacuous)
+            results += self._find_deletes(server_start or started, stats)
             return self._finish(started, results, stats, census_size)
         except AuthError as e:
             status.round_finished(
@@ -257,6 +279,32 @@ class IncrementalSync:
         if pulled:
             with self.writer.lock:
                 checkpoints.mark_pulled(self.store, self.cfg.source, pulled)
+
+    def _find_deletes(self, server_start: datetime, stats: WriteStats) -> list[SearchResult]:
+        """Deletes since the last round by `_history`; without it, a reconciliation of ids
+        when one is due (`standby.sync.deletes`, `standby.sync.reconcile`). A failure is
+        returned as a failed result: the round is then not complete."""
+        got = self.deletes.run(server_start)
+        stats.deleted += got.tombstoned
+        errors = [got.error] if got.error else []
+        if got.level == NONE and self.reconciler.due(clock.now()):
+            patients = [
+                pid
+                for pid, (_, pulled) in checkpoints.load_census(self.store, self.cfg.source).items()
+                if pulled
+            ]
+            plan = plan_reconcile(self.cfg, self.mode, self.types, sorted(patients))
+            rec = self.reconciler.run(plan)
+            stats.deleted += rec.tombstoned
+            errors += rec.errors
+        failed = []
+        for error in errors:
+            with self.writer.lock:
+                status.record_error(self.store, self.cfg.source, "deletes", error)
+            failed.append(
+                SearchResult(SearchRequest("deletes", "_history", ()), False, error=error)
+            )
+        return failed
 
     def _finish(
         self, started: datetime, results: list[SearchResult], stats: WriteStats, census: int

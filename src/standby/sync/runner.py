@@ -75,6 +75,7 @@ class SyncRunner:
             mode=s.sync_mode,
             workers=s.sync_concurrency,
             max_bytes=s.max_resource_bytes,
+            reconcile_minutes=s.sync_reconcile_minutes,
         )
 
     def check_auth(self) -> None:

@@ -1,0 +1,97 @@
+"""Deletes at the source reach the replica: through `_history` where the server offers it,
+else through a reconciliation of ids (`_elements=id`) that tombstones what the source no
+longer has and re-fetches what the replica misses. Against the simulated EHR over a
+socket; without `_history`, the same server behind a front that answers 404 to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from standby.bench.sync_bench import serve
+from standby.sim.server import create_app
+from standby.store.sqlite import SQLiteStore
+from standby.sync.census import CensusConfig
+from standby.sync.http import FhirClient
+from standby.sync.incremental import IncrementalSync
+from support.sim_server_support import small_store
+
+TYPES = ("Patient", "Encounter", "Observation")
+
+
+def front(app: Any, *, history: bool) -> Any:
+    """The app under /fhir; without `history`, 404 to every `_history` request."""
+
+    async def asgi(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path = scope["path"].removeprefix("/fhir")
+            if not history and "/_history" in path:
+                await send({"type": "http.response.start", "status": 404, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            scope = {**scope, "path": path or "/", "raw_path": (path or "/").encode()}
+        await app(scope, receive, send)
+
+    return asgi
+
+
+@contextmanager
+def sync_against(tmp_path, history: bool, mode: str) -> Iterator[tuple[Any, Any, Any]]:
+    source = small_store(tmp_path)
+    app = create_app(source)
+    replica = SQLiteStore(tmp_path / "replica.db")
+    with serve(lambda base: front(app, history=history)) as url:
+        client = FhirClient(url, rate=0)
+        cfg = CensusConfig(source="ehr", patient_types=TYPES, shared_types=(), overlap_seconds=5)
+        sync = IncrementalSync(
+            client, replica, cfg, mode=mode, types=TYPES, workers=2, reconcile_minutes=1e-6
+        )
+        try:
+            yield source, replica, sync
+        finally:
+            sync.close()
+            client.close()
+            app.state.exports.close()
+            replica.close()
+            source.close()
+
+
+@pytest.mark.parametrize("history", [True, False], ids=["history", "reconcile"])
+@pytest.mark.parametrize("mode", ["census", "type"])
+def test_a_delete_at_the_source_reaches_the_replica(tmp_path, history, mode):
+    with sync_against(tmp_path, history, mode) as (source, replica, sync):
+        assert sync.run_round().ok
+        assert replica.read("Observation", "o1-0") is not None
+        source.delete("Observation", "o1-0")
+        source.delete("Encounter", "e1")
+        r = sync.run_round()
+        assert r.ok, r
+        gone = replica.read("Observation", "o1-0")
+        assert gone is not None and gone.deleted
+        assert replica.read("Encounter", "e1").deleted
+        found = replica.search("Observation", [("patient", "Patient/p1")])
+        assert {x.id for x in found.resources} == {"o1-1", "o1-2"}
+        assert replica.read("Observation", "o1-1") is not None
+        assert sync.deletes.level == ("system" if history else "none")
+
+
+def test_reconciliation_refetches_what_the_replica_misses(tmp_path):
+    with sync_against(tmp_path, False, "type") as (_source, replica, sync):
+        assert sync.run_round().ok
+        missing = "o2-1"
+        # a replica that never received it (a search that missed it), with the
+        # reconciliation due again
+        with replica.transaction() as tx:
+            tx.execute("DELETE FROM checkpoint WHERE stream = ?", ("sync:ehr:reconcile",))
+            rid = tx.query(
+                "SELECT rid FROM resource WHERE type = ? AND id = ?", ("Observation", missing)
+            )[0][0]
+            for table in ("idx_token", "idx_string", "idx_date", "idx_ref", "resource_history"):
+                tx.execute(f"DELETE FROM {table} WHERE rid = ?", (rid,))
+            tx.execute("DELETE FROM resource WHERE rid = ?", (rid,))
+        assert replica.read("Observation", missing) is None
+        assert sync.run_round().ok
+        assert replica.read("Observation", missing) is not None
