@@ -1,7 +1,7 @@
 """Deletes at the source reach the replica: through `_history` where the server offers it,
 else through a reconciliation of ids (`_elements=id`) that tombstones what the source no
 longer has and re-fetches what the replica misses. Against the simulated EHR over a
-socket; without `_history`, the same server behind a front that answers 404 to it."""
+socket, in its default mode and in its strict mode without `_history`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from standby.bench.sync_bench import serve
 from standby.sim.server import create_app
+from standby.sim.server.strict import Strictness
 from standby.store.sqlite import SQLiteStore
 from standby.sync.census import CensusConfig
 from standby.sync.http import FhirClient
@@ -22,17 +23,13 @@ from support.sim_server_support import small_store
 TYPES = ("Patient", "Encounter", "Observation")
 
 
-def front(app: Any, *, history: bool) -> Any:
-    """The app under /fhir; without `history`, 404 to every `_history` request."""
+def under_fhir(app: Any) -> Any:
+    """The app served under /fhir (the bench's `serve` gives that base URL)."""
 
     async def asgi(scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            path = scope["path"].removeprefix("/fhir")
-            if not history and "/_history" in path:
-                await send({"type": "http.response.start", "status": 404, "headers": []})
-                await send({"type": "http.response.body", "body": b""})
-                return
-            scope = {**scope, "path": path or "/", "raw_path": (path or "/").encode()}
+            path = scope["path"].removeprefix("/fhir") or "/"
+            scope = {**scope, "path": path, "raw_path": path.encode()}
         await app(scope, receive, send)
 
     return asgi
@@ -41,9 +38,9 @@ def front(app: Any, *, history: bool) -> Any:
 @contextmanager
 def sync_against(tmp_path, history: bool, mode: str) -> Iterator[tuple[Any, Any, Any]]:
     source = small_store(tmp_path)
-    app = create_app(source)
+    app = create_app(source, strict=Strictness(no_history=not history))
     replica = SQLiteStore(tmp_path / "replica.db")
-    with serve(lambda base: front(app, history=history)) as url:
+    with serve(lambda base: under_fhir(app)) as url:
         client = FhirClient(url, rate=0)
         cfg = CensusConfig(source="ehr", patient_types=TYPES, shared_types=(), overlap_seconds=5)
         sync = IncrementalSync(
