@@ -581,3 +581,13 @@ def test_memory_engine_searches_like_sqlite(tmp_path: Path) -> None:
     finally:
         sql.close()
         mem.close()
+
+
+def test_a_source_that_reuses_version_ids_never_stops_the_writes(store: Store) -> None:
+    plain = b'{"resourceType":"Observation","id":"a"}'
+    one = b'{"resourceType":"Observation","id":"a","meta":{"versionId":"1"}}'
+    for raw in (plain, plain, plain, one, plain, one, plain):
+        store.upsert(raw)  # no exception, whatever the order
+    held = store.read("Observation", "a")
+    assert held is not None and held.version_id == "5"  # 1, 2, 3, 4, 5: the "1"s were older
+    assert store.upsert(one) is WriteOutcome.STALE  # lower number, no lastUpdated: older

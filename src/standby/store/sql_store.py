@@ -244,7 +244,9 @@ class SQLStore(SQLReads):
             old = [(u[-1],) for u in updates]
             cur.executemany(
                 "INSERT INTO resource_history (rid, version_id, last_updated, deleted, body)"
-                " SELECT rid, version_id, last_updated, deleted, body FROM resource WHERE rid = ?",
+                " SELECT rid, version_id, last_updated, deleted, body FROM resource WHERE rid = ?"
+                # a source that reuses a version id must not stop the write
+                " ON CONFLICT (rid, version_id) DO NOTHING",
                 old,
             )
             self._drop_index(cur, [u[-1] for u in updates])
