@@ -21,7 +21,10 @@ from standby.store.sqlite import SQLiteStore
 from standby.sync.bundles import BundleReader
 from support.sync_pages import one_round
 
-HELD = b'{"resourceType":"Patient","id":"held0","meta":{"versionId":"7","lastUpdated":"2026-11-28T10:00:00.000Z"}}'
+HELD = (
+    b'{"resourceType":"Patient","id":"held0",'
+    b'"meta":{"versionId":"7","lastUpdated":"2026-11-28T10:00:00.000Z"}}'
+)
 
 scalars = (
     st.none()
