@@ -92,3 +92,40 @@ def test_reconciliation_refetches_what_the_replica_misses(tmp_path):
         assert replica.read("Observation", missing) is None
         assert sync.run_round().ok
         assert replica.read("Observation", missing) is not None
+
+
+@pytest.mark.parametrize("lists", [False, True], ids=["lists-nothing", "lists-o2"])
+def test_a_source_whose_reads_fail_never_empties_the_replica(tmp_path, lists):
+    """Reconciliation tombstones only what a working read of the source says is gone: here
+    every read answers 404 (no read interaction, say)."""
+    import httpx
+
+    from standby.sync.status import source_status
+    from support.sync_pages import BASE, bundle, entry
+
+    replica = SQLiteStore(tmp_path / "r.db")
+    for i in (1, 2):
+        replica.upsert(f'{{"resourceType":"Observation","id":"o{i}"}}'.encode())
+    replica.set_checkpoint("sync:ehr:history:level", "none")
+    listing = bundle(entry(b'{"resourceType":"Observation","id":"o2"}')) if lists else bundle()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.count("/") > 2:  # /fhir/Observation/o1: a read
+            return httpx.Response(404)
+        body = listing if request.url.params.get("_elements") == "id" else bundle()
+        return httpx.Response(200, content=body, headers={"Content-Type": "application/fhir+json"})
+
+    client = FhirClient(BASE, transport=httpx.MockTransport(answer), rate=0)
+    cfg = CensusConfig(source="ehr", patient_types=("Observation",), shared_types=())
+    sync = IncrementalSync(client, replica, cfg, mode="type", types=["Observation"], workers=1)
+    try:
+        result = sync.run_round()
+    finally:
+        sync.close()
+        client.close()
+    assert not replica.read("Observation", "o1").deleted
+    assert not replica.read("Observation", "o2").deleted
+    assert not result.ok
+    (st,) = source_status(replica)
+    assert st.last_error and "no delete confirmed" in st.last_error
+    replica.close()

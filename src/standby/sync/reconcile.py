@@ -103,15 +103,23 @@ class Reconciler:
     def run(self, listings: Iterable[Listing], now: datetime | None = None) -> ReconcileResult:
         started = now or clock.now()
         result = ReconcileResult(ran=True)
+        candidates: list[tuple[str, str]] = []
+        present: tuple[str, str] | None = None  # a resource the source listed
         for listing in listings:
             try:
-                self._one(listing, result)
+                gone, listed = self._one(listing, result)
+            except (SourceError, ValueError) as e:
+                result.ok = False
+                result.errors.append(f"reconcile {listing.resource_type}: {e}")
+                continue
+            candidates += gone
+            present = present or listed
+        if candidates:
+            try:
+                self._confirm_all(candidates, present, result)
             except SourceError as e:
                 result.ok = False
-                result.errors.append(f"reconcile {listing.resource_type}: {e}")
-            except ValueError as e:
-                result.ok = False
-                result.errors.append(f"reconcile {listing.resource_type}: {e}")
+                result.errors.append(f"reconcile: {e}")
         if result.ok:
             with self.writer.lock:
                 self.store.set_checkpoint(self.stream, instant(started))
@@ -126,7 +134,33 @@ class Reconciler:
         )
         return result
 
-    # ---- one listing ----------------------------------------------------------------
+    def _confirm_all(
+        self,
+        candidates: list[tuple[str, str]],
+        present: tuple[str, str] | None,
+        result: ReconcileResult,
+    ) -> None:
+        """Read each candidate; tombstone those gone. First, a read of a resource the
+        source listed must answer 200: a source whose reads answer 404 for everything (no
+        read interaction, a wrong base URL) must not empty the replica."""
+        if present is None:
+            result.errors.append(
+                f"reconcile: {len(candidates)} resources not listed by the source, but it "
+                "listed none to check its reads by: no delete confirmed"
+            )
+            result.ok = False
+            return
+        r = self.client.request("GET", f"{present[0]}/{present[1]}", ok=(200, 404, 410))
+        if r.status_code != 200:
+            result.errors.append(
+                f"reconcile: reading {present[0]} listed by the source answered "
+                f"{r.status_code}: no delete confirmed"
+            )
+            result.ok = False
+            return
+        for rtype, rid in candidates:
+            result.tombstoned += self._confirm_gone(rtype, rid)
+
     def _source_ids(self, listing: Listing) -> set[str]:
         """The ids the source lists."""
         ids: set[str] = set()
@@ -166,13 +200,15 @@ class Reconciler:
                     out[r.id] = r.last_updated
         return out
 
-    def _one(self, listing: Listing, result: ReconcileResult) -> None:
+    def _one(
+        self, listing: Listing, result: ReconcileResult
+    ) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+        """Re-fetch what the replica misses; the held ids the source did not list (to
+        confirm), and one it did list."""
         source_ids = self._source_ids(listing)
         result.listed += len(source_ids)
         held = self._held_ids(listing)
         t = listing.resource_type
-        for rid in sorted(set(held) - source_ids):
-            result.tombstoned += self._confirm_gone(t, rid)
         missing = sorted(source_ids - set(held))
         for i in range(0, len(missing), REFETCH_CHUNK):
             chunk = missing[i : i + REFETCH_CHUNK]
@@ -181,6 +217,8 @@ class Reconciler:
                 result.refetched += len(chunk)
             else:
                 result.ok = False
+        listed = next(((t, i) for i in sorted(source_ids & set(held))), None)
+        return [(t, rid) for rid in sorted(set(held) - source_ids)], listed
 
     def _confirm_gone(self, rtype: str, rid: str) -> int:
         """Read one candidate at the source: tombstone it when it is gone."""
