@@ -214,6 +214,8 @@ def live_app(source: Any, base: list[str], faults: float, latency: float, rng: A
             code = rng.choice([503, 429])
             return Response(status_code=code, headers={"Retry-After": "1"})
         rtype = request.path_params["rtype"]
+        if not rtype[:1].isupper():  # `_history` and other interactions: not offered here
+            return Response(status_code=404)
         params = [(k, v) for k, v in request.query_params.multi_items()]
         count = int(dict(params).get("_count", "50"))
         offset = int(dict(params).get("_offset", "0"))

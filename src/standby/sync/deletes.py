@@ -13,7 +13,7 @@ tombstone with the version and time the source gave (`response.etag`,
 are left to the searches.
 
 Which level the source offers is found once (`sync:<source>:history:level` = system,
-type or none): a 4xx answer, or an answer that is not a Bundle, means not offered. The
+type or none): a 4xx or 501 answer, or an answer that is not a Bundle, means not offered. The
 mark (`sync:<source>:history`) moves to the source's clock (its `Date`, less 1 s) at the
 start of a run only when every page of the run was read.
 """
@@ -166,7 +166,12 @@ class HistoryDeletes:
             except SourceUnreachable:
                 raise
             except SourceError as e:
-                if probe and first is None and e.status is not None and 400 <= e.status < 500:
+                if (
+                    probe
+                    and first is None
+                    and e.status is not None
+                    and (400 <= e.status < 500 or e.status == 501)
+                ):
                     return None
                 raise
             q = None
