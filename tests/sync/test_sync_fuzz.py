@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -19,7 +20,10 @@ from hypothesis import strategies as st
 from standby.store.base import Store
 from standby.store.sqlite import SQLiteStore
 from standby.sync.bundles import BundleReader
-from support.sync_pages import one_round
+from standby.sync.deletes import HistoryDeletes
+from standby.sync.http import FhirClient
+from standby.sync.replica_writer import ReplicaWriter
+from support.sync_pages import BASE, one_round
 
 HELD = (
     b'{"resourceType":"Patient","id":"held0",'
@@ -90,7 +94,11 @@ def pages(draw: st.DrawFn) -> bytes:
     page = {
         "resourceType": "Bundle",
         "type": draw(st.sampled_from(["searchset", "history"])),
-        "entry": [{"resource": r, "search": {"mode": "match"}} for r in entries],
+        "entry": [{"resource": r, "search": {"mode": "match"}} for r in entries]
+        + [
+            {"request": {"method": "DELETE", "url": f"Observation/{i}"}, "response": d}
+            for i, d in draw(st.lists(st.tuples(st.text(max_size=4), values), max_size=3))
+        ],
     }
     return draw(mutated(orjson.dumps(page)))
 
@@ -125,7 +133,26 @@ def check_page(store: Store, raw: bytes) -> None:
         for entry in reader.entries():
             assert entry.error is None or entry.raw is not None
     result = one_round(store, {"Observation": raw}, max_bytes=200_000)  # never raises
-    assert result.ok or result.failed == 1
+    assert result.ok or result.failed >= 1
+    still_held(store)
+    check_history(store, raw)
+
+
+def check_history(store: Store, raw: bytes) -> None:
+    """The same page as the answer to `_history`: deletes read, nothing else touched."""
+    import httpx
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=raw, headers={"Date": "Sat, 28 Nov 2026 10:00:00 GMT"})
+
+    store.set_checkpoint("sync:fz:history", "2026-11-28T09:00:00.000Z")
+    client = FhirClient(BASE, transport=httpx.MockTransport(answer), rate=0)
+    writer = ReplicaWriter(store, "fz", max_bytes=200_000)
+    try:
+        got = HistoryDeletes(client, store, writer, "fz", ["Observation"]).run(datetime.now(UTC))
+    finally:
+        client.close()
+    assert got.ok or got.error
     still_held(store)
 
 
