@@ -45,6 +45,7 @@ class Scan:
     """What one pass over a Bundle's text found."""
 
     resource_type: str | None = None  # the top-level resourceType
+    bundle_type: str | None = None  # the top-level type (searchset, history, ...)
     entries: list[EntrySpan] = field(default_factory=list)
     link: tuple[int, int] | None = None
     error: str | None = None  # why the text is not a whole JSON object
@@ -71,6 +72,8 @@ def scan(raw: bytes) -> Scan:
         if c == b'"':
             if after_colon and len(stack) == 1 and stack[0][1] == b'"resourceType"':
                 out.resource_type = t[1:-1].decode("utf-8", "replace")
+            elif after_colon and len(stack) == 1 and stack[0][1] == b'"type"':
+                out.bundle_type = t[1:-1].decode("utf-8", "replace")
             last = t
             after_colon = False
             continue
@@ -185,6 +188,7 @@ class BundleReader:
             what = f"a {found.resource_type}" if found.resource_type else found.error
             raise ValueError(f"the answer is not a Bundle ({what or 'no resourceType'})")
         self.error = found.error
+        self.bundle_type = found.bundle_type
         self.spans = found.entries
         self.next_url: str | None = None
         if found.link is not None:

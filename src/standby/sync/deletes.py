@@ -13,7 +13,8 @@ tombstone with the version and time the source gave (`response.etag`,
 are left to the searches.
 
 Which level the source offers is found once (`sync:<source>:history:level` = system,
-type or none): a 4xx or 501 answer, or an answer that is not a Bundle, means not offered. The
+type or none): a 4xx or 501 answer, or an answer that is not a Bundle of type `history`
+(a server may take `_history` for a search of an unknown type), means not offered. The
 mark (`sync:<source>:history`) moves to the source's clock (its `Date`, less 1 s) at the
 start of a run only when every page of the run was read.
 """
@@ -181,6 +182,8 @@ class HistoryDeletes:
                 if probe and first is None:
                     return None
                 raise
+            if probe and first is None and reader.bundle_type != "history":
+                return None  # e.g. `_history` taken for a search of an unknown type
             first = first or _server_date(r.headers.get("Date")) or datetime.now(UTC)
             for entry in reader.entries():
                 if entry.error is None and is_delete(entry):
