@@ -219,7 +219,7 @@ def live_app(source: Any, base: list[str], faults: float, latency: float, rng: A
         params = [(k, v) for k, v in request.query_params.multi_items()]
         count = int(dict(params).get("_count", "50"))
         offset = int(dict(params).get("_offset", "0"))
-        filters = [(k, v) for k, v in params if k not in ("_count", "_offset")]
+        filters = [(k, v) for k, v in params if k not in ("_count", "_offset", "_elements")]
         page = source.search(rtype, filters, count=count, offset=offset)
         body: dict[str, Any] = {
             "resourceType": "Bundle",

@@ -120,9 +120,10 @@ class Reconciler:
             except SourceError as e:
                 result.ok = False
                 result.errors.append(f"reconcile: {e}")
-        if result.ok:
-            with self.writer.lock:
-                self.store.set_checkpoint(self.stream, instant(started))
+        # the attempt counts, failed or not: a source that cannot list ids is asked again
+        # next period, not at every round (the failure is in status)
+        with self.writer.lock:
+            self.store.set_checkpoint(self.stream, instant(started))
         log.info(
             "reconciled",
             extra={
