@@ -45,7 +45,7 @@ from standby.sync.census import (
 from standby.sync.deletes import NONE, HistoryDeletes
 from standby.sync.http import FhirClient, SourceError, SourceUnreachable
 from standby.sync.outcomes import server_said
-from standby.sync.reconcile import Reconciler, plan_reconcile
+from standby.sync.reconcile import Listing, Reconciler, plan_reconcile
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
 
 log = logging.getLogger("standby.sync.incremental")
@@ -287,14 +287,8 @@ class IncrementalSync:
         got = self.deletes.run(server_start)
         stats.deleted += got.tombstoned
         errors = [got.error] if got.error else []
-        if got.level == NONE and self.reconciler.due(clock.now()):
-            patients = [
-                pid
-                for pid, (_, pulled) in checkpoints.load_census(self.store, self.cfg.source).items()
-                if pulled
-            ]
-            plan = plan_reconcile(self.cfg, self.mode, self.types, sorted(patients))
-            rec = self.reconciler.run(plan)
+        rec = self.reconciler.step(self._reconcile_plan) if got.level == NONE else None
+        if rec is not None:
             stats.deleted += rec.tombstoned
             errors += rec.errors
         failed = []
@@ -305,6 +299,11 @@ class IncrementalSync:
                 SearchResult(SearchRequest("deletes", "_history", ()), False, error=error)
             )
         return failed
+
+    def _reconcile_plan(self) -> list[Listing]:
+        census = checkpoints.load_census(self.store, self.cfg.source)
+        patients = sorted(pid for pid, (_, pulled) in census.items() if pulled)
+        return plan_reconcile(self.cfg, self.mode, self.types, patients)
 
     def _finish(
         self, started: datetime, results: list[SearchResult], stats: WriteStats, census: int

@@ -12,7 +12,9 @@ wide in `type` mode and for shared types, per group of census patients in `censu
   → written (it was only missed, or created after the listing began).
 * listed but not held: re-fetched (`[type]?_id=a,b,c`), through the gate like any search.
 
-What it plans is data (`plan_reconcile`); `Reconciler.run` carries it out.
+A reconciliation is spread over rounds (`Reconciler.step`: at most `LISTINGS_PER_ROUND`
+listings each, candidates confirmed after the last), so it never holds up a round's
+searches for long. What it plans is data (`plan_reconcile`); `Reconciler` carries it out.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ log = logging.getLogger("standby.sync.reconcile")
 
 RECONCILE = "reconcile"  # the group of re-fetch searches (no checkpoint of their own)
 REFETCH_CHUNK = 50
+LISTINGS_PER_ROUND = 6  # id listings read per round while a reconciliation is under way
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class Reconciler:
         *,
         every_minutes: float,
         refetch: Callable[[SearchRequest], bool],
+        per_round: int = LISTINGS_PER_ROUND,
     ) -> None:
         self.client = client
         self.store = store
@@ -95,35 +99,57 @@ class Reconciler:
         self.every = timedelta(minutes=every_minutes)
         self.refetch = refetch  # runs one search through the sync's normal path; ok?
         self.stream = f"sync:{cfg.source}:reconcile"
+        self.per_round = per_round
+        self._pending: list[Listing] | None = None  # the listings of one in progress
+        self._candidates: list[tuple[str, str]] = []
+        self._present: tuple[str, str] | None = None
 
     def due(self, now: datetime) -> bool:
         last = parse_instant(self.store.get_checkpoint(self.stream))
         return self.every.total_seconds() > 0 and (last is None or now - last >= self.every)
 
-    def run(self, listings: Iterable[Listing], now: datetime | None = None) -> ReconcileResult:
+    @property
+    def in_progress(self) -> bool:
+        return self._pending is not None
+
+    def step(
+        self, plan: Callable[[], Iterable[Listing]], now: datetime | None = None
+    ) -> ReconcileResult | None:
+        """One round's share of a reconciliation: at most `per_round` listings, so that a
+        reconciliation never holds up a round's searches for long. A new one starts when
+        one is due (`plan` gives its listings); candidates are confirmed once every listing
+        was read. None when nothing was done this round."""
         started = now or clock.now()
+        if self._pending is None:
+            if not self.due(started):
+                return None
+            self._pending = list(plan())
+            self._candidates, self._present = [], None
+            # the attempt counts, failed or not: a source that cannot list ids is asked
+            # again next period, not at every round (a failure is in status)
+            with self.writer.lock:
+                self.store.set_checkpoint(self.stream, instant(started))
         result = ReconcileResult(ran=True)
-        candidates: list[tuple[str, str]] = []
-        present: tuple[str, str] | None = None  # a resource the source listed
-        for listing in listings:
+        batch, self._pending = self._pending[: self.per_round], self._pending[self.per_round :]
+        for listing in batch:
             try:
                 gone, listed = self._one(listing, result)
             except (SourceError, ValueError) as e:
                 result.ok = False
                 result.errors.append(f"reconcile {listing.resource_type}: {e}")
                 continue
-            candidates += gone
-            present = present or listed
-        if candidates:
-            try:
-                self._confirm_all(candidates, present, result)
-            except SourceError as e:
-                result.ok = False
-                result.errors.append(f"reconcile: {e}")
-        # the attempt counts, failed or not: a source that cannot list ids is asked again
-        # next period, not at every round (the failure is in status)
-        with self.writer.lock:
-            self.store.set_checkpoint(self.stream, instant(started))
+            self._candidates += gone
+            self._present = self._present or listed
+        if not self._pending:
+            self._pending = None
+            if self._candidates:
+                try:
+                    self._confirm_all(self._candidates, self._present, result)
+                except SourceError as e:
+                    result.ok = False
+                    result.errors.append(f"reconcile: {e}")
+            self._candidates = []
+            log.info("reconciliation done", extra={"tombstoned": result.tombstoned})
         log.info(
             "reconciled",
             extra={

@@ -74,7 +74,6 @@ class Forwarder:
         await send({"type": "http.response.start", "status": answer.status_code, "headers": out})
         await send({"type": "http.response.body", "body": content})
 
-
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()

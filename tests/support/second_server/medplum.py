@@ -128,7 +128,9 @@ class FhirAdmin:
             for entry in bundle.get("entry") or []:
                 if entry.get("search", {}).get("mode", "match") == "match":
                     yield entry["resource"]
-            url = next((x["url"] for x in bundle.get("link") or [] if x["relation"] == "next"), None)
+            url = next(
+                (x["url"] for x in bundle.get("link") or [] if x["relation"] == "next"), None
+            )
             query = None
 
     def ids(self, rtype: str) -> set[str]:

@@ -139,6 +139,8 @@ def examples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(params=SOURCES)
-def fhir_source(request: pytest.FixtureRequest, hospital_dir: Path, tmp_path: Path) -> Iterator[FhirSource]:
+def fhir_source(
+    request: pytest.FixtureRequest, hospital_dir: Path, tmp_path: Path
+) -> Iterator[FhirSource]:
     with source_over(request.param, hospital_dir, tmp_path) as source:
         yield source
