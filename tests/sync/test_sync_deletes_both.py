@@ -4,13 +4,22 @@
 
 from __future__ import annotations
 
+import pytest
+
 from support.second_server.replica import sync_against
 from support.second_server.sources import FhirSource
 
 
+@pytest.mark.slow
 def test_a_delete_at_the_source_reaches_the_replica(fhir_source: FhirSource, tmp_path):
     with sync_against(
-        fhir_source, tmp_path, sync_seed_mode="none", sync_reconcile_minutes=1e-6
+        fhir_source,
+        tmp_path,
+        sync_seed_mode="none",
+        sync_reconcile_minutes=1e-6,
+        sync_patient_types=["Patient", "Encounter", "Observation"],
+        sync_shared_types=[],
+        sync_rate=0,
     ) as runner:
         store = runner.store
         assert runner.run_round().ok
