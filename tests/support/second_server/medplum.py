@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ class SecondServer:
         self.load = list(load)
         self.base_url = ""
         self._proc: subprocess.Popen[str] | None = None
-        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop)
 
     def start(self) -> SecondServer:
         require_medplum()
@@ -118,13 +119,14 @@ class FhirAdmin:
         return r.text
 
     def search(self, rtype: str, **params: str) -> Iterator[dict[str, Any]]:
-        """Every resource a type-wide search returns, following `next` links."""
+        """Every resource a type-wide search returns, following `next` links (decimals as
+        `Decimal`, as written)."""
         url: str | None = f"{self.base_url}/{rtype}"
         query: dict[str, str] | None = {"_count": "500", **params}
         while url:
             r = self.http.get(url, params=query)
             r.raise_for_status()
-            bundle = r.json()
+            bundle = json.loads(r.text, parse_float=Decimal)
             for entry in bundle.get("entry") or []:
                 if entry.get("search", {}).get("mode", "match") == "match":
                     yield entry["resource"]

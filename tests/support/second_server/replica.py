@@ -3,8 +3,10 @@ the source serves."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,22 +40,27 @@ def sync_against(source: FhirSource, work: Path, **overrides: Any) -> Iterator[S
 
 
 def missing_or_different(
-    source: FhirSource, store: Store, types: Iterable[str]
+    source: FhirSource, store: Store, types: Iterable[str], *, exact_sample: int = 5
 ) -> dict[str, list[str]]:
-    """Per type, what the source serves that the replica lacks or holds in other bytes, and
-    what the replica holds that the source no longer has. Empty when the copy is exact."""
+    """Per type, what the source serves that the replica lacks or holds otherwise (JSON with
+    decimals as written; and, for the first `exact_sample` ids of each type, the very bytes
+    of a read), and what the replica holds that the source no longer has. Empty when the
+    copy is exact."""
     out: dict[str, list[str]] = {}
     for rtype in types:
         wrong: list[str] = []
-        served = source.admin.ids(rtype)
-        for id in sorted(served):
-            text = source.admin.read_text(rtype, id)
+        served = {r["id"]: r for r in source.admin.search(rtype)}
+        for n, (id, resource) in enumerate(sorted(served.items())):
             held = store.read(rtype, id)
             if held is None or not held.body:
                 wrong.append(f"{id}: missing")
-            elif text is not None and held.body != text.encode():
+            elif json.loads(held.body, parse_float=Decimal) != resource:
+                wrong.append(f"{id}: different content")
+            elif (
+                n < exact_sample and held.body != (source.admin.read_text(rtype, id) or "").encode()
+            ):
                 wrong.append(f"{id}: different bytes")
-        for id in sorted(replica_ids(store, rtype) - served):
+        for id in sorted(replica_ids(store, rtype) - served.keys()):
             wrong.append(f"{id}: still in the replica, gone from the source")
         if wrong:
             out[rtype] = wrong
