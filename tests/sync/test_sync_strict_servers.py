@@ -24,7 +24,8 @@ from standby.store import Store, open_store
 from standby.sync.runner import SyncRunner
 from support.sim_server_support import small_store
 
-CENSUS = {f"p{i}" for i in range(5)}  # small_store: in-progress inpatient encounters e0..e4
+CENSUS = {f"p{i}" for i in range(5)}  # small_store: in-progress inpatient encounters
+HANDLES: dict[str, Any] = {}  # base URL → the running simulated EHR
 
 
 @contextmanager
@@ -33,6 +34,7 @@ def strict_ehr(tmp_path: Path, modes: str) -> Iterator[tuple[str, Store]]:
     where.mkdir(parents=True, exist_ok=True)
     ehr = small_store(where)
     url, handle = run_in_thread(ehr, strict=Strictness.parse(modes))
+    HANDLES[url] = handle
     try:
         yield url, ehr
     finally:
@@ -217,3 +219,27 @@ def test_plan_prints_without_changing_anything(tmp_path: Path, modes: str) -> No
         assert "seed: census" in out and "_history: " in out
     if modes == "no-history":
         assert "seed: bulk" in out and "_history: " in out
+
+
+def test_reachability_follows_requests_within_a_round(tmp_path: Path) -> None:
+    """While a request still retries during an outage (a round going on), status already
+    says the source does not answer; the first answer after it says it does."""
+    from standby.sync import status
+    from standby.sync.http import FhirClient, RetryPolicy, SourceUnreachable
+
+    seen: list[bool | None] = []
+    with strict_ehr(tmp_path, "") as (base, _ehr), open_store(db=tmp_path / "r.db") as replica:
+        client = FhirClient(
+            base,
+            policy=RetryPolicy(max_attempts=2, base_delay=0.0),
+            sleep=lambda _delay: seen.append(status.sync_health(replica).reachable),
+            on_contact=status.ContactRecorder(replica, "ehr", base, every_s=0.0),
+        )
+        HANDLES[base].set_faults(outage=True)
+        with pytest.raises(SourceUnreachable):
+            client.request("GET", "Patient/p1")
+        assert seen == [False]  # between two tries, before anything ended
+        HANDLES[base].set_faults(outage=False)
+        client.request("GET", "Patient/p1")
+        assert status.sync_health(replica).reachable is True
+        client.close()
