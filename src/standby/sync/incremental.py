@@ -29,7 +29,7 @@ import orjson
 from standby import clock
 from standby.fhir.gate import ReceivedResource
 from standby.store.base import Store
-from standby.sync import checkpoints, status
+from standby.sync import checkpoints, pull_check, status
 from standby.sync.auth import AuthError
 from standby.sync.bundles import parse_bundle
 from standby.sync.census import (
@@ -43,7 +43,6 @@ from standby.sync.census import (
     plan_type_round,
 )
 from standby.sync.http import FhirClient, SourceError, SourceUnreachable
-from standby.sync.pull_check import census_evidence, check_pulls
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
 
 log = logging.getLogger("standby.sync.incremental")
@@ -58,8 +57,6 @@ class SearchResult:
     unreachable: bool = False
     date: datetime | None = None
     resources: list[dict[str, object]] = field(default_factory=list)
-    received: int = 0  # matches received (the first pull's check compares it)
-    refs: set[str] = field(default_factory=set)  # `Type/id` received (first pulls only)
 
 
 @dataclass
@@ -128,9 +125,6 @@ class IncrementalSync:
                         continue
                     if e.resource.get("resourceType") == "OperationOutcome":
                         continue
-                    result.received += 1
-                    if req.full and req.stream.startswith("pull:"):
-                        result.refs.add(f"{e.resource.get('resourceType')}/{e.resource.get('id')}")
                     got = self.writer.admit(e.raw, file=where, parsed=e.resource)
                     if got is None:
                         result.stats.quarantined += 1
@@ -188,10 +182,12 @@ class IncrementalSync:
                 results.append(head)
                 server_start = head.date
                 requests = requests[1:]
-            results += list(self.pool.map(self.search, requests))
+            results += list(
+                self.pool.map(lambda q: self.search(q, keep=pull_check.keeps(q)), requests)
+            )
             if self.mode == "census":
-                evidence = census_evidence(r for res in first for r in res.resources)
-                for why in check_pulls(self.client, results, evidence, self.pool.map):
+                evidence = pull_check.census_evidence(r for res in first for r in res.resources)
+                for why in pull_check.check_pulls(self.client, results, evidence, self.pool.map):
                     with self.writer.lock:
                         status.record_error(self.store, self.cfg.source, "verify", why)
             for r in results:

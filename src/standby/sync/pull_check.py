@@ -30,16 +30,37 @@ log = logging.getLogger("standby.sync.pull_check")
 JSON = dict[str, Any]
 
 
+EVIDENCE_TYPES = ("Encounter", "Appointment")
+
+
 class PullResult(Protocol):
     """What the check needs of a search's result (incremental.SearchResult)."""
 
     ok: bool
     error: str | None
-    received: int
-    refs: set[str]
+    resources: list[dict[str, object]]  # kept for the searches `keeps` names
 
     @property
     def request(self) -> Any: ...
+
+    @property
+    def stats(self) -> Any: ...
+
+
+def keeps(req: Any) -> bool:
+    """Whether a search's resources are kept for the evidence check: the first pull's
+    Encounter and Appointment searches (few resources per patient)."""
+    return bool(req.stream.startswith("pull:") and req.resource_type in EVIDENCE_TYPES)
+
+
+def received(r: PullResult) -> int:
+    """The matches a search received (written, unchanged or set aside)."""
+    s = r.stats
+    return int(s.written + s.unchanged + s.quarantined)
+
+
+def refs(r: PullResult) -> set[str]:
+    return {f"{x.get('resourceType')}/{x.get('id')}" for x in r.resources}
 
 
 def _patient(reference: Any) -> str | None:
@@ -77,11 +98,12 @@ def evidence_problems(
     for r in results:
         req = r.request
         pids = pulled_patients(req.stream)
-        if not pids or not r.ok or req.resource_type not in ("Encounter", "Appointment"):
+        if not pids or not r.ok or req.resource_type not in EVIDENCE_TYPES:
             continue
+        got = refs(r)
         for pid in pids:
             wanted = {e for e in evidence.get(pid, ()) if e.startswith(req.resource_type + "/")}
-            if wanted and not wanted & r.refs:
+            if wanted and not wanted & got:
                 problems[req.stream] = (
                     f"the full pull's {req.resource_type} search did not return "
                     f"{sorted(wanted)[0]}, which names the patient: the source does not "
@@ -111,11 +133,11 @@ def count_problems(
                 log.info("_summary=count not answered: counts not checked", extra={"error": str(e)})
             unsupported.append(str(e))
             return None
-        total = body.get("total")
-        if not isinstance(total, int) or total <= r.received:
+        total, n = body.get("total"), received(r)
+        if not isinstance(total, int) or total <= n:
             return None
         return (
-            f"the full pull's {r.request.resource_type} search returned {r.received},"
+            f"the full pull's {r.request.resource_type} search returned {n},"
             f" but the source counts {total} (_summary=count)"
         )
 
