@@ -1,5 +1,5 @@
 """`standby bench sync`, against the simulated EHR in its strict modes: for each of the
-default, `no-export`, `no-type-search` and `no-history` (docs/simulated-ehr.md#strict-modes),
+default, `no-export`, `no-type-search`, `no-history` and `all` (docs/simulated-ehr.md#strict-modes),
 an empty replica is seeded with the default settings (`sync_seed_mode` `auto`: the plan
 reads the CapabilityStatement and chooses), then kept fresh by census rounds every 5 s
 while the simulated hospital's change feed writes 50 changes/s into the EHR; a watcher
@@ -25,7 +25,7 @@ from standby.store.ingest import ingest_directory
 from standby.store.sqlite import SQLiteStore
 from standby.sync.runner import SyncRunner
 
-MODES = ("", "no-export", "no-type-search", "no-history")
+MODES = ("", "no-export", "no-type-search", "no-history", "all")
 INTERVAL_S = 5.0
 
 
