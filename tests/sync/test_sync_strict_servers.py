@@ -127,6 +127,43 @@ def test_a_first_pull_that_misses_data_is_not_marked_pulled_and_the_round_not_ok
         assert "FAILED" in text
 
 
+class DropsObservations(httpx.BaseTransport):
+    """A fault proxy that loses one Observation of every search page (and leaves counts
+    alone): a server that answers a search with less than it holds."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.path != "/Observation" or "_summary" in request.url.params:
+            return response
+        body = json.loads(response.read())
+        body["entry"] = (body.get("entry") or [])[1:]
+        return httpx.Response(
+            response.status_code, headers={"Date": response.headers.get("Date", "")}, json=body
+        )
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_first_pull_is_checked_against_the_count(tmp_path: Path) -> None:
+    with strict_ehr(tmp_path, "") as (base, _ehr):
+        db = tmp_path / "r.db"
+        settings = Settings(db=db, source_url=base, sync_seed_mode="none")
+        with open_store(db=db) as replica:
+            runner = SyncRunner(settings, replica, transport=DropsObservations())
+            try:
+                result = runner.run_round()
+            finally:
+                runner.close()
+            assert not result.ok
+            assert pulled(replica) == {p: 0 for p in CENSUS}
+        (src,) = status_json(db)["sources"]
+        assert "_summary=count" in (src["last_error"] or "")
+
+
 # ---- the seed chosen from the CapabilityStatement -----------------------------------------
 def test_default_seed_without_export_searches_and_later_rounds_keep_working(
     tmp_path: Path,

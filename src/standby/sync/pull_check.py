@@ -7,9 +7,12 @@ fewer matches, and nothing fails). Two checks, on every search of a pull group:
 * evidence: a patient is on the census because an Encounter or an Appointment names them;
   the pull's search of that type must return it (or another one of theirs). If it does
   not, the server is not matching the search as we mean it.
-* counts: the same search with `_summary=count` (search.html#summary) must not count more
-  than the pull received. A server that does not answer `_summary=count` with a total
-  is not counted (the evidence check still applies).
+* counts: the same search with `_summary=count` (search.html#summary), limited to what
+  was last updated by the source's clock when the pull began (`_lastUpdated=le<its Date
+  + 1 s>`, the header's resolution, so that changes made while the round ran do not
+  count), must not count more than the pull
+  received. A server that does not answer `_summary=count` with a total is not counted
+  (the evidence check still applies).
 
 A group that fails either check is not marked pulled (it is pulled again next round), and
 its searches count as failed, so the round is not `ok` and status says why.
@@ -20,8 +23,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Protocol
 
+from standby.sync.census import instant
 from standby.sync.checkpoints import pulled_patients
 from standby.sync.http import FhirClient, SourceError
 
@@ -45,6 +50,9 @@ class PullResult(Protocol):
 
     @property
     def stats(self) -> Any: ...
+
+    @property
+    def date(self) -> Any: ...  # the source's Date at the first page (datetime, or None)
 
 
 def keeps(req: Any) -> bool:
@@ -126,6 +134,8 @@ def count_problems(
         if unsupported:
             return None
         params = [(k, v) for k, v in r.request.params if k != "_count"] + [("_summary", "count")]
+        if r.date is not None:
+            params.append(("_lastUpdated", f"le{instant(r.date + timedelta(seconds=1))}"))
         try:
             body = client.get_json(r.request.resource_type, params=params)
         except SourceError as e:
