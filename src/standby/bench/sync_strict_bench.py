@@ -40,7 +40,8 @@ class StrictRun:
 
 
 def _label(mode: str) -> str:
-    return f" [sim strict {mode}]" if mode else " [sim default]"
+    """The figure's suffix (no square brackets: the table reads them as markup)."""
+    return f", simulated EHR --strict {mode}" if mode else ", simulated EHR default"
 
 
 def run_mode(data: Path, work: Path, mode: str, seconds: float, rate: int) -> StrictRun:
