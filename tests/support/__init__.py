@@ -12,6 +12,8 @@ fixtures of one folder are re-exported by its conftest.py.
 * `sim_server_support` — the simulated EHR's app over a small store.
 * `sync_fake_fhir`, `sync_crafted_ehr`, `sync_kill_child` — source EHRs for the sync tests
   and the sync process the crash test kills.
+* `second_server` — a second FHIR server no one here wrote (Medplum's FhirRouter under Node),
+  a fault proxy for either server, and the `fhir_source` fixture over both.
 * `web_site`, `web_browser` — the viewer's hospital, sites and logged-in clients; the served
   app and Chromium of the browser journeys.
 
