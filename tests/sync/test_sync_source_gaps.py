@@ -49,13 +49,7 @@ def observation(id: str, patient: str, value: str = "72") -> dict:
     }
 
 
-NO_EXPORT = (
-    "no Bulk $export on this server: the default seed still kicks off an export and fails; "
-    "it must read the CapabilityStatement and seed by search"
-)
-
-
-@pytest.mark.parametrize("fhir_source", sources(second=NO_EXPORT), indirect=True)
+@pytest.mark.parametrize("fhir_source", sources(), indirect=True)
 def test_default_seed_chooses_what_the_server_offers(fhir_source: FhirSource, tmp_path: Path):
     with sync_against(fhir_source, tmp_path) as sync:  # seed mode as `standby sync` defaults
         sync.seed()

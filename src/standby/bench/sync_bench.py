@@ -14,6 +14,10 @@ changes/s into a source store served by a small FHIR search endpoint (with and w
 keep a replica; a watcher notes when each change's version is in the replica: p50/p95/max
 over a window of 60 s × scale (capped at 10 min), and the changes never seen after the
 feed stops and three more rounds run.
+
+Strict modes (sync_strict_bench.py): the same against the simulated EHR itself in its
+default and strict modes (no export; no type-wide search; no `_history`), seeded with the
+default settings: seed time and freshness p95 for each.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from standby.bench.harness import Figure, PeakRSS, Progress, benchmark, percentile
+from standby.bench.sync_strict_bench import strict_figures
 from standby.sim.generate import generate_hospital
 from standby.store.sqlite import SQLiteStore
 from standby.sync.bulk_export import BulkSeed, ExportConfig
@@ -140,6 +145,7 @@ def sync_bench(scale: float, progress: Progress) -> list[Figure]:
         with serve(lambda base: export_app(work / "ndjson", base)) as url:
             n_seed, t_seed, peak = _seed(url, work / "seed.db")
         window = max(10.0, 60.0 * min(scale, 10.0))
+        strict = strict_figures(work / "ndjson", work, window, progress)
         fresh: list[tuple[str, list[float], int]] = []
         for label, faults, latency in (("", 0.0, 0.0), (" (20% 503/429, +200 ms)", 0.2, 0.2)):
             progress.step(f"freshness{label}: {window:.0f} s at 50 changes/s")
@@ -186,6 +192,7 @@ def sync_bench(scale: float, progress: Progress) -> list[Figure]:
             "< 300 MB",
             peak < 300,
         ),
+        *strict,
     ]
 
 

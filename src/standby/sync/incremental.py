@@ -29,7 +29,7 @@ import orjson
 from standby import clock
 from standby.fhir.gate import ReceivedResource
 from standby.store.base import Store
-from standby.sync import checkpoints, status
+from standby.sync import checkpoints, pull_check, status
 from standby.sync.auth import AuthError
 from standby.sync.bundles import BundleReader
 from standby.sync.census import (
@@ -233,7 +233,14 @@ class IncrementalSync:
                 results.append(head)
                 server_start = head.date
                 requests = requests[1:]
-            results += list(self.pool.map(self.search, requests))
+            results += list(
+                self.pool.map(lambda q: self.search(q, keep=pull_check.keeps(q)), requests)
+            )
+            if self.mode == "census":
+                evidence = pull_check.census_evidence(r for res in first for r in res.resources)
+                for why in pull_check.check_pulls(self.client, results, evidence, self.pool.map):
+                    with self.writer.lock:
+                        status.record_error(self.store, self.cfg.source, "verify", why)
             for r in results:
                 stats.add(r.stats)
             vacuous = census_streams(self.cfg) if self.mode == "census" else []

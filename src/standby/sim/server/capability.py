@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from standby.fhir.resource_types import RESOURCE_TYPES
-from standby.fhir.search_registry import SPECIAL_PARAMS, params_for
+from standby.fhir.search_registry import ALIASES, SPECIAL_PARAMS, params_for
 from standby.sim.server.strict import COMBINATION_EXT, Strictness, combinations
 
 _KIND_TYPE = {"token": "token", "string": "string", "date": "date", "reference": "reference"}
@@ -30,8 +30,12 @@ def capability_statement(
     resources = []
     for rtype in sorted(RESOURCE_TYPES):
         params = [{"name": n, "type": "token" if n == "_id" else "date"} for n in SPECIAL_PARAMS]
-        for name, (kind, _paths) in sorted(params_for(rtype).items()):
+        table = params_for(rtype)
+        for name, (kind, _paths) in sorted(table.items()):
             params.append({"name": name, "type": _KIND_TYPE.get(kind, kind)})
+        for name, (target, _rtype) in sorted(ALIASES.get(rtype, {}).items()):
+            if name not in table and target in table:  # searched through another's rows
+                params.append({"name": name, "type": _KIND_TYPE.get(table[target][0], "")})
         r: dict[str, Any] = {
             "type": rtype,
             "versioning": "versioned-update",
