@@ -7,18 +7,21 @@ uvicorn, which serves a forwarding ASGI app wrapped in `FaultMiddleware` (503 / 
 `Retry-After: 1` for a fraction `error_rate` of the requests). The forwarder keeps the
 client's `Host` header, so the server's own `next` links point back at the proxy and pages
 are faulted too. `rewrite` turns response bodies into other bytes (a page the server itself
-would not send: a decimal beyond double range, say).
+would not send: a decimal beyond double range, say). `bare_ids_match_nothing` makes the
+server behave as one met in the field: a search whose `patient` or `subject` holds a bare
+id (`patient=123`, valid FHIR) matches nothing, answered as an empty searchset.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import uvicorn
@@ -38,6 +41,7 @@ class Forwarder:
     def __init__(self, target: str) -> None:
         self.target = target.rstrip("/")
         self.rewrite: Rewrite | None = None
+        self.bare_ids_match_nothing = False
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -54,6 +58,9 @@ class Forwarder:
         path = scope["raw_path"].decode("latin-1")
         if scope["query_string"]:
             path += "?" + scope["query_string"].decode("latin-1")
+        if self.bare_ids_match_nothing and _bare_reference(scope):
+            await _empty_searchset(send)
+            return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         try:
             answer = await self._client.request(
@@ -77,6 +84,26 @@ class Forwarder:
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
+
+
+def _bare_reference(scope: Scope) -> bool:
+    if scope["method"] != "GET":
+        return False
+    query = parse_qsl(scope["query_string"].decode("latin-1"))
+    return any(
+        k in ("patient", "subject") and any("/" not in v for v in value.split(","))
+        for k, value in query
+    )
+
+
+async def _empty_searchset(send: Send) -> None:
+    body = json.dumps({"resourceType": "Bundle", "type": "searchset", "total": 0}).encode()
+    headers = [
+        (b"content-type", b"application/fhir+json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _plain(send: Send, status: int, text: bytes) -> None:
