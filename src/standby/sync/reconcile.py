@@ -35,7 +35,7 @@ log = logging.getLogger("standby.sync.reconcile")
 
 RECONCILE = "reconcile"  # the group of re-fetch searches (no checkpoint of their own)
 REFETCH_CHUNK = 50
-LISTINGS_PER_ROUND = 6  # id listings read per round while a reconciliation is under way
+LISTINGS_PER_ROUND = 20  # id listings read per round while a reconciliation is under way
 
 
 @dataclass(frozen=True)
