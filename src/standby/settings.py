@@ -372,8 +372,10 @@ class Settings(BaseSettings):
         "`type`: search each type type-wide by `_lastUpdated` (servers that allow it).",
     )
     sync_seed_mode: str = Field(
-        "bulk",
-        description="How an empty replica is seeded: `bulk` ($export), `search` (type-wide "
+        "auto",
+        description="How an empty replica is seeded: `auto` (read the source's "
+        "CapabilityStatement: `$export` where offered, else type-wide searches where allowed, "
+        "else the census rounds' per-patient pulls), `bulk` ($export), `search` (type-wide "
         "searches) or `none`.",
     )
     sync_interval_seconds: float = Field(
@@ -397,14 +399,27 @@ class Settings(BaseSettings):
             "Condition",
             "MedicationRequest",
             "MedicationAdministration",
+            "MedicationStatement",
+            "MedicationDispense",
             "Observation",
+            "Procedure",
+            "DiagnosticReport",
+            "Immunization",
             "Flag",
             "DocumentReference",
             "CarePlan",
+            "CareTeam",
+            "Goal",
             "ServiceRequest",
             "Appointment",
+            "Coverage",
+            "Device",
+            "Specimen",
+            "RelatedPerson",
         ],
-        description="Types searched per census patient in incremental sync.",
+        description="Types searched per census patient in incremental sync (US Core's "
+        "patient data and what the viewer reads; those the source's CapabilityStatement "
+        "does not offer are left out, see `standby sync --plan`).",
     )
     sync_shared_types: list[str] = Field(
         default_factory=lambda: [
@@ -412,6 +427,7 @@ class Settings(BaseSettings):
             "Location",
             "Practitioner",
             "PractitionerRole",
+            "Medication",
             "Schedule",
             "Slot",
         ],
@@ -424,12 +440,17 @@ class Settings(BaseSettings):
     sync_overlap_seconds: float = Field(
         60.0, description="Searches ask for changes since the high-water mark minus this."
     )
+    sync_reconcile_minutes: float = Field(
+        60.0,
+        description="For a source without `_history`: how often the ids it holds are "
+        "compared with the replica's, to find deletes and gaps (0: never).",
+    )
     sync_keep_hours: float = Field(
         24.0, description="Patients who left the census are still synchronised this long."
     )
     sync_patients_per_search: int = Field(
         20,
-        description="Census patients per search (`patient=a,b,c`); 1 for EHRs that "
+        description="Census patients per search (`patient=Patient/a,Patient/b`); 1 for EHRs that "
         "allow one patient per search.",
     )
     sync_page_size: int = Field(200, description="`_count` of every search page.")

@@ -466,6 +466,30 @@ def test_resource_writes_roll_back_with_the_transaction(store: Store) -> None:
     assert [m[1:] for m in store.change_marks(seq or 0)] == [("Observation", "after", "kept")]
 
 
+def test_the_same_bad_input_is_quarantined_once(store: Store) -> None:
+    for _ in range(3):  # a source sending the same bad resource round after round
+        store.quarantine(
+            source="sync:ehr",
+            reason="too large",
+            raw=b'{"resourceType":"Observation","id":"o1"',
+            file="http://ehr/Observation?_lastUpdated=gt1",
+            resource_type="Observation",
+            resource_id="o1",
+        )
+    store.quarantine(
+        source="sync:ehr",
+        reason="too large",
+        raw=b"{",
+        resource_type="Observation",
+        resource_id="o2",
+    )
+    store.quarantine(source="ingest", reason="not a JSON object", raw=b"[1]", file="f", line=3)
+    store.quarantine(source="ingest", reason="not a JSON object", raw=b"[1]", file="f", line=9)
+    got = sorted((q.resource_id or "", q.line or 0) for q in store.quarantined())
+    assert got == [("", 3), ("", 9), ("o1", 0), ("o2", 0)]
+    assert store.count_quarantined() == 4
+
+
 def test_readers_and_writer_in_threads(store: Store) -> None:
     errors: list[BaseException] = []
 
@@ -557,3 +581,13 @@ def test_memory_engine_searches_like_sqlite(tmp_path: Path) -> None:
     finally:
         sql.close()
         mem.close()
+
+
+def test_a_source_that_reuses_version_ids_never_stops_the_writes(store: Store) -> None:
+    plain = b'{"resourceType":"Observation","id":"a"}'
+    one = b'{"resourceType":"Observation","id":"a","meta":{"versionId":"1"}}'
+    for raw in (plain, plain, plain, one, plain, one, plain):
+        store.upsert(raw)  # no exception, whatever the order
+    held = store.read("Observation", "a")
+    assert held is not None and held.version_id == "5"  # 1, 2, 3, 4, 5: the "1"s were older
+    assert store.upsert(one) is WriteOutcome.STALE  # lower number, no lastUpdated: older

@@ -23,6 +23,11 @@ def now_instant() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _bare(value: str) -> str:
+    """`Patient/a,b` → `a,b`: both forms of a reference are matched (search.html#reference)."""
+    return ",".join(v.removeprefix("Patient/") for v in value.split(","))
+
+
 def patient_of(r: dict[str, Any]) -> set[str]:
     if r["resourceType"] == "Patient":
         return {r["id"]}
@@ -131,7 +136,10 @@ class FakeFhir:
     def app(self) -> Starlette:
         async def search(request: Request) -> Response:
             rtype = request.path_params["rtype"]
-            params = [(k, v) for k, v in request.query_params.multi_items()]
+            params = [
+                (k, _bare(v) if k == "patient" else v)
+                for k, v in request.query_params.multi_items()
+            ]
             count = int(dict(params).get("_count", "50"))
             offset = int(dict(params).get("_offset", "0"))
             filters = [(k, v) for k, v in params if k not in ("_count", "_offset")]

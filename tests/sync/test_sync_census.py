@@ -88,7 +88,7 @@ def test_new_patients_get_a_full_pull_and_pulled_ones_an_incremental_search():
     assert {r.resource_type for r in pulls} == {"Patient", "Observation"}
     assert all(r.full and not any(k == "_lastUpdated" for k, _ in r.params) for r in pulls)
     (obs,) = [r for r in plan.requests if r.stream == "sync:ehr:census:Observation"]
-    assert ("patient", "old1") in obs.params
+    assert ("patient", "Patient/old1") in obs.params
     assert ("_lastUpdated", "gt2026-11-28T11:58:00.000Z") in obs.params  # hwm − overlap
     (pat,) = [r for r in plan.requests if r.stream == "sync:ehr:census:Patient"]
     assert ("_id", "old1") in pat.params and pat.full  # no mark yet: everything
@@ -104,7 +104,7 @@ def test_patients_leaving_the_census_are_kept_then_dropped():
     plan = plan_round(CFG, [], known, {}, NOW)
     assert plan.dropped_patients == ["left-long-ago"]
     ids = {v for r in plan.requests for k, v in r.params if k in ("patient", "_id")}
-    assert ids == {"left-recently"}
+    assert ids == {"left-recently", "Patient/left-recently"}
 
 
 def test_patients_are_searched_in_chunks():
@@ -112,7 +112,7 @@ def test_patients_are_searched_in_chunks():
     known = {p: (NOW, True) for p in ("a", "b", "c")}
     plan = plan_round(CFG, census, known, {}, NOW)
     obs = [dict(r.params)["patient"] for r in plan.requests if r.resource_type == "Observation"]
-    assert obs == ["a,b", "c"]
+    assert obs == ["Patient/a,Patient/b", "Patient/c"]
 
 
 def test_type_mode_plans_one_search_per_type():

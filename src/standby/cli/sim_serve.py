@@ -49,6 +49,12 @@ def serve(
     ),
     latency_ms: int = typer.Option(0, "--latency-ms", help="Latency added to every request."),
     seed: int = typer.Option(1, "--seed", help="Seed for faults and the change feed."),
+    strict: str = typer.Option(
+        "",
+        "--strict",
+        help="Offer less, as real servers do: comma-separated no-bare-ids, no-export, "
+        "no-type-search, no-history, or all (default: none; docs/simulated-ehr.md).",
+    ),
 ) -> None:
     """Serve the generated hospital as a FHIR R4 server (REST, $export, SMART, faults).
 
@@ -57,10 +63,15 @@ def serve(
     from standby.sim.server.runner import load_store, prepare
     from standby.sim.server.runner import serve as serve_async
     from standby.sim.server.smart_auth import SmartAuthConfig
+    from standby.sim.server.strict import Strictness
 
     console = Console(stderr=True)
     if not data.is_dir():
         raise typer.BadParameter(f"--data: no such directory: {data}")
+    try:
+        strictness = Strictness.parse(strict)
+    except ValueError as e:
+        raise typer.BadParameter(f"--strict: {e}") from e
     cfg = None
     if auth:
         cfg = (
@@ -88,10 +99,13 @@ def serve(
         change_rate=change_rate,
         seed=seed,
         zone=hospital_zone(load_settings()),  # doses given at the hospital's clock times
+        strict=strictness,
     )
     counts = handle.store.counts_by_type()
     console.print(f"{sum(counts.values()):,} resources of {len(counts)} types")
     console.print(f"FHIR base: {handle.base_url}   admin: {handle.admin_url}/_admin/faults")
+    if strictness.names():
+        console.print(f"strict: {', '.join(strictness.names())}")
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

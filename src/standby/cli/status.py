@@ -129,7 +129,11 @@ def status(
         typer.echo(f"source {s.source} ({s.url})")
         typer.echo(f"  data as of:   {s.data_as_of or 'never synchronised'} (lag {lag})")
         typer.echo(f"  reachable:    {reach}")
-        typer.echo(f"  last round:   {_round(s.last_round_started, s.last_round_finished)}")
+        typer.echo(
+            f"  last round:   {_round(s.last_round_started, s.last_round_finished, s.last_round)}"
+        )
+        if s.plan:
+            typer.echo(f"  seed:         {s.plan}")
         typer.echo(f"  census:       {s.census_patients} patients")
         typer.echo(f"  errors (1 h): {s.errors_last_hour}")
         if s.last_error:
@@ -147,14 +151,19 @@ def status(
         typer.echo(f"  {rtype:<28}{n:>10}")
 
 
-def _round(started: str | None, finished: str | None) -> str:
-    """The last round, never "finished before it started": a round under way says so."""
+def _round(started: str | None, finished: str | None, state: str | None = None) -> str:
+    """The last round, never "finished before it started": a round under way says so, and
+    so does one whose process was killed (interrupted) or that failed."""
     if started is None:
         return "none yet"
+    if state == "interrupted":
+        return f"started {started}, INTERRUPTED (it never finished)"
     if finished is None or finished < started:  # the stored form sorts as time
         before = f"; the one before finished {finished}" if finished else ""
         return f"started {started}, still running{before}"
-    return f"{started} → {finished}"
+    if state == "failed":
+        return f"{started} → {finished}, FAILED (see last error)"
+    return f"{started} → {finished}" + (", ok" if state == "ok" else "")
 
 
 def register(app: typer.Typer) -> None:

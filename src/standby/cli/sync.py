@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from standby.cli.replica import open_replica
-from standby.settings import load_settings
+from standby.settings import Settings, load_settings
 
 _STD = set(vars(logging.makeLogRecord({})))
 
@@ -80,7 +80,8 @@ def sync(
     seed_mode: str | None = typer.Option(
         None,
         "--seed-mode",
-        help="bulk | search | none (default: STANDBY_SYNC_SEED_MODE, else bulk).",
+        help="auto | bulk | search | none (default: STANDBY_SYNC_SEED_MODE, else auto: "
+        "chosen from the source's CapabilityStatement).",
     ),
     mode: str | None = typer.Option(
         None, "--mode", help="census | type (default: STANDBY_SYNC_MODE, else census)."
@@ -94,6 +95,12 @@ def sync(
         None, "--rounds", help="With --watch: stop after N (default: never stop)."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every round (JSON lines)."),
+    plan: bool = typer.Option(
+        False,
+        "--plan",
+        help="Print the plan (seed method and why, types and how each is searched, what the "
+        "source does not offer and what that costs) and exit; changes nothing.",
+    ),
 ) -> None:
     """Seed the replica from the source EHR, then keep it fresh (--once or --watch)."""
     from standby.sync.auth import AuthError
@@ -121,6 +128,9 @@ def sync(
     if not settings.source_url:
         typer.echo("error: no source: pass --source URL or set STANDBY_SOURCE_URL", err=True)
         raise typer.Exit(2)
+    if plan:
+        _print_plan(settings)
+        return
     try:
         store = open_replica(settings)
     except typer.Exit:  # a missing or wrong key: open_replica said why
@@ -132,6 +142,7 @@ def sync(
     try:
         runner = SyncRunner(settings, store)
         runner.check_auth()
+        typer.echo(f"plan: seed by {runner.prepare().summary()}", err=True)
         seeded = runner.seed()
         if seeded is not None:
             typer.echo(f"seed: {_describe(seeded)}", err=True)
@@ -152,6 +163,12 @@ def sync(
         raise typer.Exit(3) from e
     except SourceError as e:
         typer.echo(f"error: {e}", err=True)
+        if "$export" in str(e):
+            typer.echo(
+                "hint: if the source offers no Bulk Data $export, run with --seed-mode auto "
+                "(the default) or --seed-mode search; see `standby sync --plan`",
+                err=True,
+            )
         raise typer.Exit(1) from e
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
@@ -162,6 +179,30 @@ def sync(
         if runner is not None:
             runner.close()
         store.close()
+
+
+def _print_plan(settings: Settings) -> None:
+    """`--plan`: read the source's capabilities (two GETs) and print the plan; no replica
+    is opened, nothing is written."""
+    from standby.sync.auth import AuthError
+    from standby.sync.capabilities import discover
+    from standby.sync.http import SourceError
+    from standby.sync.runner import make_client, settings_auth, sync_plan
+
+    try:
+        auth = settings_auth(settings)
+        with make_client(settings, auth) as client:
+            caps = discover(client)
+        made = sync_plan(settings, caps)
+    except AuthError as e:
+        typer.echo(f"error: authentication to the source failed: {e}", err=True)
+        raise typer.Exit(3) from e
+    except (SourceError, ValueError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+    typer.echo(f"source: {settings.source_url}")
+    for line in made.lines():
+        typer.echo(line)
 
 
 def _describe(seeded: object) -> str:

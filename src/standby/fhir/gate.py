@@ -9,6 +9,11 @@ one, with a valid `id` (https://hl7.org/fhir/R4/datatypes.html#id: 1 to 64 of
 `A-Z a-z 0-9 - .`) and, when present, a `meta` that is an object
 (https://hl7.org/fhir/R4/resource.html#Meta).
 
+JSON that orjson refuses but that is valid JSON and valid FHIR (a decimal beyond double
+range, a lone surrogate escape) is read again by `standby.fhir.tolerant_json`: the bytes
+are kept as sent. A refusal names the type and id the text shows when it could not be
+read (`peek_type_and_id`), so an oversize or broken resource can be found at the source.
+
 What passes is a `ReceivedResource`: the verbatim bytes (what the store keeps: decimals
 keep their precision, which `json` cannot promise since orjson reads them as floats) and
 the parsed object (what the store indexes), so that nothing downstream parses it again.
@@ -22,14 +27,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from standby.fhir import tolerant_json
 from standby.fhir.resource_types import RESOURCE_TYPES
 
 JSON = dict[str, Any]
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _UNPARSED: Any = object()
+_PEEK_TYPE = re.compile(rb'"resourceType"\s*:\s*"([A-Za-z]{1,64})"')
+_PEEK_ID = re.compile(rb'"id"\s*:\s*"([A-Za-z0-9\-.]{1,64})"')
 
 
 @dataclass(slots=True)
@@ -79,17 +85,16 @@ def admit(
     """
     length = len(raw) if size is None else size
     if length > max_bytes:
-        return Refusal(f"resource of {length} bytes is larger than the limit of {max_bytes} bytes")
+        return Refusal(
+            f"resource of {length} bytes is larger than the limit of {max_bytes} bytes",
+            *peek_type_and_id(raw),
+        )
     res = parsed
     if res is _UNPARSED:
         try:
-            res = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as uexc:
-                return Refusal(f"invalid UTF-8 at byte {uexc.start}")
-            return Refusal(f"malformed JSON: {exc}")
+            res = tolerant_json.loads(raw)
+        except ValueError as exc:
+            return Refusal(str(exc), *peek_type_and_id(raw))
     if not isinstance(res, dict):
         return Refusal("not a JSON object")
     rtype = res.get("resourceType")
@@ -126,3 +131,14 @@ def admit(
 def _id_of(res: JSON) -> str | None:
     rid = res.get("id")
     return rid if isinstance(rid, str) and rid else None
+
+
+def peek_type_and_id(raw: bytes) -> tuple[str | None, str | None]:
+    """The resourceType and id that the text of a resource that cannot be read shows
+    before its first nested object (for the quarantine; never trusted for anything else)."""
+    head = raw[:65536]
+    nested = head.find(b"{", 1)
+    top = head[:nested] if nested > 0 else head
+    t = _PEEK_TYPE.search(top) or _PEEK_TYPE.search(head)
+    i = _PEEK_ID.search(top)
+    return (t.group(1).decode() if t else None, i.group(1).decode() if i else None)

@@ -26,6 +26,7 @@ FHIR search semantics: https://hl7.org/fhir/R4/search.html
 from __future__ import annotations
 
 import enum
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -34,6 +35,7 @@ from typing import Any
 
 import orjson
 
+from standby.fhir import tolerant_json
 from standby.fhir.gate import ReceivedResource, Refusal, admit
 
 JSON = dict[str, Any]
@@ -59,8 +61,9 @@ class StoredResource:
     body: bytes  # verbatim JSON text; b"" for a tombstone
 
     def json(self) -> JSON:
-        """The body parsed (numbers as floats: for display, never for writing back)."""
-        return orjson.loads(self.body) if self.body else {}
+        """The body parsed (numbers as floats: for display, never for writing back; a
+        number beyond double range as its text, see `standby.fhir.tolerant_json`)."""
+        return tolerant_json.loads(self.body) if self.body else {}
 
     @property
     def reference(self) -> str:
@@ -103,6 +106,26 @@ class Migration:
     description: str
     sqlite: str
     postgres: str | None = None
+
+
+def quarantine_fingerprint(
+    source: str,
+    reason: str,
+    raw: bytes,
+    resource_type: str | None,
+    resource_id: str | None,
+    line: int | None,
+) -> str:
+    """What makes two quarantine rows the same: the source, the reason, the type and id,
+    and the bytes set aside (and, for bytes that name no resource, their line). A source
+    that sends the same bad resource again (every round's overlap window, a seed run
+    again) does not add a row."""
+    h = hashlib.sha256()
+    h.update(
+        orjson.dumps([source, reason, resource_type, resource_id, None if resource_id else line])
+    )
+    h.update(raw)
+    return h.hexdigest()
 
 
 class Transaction(ABC):
@@ -315,7 +338,8 @@ class Store(ABC):
         resource_type: str | None = None,
         resource_id: str | None = None,
     ) -> None:
-        """Set bad input aside with the reason (raw kept; excerpt shown)."""
+        """Set bad input aside with the reason (raw kept; excerpt shown), once: a row with
+        the same `quarantine_fingerprint` is not added again."""
 
     @abstractmethod
     def quarantined(self, *, since: str | None = None, limit: int = 100) -> list[QuarantineItem]:

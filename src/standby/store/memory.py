@@ -33,6 +33,7 @@ from standby.store.base import (
     Transaction,
     WriteOutcome,
     admit_all,
+    quarantine_fingerprint,
 )
 from standby.store.encryption import connect
 from standby.store.memory_search import compile_search, compile_sort, index_values, ordered
@@ -95,6 +96,7 @@ class MemoryStore(Store):
         self._rid = 0
         self._seq = 0
         self._quarantine: list[QuarantineItem] = []
+        self._fingerprints: dict[str, int] = {}  # fingerprint → index in _quarantine
         self._checkpoints: dict[str, str] = {}
         self._conn: sqlite3.Connection = connect(":memory:", None)
         self._depth = 0
@@ -328,7 +330,11 @@ class MemoryStore(Store):
         resource_type: str | None = None,
         resource_id: str | None = None,
     ) -> None:
+        mark = quarantine_fingerprint(source, reason, bytes(raw), resource_type, resource_id, line)
         with self._lock:
+            if mark in self._fingerprints:
+                return
+            self._fingerprints[mark] = len(self._quarantine)
             self._quarantine.append(
                 QuarantineItem(
                     id=len(self._quarantine) + 1,
@@ -410,6 +416,7 @@ class MemoryStore(Store):
         checkpoints, n_quarantined, self._rid, self._seq = self._saved
         self._checkpoints = checkpoints
         del self._quarantine[n_quarantined:]
+        self._fingerprints = {k: i for k, i in self._fingerprints.items() if i < n_quarantined}
 
     def transaction(self) -> AbstractContextManager[Transaction]:
         return self._sql_transaction()

@@ -172,4 +172,10 @@ MIGRATIONS: list[Migration] = [
         "instants in the one stored form (docs/time.md): quarantine, applied migrations",
         f"{rewrite_sql('quarantine', 'at')}; {rewrite_sql('schema_migrations', 'applied_at')}",
     ),
+    Migration(
+        4,
+        "quarantine rows recorded once: a fingerprint of what was set aside and why",
+        "ALTER TABLE quarantine ADD COLUMN fingerprint TEXT;"
+        " CREATE INDEX quarantine_fingerprint ON quarantine (fingerprint)",
+    ),
 ]

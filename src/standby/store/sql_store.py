@@ -27,6 +27,7 @@ from standby.store.base import (
     Transaction,
     WriteOutcome,
     admit_all,
+    quarantine_fingerprint,
 )
 from standby.store.connections import Cursor, SingleWriter
 from standby.store.sql_reads import SQLReads
@@ -243,7 +244,9 @@ class SQLStore(SQLReads):
             old = [(u[-1],) for u in updates]
             cur.executemany(
                 "INSERT INTO resource_history (rid, version_id, last_updated, deleted, body)"
-                " SELECT rid, version_id, last_updated, deleted, body FROM resource WHERE rid = ?",
+                " SELECT rid, version_id, last_updated, deleted, body FROM resource WHERE rid = ?"
+                # a source that reuses a version id must not stop the write
+                " ON CONFLICT (rid, version_id) DO NOTHING",
                 old,
             )
             self._drop_index(cur, [u[-1] for u in updates])
@@ -351,11 +354,25 @@ class SQLStore(SQLReads):
         resource_type: str | None = None,
         resource_id: str | None = None,
     ) -> None:
+        raw = bytes(raw)
+        mark = quarantine_fingerprint(source, reason, raw, resource_type, resource_id, line)
         with self._writer() as cur:
+            if cur.query("SELECT 1 FROM quarantine WHERE fingerprint = ?", (mark,)):
+                return
             cur.execute(
                 "INSERT INTO quarantine (at, source, file, line, resource_type, resource_id,"
-                " reason, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (instant(clock.now()), source, file, line, resource_type, resource_id, reason, raw),
+                " reason, raw, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    instant(clock.now()),
+                    source,
+                    file,
+                    line,
+                    resource_type,
+                    resource_id,
+                    reason,
+                    raw,
+                    mark,
+                ),
             )
 
     def count_quarantined(self, *, since: str | None = None) -> int:

@@ -70,6 +70,12 @@ def decide(
             version_number(h_vid),
         ):
             return WriteOutcome.STALE, h_vid, h_lu_text, h_lu
+        if (
+            lu is None
+            and version_id is not None
+            and version_number(version_id) < version_number(h_vid)
+        ):  # no lastUpdated to go by: a lower version number is an older version
+            return WriteOutcome.STALE, h_vid, h_lu_text, h_lu
     if version_id is None:
         version_id = str(version_number(held[3]) + 1) if held is not None else "1"
     if last_updated is None or lu is None:

@@ -50,6 +50,12 @@ class CensusConfig:
     keep_hours: float = 24.0
     page_size: int = 200
     patients_per_search: int = 20
+    #: type → the parameter naming the patient (`patient` unless listed: plan.py picks
+    #: `subject` for a server that lists only that)
+    patient_params: tuple[tuple[str, str], ...] = ()
+
+    def patient_param(self, rtype: str) -> str:
+        return dict(self.patient_params).get(rtype, "patient")
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,8 @@ def plan_round(
       no `_lastUpdated` (`checkpoints.pull_group`: when all succeed, those patients are
       pulled).
     * Pulled patients (on the census now, or within `keep_hours`) are searched per type,
-      `patients_per_search` at a time (`patient=a,b,c`; 1 for EHRs that allow only one),
+      `patients_per_search` at a time (`patient=Patient/a,Patient/b`; 1 for EHRs that
+      allow only one),
       with `_lastUpdated=gt<hwm − overlap>` of that type's census stream.
     * Shared types (locations, staff, schedules) are searched type-wide the same way.
     """
@@ -249,8 +256,13 @@ def since_param(hwm: str | None, overlap_seconds: float) -> tuple[str, str] | No
 def patient_search(
     cfg: CensusConfig, rtype: str, pids: Sequence[str], group: str, hwm: str | None
 ) -> SearchRequest:
-    ids = ",".join(pids)
-    params: list[tuple[str, str]] = [("_id", ids) if rtype == "Patient" else ("patient", ids)]
+    """A search of `rtype` for the patients `pids`. References carry their type
+    (`patient=Patient/123`): a bare id is valid FHIR, but some servers match only the
+    typed form (search.html#reference), and every server matches that one."""
+    if rtype == "Patient":
+        params: list[tuple[str, str]] = [("_id", ",".join(pids))]
+    else:
+        params = [(cfg.patient_param(rtype), ",".join(f"Patient/{p}" for p in pids))]
     since = since_param(hwm, cfg.overlap_seconds)
     if since:
         params.append(since)

@@ -8,7 +8,11 @@ the *source's* clock, line counts, or "done"):
 * `sync:<source>:type:<Type>` — every `<Type>` change up to here is held (shared types, and
   the `type` mode);
 * `sync:<source>:bulk:job` / `:bulk:file:<url>` / `:bulk:since` — the seed (bulk_export.py);
-* `sync:<source>:search-seed` — the seed by search is done.
+* `sync:<source>:search-seed` — the seed by search is done;
+* `sync:<source>:seed` — how the seed was made and why, once it is done (plan.py);
+* `sync:<source>:plan` — the plan's seed method and why, as last made (status shows it);
+* `sync:<source>:round-owner` — `host pid` of the process running the current round, so
+  that status can tell a round still running from one whose process was killed.
 
 A round's searches are grouped by what their success counts towards: a checkpoint stream,
 or the full pull of some patients (`pull_group`, read back by `pulled_patients`).
@@ -63,6 +67,19 @@ class Streams:
     def search_seed(self) -> str:
         """ "done" once the seed by search succeeded."""
         return f"{self._prefix}search-seed"
+
+    @property
+    def seed(self) -> str:
+        """ "<method>: <why>" once a seed chosen by `auto` is done."""
+        return f"{self._prefix}seed"
+
+    @property
+    def plan(self) -> str:
+        return f"{self._prefix}plan"
+
+    @property
+    def round_owner(self) -> str:
+        return f"{self._prefix}round-owner"
 
     def holds(self, stream: str) -> bool:
         """Whether `stream` is a checkpoint stream of this source."""

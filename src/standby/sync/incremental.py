@@ -29,9 +29,9 @@ import orjson
 from standby import clock
 from standby.fhir.gate import ReceivedResource
 from standby.store.base import Store
-from standby.sync import checkpoints, status
+from standby.sync import checkpoints, pull_check, status
 from standby.sync.auth import AuthError
-from standby.sync.bundles import parse_bundle
+from standby.sync.bundles import BundleReader
 from standby.sync.census import (
     CensusConfig,
     SearchRequest,
@@ -42,10 +42,16 @@ from standby.sync.census import (
     plan_round,
     plan_type_round,
 )
+from standby.sync.deletes import NONE, HistoryDeletes
 from standby.sync.http import FhirClient, SourceError, SourceUnreachable
+from standby.sync.outcomes import server_said
+from standby.sync.reconcile import Listing, Reconciler, plan_reconcile
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
 
 log = logging.getLogger("standby.sync.incremental")
+
+PAGE_BATCH = 500  # resources of one page written per transaction
+PAGE_BATCH_BYTES = 8 * 1024 * 1024  # ... or this much of their text, whichever comes first
 
 
 @dataclass
@@ -57,6 +63,7 @@ class SearchResult:
     unreachable: bool = False
     date: datetime | None = None
     resources: list[dict[str, object]] = field(default_factory=list)
+    outcome_error: str | None = None  # an OperationOutcome of severity error or fatal
 
 
 @dataclass
@@ -91,6 +98,7 @@ class IncrementalSync:
         types: Sequence[str] = (),
         workers: int = 4,
         max_bytes: int = 16 * 1024 * 1024,
+        reconcile_minutes: float = 60.0,
     ) -> None:
         if mode not in ("census", "type"):
             raise ValueError(f"unknown sync mode {mode!r}: use census or type")
@@ -102,6 +110,24 @@ class IncrementalSync:
         self.streams = checkpoints.Streams(cfg.source)
         self.writer = ReplicaWriter(store, cfg.source, max_bytes=max_bytes)
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync")
+        deleted_types = self.types if mode == "type" else cfg.patient_types + cfg.shared_types
+        self.deletes = HistoryDeletes(
+            client,
+            store,
+            self.writer,
+            cfg.source,
+            deleted_types,
+            overlap_seconds=cfg.overlap_seconds,
+            page_size=cfg.page_size,
+        )
+        self.reconciler = Reconciler(
+            client,
+            store,
+            self.writer,
+            cfg,
+            every_minutes=reconcile_minutes,
+            refetch=lambda req: self.search(req).ok,
+        )
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -117,23 +143,13 @@ class IncrementalSync:
                 if result.date is None:
                     result.date = _server_date(r.headers.get("Date"))
                 params = None
-                page = parse_bundle(r.content)
-                received: list[ReceivedResource] = []
-                where = f"{req.resource_type} search"
-                for e in page.entries:
-                    if e.raw is None or e.resource is None or e.mode == "outcome":
-                        continue
-                    if e.resource.get("resourceType") == "OperationOutcome":
-                        continue
-                    got = self.writer.admit(e.raw, file=where, parsed=e.resource)
-                    if got is None:
-                        result.stats.quarantined += 1
-                        continue
-                    received.append(got)
-                    if keep:
-                        result.resources.append(e.resource)
-                result.stats.add(self.writer.write(received))
-                url = page.next_url
+                page_url = str(r.request.url)
+                reader = BundleReader(r.content)
+                del r  # the page is held once, by the reader
+                self._read_page(reader, page_url, result, keep)
+                if reader.error:  # what the page held is written; the rest was not read
+                    raise ValueError(f"a page could not be read whole: {reader.error}")
+                url = reader.next_url
         except AuthError:
             raise
         except SourceUnreachable as e:
@@ -145,6 +161,41 @@ class IncrementalSync:
                 status.record_error(self.store, self.cfg.source, "search", result.error)
             log.info("search failed", extra={"type": req.resource_type, "error": result.error})
         return result
+
+    def _read_page(
+        self, reader: BundleReader, page_url: str, result: SearchResult, keep: bool
+    ) -> None:
+        """Every entry of one page through the gate; what passes is written in batches
+        (`PAGE_BATCH` resources or `PAGE_BATCH_BYTES`), so a huge page is never held parsed
+        whole; OperationOutcomes are the server's word (`outcomes.server_said`)."""
+        received: list[ReceivedResource] = []
+        size = 0
+        for e in reader.entries():
+            if e.error is not None:
+                self.writer.set_aside_unreadable(e, file=page_url)
+                result.stats.quarantined += 1
+                continue
+            if e.raw is None or e.resource is None:
+                continue
+            if e.mode == "outcome" or e.resource.get("resourceType") == "OperationOutcome":
+                problem = server_said(e.resource, result.request.resource_type, page_url)
+                if problem and result.outcome_error is None:
+                    result.outcome_error = problem
+                continue
+            got = self.writer.admit(e.raw, file=page_url, parsed=e.resource)
+            if got is None:
+                result.stats.quarantined += 1
+                continue
+            received.append(got)
+            size += len(got.raw)
+            if keep:
+                result.resources.append(e.resource)
+            if len(received) >= PAGE_BATCH or size >= PAGE_BATCH_BYTES:
+                result.stats.add(self.writer.write(received))
+                received, size = [], 0
+        result.stats.add(self.writer.write(received))
+        if result.outcome_error is not None:
+            raise ValueError(f"the server answered with an error: {result.outcome_error}")
 
     # ---- one round ----------------------------------------------------------------------
     def run_round(self, now: datetime | None = None) -> RoundResult:
@@ -182,11 +233,19 @@ class IncrementalSync:
                 results.append(head)
                 server_start = head.date
                 requests = requests[1:]
-            results += list(self.pool.map(self.search, requests))
+            results += list(
+                self.pool.map(lambda q: self.search(q, keep=pull_check.keeps(q)), requests)
+            )
+            if self.mode == "census":
+                evidence = pull_check.census_evidence(r for res in first for r in res.resources)
+                for why in pull_check.check_pulls(self.client, results, evidence, self.pool.map):
+                    with self.writer.lock:
+                        status.record_error(self.store, self.cfg.source, "verify", why)
             for r in results:
                 stats.add(r.stats)
             vacuous = census_streams(self.cfg) if self.mode == "census" else []
             self._advance(results, server_start or started, vacuous)
+            results += self._find_deletes(server_start or started, stats)
             return self._finish(started, results, stats, census_size)
         except AuthError as e:
             status.round_finished(
@@ -227,6 +286,31 @@ class IncrementalSync:
         if pulled:
             with self.writer.lock:
                 checkpoints.mark_pulled(self.store, self.cfg.source, pulled)
+
+    def _find_deletes(self, server_start: datetime, stats: WriteStats) -> list[SearchResult]:
+        """Deletes since the last round by `_history`; without it, a reconciliation of ids
+        when one is due (`standby.sync.deletes`, `standby.sync.reconcile`). A failure is
+        returned as a failed result: the round is then not complete."""
+        got = self.deletes.run(server_start)
+        stats.deleted += got.tombstoned
+        errors = [got.error] if got.error else []
+        rec = self.reconciler.step(self._reconcile_plan) if got.level == NONE else None
+        if rec is not None:
+            stats.deleted += rec.tombstoned
+            errors += rec.errors
+        failed = []
+        for error in errors:
+            with self.writer.lock:
+                status.record_error(self.store, self.cfg.source, "deletes", error)
+            failed.append(
+                SearchResult(SearchRequest("deletes", "_history", ()), False, error=error)
+            )
+        return failed
+
+    def _reconcile_plan(self) -> list[Listing]:
+        census = checkpoints.load_census(self.store, self.cfg.source)
+        patients = sorted(pid for pid, (_, pulled) in census.items() if pulled)
+        return plan_reconcile(self.cfg, self.mode, self.types, patients)
 
     def _finish(
         self, started: datetime, results: list[SearchResult], stats: WriteStats, census: int

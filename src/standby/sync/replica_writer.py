@@ -17,6 +17,7 @@ from typing import Any
 from standby.fhir.gate import ReceivedResource, Refusal, admit
 from standby.store.base import IngestReport, Store, WriteOutcome
 from standby.store.ingest import set_aside
+from standby.sync.bundles import Entry
 
 
 @dataclass
@@ -68,9 +69,19 @@ class ReplicaWriter:
             else admit(raw, max_bytes=self.max_bytes, expected_type=expected, parsed=parsed)
         )
         if isinstance(got, Refusal):
+            if isinstance(parsed, dict) and (got.resource_type is None or got.id is None):
+                got = _named(got, parsed)  # e.g. too large: refused before it was looked at
             self.set_aside(raw, got, file=file)
             return None
         return got
+
+    def set_aside_unreadable(self, entry: Entry, *, file: str | None) -> None:
+        """Quarantine a Bundle entry that could not be read even tolerantly."""
+        self.set_aside(
+            entry.raw or b"",
+            Refusal(entry.error or "unreadable", entry.seen_type, entry.seen_id),
+            file=file,
+        )
 
     def write(
         self, resources: Sequence[ReceivedResource], *, checkpoint: tuple[str, str] | None = None
@@ -99,3 +110,13 @@ class ReplicaWriter:
     ) -> None:
         with self.lock:
             self.store.tombstone(rtype, rid, version_id=version_id, last_updated=last_updated)
+
+
+def _named(refusal: Refusal, parsed: dict[str, Any]) -> Refusal:
+    """`refusal` with the type and id of the resource when it did not name them."""
+    rtype, rid = parsed.get("resourceType"), parsed.get("id")
+    return Refusal(
+        refusal.reason,
+        refusal.resource_type or (rtype[:64] if isinstance(rtype, str) else None),
+        refusal.id or (rid[:64] if isinstance(rid, str) else None),
+    )

@@ -17,11 +17,18 @@ Whether the source answers is what the sync last *observed*: the outcome of its 
 request and when (`last_contact_at`), not the end of a round, which may retry for minutes
 after the source went away or came back. The web header and `standby status` set it beside
 the monitor's last probe round and say whichever is newer (docs/monitor.md#reachability).
+
+The last round is `running`, `ok`, `failed` (it ended with an error, or its results could
+not be trusted) or `interrupted`: it started and never finished, and the process that ran
+it is gone (`round_started` keeps its host and pid; on another host, no request for
+`INTERRUPTED_AFTER_S`). The next round records the interruption as an error.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import threading
 import time
 import weakref
@@ -35,7 +42,11 @@ from standby.clock import now as clock_now
 from standby.fhir.display import parse_instant as parse_fhir_instant
 from standby.fhir.resource_types import RESOURCE_TYPES
 from standby.store.base import Store
+from standby.sync.checkpoints import Streams
 from standby.sync.schema import ensure_sync_schema
+
+#: A round of another host with no request for this long is taken as interrupted.
+INTERRUPTED_AFTER_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,8 @@ class SourceStatus:
     census_patients: int
     recent_errors: list[dict[str, str]] = field(default_factory=list)
     last_contact_at: str | None = None  # when `reachable` was observed (the last request)
+    last_round: str | None = None  # running | ok | failed | interrupted (None: no round)
+    plan: str | None = None  # the seed method and why (plan.py)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +86,26 @@ class SourceStatus:
 
 # ---- writing ------------------------------------------------------------------------------
 def round_started(store: Store, source: str, url: str, at: datetime) -> None:
+    """A round (or the seed) starts now in this process. A round before it that never
+    finished was interrupted: that is recorded as an error."""
     ensure_sync_schema(store)
+    rows = [r for r in _rows(store) if r[0] == source]
+    if rows:
+        started, finished = rows[0][4], rows[0][5]
+        if started is not None and (finished is None or finished < started):
+            record_error(
+                store,
+                source,
+                "round",
+                f"the round started at {started} was interrupted (its process ended first)",
+            )
+            with store.transaction() as tx:
+                tx.execute(
+                    "UPDATE sync_source SET last_round_finished = ?, last_error = ?"
+                    " WHERE source = ?",
+                    (started, "interrupted", source),
+                )
+    store.set_checkpoint(Streams(source).round_owner, f"{socket.gethostname()} {os.getpid()}")
     with store.transaction() as tx:
         n = tx.execute(
             "UPDATE sync_source SET url = ?, last_round_started = ? WHERE source = ?",
@@ -118,6 +150,12 @@ def round_finished(
                 " WHERE source = ?",
                 (instant(finished), int(reachable), (error or "")[:500], source),
             )
+
+
+def record_plan(store: Store, source: str, summary: str) -> None:
+    """The seed method of the plan and why (`standby status` shows it)."""
+    ensure_sync_schema(store)
+    store.set_checkpoint(Streams(source).plan, summary[:500])
 
 
 def record_contact(store: Store, source: str, url: str, *, answered: bool, at: datetime) -> None:
@@ -188,8 +226,8 @@ def _rows(store: Store) -> list[tuple[Any, ...]]:
     with store.read_transaction() as tx:
         return tx.query(
             "SELECT source, url, last_success_started, reachable, last_round_started,"
-            " last_round_finished, last_error, last_contact_at, last_contact_ok"
-            " FROM sync_source ORDER BY source"
+            " last_round_finished, last_error, last_contact_at, last_contact_ok,"
+            " last_success_finished FROM sync_source ORDER BY source"
         )
 
 
@@ -301,6 +339,51 @@ def newest_last_updated(store: Store) -> datetime | None:
     return newest
 
 
+def _alive(owner: str | None) -> bool | None:
+    """Whether the process `host pid` still runs (None: on another host, or unknown)."""
+    if not owner:
+        return None
+    host, _, pid = owner.rpartition(" ")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def last_round_state(
+    store: Store, row: tuple[Any, ...], now: datetime
+) -> tuple[str | None, str | None]:
+    """(running | ok | failed | interrupted, the finish time to show) of a source's last
+    round; a round marked interrupted by the next one shows no finish."""
+    source, started, finished, last_error, contact_at, success_finished = (
+        row[0],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[9],
+    )
+    if started is None:
+        return None, finished
+    if finished is None or finished < started:
+        alive = _alive(store.get_checkpoint(Streams(source).round_owner))
+        if alive is None:
+            seen = parse_instant(contact_at) or parse_instant(started)
+            quiet = seen is not None and (now - seen).total_seconds() > INTERRUPTED_AFTER_S
+            return ("interrupted" if quiet else "running"), finished
+        return ("running" if alive else "interrupted"), finished
+    if last_error == "interrupted" and finished == started:
+        return "interrupted", None
+    if success_finished is not None and success_finished == finished:
+        return "ok", finished
+    return "failed", finished
+
+
 def source_status(store: Store, now: datetime | None = None) -> list[SourceStatus]:
     """Every source's status, for `standby status`."""
     now = now or clock_now()
@@ -309,6 +392,7 @@ def source_status(store: Store, now: datetime | None = None) -> list[SourceStatu
     for row in _rows(store):
         source, url, success, _, started, finished, last_error = row[:7]
         reachable, contact_at = _contact(row)
+        state, finished = last_round_state(store, row, now)
         as_of = parse_instant(success)
         with store.read_transaction() as tx:
             census = tx.query("SELECT COUNT(*) FROM sync_census WHERE source = ?", (source,))
@@ -331,6 +415,8 @@ def source_status(store: Store, now: datetime | None = None) -> list[SourceStatu
                 census_patients=int(census[0][0]) if census else 0,
                 recent_errors=[{"at": a, "kind": k, "message": m} for a, k, m in recent],
                 last_contact_at=None if contact_at is None else instant(contact_at),
+                last_round=state,
+                plan=store.get_checkpoint(Streams(source).plan) or None,
             )
         )
     return out

@@ -9,6 +9,8 @@
   during an outage), `handle.admin_url` is uvicorn itself (admin endpoints stay reachable in
   an outage), `handle.set_faults(error_rate=..., latency_ms=..., outage=...)`, `handle.auth`
   (register/revoke clients), `handle.stop()`.
+* `Strictness.parse("no-export,no-history")` — `strict=` of both: offer less, as real
+  servers do (strict.py).
 """
 
 from standby.sim.server.app import create_app
@@ -16,5 +18,14 @@ from standby.sim.server.ehr_store import load_store
 from standby.sim.server.faults import Faults
 from standby.sim.server.runner import ServerHandle, run_in_thread
 from standby.sim.server.smart_auth import SmartAuthConfig
+from standby.sim.server.strict import Strictness
 
-__all__ = ["Faults", "ServerHandle", "SmartAuthConfig", "create_app", "load_store", "run_in_thread"]
+__all__ = [
+    "Faults",
+    "ServerHandle",
+    "SmartAuthConfig",
+    "Strictness",
+    "create_app",
+    "load_store",
+    "run_in_thread",
+]

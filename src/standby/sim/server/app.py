@@ -36,6 +36,7 @@ from standby.sim.server.routes import (
     write,
 )
 from standby.sim.server.smart_auth import SmartAuthConfig
+from standby.sim.server.strict import Strictness
 from standby.sim.server.token_guard import TokenGuard
 from standby.store import Store
 
@@ -62,9 +63,11 @@ def create_app(
     faults: Faults | None = None,
     feed: Feed | None = None,
     per_file: int = 100_000,
+    strict: Strictness | None = None,
 ) -> Starlette:
     """The simulated EHR over `store`: SMART auth when `auth` is given, the fault switches
-    `faults`, the change feed's log from `feed`, at most `per_file` resources per export file."""
+    `faults`, the change feed's log from `feed`, at most `per_file` resources per export file,
+    offering less as `strict` says (strict.py)."""
     faults = faults or Faults()
     exports = ExportManager(store, per_file=per_file)
     app = Starlette(
@@ -76,7 +79,14 @@ def create_app(
         ],
         exception_handlers=EXCEPTION_HANDLERS,
     )
-    app.state.ehr = EhrContext(store=store, faults=faults, auth=auth, exports=exports, feed=feed)
+    app.state.ehr = EhrContext(
+        store=store,
+        faults=faults,
+        auth=auth,
+        exports=exports,
+        feed=feed,
+        strict=strict or Strictness(),
+    )
     app.state.store = store
     app.state.faults = faults
     app.state.auth = auth

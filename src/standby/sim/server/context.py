@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
@@ -10,19 +10,21 @@ from standby.sim.server.bulk_export import ExportManager
 from standby.sim.server.faults import Faults
 from standby.sim.server.feed import Feed
 from standby.sim.server.smart_auth import SmartAuthConfig
+from standby.sim.server.strict import Strictness
 from standby.store import Store
 
 
 @dataclass(frozen=True)
 class EhrContext:
-    """The store, the fault switches, SMART auth (None: off), the export jobs and the
-    change feed (None: not running) of one app."""
+    """The store, the fault switches, SMART auth (None: off), the export jobs, the
+    change feed (None: not running) and the strict modes (strict.py) of one app."""
 
     store: Store
     faults: Faults
     auth: SmartAuthConfig | None
     exports: ExportManager
     feed: Feed | None
+    strict: Strictness = field(default_factory=Strictness)
 
 
 def ehr_context(request: Request) -> EhrContext:

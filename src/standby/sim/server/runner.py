@@ -22,6 +22,7 @@ from standby.sim.server.ehr_store import load_store
 from standby.sim.server.faults import Faults
 from standby.sim.server.feed import Feed
 from standby.sim.server.smart_auth import SmartAuthConfig
+from standby.sim.server.strict import Strictness
 from standby.sim.server.tcp_front import TcpFront
 from standby.store import Store
 
@@ -91,11 +92,12 @@ def prepare(
     seed: int = 1,
     zone: tzinfo = UTC,
     per_file: int = 100_000,
+    strict: Strictness | None = None,
 ) -> tuple[ServerHandle, socket.socket, socket.socket]:
     store = data if isinstance(data, Store) else load_store(Path(data))
     faults = faults or Faults(seed=seed)
     feed = Feed(store, rate=change_rate, seed=seed, zone=zone) if change_rate > 0 else None
-    app = create_app(store, auth=auth, faults=faults, feed=feed, per_file=per_file)
+    app = create_app(store, auth=auth, faults=faults, feed=feed, per_file=per_file, strict=strict)
     admin_sock = _bind(host, admin_port)
     front_sock = _bind(host, port)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")

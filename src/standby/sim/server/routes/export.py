@@ -19,6 +19,7 @@ from standby.fhir.outcomes import FhirError, outcome
 from standby.fhir.resource_types import RESOURCE_TYPES
 from standby.sim.server.context import ehr_context
 from standby.sim.server.responses import base_url, fhir_response
+from standby.sim.server.strict import refuse
 from standby.store import Store
 
 _NDJSON_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
@@ -62,6 +63,8 @@ def group_members(store: Store, gid: str) -> list[str]:
 
 
 async def kickoff(request: Request) -> Response:
+    if ehr_context(request).strict.no_export:
+        raise refuse("$export")
     if "respond-async" not in request.headers.get("prefer", ""):
         raise FhirError("invalid", "$export needs the header Prefer: respond-async")
     if request.method == "POST":

@@ -19,6 +19,7 @@ from standby.fhir.outcomes import FhirError
 from standby.sim.server.context import ehr_context
 from standby.sim.server.responses import base_url, fhir_response
 from standby.sim.server.rest import check_type, page_count
+from standby.sim.server.strict import refuse
 from standby.store import StoredResource
 
 _INSTANT = re.compile(r"^\d{4}(-\d\d(-\d\d(T[\d:.]+(Z|[+-]\d\d:\d\d)?)?)?)?$")
@@ -40,6 +41,8 @@ def history_entry(base: str, sr: StoredResource) -> dict[str, Any]:
 async def history_instance(request: Request) -> Response:
     rtype, id = request.path_params["type"], request.path_params["id"]
     check_type(rtype)
+    if ehr_context(request).strict.no_history:
+        raise refuse("_history")
     store = ehr_context(request).store
     params = list(parse_qsl(request.url.query))
     since = dict(params).get("_since")
@@ -69,6 +72,8 @@ async def history_system(request: Request) -> Response:
 async def history_changes(request: Request, types: list[str] | None, path: str) -> Response:
     """Type and system history: the current version of every resource changed after
     `_since`, oldest change first, paged by the store's change sequence (`_after`)."""
+    if ehr_context(request).strict.no_history:
+        raise refuse("_history")
     store = ehr_context(request).store
     params = list(parse_qsl(request.url.query))
     d = dict(params)

@@ -18,8 +18,11 @@ def _now() -> str:
 
 
 async def metadata(request: Request) -> Response:
-    auth = ehr_context(request).auth
-    return fhir_response(capability_statement(base_url(request), auth=auth is not None, now=_now()))
+    ehr = ehr_context(request)
+    statement = capability_statement(
+        base_url(request), auth=ehr.auth is not None, now=_now(), strict=ehr.strict
+    )
+    return fhir_response(statement)
 
 
 def routes() -> list[BaseRoute]:
