@@ -58,7 +58,7 @@ def test_an_older_databases_key_is_deleted_and_never_trusted_again(tmp_path, cap
     old_key = "an-old-node-key-" * 3
     with store.transaction() as tx:
         tx.execute("INSERT INTO web_secret (id, secret) VALUES (1, ?)", (old_key,))
-    users.add_user(store, "admin.lee", "a-long-admin-passphrase-1", role="admin", units=["*"])
+    users.add_user(store, "admin.lee", "amber kestrel lantern harbour", role="admin", units=["*"])
     app = create_app(Settings(db=db), store)
     assert stored_secrets(store) == []
     assert "deleted the cookie-signing key" in caplog.text
@@ -66,7 +66,7 @@ def test_an_older_databases_key_is_deleted_and_never_trusted_again(tmp_path, cap
     assert new_key != old_key
 
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as c:
-        assert login(c, "admin.lee", "a-long-admin-passphrase-1").status_code == 303
+        assert login(c, "admin.lee", "amber kestrel lantern harbour").status_code == 303
         cookie = c.cookies[COOKIE]
         assert c.get("/admin/audit.csv", follow_redirects=False).status_code == 200
     session_id = Signer(new_key, salt="standby.session").unsign(cookie).decode()

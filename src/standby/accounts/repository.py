@@ -230,6 +230,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "schedule": "saw the OR board or a clinic schedule (one line per patient on it)",
     "search": "searched for a patient",
     "print": "printed a patient or a unit",
+    "document": "documented during a downtime (vitals, a dose, a note)",
     "break-glass": "broke the glass to open a patient outside their units",
     "export": "exported the audit log",
     "login": "logged in",
