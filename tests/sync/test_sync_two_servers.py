@@ -89,17 +89,10 @@ def test_seed_survives_30_percent_faults(fhir_source: FhirSource, tmp_path: Path
         assert missing_or_different(fhir_source, sync.store, ALL_TYPES) == {}
 
 
-SIM_SEARCH_DECIMALS = (
-    "the simulated EHR's search answers re-serialise resources with floats (a read keeps "
-    "longitude 42.256500, a search sends 42.2565), so a copy made by search differs from "
-    "what a read serves; src/standby/sim/server/routes/search.py"
-)
-
-
 @pytest.mark.parametrize(
     "kind",
     [
-        pytest.param("sim", marks=pytest.mark.xfail(strict=True, reason=SIM_SEARCH_DECIMALS)),
+        pytest.param("sim"),  # its searches send the stored bytes (they re-serialised floats)
         pytest.param("second", marks=pytest.mark.second_server),
     ],
 )

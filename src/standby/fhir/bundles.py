@@ -18,12 +18,14 @@ def _links(links: Sequence[tuple[str, str]]) -> list[JSON]:
 
 
 def searchset(
-    entries: Iterable[tuple[str, JSON, str]],
+    entries: Iterable[tuple[str, Any, str]],
     *,
     links: Sequence[tuple[str, str]],
     total: int | None = None,
 ) -> JSON:
-    """A searchset; `entries` are (fullUrl, resource, mode "match" or "include")."""
+    """A searchset; `entries` are (fullUrl, resource, mode "match" or "include"). A
+    resource may be parsed JSON or anything the caller's serializer writes as it is (a
+    server sends the stored bytes, so decimals keep their digits)."""
     b: JSON = {
         "resourceType": "Bundle",
         "id": uuid.uuid4().hex,
@@ -40,7 +42,7 @@ def searchset(
 
 def history_entry(
     full_url: str,
-    resource: JSON | None,
+    resource: Any,
     *,
     resource_type: str,
     id: str,

@@ -9,6 +9,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,7 +29,7 @@ _INSTANT = re.compile(r"^\d{4}(-\d\d(-\d\d(T[\d:.]+(Z|[+-]\d\d:\d\d)?)?)?)?$")
 def history_entry(base: str, sr: StoredResource) -> dict[str, Any]:
     return bundles.history_entry(
         f"{base}/{sr.resource_type}/{sr.id}",
-        None if sr.deleted else sr.json(),
+        None if sr.deleted else orjson.Fragment(sr.body),  # verbatim, as a read serves it
         resource_type=sr.resource_type,
         id=sr.id,
         version_id=sr.version_id,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -95,7 +96,9 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
     if offset > 0:
         links.append(("previous", link(max(0, offset - count))))
     entries = [
-        (f"{base}/{sr.resource_type}/{sr.id}", sr.json(), "match") for sr in page.resources[:count]
+        # the stored bytes as they are: parsing them would turn 42.256500 into 42.2565
+        (f"{base}/{sr.resource_type}/{sr.id}", orjson.Fragment(sr.body), "match")
+        for sr in page.resources[:count]
     ]
     return fhir_response(bundles.searchset(entries, links=links, total=page.total))
 
