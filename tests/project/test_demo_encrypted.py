@@ -23,7 +23,10 @@ def mode(path: Path) -> int:
 def encryption_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STANDBY_DB_ENCRYPTION", "on")
     monkeypatch.delenv("STANDBY_DB_KEY", raising=False)
-    monkeypatch.delenv("STANDBY_DB_KEY_FILE", raising=False)  # restored after the demo set it
+    # set, then removed: monkeypatch then restores the variable's absence after the demo
+    # sets it (a delenv of an absent variable records nothing to undo)
+    monkeypatch.setenv("STANDBY_DB_KEY_FILE", "")
+    monkeypatch.delenv("STANDBY_DB_KEY_FILE")
 
 
 @pytest.mark.slow
