@@ -66,6 +66,7 @@ def test_a_delete_at_the_source_reaches_the_replica(tmp_path, history, mode):
         source.delete("Encounter", "e1")
         r = sync.run_round()
         assert r.ok, r
+        sync.wait_reconciled()  # without _history, a reconciliation runs beside the rounds
         gone = replica.read("Observation", "o1-0")
         assert gone is not None and gone.deleted
         assert replica.read("Encounter", "e1").deleted
@@ -91,6 +92,7 @@ def test_reconciliation_refetches_what_the_replica_misses(tmp_path):
             tx.execute("DELETE FROM resource WHERE rid = ?", (rid,))
         assert replica.read("Observation", missing) is None
         assert sync.run_round().ok
+        sync.wait_reconciled()
         assert replica.read("Observation", missing) is not None
 
 
@@ -119,7 +121,9 @@ def test_a_source_whose_reads_fail_never_empties_the_replica(tmp_path, lists):
     cfg = CensusConfig(source="ehr", patient_types=("Observation",), shared_types=())
     sync = IncrementalSync(client, replica, cfg, mode="type", types=["Observation"], workers=1)
     try:
-        result = sync.run_round()
+        sync.run_round()  # starts the reconciliation
+        sync.wait_reconciled()
+        result = sync.run_round()  # which counts its outcome
     finally:
         sync.close()
         client.close()

@@ -29,11 +29,12 @@ def test_a_delete_at_the_source_reaches_the_replica(fhir_source: FhirSource, tmp
         assert held, "the census patients' Observations were pulled"
         gone, kept = held[0], held[-1]
         fhir_source.admin.delete("Observation", gone.id)
-        # the first round may only find out what the server offers; a reconciliation is
-        # spread over a few rounds
+        # the first round may only find out what the server offers; a reconciliation runs
+        # beside the rounds
         for _ in range(30):
             result = runner.run_round()
             assert result.ok, result
+            runner.incremental.wait_reconciled()
             now = store.read("Observation", gone.id)
             if now is not None and now.deleted:
                 break

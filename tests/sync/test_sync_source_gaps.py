@@ -66,7 +66,7 @@ def test_a_delete_at_the_source_disappears_from_the_replica(
     fhir_source: FhirSource, tmp_path: Path, mode: str
 ):
     # without _history (the second server), a reconciliation of ids finds deletes: due at
-    # every round here, each spread over a few rounds (docs/sync.md#deletes)
+    # every round here, run beside the rounds (docs/sync.md#deletes)
     with sync_against(
         fhir_source,
         tmp_path,
@@ -82,6 +82,7 @@ def test_a_delete_at_the_source_disappears_from_the_replica(
             fhir_source.admin.delete("Observation", id)
         for _ in range(30):
             assert sync.run_round().ok
+            sync.incremental.wait_reconciled()
             if replica_ids(sync.store, "Observation") == held - set(gone):
                 break
         assert replica_ids(sync.store, "Observation") == held - set(gone)

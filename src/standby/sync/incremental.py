@@ -20,7 +20,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -45,7 +45,7 @@ from standby.sync.census import (
 from standby.sync.deletes import NONE, HistoryDeletes
 from standby.sync.http import FhirClient, SourceError, SourceUnreachable
 from standby.sync.outcomes import server_said
-from standby.sync.reconcile import Listing, Reconciler, plan_reconcile
+from standby.sync.reconcile import Listing, Reconciler, ReconcileResult, plan_reconcile
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
 
 log = logging.getLogger("standby.sync.incremental")
@@ -120,6 +120,9 @@ class IncrementalSync:
             overlap_seconds=cfg.overlap_seconds,
             page_size=cfg.page_size,
         )
+        # a reconciliation runs beside the rounds, never holding up their searches
+        self.reconcile_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile")
+        self._reconciling: Future[ReconcileResult] | None = None
         self.reconciler = Reconciler(
             client,
             store,
@@ -130,7 +133,15 @@ class IncrementalSync:
         )
 
     def close(self) -> None:
+        self.reconcile_pool.shutdown(wait=True)
         self.pool.shutdown(wait=True)
+
+    def wait_reconciled(self) -> None:
+        """Wait until a reconciliation running in the background has written what it found
+        (its errors count in the next round)."""
+        running = self._reconciling
+        if running is not None:
+            running.result()
 
     # ---- one search, all its pages ------------------------------------------------------
     def search(self, req: SearchRequest, *, keep: bool = False) -> SearchResult:
@@ -289,15 +300,23 @@ class IncrementalSync:
 
     def _find_deletes(self, server_start: datetime, stats: WriteStats) -> list[SearchResult]:
         """Deletes since the last round by `_history`; without it, a reconciliation of ids
-        when one is due (`standby.sync.deletes`, `standby.sync.reconcile`). A failure is
-        returned as a failed result: the round is then not complete."""
+        when one is due, run in the background (`standby.sync.deletes`,
+        `standby.sync.reconcile`). A failure is returned as a failed result: the round (the
+        one that finds a background reconciliation finished) is then not complete."""
         got = self.deletes.run(server_start)
         stats.deleted += got.tombstoned
         errors = [got.error] if got.error else []
-        rec = self.reconciler.step(self._reconcile_plan) if got.level == NONE else None
-        if rec is not None:
-            stats.deleted += rec.tombstoned
-            errors += rec.errors
+        if got.level == NONE:
+            running = self._reconciling
+            if running is not None and running.done():  # its outcome counts in this round
+                self._reconciling = None
+                rec = running.result()
+                stats.deleted += rec.tombstoned
+                errors += rec.errors
+            if self._reconciling is None and self.reconciler.due(clock.now()):
+                self._reconciling = self.reconcile_pool.submit(
+                    self.reconciler.whole, self._reconcile_plan
+                )
         failed = []
         for error in errors:
             with self.writer.lock:

@@ -12,9 +12,9 @@ wide in `type` mode and for shared types, per group of census patients in `censu
   → written (it was only missed, or created after the listing began).
 * listed but not held: re-fetched (`[type]?_id=a,b,c`), through the gate like any search.
 
-A reconciliation is spread over rounds (`Reconciler.step`: at most `LISTINGS_PER_ROUND`
-listings each, candidates confirmed after the last), so it never holds up a round's
-searches for long. What it plans is data (`plan_reconcile`); `Reconciler` carries it out.
+A reconciliation runs in its own thread beside the rounds (`Reconciler.whole`, listings
+`LISTINGS_PER_ROUND` at a time, candidates confirmed after the last), so it never holds up
+a round's searches. What it plans is data (`plan_reconcile`); `Reconciler` carries it out.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ log = logging.getLogger("standby.sync.reconcile")
 
 RECONCILE = "reconcile"  # the group of re-fetch searches (no checkpoint of their own)
 REFETCH_CHUNK = 50
-LISTINGS_PER_ROUND = 20  # id listings read per round while a reconciliation is under way
+LISTINGS_PER_ROUND = 20  # id listings read per step of a reconciliation
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,29 @@ class Reconciler:
             },
         )
         return result
+
+    def whole(self, plan: Callable[[], Iterable[Listing]]) -> ReconcileResult:
+        """A whole reconciliation (run beside the rounds, in its own thread): never raises,
+        its failures are in the result's errors."""
+        total = ReconcileResult(ran=True)
+        try:
+            while True:
+                got = self.step(plan)
+                if got is None:
+                    return total
+                total.ok = total.ok and got.ok
+                total.tombstoned += got.tombstoned
+                total.refetched += got.refetched
+                total.listed += got.listed
+                total.errors += got.errors
+                if not self.in_progress:
+                    return total
+        except Exception as e:  # a reconciliation must never end the sync
+            log.exception("reconciliation failed")
+            self._pending = None
+            total.ok = False
+            total.errors.append(f"reconcile: {type(e).__name__}: {e}")
+            return total
 
     def _confirm_all(
         self,
