@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from standby.bench.harness import Figure, Progress, benchmark, percentile
+from standby.bench.store_bench import _postgres_url
 from standby.journal import repository, schema
 from standby.journal.entries import Entry, Kind, make_entry
 from standby.store.base import Store
@@ -134,15 +135,6 @@ def _engine_figures(
             baseline_name="one bare durable commit (ms)",
         ),
     ]
-
-
-def _postgres_url() -> str | None:
-    url = os.environ.get("STANDBY_TEST_POSTGRES_URL")
-    if url:
-        return url
-    from standby.settings import load_settings
-
-    return load_settings().database_url
 
 
 @benchmark("journal")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,38 +23,18 @@ from typing import Any
 
 import pytest
 
-from standby.fhir.resource_types import RESOURCE_TYPES
 from standby.sim.generate import generate_hospital
 from standby.sim.server import load_store, run_in_thread
+from support.fhir_examples import TGZ as EXAMPLES_TGZ
+from support.fhir_examples import clinical_examples
 from support.second_server.fault_proxy import FaultProxy
 from support.second_server.medplum import ROOT, FhirAdmin, SecondServer
 
-EXAMPLES_TGZ = ROOT / ".cache" / "hl7.fhir.r4.examples-4.0.1.tgz"
 HOSPITAL_BEDS = 2  # 202 patients, 25 encounters
 # Most resources of one type kept from the hospital: Medplum's MemoryRepository evaluates
 # FHIRPath over every resource of a type for each search, ~3 ms per resource and patient.
 PER_TYPE = 250
 SOURCES = ["sim", pytest.param("second", marks=pytest.mark.second_server)]
-
-# the conformance resources of the examples package: not what a hospital's EHR holds
-CONFORMANCE = {
-    "StructureDefinition",
-    "ValueSet",
-    "CodeSystem",
-    "CapabilityStatement",
-    "SearchParameter",
-    "OperationDefinition",
-    "ConceptMap",
-    "NamingSystem",
-    "ImplementationGuide",
-    "CompartmentDefinition",
-    "GraphDefinition",
-    "MessageDefinition",
-    "StructureMap",
-    "TerminologyCapabilities",
-    "ExampleScenario",
-}
-BIG_BUNDLE = 1_000_000
 
 
 @dataclass
@@ -119,25 +98,9 @@ def examples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.fail(f"{EXAMPLES_TGZ} is missing: run `make {EXAMPLES_TGZ.relative_to(ROOT)}`")
     out = tmp_path_factory.mktemp("r4-examples")
     by_type: dict[str, list[bytes]] = {}
-    seen: set[tuple[str, str]] = set()
-    with tarfile.open(EXAMPLES_TGZ) as tar:
-        for member in tar:
-            name = member.name
-            if not member.isfile() or not name.endswith(".json") or "/." in name:
-                continue
-            if name.startswith("package/Bundle-") and member.size > BIG_BUNDLE:
-                continue
-            fh = tar.extractfile(member)
-            assert fh is not None
-            raw = fh.read()
-            res: Any = json.loads(raw)
-            rtype, rid = res.get("resourceType"), res.get("id")
-            if rtype not in RESOURCE_TYPES or rtype in CONFORMANCE or not isinstance(rid, str):
-                continue
-            if (rtype, rid) in seen:
-                continue
-            seen.add((rtype, rid))
-            by_type.setdefault(rtype, []).append(compact_json(raw))
+    for _name, raw in clinical_examples():
+        res: Any = json.loads(raw)
+        by_type.setdefault(res["resourceType"], []).append(compact_json(raw))
     for rtype, lines in by_type.items():
         (out / f"{rtype}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
     return out

@@ -109,6 +109,15 @@ def _render(pr: PageRequest, template: str, s: PatientSummary, drill: bool, **ct
     return pr.render(template, {**base, **ctx}, status)
 
 
+def _again(
+    pr: PageRequest, template: str, s: PatientSummary, drill: bool, error: EntryError, **ctx: Any
+) -> Response:
+    """The form again, with what was typed, the error naming the field, and the same entry
+    UUID (so that the corrected form, once saved, is saved once)."""
+    entry_id = _entry_id(pr) or str(uuid.uuid4())
+    return _render(pr, template, s, drill, error=error, entry_id=entry_id, status=400, **ctx)
+
+
 def _local_time(pr: PageRequest, text: str) -> datetime:
     """A `datetime-local` field ("2026-11-30T02:10") in the hospital's zone."""
     if not text:
@@ -227,18 +236,16 @@ def vitals(pr: PageRequest) -> Response:
             entry_id=_entry_id(pr),
         )
     except EntryError as e:
-        return _render(
+        return _again(
             pr,
             "document_vitals.html",
             s,
             drill,
+            e,
             vitals=VITALS,
             values=values,
-            error=e,
             confirm=e.field == "confirmed",
             form=pr.form,
-            entry_id=_entry_id(pr) or str(uuid.uuid4()),
-            status=400,
         )
     return _saved(pid, entry)
 
@@ -269,16 +276,7 @@ def note(pr: PageRequest) -> Response:
             entry_id=_entry_id(pr),
         )
     except EntryError as e:
-        return _render(
-            pr,
-            "document_note.html",
-            s,
-            drill,
-            form=pr.form,
-            error=e,
-            entry_id=_entry_id(pr) or str(uuid.uuid4()),
-            status=400,
-        )
+        return _again(pr, "document_note.html", s, drill, e, form=pr.form)
     return _saved(pid, entry)
 
 
@@ -365,16 +363,7 @@ def dose(pr: PageRequest) -> Response:
             entry_id=_entry_id(pr),
         )
     except EntryError as e:
-        return _render(
-            pr,
-            "document_dose.html",
-            s,
-            drill,
-            error=e,
-            entry_id=_entry_id(pr) or str(uuid.uuid4()),
-            status=400,
-            **ctx,
-        )
+        return _again(pr, "document_dose.html", s, drill, e, **ctx)
     return _saved(pid, entry)
 
 
