@@ -186,6 +186,14 @@ FIELDS = [
     "site",
     "reason",
     "acknowledged",
+    "substance",
+    "criticality",
+    "no_known",
+    "category",
+    "priority",
+    "orderer",
+    "medication",
+    "frequency",
 ]
 
 
@@ -193,9 +201,9 @@ def test_no_input_to_the_forms_gives_a_500(hospital: Hospital) -> None:
     _declare(hospital)
     p = _patient(hospital)
     _s, line = _an_order(hospital, p.id)
-    c = hospital.login("nurse")
+    c = hospital.login("physician")
     failures = []
-    for form in ("vitals", "note", "dose"):
+    for form in ("vitals", "note", "dose", "allergy", "order"):
         url = f"/patients/{p.id}/document/{form}"
         token = csrf_of(c.get(url).text)
         for value in HOSTILE:
@@ -210,3 +218,50 @@ def test_no_input_to_the_forms_gives_a_500(hospital: Hospital) -> None:
                     failures.append(f"GET {form} {q}={value[:10]!r}")
     assert failures == []
     assert len(journal.for_patient(hospital.store, p.id)) <= 3 * len(HOSTILE)
+
+
+def test_an_allergy_and_no_known_allergies_only_where_none_are_listed(hospital: Hospital) -> None:
+    _declare(hospital)
+    c = hospital.login("nurse")
+    census = clinical.unit_census(hospital.store, hospital.unit_id, hospital.clock.now)
+    listed = unknown = None
+    for row in census.patients:
+        s = clinical.patient_summary(hospital.store, row.id, hospital.clock.now)
+        assert s is not None
+        if s.allergies.items and listed is None:
+            listed = row
+        if not s.allergies.items and unknown is None:
+            unknown = row
+    assert listed is not None and unknown is not None
+    url = f"/patients/{listed.id}/document/allergy"
+    refused = c.post(url, data={**_form(c, url), "no_known": "yes"})
+    assert refused.status_code == 400 and "the EHR lists allergies" in html.unescape(refused.text)
+    data = {**_form(c, url), "substance": "Latex", "reaction": "Hives", "criticality": "low"}
+    assert c.post(url, data=data, follow_redirects=False).status_code == 303
+    page = html.unescape(c.get(f"/patients/{listed.id}").text)
+    assert "Latex" in page.split('id="h-allergies"')[1].split("</section>")[0]
+    url = f"/patients/{unknown.id}/document/allergy"
+    data = {**_form(c, url), "no_known": "yes"}
+    assert c.post(url, data=data, follow_redirects=False).status_code == 303
+    (nka,) = journal.for_patient(hospital.store, unknown.id)
+    assert nka.kind is Kind.NO_KNOWN_ALLERGIES
+    assert 'data-allergy-section="nka"' in c.get(f"/patients/{unknown.id}").text
+
+
+def test_orders_are_written_by_physicians(hospital: Hospital) -> None:
+    _declare(hospital)
+    p = _patient(hospital)
+    url = f"/patients/{p.id}/document/order"
+    assert hospital.login("nurse").get(url).status_code == 403
+    c = hospital.login("physician")
+    form = _form(c, url)
+    assert 'value="Physician"' in c.get(url).text  # the orderer defaults to who is writing
+    data = {**form, "category": "lab", "text": "Basic metabolic panel", "priority": "stat"}
+    bad = c.post(url, data=data)  # no orderer: the form's default was cleared
+    assert bad.status_code == 400 and "orderer" in bad.text
+    data["orderer"] = "Dr. Physician"
+    assert c.post(url, data=data, follow_redirects=False).status_code == 303
+    (e,) = journal.for_patient(hospital.store, p.id)
+    assert e.kind is Kind.ORDER and e.payload["priority"] == "stat"
+    page = html.unescape(c.get(f"/patients/{p.id}").text)
+    assert "Basic metabolic panel" in page.split('id="orders"')[1]

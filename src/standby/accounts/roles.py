@@ -20,7 +20,8 @@ class Permission(enum.StrEnum):
     BREAK_GLASS = "break-glass"  # open a patient outside one's units, with a stated reason
     OR_SCHEDULE = "or-schedule"  # the OR board
     CLINIC_SCHEDULE = "clinic-schedule"  # clinic schedules, with patient phone numbers
-    DOCUMENT = "document"  # during a downtime or drill: vitals, doses given, notes
+    DOCUMENT = "document"  # during a downtime or drill: vitals, doses, notes, allergies
+    ORDER = "order"  # during a downtime or drill: write orders
     AUDIT = "audit"  # search and export the audit log; the break-the-glass list
     USERS = "users"  # the list of accounts
 
@@ -41,6 +42,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             P.OR_SCHEDULE,
             P.CLINIC_SCHEDULE,
             P.DOCUMENT,
+            P.ORDER,
         }
     ),
     "pharmacist": frozenset({P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS}),
@@ -53,9 +55,10 @@ ROLES: dict[str, frozenset[Permission]] = {
 
 DESCRIPTIONS: dict[str, str] = {
     "nurse": "Census, patient summaries and MAR of their units; OR board; print; "
-    "break the glass for other patients; during a downtime, document vitals, doses and notes.",
+    "break the glass for other patients; during a downtime, document vitals, doses, notes and "
+    "allergies.",
     "physician": "Census and summaries of their units; search; OR board and clinic schedules; "
-    "print; break the glass for other patients; during a downtime, document.",
+    "print; break the glass for other patients; during a downtime, document and write orders.",
     "pharmacist": "Census and summaries (medications, MAR, allergies, labs) of assigned "
     "units; search; print; break the glass.",
     "scheduler": "OR board and clinic schedules with patient phone numbers, to call patients "

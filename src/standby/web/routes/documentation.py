@@ -12,7 +12,10 @@ writes an audit line (`document`).
 - a dose given, held or refused, against the MAR: the wristband's MRN typed or scanned
   first (wrong-patient guard), then the warnings (given already — here or on another node
   once merged — too early, inside a PRN's interval, allergy) shown to be acknowledged;
-- a progress or nursing note.
+- a progress or nursing note;
+- an allergy, or "no known allergies" (refused over allergies the EHR lists);
+- an order (physicians: `order`), medication, lab, imaging or nursing, to be filed as a
+  request in the EHR.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from standby.accounts.roles import Permission
+from standby.accounts.roles import Permission, can
 from standby.fhir.mar import MarEntry
 from standby.fhir.summary import PatientSummary
 from standby.journal import repository as journal
@@ -190,6 +193,7 @@ def index(pr: PageRequest) -> Response:
         entries=entries,
         saved=saved if any(e.id == saved for e in entries) else "",
         kind_words=KIND_WORDS,
+        may_order=can(pr.user.role, Permission.ORDER),
     )
 
 
@@ -250,34 +254,77 @@ def vitals(pr: PageRequest) -> Response:
     return _saved(pid, entry)
 
 
-# ---- notes ---------------------------------------------------------------------------------
-@page(Permission.DOCUMENT)
-def note(pr: PageRequest) -> Response:
+# ---- notes, allergies, orders: a payload of the form's fields ------------------------------
+def _simple(
+    pr: PageRequest, template: str, kind_of: Any, fields: tuple[str, ...], **ctx: Any
+) -> Response:
+    """A form whose entry is its fields as they are; `kind_of(form)` says which kind (or
+    raises `EntryError`)."""
     opened = _opened(pr)
     if isinstance(opened, Response):
         return opened
     pid, s, drill = opened
     if pr.request.method == "GET":
-        return _render(pr, "document_note.html", s, drill, form={})
-    payload = {
-        "note_type": pr.form.get("note_type", ""),
-        "title": pr.form.get("title", ""),
-        "text": pr.form.get("text", ""),
-    }
+        return _render(pr, template, s, drill, **ctx)
+    payload = {f: pr.form[f] for f in fields if pr.form.get(f, "").strip()}
     try:
+        kind = kind_of(pr.form, s)
         entry = _save(
             pr,
             pid,
             s,
             drill,
-            Kind.NOTE,
-            payload=payload,
+            kind,
+            payload={} if kind is Kind.NO_KNOWN_ALLERGIES else payload,
             performed_at=_local_time(pr, pr.form.get("performed_at", "")),
             entry_id=_entry_id(pr),
         )
     except EntryError as e:
-        return _again(pr, "document_note.html", s, drill, e, form=pr.form)
+        return _again(pr, template, s, drill, e, **{**ctx, "form": pr.form})
     return _saved(pid, entry)
+
+
+@page(Permission.DOCUMENT)
+def note(pr: PageRequest) -> Response:
+    return _simple(pr, "document_note.html", lambda f, s: Kind.NOTE, ("note_type", "title", "text"))
+
+
+def _allergy_kind(form: dict[str, str], s: PatientSummary) -> Kind:
+    if form.get("no_known") != "yes":
+        return Kind.ALLERGY
+    if s.allergies.items:  # never "none" over allergies the EHR lists
+        listed = "; ".join(a.substance for a in s.allergies.items)
+        raise EntryError(
+            "no_known", f"the EHR lists allergies for this patient ({listed}): not recorded"
+        )
+    return Kind.NO_KNOWN_ALLERGIES
+
+
+@page(Permission.DOCUMENT)
+def allergy(pr: PageRequest) -> Response:
+    return _simple(
+        pr, "document_allergy.html", _allergy_kind, ("substance", "reaction", "criticality")
+    )
+
+
+ORDER_FIELDS = (
+    "category",
+    "text",
+    "priority",
+    "orderer",
+    "medication",
+    "dose",
+    "route",
+    "frequency",
+)
+
+
+@page(Permission.ORDER)
+def order(pr: PageRequest) -> Response:
+    me = pr.user.display_name or pr.user.username
+    return _simple(
+        pr, "document_order.html", lambda f, s: Kind.ORDER, ORDER_FIELDS, form={"orderer": me}
+    )
 
 
 # ---- a dose given, held or refused ----------------------------------------------------------
@@ -372,5 +419,7 @@ def routes() -> list[BaseRoute]:
         Route("/patients/{patient_id}/document", index),
         Route("/patients/{patient_id}/document/vitals", vitals, methods=["GET", "POST"]),
         Route("/patients/{patient_id}/document/note", note, methods=["GET", "POST"]),
+        Route("/patients/{patient_id}/document/allergy", allergy, methods=["GET", "POST"]),
+        Route("/patients/{patient_id}/document/order", order, methods=["GET", "POST"]),
         Route("/patients/{patient_id}/document/dose", dose, methods=["GET", "POST"]),
     ]
