@@ -22,6 +22,7 @@ from standby.accounts.lockout import LoginPolicy, RefusalLog
 from standby.accounts.records import AuditEvent
 from standby.accounts.roles import Permission, can
 from standby.clinical.read_cache import ReadCache
+from standby.journal import words as journal_words
 from standby.settings import Settings
 from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
@@ -53,6 +54,8 @@ def environment(tz: tzinfo = UTC) -> jinja2.Environment:
     env.filters["short"] = functools.partial(times.short, tz=tz)
     env.filters["unit_text"] = unit_text
     env.filters["ago"] = times.ago
+    env.globals["what"] = journal_words.what  # a journal entry in a clinician's words
+    env.globals["details"] = journal_words.details
     return env
 
 

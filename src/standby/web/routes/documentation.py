@@ -45,14 +45,6 @@ CLOSED = (
     "Documenting in Standby is open only during a declared EHR downtime or a drill. "
     "When the EHR is up, document in the EHR."
 )
-KIND_WORDS = {
-    Kind.VITALS: "Vital signs",
-    Kind.ADMINISTRATION: "Medication",
-    Kind.NOTE: "Note",
-    Kind.ORDER: "Order",
-    Kind.ALLERGY: "Allergy",
-    Kind.NO_KNOWN_ALLERGIES: "No known allergies",
-}
 _writers: weakref.WeakKeyDictionary[Store, journal.JournalWriter] = weakref.WeakKeyDictionary()
 
 
@@ -192,7 +184,6 @@ def index(pr: PageRequest) -> Response:
         drill,
         entries=entries,
         saved=saved if any(e.id == saved for e in entries) else "",
-        kind_words=KIND_WORDS,
         may_order=can(pr.user.role, Permission.ORDER),
     )
 

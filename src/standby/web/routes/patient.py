@@ -73,7 +73,6 @@ def summary_page(pr: PageRequest) -> Response:
         "patient.html",
         {
             "entries": entries,
-            "kind_words": documentation.KIND_WORDS,
             "saved": "",
             "drill": bool(status and status.drill),
             "document_url": documentation.document_url(pid)
