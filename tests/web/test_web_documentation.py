@@ -22,6 +22,34 @@ from standby.monitor.config import MonitorConfig
 from support.web_site import Hospital, csrf_of
 
 
+def _keep_png(pdf: bytes, name: str) -> None:
+    """The first page as a PNG in artifacts/reports (to look at), when poppler is here."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("pdftoppm") is None:
+        return
+    out = Path(__file__).parents[2] / "artifacts" / "reports"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.pdf").write_bytes(pdf)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "70",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(out / f"{name}.pdf"),
+            str(out / name),
+        ],
+        check=False,
+    )
+
+
 def _declare(h: Hospital, *, drill: bool = False) -> None:
     downtime.declare(h.store, MonitorConfig(), "ic", h.clock.now, reason="EHR down", drill=drill)
 
@@ -265,3 +293,30 @@ def test_orders_are_written_by_physicians(hospital: Hospital) -> None:
     assert e.kind is Kind.ORDER and e.payload["priority"] == "stat"
     page = html.unescape(c.get(f"/patients/{p.id}").text)
     assert "Basic metabolic panel" in page.split('id="orders"')[1]
+
+
+def test_the_documentation_prints_with_the_patients_identifiers(hospital: Hospital) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    _declare(hospital)
+    p = _patient(hospital)
+    c = hospital.login("nurse")
+    url = f"/patients/{p.id}/document/note"
+    data = {**_form(c, url), "note_type": "nursing", "title": "Night", "text": "Slept well."}
+    assert c.post(url, data=data, follow_redirects=False).status_code == 303
+    url = f"/patients/{p.id}/document/vitals"
+    assert (
+        c.post(url, data={**_form(c, url), "spo2": "95"}, follow_redirects=False).status_code == 303
+    )
+    r = c.get(f"/patients/{p.id}/document/print.pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    _keep_png(r.content, "downtime-documentation")
+    text = " ".join(
+        " ".join((pg.extract_text() or "").split()) for pg in PdfReader(io.BytesIO(r.content)).pages
+    )
+    assert p.mrn in text and "Data as of" in text and "not yet in the EHR" in text
+    assert "Slept well." in text and "SpO2 95 %" in text
+    for e in journal.for_patient(hospital.store, p.id):
+        assert e.id in text.replace(" ", "") or e.id[:8] in text

@@ -18,8 +18,10 @@ from reportlab.platypus import Flowable, PageBreak
 from standby.clinical.schedules import ClinicSchedule, ORSchedule
 from standby.fhir.census import Census
 from standby.fhir.summary import PatientSummary
+from standby.journal.entries import Entry
 from standby.reports import styles as st
 from standby.reports.census import census_sheet
+from standby.reports.documentation import documentation
 from standby.reports.forms import forms, label_sheets
 from standby.reports.pages import Context, Furniture, Marker, PacketDoc
 from standby.reports.patient import mar_only, packet
@@ -117,6 +119,11 @@ def _days(days: Sequence[ORSchedule] | Sequence[ClinicSchedule]) -> str:
 def patient_pdf(s: PatientSummary, f: Furniture) -> PDF:
     """One patient's packet followed by their blank forms ("print this patient")."""
     return _build([*packet(s), *forms(s)], f, title=f"Packet {s.header.mrn}")
+
+
+def documentation_pdf(s: PatientSummary, entries: Sequence[Entry], f: Furniture) -> PDF:
+    """What was documented on one patient in Standby during the downtime."""
+    return _build(documentation(s, entries), f, title=f"Downtime documentation {s.header.mrn}")
 
 
 def unit_pdf(census: Census, summaries: Sequence[PatientSummary], f: Furniture) -> PDF:

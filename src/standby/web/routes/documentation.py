@@ -36,9 +36,11 @@ from standby.journal import repository as journal
 from standby.journal.entries import VITALS, Capture, Entry, EntryError, Kind, make_entry
 from standby.journal.overlay import SHOWN
 from standby.journal.warnings import DoseWarning, administration_warnings, patient_confirmed
+from standby.reports import render
 from standby.store.base import Store
 from standby.web import access, charting, header
 from standby.web.guard import PageRequest, not_found, page
+from standby.web.routes import printing
 
 NO_PATIENT = "Standby holds no patient with this id."
 CLOSED = (
@@ -405,9 +407,23 @@ def dose(pr: PageRequest) -> Response:
     return _saved(pid, entry)
 
 
+@page(Permission.PRINT)
+def print_documentation(pr: PageRequest) -> Response:
+    """This downtime's entries on the patient as a PDF (for the chart and handover)."""
+    opened = _opened(pr)
+    if isinstance(opened, Response):
+        return opened
+    pid, s, drill = opened
+    entries = [e for e in journal.in_effect(journal.for_patient(pr.web.store, pid, drill=drill))]
+    pr.audit("print", pid, f"downtime documentation ({len(entries)} entries)")
+    pdf = render.documentation_pdf(s, entries, printing.furniture(pr, s.header.unit))
+    return printing.pdf_response(pdf, f"downtime-documentation-{s.header.mrn or pid}.pdf")
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/patients/{patient_id}/document", index),
+        Route("/patients/{patient_id}/document/print.pdf", print_documentation),
         Route("/patients/{patient_id}/document/vitals", vitals, methods=["GET", "POST"]),
         Route("/patients/{patient_id}/document/note", note, methods=["GET", "POST"]),
         Route("/patients/{patient_id}/document/allergy", allergy, methods=["GET", "POST"]),

@@ -39,7 +39,7 @@ def unit_pdf_url(unit_id: str) -> str:
     return f"/units/{unit_id}/print.pdf"
 
 
-def _furniture(pr: PageRequest, unit: str) -> Furniture:
+def furniture(pr: PageRequest, unit: str) -> Furniture:
     data = pr.web.header()
     status = header.downtime_status(pr.web.store)
     banner = status.label if status is not None and (status.in_downtime or status.drill) else None
@@ -62,7 +62,7 @@ def content_disposition(name: str) -> str:
     return f"inline; filename=\"{plain}\"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
 
 
-def _pdf(body: bytes, name: str) -> Response:
+def pdf_response(body: bytes, name: str) -> Response:
     return Response(
         bytes(body),
         media_type="application/pdf",
@@ -116,11 +116,11 @@ def patient_print(pr: PageRequest) -> Response:
         pr,
         [pid],
         granted.via,
-        lambda: render.patient_pdf(summary, _furniture(pr, summary.header.unit)),
+        lambda: render.patient_pdf(summary, furniture(pr, summary.header.unit)),
     )
     if isinstance(made, Response):
         return made
-    return _pdf(made, f"patient-{summary.header.mrn or pid}.pdf")
+    return pdf_response(made, f"patient-{summary.header.mrn or pid}.pdf")
 
 
 @page(Permission.PRINT)
@@ -142,11 +142,11 @@ def unit_print(pr: PageRequest) -> Response:
         pr,
         [p.id for p in census.patients],
         f"unit {unit_id}",
-        lambda: render.unit_pdf(census, summaries, _furniture(pr, census.unit)),
+        lambda: render.unit_pdf(census, summaries, furniture(pr, census.unit)),
     )
     if isinstance(made, Response):
         return made
-    return _pdf(made, f"unit-{census.unit}.pdf")
+    return pdf_response(made, f"unit-{census.unit}.pdf")
 
 
 def routes() -> list[BaseRoute]:
