@@ -295,6 +295,7 @@ def _welcome(
     console.print("  • physician: search 'jose' or 'smith'; tell the two John Smiths apart")
     console.print(f"  • cut the EHR:   {cmd} demo outage on{d}    (in another terminal)")
     console.print("    watch the header and banner turn to downtime within a minute;")
+    console.print("    then, as nurse, open a patient → Document: vital signs, a dose, a note")
     console.print(f"    then: {cmd} demo outage off{d}, and confirm the end as 'commander'")
     key = os.environ.get("STANDBY_DB_KEY_FILE")
     env = f"STANDBY_DB_KEY_FILE={key} " if key else ""
