@@ -125,6 +125,7 @@ ROLES_AND_UNITS = {
     "ic": "incident-commander",
     "admin": "admin",
     "nurse2": "nurse",  # on another unit
+    "registrar": "registrar",  # every unit
 }
 
 
@@ -199,6 +200,7 @@ def _hospital_over(store: Any, settings: Settings) -> Hospital:
     for name, role in ROLES_AND_UNITS.items():
         unit = other if name == "nurse2" else unit_id
         units_of = [unit] if role in ("nurse", "physician", "pharmacist") else []
+        units_of = ["*"] if role == "registrar" else units_of
         users.add_user(store, name, PASSWORD, role=role, units=units_of, display_name=name.title())
     app = create_app(settings, store, clock=clock)
     return Hospital(app, store, clock, settings, unit_id, other)

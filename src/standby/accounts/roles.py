@@ -22,6 +22,7 @@ class Permission(enum.StrEnum):
     CLINIC_SCHEDULE = "clinic-schedule"  # clinic schedules, with patient phone numbers
     DOCUMENT = "document"  # during a downtime or drill: vitals, doses, notes, allergies
     ORDER = "order"  # during a downtime or drill: write orders
+    REGISTER = "register"  # during a downtime or drill: register a patient who arrives
     AUDIT = "audit"  # search and export the audit log; the break-the-glass list
     USERS = "users"  # the list of accounts
 
@@ -50,13 +51,14 @@ ROLES: dict[str, frozenset[Permission]] = {
     "incident-commander": frozenset(
         {P.CENSUS, P.CENSUS_ALL_UNITS, P.OR_SCHEDULE, P.CLINIC_SCHEDULE}
     ),
+    "registrar": frozenset({P.CENSUS, P.SEARCH, P.REGISTER}),
     "admin": frozenset({P.AUDIT, P.USERS}),
 }
 
 DESCRIPTIONS: dict[str, str] = {
     "nurse": "Census, patient summaries and MAR of their units; OR board; print; "
     "break the glass for other patients; during a downtime, document vitals, doses, notes and "
-    "allergies.",
+    "allergies, and admit, transfer and discharge.",
     "physician": "Census and summaries of their units; search; OR board and clinic schedules; "
     "print; break the glass for other patients; during a downtime, document and write orders.",
     "pharmacist": "Census and summaries (medications, MAR, allergies, labs) of assigned "
@@ -65,6 +67,9 @@ DESCRIPTIONS: dict[str, str] = {
     "whose surgery or visit must move; patient search (demographics only).",
     "incident-commander": "Census of every unit (beds, flags, who is where) and the "
     "schedules, to run the downtime; no clinical summaries.",
+    "registrar": "Patient registration: search (to find a patient already known before "
+    "registering), the census of their units (to see free beds); during a downtime, register a "
+    "patient who arrives (downtime MRN and encounter number, wristband label).",
     "admin": "Accounts, the audit log (search, CSV export) and the break-the-glass list; "
     "no patient data beyond what the audit log names.",
 }

@@ -188,6 +188,7 @@ DEMO_USERS = [
     ("pharmacist", "pharmacist", "*", "Demo Pharmacist"),
     ("scheduler", "scheduler", "", "Demo Scheduler"),
     ("commander", "incident-commander", "*", "Demo Incident Commander"),
+    ("registrar", "registrar", "*", "Demo Registrar"),
     ("admin", "admin", "", "Demo Admin"),
 ]
 

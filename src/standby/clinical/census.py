@@ -16,10 +16,13 @@ from standby.clinical.directory import directory
 from standby.clinical.search import every_match
 from standby.clinical.summary import Extent, build_summary
 from standby.fhir import display as d
-from standby.fhir.census import Census, CensusBed, bed_sort_key, census_patient
+from standby.fhir.census import Census, CensusBed, Departure, bed_sort_key, census_patient
+from standby.fhir.header import location_path, place
 from standby.fhir.summary import PatientSummary, encounter_bed
 from standby.fhir.timing import StandardTimes
+from standby.journal import adt as journal_adt
 from standby.journal import schema as journal_schema
+from standby.journal.entries import Kind
 from standby.store.base import Store
 
 if TYPE_CHECKING:
@@ -172,6 +175,13 @@ def _census_and_summaries(
         loc = encounter_bed(enc)
         if pid and loc in in_unit and pid not in placed:
             placed[pid] = loc
+    # the journal's admissions, transfers, discharges and registrations (not yet in the
+    # EHR): patients it placed on this unit join; where each is now, their summary says
+    moved = journal_adt.placements(store)
+    for pid, pl in moved.items():
+        if pl.location_id in in_unit and pid not in placed:
+            placed[pid] = pl.location_id
+    departed: list[Departure] = []
     by_bed: dict[str, CensusBed] = {}
     unplaced: list[CensusBed] = []
     summaries: dict[str, PatientSummary] = {}
@@ -193,16 +203,23 @@ def _census_and_summaries(
             continue
         s, loc = got.summary, got.bed
         if loc not in in_unit:
+            if pid in moved:  # the replica has them here; the journal moved or discharged them
+                departed.append(_departure(s, moved[pid], dire.resolved))
             continue  # the patient's current encounter is elsewhere
         row = census_patient(s)
         summaries[pid] = s
+        note = _downtime_note(moved[pid].kind) if pid in moved else ""
         if loc in beds and loc not in by_bed:
             room = dire.location(d.reference_id(beds[loc].get("partOf"), "Location"))
             by_bed[loc] = CensusBed(
-                loc, str(beds[loc].get("name") or loc), str((room or {}).get("name") or ""), row
+                loc,
+                str(beds[loc].get("name") or loc),
+                str((room or {}).get("name") or ""),
+                row,
+                note,
             )
         else:
-            unplaced.append(CensusBed(None, s.header.bed, s.header.room, row))
+            unplaced.append(CensusBed(None, s.header.bed, s.header.room, row, note))
     rows = []
     for bid, bed in beds.items():
         if bid in by_bed:
@@ -218,5 +235,34 @@ def _census_and_summaries(
     unplaced.sort(key=lambda b: b.patient.name if b.patient else "")
     alias = (unit.get("alias") or [unit.get("name") or unit_id])[0]
     name = str(unit.get("name") or alias)
-    census = Census(unit_id, str(alias), name, now, rows + unplaced, charted_until)
+    departed.sort(key=lambda x: x.at)
+    census = Census(unit_id, str(alias), name, now, rows + unplaced, charted_until, tuple(departed))
     return census, [summaries[b.patient.id] for b in census.beds if b.patient is not None]
+
+
+NOT_IN_EHR = "not yet in the EHR"
+DOWNTIME_NOTES = {
+    Kind.ADMIT: f"Admitted during downtime — {NOT_IN_EHR}",
+    Kind.TRANSFER: f"Moved here during downtime — {NOT_IN_EHR}",
+    Kind.REGISTRATION: "Registered during downtime — not in the EHR (downtime MRN)",
+}
+
+
+def _downtime_note(kind: Kind) -> str:
+    """What a census row says of a patient the journal placed."""
+    return DOWNTIME_NOTES.get(kind, f"Entered during downtime — {NOT_IN_EHR}")
+
+
+def _departure(s: PatientSummary, pl: journal_adt.Placement, resolved: JSON) -> Departure:
+    if pl.location_id is None:
+        what = "Discharged" + (f" ({pl.disposition})" if pl.disposition else "")
+    else:
+        path = location_path(pl.location_id, resolved)
+        unit = path.get("wi")
+        spot = path.get("bd") or path.get("ro")
+        unit_name = str((unit.get("alias") or [unit.get("name")])[0]) if unit else ""
+        what = "Moved to " + (
+            place(unit_name, str((spot or {}).get("name") or "")) or "another unit"
+        )
+    h = s.header
+    return Departure(h.patient_id, h.name, h.dob, h.mrn, what, pl.at)

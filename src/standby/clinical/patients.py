@@ -11,9 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from standby.clinical.directory import Directory, directory
+from standby.clinical.summary import with_journal
 from standby.fhir import display as d
 from standby.fhir.header import place
 from standby.fhir.summary import current_encounter, encounter_bed, location_path
+from standby.journal import adt as journal_adt
 from standby.store.base import Store
 
 JSON = Mapping[str, Any]
@@ -120,6 +122,11 @@ def search_patients(
                 found.setdefault(str(p.get("id")), p)
                 if _whole_names(p, words):
                     exact.add(str(p.get("id")))
+    for p in _registered_matches(store, q, q_date, words):  # registered during downtime
+        if str(p.get("id")) not in found:
+            found[str(p.get("id"))] = p
+            total += 1
+            exact.add(str(p.get("id")))
     ranked_all = total <= len(found)
     if dob_iso:
         found = {k: p for k, p in found.items() if p.get("birthDate") == dob_iso}
@@ -130,6 +137,29 @@ def search_patients(
     out = [_match(store, p, dire, when) for p in found.values()]
     out.sort(key=lambda x: (x.id not in exact, not x.admitted, fold(x.name), x.dob))
     return PatientResults(out[:limit], total, ranked_all)
+
+
+def _registered_matches(store: Store, q: str, q_date: str, words: list[str]) -> list[JSON]:
+    """Patients registered during downtime (only in the journal) whose downtime MRN (or
+    any identifier given) equals `q`, whose birth date is `q_date`, or whose names start
+    with every word."""
+    out: list[JSON] = []
+    for p in journal_adt.registered_patients(store):
+        idents = {fold(str(i.get("value") or "")) for i in p.get("identifier") or []}
+        parts = [
+            fold(x)
+            for n in p.get("name") or []
+            for part in [n.get("family") or "", *(n.get("given") or [])]
+            for x in re.split(r"[\s-]+", str(part))
+            if x
+        ]
+        if (
+            (q_date and p.get("birthDate") == q_date)
+            or fold(q) in idents
+            or (words and all(any(x.startswith(fold(w)) for x in parts) for w in words))
+        ):
+            out.append(p)
+    return out
 
 
 def find_patients(
@@ -183,7 +213,10 @@ def patient_location(
     """Where the patient is now, from their current encounter: ("4W 412-B", unit id,
     True), ("Admitted (location not recorded)", None, True) or ("Not admitted", None,
     False)."""
-    encs = [sr.json() for sr in store.compartment(patient_id, ["Encounter"])]
+    stored = [sr.json() for sr in store.compartment(patient_id, ["Encounter"])]
+    encs = [
+        r for r in with_journal(store, patient_id, stored) if r.get("resourceType") == "Encounter"
+    ]
     enc = current_encounter(encs)
     if enc is None:
         return "Not admitted", None, False

@@ -120,9 +120,9 @@ def build_summary(
     journal_schema.ensure(store)  # before the snapshot: a table made inside it is not in it
     with store.read_transaction():
         resources, keys = _gather(store, patient_id, now, extent)
+        resources = with_journal(store, patient_id, resources)
         if patient_required and not any(r.get("resourceType") == "Patient" for r in resources):
             return None
-        resources += journal_resources(store, patient_id)
         dire = directory(store)
         refs = referenced_keys(resources)
         resolved = resolve(store, resources, dire, refs)
@@ -143,6 +143,18 @@ def build_summary(
         frozenset(keys | refs | resolved.keys()),
         next_change(summary.mar, horizons),
     )
+
+
+def with_journal(store: Store, patient_id: str, resources: Sequence[JSON]) -> list[JSON]:
+    """The patient's resources from the replica with what stands of their journal entries
+    (`standby.journal.overlay.with_journal`): what was documented, their encounters as
+    the journal's admissions, transfers and discharges left them, and for a patient
+    registered during downtime (`journal-<uuid>`) the registration's Patient. Drill
+    entries are not shown here (except on a patient registered in a drill)."""
+    entries = journal_repository.for_patient(store, patient_id)
+    if not entries:
+        return list(resources)
+    return list(journal_overlay.with_journal(resources, entries))
 
 
 def journal_resources(store: Store, patient_id: str) -> list[JSON]:
@@ -177,9 +189,10 @@ def patient_summary(
 def patient_identity(store: Store, patient_id: str, now: datetime) -> IdentityRead | None:
     """The patient's identity and unit from the Patient and their encounters (not the
     whole compartment); None when the replica holds no such patient."""
+    journal_schema.ensure(store)
     with store.read_transaction():
         stored = store.compartment(patient_id, ["Patient", "Encounter"])
-        resources: list[JSON] = [sr.json() for sr in stored]
+        resources: list[JSON] = with_journal(store, patient_id, [sr.json() for sr in stored])
         patients = [r for r in resources if r.get("resourceType") == "Patient"]
         if not patients:
             return None

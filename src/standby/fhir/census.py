@@ -101,6 +101,22 @@ class CensusBed:
     bed: str  # bed label ("412-B"); "" for a patient placed on the unit without a bed
     room: str
     patient: CensusPatient | None  # None: empty bed
+    # placed here by the journal while the EHR is down ("Moved here during downtime — not
+    # yet in the EHR"); "" when the replica has the patient here
+    downtime: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    """A patient the replica still has on the unit whom the journal has moved or
+    discharged during the downtime (not yet in the EHR)."""
+
+    patient_id: str
+    name: str
+    dob: str
+    mrn: str
+    what: str  # "Discharged (home)", "Moved to 3W 301-A"
+    at: datetime  # performed
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +128,8 @@ class Census:
     beds: list[CensusBed]
     # during a downtime: when the EHR stopped hearing of charting (None: normal operation)
     charted_until: datetime | None = None
+    # patients the journal has moved off the unit or discharged (not yet in the EHR)
+    departed: tuple[Departure, ...] = ()
 
     @property
     def occupied(self) -> list[CensusBed]:

@@ -98,6 +98,7 @@ ADMINISTRATION_STATUSES = ("given", "held", "refused", "not-given")
 NOTE_TYPES = ("progress", "nursing")
 ORDER_CATEGORIES = ("medication", "lab", "imaging", "nursing")
 SEXES = ("male", "female", "other", "unknown")
+SETTINGS = ("inpatient", "emergency", "ambulatory")  # where a registered patient is seen
 
 
 def _text(payload: Mapping[str, Any], name: str, *, required: bool = True, limit: int = 200) -> str:
@@ -211,7 +212,17 @@ def _registration(payload: Mapping[str, Any]) -> None:
     _text(payload, "mrn", limit=40)
     _text(payload, "encounter_number", limit=40)
     _text(payload, "location_id", required=False, limit=64)
-    for name in ("phone", "address", "identifying_notes"):
+    if payload.get("setting") is not None:
+        _one_of(payload, "setting", SETTINGS)
+    for name in (
+        "phone",
+        "address",
+        "identifying_notes",
+        "ehr_mrn",
+        "other_identifier",
+        "other_identifier_type",
+        "brought_by",
+    ):
         _text(payload, name, required=False, limit=300)
 
 

@@ -94,9 +94,36 @@ class Subject:
 
     @classmethod
     def of(cls, entry: Entry) -> Subject:
-        """The replica's ids, as the entry names them."""
+        """The replica's ids, as the entry names them; a patient or encounter the journal
+        made (a local id `journal-<uuid>`: registered or admitted during downtime) as the
+        `urn:uuid:` back-entry gives it until the EHR has given it an id."""
+        enc = _filed(entry.encounter_id, "Encounter") if entry.encounter_id else None
+        return cls(_filed(entry.patient_id, "Patient"), enc)
+
+    @classmethod
+    def local(cls, entry: Entry) -> Subject:
+        """The ids as the read model shows them (the replica's, or `journal-<uuid>`)."""
         enc = {"reference": f"Encounter/{entry.encounter_id}"} if entry.encounter_id else None
         return cls({"reference": f"Patient/{entry.patient_id}"}, enc)
+
+
+JOURNAL_ID_PREFIX = "journal-"
+
+
+def _filed(local: str, rtype: str) -> JSON:
+    if local.startswith(JOURNAL_ID_PREFIX):
+        return {"reference": f"urn:uuid:{uuid.UUID(local.removeprefix(JOURNAL_ID_PREFIX))}"}
+    return {"reference": f"{rtype}/{local}"}
+
+
+def registration_patient_id(entry_id: str) -> str:
+    """The local id of the patient a registration makes (`journal-<uuid>`)."""
+    return f"{JOURNAL_ID_PREFIX}{uuid.UUID(entry_id)}"
+
+
+def registration_encounter_id(entry_id: str) -> str:
+    """The local id of the encounter a registration makes."""
+    return f"{JOURNAL_ID_PREFIX}{uuid.uuid5(uuid.UUID(entry_id), 'encounter')}"
 
 
 def entry_identifier(entry_id: str, part: str = "") -> JSON:
@@ -358,31 +385,58 @@ def _encounter(entry: Entry, subject: Subject, current: Mapping[str, Any] | None
     return [enc]
 
 
-def _registration(entry: Entry) -> list[JSON]:
+ENCOUNTER_CLASSES = {  # a registration's setting → v3-ActCode
+    "inpatient": ("IMP", "inpatient encounter"),
+    "emergency": ("EMER", "emergency"),
+    "ambulatory": ("AMB", "ambulatory"),
+}
+
+
+def _registration(entry: Entry, subject: Subject) -> list[JSON]:
     p = entry.payload
+    identifiers: list[JSON] = [
+        entry_identifier(entry.id),
+        {"use": "temp", "type": MRN_TYPE, "system": DOWNTIME_MRN_SYSTEM, "value": p["mrn"]},
+    ]
+    if p.get("ehr_mrn"):  # as the patient or family said it: for matching, not verified
+        identifiers.append(
+            {
+                "use": "secondary",
+                "type": {"text": "EHR MRN as stated, not verified"},
+                "value": p["ehr_mrn"],
+            }
+        )
+    if p.get("other_identifier"):
+        identifiers.append(
+            {
+                "use": "secondary",
+                "type": {"text": p.get("other_identifier_type") or "Other identifier"},
+                "value": p["other_identifier"],
+            }
+        )
+    name: JSON = {"use": "official", "family": p["family"]}
+    if p.get("given"):
+        name["given"] = [p["given"]]
     patient: JSON = {
         "resourceType": "Patient",
         "meta": _meta(),
-        "identifier": [
-            entry_identifier(entry.id),
-            {"use": "temp", "type": MRN_TYPE, "system": DOWNTIME_MRN_SYSTEM, "value": p["mrn"]},
-        ],
-        "name": [
-            {
-                "use": "official",
-                "family": p["family"],
-                **({"given": [p["given"]]} if p.get("given") else {}),
-            }
-        ],
+        "identifier": identifiers,
+        "name": [name],
         "gender": p["sex"],
         "birthDate": p["birth_date"],
     }
-    if p.get("given"):
-        patient["name"][0]["given"] = [p["given"]]
     if p.get("phone"):
         patient["telecom"] = [{"system": "phone", "value": p["phone"]}]
     if p.get("address"):
         patient["address"] = [{"text": p["address"]}]
+    if p.get("brought_by"):
+        patient["contact"] = [
+            {
+                "name": {"text": p["brought_by"]},
+                "relationship": [{"text": "Brought the patient in"}],
+            }
+        ]
+    code, display = ENCOUNTER_CLASSES[p.get("setting") or "inpatient"]
     encounter: JSON = {
         "resourceType": "Encounter",
         "meta": _meta(),
@@ -393,14 +447,20 @@ def _registration(entry: Entry) -> list[JSON]:
         "status": "in-progress",
         "class": {
             "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
-            "code": "IMP",
-            "display": "inpatient encounter",
+            "code": code,
+            "display": display,
         },
-        "subject": {"reference": registration_reference(entry.id)},
+        "subject": subject.patient,
         "period": {"start": _instant(entry)},
     }
     if p.get("location_id"):
-        encounter["location"] = [{"location": {"reference": f"Location/{p['location_id']}"}}]
+        encounter["location"] = [
+            {
+                "location": {"reference": f"Location/{p['location_id']}"},
+                "status": "active",
+                "period": {"start": _instant(entry)},
+            }
+        ]
     return [patient, encounter]
 
 
@@ -415,6 +475,8 @@ def to_fhir(
 ) -> list[JSON]:
     """The FHIR R4 resources `entry` will be filed as (none for a strike). `current`: the
     Encounter a transfer or discharge changes, as the replica holds it."""
+    if subject is None and entry.kind is Kind.REGISTRATION:
+        subject = Subject({"reference": registration_reference(entry.id)})
     subject = subject or Subject.of(entry)
     match entry.kind:
         case Kind.VITALS:
@@ -430,6 +492,6 @@ def to_fhir(
         case Kind.ADMIT | Kind.TRANSFER | Kind.DISCHARGE:
             return _encounter(entry, subject, current)
         case Kind.REGISTRATION:
-            return _registration(entry)
+            return _registration(entry, subject)
         case Kind.STRIKE:
             return []

@@ -13,12 +13,14 @@ has a local id (`journal-<uuid>`, never an EHR id) and is tagged `downtime` in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from standby.clock import instant
+from standby.journal import adt
+from standby.journal.adt import local_id
 from standby.journal.entries import Entry, Kind
-from standby.journal.fhir_mapping import DOWNTIME_TAG, URI_SYSTEM, to_fhir
+from standby.journal.fhir_mapping import DOWNTIME_TAG, JOURNAL_ID_PREFIX, Subject, to_fhir
 from standby.journal.repository import in_effect
 
 JSON = dict[str, Any]
@@ -36,12 +38,11 @@ SHOWN = frozenset(
 )
 
 
-def local_id(resource: Mapping[str, Any]) -> str:
-    """ "journal-<uuid>" from the resource's entry identifier."""
-    for ident in resource.get("identifier") or []:
-        if ident.get("system") == URI_SYSTEM:
-            return "journal-" + str(ident["value"]).removeprefix("urn:uuid:")
-    raise ValueError("a journal resource carries its entry's identifier")
+# the kinds the documentation lists show (what is documented, and admissions, transfers,
+# discharges and registrations)
+LISTED = SHOWN | adt.ADT_KINDS
+
+__all__ = ["LISTED", "SHOWN", "as_resources", "is_from_journal", "local_id", "with_journal"]
 
 
 def as_resources(entries: Iterable[Entry], *, drill: bool = False) -> list[JSON]:
@@ -52,7 +53,7 @@ def as_resources(entries: Iterable[Entry], *, drill: bool = False) -> list[JSON]
     for e in in_effect(wanted):
         if e.kind not in SHOWN:
             continue
-        for r in to_fhir(e):
+        for r in to_fhir(e, Subject.local(e)):
             r["id"] = local_id(r)
             r["meta"] = {
                 **r.get("meta", {}),
@@ -60,6 +61,31 @@ def as_resources(entries: Iterable[Entry], *, drill: bool = False) -> list[JSON]
                 "lastUpdated": instant(e.recorded_at),
             }
             out.append(r)
+    return out
+
+
+def with_journal(
+    resources: Sequence[Mapping[str, Any]], entries: Iterable[Entry], *, drill: bool = False
+) -> list[JSON]:
+    """One patient's resources from the replica with what stands of their journal entries:
+    the documented resources beside the replica's (`as_resources`), their encounters as the
+    journal's admissions, transfers and discharges left them (`adt.encounters_after`), and,
+    for a patient registered during downtime (`journal-<uuid>`), the registration's
+    Patient. A patient who exists only in a drill (registered in it) is shown with the
+    drill's entries."""
+    entries = list(entries)
+    if any(e.kind is Kind.REGISTRATION and e.drill for e in entries) and all(
+        e.patient_id.startswith(JOURNAL_ID_PREFIX) for e in entries
+    ):
+        drill = True
+    wanted = in_effect([e for e in entries if e.drill == drill])
+    out: list[JSON] = [dict(r) for r in resources if r.get("resourceType") != "Encounter"]
+    patient = adt.registered_patient(wanted)
+    if patient is not None and not any(r.get("resourceType") == "Patient" for r in out):
+        out.insert(0, patient)
+    encounters = [r for r in resources if r.get("resourceType") == "Encounter"]
+    out += adt.encounters_after(encounters, wanted)
+    out += as_resources(wanted, drill=drill)
     return out
 
 

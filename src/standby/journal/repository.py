@@ -76,6 +76,9 @@ def _entry(r: Sequence[Any]) -> Entry:
     )
 
 
+entry_of_row = _entry  # a row of `COLUMNS` as an Entry (for the journal's other readers)
+
+
 def append(store: Store, entries: Sequence[Entry]) -> Appended:
     """Write `entries` in one durable transaction (all or none); an entry whose id is
     already in the journal is not written again."""

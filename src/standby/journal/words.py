@@ -60,5 +60,18 @@ def details(entry: Entry) -> str:
             if p.get("category") == "medication":
                 med = f" — {p['medication']} {p['dose']} {p['route']} {p['frequency']}"
             return f"{p['category']}: {p['text']}{med} · {p['priority']} · {p['orderer']}"
+        case Kind.ADMIT:
+            return f"Admitted to {p.get('location_name') or p.get('location_id')}"
+        case Kind.TRANSFER:
+            return f"Moved to {p.get('location_name') or p.get('location_id')}"
+        case Kind.DISCHARGE:
+            return f"Discharged: {p.get('disposition', '')}"
+        case Kind.REGISTRATION:
+            where = p.get("location_name") or str(p.get("setting") or "")
+            name = ", ".join(x for x in (str(p.get("family", "")).upper(), p.get("given")) if x)
+            return (
+                f"{name}, DOB {p.get('birth_date')}, downtime MRN {p.get('mrn')},"
+                f" encounter {p.get('encounter_number')}" + (f" · {where}" if where else "")
+            )
         case _:
             return ", ".join(f"{k}: {v}" for k, v in p.items())

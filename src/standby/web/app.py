@@ -49,6 +49,7 @@ from standby.web.middleware import AuthMiddleware
 from standby.web.refusals import RefusalWatch
 from standby.web.routes import (
     admin,
+    adt,
     auth,
     census,
     documentation,
@@ -56,6 +57,7 @@ from standby.web.routes import (
     monitor,
     patient,
     printing,
+    registration,
     schedules,
     search,
     status,
@@ -74,6 +76,8 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     search.routes,
     patient.routes,
     documentation.routes,
+    adt.routes,
+    registration.routes,
     schedules.routes,
     printing.routes,
     admin.routes,
@@ -83,6 +87,7 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
 NAV: tuple[tuple[str, str, Permission | None], ...] = (
     *census.NAV,
     *search.NAV,
+    *registration.NAV,
     *schedules.NAV,
     *admin.NAV,
     *monitor.NAV,

@@ -34,7 +34,7 @@ from standby.fhir.mar import MarEntry
 from standby.fhir.summary import PatientSummary
 from standby.journal import repository as journal
 from standby.journal.entries import VITALS, Capture, Entry, EntryError, Kind, make_entry
-from standby.journal.overlay import SHOWN
+from standby.journal.overlay import LISTED
 from standby.journal.warnings import DoseWarning, administration_warnings, patient_confirmed
 from standby.reports import render
 from standby.store.base import Store
@@ -174,7 +174,7 @@ def index(pr: PageRequest) -> Response:
     entries = [
         e
         for e in journal.in_effect(journal.for_patient(pr.web.store, pid, drill=drill))
-        if e.kind in SHOWN
+        if e.kind in LISTED
     ]
     entries.reverse()
     saved = pr.query("saved")

@@ -18,7 +18,7 @@ from standby.accounts.roles import Permission, can
 from standby.fhir.observations import VITAL_RANGES
 from standby.fhir.summary_model import VITAL_COLUMNS
 from standby.journal import repository as journal
-from standby.journal.overlay import SHOWN
+from standby.journal.overlay import LISTED
 from standby.web import access, charting, charts, header
 from standby.web.guard import PageRequest, not_found, page
 from standby.web.routes import documentation, printing
@@ -66,7 +66,7 @@ def summary_page(pr: PageRequest) -> Response:
         entries = [
             e
             for e in journal.in_effect(journal.for_patient(pr.web.store, pid, drill=status.drill))
-            if e.kind in SHOWN
+            if e.kind in LISTED
         ]
         entries.reverse()
     return pr.render(
