@@ -24,6 +24,7 @@ from standby.journal import repository as journal
 from standby.journal.entries import Kind
 from standby.monitor import downtime
 from standby.monitor.config import MonitorConfig
+from standby.web.routes import printing
 from support.web_site import Hospital, csrf_of
 
 
@@ -129,8 +130,17 @@ def _census_after_transfer(h: Hospital) -> None:
     summary = h.app.state.web.summaries.summary(p.id, h.clock.now)
     assert summary.header.bed_id == target.bed_id
     # the census PDF packet says the same
-    pdf = h.login("nurse2").get(f"/units/{h.other_unit_id}/print.pdf")
-    assert pdf.status_code == 200
+    new_pdf = _pdf_text(h.login("nurse2").get(printing.unit_pdf_url(h.other_unit_id)))
+    assert "Moved here during downtime — not yet in the EHR" in " ".join(new_pdf.split())
+    old_pdf = " ".join(_pdf_text(c.get(printing.unit_pdf_url(h.unit_id))).split())
+    assert "Left this unit during the downtime — not yet in the EHR" in old_pdf
+    assert old.departed[0].what in old_pdf
+
+
+def _pdf_text(r: Any) -> str:
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf", r.text[:300]
+    done = subprocess.run(["pdftotext", "-", "-"], input=r.content, capture_output=True, check=True)
+    return done.stdout.decode()
 
 
 def test_a_transfer_into_an_occupied_bed_is_refused(hospital: Hospital) -> None:

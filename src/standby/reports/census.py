@@ -57,7 +57,8 @@ def census_sheet(c: Census) -> list[Flowable]:
                 p(b.bed or "no bed", st.CELL_BOLD),
                 markup(
                     f"<b>{esc(x.name)}</b><br/>DOB {esc(x.dob)} · {esc(x.age)} {esc(x.sex)}"
-                    f"<br/>MRN {esc(x.mrn)}",
+                    f"<br/>{'Downtime MRN' if x.id.startswith('journal-') else 'MRN'}"
+                    f" {esc(x.mrn)}" + (f"<br/><b>{esc(b.downtime)}</b>" if b.downtime else ""),
                     st.CELL,
                 ),
                 p(x.attending),
@@ -97,4 +98,24 @@ def census_sheet(c: Census) -> list[Flowable]:
             zebra=False,
         )
     )
+    if c.departed:
+        out.append(para("Left this unit during the downtime — not yet in the EHR", st.H2))
+        out.append(
+            headed_table(
+                ["Patient", "Where to", "When"],
+                [
+                    [
+                        markup(
+                            f"<b>{esc(x.name)}</b><br/>DOB {esc(x.dob)} · MRN {esc(x.mrn)}",
+                            st.CELL,
+                        ),
+                        p(x.what),
+                        p(local_text(x.at, c.now)),
+                    ]
+                    for x in c.departed
+                ],
+                [3.0 * inch, 4.0 * inch, 2.0 * inch],
+                zebra=False,
+            )
+        )
     return out
