@@ -4,6 +4,10 @@ not yet in the EHR. Screenshots: artifacts/screenshots/web-document-*.png."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from standby import clinical
@@ -70,3 +74,86 @@ def test_a_nurse_and_a_physician_document_during_a_downtime(hospital: Hospital) 
         assert journal.locator("tbody tr").count() == 3
         assert "in Standby, not yet in the EHR" in page.locator("#mar").inner_text()
         shot(page, "document-5-summary")
+
+
+def _adt_shot(page: Any, tmp_path: Path, name: str) -> None:
+    """A screenshot under the test's tmp dir, with a copy in /tmp/shots/adt/ to look at."""
+    path = tmp_path / f"adt-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    keep = Path("/tmp/shots/adt")
+    keep.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, keep / path.name)
+
+
+def test_a_registrar_registers_and_a_nurse_transfers_during_a_downtime(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    web = hospital.app.state.web
+    web.settings = web.settings.model_copy(
+        update={
+            "journal_mrn_range": "DT4W-0001..DT4W-0999",
+            "journal_encounter_range": "DE4W-0001..DE4W-0999",
+        }
+    )
+    downtime.declare(hospital.store, MonitorConfig(), "ic", hospital.clock.now, reason="EHR down")
+    census = clinical.unit_census(hospital.store, hospital.unit_id, hospital.clock.now)
+    free = [b for b in census.beds if b.patient is None and b.bed_id]
+    bed = free[0]
+    mover = census.occupied[0]
+    assert mover.patient is not None
+    with served(hospital.app) as base, chromium() as browser:
+        page = browser.new_page(viewport=TABLET)
+        log_in(page, base, "registrar")
+        page.get_by_role("link", name="Register a patient").click()
+        page.wait_for_url(f"{base}/register")
+        page.get_by_label("Family name").fill("Okafor")
+        page.get_by_label("Given name(s)").fill("Chidi")
+        page.get_by_label("Date of birth").fill("1961-07-14")
+        page.get_by_label("Male", exact=True).check()
+        page.get_by_label("Address", exact=True).fill("12 Elm Street, Springfield")
+        page.get_by_label("Phone", exact=True).fill("555-0142")
+        page.get_by_label("Brought in by (name, relationship, phone)").fill("Ada Okafor, wife")
+        page.locator("#location_id").select_option(bed.bed_id)
+        _adt_shot(page, tmp_path, "1-register-form")
+        page.get_by_role("button", name="Register").click()
+        page.wait_for_url(f"{base}/register/journal-*")
+        assert page.locator("#downtime-mrn").inner_text() == "DT4W-0001"
+        assert "not in the EHR" in page.locator("#registered-note").inner_text()
+        _adt_shot(page, tmp_path, "2-registered")
+        pid = page.url.rsplit("/", 1)[1]
+        with page.expect_download() as got:
+            page.locator("#wristband").click(modifiers=["Alt"])
+        band = Path(got.value.path()).read_bytes()
+        assert band.startswith(b"%PDF")
+        page.context.clear_cookies()
+        log_in(page, base, "nurse")
+        page.goto(f"{base}/units/{hospital.unit_id}")
+        row = page.locator(f'tr[data-patient="{pid}"]')
+        assert "Registered during downtime — not in the EHR" in row.inner_text()
+        assert "DT4W-0001" in row.inner_text()
+        _adt_shot(page, tmp_path, "3-census-registered")
+        row.get_by_role("link").first.click()
+        page.wait_for_url(f"{base}/patients/{pid}")
+        assert (
+            "Registered during downtime — not in the EHR"
+            in page.locator("#registered-in-downtime").inner_text()
+        )
+        assert page.locator("#patient-mrn").inner_text() == "DT4W-0001"
+        _adt_shot(page, tmp_path, "4-summary-registered")
+        # the nurse moves one of her patients to the bed next door... and it leaves her list
+        target = free[1]
+        page.goto(f"{base}/patients/{mover.patient.id}")
+        page.locator("#document-link").click()
+        page.get_by_role("link", name="Transfer to another bed or unit").click()
+        occupied = page.locator(f'#location_id option[value="{census.occupied[1].bed_id}"]')
+        assert occupied.is_disabled() and "OCCUPIED" in occupied.inner_text()
+        page.locator("#location_id").select_option(target.bed_id)
+        _adt_shot(page, tmp_path, "5-transfer-form")
+        page.get_by_role("button", name="Save transfer").click()
+        page.wait_for_url(f"{base}/patients/{mover.patient.id}/document?saved=*")
+        assert "Moved to" in page.locator("#journal-entries").inner_text()
+        page.goto(f"{base}/units/{hospital.unit_id}")
+        moved = page.locator(f'#census tr[data-patient="{mover.patient.id}"]')
+        assert "Moved here during downtime — not yet in the EHR" in moved.inner_text()
+        assert target.bed in moved.inner_text()
+        _adt_shot(page, tmp_path, "6-census-after-transfer")
