@@ -26,6 +26,8 @@ from standby.store import Store
 
 DEFAULT_DIR = Path("demo-data")
 CLIENT_ID = "standby-demo"
+DEMO_MRN_RANGE = "DTDEMO-0001..DTDEMO-9999"  # downtime numbers the demo's registrar hands out
+DEMO_ENCOUNTER_RANGE = "DEDEMO-0001..DEDEMO-9999"
 
 demo_app = typer.Typer(
     help="Run everything on one machine against a synthetic hospital.",
@@ -145,7 +147,12 @@ def demo(
         directory / "demo.json",
         json.dumps({"ehr": base_url, "ehr_admin": ehr.admin_url}, indent=2).encode(),
     )
+    configured = load_settings()  # the demo's downtime numbers, unless set otherwise
     settings = load_settings(
+        journal_mrn_range=None if configured.journal_mrn_range else DEMO_MRN_RANGE,
+        journal_encounter_range=None
+        if configured.journal_encounter_range
+        else DEMO_ENCOUNTER_RANGE,
         db=directory / "standby.db",
         source_url=base_url,
         auth="smart-backend",
@@ -296,6 +303,7 @@ def _welcome(
     console.print(f"  • cut the EHR:   {cmd} demo outage on{d}    (in another terminal)")
     console.print("    watch the header and banner turn to downtime within a minute;")
     console.print("    then, as nurse, open a patient → Document: vital signs, a dose, a note")
+    console.print("    or move them: Document → Transfer; as registrar: Register a patient")
     console.print(f"    then: {cmd} demo outage off{d}, and confirm the end as 'commander'")
     key = os.environ.get("STANDBY_DB_KEY_FILE")
     env = f"STANDBY_DB_KEY_FILE={key} " if key else ""

@@ -24,8 +24,9 @@ from standby.journal.fhir_mapping import DOWNTIME_TAG, JOURNAL_ID_PREFIX, Subjec
 from standby.journal.repository import in_effect
 
 JSON = dict[str, Any]
-# the kinds whose resources the read model shows beside the replica's (ADT changes the
-# census through the journal's own view of beds; a registration is a patient of its own)
+# the kinds whose resources the read model shows beside the replica's (admissions,
+# transfers and discharges change the patient's encounters instead, and a registration
+# is a patient of its own: `with_journal`, `standby.journal.adt`)
 SHOWN = frozenset(
     {
         Kind.VITALS,
