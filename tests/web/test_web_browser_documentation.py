@@ -13,7 +13,7 @@ import pytest
 from standby import clinical
 from standby.monitor import downtime
 from standby.monitor.config import MonitorConfig
-from support.web_browser import chromium, log_in, served, shot
+from support.web_browser import axe_source, axe_violations, chromium, log_in, served, shot, zoomed
 from support.web_site import Hospital
 
 pytestmark = pytest.mark.browser
@@ -157,3 +157,41 @@ def test_a_registrar_registers_and_a_nurse_transfers_during_a_downtime(
         assert "Moved here during downtime — not yet in the EHR" in moved.inner_text()
         assert target.bed in moved.inner_text()
         _adt_shot(page, tmp_path, "6-census-after-transfer")
+
+
+def test_the_adt_and_registration_forms_pass_axe(hospital: Hospital) -> None:
+    web = hospital.app.state.web
+    web.settings = web.settings.model_copy(
+        update={
+            "journal_mrn_range": "DT4W-0001..DT4W-0999",
+            "journal_encounter_range": "DE4W-0001..DE4W-0999",
+        }
+    )
+    downtime.declare(hospital.store, MonitorConfig(), "ic", hospital.clock.now, reason="EHR down")
+    patient = clinical.unit_census(hospital.store, hospital.unit_id, hospital.clock.now).patients[0]
+    source = axe_source()
+    found: list[str] = []
+    with served(hospital.app) as base, chromium() as browser:
+        for user, paths in (
+            (
+                "nurse",
+                [f"/patients/{patient.id}/adt/transfer", f"/patients/{patient.id}/adt/discharge"],
+            ),
+            ("registrar", ["/register"]),
+        ):
+            for zoom in (100, 200):
+                page = browser.new_page(bypass_csp=True, **zoomed(zoom))
+                log_in(page, base, user)
+                for path in paths:
+                    page.goto(f"{base}{path}")
+                    found += [f"{path} at {zoom}%: {v}" for v in axe_violations(page, source)]
+                if user == "registrar" and zoom == 100:
+                    page.get_by_label("Family name").fill("Okafor")
+                    page.get_by_label("Date of birth").fill("1961-07-14")
+                    page.get_by_label("Female", exact=True).check()
+                    page.get_by_label("Emergency department").check()
+                    page.get_by_role("button", name="Register").click()
+                    page.wait_for_url(f"{base}/register/journal-*")
+                    found += [f"registered: {v}" for v in axe_violations(page, source)]
+                page.close()
+    assert not found, "\n".join(found)
