@@ -314,6 +314,8 @@ def test_a_registered_patient_is_on_the_census_summary_search_and_documentable(
     s = html.unescape(nurse.get(f"/patients/{pid}").text)
     assert "DT4W-0001" in s and "1961-07-14" in s and "Okafor" in s.title()
     assert "Registered during downtime — not in the EHR" in s
+    # who brought them, a contact without a phone: said so, not an empty "name:"
+    assert "Ada Okafor (wife), 555-0143 (Brought the patient in) — no phone recorded" in s
     # search: by name, by downtime MRN, by birth date
     for q in ("okafor", "DT4W-0001", "1961-07-14", "chi oka"):
         found = search_patients(hospital.store, q, now=hospital.clock.now)
