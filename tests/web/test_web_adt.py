@@ -59,6 +59,19 @@ def _free_bed(h: Hospital, unit_id: str) -> Any:
     return next(b for b in _census(h, unit_id).beds if b.patient is None and b.bed_id)
 
 
+def _agrees_with_the_census(h: Hospital) -> None:
+    """The forms' bed list (`bed_occupancy`) shows the beds every unit's census shows."""
+    from standby.clinical.census import bed_occupancy
+
+    shown = {
+        b.bed_id: b.patient.id
+        for u in clinical.units(h.store)
+        for b in _census(h, u.id).beds
+        if b.patient is not None and b.bed_id
+    }
+    assert bed_occupancy(h.store) == shown
+
+
 def _bed_of(census: clinical.Census, patient_id: str) -> str | None:
     return next((b.bed_id for b in census.beds if b.patient and b.patient.id == patient_id), None)
 
@@ -129,6 +142,7 @@ def _census_after_transfer(h: Hospital) -> None:
     assert "Left this unit during the downtime — not yet in the EHR" in old_page
     summary = h.app.state.web.summaries.summary(p.id, h.clock.now)
     assert summary.header.bed_id == target.bed_id
+    _agrees_with_the_census(h)
     # the census PDF packet says the same
     new_pdf = _pdf_text(h.login("nurse2").get(printing.unit_pdf_url(h.other_unit_id)))
     assert "Moved here during downtime — not yet in the EHR" in " ".join(new_pdf.split())
@@ -207,6 +221,7 @@ def _census_after_discharge_and_admit(h: Hospital) -> None:
     assert row.patient and row.patient.id == p.id
     assert row.downtime == "Admitted during downtime — not yet in the EHR"
     assert again.departed == ()
+    _agrees_with_the_census(h)
 
 
 def test_a_drill_transfer_leaves_the_real_census_alone(hospital: Hospital) -> None:
@@ -336,6 +351,7 @@ def test_a_registered_patient_is_on_the_census_summary_search_and_documentable(
     free = _free_bed(hospital, hospital.other_unit_id)
     assert _transfer(hospital, nurse, pid, free.bed_id).status_code == 303
     assert _bed_of(_census(hospital, hospital.other_unit_id), pid) == free.bed_id
+    _agrees_with_the_census(hospital)
 
 
 def test_a_registration_into_an_occupied_bed_or_with_a_mistake_uses_no_number(

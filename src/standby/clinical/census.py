@@ -266,3 +266,29 @@ def _departure(s: PatientSummary, pl: journal_adt.Placement, resolved: JSON) -> 
         )
     h = s.header
     return Departure(h.patient_id, h.name, h.dob, h.mrn, what, pl.at)
+
+
+def bed_occupancy(store: Store) -> dict[str, str]:
+    """Who is in each bed of the care units now (bed Location id → patient id), as the
+    census shows it: the replica's in-progress encounters, then where the journal last put
+    each patient it admitted, moved, discharged or registered. Cheaper than every unit's
+    census (no summaries): what the admit, transfer and registration forms offer."""
+    journal_schema.ensure(store)
+    with store.read_transaction():
+        dire = directory(store)
+        where: dict[str, str] = {}
+        for unit in units(store):
+            for enc in _encounters_in(store, dire.subtree(unit.id)):
+                pid = d.reference_id(enc.get("subject"), "Patient")
+                loc = encounter_bed(enc)
+                if pid and loc and pid not in where:
+                    where[pid] = loc
+        for pid, pl in journal_adt.placements(store).items():
+            if pl.location_id is None:
+                where.pop(pid, None)
+            else:
+                where[pid] = pl.location_id
+    out: dict[str, str] = {}
+    for pid, loc in sorted(where.items()):
+        out.setdefault(loc, pid)
+    return out

@@ -23,10 +23,13 @@ from starlette.routing import BaseRoute, Route
 
 from standby import clinical
 from standby.accounts.roles import Permission
+from standby.clinical.census import bed_occupancy
+from standby.clinical.directory import directory
+from standby.fhir import display as d
+from standby.fhir.census import CensusBed, bed_sort_key
 from standby.fhir.summary import PatientSummary
 from standby.journal.entries import EntryError, Kind
 from standby.store.base import Store
-from standby.web import charting
 from standby.web.guard import PageRequest, page
 from standby.web.routes import documentation as doc
 
@@ -51,23 +54,26 @@ class Spot:
 
 
 def spots(store: Store, pr: PageRequest) -> list[Spot]:
-    """Every care unit's beds with who is in each (as the census shows them now), and each
-    unit itself (a patient placed without a bed)."""
+    """Every care unit's beds with who is in each (as the census shows them now:
+    `clinical.census.bed_occupancy`), and each unit itself (a patient placed without a
+    bed)."""
+    occupied = bed_occupancy(store)
+    dire = directory(store)
     out: list[Spot] = []
     for u in clinical.units(store):
-        census = clinical.unit_census(
-            store,
-            u.id,
-            pr.now,
-            cache=pr.web.summaries,
-            charted_until=charting.charted_until(pr.web),
-        )
         out.append(Spot(u.id, f"{u.alias} — on the unit, no bed", u.label, None))
-        for b in census.beds:
-            if b.bed_id is None:
+        beds = []
+        for lid in dire.subtree(u.id):
+            loc = dire.location(lid) or {}
+            if d.first_code(loc.get("physicalType")) != "bd":
                 continue
+            room = dire.location(d.reference_id(loc.get("partOf"), "Location")) or {}
+            name = str(loc.get("name") or lid)
+            beds.append(CensusBed(lid, name, str(room.get("name") or ""), None))
+        for b in sorted(beds, key=bed_sort_key):
+            assert b.bed_id is not None
             label = b.bed if b.bed.startswith(u.alias) else f"{u.alias} {b.bed}"
-            out.append(Spot(b.bed_id, label, u.label, b.patient.id if b.patient else None))
+            out.append(Spot(b.bed_id, label, u.label, occupied.get(b.bed_id)))
     return out
 
 
