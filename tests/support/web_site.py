@@ -125,6 +125,7 @@ ROLES_AND_UNITS = {
     "ic": "incident-commander",
     "admin": "admin",
     "nurse2": "nurse",  # on another unit
+    "clerk": "clerk",
 }
 
 
@@ -198,7 +199,7 @@ def _hospital_over(store: Any, settings: Settings) -> Hospital:
     unit_id, other = occupied[0], occupied[1]
     for name, role in ROLES_AND_UNITS.items():
         unit = other if name == "nurse2" else unit_id
-        units_of = [unit] if role in ("nurse", "physician", "pharmacist") else []
+        units_of = [unit] if role in ("nurse", "physician", "pharmacist", "clerk") else []
         users.add_user(store, name, PASSWORD, role=role, units=units_of, display_name=name.title())
     app = create_app(settings, store, clock=clock)
     return Hospital(app, store, clock, settings, unit_id, other)

@@ -22,6 +22,8 @@ class Permission(enum.StrEnum):
     CLINIC_SCHEDULE = "clinic-schedule"  # clinic schedules, with patient phone numbers
     DOCUMENT = "document"  # during a downtime or drill: vitals, doses, notes, allergies
     ORDER = "order"  # during a downtime or drill: write orders
+    TRANSCRIBE = "transcribe"  # enter the paper downtime forms, for their authors
+    AMEND = "amend"  # strike or correct another clinician's downtime entry
     AUDIT = "audit"  # search and export the audit log; the break-the-glass list
     USERS = "users"  # the list of accounts
 
@@ -43,6 +45,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             P.CLINIC_SCHEDULE,
             P.DOCUMENT,
             P.ORDER,
+            P.AMEND,
         }
     ),
     "pharmacist": frozenset({P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS}),
@@ -51,6 +54,7 @@ ROLES: dict[str, frozenset[Permission]] = {
         {P.CENSUS, P.CENSUS_ALL_UNITS, P.OR_SCHEDULE, P.CLINIC_SCHEDULE}
     ),
     "admin": frozenset({P.AUDIT, P.USERS}),
+    "clerk": frozenset({P.CENSUS, P.SEARCH, P.TRANSCRIBE}),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -58,7 +62,8 @@ DESCRIPTIONS: dict[str, str] = {
     "break the glass for other patients; during a downtime, document vitals, doses, notes and "
     "allergies.",
     "physician": "Census and summaries of their units; search; OR board and clinic schedules; "
-    "print; break the glass for other patients; during a downtime, document and write orders.",
+    "print; break the glass for other patients; during a downtime, document and write orders, "
+    "and strike or correct any clinician's downtime entry on their patients.",
     "pharmacist": "Census and summaries (medications, MAR, allergies, labs) of assigned "
     "units; search; print; break the glass.",
     "scheduler": "OR board and clinic schedules with patient phone numbers, to call patients "
@@ -67,6 +72,9 @@ DESCRIPTIONS: dict[str, str] = {
     "schedules, to run the downtime; no clinical summaries.",
     "admin": "Accounts, the audit log (search, CSV export) and the break-the-glass list; "
     "no patient data beyond what the audit log names.",
+    "clerk": "During a downtime and after it (until back-entry), transcribe the paper "
+    "downtime forms (vitals flowsheet, MAR, notes) of their units' patients, each for the "
+    "clinician who wrote it; census and search to find the patient; no summaries.",
 }
 
 

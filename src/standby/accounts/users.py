@@ -189,6 +189,7 @@ DEMO_USERS = [
     ("scheduler", "scheduler", "", "Demo Scheduler"),
     ("commander", "incident-commander", "*", "Demo Incident Commander"),
     ("admin", "admin", "", "Demo Admin"),
+    ("clerk", "clerk", "first-unit", "Demo Clerk"),
 ]
 
 

@@ -51,6 +51,7 @@ from standby.web.routes import (
     admin,
     auth,
     census,
+    corrections,
     documentation,
     home,
     monitor,
@@ -59,6 +60,7 @@ from standby.web.routes import (
     schedules,
     search,
     status,
+    transcription,
 )
 from standby.web.sessions import SessionManager
 from standby.web.times import Clock
@@ -74,6 +76,8 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     search.routes,
     patient.routes,
     documentation.routes,
+    corrections.routes,
+    transcription.routes,
     schedules.routes,
     printing.routes,
     admin.routes,
@@ -83,6 +87,7 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
 NAV: tuple[tuple[str, str, Permission | None], ...] = (
     *census.NAV,
     *search.NAV,
+    *transcription.NAV,
     *schedules.NAV,
     *admin.NAV,
     *monitor.NAV,
