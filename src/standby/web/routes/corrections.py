@@ -68,10 +68,9 @@ def may_amend(pr: PageRequest, e: Entry) -> bool:
     me = pr.user.username
     if e.kind is Kind.STRIKE:
         return False
-    return bool(e.author) and e.author == me or e.transcribed_by == me or can(pr.user.role, P_AMEND)
-
-
-P_AMEND = Permission.AMEND
+    if (e.author and e.author == me) or e.transcribed_by == me:
+        return True
+    return can(pr.user.role, Permission.AMEND)
 
 
 def target(pr: PageRequest, pid: str, drill: bool, entry_id: str) -> Entry | Response:

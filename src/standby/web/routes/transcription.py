@@ -37,8 +37,15 @@ from standby.fhir.mar import WINDOW, MarEntry
 from standby.fhir.summary import PatientSummary
 from standby.journal import repository as journal
 from standby.journal import transcription as paper
-from standby.journal.entries import ADMINISTRATION_STATUSES, NOTE_TYPES, Capture, Entry, EntryError
-from standby.journal.entries import Kind, make_entry
+from standby.journal.entries import (
+    ADMINISTRATION_STATUSES,
+    NOTE_TYPES,
+    Capture,
+    Entry,
+    EntryError,
+    Kind,
+    make_entry,
+)
 from standby.journal.overlay import SHOWN
 from standby.journal.warnings import DoseWarning, administration_warnings
 from standby.web import access, charting, paper_window
@@ -348,7 +355,7 @@ def mar(pr: PageRequest) -> Response:
                     allergy_alerts=s.alerts_for(line.medication.id),
                 )
             m = line.medication
-            payload = {
+            payload: dict[str, Any] = {
                 "request_id": m.id,
                 "medication": m.name,
                 "status": status,
