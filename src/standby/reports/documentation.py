@@ -6,8 +6,9 @@ when and why, one corrected says "corrected by" the entry that replaces it (prin
 own row): nothing disappears from paper. For each: when it was done and when entered,
 what, in the same words as the viewer (`standby.journal.words`), who did it, how it was
 captured (at the bedside, or transcribed from paper by whom), the node, and its UUID (the
-identifier it will carry in the EHR). Notes are printed whole. Every page carries the patient's identifiers, "data as
-of" and the downtime banner, and says at the top that none of it is in the EHR yet.
+identifier it will carry in the EHR). Notes are printed whole. Every page carries the
+patient's identifiers, "data as of" and the downtime banner, and says at the top that none
+of it is in the EHR yet.
 """
 
 from __future__ import annotations
