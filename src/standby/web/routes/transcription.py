@@ -170,6 +170,8 @@ def _render(
             "other_role": pr.form.get("other_role", ""),
         },
         "saved": [],
+        "notes": {},
+        "refused": 0,
         "error": None,
     }
     return pr.render(template, {**base, **ctx}, status)
