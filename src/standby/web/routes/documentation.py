@@ -184,8 +184,9 @@ def index(pr: PageRequest) -> Response:
         return opened
     pid, s, drill = opened
     written = journal.for_patient(pr.web.store, pid, drill=drill)
-    # every entry, newest first, those struck or corrected marked (nothing disappears)
+    # every entry, latest done first, those struck or corrected marked (nothing disappears)
     entries = [e for e in reversed(written) if e.kind in SHOWN]
+    entries.sort(key=lambda e: (e.performed_at, e.recorded_at), reverse=True)
     fate = corrections.history(written)
     saved = pr.query("saved")
     pr.audit("view", pid, "documentation")

@@ -210,7 +210,7 @@ def index(pr: PageRequest) -> Response:
         "transcribe.html",
         s,
         w,
-        entries=list(reversed(mine)),
+        entries=sorted(mine, key=lambda e: (e.performed_at, e.recorded_at), reverse=True),
         fate=history,
         may_strike=[e.id for e in mine if corrections.may_amend(pr, e)],
     )
