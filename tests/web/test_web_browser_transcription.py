@@ -70,6 +70,9 @@ def test_a_clerk_keys_a_paper_vitals_flowsheet(hospital: Hospital) -> None:
         page.goto(f"{base}/patients/{patient.id}/transcribe")
         assert page.locator("#transcribed-entries tbody tr").count() == 3
         _shot(page, "5-keyed-on-patient")
+        page.locator("#transcribe-mar").click()
+        assert page.locator("#paper-mar tr.order-head").count() >= 1
+        _shot(page, "5b-paper-mar")
         entries = journal.for_patient(hospital.store, patient.id)
         assert {e.author for e in entries} == {"nurse", "physician"}
         assert all(e.transcribed_by == "clerk" for e in entries)

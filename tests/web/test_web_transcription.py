@@ -405,3 +405,34 @@ def test_the_clerk_finds_the_patients_of_their_units(hospital: Hospital) -> None
     assert f'href="/patients/{p.id}/transcribe"' in page.text and p.mrn in page.text
     # no summary for a clerk
     assert hospital.login("clerk").get(f"/patients/{p.id}").status_code == 403
+
+
+HOSTILE = ["", "é€😀", "\x00", "9" * 400, "-1e309", "x" * 5_000, "<b>", "\r\nX: y", "nan", "1/0"]
+SHEET = ["day", "by", "other_name", "other_role"]
+ROW = ["id", "time", "bp", "heart_rate", "resp_rate", "temperature_c", "spo2", "pain"]
+ROW += ["by", "confirmed", "order", "status", "dose", "route", "sched", "reason"]
+ROW += ["note_type", "title", "text"]
+
+
+def test_no_input_to_the_paper_pages_gives_a_500(hospital: Hospital) -> None:
+    _declare(hospital)
+    p = _patient(hospital)
+    c = hospital.login("clerk")
+    failures = []
+    for form in ("vitals", "mar", "notes"):
+        url = f"/patients/{p.id}/transcribe/{form}"
+        token, _ids, page = _sheet(c, url)
+        order = re.search(r'name="r0_order" value="([^"]+)"', page)
+        for value in HOSTILE:
+            data = {f: value for f in SHEET}
+            data |= {f"r{n}_{f}": value for n in (0, 1, 59, 60) for f in ROW}
+            if order:
+                data["r1_order"] = order.group(1)
+            r = c.post(url, data={**data, "csrf_token": token})
+            if r.status_code >= 500:
+                failures.append(f"{form} {value[:10]!r}: {r.status_code}")
+    strike = f"/patients/{p.id}/document/strike/"
+    for value in ("é€😀", "9" * 400, "<b>", "..%2F"):
+        if c.get(strike + value).status_code >= 500:
+            failures.append(f"strike {value[:10]!r}")
+    assert failures == []

@@ -231,6 +231,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "search": "searched for a patient",
     "print": "printed a patient or a unit",
     "document": "documented during a downtime (vitals, a dose, a note)",
+    "transcribe": "keyed a paper downtime form (for the clinician who wrote it)",
+    "strike": "struck out a downtime entry (with the reason)",
     "break-glass": "broke the glass to open a patient outside their units",
     "export": "exported the audit log",
     "login": "logged in",

@@ -84,13 +84,19 @@ def _opened(pr: PageRequest) -> tuple[str, PatientSummary, paper.Window] | Respo
 
 
 def _authors(pr: PageRequest) -> dict[str, paper.Author]:
-    """The clinicians with an account (roles that document), by display name."""
+    """The clinicians with an account (roles that document), by display name (read once
+    per request)."""
+    known = getattr(pr.request.state, "authors", None)
+    if isinstance(known, dict):
+        return known
     users = [u for u in accounts.list_users(pr.web.store) if u.active]
     users = [u for u in users if can(u.role, Permission.DOCUMENT)]
     users.sort(key=lambda u: (u.display_name or u.username).lower())
-    return {
+    out = {
         u.username: paper.Author(u.username, u.display_name or u.username, u.role) for u in users
     }
+    pr.request.state.authors = out
+    return out
 
 
 def _other(pr: PageRequest) -> paper.Author | None:
@@ -329,7 +335,11 @@ def mar(pr: PageRequest) -> Response:
         return opened
     pid, s, w = opened
     orders = _orders(s)
-    ctx: dict[str, Any] = {"statuses": ADMINISTRATION_STATUSES, "window_minutes": 60}
+    ctx: dict[str, Any] = {
+        "statuses": ADMINISTRATION_STATUSES,
+        "window_minutes": int(WINDOW.total_seconds() // 60),
+        "until": pr.now + WINDOW,  # the scheduled doses offered: those due by now
+    }
     if pr.request.method == "GET":
         groups = _dose_groups(orders, _blank_doses(orders))
         return _render(pr, "transcribe_mar.html", s, w, groups=groups, **ctx)
