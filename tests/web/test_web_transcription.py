@@ -436,3 +436,42 @@ def test_no_input_to_the_paper_pages_gives_a_500(hospital: Hospital) -> None:
         if c.get(strike + value).status_code >= 500:
             failures.append(f"strike {value[:10]!r}")
     assert failures == []
+
+
+def test_a_dose_is_corrected_without_warning_about_itself(hospital: Hospital) -> None:
+    _declare(hospital)
+    p = _patient(hospital)
+    s = clinical.patient_summary(hospital.store, p.id, hospital.clock.now)
+    assert s is not None
+    line = next(x for x in s.mar.scheduled if x.infusion is None)
+    c = hospital.login("nurse")
+    url = f"/patients/{p.id}/document/dose"
+    page = c.get(f"{url}?order={line.medication.id}")
+    entry_id = re.search(r'name="entry_id" value="([^"]+)"', page.text)
+    assert entry_id
+    base = {
+        "csrf_token": csrf_of(page.text),
+        "entry_id": entry_id.group(1),
+        "request_id": line.medication.id,
+        "status": "given",
+        "wristband": s.header.mrn,
+        "acknowledged": "yes",
+    }
+    assert c.post(url, data=base).status_code == 303
+    (given,) = journal.for_patient(hospital.store, p.id)
+    form = c.get(f"{url}?corrects={given.id}")
+    assert form.status_code == 200 and 'name="corrects"' in form.text
+    assert f'name="request_id" value="{line.medication.id}"' in form.text
+    new_id = re.search(r'name="entry_id" value="([^"]+)"', form.text)
+    assert new_id
+    fixed = {**base, "entry_id": new_id.group(1), "corrects": given.id, "dose": "half a dose"}
+    del fixed["acknowledged"]
+    r = c.post(url, data=fixed)
+    assert 'data-code="given-already"' not in r.text
+    if r.status_code == 409:  # warnings of its own (an allergy, too early): acknowledged
+        r = c.post(url, data={**fixed, "acknowledged": "yes"})
+    assert r.status_code == 303
+    _, correction = journal.for_patient(hospital.store, p.id)
+    assert correction.corrects == given.id and correction.payload["dose"] == "half a dose"
+    standing = journal.in_effect(journal.for_patient(hospital.store, p.id))
+    assert [e.id for e in standing] == [correction.id]

@@ -17,23 +17,24 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from standby.accounts.roles import Permission, can
+from standby.fhir.mar import MarEntry
 from standby.journal import repository as journal
 from standby.journal.entries import Capture, Entry, EntryError, Kind, make_entry
 from standby.journal.overlay import SHOWN
 from standby.web import access, paper_window
 from standby.web.guard import PageRequest, not_found, page
 
-# the forms a kind is corrected with (a dose is struck and recorded again: its form starts
-# from the wristband and the MAR's order, which a correction would have to bypass)
+# the form each kind is corrected with
 FORMS = {
     Kind.VITALS: "vitals",
+    Kind.ADMINISTRATION: "dose",
     Kind.NOTE: "note",
     Kind.ALLERGY: "allergy",
     Kind.NO_KNOWN_ALLERGIES: "allergy",
@@ -125,6 +126,16 @@ def corrects(pr: PageRequest, kind: Kind) -> str | None:
     if _SAME.get(e.kind, e.kind) != _SAME.get(kind, kind):
         raise EntryError("corrects", f"a {e.kind.value} entry is corrected by a {e.kind.value}")
     return e.id
+
+
+def without(line: MarEntry, e: Entry) -> MarEntry:
+    """The MAR line without the dose being corrected (so that the dose form does not warn
+    that the dose it corrects was given already)."""
+    local = f"journal-{e.id}"
+    kept = [a for a in line.administrations if a.id != local]
+    last = line.last_given if line.last_given is None or line.last_given.id != local else None
+    next_allowed = line.next_allowed if last is line.last_given else None
+    return replace(line, administrations=kept, last_given=last, next_allowed=next_allowed)
 
 
 def prefill(pr: PageRequest, e: Entry) -> dict[str, Any]:

@@ -359,12 +359,20 @@ def dose(pr: PageRequest) -> Response:
         return opened
     pid, s, drill = opened
     orders = _orders(s)
+    fixed = corrections.original(pr)  # a dose being corrected
     chosen_id = pr.form.get("request_id") or pr.query("order")
+    chosen_id = chosen_id or (str(fixed.payload.get("request_id", "")) if fixed else "")
     line = next((o for o in orders if o.medication.id == chosen_id), None)
+    if line is not None and fixed is not None:
+        line = corrections.without(line, fixed)  # its warnings are not about itself
     ctx: dict[str, Any] = {"orders": orders, "line": line, "form": dict(pr.form)}
     if pr.request.method == "GET" or line is None:
         if line is not None:
-            ctx["form"] = {"scheduled_for": pr.query("due"), "request_id": line.medication.id}
+            ctx["form"] = {
+                "scheduled_for": pr.query("due"),
+                "request_id": line.medication.id,
+                **_prefill(pr),
+            }
         error = (
             EntryError("request_id", "choose the order") if pr.request.method == "POST" else None
         )
