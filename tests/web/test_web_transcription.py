@@ -245,6 +245,7 @@ def test_a_struck_entry_leaves_the_summary_and_stays_struck_on_the_page_and_pdf(
     assert no_reason.status_code == 400 and len(journal.for_patient(hospital.store, p.id)) == 1
     r = c.post(url, data={"csrf_token": csrf_of(form.text), "reason": "wrong patient"})
     assert r.status_code == 303
+    assert "Struck out." in c.get(r.headers["location"]).text
     assert "141/83" not in c.get(f"/patients/{p.id}").text
     page = c.get(f"/patients/{p.id}/document").text
     assert f'data-entry="{struck}" data-fate="struck"' in page and "wrong patient" in page

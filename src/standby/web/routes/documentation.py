@@ -200,6 +200,7 @@ def index(pr: PageRequest) -> Response:
         amendable={e.id for e in entries if e.id not in fate and corrections.may_amend(pr, e)},
         forms=corrections.FORMS,
         saved=saved if any(e.id == saved for e in written) else "",
+        struck=any(e.id == saved and e.kind is Kind.STRIKE for e in written),
         may_order=can(pr.user.role, Permission.ORDER),
     )
 

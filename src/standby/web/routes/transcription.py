@@ -219,6 +219,7 @@ def index(pr: PageRequest) -> Response:
         entries=sorted(mine, key=lambda e: (e.performed_at, e.recorded_at), reverse=True),
         fate=history,
         may_strike=[e.id for e in mine if corrections.may_amend(pr, e)],
+        struck=any(e.id == pr.query("saved") and e.kind is Kind.STRIKE for e in entries),
     )
 
 
