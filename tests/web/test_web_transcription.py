@@ -283,7 +283,8 @@ def test_a_correction_replaces_the_value_in_the_summary(hospital: Hospital) -> N
     page = c.get(f"/patients/{p.id}/document").text
     assert f'data-entry="{first}" data-fate="corrected"' in page
     assert f'data-entry="{correction.id}" data-fate="stands"' in page
-    assert "CORRECTED" in _pdf_text(c, p.id)
+    text = _pdf_text(c, p.id)
+    assert "CORRECTED" in text and f"correction of {first[:8]}" in text
 
 
 def test_who_may_not_strike_or_correct_is_refused(hospital: Hospital) -> None:

@@ -34,7 +34,8 @@ def _details(e: Entry, fate: tuple[str, Entry] | None, s: PatientSummary) -> Flo
     """The entry's words; struck through (with who, when, why) or "corrected by"."""
     text = esc(f"{words.details(e)}")
     if fate is None:
-        return markup(f"{text}<br/>{esc(e.id)}")
+        of = f"<br/><i>correction of {esc(e.corrects[:8])}</i>" if e.corrects else ""
+        return markup(f"{text}{of}<br/>{esc(e.id)}")
     how, by = fate
     when = esc(local_text(by.recorded_at, s.now))
     if how == "struck":
