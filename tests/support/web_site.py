@@ -126,6 +126,7 @@ ROLES_AND_UNITS = {
     "admin": "admin",
     "nurse2": "nurse",  # on another unit
     "registrar": "registrar",  # every unit
+    "clerk": "clerk",
 }
 
 
@@ -199,7 +200,7 @@ def _hospital_over(store: Any, settings: Settings) -> Hospital:
     unit_id, other = occupied[0], occupied[1]
     for name, role in ROLES_AND_UNITS.items():
         unit = other if name == "nurse2" else unit_id
-        units_of = [unit] if role in ("nurse", "physician", "pharmacist") else []
+        units_of = [unit] if role in ("nurse", "physician", "pharmacist", "clerk") else []
         units_of = ["*"] if role == "registrar" else units_of
         users.add_user(store, name, PASSWORD, role=role, units=units_of, display_name=name.title())
     app = create_app(settings, store, clock=clock)

@@ -232,6 +232,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "print": "printed a patient or a unit",
     "document": "documented during a downtime (vitals, a dose, a note, a transfer)",
     "register": "registered a patient who arrived during a downtime",
+    "transcribe": "keyed a paper downtime form (for the clinician who wrote it)",
+    "strike": "struck out a downtime entry (with the reason)",
     "break-glass": "broke the glass to open a patient outside their units",
     "export": "exported the audit log",
     "login": "logged in",

@@ -23,6 +23,8 @@ class Permission(enum.StrEnum):
     DOCUMENT = "document"  # during a downtime or drill: vitals, doses, notes, allergies
     ORDER = "order"  # during a downtime or drill: write orders
     REGISTER = "register"  # during a downtime or drill: register a patient who arrives
+    TRANSCRIBE = "transcribe"  # enter the paper downtime forms, for their authors
+    AMEND = "amend"  # strike or correct another clinician's downtime entry
     AUDIT = "audit"  # search and export the audit log; the break-the-glass list
     USERS = "users"  # the list of accounts
 
@@ -44,6 +46,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             P.CLINIC_SCHEDULE,
             P.DOCUMENT,
             P.ORDER,
+            P.AMEND,
         }
     ),
     "pharmacist": frozenset({P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS}),
@@ -53,6 +56,7 @@ ROLES: dict[str, frozenset[Permission]] = {
     ),
     "registrar": frozenset({P.CENSUS, P.SEARCH, P.REGISTER}),
     "admin": frozenset({P.AUDIT, P.USERS}),
+    "clerk": frozenset({P.CENSUS, P.SEARCH, P.TRANSCRIBE}),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -60,7 +64,8 @@ DESCRIPTIONS: dict[str, str] = {
     "break the glass for other patients; during a downtime, document vitals, doses, notes and "
     "allergies, and admit, transfer and discharge.",
     "physician": "Census and summaries of their units; search; OR board and clinic schedules; "
-    "print; break the glass for other patients; during a downtime, document and write orders.",
+    "print; break the glass for other patients; during a downtime, document and write orders, "
+    "and strike or correct any clinician's downtime entry on their patients.",
     "pharmacist": "Census and summaries (medications, MAR, allergies, labs) of assigned "
     "units; search; print; break the glass.",
     "scheduler": "OR board and clinic schedules with patient phone numbers, to call patients "
@@ -72,6 +77,9 @@ DESCRIPTIONS: dict[str, str] = {
     "patient who arrives (downtime MRN and encounter number, wristband label).",
     "admin": "Accounts, the audit log (search, CSV export) and the break-the-glass list; "
     "no patient data beyond what the audit log names.",
+    "clerk": "During a downtime and after it (until back-entry), transcribe the paper "
+    "downtime forms (vitals flowsheet, MAR, notes) of their units' patients, each for the "
+    "clinician who wrote it; census and search to find the patient; no summaries.",
 }
 
 

@@ -190,6 +190,7 @@ DEMO_USERS = [
     ("commander", "incident-commander", "*", "Demo Incident Commander"),
     ("registrar", "registrar", "*", "Demo Registrar"),
     ("admin", "admin", "", "Demo Admin"),
+    ("clerk", "clerk", "first-unit", "Demo Clerk"),
 ]
 
 

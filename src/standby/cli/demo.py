@@ -295,7 +295,7 @@ def _welcome(
     console.print(f"Simulated EHR: {ehr} (changing live); the replica syncs every few seconds.")
     console.print("Logins (password for all: [bold]standby-demo[/]):")
     for username, _password, role in logins:
-        note = f" — works on unit {unit}" if username in ("nurse", "physician") else ""
+        note = f" — works on unit {unit}" if username in ("nurse", "physician", "clerk") else ""
         console.print(f"  {username:<10} {role}{note}")
     console.print("Try:")
     console.print("  • nurse: open the unit census, a patient, the allergies and the MAR")
@@ -304,6 +304,7 @@ def _welcome(
     console.print("    watch the header and banner turn to downtime within a minute;")
     console.print("    then, as nurse, open a patient → Document: vital signs, a dose, a note")
     console.print("    or move them: Document → Transfer; as registrar: Register a patient")
+    console.print("    and, as clerk, Transcribe: key a patient's paper vitals flowsheet or MAR")
     console.print(f"    then: {cmd} demo outage off{d}, and confirm the end as 'commander'")
     key = os.environ.get("STANDBY_DB_KEY_FILE")
     env = f"STANDBY_DB_KEY_FILE={key} " if key else ""

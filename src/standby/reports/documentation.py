@@ -1,17 +1,19 @@
 """One patient's documentation written in Standby during a downtime, on paper: for the
 chart and for handover (docs/journal.md#paper).
 
-Every entry that stands (struck ones gone, corrected ones in their corrected form), oldest
-first: when it was done and when entered, what, in the same words as the viewer
-(`standby.journal.words`), who did it, how it was captured (at the bedside, or
-transcribed from paper by whom), the node, and its UUID (the identifier it will carry in
-the EHR). Notes are printed whole. Every page carries the patient's identifiers, "data as
-of" and the downtime banner, and says at the top that none of it is in the EHR yet.
+Every entry, oldest first — one struck out is printed struck through with who struck it,
+when and why, one corrected says "corrected by" the entry that replaces it (printed in its
+own row): nothing disappears from paper. For each: when it was done and when entered,
+what, in the same words as the viewer (`standby.journal.words`), who did it, how it was
+captured (at the bedside, or transcribed from paper by whom), the node, and its UUID (the
+identifier it will carry in the EHR). Notes are printed whole. Every page carries the
+patient's identifiers, "data as of" and the downtime banner, and says at the top that none
+of it is in the EHR yet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from reportlab.lib.units import inch
 from reportlab.platypus import Flowable
@@ -22,13 +24,40 @@ from standby.journal.entries import Capture, Entry, Kind
 from standby.reports import styles as st
 from standby.reports.pages import Marker, local_text
 from standby.reports.patient_header import context
-from standby.reports.tables import headed_table, p
+from standby.reports.tables import esc, headed_table, markup, p
 from standby.reports.text import para
 
 TITLE = "Documented in Standby during the downtime"
 
 
-def documentation(s: PatientSummary, entries: Sequence[Entry]) -> list[Flowable]:
+def _details(e: Entry, fate: tuple[str, Entry] | None, s: PatientSummary) -> Flowable:
+    """The entry's words; struck through (with who, when, why) or "corrected by"."""
+    text = esc(f"{words.details(e)}")
+    if fate is None:
+        of = f"<br/><i>correction of {esc(e.corrects[:8])}</i>" if e.corrects else ""
+        return markup(f"{text}{of}<br/>{esc(e.id)}")
+    how, by = fate
+    when = esc(local_text(by.recorded_at, s.now))
+    if how == "struck":
+        why = esc(str(by.payload.get("reason", "")))
+        return markup(
+            f"<strike>{text}</strike><br/><b>STRUCK OUT</b> by {esc(by.author_name)}, {when}: "
+            f"{why}<br/>{esc(e.id)}"
+        )
+    return markup(
+        f"<strike>{text}</strike><br/><b>CORRECTED</b> by {esc(by.author_name)}, {when}: "
+        f"see {esc(by.id[:8])}<br/>{esc(e.id)}"
+    )
+
+
+def documentation(
+    s: PatientSummary,
+    entries: Sequence[Entry],
+    fate: Mapping[str, tuple[str, Entry]] | None = None,
+) -> list[Flowable]:
+    """`entries` in the order written; `fate`: the struck ("struck", the strike) and the
+    corrected ("corrected", the correction), by id."""
+    fate = fate or {}
     out: list[Flowable] = [
         Marker(context(s, TITLE)),
         para(TITLE, st.H1),
@@ -50,7 +79,7 @@ def documentation(s: PatientSummary, entries: Sequence[Entry]) -> list[Flowable]
             [
                 p(f"{done}\nentered {entered}"),
                 p(words.what(e), st.CELL_BOLD),
-                p(f"{words.details(e)}\n{e.id}"),
+                _details(e, fate.get(e.id), s),
                 p(f"{e.author_name}\n{e.role} · {captured} · {e.node}"),
             ]
         )
@@ -62,7 +91,7 @@ def documentation(s: PatientSummary, entries: Sequence[Entry]) -> list[Flowable]
         )
     )
     for e in entries:
-        if e.kind is Kind.NOTE:
+        if e.kind is Kind.NOTE and e.id not in fate:
             out.append(
                 para(
                     f"{e.payload['title']} — {local_text(e.performed_at, s.now)}, {e.author_name}",

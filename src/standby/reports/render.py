@@ -10,7 +10,7 @@ packet and forms) and `unit_pdf` (census + packets).
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from reportlab.platypus import Flowable, PageBreak
@@ -121,9 +121,16 @@ def patient_pdf(s: PatientSummary, f: Furniture) -> PDF:
     return _build([*packet(s), *forms(s)], f, title=f"Packet {s.header.mrn}")
 
 
-def documentation_pdf(s: PatientSummary, entries: Sequence[Entry], f: Furniture) -> PDF:
-    """What was documented on one patient in Standby during the downtime."""
-    return _build(documentation(s, entries), f, title=f"Downtime documentation {s.header.mrn}")
+def documentation_pdf(
+    s: PatientSummary,
+    entries: Sequence[Entry],
+    f: Furniture,
+    fate: Mapping[str, tuple[str, Entry]] | None = None,
+) -> PDF:
+    """What was documented on one patient in Standby during the downtime (`fate`: the
+    entries struck or corrected, printed struck through)."""
+    story = documentation(s, entries, fate)
+    return _build(story, f, title=f"Downtime documentation {s.header.mrn}")
 
 
 def unit_pdf(census: Census, summaries: Sequence[PatientSummary], f: Furniture) -> PDF:

@@ -52,6 +52,7 @@ from standby.web.routes import (
     adt,
     auth,
     census,
+    corrections,
     documentation,
     home,
     monitor,
@@ -61,6 +62,7 @@ from standby.web.routes import (
     schedules,
     search,
     status,
+    transcription,
 )
 from standby.web.sessions import SessionManager
 from standby.web.times import Clock
@@ -78,6 +80,8 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     documentation.routes,
     adt.routes,
     registration.routes,
+    corrections.routes,
+    transcription.routes,
     schedules.routes,
     printing.routes,
     admin.routes,
@@ -88,6 +92,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     *census.NAV,
     *search.NAV,
     *registration.NAV,
+    *transcription.NAV,
     *schedules.NAV,
     *admin.NAV,
     *monitor.NAV,

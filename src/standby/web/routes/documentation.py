@@ -40,7 +40,7 @@ from standby.reports import render
 from standby.store.base import Store
 from standby.web import access, charting, header
 from standby.web.guard import PageRequest, not_found, page
-from standby.web.routes import printing
+from standby.web.routes import corrections, printing
 
 NO_PATIENT = "Standby holds no patient with this id."
 CLOSED = (
@@ -88,6 +88,9 @@ def _opened(pr: PageRequest) -> tuple[str, PatientSummary, bool] | Response:
     summary = pr.web.summaries.summary(pid, pr.now, charting.charted_until(pr.web))
     if summary is None:
         return not_found(pr, NO_PATIENT)
+    correcting = corrections.correcting(pr, pid, drill)  # a form opened to correct an entry
+    if isinstance(correcting, Response):
+        return correcting
     return pid, summary, drill
 
 
@@ -102,8 +105,15 @@ def _render(pr: PageRequest, template: str, s: PatientSummary, drill: bool, **ct
         "warnings": [],
         "confirm": False,
         "form": {},
+        "corrects": corrections.original(pr),
     }
     return pr.render(template, {**base, **ctx}, status)
+
+
+def _prefill(pr: PageRequest) -> dict[str, Any]:
+    """A form opened to correct an entry starts from what the entry holds."""
+    e = corrections.original(pr)
+    return corrections.prefill(pr, e) if e is not None and pr.request.method == "GET" else {}
 
 
 def _again(
@@ -141,13 +151,15 @@ def _save(
         node=_node(pr),
         now=pr.now,
         capture=Capture.BEDSIDE,
+        corrects=corrections.corrects(pr, Kind(kind)),
         drill=drill,
         **kw,
     )
     again = journal.read(pr.web.store, entry.id) is not None  # the same form sent twice
     if not again:
         _writer(pr.web.store).submit(entry)  # returns once the entry is on disk
-    detail = f"{kind.value} {entry.id}{' (drill)' if drill else ''}"
+    fixed = f" correcting {entry.corrects}" if entry.corrects else ""
+    detail = f"{kind.value} {entry.id}{fixed}{' (drill)' if drill else ''}"
     pr.audit("document", pid, detail + (" (sent again: saved once)" if again else ""))
     return entry
 
@@ -171,12 +183,11 @@ def index(pr: PageRequest) -> Response:
     if isinstance(opened, Response):
         return opened
     pid, s, drill = opened
-    entries = [
-        e
-        for e in journal.in_effect(journal.for_patient(pr.web.store, pid, drill=drill))
-        if e.kind in LISTED
-    ]
-    entries.reverse()
+    written = journal.for_patient(pr.web.store, pid, drill=drill)
+    # every entry, latest done first, those struck or corrected marked (nothing disappears)
+    entries = [e for e in reversed(written) if e.kind in LISTED]
+    entries.sort(key=lambda e: (e.performed_at, e.recorded_at), reverse=True)
+    fate = corrections.history(written)
     saved = pr.query("saved")
     pr.audit("view", pid, "documentation")
     return _render(
@@ -185,7 +196,11 @@ def index(pr: PageRequest) -> Response:
         s,
         drill,
         entries=entries,
-        saved=saved if any(e.id == saved for e in entries) else "",
+        fate=fate,
+        amendable={e.id for e in entries if e.id not in fate and corrections.may_amend(pr, e)},
+        forms=corrections.FORMS,
+        saved=saved if any(e.id == saved for e in written) else "",
+        struck=any(e.id == saved and e.kind is Kind.STRIKE for e in written),
         may_order=can(pr.user.role, Permission.ORDER),
     )
 
@@ -207,7 +222,8 @@ def vitals(pr: PageRequest) -> Response:
     pid, s, drill = opened
     fields = list(VITALS)
     if pr.request.method == "GET":
-        return _render(pr, "document_vitals.html", s, drill, vitals=VITALS, values={})
+        pre = _prefill(pr)
+        return _render(pr, "document_vitals.html", s, drill, vitals=VITALS, values=pre, form=pre)
     values = {k: pr.form.get(k, "") for k in fields}
     payload: dict[str, Any] = {}
     try:
@@ -258,7 +274,9 @@ def _simple(
         return opened
     pid, s, drill = opened
     if pr.request.method == "GET":
-        return _render(pr, template, s, drill, **ctx)
+        return _render(
+            pr, template, s, drill, **{**ctx, "form": {**ctx.get("form", {}), **_prefill(pr)}}
+        )
     payload = {f: pr.form[f] for f in fields if pr.form.get(f, "").strip()}
     try:
         kind = kind_of(pr.form, s)
@@ -342,12 +360,20 @@ def dose(pr: PageRequest) -> Response:
         return opened
     pid, s, drill = opened
     orders = _orders(s)
+    fixed = corrections.original(pr)  # a dose being corrected
     chosen_id = pr.form.get("request_id") or pr.query("order")
+    chosen_id = chosen_id or (str(fixed.payload.get("request_id", "")) if fixed else "")
     line = next((o for o in orders if o.medication.id == chosen_id), None)
+    if line is not None and fixed is not None:
+        line = corrections.without(line, fixed)  # its warnings are not about itself
     ctx: dict[str, Any] = {"orders": orders, "line": line, "form": dict(pr.form)}
     if pr.request.method == "GET" or line is None:
         if line is not None:
-            ctx["form"] = {"scheduled_for": pr.query("due"), "request_id": line.medication.id}
+            ctx["form"] = {
+                "scheduled_for": pr.query("due"),
+                "request_id": line.medication.id,
+                **_prefill(pr),
+            }
         error = (
             EntryError("request_id", "choose the order") if pr.request.method == "POST" else None
         )
@@ -414,9 +440,11 @@ def print_documentation(pr: PageRequest) -> Response:
     if isinstance(opened, Response):
         return opened
     pid, s, drill = opened
-    entries = [e for e in journal.in_effect(journal.for_patient(pr.web.store, pid, drill=drill))]
+    written = journal.for_patient(pr.web.store, pid, drill=drill)
+    entries = [e for e in written if e.kind is not Kind.STRIKE]
     pr.audit("print", pid, f"downtime documentation ({len(entries)} entries)")
-    pdf = render.documentation_pdf(s, entries, printing.furniture(pr, s.header.unit))
+    fate = {k: (f.how, f.by) for k, f in corrections.history(written).items()}
+    pdf = render.documentation_pdf(s, entries, printing.furniture(pr, s.header.unit), fate)
     return printing.pdf_response(pdf, f"downtime-documentation-{s.header.mrn or pid}.pdf")
 
 

@@ -1,0 +1,24 @@
+"""When paper may be transcribed and entries struck after the fact: the latest downtime's
+window (`standby.journal.transcription.window`) read from the monitor's incidents."""
+
+from __future__ import annotations
+
+from standby.journal import transcription as paper
+from standby.monitor import incidents
+from standby.web.guard import PageRequest
+
+
+def window(pr: PageRequest) -> paper.Window:
+    latest = incidents.recent(pr.web.store, 1)
+    if not latest:
+        return paper.window(
+            declared_at=None, outage_started_at=None, ended_at=None, drill=False, now=pr.now
+        )
+    i = latest[0]
+    return paper.window(
+        declared_at=i.declared_at,
+        outage_started_at=i.outage_started_at,
+        ended_at=i.ended_at,
+        drill=i.drill,
+        now=pr.now,
+    )
