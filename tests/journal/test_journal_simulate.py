@@ -40,6 +40,12 @@ def entries(replica: Any) -> list[Any]:
     return list(simulate(replica, weeks=2, beds=None, seed=3, end=END))
 
 
+@pytest.fixture(scope="module")
+def loaded(replica: Any, entries: list[Any]) -> Any:
+    load(replica, entries)
+    return replica
+
+
 def test_every_kind_a_ward_writes_is_there_in_the_order_written(entries: list[Any]) -> None:
     kinds = collections.Counter(e.kind for e in entries)
     assert set(kinds) == set(Kind)  # all eleven kinds
@@ -116,14 +122,13 @@ def test_loaded_entries_read_back_whole(replica: Any, entries: list[Any], tmp_pa
     assert back == entries
 
 
-def test_the_mar_shows_the_simulated_doses_as_given(replica: Any, entries: list[Any]) -> None:
+def test_the_mar_shows_the_simulated_doses_as_given(loaded: Any, entries: list[Any]) -> None:
     """The replica was charted until NOW; the doses the journal holds after it are what
     the MAR can show as given. Every one the MAR lists is given, by the journal's entry;
     every held one is "not given"."""
     from standby.clinical.summary import patient_summary
 
-    store = replica
-    load(store, entries)
+    store = loaded
     doses = [
         e
         for e in entries
@@ -159,3 +164,47 @@ def test_the_mar_shows_the_simulated_doses_as_given(replica: Any, entries: list[
                 assert dose.state == "not-given", (e.payload, dose)
                 seen_held += 1
     assert seen_given > 10
+
+
+def _busiest(entries: list[Any], n: int) -> list[str]:
+    counts = collections.Counter(e.patient_id for e in entries)
+    return [pid for pid, _ in counts.most_common(n)]
+
+
+@pytest.mark.parametrize("at", [END, END - timedelta(days=3, hours=5)])
+def test_a_summary_reads_only_its_window_and_shows_what_reading_everything_shows(
+    loaded: Any, entries: list[Any], at: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`journal.summary_entries` reads a window and each slot's newest; the summary and
+    the census row built from that are those built from every entry of the patient."""
+    from standby.clinical import summary as clinical_summary
+    from standby.fhir.census import census_patient
+    from standby.journal.summary_entries import for_summary
+
+    patients = _busiest(entries, 12)
+    patients += [e.patient_id for e in entries if e.kind is Kind.STRIKE][:6]
+    patients += [e.patient_id for e in entries if e.corrects and e.kind is Kind.VITALS][:6]
+
+    def build(pid: str, extent: Any) -> Any:
+        return clinical_summary.build_summary(
+            loaded, pid, at, extent=extent, patient_required=False
+        )
+
+    windowed = {(pid, x): build(pid, x) for pid in patients for x in clinical_summary.Extent}
+    full = clinical_summary.journal_resources
+    monkeypatch.setattr(
+        clinical_summary,
+        "journal_resources",
+        lambda store, pid, now, hours, census_row=False: full(store, pid),
+    )
+    read_fewer = 0
+    for (pid, extent), got in windowed.items():
+        everything = build(pid, extent)
+        assert got is not None and everything is not None
+        if extent is clinical_summary.Extent.WHOLE:
+            assert got.summary == everything.summary, pid
+            shown = for_summary(loaded, pid, at)
+            read_fewer += len(shown) < len(repository.for_patient(loaded, pid))
+        else:
+            assert census_patient(got.summary) == census_patient(everything.summary), pid
+    assert read_fewer >= 10  # the window is narrower than the history for most of them

@@ -41,6 +41,7 @@ from standby.fhir.timing import StandardTimes
 from standby.journal import overlay as journal_overlay
 from standby.journal import repository as journal_repository
 from standby.journal import schema as journal_schema
+from standby.journal import summary_entries as journal_summary_entries
 from standby.store.base import Store
 
 JSON = Mapping[str, Any]
@@ -122,7 +123,9 @@ def build_summary(
         resources, keys = _gather(store, patient_id, now, extent)
         if patient_required and not any(r.get("resourceType") == "Patient" for r in resources):
             return None
-        resources += journal_resources(store, patient_id)
+        resources += journal_resources(
+            store, patient_id, now, hours, census_row=extent is Extent.CENSUS_ROW
+        )
         dire = directory(store)
         refs = referenced_keys(resources)
         resolved = resolve(store, resources, dire, refs)
@@ -145,12 +148,27 @@ def build_summary(
     )
 
 
-def journal_resources(store: Store, patient_id: str) -> list[JSON]:
+def journal_resources(
+    store: Store,
+    patient_id: str,
+    now: datetime | None = None,
+    hours: float = 48,
+    *,
+    census_row: bool = False,
+) -> list[JSON]:
     """What was documented on the patient during downtime and stands, as the FHIR
     resources it will be filed as (`standby.journal.overlay`): read beside the replica's,
     so that a dose given during downtime counts as given (docs/journal.md). Drill entries
-    are not shown here."""
-    return list(journal_overlay.as_resources(journal_repository.for_patient(store, patient_id)))
+    are not shown here. With `now`: only what a summary at `now` can show (weeks of
+    entries are neither read nor converted at every view: `journal.summary_entries`);
+    `census_row`: what a census row shows."""
+    if now is None:
+        entries = journal_repository.for_patient(store, patient_id)
+        return list(journal_overlay.as_resources(entries))
+    entries = journal_summary_entries.for_summary(
+        store, patient_id, now, hours=hours, census_row=census_row
+    )
+    return list(journal_overlay.as_resources(entries, now=now, hours=hours))
 
 
 def patient_summary(

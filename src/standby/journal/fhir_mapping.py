@@ -135,30 +135,35 @@ def _cc(system: str, code: str, display: str) -> JSON:
 
 def _vital_observations(entry: Entry, subject: Subject) -> list[JSON]:
     p = entry.payload
-    base: JSON = {
-        "resourceType": "Observation",
-        "meta": _meta(),
-        "status": "final",
-        "category": [_cc(OBS_CATEGORY, "vital-signs", "Vital Signs")],
-        "subject": subject.patient,
-        "effectiveDateTime": _instant(entry),
-        "issued": _instant(entry, "recorded"),
-        "performer": [_author(entry)],
-        "note": _notes(entry),
-    }
-    if subject.encounter:
-        base["encounter"] = subject.encounter
+    performed, recorded = _instant(entry), _instant(entry, "recorded")
+
+    def base() -> dict[str, Any]:  # a new one per Observation: they share no objects
+        obs: dict[str, Any] = {
+            "resourceType": "Observation",
+            "meta": _meta(),
+            "status": "final",
+            "category": [_cc(OBS_CATEGORY, "vital-signs", "Vital Signs")],
+            "subject": dict(subject.patient),
+            "effectiveDateTime": performed,
+            "issued": recorded,
+            "performer": [_author(entry)],
+            "note": _notes(entry),
+        }
+        if subject.encounter:
+            obs["encounter"] = dict(subject.encounter)
+        return obs
+
     out = []
     for key, (code, display, unit, shown) in VITAL_CODES.items():
         if p.get(key) is None:
             continue
-        obs = copy.deepcopy(base)
+        obs = base()
         obs["identifier"] = [entry_identifier(entry.id, code)]
         obs["code"] = _cc(LOINC, code, display)
         obs["valueQuantity"] = {"value": p[key], "unit": shown, "system": UCUM, "code": unit}
         out.append(obs)
     if p.get("systolic") is not None:
-        obs = copy.deepcopy(base)
+        obs = base()
         obs["identifier"] = [entry_identifier(entry.id, BP[0])]
         obs["code"] = _cc(LOINC, *BP)
         obs["component"] = [

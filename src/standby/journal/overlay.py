@@ -14,10 +14,12 @@ has a local id (`journal-<uuid>`, never an EHR id) and is tagged `downtime` in
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from standby.clock import instant
-from standby.journal.entries import Entry, Kind
+from standby.fhir.sections import NOTES_SHOWN
+from standby.journal.entries import VITALS, Entry, Kind
 from standby.journal.fhir_mapping import DOWNTIME_TAG, URI_SYSTEM, to_fhir
 from standby.journal.repository import in_effect
 
@@ -44,14 +46,27 @@ def local_id(resource: Mapping[str, Any]) -> str:
     raise ValueError("a journal resource carries its entry's identifier")
 
 
-def as_resources(entries: Iterable[Entry], *, drill: bool = False) -> list[JSON]:
+# the MAR's window of administrations (`standby.fhir.mar`: the last 24 h, and each
+# order's last dose given however old)
+MAR_HOURS = 24
+
+
+def as_resources(
+    entries: Iterable[Entry],
+    *,
+    drill: bool = False,
+    now: datetime | None = None,
+    hours: float = 48,
+) -> list[JSON]:
     """The resources of what stands of `entries` (one patient's, in the order written),
-    with local ids, ready to be read beside the replica's."""
-    wanted = [e for e in entries if e.drill == drill]
+    with local ids, ready to be read beside the replica's. With `now`: only those a
+    summary at `now` with a window of `hours` can show (`shown_at`)."""
+    wanted = in_effect(e for e in entries if e.drill == drill)
+    wanted = [e for e in wanted if e.kind in SHOWN]
+    if now is not None:
+        wanted = shown_at(wanted, now, hours)
     out: list[JSON] = []
-    for e in in_effect(wanted):
-        if e.kind not in SHOWN:
-            continue
+    for e in wanted:
         for r in to_fhir(e):
             r["id"] = local_id(r)
             r["meta"] = {
@@ -61,6 +76,49 @@ def as_resources(entries: Iterable[Entry], *, drill: bool = False) -> list[JSON]
             }
             out.append(r)
     return out
+
+
+def shown_at(entries: list[Entry], now: datetime, hours: float = 48) -> list[Entry]:
+    """Of what stands (`in_effect`), in order, the entries a summary at `now` can show
+    (`standby.fhir.summary.patient_summary` with its window of `hours`), so that weeks of
+    downtime documentation are not all turned into resources at every view: allergies and
+    orders, all; vital signs of the window, and the newest reading of each measurement
+    before it (the summary's "latest"); administrations of the window (at least the MAR's
+    24 h) and, before it, each order's last dose given; the newest notes (as many as
+    the summary shows) and every note of the window. The summary built from these is the
+    one built from them all: tests/journal/test_journal_overlay.py checks it."""
+    since = now - timedelta(hours=max(hours, MAR_HOURS))
+    keep: set[str] = set()
+    newest: dict[str, datetime] = {}  # what the summary reads as the newest, by slot
+    older: list[tuple[str, Entry]] = []
+    for e in entries:
+        if e.kind not in (Kind.VITALS, Kind.ADMINISTRATION, Kind.NOTE) or e.performed_at >= since:
+            keep.add(e.id)
+            continue
+        if e.kind is Kind.VITALS:  # the newest reading of each measurement
+            slots = [f"vitals:{k}" for k in VITALS if e.payload.get(k) is not None]
+        elif e.kind is Kind.ADMINISTRATION:  # each order's last dose given
+            given = e.payload.get("status") == "given"
+            slots = [f"given:{e.payload.get('request_id')}"] if given else []
+        else:
+            slots = ["note"]
+        for slot in slots:
+            older.append((slot, e))
+    # the newest of each slot by the time it was done (ties: all of them); notes: as many
+    # as the summary shows, counted from the newest of the window
+    notes = sorted((e.performed_at for e in entries if e.kind is Kind.NOTE), reverse=True)[
+        :NOTES_SHOWN
+    ]
+    for slot, e in older:
+        if slot != "note" and e.performed_at > newest.get(slot, e.performed_at - timedelta(1)):
+            newest[slot] = e.performed_at
+    for slot, e in older:
+        if slot == "note":
+            if len(notes) < NOTES_SHOWN or e.performed_at >= notes[-1]:
+                keep.add(e.id)
+        elif e.performed_at == newest[slot]:
+            keep.add(e.id)
+    return [e for e in entries if e.id in keep]
 
 
 def is_from_journal(resource: Mapping[str, Any]) -> bool:

@@ -70,6 +70,14 @@ MIGRATIONS: list[Migration] = [
         "downtime numbers by range",
         "CREATE INDEX journal_numbers_range ON journal_numbers (kind, prefix, number)",
     ),
+    Migration(
+        6,
+        "journal entries by patient, kind and time (what a summary's window reads), and by"
+        " when they were recorded (when a downtime's documentation began)",
+        "CREATE INDEX journal_entries_patient_kind ON journal_entries"
+        " (patient_id, kind, performed_at);"
+        " CREATE INDEX journal_entries_recorded ON journal_entries (drill, recorded_at)",
+    ),
 ]
 
 _ready: weakref.WeakSet[Store] = weakref.WeakSet()
