@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import re
 import uuid
 from collections.abc import Mapping
@@ -101,8 +102,15 @@ class Subject:
 
 def entry_identifier(entry_id: str, part: str = "") -> JSON:
     """The identifier of the resource made from an entry (or from one part of it)."""
+    return {"system": URI_SYSTEM, "value": _uuid_value(entry_id, part)}
+
+
+@functools.lru_cache(maxsize=65536)
+def _uuid_value(entry_id: str, part: str) -> str:
+    """ "urn:uuid:…" of an entry or one part of it: the same every time (kept, since a
+    summary converts the same entries at every view)."""
     value = uuid.uuid5(uuid.UUID(entry_id), part) if part else uuid.UUID(entry_id)
-    return {"system": URI_SYSTEM, "value": f"urn:uuid:{value}"}
+    return f"urn:uuid:{value}"
 
 
 def _instant(entry: Entry, which: str = "performed") -> str:
@@ -136,6 +144,7 @@ def _cc(system: str, code: str, display: str) -> JSON:
 def _vital_observations(entry: Entry, subject: Subject) -> list[JSON]:
     p = entry.payload
     performed, recorded = _instant(entry), _instant(entry, "recorded")
+    note = _notes(entry)[0]["text"]
 
     def base() -> dict[str, Any]:  # a new one per Observation: they share no objects
         obs: dict[str, Any] = {
@@ -147,7 +156,7 @@ def _vital_observations(entry: Entry, subject: Subject) -> list[JSON]:
             "effectiveDateTime": performed,
             "issued": recorded,
             "performer": [_author(entry)],
-            "note": _notes(entry),
+            "note": [{"text": note}],
         }
         if subject.encounter:
             obs["encounter"] = dict(subject.encounter)
