@@ -84,8 +84,8 @@ def shown_at(entries: list[Entry], now: datetime, hours: float = 48) -> list[Ent
     downtime documentation are not all turned into resources at every view: allergies and
     orders, all; vital signs of the window, and the newest reading of each measurement
     before it (the summary's "latest"); administrations of the window (at least the MAR's
-    24 h) and, before it, each order's last dose given; the newest notes (as many as
-    the summary shows) and every note of the window. The summary built from these is the
+    24 h) and, before it, each order's last dose given; every note of the window, and
+    those before it still among the newest the summary shows. The summary built from these is the
     one built from them all: tests/journal/test_journal_overlay.py checks it."""
     since = now - timedelta(hours=max(hours, MAR_HOURS))
     keep: set[str] = set()
