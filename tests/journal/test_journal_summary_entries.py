@@ -5,7 +5,6 @@ window and strikes included."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from standby.journal import overlay, repository

@@ -13,10 +13,11 @@ write) loses the entries in flight whenever it is killed between the answer and 
 commit: with 20 clients and 20 kills mid-traffic some are in that window — the test
 counts the requests cut off by each kill, and asserts that kills did land mid-traffic, so
 a run in which the window was never open cannot pass silently. Swapping `submit` for a
-background thread in `web/routes/documentation.py` makes this test fail (checked by hand
-when it was written: "1 of 795 confirmed entries were lost"; the window of one group
-commit is milliseconds wide, so a loss is rare per kill but 20 kills find one). A commit that is not synced (`synchronous=OFF`) is not caught by a
-SIGKILL — the operating system keeps the written pages — only by a power cut;
+background thread in `web/routes/documentation.py` made this test fail when it was
+written ("1 of 795 confirmed entries were lost"): the window of one group commit is
+milliseconds wide, so a loss is rare per kill, and a run may miss it. A commit that is
+not synced (`synchronous=OFF`) is not caught by a SIGKILL — the operating system keeps
+the written pages — only by a power cut;
 tests/journal/test_journal_storage.py checks the durable mode itself.
 """
 
