@@ -20,6 +20,7 @@ import typer
 from standby import clock
 from standby.accounts import audit_anchors
 from standby.cli.replica import open_replica
+from standby.clinical.documentation_times import first_documentation
 from standby.monitor import after_action, downtime, drills, incidents, probes
 from standby.monitor.config import MonitorConfig
 from standby.monitor.notify import outbox
@@ -292,7 +293,12 @@ def report(
     """Write the after-action report of an incident (Markdown or PDF)."""
     _, store = _open(db, database_url)
     try:
-        rep = after_action.build(store, incident, audit_head=audit_anchors.head_text(store))
+        rep = after_action.build(
+            store,
+            incident,
+            audit_head=audit_anchors.head_text(store),
+            documentation=_documentation(store),
+        )
     except KeyError as e:
         raise _fail(e) from e
     if out.suffix.lower() == ".pdf":
@@ -339,10 +345,17 @@ def drill_report(
     """How long each step of a drill took: detection, first packet, first documentation."""
     _, store = _open(db, database_url)
     try:
-        rep = drills.report(store, incident)
+        rep = drills.report(store, incident, _documentation(store, per_unit=False))
     except KeyError as e:
         raise _fail(e) from e
     typer.echo("\n".join(rep.lines()))
+
+
+def _documentation(store: Store, *, per_unit: bool = True) -> after_action.FirstDocumentation:
+    """When documentation in Standby began (the journal, read for the monitor's reports)."""
+    return lambda since, until, drill: first_documentation(
+        store, since, until, drill=drill, now=clock.now(), per_unit=per_unit
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -41,6 +41,9 @@ from standby.fhir.timing import StandardTimes
 from standby.journal import overlay as journal_overlay
 from standby.journal import repository as journal_repository
 from standby.journal import schema as journal_schema
+from standby.journal import summary_entries as journal_summary_entries
+from standby.journal.entries import Entry
+from standby.journal.fhir_mapping import JOURNAL_ID_PREFIX
 from standby.store.base import Store
 
 JSON = Mapping[str, Any]
@@ -120,7 +123,9 @@ def build_summary(
     journal_schema.ensure(store)  # before the snapshot: a table made inside it is not in it
     with store.read_transaction():
         resources, keys = _gather(store, patient_id, now, extent)
-        resources = with_journal(store, patient_id, resources)
+        resources = with_journal(
+            store, patient_id, resources, now, hours, census_row=extent is Extent.CENSUS_ROW
+        )
         if patient_required and not any(r.get("resourceType") == "Patient" for r in resources):
             return None
         dire = directory(store)
@@ -145,24 +150,45 @@ def build_summary(
     )
 
 
-def with_journal(store: Store, patient_id: str, resources: Sequence[JSON]) -> list[JSON]:
+def with_journal(
+    store: Store,
+    patient_id: str,
+    resources: Sequence[JSON],
+    now: datetime | None = None,
+    hours: float = 48,
+    *,
+    census_row: bool = False,
+) -> list[JSON]:
     """The patient's resources from the replica with what stands of their journal entries
     (`standby.journal.overlay.with_journal`): what was documented, their encounters as
     the journal's admissions, transfers and discharges left them, and for a patient
     registered during downtime (`journal-<uuid>`) the registration's Patient. Drill
-    entries are not shown here (except on a patient registered in a drill)."""
-    entries = journal_repository.for_patient(store, patient_id)
+    entries are not shown here (except on a patient registered in a drill). With `now`:
+    only what a summary at `now` can show is read (`journal_entries`)."""
+    entries = journal_entries(store, patient_id, now, hours, census_row=census_row)
     if not entries:
         return list(resources)
-    return list(journal_overlay.with_journal(resources, entries))
+    return list(journal_overlay.with_journal(resources, entries, now=now, hours=hours))
 
 
-def journal_resources(store: Store, patient_id: str) -> list[JSON]:
-    """What was documented on the patient during downtime and stands, as the FHIR
-    resources it will be filed as (`standby.journal.overlay`): read beside the replica's,
-    so that a dose given during downtime counts as given (docs/journal.md). Drill entries
-    are not shown here."""
-    return list(journal_overlay.as_resources(journal_repository.for_patient(store, patient_id)))
+def journal_entries(
+    store: Store,
+    patient_id: str,
+    now: datetime | None = None,
+    hours: float = 48,
+    *,
+    census_row: bool = False,
+) -> list[Entry]:
+    """The patient's journal entries a summary reads: all of them without `now` (and for a
+    patient registered during downtime, whose entries are few and may be a drill's);
+    with `now` only what a summary at `now` can show (weeks of entries are neither read
+    nor converted at every view: `journal.summary_entries`); `census_row`: what a census
+    row shows."""
+    if now is None or patient_id.startswith(JOURNAL_ID_PREFIX):
+        return journal_repository.for_patient(store, patient_id)
+    return journal_summary_entries.for_summary(
+        store, patient_id, now, hours=hours, census_row=census_row
+    )
 
 
 def patient_summary(

@@ -79,7 +79,12 @@ def allergies(resources: Sequence[JSON], held: Collection[str] | None = None) ->
     return Allergies(AllergyStatus.NOT_RECORDED, [])
 
 
-def notes(docs: Sequence[JSON], held: Collection[str] | None, limit: int = 5) -> Section[Note]:
+NOTES_SHOWN = 5  # the newest notes a summary shows
+
+
+def notes(
+    docs: Sequence[JSON], held: Collection[str] | None, limit: int = NOTES_SHOWN
+) -> Section[Note]:
     out = []
     for r in docs:
         if r.get("status") not in (None, "current") or r.get("docStatus") == "entered-in-error":

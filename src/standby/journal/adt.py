@@ -120,7 +120,7 @@ def placements(store: Store, *, drill: bool = False) -> dict[str, Placement]:
         rows = db.query(sql, (*kinds, 1 if drill else 0))
     by_patient: dict[str, list[Entry]] = {}
     for r in rows:
-        e = repository.entry_of_row(r)
+        e = repository.entry_of(r)
         by_patient.setdefault(e.patient_id, []).append(e)
     out: dict[str, Placement] = {}
     for pid, entries in by_patient.items():
@@ -147,7 +147,7 @@ def registered_patients(store: Store, *, drill: bool = False) -> list[JSON]:
         rows = db.query(sql, (*kinds, 1 if drill else 0))
     by_patient: dict[str, list[Entry]] = {}
     for r in rows:
-        e = repository.entry_of_row(r)
+        e = repository.entry_of(r)
         by_patient.setdefault(e.patient_id, []).append(e)
     out = []
     for entries in by_patient.values():

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import re
 import uuid
 from collections.abc import Mapping
@@ -128,8 +129,15 @@ def registration_encounter_id(entry_id: str) -> str:
 
 def entry_identifier(entry_id: str, part: str = "") -> JSON:
     """The identifier of the resource made from an entry (or from one part of it)."""
+    return {"system": URI_SYSTEM, "value": _uuid_value(entry_id, part)}
+
+
+@functools.lru_cache(maxsize=65536)
+def _uuid_value(entry_id: str, part: str) -> str:
+    """ "urn:uuid:…" of an entry or one part of it: the same every time (kept, since a
+    summary converts the same entries at every view)."""
     value = uuid.uuid5(uuid.UUID(entry_id), part) if part else uuid.UUID(entry_id)
-    return {"system": URI_SYSTEM, "value": f"urn:uuid:{value}"}
+    return f"urn:uuid:{value}"
 
 
 def _instant(entry: Entry, which: str = "performed") -> str:
@@ -162,30 +170,36 @@ def _cc(system: str, code: str, display: str) -> JSON:
 
 def _vital_observations(entry: Entry, subject: Subject) -> list[JSON]:
     p = entry.payload
-    base: JSON = {
-        "resourceType": "Observation",
-        "meta": _meta(),
-        "status": "final",
-        "category": [_cc(OBS_CATEGORY, "vital-signs", "Vital Signs")],
-        "subject": subject.patient,
-        "effectiveDateTime": _instant(entry),
-        "issued": _instant(entry, "recorded"),
-        "performer": [_author(entry)],
-        "note": _notes(entry),
-    }
-    if subject.encounter:
-        base["encounter"] = subject.encounter
+    performed, recorded = _instant(entry), _instant(entry, "recorded")
+    note = _notes(entry)[0]["text"]
+
+    def base() -> dict[str, Any]:  # a new one per Observation: they share no objects
+        obs: dict[str, Any] = {
+            "resourceType": "Observation",
+            "meta": _meta(),
+            "status": "final",
+            "category": [_cc(OBS_CATEGORY, "vital-signs", "Vital Signs")],
+            "subject": dict(subject.patient),
+            "effectiveDateTime": performed,
+            "issued": recorded,
+            "performer": [_author(entry)],
+            "note": [{"text": note}],
+        }
+        if subject.encounter:
+            obs["encounter"] = dict(subject.encounter)
+        return obs
+
     out = []
     for key, (code, display, unit, shown) in VITAL_CODES.items():
         if p.get(key) is None:
             continue
-        obs = copy.deepcopy(base)
+        obs = base()
         obs["identifier"] = [entry_identifier(entry.id, code)]
         obs["code"] = _cc(LOINC, code, display)
         obs["valueQuantity"] = {"value": p[key], "unit": shown, "system": UCUM, "code": unit}
         out.append(obs)
     if p.get("systolic") is not None:
-        obs = copy.deepcopy(base)
+        obs = base()
         obs["identifier"] = [entry_identifier(entry.id, BP[0])]
         obs["code"] = _cc(LOINC, *BP)
         obs["component"] = [

@@ -14,12 +14,14 @@ has a local id (`journal-<uuid>`, never an EHR id) and is tagged `downtime` in
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from standby.clock import instant
+from standby.fhir.sections import NOTES_SHOWN
 from standby.journal import adt
 from standby.journal.adt import local_id
-from standby.journal.entries import Entry, Kind
+from standby.journal.entries import VITALS, Entry, Kind
 from standby.journal.fhir_mapping import DOWNTIME_TAG, JOURNAL_ID_PREFIX, Subject, to_fhir
 from standby.journal.repository import in_effect
 
@@ -43,17 +45,39 @@ SHOWN = frozenset(
 # discharges and registrations)
 LISTED = SHOWN | adt.ADT_KINDS
 
-__all__ = ["LISTED", "SHOWN", "as_resources", "is_from_journal", "local_id", "with_journal"]
+__all__ = [
+    "LISTED",
+    "MAR_HOURS",
+    "SHOWN",
+    "as_resources",
+    "is_from_journal",
+    "local_id",
+    "shown_at",
+    "with_journal",
+]
 
 
-def as_resources(entries: Iterable[Entry], *, drill: bool = False) -> list[JSON]:
+# the MAR's window of administrations (`standby.fhir.mar`: the last 24 h, and each
+# order's last dose given however old)
+MAR_HOURS = 24
+
+
+def as_resources(
+    entries: Iterable[Entry],
+    *,
+    drill: bool = False,
+    now: datetime | None = None,
+    hours: float = 48,
+) -> list[JSON]:
     """The resources of what stands of `entries` (one patient's, in the order written),
-    with local ids, ready to be read beside the replica's."""
-    wanted = [e for e in entries if e.drill == drill]
+    with local ids, ready to be read beside the replica's. With `now`: only those a
+    summary at `now` with a window of `hours` can show (`shown_at`)."""
+    wanted = in_effect(e for e in entries if e.drill == drill)
+    wanted = [e for e in wanted if e.kind in SHOWN]
+    if now is not None:
+        wanted = shown_at(wanted, now, hours)
     out: list[JSON] = []
-    for e in in_effect(wanted):
-        if e.kind not in SHOWN:
-            continue
+    for e in wanted:
         for r in to_fhir(e, Subject.local(e)):
             r["id"] = local_id(r)
             r["meta"] = {
@@ -66,7 +90,12 @@ def as_resources(entries: Iterable[Entry], *, drill: bool = False) -> list[JSON]
 
 
 def with_journal(
-    resources: Sequence[Mapping[str, Any]], entries: Iterable[Entry], *, drill: bool = False
+    resources: Sequence[Mapping[str, Any]],
+    entries: Iterable[Entry],
+    *,
+    drill: bool = False,
+    now: datetime | None = None,
+    hours: float = 48,
 ) -> list[JSON]:
     """One patient's resources from the replica with what stands of their journal entries:
     the documented resources beside the replica's (`as_resources`), their encounters as the
@@ -79,15 +108,59 @@ def with_journal(
         e.patient_id.startswith(JOURNAL_ID_PREFIX) for e in entries
     ):
         drill = True
-    wanted = in_effect([e for e in entries if e.drill == drill])
+    mine = [e for e in entries if e.drill == drill]
+    wanted = in_effect(mine)
     out: list[JSON] = [dict(r) for r in resources if r.get("resourceType") != "Encounter"]
     patient = adt.registered_patient(wanted)
     if patient is not None and not any(r.get("resourceType") == "Patient" for r in out):
         out.insert(0, patient)
     encounters = [r for r in resources if r.get("resourceType") == "Encounter"]
     out += adt.encounters_after(encounters, wanted)
-    out += as_resources(wanted, drill=drill)
+    out += as_resources(mine, drill=drill, now=now, hours=hours)
     return out
+
+
+def shown_at(entries: list[Entry], now: datetime, hours: float = 48) -> list[Entry]:
+    """Of what stands (`in_effect`), in order, the entries a summary at `now` can show
+    (`standby.fhir.summary.patient_summary` with its window of `hours`), so that weeks of
+    downtime documentation are not all turned into resources at every view: allergies and
+    orders, all; vital signs of the window, and the newest reading of each measurement
+    before it (the summary's "latest"); administrations of the window (at least the MAR's
+    24 h) and, before it, each order's last dose given; every note of the window, and
+    those before it still among the newest the summary shows. The summary built from these is the
+    one built from them all: tests/journal/test_journal_overlay.py checks it."""
+    since = now - timedelta(hours=max(hours, MAR_HOURS))
+    keep: set[str] = set()
+    newest: dict[str, datetime] = {}  # what the summary reads as the newest, by slot
+    older: list[tuple[str, Entry]] = []
+    for e in entries:
+        if e.kind not in (Kind.VITALS, Kind.ADMINISTRATION, Kind.NOTE) or e.performed_at >= since:
+            keep.add(e.id)
+            continue
+        if e.kind is Kind.VITALS:  # the newest reading of each measurement
+            slots = [f"vitals:{k}" for k in VITALS if e.payload.get(k) is not None]
+        elif e.kind is Kind.ADMINISTRATION:  # each order's last dose given
+            given = e.payload.get("status") == "given"
+            slots = [f"given:{e.payload.get('request_id')}"] if given else []
+        else:
+            slots = ["note"]
+        for slot in slots:
+            older.append((slot, e))
+    # the newest of each slot by the time it was done (ties: all of them); notes: as many
+    # as the summary shows, counted from the newest of the window
+    notes = sorted((e.performed_at for e in entries if e.kind is Kind.NOTE), reverse=True)[
+        :NOTES_SHOWN
+    ]
+    for slot, e in older:
+        if slot != "note" and e.performed_at > newest.get(slot, e.performed_at - timedelta(1)):
+            newest[slot] = e.performed_at
+    for slot, e in older:
+        if slot == "note":
+            if len(notes) < NOTES_SHOWN or e.performed_at >= notes[-1]:
+                keep.add(e.id)
+        elif e.performed_at == newest[slot]:
+            keep.add(e.id)
+    return [e for e in entries if e.id in keep]
 
 
 def is_from_journal(resource: Mapping[str, Any]) -> bool:

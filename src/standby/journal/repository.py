@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -56,7 +57,8 @@ def as_row(e: Entry) -> tuple[Any, ...]:
     )
 
 
-def _entry(r: Sequence[Any]) -> Entry:
+def entry_of(r: Sequence[Any]) -> Entry:
+    """The entry of a row of `COLUMNS`."""
     return Entry(
         id=r[0],
         kind=Kind(r[1]),
@@ -76,7 +78,6 @@ def _entry(r: Sequence[Any]) -> Entry:
     )
 
 
-entry_of_row = _entry  # a row of `COLUMNS` as an Entry (for the journal's other readers)
 
 
 def append(store: Store, entries: Sequence[Entry]) -> Appended:
@@ -122,7 +123,7 @@ def read(store: Store, entry_id: str) -> Entry | None:
     schema.ensure(store)
     with store.read_transaction() as db:
         rows = db.query(f"SELECT {COLUMNS} FROM journal_entries WHERE id = ?", (entry_id,))
-    return _entry(rows[0]) if rows else None
+    return entry_of(rows[0]) if rows else None
 
 
 def for_patient(store: Store, patient_id: str, *, drill: bool | None = None) -> list[Entry]:
@@ -135,7 +136,7 @@ def for_patient(store: Store, patient_id: str, *, drill: bool | None = None) -> 
         sql += " AND drill = ?"
         params.append(1 if drill else 0)
     with store.read_transaction() as db:
-        return [_entry(r) for r in db.query(sql + " ORDER BY seq", params)]
+        return [entry_of(r) for r in db.query(sql + " ORDER BY seq", params)]
 
 
 def since(store: Store, after_seq: int = 0, *, limit: int = 1000) -> list[tuple[int, Entry]]:
@@ -147,7 +148,7 @@ def since(store: Store, after_seq: int = 0, *, limit: int = 1000) -> list[tuple[
             f"SELECT seq, {COLUMNS} FROM journal_entries WHERE seq > ? ORDER BY seq LIMIT ?",
             (after_seq, limit),
         )
-    return [(int(r[0]), _entry(r[1:])) for r in rows]
+    return [(int(r[0]), entry_of(r[1:])) for r in rows]
 
 
 def last_seq(store: Store) -> int:
@@ -168,6 +169,25 @@ def patients_since(store: Store, after_seq: int) -> tuple[int, set[str]]:
     if not rows:
         return after_seq, set()
     return int(rows[-1][0]), {str(r[1]) for r in rows}
+
+
+def first_recorded(
+    store: Store, since: datetime, until: datetime | None, *, drill: bool
+) -> dict[str, datetime]:
+    """Each patient's first entry recorded in [since, until) (until None: open), drill
+    entries or real ones: when documentation of a downtime began, per patient."""
+    schema.ensure(store)
+    sql = (
+        "SELECT patient_id, min(recorded_at) FROM journal_entries"
+        " WHERE drill = ? AND recorded_at >= ?"
+    )
+    params: list[Any] = [1 if drill else 0, instant(since)]
+    if until is not None:
+        sql += " AND recorded_at < ?"
+        params.append(instant(until))
+    with store.read_transaction() as db:
+        rows = db.query(sql + " GROUP BY patient_id", params)
+    return {str(r[0]): parse_instant(str(r[1])) for r in rows}
 
 
 def in_effect(entries: Iterable[Entry]) -> list[Entry]:

@@ -70,6 +70,16 @@ MIGRATIONS: list[Migration] = [
         "downtime numbers by range",
         "CREATE INDEX journal_numbers_range ON journal_numbers (kind, prefix, number)",
     ),
+    Migration(
+        6,
+        "journal entries by patient, kind and time (what a summary's window reads), a"
+        " patient's corrections and strikes, and entries by when they were recorded",
+        "CREATE INDEX journal_entries_patient_kind ON journal_entries"
+        " (patient_id, kind, performed_at);"
+        " CREATE INDEX journal_entries_recorded ON journal_entries (drill, recorded_at);"
+        " CREATE INDEX journal_entries_corrections ON journal_entries (patient_id)"
+        " WHERE corrects IS NOT NULL",
+    ),
 ]
 
 _ready: weakref.WeakSet[Store] = weakref.WeakSet()

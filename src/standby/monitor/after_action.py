@@ -1,7 +1,9 @@
 """The after-action report of an incident, as Markdown and as PDF (reportlab).
 
 What it holds: when the outage began (first failed probe), when and by whom downtime was
-declared, the durations (detection, first packet, first documentation), the whole timeline
+declared, the durations (detection, first packet, first documentation — from the
+declaration to the first journal entry recorded in the downtime, drill entries for a
+drill and real ones otherwise, and per unit), the whole timeline
 (transitions, probe evidence, messages queued and sent, the log), the role checklist and
 the notifications' delivery. A drill says DRILL in the title and on every PDF page.
 No patient data: the incident holds none. docs/monitor.md#incidents
@@ -10,7 +12,8 @@ No patient data: the incident holds none. docs/monitor.md#incidents
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +25,13 @@ from standby.monitor.status import shown
 from standby.store.base import Store
 
 NOT_YET = "not available yet"
+
+# When documentation began: (since, until, drill) → the first journal entry recorded in
+# [since, until) and each unit's first. This package reads only its own tables: the
+# composition root passes `standby.clinical.documentation_times.first_documentation`.
+FirstDocumentation = Callable[
+    [datetime, datetime | None, bool], tuple[datetime | None, Sequence[tuple[str, datetime]]]
+]
 
 
 def duration(start: datetime | None, end: datetime | None) -> str:
@@ -43,6 +53,10 @@ class Report:
     # package does not read the accounts): a copy of it outside the database once the
     # report is printed or filed (docs/security.md#the-audit-log)
     audit_head: str | None = None
+    # the first journal entry of this downtime (None: none, or not looked up) and each
+    # unit's first, earliest first
+    first_documentation: datetime | None = None
+    units_first_documented: list[tuple[str, datetime]] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -61,7 +75,10 @@ class Report:
                 duration(i.outage_started_at, i.declared_at),
             ),
             ("Time to first packet", duration(start, i.first_packet_at)),
-            ("Time to first documentation", duration(start, i.first_documentation_at)),
+            (
+                "Time to first documentation",
+                duration(i.declared_at, self.first_documentation),
+            ),
             ("Length of downtime", duration(i.declared_at, i.ended_at)),
         ] + (
             [("Audit chain head when this report was made", self.audit_head)]
@@ -70,16 +87,30 @@ class Report:
         )
 
 
-def build(store: Store, incident_id: str, *, audit_head: str | None = None) -> Report:
+def build(
+    store: Store,
+    incident_id: str,
+    *,
+    audit_head: str | None = None,
+    documentation: FirstDocumentation | None = None,
+) -> Report:
+    """The report of one incident. `documentation` (from the composition root) says when
+    documentation in Standby began; without it, only the incident's own record of it."""
     incident = incidents.get(store, incident_id)
     if incident is None:
         raise KeyError(f"no incident {incident_id}")
+    first, units = incident.first_documentation_at, []
+    if documentation is not None:
+        found, per_unit = documentation(incident.declared_at, incident.ended_at, incident.drill)
+        first, units = found or first, list(per_unit)
     return Report(
         incident,
         incidents.timeline(store, incident_id),
         incidents.checklist(store, incident_id),
         outbox.rows(store, incident_id),
         audit_head,
+        first,
+        units,
     )
 
 
@@ -93,6 +124,19 @@ def markdown(report: Report) -> str:
         lines += ["**DRILL** — this was an exercise, not a real downtime.", ""]
     lines += ["| | |", "|---|---|"]
     lines += [f"| {k} | {_cell(v)} |" for k, v in report.figures()]
+    if report.units_first_documented:
+        lines += [
+            "",
+            "## First documentation by unit",
+            "",
+            "| unit | first entry (UTC) | after the declaration |",
+            "|---|---|---|",
+        ]
+        for unit, first in report.units_first_documented:
+            when = first.strftime("%Y-%m-%d %H:%M:%S")
+            lines.append(
+                f"| {_cell(unit)} | {when} | {duration(report.incident.declared_at, first)} |"
+            )
     lines += ["", "## Timeline", "", "| time (UTC) | what | who | detail |", "|---|---|---|---|"]
     for e in report.events:
         at = e.at.strftime("%Y-%m-%d %H:%M:%S")
@@ -163,6 +207,18 @@ def pdf(report: Report) -> bytes:
         return t
 
     story.append(table([["", ""], *[[k, v] for k, v in report.figures()]], [2.3, 5.0]))
+    if report.units_first_documented:
+        story += [Spacer(1, 12), Paragraph("First documentation by unit", styles["Heading2"])]
+        story.append(
+            table(
+                [["unit", "first entry (UTC)", "after the declaration"]]
+                + [
+                    [u, at.strftime("%m-%d %H:%M:%S"), duration(report.incident.declared_at, at)]
+                    for u, at in report.units_first_documented
+                ],
+                [3.5, 1.8, 2.0],
+            )
+        )
     story += [Spacer(1, 12), Paragraph("Timeline", styles["Heading2"])]
     story.append(
         table(

@@ -7,8 +7,8 @@ run with the DRILL banner, notifications — to `monitor_drill_recipients` only,
 drill was started with `notify_real`. Once declared, the real probe results count again,
 so recovery is proposed when the EHR answers, and the incident commander ends the drill as
 they would end a downtime. `report` then says how long each step took: time to detection,
-time to first packet, time to first documentation ("not available yet" until downtime
-documentation exists and records its first entry). docs/monitor.md#drills
+time to first packet, time to first documentation (from the declaration to the drill's
+first journal entry; "not available yet" while there is none). docs/monitor.md#drills
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from standby.monitor import downtime, incidents
-from standby.monitor.after_action import NOT_YET, duration
+from standby.monitor.after_action import NOT_YET, FirstDocumentation, duration
 from standby.store.base import Store
 
 
@@ -50,8 +50,11 @@ def cancel(store: Store, actor: str, now: datetime) -> None:
     downtime.cancel_drill(store, actor, now)
 
 
-def report(store: Store, incident_id: str | None = None) -> DrillReport:
-    """The figures of one drill (default: the latest)."""
+def report(
+    store: Store, incident_id: str | None = None, documentation: FirstDocumentation | None = None
+) -> DrillReport:
+    """The figures of one drill (default: the latest). `documentation`, from the
+    composition root, says when the drill's documentation began (`after_action.build`)."""
     if incident_id is None:
         drills = [i for i in incidents.recent(store, 200) if i.drill]
         if not drills:
@@ -63,6 +66,9 @@ def report(store: Store, incident_id: str | None = None) -> DrillReport:
             raise KeyError(f"no drill {incident_id}")
         incident = found
     start_at = incident.outage_started_at or incident.declared_at
+    first = incident.first_documentation_at
+    if documentation is not None:
+        first = documentation(incident.declared_at, incident.ended_at, True)[0] or first
     return DrillReport(
         incident.id,
         incident.outage_started_at,
@@ -70,7 +76,7 @@ def report(store: Store, incident_id: str | None = None) -> DrillReport:
         incident.ended_at,
         duration(incident.outage_started_at, incident.declared_at),
         duration(start_at, incident.first_packet_at),
-        duration(start_at, incident.first_documentation_at)
-        if incident.first_documentation_at
-        else f"{NOT_YET} (downtime documentation does not record its first entry yet)",
+        duration(incident.declared_at, first)
+        if first
+        else f"{NOT_YET} (no entry documented in Standby during the drill)",
     )

@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from standby.accounts import audit_anchors
+from standby.clinical.documentation_times import first_documentation
 from standby.monitor import after_action, downtime, drills, incidents, probes
 from standby.monitor.config import MonitorConfig
 from standby.monitor.state import InvalidTransition
@@ -89,6 +90,13 @@ def dashboard(pr: PageRequest) -> Response:
     )
 
 
+def _documentation(pr: PageRequest, *, per_unit: bool = True) -> after_action.FirstDocumentation:
+    """When documentation in Standby began (the journal, read for the monitor's report)."""
+    return lambda since, until, drill: first_documentation(
+        pr.web.store, since, until, drill=drill, now=pr.now, per_unit=per_unit
+    )
+
+
 @page(None)
 def incident_page(pr: PageRequest) -> Response:
     store = pr.web.store
@@ -96,7 +104,7 @@ def incident_page(pr: PageRequest) -> Response:
     incident = incidents.get(store, iid)
     if incident is None:
         return pr.render("error.html", {"title": "Not found", "message": "No such incident."}, 404)
-    report = after_action.build(store, iid)
+    report = after_action.build(store, iid, documentation=_documentation(pr, per_unit=False))
     return pr.render(
         "monitor/incident.html",
         {
@@ -118,7 +126,10 @@ def report_file(pr: PageRequest) -> Response:
     fmt = pr.request.path_params["fmt"]
     try:
         report = after_action.build(
-            pr.web.store, iid, audit_head=audit_anchors.head_text(pr.web.store)
+            pr.web.store,
+            iid,
+            audit_head=audit_anchors.head_text(pr.web.store),
+            documentation=_documentation(pr),
         )
     except KeyError:
         report = None

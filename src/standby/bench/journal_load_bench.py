@@ -1,0 +1,193 @@
+"""`standby bench journal-load` — the census and the summary with weeks of downtime
+documentation in the journal, beside the same replica with an empty journal.
+
+A generated hospital of 300 beds (× scale) is loaded into two SQLite replicas: one with
+an empty journal (the baseline), one with 4 weeks of simulated downtime documentation
+(`journal.simulate`: about 142,000 entries at 300 beds). Both are read at the same
+instant (the journal's last day). Views alternate between the two replicas, so both see
+the same noise of a shared machine:
+
+* patient summary (`clinical.summary.build_summary`, every view built: no cache), p50 and
+  p95 over 200 views of current inpatients drawn with repeats;
+* census of the unit nearest 40 beds (`clinical.unit_census`, every row built), p95 of 40;
+* first view: a new store object and a new summary cache (`ReadCache`, as a freshly
+  started viewer has), then the census once and 20 patients' summaries once each; p95
+  over 10 rounds.
+
+Goal: with the journal, no worse than 1.2× the baseline. The hospital and both replicas
+are built once per size into `.cache/bench-journal-load/` and reused. The read model is
+timed directly (no HTTP, no templates): what the journal adds is in it.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from standby.bench.harness import Figure, Progress, benchmark, percentile
+from standby.bench.hospital import cached_replica
+
+CACHE = Path(".cache") / "bench-journal-load"
+NOW = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # the hospital's and the journal's end
+WEEKS = 4
+SEED = 1
+GOAL = 1.2
+
+
+def _replicas(beds: int, progress: Progress) -> tuple[Path, Path, int]:
+    """(bare, with journal, entries): copies of the cached hospital, built once."""
+    from standby.journal import schema, simulate
+    from standby.store import open_store
+
+    src = cached_replica(CACHE, beds, progress, now=NOW)
+    base = src.parent
+    bare, full = base / "bare.db", base / f"journal-{WEEKS}w-seed{SEED}.db"
+    count = base / f"journal-{WEEKS}w-seed{SEED}.count"
+    for db, fill in ((bare, False), (full, True)):
+        if db.is_file() and (not fill or count.is_file()):
+            continue
+        progress.step(f"copying the replica to {db.name}")
+        tmp = db.with_suffix(".tmp")
+        for suffix in ("", "-wal", "-shm"):
+            side = Path(str(src) + suffix)
+            if side.exists():
+                shutil.copy(side, Path(str(tmp) + suffix))
+        store = open_store(db=tmp)
+        try:
+            schema.ensure(store)
+            if fill:
+                progress.step(f"simulating {WEEKS} weeks of downtime documentation")
+                n = simulate.load(
+                    store, simulate.simulate(store, weeks=WEEKS, beds=None, seed=SEED, end=NOW)
+                )
+                count.write_text(str(n))
+        finally:
+            store.close()
+        for suffix in ("", "-wal", "-shm"):
+            side = Path(str(tmp) + suffix)
+            if side.exists():
+                side.rename(Path(str(db) + suffix))
+    return bare, full, int(count.read_text())
+
+
+def _alternate(
+    fns: tuple[Callable[[int], Any], Callable[[int], Any]], n: int
+) -> tuple[list[float], list[float]]:
+    """Run view i on each store in turn (bare first on even i, second on odd), in ms."""
+    out: tuple[list[float], list[float]] = ([], [])
+    for i in range(n):
+        order = (0, 1) if i % 2 == 0 else (1, 0)
+        for k in order:
+            t = time.perf_counter()
+            fns[k](i)
+            out[k].append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def _figure(name: str, bare: list[float], full: list[float], p: int, goal: bool) -> Figure:
+    value, base = percentile(full, p), percentile(bare, p)
+    ratio = value / base if base else None
+    return Figure(
+        name,
+        round(value, 2),
+        "ms",
+        f"≤ {GOAL}× the empty journal" if goal else "reported",
+        (ratio is not None and ratio <= GOAL) if goal else None,
+        baseline=round(base, 2),
+        baseline_name="the same replica, empty journal",
+    )
+
+
+@benchmark("journal-load")
+def journal_load_bench(scale: float, progress: Progress) -> list[Figure]:
+    from standby import clinical
+    from standby.clinical.read_cache import ReadCache
+    from standby.clinical.summary import build_summary
+    from standby.store import open_store
+
+    beds = max(20, int(300 * scale))
+    bare_db, full_db, entries = _replicas(beds, progress)
+    stores = (open_store(db=bare_db), open_store(db=full_db))
+    try:
+        units = clinical.units(stores[0])
+        censuses = [(u, clinical.unit_census(stores[0], u.id, NOW)) for u in units]
+        unit, census = min(censuses, key=lambda uc: (abs(len(uc[1].beds) - 40), -len(uc[1].beds)))
+        pids = [b.patient.id for _, c in censuses for b in c.beds if b.patient is not None]
+        rng = random.Random(3)
+        sample = [rng.choice(pids) for _ in range(200)]
+        for s in stores:  # warm both alike: the directory, SQLite's pages
+            clinical.unit_census(s, unit.id, NOW)
+            for pid in sample[:20]:
+                build_summary(s, pid, NOW)
+
+        progress.step("patient summary, every view built")
+        s_bare, s_full = _alternate(
+            (
+                lambda i: build_summary(stores[0], sample[i], NOW),
+                lambda i: build_summary(stores[1], sample[i], NOW),
+            ),
+            len(sample),
+        )
+        progress.step(f"census of {unit.alias} ({len(census.beds)} beds), every row built")
+        c_bare, c_full = _alternate(
+            (
+                lambda i: clinical.unit_census(stores[0], unit.id, NOW),
+                lambda i: clinical.unit_census(stores[1], unit.id, NOW),
+            ),
+            40,
+        )
+    finally:
+        for s in stores:
+            s.close()
+
+    progress.step("first views: a new store and summary cache each round")
+    first: dict[str, tuple[list[float], list[float]]] = {"census": ([], []), "summary": ([], [])}
+    for r in range(10):
+        for k in (0, 1) if r % 2 == 0 else (1, 0):
+            store = open_store(db=(bare_db, full_db)[k])
+            try:
+                cache = ReadCache(store, max_age=60)
+                t = time.perf_counter()
+                clinical.unit_census(store, unit.id, NOW, cache=cache)
+                first["census"][k].append((time.perf_counter() - t) * 1000)
+                for pid in sample[r * 20 : (r + 1) * 20]:
+                    t = time.perf_counter()
+                    cache.summary(pid, NOW)
+                    first["summary"][k].append((time.perf_counter() - t) * 1000)
+            finally:
+                store.close()
+
+    n = len(census.beds)
+    return [
+        Figure("journal entries (4 weeks, simulated)", float(entries), "entries", "reported", None),
+        _figure(
+            "patient summary p50, every view built, with the journal", s_bare, s_full, 50, False
+        ),
+        _figure(
+            "patient summary p95, every view built, with the journal", s_bare, s_full, 95, True
+        ),
+        _figure(
+            f"census of a {n}-bed unit p95, every row built, with the journal",
+            c_bare,
+            c_full,
+            95,
+            True,
+        ),
+        _figure(
+            "patient summary p95, first view (new process's cache), with the journal",
+            *first["summary"],
+            95,
+            True,
+        ),
+        _figure(
+            f"census of a {n}-bed unit p95, first view, with the journal",
+            *first["census"],
+            95,
+            True,
+        ),
+    ]

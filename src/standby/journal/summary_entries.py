@@ -1,0 +1,169 @@
+"""What a summary at `now` reads of a patient's journal: not every entry of a long downtime
+(docs/journal.md#speed-with-weeks-of-entries).
+
+Weeks of downtime documentation give a patient hundreds of entries; a summary shows few
+of them: allergies and orders (all), vital signs, doses and notes of its window, and
+before the window only the newest reading of each measurement, each order's last dose
+given and the newest notes (`overlay.shown_at` decides exactly which). So the journal is
+read in three indexed queries, none of which turns the patient's whole history into
+entries:
+
+1. the entries of the kinds always shown, and those of the window (`performed_at` from
+   `since`);
+2. the patient's corrections and strikes (a partial index holds only those), and the
+   entries they name: `repository.in_effect` needs both ends;
+3. before the window, the id, kind, time and payload of the entries that may be the
+   newest of a slot (for a census row narrowed in SQL by a `LIKE` on the payload: a
+   pre-filter, a payload that names the key can match, one that does not never does);
+   each slot's newest that nothing strikes or corrects is chosen in Python and only
+   those become entries.
+
+What stands of that is then what stands of everything, for what a summary can show
+(tests/journal/test_journal_simulate.py compares the two summaries). A census row reads
+less (`census_row`): the kinds a census row shows (allergies, orders, the last day's
+doses) and the newest weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from standby.clock import instant
+from standby.fhir.sections import NOTES_SHOWN
+from standby.journal import schema
+from standby.journal.entries import VITALS, Entry, Kind
+from standby.journal.overlay import MAR_HOURS
+from standby.journal.repository import COLUMNS, entry_of
+from standby.store.base import Store, Transaction
+
+# read whatever their time: allergies and orders, and the admissions, transfers, discharges
+# and registrations that place the patient (few per patient)
+ALWAYS = (
+    Kind.ALLERGY,
+    Kind.NO_KNOWN_ALLERGIES,
+    Kind.ORDER,
+    Kind.ADMIT,
+    Kind.TRANSFER,
+    Kind.DISCHARGE,
+    Kind.REGISTRATION,
+)
+
+
+def for_summary(
+    store: Store,
+    patient_id: str,
+    now: datetime,
+    *,
+    hours: float = 48,
+    census_row: bool = False,
+    drill: bool = False,
+) -> list[Entry]:
+    """The patient's entries a summary at `now` (window `hours`) can show, with the
+    corrections and strikes that decide what stands, in the order written: a superset of
+    what `overlay.shown_at` keeps of them all."""
+    schema.ensure(store)
+    if census_row:
+        since = now - timedelta(hours=MAR_HOURS)
+        windowed: tuple[Kind, ...] = (Kind.ADMINISTRATION,)
+        slots: dict[str, tuple[str, ...]] = {"vitals": ("weight_kg",)}
+    else:
+        since = now - timedelta(hours=max(hours, MAR_HOURS))
+        windowed = (Kind.VITALS, Kind.ADMINISTRATION, Kind.NOTE)
+        slots = {"vitals": tuple(VITALS), "administration": ("given",), "note": ()}
+    kinds = [k.value for k in (*ALWAYS, *windowed)]
+    got: dict[str, tuple[int, Entry]] = {}
+    with store.read_transaction() as db:
+        rows = db.query(
+            f"SELECT seq, {COLUMNS} FROM journal_entries WHERE patient_id = ? AND drill = ?"
+            f" AND kind IN ({', '.join('?' * len(kinds))})"
+            f" AND (kind IN ({', '.join('?' * len(ALWAYS))}) OR performed_at >= ?)",
+            (patient_id, int(drill), *kinds, *(k.value for k in ALWAYS), instant(since)),
+        )
+        _keep(rows, got)
+        # every correction and strike of the patient (few), and what they name
+        fixes = db.query(
+            f"SELECT seq, {COLUMNS} FROM journal_entries"
+            " WHERE patient_id = ? AND corrects IS NOT NULL",
+            (patient_id,),
+        )
+        _keep(fixes, got)
+        superseded = {str(r[13]) for r in fixes}
+        _read(db, superseded - set(got), got)
+        older = _older(
+            db, patient_id, drill, None if census_row else instant(since), slots, census_row
+        )
+        _keep(_newest(older, superseded), got)
+    return [e for _, e in sorted(got.values(), key=lambda x: x[0])]
+
+
+def _keep(rows: Iterable[Sequence[Any]], got: dict[str, tuple[int, Entry]]) -> None:
+    for r in rows:
+        if r[1] not in got:
+            got[r[1]] = (int(r[0]), entry_of(r[1:]))
+
+
+def _older(
+    db: Transaction,
+    patient_id: str,
+    drill: bool,
+    before: str | None,
+    slots: dict[str, tuple[str, ...]],
+    narrow: bool,
+) -> list[tuple[str, Sequence[Any]]]:
+    """(slot, row) of each entry before `before` (None: any time) that may be the newest
+    of a slot: ("vitals:<key>") a reading of the measurement, ("given:<request>") a dose
+    given of the order, ("note") a note."""
+    out: list[tuple[str, Sequence[Any]]] = []
+    time_sql = "" if before is None else " AND performed_at < ?"
+    time_arg: tuple[Any, ...] = () if before is None else (before,)
+    for kind, keys in slots.items():
+        like = f'%"{keys[0]}":%' if narrow and len(keys) == 1 else "%"
+        rows = db.query(
+            f"SELECT seq, {COLUMNS} FROM journal_entries WHERE patient_id = ? AND drill = ?"
+            f" AND kind = ?{time_sql} AND payload LIKE ?",
+            (patient_id, int(drill), kind, *time_arg, like),
+        )
+        for r in rows:
+            if kind == "note":
+                out.append(("note", r))
+                continue
+            p = orjson.loads(r[15])
+            if kind == "administration":
+                if p.get("status") == "given":
+                    out.append((f"given:{p.get('request_id')}", r))
+                continue
+            out += [(f"vitals:{k}", r) for k in keys if p.get(k) is not None]
+    return out
+
+
+def _newest(older: list[tuple[str, Sequence[Any]]], superseded: set[str]) -> list[Sequence[Any]]:
+    """Of `older`, each slot's newest by the time it was done (ties: all) that nothing
+    strikes or corrects; the newest notes, as many as a summary shows."""
+    standing = [(slot, r) for slot, r in older if r[1] not in superseded]
+    newest: dict[str, str] = {}
+    for slot, r in standing:
+        if slot != "note" and r[8] > newest.get(slot, ""):
+            newest[slot] = r[8]
+    notes = sorted((r[8] for slot, r in standing if slot == "note"), reverse=True)
+    cut = notes[NOTES_SHOWN - 1] if len(notes) >= NOTES_SHOWN else ""
+    return [
+        r
+        for slot, r in standing
+        if (slot == "note" and r[8] >= cut) or (slot != "note" and r[8] == newest[slot])
+    ]
+
+
+def _read(db: Transaction, ids: Iterable[str], got: dict[str, tuple[int, Entry]]) -> None:
+    ids = list(ids)
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        rows = db.query(
+            f"SELECT seq, {COLUMNS} FROM journal_entries"
+            f" WHERE id IN ({', '.join('?' * len(part))})",
+            part,
+        )
+        _keep(rows, got)
