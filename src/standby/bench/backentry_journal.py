@@ -14,6 +14,7 @@ backentry` uses this one at its scale.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,6 +90,8 @@ class _Writer:
         eid: str | None,
         at: datetime,
         payload: dict[str, object],
+        *,
+        recorded: datetime | None = None,
         **kw: object,
     ) -> Entry:
         nurse = self.rng.randrange(40)
@@ -101,7 +104,7 @@ class _Writer:
             author_name=f"Nurse {nurse}, RN",
             role="nurse",
             node=self.node,
-            now=at + timedelta(minutes=self.rng.randrange(1, 40)),
+            now=recorded or at + timedelta(minutes=self.rng.randrange(1, 40)),
             performed_at=at,
             payload=payload,
             capture=Capture.TRANSCRIBED if transcribed else Capture.BEDSIDE,
@@ -172,7 +175,7 @@ def journal(
                 "location_id": f"ed-{r}",
             },
         )
-        reg = Entry(**{**_fields(reg), "patient_id": reg.id})
+        reg = dataclasses.replace(reg, patient_id=reg.id)
         out.append(reg)
         t = at + timedelta(minutes=30)
         while t < end:
@@ -180,10 +183,6 @@ def journal(
             t += timedelta(hours=4)
     out.sort(key=lambda e: e.recorded_at)
     return out
-
-
-def _fields(e: Entry) -> dict[str, object]:
-    return {name: getattr(e, name) for name in Entry.__dataclass_fields__}
 
 
 def _one_patient(
@@ -207,13 +206,20 @@ def _one_patient(
                 Kind.STRIKE,
                 pid,
                 eid,
-                t + timedelta(minutes=5),
+                t,
                 {"reason": "wrong patient"},
+                recorded=e.recorded_at + timedelta(minutes=5),
                 corrects=e.id,
             )
         elif rng.random() < corrections:
             yield w.entry(
-                Kind.VITALS, pid, eid, t + timedelta(minutes=5), _vitals(rng), corrects=e.id
+                Kind.VITALS,
+                pid,
+                eid,
+                t,
+                _vitals(rng),
+                recorded=e.recorded_at + timedelta(minutes=5),
+                corrects=e.id,
             )
         for k in range(2):
             yield w.entry(

@@ -418,6 +418,8 @@ class _PatientRun:
                     self._set(s.entry_id, Status.HELD)
                     self.result.add("held")
                 continue
+            if self._unversioned(s):
+                continue
             ready.append(s)
         if not ready:
             return
@@ -468,6 +470,8 @@ class _PatientRun:
                 self._set(s.entry_id, Status.HELD)
                 self.result.add("held")
             return
+        if self._unversioned(s):
+            return
         state.mark_sent(self.store, s.entry_id, now, self.by)
         self._set(s.entry_id, Status.SENT)
         refused = self._send_step(s)
@@ -478,6 +482,36 @@ class _PatientRun:
         mark(self.store, s.entry_id, refused.error, self.ex.now(), self.by, outcome=refused.outcome)
         self._set(s.entry_id, refused.status)
         self.result.add(refused.status.value)
+
+    def _unversioned(self, s: Step) -> bool:
+        """An update is never sent without `If-Match`. When the version it builds on is
+        not known: True, and the entry is left for the next run (the entry it follows is
+        still on its way) or made a conflict (that entry will not be filed as planned)."""
+        for w in s.writes:
+            if w.method != "PUT" or w.is_provenance:
+                continue
+            target = self._target(w)
+            if target is not None and self._version(w, target):
+                continue
+            after = w.if_match_after
+            got = self.status.get(after) if after else None
+            if got in state.OPEN:
+                state.record_error(
+                    self.store, s.entry_id, f"waits for entry {after} to be filed", self.ex.now()
+                )
+                self.result.add("unconfirmed")
+                return True
+            why = (
+                f"builds on entry {after}, which is {got.value if got else 'not filed'}:"
+                " a person decides"
+                if after
+                else f"no version of {w.target} to update"
+            )
+            state.mark_conflict(self.store, s.entry_id, why, self.ex.now(), self.by)
+            self._set(s.entry_id, Status.CONFLICT)
+            self.result.add("conflict")
+            return True
+        return False
 
     def _send_step(self, s: Step) -> Refusal | None:
         for w in s.writes:
@@ -499,11 +533,32 @@ class _PatientRun:
             r = self.ex.send("PUT", target, body, headers)
             if r.status_code in (200, 201):
                 continue
-            if r.status_code in CONFLICT_STATUSES and not w.is_provenance:
-                current = self.ex.send("GET", target)
-                if current.status_code == 200 and holds(current.json(), body):
-                    continue  # our own update, sent before (its answer was lost)
+            if (
+                r.status_code in CONFLICT_STATUSES
+                and not w.is_provenance
+                and self._own_version(target, body) is not None
+            ):
+                continue  # our own update, sent before (its answer was lost)
             return _refusal(r, f"update {target}")
+        return None
+
+    def _own_version(self, target: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The version of `target` that holds what we wrote: the current one, or (when a
+        later update, ours or someone else's, followed it) one in its history; None when
+        no version does (or the EHR keeps no history and the current one does not)."""
+        r = self.ex.send("GET", target)
+        if r.status_code != 200:
+            return None
+        current = r.json()
+        if holds(current, body):
+            return dict(current)
+        h = self.ex.send("GET", f"{target}/_history")
+        if h.status_code != 200:
+            return None
+        for e in h.json().get("entry") or []:
+            res = e.get("resource") if isinstance(e, dict) else None
+            if isinstance(res, dict) and holds(res, body):
+                return res
         return None
 
     # ---- read back ----------------------------------------------------------------------
@@ -554,13 +609,9 @@ class _PatientRun:
                         written.append(_written(got, w.identifier))
                 else:
                     target = self._target(w)
-                    r = self.ex.send("GET", target) if target else None
-                    if (
-                        r is not None
-                        and r.status_code == 200
-                        and holds(r.json(), self._put_body(w, target or ""))
-                    ):
-                        written.append(_written(r.json(), w.identifier))
+                    own = self._own_version(target, self._put_body(w, target)) if target else None
+                    if own is not None:
+                        written.append(_written(own, w.identifier))
                     else:
                         missing.append(f"the update of {target}")
             if duplicated:
