@@ -423,14 +423,20 @@ class _PatientRun:
             ready.append(s)
         if not ready:
             return
+        # what the Bundle creates is referred to by its fullUrl; the rest by the EHR's ids
+        refs = dict(self.refs)
+        for s in ready:
+            for w in s.writes:
+                if w.method == "POST":
+                    refs.setdefault(w.identifier, w.full_url)
         entries: list[dict[str, Any]] = []
         for s in ready:
             for w in s.writes:
                 if w.method == "POST":
                     entries.append(
                         {
-                            "fullUrl": w.identifier,
-                            "resource": _substitute(copy.deepcopy(w.resource), self.refs),
+                            "fullUrl": w.full_url,
+                            "resource": _substitute(copy.deepcopy(w.resource), refs),
                             "request": {
                                 "method": "POST",
                                 "url": w.resource_type,
@@ -445,15 +451,17 @@ class _PatientRun:
                     version = self._version(w, target)
                     if version and not w.is_provenance:
                         request["ifMatch"] = f'W/"{version}"'
-                    entries.append({"resource": self._put_body(w, target), "request": request})
+                    body = _substitute(self._put_body(w, target), refs)
+                    entries.append({"resource": body, "request": request})
         for s in ready:
             state.mark_sent(self.store, s.entry_id, now, self.by)
             self._set(s.entry_id, Status.SENT)
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
         r = self.ex.send("POST", "", bundle)
-        if r.status_code == 200:
+        if r.status_code == 200 and _all_ok(r):
             self._confirm(ready)
             return
+        # refused as a whole, or (a server that runs a transaction as a batch) in part
         log.info(
             "transaction refused: sending its entries one by one",
             extra={"status": r.status_code, "patient": self.p.patient_key},
@@ -629,6 +637,23 @@ class _PatientRun:
                 self.written[s.entry_id] = written
                 self._learn(written)
                 self.result.add("confirmed")
+
+
+def _all_ok(r: httpx.Response) -> bool:
+    """Whether every entry of a transaction-response succeeded (a server that does not
+    run transactions atomically may answer 200 with failed entries)."""
+    try:
+        body = r.json()
+    except ValueError:
+        return False
+    entries = body.get("entry") if isinstance(body, dict) else None
+    if not isinstance(entries, list):
+        return False
+    for e in entries:
+        status = str(((e or {}).get("response") or {}).get("status", ""))
+        if not status.strip().startswith("2"):
+            return False
+    return True
 
 
 def _written(res: Mapping[str, Any], identifier: str) -> Written:

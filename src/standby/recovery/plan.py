@@ -11,9 +11,9 @@ Each entry becomes one `Step`: its writes, and one `Provenance` naming who docum
 who transcribed it, on which node, "entered during EHR downtime":
 
 * a new resource is a conditional create (`POST` with `If-None-Exist:
-  identifier=urn:ietf:rfc:3986|urn:uuid:<uuid>`), its `fullUrl` that same `urn:uuid:`, so
-  that a resend never files it twice and the other resources of the patient can refer
-  to it before the EHR has given it an id;
+  identifier=urn:ietf:rfc:3986|urn:uuid:<uuid>`), so that a resend never files it twice.
+  The other resources of the patient refer to it by that `urn:uuid:` until the EHR has
+  given it an id (in a transaction, through its `fullUrl`, `Write.full_url`);
 * a transfer or discharge is an update of the Encounter as the clinician saw it, with
   `If-Match` on that version (`seen`): the EHR refuses it (412) if the encounter changed
   since, and nothing is overwritten. A second update of the same encounter in the journal
@@ -85,6 +85,14 @@ class Write:
     @property
     def is_provenance(self) -> bool:
         return self.resource_type == "Provenance"
+
+    @property
+    def full_url(self) -> str:
+        """The `fullUrl` of a create in a transaction: derived from the identifier but not
+        equal to it, because some servers (Medplum) rewrite every string in the Bundle
+        that equals a fullUrl, identifiers included, not only references."""
+        own = uuid.UUID(self.identifier.removeprefix("urn:uuid:"))
+        return f"urn:uuid:{uuid.uuid5(own, 'fullUrl')}"
 
 
 @dataclass(frozen=True, slots=True)
