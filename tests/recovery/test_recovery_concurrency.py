@@ -157,3 +157,45 @@ def test_a_runner_killed_again_and_again_files_everything_once(
         "confirmed": len(plan.steps)
     }
     site.close()
+
+
+@pytest.mark.postgres
+def test_two_runners_on_one_postgresql_replica_file_everything_once(
+    tmp_path: Path, pg_schema: tuple[str, str]
+) -> None:
+    from standby.bench import backentry_journal as bj
+    from standby.store.postgres import PostgresStore
+    from support.recovery_support import HOSPITAL_AT
+
+    site = make_site(tmp_path, patients=6)
+    url, schema = pg_schema
+    first = PostgresStore(url, schema=schema)
+    site.stores.append(first)
+    bj.hospital(first, 6, at=HOSPITAL_AT)
+    repository.append(first, site.entries)
+    decided = dict.fromkeys(site.registrations())
+    results: list[RunResult] = []
+    lock = threading.Lock()
+
+    def runner(name: str) -> None:
+        store = PostgresStore(url, schema=schema)  # two nodes on one PostgreSQL replica
+        try:
+            with site.client() as client:
+                r = execute.run(store, client, decisions_of=lambda s: decided, node=name)
+            with lock:
+                results.append(r)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=runner, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with site.client() as client:  # what one found leased by the other, if any
+        execute.run(first, client, decisions_of=lambda s: decided, node="c")
+    plan = site.plan()
+    assert_exactly_once(site.base, plan)
+    assert state.totals(first)["confirmed"] == len(plan.steps)
+    assert sum(r.confirmed for r in results) <= len(plan.steps)
+    site.close()
