@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from standby.sim.server import Strictness, run_in_thread
 from support.sim_server_support import small_store
@@ -31,6 +32,7 @@ def _count(base: str, rtype: str, ident: str) -> int:
     return len(r.json().get("entry") or [])
 
 
+@pytest.mark.slow
 def test_simultaneous_conditional_creates_make_one_resource(tmp_path: Path) -> None:
     base, handle = run_in_thread(small_store(tmp_path, patients=2), change_rate=0)
     try:
