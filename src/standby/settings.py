@@ -461,6 +461,22 @@ class Settings(BaseSettings):
         8, description="Tries of one request (429/503/timeouts) before it counts as failed."
     )
 
+    # --- back-entry (filing the journal into the EHR; docs/recovery.md) -------------------
+    recovery_rate: float = Field(
+        50.0, description="Most requests per second to the EHR during back-entry (0: no limit)."
+    )
+    recovery_concurrency: int = Field(
+        4, description="Most back-entry requests in flight to the EHR at once."
+    )
+    recovery_lease_seconds: float = Field(
+        120.0,
+        description="How long a back-entry runner holds a patient's entries before another "
+        "runner may take them over (a killed runner's lease ends after this).",
+    )
+    recovery_entries_per_transaction: int = Field(
+        200, description="Most journal entries in one transaction Bundle of back-entry."
+    )
+
     # --- reports (downtime packets; docs/reports.md) --------------------------------------
     reports_out_dir: Path = Field(
         Path("packets"),

@@ -53,7 +53,8 @@ def serve(
         "",
         "--strict",
         help="Offer less, as real servers do: comma-separated no-bare-ids, no-export, "
-        "no-type-search, no-history, or all (default: none; docs/simulated-ehr.md).",
+        "no-type-search, no-history, no-transaction, or all (default: none; "
+        "docs/simulated-ehr.md).",
     ),
 ) -> None:
     """Serve the generated hospital as a FHIR R4 server (REST, $export, SMART, faults).

@@ -192,9 +192,11 @@ class FhirClient:
         headers: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
         data: Any = None,
+        content: bytes | None = None,
     ) -> Iterator[httpx.Response]:
         """Open a request whose status is in `ok` (retrying as the rules say) and yield the
-        response with its body unread (stream it: `iter_lines`, `read`)."""
+        response with its body unread (stream it: `iter_lines`, `read`). `data`: a form;
+        `content`: a body as bytes (back-entry's FHIR JSON)."""
         url = self.url(path)
         attempt = 0
         reauthed = False
@@ -210,7 +212,12 @@ class FhirClient:
                 self.requests += 1
                 try:
                     request = self._http.build_request(
-                        method, url, params=params, headers=req_headers, data=data
+                        method,
+                        url,
+                        params=params,
+                        headers=req_headers,
+                        data=data,
+                        content=content,
                     )
                     response = self._http.send(request, stream=True)
                 except (httpx.TimeoutException, httpx.TransportError) as e:

@@ -69,7 +69,11 @@ def capability_statement(
         "resource": resources,
         "interaction": [
             {"code": c}
-            for c in ("transaction", "batch", *(() if strict.no_history else ("history-system",)))
+            for c in (
+                *(() if strict.no_transaction else ("transaction",)),
+                "batch",
+                *(() if strict.no_history else ("history-system",)),
+            )
         ],
     }
     if not strict.no_export:

@@ -14,6 +14,8 @@ the truth (docs/simulated-ehr.md#strict-modes):
   `capabilitystatement-search-parameter-combination` extension, which is what US Core
   servers use to say which parameters a search needs.
 * `no-history`: no `_history` interactions at all (instance, type, system): 404.
+* `no-transaction`: no transaction Bundles (`POST /` with a `transaction` answers 404, and
+  the CapabilityStatement does not list the interaction); batch Bundles stay.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass, fields
 from standby.fhir.outcomes import FhirError
 from standby.fhir.search_registry import REFERENCE, resolve_param
 
-MODES = ("no-bare-ids", "no-export", "no-type-search", "no-history")
+MODES = ("no-bare-ids", "no-export", "no-type-search", "no-history", "no-transaction")
 
 #: Types of the R4 Patient compartment (compartmentdefinition-patient.html) that a
 #: hospital's EHR holds: with `no-type-search`, searches of these need the patient.
@@ -84,6 +86,7 @@ class Strictness:
     no_export: bool = False
     no_type_search: bool = False
     no_history: bool = False
+    no_transaction: bool = False
 
     @classmethod
     def parse(cls, modes: Sequence[str] | str | None) -> Strictness:

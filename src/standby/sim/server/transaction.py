@@ -3,7 +3,9 @@
 A transaction is atomic: every entry runs inside one store write transaction, and any
 failure rolls all of them back (the answer is then the failing entry's OperationOutcome).
 POST entries get their ids first, so `urn:uuid:` fullUrls referenced anywhere in the bundle
-are rewritten to `Type/id`. A batch runs each entry on its own and reports each status.
+are rewritten to `Type/id`; a conditional create (`ifNoneExist`) that matches a resource
+gives its fullUrl that resource's id (http.html#trules), so a transaction sent again refers
+to what the first one created. A batch runs each entry on its own and reports each status.
 """
 
 from __future__ import annotations
@@ -121,27 +123,33 @@ def process(store: Store, bundle: JSON, base: str) -> JSON:
             except FhirError as err:
                 out.append(bundles.response_entry(str(err.status), outcome=err.outcome))
         return bundles.response_bundle("batch", out)
-    # transaction: assign ids to POSTs, rewrite urn:uuid references, then run atomically
-    mapping: dict[str, str] = {}
-    for e in entries:
-        req = e.get("request") or {}
-        res = e.get("resource")
-        if str(req.get("method", "")).upper() == "POST" and isinstance(res, dict):
-            new = uuid.uuid4().hex
-            full = e.get("fullUrl")
-            if isinstance(full, str) and full.startswith("urn:uuid:"):
-                mapping[full] = f"{res.get('resourceType')}/{new}"
-            res["id"] = new
-    if mapping:
-        entries = [_rewrite(e, mapping) for e in entries]
     # DELETE, POST, PUT, GET: http.html#trules processing order
     order = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
-    indexed = sorted(
-        enumerate(entries),
-        key=lambda ie: order.get(str((ie[1].get("request") or {}).get("method", "")).upper(), 4),
-    )
     results: dict[int, JSON] = {}
     with store.transaction():
+        # assign ids to POSTs (a conditional create that matches takes the match's id),
+        # rewrite urn:uuid references, then run atomically under the one write lock
+        mapping: dict[str, str] = {}
+        for e in entries:
+            req = e.get("request") or {}
+            res = e.get("resource")
+            if str(req.get("method", "")).upper() == "POST" and isinstance(res, dict):
+                rtype = str(res.get("resourceType"))
+                cond = req.get("ifNoneExist")
+                found = conditional_match(store, rtype, cond) if cond else None
+                new = found.id if found is not None else uuid.uuid4().hex
+                full = e.get("fullUrl")
+                if isinstance(full, str) and full.startswith("urn:uuid:"):
+                    mapping[full] = f"{rtype}/{new}"
+                res["id"] = new
+        if mapping:
+            entries = [_rewrite(e, mapping) for e in entries]
+        indexed = sorted(
+            enumerate(entries),
+            key=lambda ie: order.get(
+                str((ie[1].get("request") or {}).get("method", "")).upper(), 4
+            ),
+        )
         for i, e in indexed:
             results[i] = run_entry(store, e, base)
     return bundles.response_bundle("transaction", [results[i] for i in range(len(entries))])

@@ -32,12 +32,16 @@ async def create(request: Request) -> Response:
     base = base_url(request)
 
     def run() -> tuple[StoredResource, int]:
-        if cond:
+        res.pop("id", None)
+        if not cond:
+            return write(lambda: store.create(res)), 201
+        # the match and the create under the one write lock: two requests with the same
+        # If-None-Exist at the same moment create one resource (the second finds it)
+        with store.transaction():
             existing = conditional_match(store, rtype, cond)
             if existing is not None:
                 return existing, 200
-        res.pop("id", None)
-        return write(lambda: store.create(res)), 201
+            return write(lambda: store.create(res)), 201
 
     sr, status = await run_in_threadpool(run)
     return Response(
