@@ -1,0 +1,3 @@
+"""Fixtures of the recovery tests: a fresh store of each engine per test."""
+
+from support.store_engines import pg_schema, store  # noqa: F401
