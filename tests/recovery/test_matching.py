@@ -98,15 +98,17 @@ def test_the_downtime_mrn_is_not_a_persons_identifier() -> None:
 
 
 def test_a_stranger_is_unlikely() -> None:
-    cand = patient(name=[{"family": "Kowalski", "given": ["Anna"]}], birthDate="1988-10-30",
-                   gender="female")
+    cand = patient(
+        name=[{"family": "Kowalski", "given": ["Anna"]}], birthDate="1988-10-30", gender="female"
+    )
     assert score(registration(), matching.from_patient(cand)).level == UNLIKELY
 
 
 def test_one_typo_in_a_long_family_name_is_possible_not_exact() -> None:
     reg = registration(family="Whitfeld", given="Dana", birth_date="1975-12-01", sex="female")
-    cand = patient(name=[{"family": "Whitfield", "given": ["Dana"]}], birthDate="1975-12-01",
-                   gender="female")
+    cand = patient(
+        name=[{"family": "Whitfield", "given": ["Dana"]}], birthDate="1975-12-01", gender="female"
+    )
     s = score(reg, matching.from_patient(cand))
     assert s.level == PROBABLE and "one letter differs" in " ".join(r.text for r in s.reasons)
 

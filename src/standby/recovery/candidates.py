@@ -140,9 +140,7 @@ class Found:
     ehr_problem: str  # why the EHR was not asked or did not answer ("" when it answered)
 
 
-def find(
-    store: Store, person: matching.Person, client: FhirClient | None
-) -> Found:
+def find(store: Store, person: matching.Person, client: FhirClient | None) -> Found:
     """The candidates of `person`: the replica's, then the EHR's (module docstring)."""
     replica = from_replica(store, person)
     ehr: dict[str, JSON] = {}
@@ -165,9 +163,7 @@ def find(
     return Found(matching.assess(person, merged), client is not None and not problem, problem)
 
 
-def patients(
-    store: Store, client: FhirClient | None, ids: Sequence[str]
-) -> dict[str, JSON]:
+def patients(store: Store, client: FhirClient | None, ids: Sequence[str]) -> dict[str, JSON]:
     """Patients by id (for a decision already taken: the patient it names)."""
     out: dict[str, JSON] = {}
     for pid in ids:

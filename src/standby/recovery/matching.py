@@ -10,15 +10,15 @@ and a registrar decides, per registration, "same as EHR patient X" or "create ne
 Scoring (`score`): points per field, each with the reason in words, so that the registrar
 sees *why* a candidate is proposed, field by field:
 
-| field | agrees | near (and why) | disagrees |
-|---|---|---|---|
-| identifier (same system and value) | +50 | value only, system not stated: +30 | same system, other value: −40 |
-| family name | +30 | swapped with the given name +15; one part of a compound name, or one typo in 5+ letters: +15 | 0 |
-| given name | +20 | a known nickname +12; the same initial +5 | 0 |
-| birth date | +30 | day and month swapped +15 | −20 |
-| sex | +5 | (unknown on either side: 0) | −10 |
-| phone (last 7 digits) | +5 | | 0 |
-| address | +5 | | 0 |
+- identifier (same system and value): +50; the same value, system not stated: +30; the
+  same system with another value: −40;
+- family name: +30; swapped with the given name, one part of a compound name shared, or
+  one letter off in a name of 5 letters or more: +15;
+- given name (the first one): +20; a known short form (Bill / William), or one letter off
+  in 5 or more: +12; the same initial (a bare initial on one side): +5;
+- birth date: +30; day and month swapped: +15; otherwise different: −20;
+- sex: +5; different: −10 (unknown on either side: 0);
+- phone (the last 7 digits): +5; address: +5.
 
 Names and addresses are compared accent-, case-, space- and punctuation-insensitively
 ("José  O'Neil-Nuñez" = "jose oneil nunez"). The near-matches (nicknames, swapped
@@ -163,7 +163,7 @@ def from_patient(patient: JSON) -> Person:
     raw.sort(key=lambda n: 0 if n.get("use") == "official" else 1 if not n.get("use") else 2)
     for n in raw:
         given = " ".join(g for g in n.get("given") or [] if isinstance(g, str))
-        family = n.get("family") if isinstance(n.get("family"), str) else ""
+        family = str(n["family"]) if isinstance(n.get("family"), str) else ""
         if not family and isinstance(n.get("text"), str):
             parts = n["text"].split()
             family, given = (parts[-1], " ".join(parts[:-1])) if parts else ("", "")
@@ -188,7 +188,7 @@ def from_patient(patient: JSON) -> Person:
         if isinstance(a, Mapping):
             address = a.get("text") or ", ".join(
                 p
-                for p in [*(a.get("line") or []), a.get("city"), a.get("state"), a.get("postalCode")]
+                for p in [*(a.get("line") or []), a.get("city"), a.get("state")]
                 if isinstance(p, str) and p
             )
             break
@@ -357,9 +357,7 @@ def _level(reasons: Sequence[Reason], points: int) -> str:
     disagrees = any(r.points < 0 for r in reasons)
     if ids and max(ids) >= 50 and not disagrees and by.get("birth_date", 0) >= 0:
         return EXACT
-    demographics = (
-        by.get("family") == 30 and by.get("given") == 20 and by.get("birth_date") == 30
-    )
+    demographics = by.get("family") == 30 and by.get("given") == 20 and by.get("birth_date") == 30
     if demographics and by.get("sex", 0) == 5 and not any(p < 0 for p in ids):
         return EXACT
     if points >= PROBABLE_POINTS:
@@ -390,9 +388,7 @@ class Assessment:
     note: str  # in words, for the registrar
 
 
-def assess(
-    registration: Person, patients: Iterable[tuple[str, JSON, str]]
-) -> Assessment:
+def assess(registration: Person, patients: Iterable[tuple[str, JSON, str]]) -> Assessment:
     """Score each (patient id, Patient, source) against `registration`; keep `possible`
     and better, best first; pre-select one only under the rule of the module docstring."""
     scored = [
