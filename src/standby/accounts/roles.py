@@ -24,6 +24,7 @@ class Permission(enum.StrEnum):
     ORDER = "order"  # during a downtime or drill: write orders
     AUDIT = "audit"  # search and export the audit log; the break-the-glass list
     USERS = "users"  # the list of accounts
+    REGISTER = "register"  # registration: downtime registrations and their EHR match
 
 
 P = Permission
@@ -51,6 +52,7 @@ ROLES: dict[str, frozenset[Permission]] = {
         {P.CENSUS, P.CENSUS_ALL_UNITS, P.OR_SCHEDULE, P.CLINIC_SCHEDULE}
     ),
     "admin": frozenset({P.AUDIT, P.USERS}),
+    "registrar": frozenset({P.SEARCH, P.REGISTER}),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -67,6 +69,8 @@ DESCRIPTIONS: dict[str, str] = {
     "schedules, to run the downtime; no clinical summaries.",
     "admin": "Accounts, the audit log (search, CSV export) and the break-the-glass list; "
     "no patient data beyond what the audit log names.",
+    "registrar": "Patient registration: search; after a downtime, decide for each patient "
+    "registered during it which EHR patient they are, or that they are new.",
 }
 
 
