@@ -53,6 +53,7 @@ from standby.web.routes import (
     census,
     documentation,
     home,
+    matching,
     monitor,
     patient,
     printing,
@@ -76,6 +77,7 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     documentation.routes,
     schedules.routes,
     printing.routes,
+    matching.routes,
     admin.routes,
     monitor.routes,
 )
@@ -84,6 +86,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     *census.NAV,
     *search.NAV,
     *schedules.NAV,
+    *matching.NAV,
     *admin.NAV,
     *monitor.NAV,
 )

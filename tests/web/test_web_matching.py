@@ -1,0 +1,167 @@
+"""The registrar's matching pages: each downtime registration beside its candidates (from
+the replica and the simulated EHR over HTTP), scores and reasons; nothing decided until a
+registrar sends the form; decide, change (history and audit lines kept); refused to a
+nurse."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from standby.accounts import repository, users
+from standby.accounts.records import AuditQuery
+from standby.recovery import matches
+from standby.settings import Settings
+from standby.store import open_store
+from standby.web.app import create_app
+from support.recovery_ehr import copy_to_replica, register, simulated_ehr
+from support.web_site import PASSWORD, Clock, Site, csrf_of
+
+
+@pytest.fixture
+def registrar_site(tmp_path: Path) -> Iterator[tuple[Site, dict[str, str], dict[str, str]]]:
+    """A viewer whose settings point at the simulated EHR; the replica holds one of the
+    two John Smiths; four registrations in the journal."""
+    replica = open_store(db=tmp_path / "web.db")
+    with simulated_ehr(tmp_path) as (url, ids, ehr):
+        copy_to_replica(ehr, replica, ["smith-1"], ids)
+        regs = {k: e.id for k, e in register(replica).items()}
+        settings = Settings(db=tmp_path / "web.db", source_url=url)
+        clock = Clock()
+        app = create_app(settings, replica, clock=clock)
+        users.add_user(replica, "reg.a", PASSWORD, role="registrar", units=[])
+        users.add_user(replica, "nurse.a", PASSWORD, role="nurse", units=["4W"])
+        yield Site(app, replica, clock, settings), ids, regs
+    replica.close()
+
+
+def _audit(site: Site, action: str) -> list[str]:
+    return [e.detail for e in repository.search_audit(site.store, AuditQuery(action=action))]
+
+
+def test_nothing_is_decided_until_the_registrar_sends_the_form(registrar_site) -> None:
+    site, ids, regs = registrar_site
+    c = site.login("reg.a")
+    listing = c.get("/registrations")
+    assert listing.status_code == 200
+    assert "4 of 4 still to decide" in listing.text
+    assert "SMITH, John" in listing.text and "DTED-0002" in listing.text
+
+    smith = c.get(f"/registrations/{regs['smith']}")
+    assert smith.status_code == 200
+    assert f'data-candidate="{ids["smith-1"]}"' in smith.text
+    assert f'data-candidate="{ids["smith-2"]}"' in smith.text
+    assert " checked" not in smith.text  # ambiguous: nothing pre-selected
+    assert "nothing is pre-selected" in smith.text
+    assert "Data as of" in smith.text and "DTED-0002" in smith.text and "1970-01-15" in smith.text
+
+    okafor = c.get(f"/registrations/{regs['okafor']}")
+    checked = re.findall(r'value="([^"]+)" checked', okafor.text)
+    assert checked == [ids["okafor"]]  # pre-selected, still to be confirmed
+    assert "identifier: same (https://insurer.example.org/member INS-55501)" in okafor.text
+    assert matches.all_decisions(site.store) == {}
+
+    munoz = c.get(f"/registrations/{regs['munoz']}")
+    assert "Muñoz" in munoz.text and "ignoring accents and case" in munoz.text
+    new = c.get(f"/registrations/{regs['new']}")
+    assert "No candidate found." in new.text
+    assert matches.all_decisions(site.store) == {}
+    assert len(_audit(site, "match-view")) == 4
+
+
+def test_decide_then_change_the_decision_audited(registrar_site) -> None:
+    site, ids, regs = registrar_site
+    c = site.login("reg.a")
+    url = f"/registrations/{regs['smith']}"
+    page = c.get(url)
+    r = c.post(
+        url,
+        data={
+            "csrf_token": csrf_of(page.text),
+            "choice": ids["smith-2"],
+            "reason": "address matches 99 Lake Drive",
+        },
+    )
+    assert r.status_code == 303, r.text
+    d = matches.decision(site.store, regs["smith"])
+    assert d is not None and d.ehr_patient_id == ids["smith-2"] and d.by == "reg.a"
+
+    site.clock.advance(minutes=10)
+    page = c.get(url)
+    assert f"same as EHR Patient/{ids['smith-2']}" in page.text
+    assert re.findall(r'value="([^"]+)" checked', page.text) == [ids["smith-2"]]
+    r = c.post(
+        url,
+        data={
+            "csrf_token": csrf_of(page.text),
+            "choice": "new",
+            "reason": "patient says never here before",
+        },
+    )
+    assert r.status_code == 303
+    assert matches.all_decisions(site.store) == {regs["smith"]: None}
+    shown = c.get(url + "?saved=1").text
+    assert "Decision saved." in shown and shown.count("reg.a decided") == 1
+    assert "reg.a changed: create a new patient" in shown
+    details = _audit(site, "match-decision")
+    assert len(details) == 2
+    assert (
+        f"same as EHR Patient/{ids['smith-2']}" in details[0]
+        or f"same as EHR Patient/{ids['smith-2']}" in details[1]
+    )
+    assert any("create a new patient" in x for x in details)
+
+
+def test_a_decision_needs_a_reason_and_a_shown_candidate(registrar_site) -> None:
+    site, ids, regs = registrar_site
+    c = site.login("reg.a")
+    url = f"/registrations/{regs['okafor']}"
+    token = csrf_of(c.get(url).text)
+    r = c.post(url, data={"csrf_token": token, "choice": ids["okafor"], "reason": ""})
+    assert r.status_code == 400 and "reason" in r.text
+    r = c.post(url, data={"csrf_token": token, "reason": "same card"})
+    assert r.status_code == 400
+    r = c.post(url, data={"csrf_token": token, "choice": ids["stranger"], "reason": "typed an id"})
+    assert r.status_code == 400 and "not one of the candidates" in r.text
+    assert matches.all_decisions(site.store) == {}
+
+
+def test_a_frozen_decision_cannot_be_changed(registrar_site) -> None:
+    site, ids, regs = registrar_site
+    matches.decide(
+        site.store,
+        regs["okafor"],
+        ehr_patient_id=ids["okafor"],
+        by="reg.a",
+        reason="same card",
+        now=site.clock.now,
+    )
+    matches.freeze(site.store, regs["okafor"], by="backentry", now=site.clock.now)
+    c = site.login("reg.a")
+    url = f"/registrations/{regs['okafor']}"
+    page = c.get(url)
+    assert "can no longer be changed" in page.text and "Change the decision" not in page.text
+    r = c.post(
+        url, data={"csrf_token": csrf_of(page.text), "choice": "new", "reason": "changed my mind"}
+    )
+    assert r.status_code == 409
+    d = matches.decision(site.store, regs["okafor"])
+    assert d is not None and d.ehr_patient_id == ids["okafor"]
+
+
+def test_a_nurse_is_refused(registrar_site) -> None:
+    site, _ids, regs = registrar_site
+    c = site.login("nurse.a")
+    assert c.get("/registrations").status_code == 403
+    r = c.get(f"/registrations/{regs['smith']}")
+    assert r.status_code == 403 and "SMITH" not in r.text
+    token = csrf_of(c.get("/").text) if 'name="csrf_token"' in c.get("/").text else ""
+    r = c.post(
+        f"/registrations/{regs['smith']}",
+        data={"csrf_token": token, "choice": "new", "reason": "not allowed"},
+    )
+    assert r.status_code == 403
+    assert matches.all_decisions(site.store) == {}
