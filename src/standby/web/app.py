@@ -52,6 +52,7 @@ from standby.web.routes import (
     auth,
     census,
     documentation,
+    gaps,
     home,
     matching,
     monitor,
@@ -78,6 +79,7 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     schedules.routes,
     printing.routes,
     matching.routes,
+    gaps.routes,
     admin.routes,
     monitor.routes,
 )
@@ -87,6 +89,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     *search.NAV,
     *schedules.NAV,
     *matching.NAV,
+    *gaps.NAV,
     *admin.NAV,
     *monitor.NAV,
 )
