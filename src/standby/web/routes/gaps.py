@@ -151,6 +151,7 @@ def gap_list(pr: PageRequest) -> Response:
             "error.html", {"title": "Empty window", "message": "to must be after from."}, 400
         )
     found = unit_gaps(pr.web.store, pr.web.settings, unit, start, end)
+    every = policy(pr.web.settings).interval(unit.kind)
     pr.audit_many("gaps", [g.stay.patient_id for g in found], f"unit {unit_id}")
     if pr.query("format") == "csv":
         buf = io.StringIO()
@@ -170,7 +171,7 @@ def gap_list(pr: PageRequest) -> Response:
             "found": found,
             "no_downtime": False,
             "tz_info": pr.web.zone,
-            "every_hours": f"{policy(pr.web.settings).interval(unit.kind).total_seconds() / 3600:g}",
+            "every_hours": f"{every.total_seconds() / 3600:g}",
             "incomplete": sum(not g.complete for g in found),
             "csv_url": f"/recovery/gaps/{unit_id}?format=csv&from="
             f"{start.astimezone(pr.web.zone).strftime('%Y-%m-%dT%H:%M')}&to="
