@@ -15,13 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from standby.accounts import users
 from standby.journal import repository as journal
 from standby.journal.entries import Entry, Kind, make_entry
-from standby.sim.server import Faults, create_app
+from standby.settings import Settings
+from standby.sim.server import Faults
+from standby.sim.server import create_app as create_ehr
 from standby.store import open_store
 from standby.store.base import Store
+from standby.web.app import create_app
 from support.web_browser import served
+from support.web_site import PASSWORD, Clock, Site
 
 INSURER = "https://insurer.example.org/member"
 MRN = "https://hospital.example.org/mrn"
@@ -106,7 +112,7 @@ def simulated_ehr(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Store]]
     """The simulated EHR on a free port, holding `EHR_PATIENTS` created over HTTP."""
     store = open_store(db=tmp_path / "ehr.db")
     try:
-        with served(create_app(store, faults=Faults(seed=1))) as url:
+        with served(create_ehr(store, faults=Faults(seed=1))) as url:
             yield url, create_ehr_patients(url), store
     finally:
         store.close()
@@ -137,3 +143,20 @@ def copy_to_replica(ehr: Store, replica: Store, keys: list[str], ids: dict[str, 
         sr = ehr.read("Patient", ids[key])
         assert sr is not None
         replica.update(sr.json())
+
+
+@pytest.fixture
+def registrar_site(tmp_path: Path) -> Iterator[tuple[Site, dict[str, str], dict[str, str]]]:
+    """A viewer whose settings point at the simulated EHR; the replica holds one of the
+    two John Smiths; four registrations in the journal."""
+    replica = open_store(db=tmp_path / "web.db")
+    with simulated_ehr(tmp_path) as (url, ids, ehr):
+        copy_to_replica(ehr, replica, ["smith-1"], ids)
+        regs = {k: e.id for k, e in register(replica).items()}
+        settings = Settings(db=tmp_path / "web.db", source_url=url)
+        clock = Clock()
+        app = create_app(settings, replica, clock=clock)
+        users.add_user(replica, "reg.a", PASSWORD, role="registrar", units=[])
+        users.add_user(replica, "nurse.a", PASSWORD, role="nurse", units=["4W"])
+        yield Site(app, replica, clock, settings), ids, regs
+    replica.close()

@@ -6,36 +6,14 @@ nurse."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from standby.accounts import repository, users
+from standby.accounts import repository
 from standby.accounts.records import AuditQuery
 from standby.recovery import matches
-from standby.settings import Settings
-from standby.store import open_store
-from standby.web.app import create_app
-from support.recovery_ehr import copy_to_replica, register, simulated_ehr
-from support.web_site import PASSWORD, Clock, Site, csrf_of
+from support.recovery_ehr import registrar_site
+from support.web_site import Site, csrf_of
 
-
-@pytest.fixture
-def registrar_site(tmp_path: Path) -> Iterator[tuple[Site, dict[str, str], dict[str, str]]]:
-    """A viewer whose settings point at the simulated EHR; the replica holds one of the
-    two John Smiths; four registrations in the journal."""
-    replica = open_store(db=tmp_path / "web.db")
-    with simulated_ehr(tmp_path) as (url, ids, ehr):
-        copy_to_replica(ehr, replica, ["smith-1"], ids)
-        regs = {k: e.id for k, e in register(replica).items()}
-        settings = Settings(db=tmp_path / "web.db", source_url=url)
-        clock = Clock()
-        app = create_app(settings, replica, clock=clock)
-        users.add_user(replica, "reg.a", PASSWORD, role="registrar", units=[])
-        users.add_user(replica, "nurse.a", PASSWORD, role="nurse", units=["4W"])
-        yield Site(app, replica, clock, settings), ids, regs
-    replica.close()
+__all__ = ["registrar_site"]
 
 
 def _audit(site: Site, action: str) -> list[str]:
