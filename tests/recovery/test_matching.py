@@ -153,3 +153,14 @@ def test_possible_level_for_name_only() -> None:
     cand = patient(birthDate="")
     s = score(registration(), matching.from_patient(cand))
     assert s.level == POSSIBLE
+
+
+def test_an_identifier_alone_is_not_exact_when_the_name_is_another_persons() -> None:
+    """Someone else's insurance card (a relative's) must not be pre-selected."""
+    card = [{"system": INSURANCE, "value": "ZX-1"}]
+    mother = patient(  # same sex, no birth date recorded: nothing *disagrees*
+        identifier=card, name=[{"family": "Okafor", "given": ["Ngozi"]}], birthDate=""
+    )
+    s = score(registration(identifiers=card), matching.from_patient(mother))
+    assert s.level != EXACT
+    assert assess(registration(identifiers=card), [("p1", mother, "EHR")]).suggested is None

@@ -26,9 +26,11 @@ day and month, swapped names, one typo) are judged safe **only because a person 
 they raise a candidate so that it is seen, with the reason saying exactly what differs;
 they can never make a match on their own.
 
-Levels: `exact` (an identifier agrees and nothing disagrees; or family, given, birth date
-and sex all agree exactly, with no identifier disagreeing), `probable` (70 points or
-more), `possible` (35 or more); below that a candidate is not shown.
+Levels: `exact` (an identifier agrees, the birth date agrees, the names agree at least in
+part — family exactly, or a near family and given name — and nothing disagrees; or
+family, given, birth date and sex all agree exactly, with no identifier disagreeing),
+`probable` (70 points or more), `possible` (35 or more); below that a candidate is not
+shown.
 
 The rule (`assess`): **nothing is ever matched automatically.** Even an exact identifier
 match is only *suggested* (pre-selected on the registrar's page) and stored only when a
@@ -355,7 +357,10 @@ def _level(reasons: Sequence[Reason], points: int) -> str:
     by = {r.field: r.points for r in reasons if r.field != "identifier"}
     ids = [r.points for r in reasons if r.field == "identifier"]
     disagrees = any(r.points < 0 for r in reasons)
-    if ids and max(ids) >= 50 and not disagrees and by.get("birth_date", 0) >= 0:
+    # an identifier is exact only beside the person's own birth date and a name of theirs
+    # (a relative's insurance card carries the relative's name)
+    supported = by.get("birth_date") == 30 and (by.get("family", 0) + by.get("given", 0)) >= 30
+    if ids and max(ids) >= 50 and not disagrees and supported:
         return EXACT
     demographics = by.get("family") == 30 and by.get("given") == 20 and by.get("birth_date") == 30
     if demographics and by.get("sex", 0) == 5 and not any(p < 0 for p in ids):
