@@ -6,12 +6,18 @@ nurse."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from standby.accounts import repository
+import pytest
+
+from standby.accounts import repository, users
 from standby.accounts.records import AuditQuery
 from standby.recovery import matches
-from support.recovery_ehr import registrar_site
-from support.web_site import Site, csrf_of
+from standby.settings import Settings
+from standby.store import open_store
+from standby.web.app import create_app
+from support.recovery_ehr import register, registrar_site
+from support.web_site import PASSWORD, Clock, Site, csrf_of
 
 __all__ = ["registrar_site"]
 
@@ -143,3 +149,38 @@ def test_a_nurse_is_refused(registrar_site) -> None:
     )
     assert r.status_code == 403
     assert matches.all_decisions(site.store) == {}
+
+
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        ({}, "no EHR is configured"),
+        (
+            {"source_url": "http://127.0.0.1:9", "auth": "bearer"},
+            "the EHR&#39;s authentication is not usable",
+        ),
+    ],
+)
+def test_when_the_ehr_is_not_searched_the_page_says_so(
+    tmp_path: Path, settings: dict[str, str], said: str
+) -> None:
+    store = open_store(db=tmp_path / "web.db")
+    store.update(
+        {
+            "resourceType": "Patient",
+            "id": "r1",
+            "name": [{"family": "Smith", "given": ["John"]}],
+            "gender": "male",
+            "birthDate": "1970-01-15",
+        }
+    )
+    regs = register(store)
+    app = create_app(Settings(db=tmp_path / "web.db", **settings), store, clock=Clock())
+    users.add_user(store, "reg.a", PASSWORD, role="registrar", units=[])
+    site = Site(app, store, Clock(), Settings(db=tmp_path / "web.db"))
+    page = site.login("reg.a").get(f"/registrations/{regs['smith'].id}")
+    assert page.status_code == 200
+    note = page.text.split('id="ehr-problem">', 1)[1].split("</strong>", 1)[0]
+    assert said in note and "only the replica was searched" in note
+    assert 'data-candidate="r1"' in page.text
+    store.close()

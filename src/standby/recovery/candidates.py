@@ -140,13 +140,17 @@ class Found:
     ehr_problem: str  # why the EHR was not asked or did not answer ("" when it answered)
 
 
-def find(store: Store, person: matching.Person, client: FhirClient | None) -> Found:
-    """The candidates of `person`: the replica's, then the EHR's (module docstring)."""
+def find(
+    store: Store, person: matching.Person, client: FhirClient | None, *, why_not: str = ""
+) -> Found:
+    """The candidates of `person`: the replica's, then the EHR's (module docstring).
+    `why_not`: why there is no client, when the caller knows (a broken key)."""
     replica = from_replica(store, person)
     ehr: dict[str, JSON] = {}
     problem = ""
     if client is None:
-        problem = "no EHR is configured (STANDBY_SOURCE_URL): only the replica was searched"
+        problem = why_not or "no EHR is configured (STANDBY_SOURCE_URL)"
+        problem += ": only the replica was searched"
     else:
         try:
             ehr = from_ehr(client, person)

@@ -31,17 +31,17 @@ NEW = "new"
 EHR_TIMEOUT = 10.0
 
 
-def _ehr(pr: PageRequest) -> FhirClient | None:
-    """A client of the live EHR (as the sync talks to it), or None when none is set. Few
+def _ehr(pr: PageRequest) -> tuple[FhirClient | None, str]:
+    """A client of the live EHR (as the sync talks to it), or None and why not. Few
     retries: a registrar waits for the page."""
     s = pr.web.settings
     if not s.source_url:
-        return None
+        return None, ""
     try:
         auth = settings_auth(s)
-    except Exception:  # a broken key or setting: the page says the EHR was not asked
-        return None
-    return FhirClient(
+    except Exception as e:  # a broken key or setting: the page says the EHR was not asked
+        return None, f"the EHR's authentication is not usable ({e})"
+    client = FhirClient(
         s.source_url,
         auth=auth,
         concurrency=1,
@@ -49,6 +49,7 @@ def _ehr(pr: PageRequest) -> FhirClient | None:
         timeout=EHR_TIMEOUT,
         policy=RetryPolicy(max_attempts=2, max_delay=1.0),
     )
+    return client, ""
 
 
 def _row(person: matching.Person) -> dict[str, Any]:
@@ -94,9 +95,9 @@ def registration_list(pr: PageRequest) -> Response:
 
 def _page(pr: PageRequest, reg: candidates.Registration, **ctx: Any) -> Response:
     status = ctx.pop("status", 200)
-    client = _ehr(pr)
+    client, why_not = _ehr(pr)
     with client or contextlib.nullcontext():
-        found = candidates.find(pr.web.store, reg.person, client)
+        found = candidates.find(pr.web.store, reg.person, client, why_not=why_not)
         current = matches.decision(pr.web.store, reg.id)
         shown = {c.patient_id for c in found.assessment.candidates}
         extra: list[dict[str, Any]] = []
@@ -148,9 +149,9 @@ def registration_match(pr: PageRequest) -> Response:
     target = None if choice == NEW else choice
     if target is not None:
         # only a patient the page showed (a candidate, or the current decision's patient)
-        client = _ehr(pr)
+        client, why_not = _ehr(pr)
         with client or contextlib.nullcontext():
-            found = candidates.find(pr.web.store, reg.person, client)
+            found = candidates.find(pr.web.store, reg.person, client, why_not=why_not)
         allowed = {c.patient_id for c in found.assessment.candidates}
         current = matches.decision(pr.web.store, reg.id)
         if current and current.ehr_patient_id:
