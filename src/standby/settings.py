@@ -145,6 +145,22 @@ class Settings(BaseSettings):
         "(DE4W-0001..DE4W-4999); no two nodes' ranges may overlap.",
     )
 
+    # --- after a downtime (docs/recovery.md) ---------------------------------------------
+    recovery_vitals_hours: float = Field(
+        4.0,
+        gt=0,
+        le=24,
+        description="Hours between two sets of vital signs expected on a ward: a longer "
+        "stretch with none in the EHR or the journal is on the device-data gap list.",
+    )
+    recovery_icu_vitals_hours: float = Field(
+        1.0,
+        gt=0,
+        le=24,
+        description="The same on an intensive care unit (a unit whose type is ICU, PEDICU, "
+        "NICU...).",
+    )
+
     # --- web ---------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address `standby serve` listens on.")
     port: int = Field(8080, description="Port `standby serve` listens on.")

@@ -244,6 +244,11 @@ AUDIT_ACTIONS: dict[str, str] = {
     "refused": "was refused a patient outside their units",
     "refusal-alert": "was refused many patients outside their units in a short time",
     "logout": "logged out",
+    "registrations": "saw the list of patients registered during a downtime (one line per patient)",
+    "match-view": "saw a downtime registration beside its EHR candidates",
+    "match-decision": "decided (or changed) which EHR patient a downtime registration is,"
+    " or that they are new",
+    "gaps": "saw a unit's list of what to re-enter after a downtime (one line per patient)",
 }
 
 

@@ -22,7 +22,7 @@ class Permission(enum.StrEnum):
     CLINIC_SCHEDULE = "clinic-schedule"  # clinic schedules, with patient phone numbers
     DOCUMENT = "document"  # during a downtime or drill: vitals, doses, notes, allergies
     ORDER = "order"  # during a downtime or drill: write orders
-    REGISTER = "register"  # during a downtime or drill: register a patient who arrives
+    REGISTER = "register"  # register a patient who arrives; match registrations to the EHR
     TRANSCRIBE = "transcribe"  # enter the paper downtime forms, for their authors
     AMEND = "amend"  # strike or correct another clinician's downtime entry
     AUDIT = "audit"  # search and export the audit log; the break-the-glass list
@@ -74,7 +74,9 @@ DESCRIPTIONS: dict[str, str] = {
     "schedules, to run the downtime; no clinical summaries.",
     "registrar": "Patient registration: search (to find a patient already known before "
     "registering), the census of their units (to see free beds); during a downtime, register a "
-    "patient who arrives (downtime MRN and encounter number, wristband label).",
+    "patient who arrives (downtime MRN and encounter number, wristband label); after it, "
+    "decide for each patient registered during it which EHR patient they are, or that they "
+    "are new.",
     "admin": "Accounts, the audit log (search, CSV export) and the break-the-glass list; "
     "no patient data beyond what the audit log names.",
     "clerk": "During a downtime and after it (until back-entry), transcribe the paper "

@@ -54,7 +54,9 @@ from standby.web.routes import (
     census,
     corrections,
     documentation,
+    gaps,
     home,
+    matching,
     monitor,
     patient,
     printing,
@@ -84,6 +86,8 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     transcription.routes,
     schedules.routes,
     printing.routes,
+    matching.routes,
+    gaps.routes,
     admin.routes,
     monitor.routes,
 )
@@ -94,6 +98,8 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     *registration.NAV,
     *transcription.NAV,
     *schedules.NAV,
+    *matching.NAV,
+    *gaps.NAV,
     *admin.NAV,
     *monitor.NAV,
 )
