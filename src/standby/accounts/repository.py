@@ -231,6 +231,9 @@ AUDIT_ACTIONS: dict[str, str] = {
     "search": "searched for a patient",
     "print": "printed a patient or a unit",
     "document": "documented during a downtime (vitals, a dose, a note)",
+    "schedule-decision": "overrode the triage of a surgery or visit, or entered a room closed or"
+    " a person away (OR desk)",
+    "schedule-call": "recorded the outcome of a call to a patient whose surgery or visit moves",
     "break-glass": "broke the glass to open a patient outside their units",
     "export": "exported the audit log",
     "login": "logged in",
