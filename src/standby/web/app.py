@@ -59,6 +59,7 @@ from standby.web.routes import (
     schedules,
     search,
     status,
+    triage,
 )
 from standby.web.sessions import SessionManager
 from standby.web.times import Clock
@@ -75,6 +76,7 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     patient.routes,
     documentation.routes,
     schedules.routes,
+    triage.routes,
     printing.routes,
     admin.routes,
     monitor.routes,
@@ -84,6 +86,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     *census.NAV,
     *search.NAV,
     *schedules.NAV,
+    *triage.NAV,
     *admin.NAV,
     *monitor.NAV,
 )
