@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,8 @@ class Rules:
     visit_priority: str = "elective"
     source: str = "rules"
     horizon_hours: int = 72
-    extra: dict[str, Any] = field(default_factory=dict)
+    calls_hospital: str = "the hospital"  # who calls, in the call scripts
+    calls_phone: str = "the number on your appointment letter"  # where to call back
 
     def needs_of(self, kind: str, codes: frozenset[str], words: str) -> list[str]:
         out: list[str] = []
@@ -168,7 +169,7 @@ class _Reader:
 
     def rules(self) -> Rules:
         known = {"systems", "needs", "when_down", "when_unavailable", "visit_priority"}
-        known |= {"horizon_hours"}
+        known |= {"horizon_hours", "calls"}
         for key in self.doc:
             if key not in known:
                 raise self.fail(
@@ -196,7 +197,25 @@ class _Reader:
             raise self.fail(
                 "horizon_hours must be a whole number of hours, 1 to 744", "", "horizon_hours"
             )
-        return Rules(systems, needs, when_down, unavailable, vp, self.source, hours)
+        calls = self.doc.get("calls", {})
+        if not isinstance(calls, Mapping):
+            raise self.fail("[calls] must be a table (hospital, phone)", "", "calls")
+        for key, value in calls.items():
+            if key not in ("hospital", "phone") or not isinstance(value, str):
+                raise self.fail(
+                    f"[calls] {key}: known keys are hospital and phone, each text", "calls", key
+                )
+        return Rules(
+            systems,
+            needs,
+            when_down,
+            unavailable,
+            vp,
+            self.source,
+            hours,
+            calls_hospital=calls.get("hospital", "the hospital"),
+            calls_phone=calls.get("phone", "the number on your appointment letter"),
+        )
 
     def systems(self) -> dict[str, System]:
         raw = self.doc.get("systems", {})

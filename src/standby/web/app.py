@@ -50,6 +50,7 @@ from standby.web.refusals import RefusalWatch
 from standby.web.routes import (
     admin,
     auth,
+    calls,
     census,
     documentation,
     home,
@@ -77,6 +78,7 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     documentation.routes,
     schedules.routes,
     triage.routes,
+    calls.routes,
     printing.routes,
     admin.routes,
     monitor.routes,
