@@ -17,9 +17,9 @@ from standby.schedule.rebook import (
     Window,
     candidate_slots,
     greedy,
-    solve,
     violations,
 )
+from standby.schedule.rebook_cpsat import solve
 from standby.schedule.rebook_instances import random_problem
 
 SEEDS = range(6)

@@ -14,12 +14,8 @@ The objective, lexicographic: the priority-weighted delay (Σ weight × (start �
 then minutes of overtime. A case past its deadline costs `LATE` times its delay; a case
 placed nowhere in the horizon costs as if it started after the horizon, late.
 
-Two solvers: `greedy` (first fit, most urgent first) and `solve` (OR-Tools CP-SAT: one
-start variable per case, an optional interval per candidate window, no-overlap per
-provider and per room, hinted with the greedy answer; the problem is cut into independent
-parts, cases linked by a provider or a room-day, and each part is solved in its share of
-the time). `solve` returns the best of its search and its hint, and the proven lower
-bound (the sum of each part's bound).
+Two solvers: `greedy` here (first fit, most urgent first) and `rebook_cpsat.solve`
+(OR-Tools CP-SAT, hinted with greedy's answer, with a proven lower bound).
 """
 
 from __future__ import annotations
@@ -28,7 +24,6 @@ import bisect
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 DAY = 1440
 LATE = 20  # a minute past the deadline costs this many minutes of delay
@@ -98,7 +93,13 @@ class Score:
     overtime: int  # minutes past the regular end of windows
     late: int  # cases ending after their deadline
     unplaced: int
-    objective: int  # what the solvers minimise (docs): delay, lateness, unplaced, overtime
+    objective: int  # what the solvers minimise first: weighted delay with lateness and
+    # cases left unplaced as `_case_cost` and `_unplaced_cost` count them; then overtime
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Lexicographic: the objective, then overtime."""
+        return (self.objective, self.overtime)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class Proposal:
     method: str
     seconds: float
     bound: int | None = None  # proven lower bound of `score.objective` (CP-SAT)
+    bounds: Mapping[str, int] = field(default_factory=dict)  # each bound found, by name
     optimal_parts: int = 0
     parts: int = 0
     notes: tuple[str, ...] = ()
@@ -185,15 +187,7 @@ def _overtime(p: Problem, room: str, start: int, end: int) -> int:
     return 0
 
 
-def overtime_scale(p: Problem, cases: Sequence[Case]) -> int:
-    """What one unit of weighted delay costs against overtime: more than all the overtime
-    the cases could make, so that delay comes first (lexicographic)."""
-    most = sum(max(0, w.hard_end - w.end) for w in p.windows)
-    return max(1, min(most, sum(c.minutes for c in cases)) + 1)
-
-
 def score(p: Problem, placements: Mapping[str, Placement]) -> Score:
-    scale = overtime_scale(p, p.cases)
     delay = late = unplaced = ot = cost = 0
     for c in p.cases:
         pl = placements.get(c.id)
@@ -206,7 +200,7 @@ def score(p: Problem, placements: Mapping[str, Placement]) -> Score:
             late += 1
         cost += _case_cost(c, pl.start, pl.end, p.horizon)
         ot += _overtime(p, pl.room, pl.start, pl.end)
-    return Score(delay, ot, late, unplaced, cost * scale + ot)
+    return Score(delay, ot, late, unplaced, cost)
 
 
 # ---- greedy first fit ----------------------------------------------------------------------
@@ -352,228 +346,6 @@ def repair_deadlines(p: Problem, placements: dict[str, Placement]) -> int:
     return moved
 
 
-# ---- CP-SAT -----------------------------------------------------------------------------
-def parts(p: Problem, slots: Mapping[str, Sequence[Slot]]) -> list[list[Case]]:
-    """Independent parts: cases linked when they share a provider or could share a room
-    on the same day (union-find over providers and room-days)."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(a: str, b: str) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[ra] = rb
-
-    for c in p.cases:
-        for s in slots[c.id]:
-            union(f"p:{c.provider}", f"r:{s.room}:{s.day}")
-        find(f"p:{c.provider}")
-    groups: dict[str, list[Case]] = {}
-    for c in p.cases:
-        groups.setdefault(find(f"p:{c.provider}"), []).append(c)
-    return sorted(groups.values(), key=lambda g: (-len(g), g[0].id))
-
-
-def solve(
-    p: Problem,
-    *,
-    seconds: float = 30.0,
-    workers: int = 2,
-    hint: Proposal | None = None,
-    seed: int = 0,
-) -> Proposal:
-    """CP-SAT over each independent part, in a share of `seconds` proportional to its
-    size (time a part leaves unused goes to the next); the best of its answer and the
-    hint's (greedy's unless given) per part; deadlines repaired last."""
-    from ortools.sat.python import cp_model
-
-    t0 = time.perf_counter()
-    hint = hint or greedy(p)
-    slots = {c.id: candidate_slots(p, c) for c in p.cases}
-    groups = parts(p, slots)
-    placements: dict[str, Placement] = {}
-    bound_total = 0
-    optimal = 0
-    notes: list[str] = []
-    left = len(p.cases)
-    for group in groups:
-        remaining = seconds - (time.perf_counter() - t0)
-        share = max(0.05, remaining * len(group) / max(1, left))
-        left -= len(group)
-        got, bound, status = _solve_part(p, group, slots, hint.placements, share, workers, seed)
-        placements.update(got)
-        bound_total += bound
-        if status == cp_model.OPTIMAL:
-            optimal += 1
-    moved = repair_deadlines(p, placements)
-    if moved:
-        notes.append(f"{moved} case(s) moved after the search to meet their deadline")
-    sc = score(p, placements)
-    if sc.objective > hint.score.objective:  # cannot happen part by part; kept as a guard
-        placements, sc = dict(hint.placements), hint.score
-        notes.append("the greedy answer was better and is kept")
-    return Proposal(
-        placements,
-        sc,
-        "cp-sat",
-        time.perf_counter() - t0,
-        bound=min(bound_total, sc.objective),
-        optimal_parts=optimal,
-        parts=len(groups),
-        notes=tuple(notes),
-    )
-
-
-def relaxed_bound(p: Problem, cases: Sequence[Case], slots: Mapping[str, Sequence[Slot]]) -> int:
-    """A lower bound of the cases' objective: each case alone at its best start (the
-    earliest of each window), no other case in the way, no overtime."""
-    scale = overtime_scale(p, p.cases)
-    total = 0
-    for c in cases:
-        best = _unplaced_cost(c, p.horizon)
-        for s in slots[c.id]:
-            best = min(best, _case_cost(c, s.lo, s.lo + c.minutes, p.horizon))
-        total += best * scale
-    return total
-
-
-def _part_cost(
-    p: Problem, cases: Sequence[Case], placements: Mapping[str, Placement], scale: int
-) -> int:
-    cost = 0
-    for c in cases:
-        pl = placements.get(c.id)
-        if pl is None:
-            cost += _unplaced_cost(c, p.horizon) * scale
-        else:
-            cost += _case_cost(c, pl.start, pl.end, p.horizon) * scale
-            cost += _overtime(p, pl.room, pl.start, pl.end)
-    return cost
-
-
-def _solve_part(
-    p: Problem,
-    cases: Sequence[Case],
-    slots: Mapping[str, Sequence[Slot]],
-    hint: Mapping[str, Placement],
-    seconds: float,
-    workers: int,
-    seed: int,
-) -> tuple[dict[str, Placement], int, Any]:
-    """One part: (its placements, the proven bound of its objective, the solver status).
-    The objective counts in the problem-wide units of `score`."""
-    from ortools.sat.python import cp_model
-
-    scale = overtime_scale(p, p.cases)
-    m = cp_model.CpModel()
-    step = p.step
-    providers = {c.provider for c in cases}
-    rooms = {s.room for c in cases for s in slots[c.id]}
-    by_room: dict[str, list[cp_model.IntervalVar]] = {r: [] for r in rooms}
-    by_prov: dict[str, list[cp_model.IntervalVar]] = {pr: [] for pr in providers}
-    for b in p.bookings:
-        if b.room in by_room or b.provider in by_prov:
-            iv = m.new_fixed_size_interval_var(b.start, b.end - b.start, f"b{b.id}")
-            if b.room in by_room:
-                by_room[b.room].append(iv)
-            if b.provider in by_prov:
-                by_prov[b.provider].append(iv)
-    objective: list[Any] = []
-    constant = 0
-    choice: dict[str, list[tuple[Slot, cp_model.IntVar]]] = {}
-    starts: dict[str, cp_model.IntVar] = {}
-    for c in cases:
-        cs = slots[c.id]
-        unplaced = m.new_bool_var(f"u{c.id}")
-        if not cs:
-            m.add(unplaced == 1)
-        lo = min((s.lo for s in cs), default=c.release)
-        hi = max((s.hi for s in cs), default=c.release)
-        # start in steps from the release's step: small, tight domains
-        base = _up(c.release, step)
-        lo_k, hi_k = max(0, (lo - base) // step), max(0, (hi - base) // step)
-        k = m.new_int_var(0, hi_k, f"k{c.id}")
-        start = m.new_int_var(base, base + hi_k * step, f"s{c.id}")
-        m.add(start == base + step * k)
-        lits = []
-        for j, s in enumerate(cs):
-            lit = m.new_bool_var(f"x{c.id}_{j}")
-            m.add(k >= (s.lo - base) // step).only_enforce_if(lit)
-            m.add(k <= (s.hi - base) // step).only_enforce_if(lit)
-            iv = m.new_optional_fixed_size_interval_var(start, c.minutes, lit, f"i{c.id}_{j}")
-            by_room[s.room].append(iv)
-            by_prov[c.provider].append(iv)
-            lits.append(lit)
-            over = s.hi + c.minutes - s.regular
-            if over > 0:
-                ot = m.new_int_var(0, over, f"o{c.id}_{j}")
-                m.add(ot >= start + c.minutes - s.regular).only_enforce_if(lit)
-                m.add(ot == 0).only_enforce_if(~lit)
-                objective.append(ot)
-        m.add_exactly_one([*lits, unplaced])
-        m.add(k == lo_k).only_enforce_if(unplaced)
-        choice[c.id] = list(zip(cs, lits, strict=True))
-        starts[c.id] = start
-        # weighted delay from the release; lateness; the cost of placing it nowhere
-        w = c.weight * scale
-        constant += w * (base - c.release)
-        objective.append(w * step * k)
-        if c.deadline is not None:
-            late_max = max(0, base + hi_k * step + c.minutes - c.deadline)
-            if late_max > 0:
-                late = m.new_int_var(0, late_max, f"l{c.id}")
-                m.add(late >= start + c.minutes - c.deadline).only_enforce_if(~unplaced)
-                objective.append(w * LATE * late)
-        unplaced_extra = _unplaced_cost(c, p.horizon) - c.weight * (base + lo_k * step - c.release)
-        objective.append(unplaced_extra * scale * unplaced)
-        # the hint: greedy's placement
-        h = hint.get(c.id)
-        if h is None:
-            m.add_hint(unplaced, 1)
-            for _, lit in choice[c.id]:
-                m.add_hint(lit, 0)
-        else:
-            m.add_hint(unplaced, 0)
-            m.add_hint(k, (h.start - base) // step)
-            m.add_hint(start, h.start)
-            picked = False
-            for s, lit in choice[c.id]:
-                on = not picked and s.room == h.room and s.lo <= h.start <= s.hi
-                picked = picked or on
-                m.add_hint(lit, 1 if on else 0)
-    for ivs in by_room.values():
-        if len(ivs) > 1:
-            m.add_no_overlap(ivs)
-    for ivs in by_prov.values():
-        if len(ivs) > 1:
-            m.add_no_overlap(ivs)
-    m.minimize(sum(objective) + constant)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = seconds
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = seed
-    status = solver.solve(m)
-    fallback = {c.id: hint[c.id] for c in cases if c.id in hint}
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return fallback, relaxed_bound(p, cases, slots), status
-    out: dict[str, Placement] = {}
-    for c in cases:
-        for s, lit in choice[c.id]:
-            if solver.boolean_value(lit):
-                st = solver.value(starts[c.id])
-                out[c.id] = Placement(c.id, s.room, st, st + c.minutes)
-                break
-    bound = max(int(solver.best_objective_bound), relaxed_bound(p, cases, slots))
-    if _part_cost(p, cases, fallback, scale) < _part_cost(p, cases, out, scale):
-        out = fallback
-    return out, bound, status
-
-
 def violations(p: Problem, placements: Mapping[str, Placement]) -> list[str]:
     """What is wrong with `placements` (empty when nothing): a room or provider booked
     twice (fixed bookings included), a case outside its candidate windows (room closed,
@@ -605,4 +377,49 @@ def violations(p: Problem, placements: Mapping[str, Placement]) -> list[str]:
                     out.append(f"{kind} {key}: {holder} and {b} overlap")
                 if e2 > reach:
                     reach, holder = e2, b
+    return out
+
+
+def resequence(p: Problem, placements: Mapping[str, Placement]) -> dict[str, Placement]:
+    """Each room-day's cases again, in Smith's order (weight per minute, highest first),
+    each at the earliest free start of the windows it had (a case stays in its room and on
+    its day); kept only where it lowers that room-day's cost."""
+    by_id = {c.id: c for c in p.cases}
+    out = dict(placements)
+    groups: dict[tuple[str, int], list[str]] = {}
+    for cid, where in placements.items():
+        groups.setdefault((where.room, where.start // DAY), []).append(cid)
+    book = _Book(p)
+    for cid, placed in out.items():
+        book.take(by_id[cid], placed)
+    for (room, day), ids in sorted(groups.items()):
+        before = [out[i] for i in ids]
+        cost_before = sum(_case_cost(by_id[i], out[i].start, out[i].end, p.horizon) for i in ids)
+        for i in ids:
+            book.release(by_id[i], out[i])
+        trial: dict[str, Placement] = {}
+        ok = True
+        for i in sorted(
+            ids, key=lambda i: (-by_id[i].weight / by_id[i].minutes, by_id[i].release, i)
+        ):
+            c = by_id[i]
+            slots = [s for s in candidate_slots(p, c) if s.room == room and s.day == day]
+            pl = book.best(c, slots)
+            if pl is None:
+                ok = False
+                break
+            book.take(c, pl)
+            trial[i] = pl
+        cost_after = (
+            sum(_case_cost(by_id[i], t.start, t.end, p.horizon) for i, t in trial.items())
+            if ok
+            else None
+        )
+        if cost_after is None or cost_after >= cost_before:
+            for i, t in trial.items():
+                book.release(by_id[i], t)
+            for old in before:
+                book.take(by_id[old.case], old)
+        else:
+            out.update(trial)
     return out
