@@ -10,11 +10,13 @@ proportion to its cases (a part that finishes early leaves its time to the next)
    for "placed nowhere"; minimise the weighted delay; hinted with the greedy answer;
 2. the overtime model: the same with the delay held at what step 1 found; minimise
    overtime;
-3. the day-bucket bound: which window each case goes to, with each window's and each
+3. the day-bucket bound (`lower_bound`; after the search, in its own `bound_seconds`,
+   the parts sharing them): which window each case goes to, with each window's and each
    provider-day's free minutes as capacities and each case costed at the earliest start
-   of its window. Every schedule is a solution of it, so its optimum (or its proven
-   bound) is a lower bound of the delay; the part's bound is the best of it, the delay
-   model's own bound and "each case alone at its earliest".
+   of its window, plus the wait behind each other on a provider's day that any order
+   must cost (`_Part.buckets`). Every schedule is a solution of it, so its optimum (or
+   its proven bound) is a lower bound of the delay. The bound reported is the best of
+   it, the delay model's own (when it saw every window) and "each case alone".
 
 The answer is, per part, the better of the search and the greedy hint, so it is never
 worse than greedy; deadlines are repaired last (`rebook.repair_deadlines`).
@@ -47,7 +49,7 @@ from standby.schedule.rebook import (
     score,
 )
 
-SHARES = (0.8, 0.05, 0.15)  # of a part's time: the delay model, overtime, the bound
+SHARES = (0.9, 0.1)  # of a part's time: the delay model, then overtime
 LATER_DAYS = 0  # the delay model may move a case to a day up to this many after its hint's
 
 
@@ -94,6 +96,30 @@ def relaxed_bound(p: Problem, cases: Sequence[Case], slots: Mapping[str, Sequenc
     return total
 
 
+def lower_bound(
+    p: Problem,
+    seconds: float,
+    workers: int = 2,
+    seed: int = 0,
+    slots: Mapping[str, Sequence[Slot]] | None = None,
+    groups: Sequence[Sequence[Case]] | None = None,
+) -> int:
+    """The day-bucket lower bound of the whole problem's objective (`_Part.buckets`, part
+    by part, the parts sharing `seconds`)."""
+    t0 = time.perf_counter()
+    slots = slots or {c.id: candidate_slots(p, c) for c in p.cases}
+    groups = groups or parts(p, slots)
+    total, left = 0, len(p.cases)
+    for group in groups:
+        share = max(0.05, (seconds - (time.perf_counter() - t0)) * len(group) / max(1, left))
+        left -= len(group)
+        total += max(
+            _Part(p, group, slots, workers, seed, build=False).buckets(share),
+            relaxed_bound(p, group, slots),
+        )
+    return total
+
+
 def _cost(
     p: Problem, cases: Sequence[Case], placements: Mapping[str, Placement]
 ) -> tuple[int, int]:
@@ -115,7 +141,10 @@ def solve(
     workers: int = 2,
     hint: Proposal | None = None,
     seed: int = 0,
+    bound_seconds: float = 0.0,
 ) -> Proposal:
+    """The search has `seconds` (the parts share them); the day-bucket bound, when
+    `bound_seconds` > 0, is computed after it in that much more time."""
     t0 = time.perf_counter()
     hint = hint or greedy(p)
     start = resequence(p, hint.placements)
@@ -124,7 +153,7 @@ def solve(
     groups = parts(p, slots)
     t_search = time.perf_counter()  # `seconds` limits the search, not the preparation
     placements: dict[str, Placement] = {}
-    bounds = {"cp-sat": 0, "day buckets": 0, "each case alone": 0}
+    bounds = {"cp-sat": 0, "each case alone": 0}
     optimal = 0
     left = len(p.cases)
     for group in groups:
@@ -144,7 +173,9 @@ def solve(
         # window of every case
         bounds["cp-sat"] += proven if full else 0
         bounds["each case alone"] += relaxed_bound(p, group, slots)
-        bounds["day buckets"] += _Part(p, group, slots, workers, seed).buckets(share * SHARES[2])
+    search_seconds = time.perf_counter() - t0
+    if bound_seconds > 0:
+        bounds["day buckets"] = lower_bound(p, bound_seconds, workers, seed, slots, groups)
     notes = []
     moved = repair_deadlines(p, placements)
     if moved:
@@ -158,7 +189,7 @@ def solve(
         placements,
         sc,
         "cp-sat",
-        time.perf_counter() - t0,
+        search_seconds,
         bound=best_bound,
         bounds=bounds,
         optimal_parts=optimal,
@@ -175,6 +206,7 @@ class _Part:
         slots: Mapping[str, Sequence[Slot]],
         workers: int,
         seed: int,
+        build: bool = True,
     ) -> None:
         self.p, self.cases, self.slots = p, cases, slots
         self.workers, self.seed = workers, seed
@@ -185,7 +217,8 @@ class _Part:
         self.overtime_terms: list[Any] = []
         self.delay_terms: list[Any] = []
         self.constant = 0
-        self._build()
+        if build:
+            self._build()
 
     def _solver(self, seconds: float) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
@@ -307,14 +340,31 @@ class _Part:
         )
 
     def buckets(self, seconds: float) -> int:
-        """The day-bucket lower bound of this part's delay (see the module's doc)."""
+        """The day-bucket lower bound of this part's delay (see the module's doc).
+
+        Each case chooses a window (or none); each room window and each provider-day
+        holds at most its free minutes. A case costs its delay at its window's earliest
+        start, plus, for the cases on one provider's day that are released by the day's
+        first start B, how long they must wait behind each other: on one provider,
+        Σ p·(S − B) ≥ ((Σ p)² − Σ p²) / 2 for any set of cases (Queyranne's inequality
+        for one machine), so the cases of one weight w whose longest is P wait at least
+        w·((Σ p)² − Σ p²) / (2P) in all. The model is scaled by `F` to stay in integers
+        (coefficients rounded down: still a lower bound)."""
         p = self.p
+        F = 360
         m = cp_model.CpModel()
         windows: dict[str, list[Window]] = {}
         for w in p.windows:
             windows.setdefault(w.room, []).append(w)
         room_use: dict[tuple[str, int], list[Any]] = {}
         prov_use: dict[tuple[str, int], list[Any]] = {}
+        first: dict[tuple[str, int], int] = {}
+        for c in self.cases:
+            for s in self.slots[c.id]:
+                key = (c.provider, s.day)
+                first[key] = min(first.get(key, s.lo), s.lo)
+        # (provider, day, weight) → [(minutes, x)] of the cases released by the day's start
+        waiting: dict[tuple[str, int, int], list[tuple[int, Any]]] = {}
         terms: list[Any] = []
         for c in self.cases:
             lits = []
@@ -324,10 +374,29 @@ class _Part:
                 w = next(w for w in windows[s.room] if w.start <= s.lo < w.hard_end)
                 room_use.setdefault((s.room, w.start), []).append(c.minutes * x)
                 prov_use.setdefault((c.provider, s.day), []).append(c.minutes * x)
-                terms.append(_case_cost(c, s.lo, s.lo + c.minutes, p.horizon) * x)
+                b = first[(c.provider, s.day)]
+                cost = _case_cost(c, s.lo, s.lo + c.minutes, p.horizon)
+                if c.release <= b:
+                    cost -= c.weight * (s.lo - b)  # the wait from B: counted below
+                    waiting.setdefault((c.provider, s.day, c.weight), []).append((c.minutes, x))
+                terms.append(F * cost * x)
             u = m.new_bool_var(f"u{c.id}")
-            terms.append(_unplaced_cost(c, p.horizon) * u)
+            terms.append(F * _unplaced_cost(c, p.horizon) * u)
             m.add_exactly_one([*lits, u])
+        for (_, _, weight), members in waiting.items():
+            if len(members) < 2:
+                continue
+            most = max(mins for mins, _ in members)
+            coef = (F * weight) // (2 * most)
+            if coef <= 0:
+                continue
+            total = sum(mins for mins, _ in members)
+            load = m.new_int_var(0, total, "load")
+            m.add(load == sum(mins * x for mins, x in members))
+            square = m.new_int_var(0, total * total, "square")
+            m.add_multiplication_equality(square, [load, load])
+            terms.append(coef * square)
+            terms.extend(-coef * mins * mins * x for mins, x in members)
         for (room, start), use in room_use.items():
             w = next(w for w in windows[room] if w.start == start)
             busy = sum(
@@ -337,33 +406,34 @@ class _Part:
             )
             m.add(sum(use) <= w.hard_end - w.start - busy)
         for (prov, day), use in prov_use.items():
-            pws = p.provider_windows.get(prov)
             lo, hi = day * DAY, (day + 1) * DAY
-            if pws is None:
-                span = max(
-                    (
-                        w.hard_end - w.start
-                        for ws in windows.values()
-                        for w in ws
-                        if lo <= w.start < hi
-                    ),
-                    default=0,
-                )
-            else:
-                span = sum(
-                    min(pw.end, hi) - max(pw.start, lo)
-                    for pw in pws
-                    if pw.start < hi and lo < pw.end
-                )
+            pws = p.provider_windows.get(prov)
+            spans = (
+                [(w.start, w.hard_end) for ws in windows.values() for w in ws]
+                if pws is None
+                else [(pw.start, pw.end) for pw in pws]
+            )
             busy = sum(
                 max(0, min(b.end, hi) - max(b.start, lo)) for b in p.bookings if b.provider == prov
             )
-            m.add(sum(use) <= max(0, span - busy))
+            m.add(sum(use) <= max(0, _union(spans, lo, hi) - busy))
         m.minimize(sum(terms))
         solver = self._solver(seconds)
         status = solver.solve(m)
         if status == cp_model.OPTIMAL:
-            return round(solver.objective_value)
+            return int(solver.objective_value + 1e-6) // F
         if status == cp_model.FEASIBLE:
-            return int(solver.best_objective_bound + 1e-6)
+            return int(solver.best_objective_bound + 1e-6) // F
         return 0
+
+
+def _union(spans: Sequence[tuple[int, int]], lo: int, hi: int) -> int:
+    """Minutes of [lo, hi) covered by the spans."""
+    cut = sorted((max(a, lo), min(b, hi)) for a, b in spans if a < hi and lo < b)
+    total, reach = 0, lo
+    for a, b in cut:
+        a = max(a, reach)
+        if b > a:
+            total += b - a
+            reach = b
+    return total
