@@ -72,6 +72,7 @@ def load_all() -> dict[str, BenchFn]:
         journal_bench,
         monitor_bench,
         reports_bench,
+        schedule_bench,
         store_bench,
         sync_bench,
         web_bench,
