@@ -41,7 +41,7 @@ class Window:
 class ProviderWindow:
     start: int
     end: int
-    room: str = ""  # "" = any room
+    room: str = ""  # "" = any room; a room id also covers its sub-rooms ("clinic#dr")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +156,9 @@ def candidate_slots(p: Problem, c: Case) -> list[Slot]:
             spans = [
                 (max(w.start, pw.start), min(w.hard_end, pw.end))
                 for pw in pws
-                if (not pw.room or pw.room == w.room) and pw.start < w.hard_end and w.start < pw.end
+                if (not pw.room or pw.room == w.room or w.room.startswith(pw.room + "#"))
+                and pw.start < w.hard_end
+                and w.start < pw.end
             ]
         for a, b in spans:
             lo = _up(max(a, c.release), p.step)
@@ -373,7 +375,8 @@ def violations(p: Problem, placements: Mapping[str, Placement]) -> list[str]:
             ivs.sort()
             reach, holder = -1, ""
             for s2, e2, b in ivs:
-                if s2 < reach:
+                # two fixed bookings overlapping is the EHR's business, not the proposal's
+                if s2 < reach and not (holder.startswith("booking ") and b.startswith("booking ")):
                     out.append(f"{kind} {key}: {holder} and {b} overlap")
                 if e2 > reach:
                     reach, holder = e2, b

@@ -2,7 +2,8 @@
 people they need, what is already booked (docs/schedule.md#rebooking).
 
 * Horizon: from the hospital's midnight of `now`'s day, `days` days, in the zone `tz`.
-* Rooms: the operating rooms (for surgeries, any OR) and each visit's own clinic. A room
+* Rooms: the operating rooms (for surgeries, any OR) and, for a visit, its clinician's
+  room in its own clinic (a clinic sees several patients at once, one per clinician). A room
   is open, each day, from the first to the last Slot of its Schedule that day (free or
   busy: FHIR Schedule/Slot); on a day its Schedule says nothing of, during the default
   hours (`OR_HOURS` weekdays, `CLINIC_HOURS` weekdays). Operating rooms may run over by
@@ -55,6 +56,11 @@ class ReplicaProblem:
 
     def at(self, minute: int) -> datetime:
         return self.start + timedelta(minutes=minute)
+
+
+def room_key(i: Item) -> str:
+    """An operating room's id; for a visit, its clinic and clinician ("clinic#dr")."""
+    return i.place_id if i.kind == "surgery" else f"{i.place_id}#{i.provider.id}"
 
 
 def _minute(start: datetime, t: datetime) -> int:
@@ -112,17 +118,20 @@ def build(
     everything = items_in_window(store, start, end)
     rooms: dict[str, str] = {}
     kind_of: dict[str, str] = {}
+    clinic_of: dict[str, str] = {}
     for i in [*everything, *(r.item for r in moving.values())]:
         if i.place_id:
-            rooms[i.place_id] = i.place
-            kind_of[i.place_id] = i.kind
+            key = room_key(i)
+            rooms[key] = i.place if i.kind == "surgery" else f"{i.place} — {i.provider.name}"
+            kind_of[key] = i.kind
+            clinic_of[key] = i.place_id
     slots = _slots_by_actor(store, start, end)
     windows = []
     for room, kind in sorted(kind_of.items()):
         hours = OR_HOURS if kind == "surgery" else CLINIC_HOURS
         over = overtime_minutes if kind == "surgery" else 0
         by_day: dict[date, tuple[datetime, datetime]] = {}
-        for _, a, b in slots.get(f"Location/{room}", []):
+        for _, a, b in slots.get(f"Location/{clinic_of[room]}", []):
             day = a.astimezone(tz).date()
             lo, hi = by_day.get(day, (a, b))
             by_day[day] = (min(lo, a), max(hi, b))
@@ -139,7 +148,7 @@ def build(
                 Window(room, _minute(start, a), _minute(start, b), _minute(start, b) + over)
             )
     bookings = [
-        Booking(i.id, i.place_id, i.provider.id, _minute(start, i.start), _minute(start, i.end))
+        Booking(i.id, room_key(i), i.provider.id, _minute(start, i.start), _minute(start, i.end))
         for i in everything
         if i.id not in moving and i.place_id
     ]
@@ -179,7 +188,7 @@ def build(
                 WEIGHTS.get(r.priority, 1),
                 -(-release // step) * step,
                 deadline,
-                ors if i.kind == "surgery" else (i.place_id,),
+                ors if i.kind == "surgery" else (room_key(i),),
                 frozenset(gone),
             )
         )
