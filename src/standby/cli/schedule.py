@@ -28,7 +28,9 @@ DB = typer.Option(
     None, "--db", help="SQLite replica file (default: STANDBY_DB, else ./standby.db)."
 )
 URL = typer.Option(
-    None, "--database-url", help="PostgreSQL URL instead of the SQLite file (STANDBY_DATABASE_URL)."
+    None,
+    "--database-url",
+    help="PostgreSQL URL instead of the SQLite file (default: STANDBY_DATABASE_URL).",
 )
 RULES = typer.Option(
     None,

@@ -33,7 +33,6 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -143,12 +142,11 @@ def load_rules_file(path: Path) -> Rules:
 
 def default_rules() -> Rules:
     """The rules shipped with Standby (`schedule/default_rules.toml`)."""
-    text = resources.files("standby.schedule").joinpath(DEFAULT_RULES).read_text("utf-8")
-    return load_rules(text, DEFAULT_RULES)
+    return load_rules(default_rules_text(), DEFAULT_RULES)
 
 
 def default_rules_text() -> str:
-    return resources.files("standby.schedule").joinpath(DEFAULT_RULES).read_text("utf-8")
+    return Path(__file__).with_name(DEFAULT_RULES).read_text(encoding="utf-8")
 
 
 def load_rules(text: str, source: str = "rules") -> Rules:
