@@ -4,6 +4,7 @@ and audited), the OR desk's entries."""
 from __future__ import annotations
 
 import html
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -139,3 +140,22 @@ def test_broken_rules_file_says_which_line(hospital: Hospital, tmp_path: Any) ->
     r = hospital.login("scheduler").get("/schedules/triage")
     assert r.status_code == 500
     assert "rules.toml, line 2: system &#39;imaging&#39;: probes must be a list" in r.text
+
+
+def test_schedule_pages_speak_the_wards_words(hospital: Hospital) -> None:
+    from support.clinician_words import fhir_words_in
+
+    case = _elective_imaging_case(hospital)
+    _probe(hospital, "pacs", Health.FAILED)
+    c = hospital.login("scheduler")
+    for path in (
+        "/schedules/triage",
+        f"/schedules/triage/{case.id}",
+        "/schedules/or-desk",
+        "/schedules/calls",
+        "/schedules/rebook",
+    ):
+        r = c.get(path)
+        assert r.status_code == 200, path
+        text = re.sub(r"<[^>]+>", " ", r.text)
+        assert fhir_words_in(html.unescape(text)) == [], path

@@ -73,6 +73,14 @@ class Problem:
     bookings: tuple[Booking, ...] = ()
     provider_windows: Mapping[str, tuple[ProviderWindow, ...]] = field(default_factory=dict)
     step: int = 5
+    # computed once (a problem never changes): each case's candidate slots by case id,
+    # the windows each provider may work in by provider
+    _slots: dict[str, list[Slot]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    _pairs: dict[str, list[tuple[Window, int, int]]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @property
     def horizon(self) -> int:
@@ -142,30 +150,47 @@ def _up(t: int, step: int) -> int:
 
 def candidate_slots(p: Problem, c: Case) -> list[Slot]:
     """The windows case `c` may start in, by time: its rooms' windows, cut to its
-    provider's windows, not on a day the patient cannot come, long enough for it."""
-    pws = p.provider_windows.get(c.provider)
+    provider's windows, not on a day the patient cannot come, long enough for it.
+    Computed once per case of a problem; the list is shared: do not change it."""
+    cached = p._slots.get(c.id)
+    if cached is None:
+        cached = p._slots[c.id] = _candidate_slots(p, c)
+    return cached
+
+
+def _pairs(p: Problem, provider: str) -> list[tuple[Window, int, int]]:
+    """(window, from, to) where `provider` may work in the window (computed once)."""
+    cached = p._pairs.get(provider)
+    if cached is not None:
+        return cached
+    pws = p.provider_windows.get(provider)
+    if pws is None:
+        out = [(w, w.start, w.hard_end) for w in p.windows]
+    else:
+        out = []
+        for w in p.windows:
+            for pw in pws:
+                if pw.start >= w.hard_end or w.start >= pw.end:
+                    continue
+                if not pw.room or pw.room == w.room or w.room.startswith(pw.room + "#"):
+                    out.append((w, max(w.start, pw.start), min(w.hard_end, pw.end)))
+    p._pairs[provider] = out
+    return out
+
+
+def _candidate_slots(p: Problem, c: Case) -> list[Slot]:
     out = []
-    for w in p.windows:
+    for w, a, b in _pairs(p, c.provider):
         if c.rooms and w.room not in c.rooms:
             continue
         day = w.start // DAY
         if day in c.unavailable_days:
             continue
-        spans = [(w.start, w.hard_end)]
-        if pws is not None:
-            spans = [
-                (max(w.start, pw.start), min(w.hard_end, pw.end))
-                for pw in pws
-                if (not pw.room or pw.room == w.room or w.room.startswith(pw.room + "#"))
-                and pw.start < w.hard_end
-                and w.start < pw.end
-            ]
-        for a, b in spans:
-            lo = _up(max(a, c.release), p.step)
-            hi = b - c.minutes
-            hi -= hi % p.step if hi >= 0 else 0
-            if hi >= lo:
-                out.append(Slot(w.room, lo, hi, w.end, day))
+        lo = _up(max(a, c.release), p.step)
+        hi = b - c.minutes
+        hi -= hi % p.step if hi >= 0 else 0
+        if hi >= lo:
+            out.append(Slot(w.room, lo, hi, w.end, day))
     out.sort(key=lambda s: (s.lo, s.room))
     return out
 

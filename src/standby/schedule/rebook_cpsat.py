@@ -143,15 +143,16 @@ def solve(
     seed: int = 0,
     bound_seconds: float = 0.0,
 ) -> Proposal:
-    """The search has `seconds` (the parts share them); the day-bucket bound, when
-    `bound_seconds` > 0, is computed after it in that much more time."""
-    t0 = time.perf_counter()
+    """`seconds` limits the whole solve (the polish of the hint, then the search, whose
+    parts share what is left; a hint not given is made first, outside the limit); the
+    day-bucket bound, when `bound_seconds` > 0, is computed after it in that much more."""
     hint = hint or greedy(p)
+    t0 = time.perf_counter()
     start = resequence(p, hint.placements)
     slots = {c.id: candidate_slots(p, c) for c in p.cases}
     near = {c.id: _near(slots[c.id], start.get(c.id)) for c in p.cases}
     groups = parts(p, slots)
-    t_search = time.perf_counter()  # `seconds` limits the search, not the preparation
+    t_search = t0  # `seconds` covers everything here: the polish, the slots, the search
     placements: dict[str, Placement] = {}
     bounds = {"cp-sat": 0, "each case alone": 0}
     optimal = 0
