@@ -335,6 +335,11 @@ class Settings(BaseSettings):
         description="Other systems to probe: `[name=]http(s)://...|tcp://host:port|dns://host` "
         "with optional ` interval=S timeout=S latency_ms=MS`; shown, not counted as EHR downtime.",
     )
+    schedule_rules: Path | None = Field(
+        None,
+        description="TOML file of the schedule-triage rules (docs/schedule.md#rules); "
+        "none: the rules shipped with Standby.",
+    )
     monitor_smtp_host: str | None = Field(
         None, description="SMTP server for notification email (none: email is not sent)."
     )

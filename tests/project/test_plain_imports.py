@@ -79,6 +79,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "generate",
         "journal",
         "journal-load",
+        "reschedule",
     }
     assert set(load_all()) == benches
     group = typer.main.get_group(app)
@@ -90,6 +91,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "migrate",
         "monitor",
         "report",
+        "schedule",
         "serve",
         "sim",
         "status",

@@ -234,6 +234,9 @@ AUDIT_ACTIONS: dict[str, str] = {
     "register": "registered a patient who arrived during a downtime",
     "transcribe": "keyed a paper downtime form (for the clinician who wrote it)",
     "strike": "struck out a downtime entry (with the reason)",
+    "schedule-decision": "overrode the triage of a surgery or visit, or entered a room closed or"
+    " a person away (OR desk)",
+    "schedule-call": "recorded the outcome of a call to a patient whose surgery or visit moves",
     "break-glass": "broke the glass to open a patient outside their units",
     "export": "exported the audit log",
     "login": "logged in",

@@ -20,6 +20,7 @@ class Permission(enum.StrEnum):
     BREAK_GLASS = "break-glass"  # open a patient outside one's units, with a stated reason
     OR_SCHEDULE = "or-schedule"  # the OR board
     CLINIC_SCHEDULE = "clinic-schedule"  # clinic schedules, with patient phone numbers
+    TRIAGE = "schedule-triage"  # triage, OR desk entries, call lists, rebooking (docs/schedule.md)
     DOCUMENT = "document"  # during a downtime or drill: vitals, doses, notes, allergies
     ORDER = "order"  # during a downtime or drill: write orders
     REGISTER = "register"  # register a patient who arrives; match registrations to the EHR
@@ -50,7 +51,7 @@ ROLES: dict[str, frozenset[Permission]] = {
         }
     ),
     "pharmacist": frozenset({P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS}),
-    "scheduler": frozenset({P.SEARCH, P.OR_SCHEDULE, P.CLINIC_SCHEDULE}),
+    "scheduler": frozenset({P.SEARCH, P.OR_SCHEDULE, P.CLINIC_SCHEDULE, P.TRIAGE}),
     "incident-commander": frozenset(
         {P.CENSUS, P.CENSUS_ALL_UNITS, P.OR_SCHEDULE, P.CLINIC_SCHEDULE}
     ),
@@ -69,7 +70,9 @@ DESCRIPTIONS: dict[str, str] = {
     "pharmacist": "Census and summaries (medications, MAR, allergies, labs) of assigned "
     "units; search; print; break the glass.",
     "scheduler": "OR board and clinic schedules with patient phone numbers, to call patients "
-    "whose surgery or visit must move; patient search (demographics only).",
+    "whose surgery or visit must move; during an outage, triage of surgeries and visits, the "
+    "OR desk's room and staff entries, call lists and rebooking; patient search (demographics "
+    "only).",
     "incident-commander": "Census of every unit (beds, flags, who is where) and the "
     "schedules, to run the downtime; no clinical summaries.",
     "registrar": "Patient registration: search (to find a patient already known before "

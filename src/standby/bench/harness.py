@@ -74,6 +74,7 @@ def load_all() -> dict[str, BenchFn]:
         journal_load_bench,
         monitor_bench,
         reports_bench,
+        schedule_bench,
         store_bench,
         sync_bench,
         web_bench,

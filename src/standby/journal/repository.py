@@ -78,8 +78,6 @@ def entry_of(r: Sequence[Any]) -> Entry:
     )
 
 
-
-
 def append(store: Store, entries: Sequence[Entry]) -> Appended:
     """Write `entries` in one durable transaction (all or none); an entry whose id is
     already in the journal is not written again."""

@@ -51,6 +51,7 @@ from standby.web.routes import (
     admin,
     adt,
     auth,
+    calls,
     census,
     corrections,
     documentation,
@@ -60,11 +61,13 @@ from standby.web.routes import (
     monitor,
     patient,
     printing,
+    rebook,
     registration,
     schedules,
     search,
     status,
     transcription,
+    triage,
 )
 from standby.web.sessions import SessionManager
 from standby.web.times import Clock
@@ -85,6 +88,9 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     corrections.routes,
     transcription.routes,
     schedules.routes,
+    triage.routes,
+    calls.routes,
+    rebook.routes,
     printing.routes,
     matching.routes,
     gaps.routes,
@@ -100,6 +106,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     *schedules.NAV,
     *matching.NAV,
     *gaps.NAV,
+    *triage.NAV,
     *admin.NAV,
     *monitor.NAV,
 )

@@ -1,0 +1,180 @@
+"""`/schedules/rebook`: new times for the postponed surgeries and visits, proposed by the
+CP-SAT optimizer (beside greedy's figure), shown per room; the scheduler accepts all or
+some. Accepted placements are checked again (no double booking against what is booked
+now) and stored (`schedule_accepted`), each audited `schedule-decision`. Writing them to
+the EHR is the back-entry's job once the EHR is back; it is not wired yet
+(docs/schedule.md#rebooking)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from standby.accounts.roles import Permission
+from standby.fhir import display as d
+from standby.schedule import repository as repo
+from standby.schedule.rebook import Placement, greedy, violations
+from standby.schedule.rebook_cpsat import solve
+from standby.schedule.rebook_replica import ReplicaProblem, build, calendar
+from standby.schedule.rules import RulesError
+from standby.web.guard import PageRequest, page
+from standby.web.routes.triage import _rules_broken, rules_of, triaged
+
+MAX_SECONDS = 30.0
+
+
+def _not_before(pr: PageRequest) -> datetime | None:
+    text = pr.form.get("not_before", "") or pr.query("not_before")
+    if not text:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise repo.RecordError(
+            "not_before", "is not a date (YYYY-MM-DD) or date and time"
+        ) from None
+    return t if t.tzinfo else t.replace(tzinfo=pr.web.zone)
+
+
+def _number(pr: PageRequest, name: str, default: float, lo: float, hi: float) -> float:
+    try:
+        return max(lo, min(hi, float(pr.form.get(name) or default)))
+    except ValueError:
+        return default
+
+
+def _problem(pr: PageRequest) -> ReplicaProblem | Response:
+    try:
+        rules = rules_of(pr)
+    except RulesError as e:
+        return _rules_broken(pr, e)
+    rows = triaged(pr, rules.horizon_hours, rules)
+    return build(
+        pr.web.store,
+        rows,
+        repo.calls(pr.web.store),
+        pr.now,
+        pr.web.zone,
+        days=int(_number(pr, "days", 14, 1, 28)),
+        not_before=_not_before(pr),
+        window_hours=rules.horizon_hours,
+    )
+
+
+@page(Permission.TRIAGE)
+def rebook(pr: PageRequest) -> Response:
+    context: dict[str, object] = {
+        "form": pr.form,
+        "error": None,
+        "proposal": None,
+        "stored": 0,
+    }
+    if pr.request.method == "POST":
+        try:
+            rp = _problem(pr)
+        except repo.RecordError as e:
+            context["error"] = str(e)
+            return _shown(pr, context, 400)
+        if isinstance(rp, Response):
+            return rp
+        if pr.form.get("action") == "accept":
+            return _accept(pr, rp, context)
+        g = greedy(rp.problem)
+        s = solve(rp.problem, seconds=_number(pr, "seconds", 10, 1, MAX_SECONDS), hint=g)
+        ids = [i.patient.id for i in rp.items.values() if i.patient.id]
+        pr.audit_many("schedule", ids, "rebooking proposal")
+        context.update(
+            proposal=s,
+            greedy=g,
+            rp=rp,
+            rooms=calendar(rp, s.placements.values()),
+            unplaced=[rp.items[c.id] for c in rp.problem.cases if c.id not in s.placements],
+            proposal_id=str(uuid.uuid4()),
+        )
+    return _shown(pr, context)
+
+
+def _shown(pr: PageRequest, context: dict[str, object], status: int = 200) -> Response:
+    """The page, with the accepted placements' patients named by two identifiers."""
+    accepted = repo.accepted(pr.web.store)
+    who = {a.patient_id: _patient(pr, a.patient_id) for a in accepted}
+    pr.audit_many("schedule", [a.patient_id for a in accepted if a.patient_id], "accepted")
+    context.update(accepted=accepted, who=who)
+    return pr.render("schedule_rebook.html", context, status)
+
+
+def _patient(pr: PageRequest, pid: str) -> tuple[str, str, str]:
+    sr = pr.web.store.read("Patient", pid) if pid else None
+    if sr is None or sr.deleted:
+        return ("patient not in Standby's copy", "DOB unknown", "—")
+    p = sr.json()
+    birth = d.parse_date(p.get("birthDate"))
+    return (
+        d.human_name(p.get("name"))[0] or "(no name recorded)",
+        birth.isoformat() if birth else "DOB unknown",
+        d.mrn(p) or "no MRN recorded",
+    )
+
+
+def _accept(pr: PageRequest, rp: ReplicaProblem, context: dict[str, object]) -> Response:
+    """Store the ticked placements, after checking them against what is booked now."""
+    chosen: dict[str, Placement] = {}
+    for key, value in pr.form.items():
+        if not key.startswith("take:"):
+            continue
+        cid = key.removeprefix("take:")
+        room, _, start = value.partition("@")
+        case = next((c for c in rp.problem.cases if c.id == cid), None)
+        try:
+            minute = int(start)
+        except ValueError:
+            case = None
+        if case is None:
+            context["error"] = "A ticked case is no longer postponed: propose again."
+            return _shown(pr, context, 409)
+        chosen[cid] = Placement(cid, room, minute, minute + case.minutes)
+    if not chosen:
+        context["error"] = "Tick at least one case to accept."
+        return _shown(pr, context, 400)
+    wrong = violations(rp.problem, chosen)
+    if wrong:
+        context["error"] = "Not stored — the schedule changed: " + "; ".join(wrong[:3])
+        return _shown(pr, context, 409)
+    proposal = pr.form.get("proposal_id", "") or str(uuid.uuid4())
+    stored = repo.accept(
+        pr.web.store,
+        [
+            repo.AcceptedPlacement(
+                proposal,
+                pl.case,
+                rp.items[pl.case].patient.id,
+                pl.room,
+                rp.items[pl.case].provider.id,
+                rp.at(pl.start),
+                rp.at(pl.end),
+            )
+            for pl in chosen.values()
+        ],
+        pr.user.username,
+        pr.now,
+    )
+    for pl in chosen.values():
+        item = rp.items[pl.case]
+        pr.audit(
+            "schedule-decision",
+            item.patient.id or None,
+            f"{pl.case}: accepted new time {rp.at(pl.start).isoformat()} in "
+            f"{rp.rooms.get(pl.room, pl.room)} (was {item.start.isoformat()})",
+        )
+    context["stored"] = stored
+    return _shown(pr, context)
+
+
+NAV: list[tuple[str, str, Permission | None]] = []
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/schedules/rebook", rebook, methods=["GET", "POST"])]
