@@ -241,6 +241,10 @@ AUDIT_ACTIONS: dict[str, str] = {
     "refused": "was refused a patient outside their units",
     "refusal-alert": "was refused many patients outside their units in a short time",
     "logout": "logged out",
+    "review": "opened back-entry's review queue or one of its entries",
+    "review-decision": "re-sent after an edit, marked as entered by hand, or discarded an"
+    " entry of the review queue",
+    "reconciliation": "saw or downloaded the back-entry reconciliation report",
 }
 
 

@@ -24,6 +24,7 @@ class Permission(enum.StrEnum):
     ORDER = "order"  # during a downtime or drill: write orders
     AUDIT = "audit"  # search and export the audit log; the break-the-glass list
     USERS = "users"  # the list of accounts
+    REVIEW = "review"  # after a downtime: back-entry's review queue and reconciliation report
 
 
 P = Permission
@@ -51,6 +52,10 @@ ROLES: dict[str, frozenset[Permission]] = {
         {P.CENSUS, P.CENSUS_ALL_UNITS, P.OR_SCHEDULE, P.CLINIC_SCHEDULE}
     ),
     "admin": frozenset({P.AUDIT, P.USERS}),
+    "charge-nurse": frozenset(
+        {P.CENSUS, P.SEARCH, P.SUMMARY, P.PRINT, P.BREAK_GLASS, P.OR_SCHEDULE, P.DOCUMENT, P.REVIEW}
+    ),
+    "health-information": frozenset({P.SEARCH, P.REVIEW}),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -67,6 +72,12 @@ DESCRIPTIONS: dict[str, str] = {
     "schedules, to run the downtime; no clinical summaries.",
     "admin": "Accounts, the audit log (search, CSV export) and the break-the-glass list; "
     "no patient data beyond what the audit log names.",
+    "charge-nurse": "A nurse's permissions, and after a downtime back-entry's review queue "
+    "for the entries of their units (conflicts and rejections: re-send after a correction, "
+    "mark as entered by hand, discard with a reason) and the reconciliation report.",
+    "health-information": "Health information management (HIM) and informatics staff: "
+    "patient search; after a downtime, back-entry's review queue (every unit, with an "
+    "account of unit '*') and the reconciliation report.",
 }
 
 

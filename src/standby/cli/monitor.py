@@ -292,7 +292,14 @@ def report(
     """Write the after-action report of an incident (Markdown or PDF)."""
     _, store = _open(db, database_url)
     try:
-        rep = after_action.build(store, incident, audit_head=audit_anchors.head_text(store))
+        from standby.web import reconciliation
+
+        rep = after_action.build(
+            store,
+            incident,
+            audit_head=audit_anchors.head_text(store),
+            back_entry=reconciliation.summary(store, clock.now()),
+        )
     except KeyError as e:
         raise _fail(e) from e
     if out.suffix.lower() == ".pdf":

@@ -10,6 +10,7 @@ No patient data: the incident holds none. docs/monitor.md#incidents
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +44,9 @@ class Report:
     # package does not read the accounts): a copy of it outside the database once the
     # report is printed or filed (docs/security.md#the-audit-log)
     audit_head: str | None = None
+    # back-entry's reconciliation in a few lines (label, value), from the composition root
+    # (this package does not read back-entry's state): docs/recovery.md#reconciliation-report
+    back_entry: tuple[tuple[str, str], ...] = ()
 
     @property
     def title(self) -> str:
@@ -70,7 +74,13 @@ class Report:
         )
 
 
-def build(store: Store, incident_id: str, *, audit_head: str | None = None) -> Report:
+def build(
+    store: Store,
+    incident_id: str,
+    *,
+    audit_head: str | None = None,
+    back_entry: Sequence[tuple[str, str]] = (),
+) -> Report:
     incident = incidents.get(store, incident_id)
     if incident is None:
         raise KeyError(f"no incident {incident_id}")
@@ -80,6 +90,9 @@ def build(store: Store, incident_id: str, *, audit_head: str | None = None) -> R
         incidents.checklist(store, incident_id),
         outbox.rows(store, incident_id),
         audit_head,
+        # a drill's back-entry files drill entries only, into a test EHR: the real
+        # journal's reconciliation is not the drill's
+        () if incident.drill else tuple(back_entry),
     )
 
 
@@ -93,6 +106,9 @@ def markdown(report: Report) -> str:
         lines += ["**DRILL** — this was an exercise, not a real downtime.", ""]
     lines += ["| | |", "|---|---|"]
     lines += [f"| {k} | {_cell(v)} |" for k, v in report.figures()]
+    if report.back_entry:
+        lines += ["", "## Back-entry (reconciliation)", "", "| | |", "|---|---|"]
+        lines += [f"| {k} | {_cell(v)} |" for k, v in report.back_entry]
     lines += ["", "## Timeline", "", "| time (UTC) | what | who | detail |", "|---|---|---|---|"]
     for e in report.events:
         at = e.at.strftime("%Y-%m-%d %H:%M:%S")
@@ -163,6 +179,9 @@ def pdf(report: Report) -> bytes:
         return t
 
     story.append(table([["", ""], *[[k, v] for k, v in report.figures()]], [2.3, 5.0]))
+    if report.back_entry:
+        story += [Spacer(1, 12), Paragraph("Back-entry (reconciliation)", styles["Heading2"])]
+        story.append(table([["", ""], *[[k, v] for k, v in report.back_entry]], [2.3, 5.0]))
     story += [Spacer(1, 12), Paragraph("Timeline", styles["Heading2"])]
     story.append(
         table(

@@ -56,6 +56,7 @@ from standby.web.routes import (
     monitor,
     patient,
     printing,
+    review,
     schedules,
     search,
     status,
@@ -76,6 +77,7 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     documentation.routes,
     schedules.routes,
     printing.routes,
+    review.routes,
     admin.routes,
     monitor.routes,
 )
@@ -84,6 +86,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     *census.NAV,
     *search.NAV,
     *schedules.NAV,
+    *review.NAV,
     *admin.NAV,
     *monitor.NAV,
 )
