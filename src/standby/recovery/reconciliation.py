@@ -166,6 +166,8 @@ def reconcile(
         why = ""
         if b is not None:
             why = b.review_reason or b.last_error or ""
+        if not why and e.corrects:
+            why = f"correction of entry {e.corrects}"
         lines.append(
             Line(
                 e.id,

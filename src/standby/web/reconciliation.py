@@ -72,7 +72,7 @@ def _when(t: datetime | None, zone: tzinfo) -> str:
 def figures(rec: Reconciliation, zone: tzinfo) -> list[tuple[str, str]]:
     took = rec.took
     return [
-        ("Report made (data as of)", _when(rec.as_of, zone)),
+        ("Back-entry's state read at", _when(rec.as_of, zone)),
         ("Entries that must reach the EHR", str(len(rec.lines))),
         ("Not in the EHR yet", str(len(rec.remaining))),
         ("First entry sent", _when(rec.timing.first_sent_at, zone)),
