@@ -233,7 +233,10 @@ def test_the_after_action_report_carries_the_reconciliation(store: Store) -> Non
     iid = inc.declared
     assert iid is not None
     lines = reconciliation.summary_lines(reconciliation.from_store(store, _label, NOW))
-    report = after_action.build(store, iid, back_entry=lines)
+    open_report = after_action.build(store, iid, back_entry=lambda: lines)
+    assert open_report.back_entry == ()  # during the downtime: back-entry has not begun
+    downtime.confirm_end(store, MonitorConfig(), "ic", DONE_AT - timedelta(hours=1))
+    report = after_action.build(store, iid, back_entry=lambda: lines)
     md = after_action.markdown(report)
     assert "## Back-entry (reconciliation)" in md and "NOT COMPLETE: 1 of 4 entries" in md
     assert b"%PDF" in after_action.pdf(report)[:8]

@@ -196,3 +196,23 @@ def test_the_reconciliation_page_pdf_and_csv_say_it_is_not_complete(rs: ReviewSi
     csv_text = c.get("/review/reconciliation.csv").text
     assert rs.conflict.id in csv_text and rs.rejected.id in csv_text
     assert len(_audit(rs, "reconciliation")) == 3
+
+
+def test_the_incident_page_of_an_ended_downtime_carries_the_reconciliation(
+    rs: ReviewSite,
+) -> None:
+    from datetime import timedelta
+
+    from standby.monitor import downtime
+    from standby.monitor.config import MonitorConfig
+
+    start = rs.conflict.performed_at - timedelta(hours=2)
+    iid = downtime.declare(rs.store, MonitorConfig(), "ic", start, reason="EHR down").declared
+    downtime.confirm_end(rs.store, MonitorConfig(), "ic", start + timedelta(hours=20))
+    c = rs.web.login("him")
+    page = c.get(f"/monitor/incidents/{iid}")
+    assert page.status_code == 200
+    block = page.text.split('id="back-entry"')[1].split("</table>")[0]
+    assert "NOT COMPLETE: 2 of 4 entries" in block
+    md = c.get(f"/monitor/incidents/{iid}/report.md").text
+    assert "## Back-entry (reconciliation)" in md and "NOT COMPLETE: 2 of 4" in md

@@ -298,7 +298,7 @@ def report(
             store,
             incident,
             audit_head=audit_anchors.head_text(store),
-            back_entry=reconciliation.summary(store, clock.now()),
+            back_entry=lambda: reconciliation.summary(store, clock.now()),
         )
     except KeyError as e:
         raise _fail(e) from e

@@ -10,7 +10,7 @@ No patient data: the incident holds none. docs/monitor.md#incidents
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,8 +79,11 @@ def build(
     incident_id: str,
     *,
     audit_head: str | None = None,
-    back_entry: Sequence[tuple[str, str]] = (),
+    back_entry: Callable[[], Sequence[tuple[str, str]]] | None = None,
 ) -> Report:
+    """`back_entry`: the reconciliation's lines, asked only for a real downtime that has
+    ended (back-entry starts after the end; a drill's back-entry files drill entries
+    only, into a test EHR, so the real journal's reconciliation is not the drill's)."""
     incident = incidents.get(store, incident_id)
     if incident is None:
         raise KeyError(f"no incident {incident_id}")
@@ -90,9 +93,9 @@ def build(
         incidents.checklist(store, incident_id),
         outbox.rows(store, incident_id),
         audit_head,
-        # a drill's back-entry files drill entries only, into a test EHR: the real
-        # journal's reconciliation is not the drill's
-        () if incident.drill else tuple(back_entry),
+        tuple(back_entry())
+        if back_entry is not None and not incident.drill and incident.ended_at is not None
+        else (),
     )
 
 

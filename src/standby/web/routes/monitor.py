@@ -97,7 +97,9 @@ def incident_page(pr: PageRequest) -> Response:
     incident = incidents.get(store, iid)
     if incident is None:
         return pr.render("error.html", {"title": "Not found", "message": "No such incident."}, 404)
-    report = after_action.build(store, iid, back_entry=reconciliation.summary(store, pr.now))
+    report = after_action.build(
+        store, iid, back_entry=lambda: reconciliation.summary(store, pr.now)
+    )
     return pr.render(
         "monitor/incident.html",
         {
@@ -123,7 +125,7 @@ def report_file(pr: PageRequest) -> Response:
             pr.web.store,
             iid,
             audit_head=audit_anchors.head_text(pr.web.store),
-            back_entry=reconciliation.summary(pr.web.store, pr.now),
+            back_entry=lambda: reconciliation.summary(pr.web.store, pr.now),
         )
     except KeyError:
         report = None
