@@ -140,7 +140,8 @@ def test_one_rejected_is_not_complete_and_is_listed(store: Store, tmp_path: Path
     assert rows[0][0] == "entry_id" and len(rows) == 1 + 4 + 1
     authors = {r[0]: r[8] for r in rows[1:-1]}
     assert authors[e["v2"].id] == "'" + FORMULA
-    assert rows[-1][3] == "no" and rows[-1][-1] == statement
+    assert rows[-1][3] == "no" and rows[-1][-1].startswith("NOT COMPLETE: 1 of 4 entries")
+    assert "rows whose `complete` is no" in rows[-1][-1]
 
 
 def test_complete_statement_in_the_pdf(store: Store, tmp_path: Path) -> None:

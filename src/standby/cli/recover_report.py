@@ -35,7 +35,7 @@ def register(recover: typer.Typer) -> None:
 
         Counts by kind, unit and author, what remains, the time back-entry took. Exit 0
         when complete, 1 when entries remain."""
-        from standby.reports.pages import Furniture
+        from standby.reports.pages import HOSPITAL_WIDE, Furniture
         from standby.reports.reconciliation import reconciliation_pdf
         from standby.web import reconciliation
 
@@ -56,7 +56,7 @@ def register(recover: typer.Typer) -> None:
             if suffix == ".pdf":
                 from standby.sync.status import data_as_of
 
-                f = Furniture(data_as_of=data_as_of(store), generated=now, unit="all units")
+                f = Furniture(data_as_of=data_as_of(store), generated=now, unit=HOSPITAL_WIDE)
                 out.write_bytes(reconciliation_pdf(reconciliation.sheet(rec, tz), f))
             else:
                 with out.open("w", newline="", encoding="utf-8") as fh:

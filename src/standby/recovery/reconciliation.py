@@ -108,7 +108,7 @@ class Reconciliation:
     def took(self) -> timedelta | None:
         return self.timing.took
 
-    def statement(self) -> str:
+    def statement(self, listed: str = "They are listed below.") -> str:
         t = self.totals
         if not self.lines:
             return (
@@ -124,8 +124,8 @@ class Reconciliation:
         left = [f"{t[c]} {c}" for c in COLUMNS if c not in DONE and t[c]]
         return (
             f"NOT COMPLETE: {len(self.remaining)} of {len(self.lines)} entries documented "
-            f"during this downtime are not in the EHR yet ({', '.join(left)}). They are listed "
-            f"below. So far: {done}."
+            f"during this downtime are not in the EHR yet ({', '.join(left)}). {listed} "
+            f"So far: {done}."
         )
 
 

@@ -178,9 +178,8 @@ def csv_lines(rec: Reconciliation, zone: tzinfo) -> Iterator[str]:
                 ln.why,
             ]
         )
-    yield row(
-        ["", "", "", "yes" if rec.complete else "no", "", "", "", "", "", "", rec.statement()]
-    )
+    statement = rec.statement("They are the rows whose `complete` is no.")
+    yield row(["", "", "", "yes" if rec.complete else "no", *[""] * 6, statement])
 
 
 def csv_text(rec: Reconciliation, zone: tzinfo) -> str:

@@ -35,6 +35,7 @@ from standby.journal.entries import EntryError
 from standby.recovery import review, state
 from standby.recovery.reconciliation import PatientLabel
 from standby.recovery.state import BackEntry, Status, TransitionRefused
+from standby.reports.pages import HOSPITAL_WIDE
 from standby.reports.reconciliation import reconciliation_pdf
 from standby.store.base import Store
 from standby.sync.http import FhirClient, RetryPolicy
@@ -311,7 +312,7 @@ def report_pdf(pr: PageRequest) -> Response:
     rec = reconciliation.build(pr.web.store, pr.now)
     pr.audit("reconciliation", None, f"pdf ({len(rec.remaining)} remaining)")
     pdf = reconciliation_pdf(
-        reconciliation.sheet(rec, pr.web.zone), printing.furniture(pr, "all units")
+        reconciliation.sheet(rec, pr.web.zone), printing.furniture(pr, HOSPITAL_WIDE)
     )
     return printing.pdf_response(pdf, "back-entry-reconciliation.pdf")
 
