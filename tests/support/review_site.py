@@ -10,6 +10,7 @@ the unit)."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -77,7 +78,7 @@ def _locations(store: Any) -> None:
         store.update(r)
 
 
-def make(tmp: Path) -> ReviewSite:
+def make(tmp: Path, *, registration: bool = False) -> ReviewSite:
     w = _Writer(random.Random(7))
     at = DOWNTIME_START + timedelta(hours=1)
     conflict = w.entry(Kind.TRANSFER, "bp0", "be0", at, {"location_id": "bed-2"})
@@ -86,7 +87,25 @@ def make(tmp: Path) -> ReviewSite:
     )
     rejected = w.entry(Kind.TRANSFER, "bp1", "enc:1", at, {"location_id": "bed-0"})
     ok1 = w.entry(Kind.VITALS, "bp1", "be1", at, {"heart_rate": 72})
-    site = make_site(tmp, patients=PATIENTS, entries=[conflict, ok0, rejected, ok1])
+    entries = [conflict, ok0, rejected, ok1]
+    if registration:  # a patient registered during the downtime, not matched yet: held
+        reg = w.entry(
+            Kind.REGISTRATION,
+            "reg-0",
+            None,
+            at,
+            {
+                "family": "Doe",
+                "given": "Trauma",
+                "birth_date": "1990-01-01",
+                "sex": "unknown",
+                "mrn": "DT-0001",
+                "encounter_number": "DE-0001",
+            },
+        )
+        reg = dataclasses.replace(reg, patient_id=reg.id)
+        entries += [reg, w.entry(Kind.VITALS, reg.id, None, at, {"heart_rate": 101})]
+    site = make_site(tmp, patients=PATIENTS, entries=entries)
     _locations(site.replica)
     # the replica holds an encounter whose id the EHR will not take in a URL: rejected
     site.replica.update(
@@ -103,7 +122,7 @@ def make(tmp: Path) -> ReviewSite:
     current["status"] = "onleave"
     current.pop("meta", None)
     assert httpx.put(f"{site.base}/Encounter/be0", json=current).status_code == 200
-    site.run()
+    site.run(decisions={})  # the registrar has decided nothing yet
     assert state.get(site.replica, conflict.id).status is Status.CONFLICT  # type: ignore[union-attr]
     assert state.get(site.replica, rejected.id).status is Status.REJECTED  # type: ignore[union-attr]
     clock = Clock()

@@ -216,3 +216,20 @@ def test_the_incident_page_of_an_ended_downtime_carries_the_reconciliation(
     assert "NOT COMPLETE: 2 of 4 entries" in block
     md = c.get(f"/monitor/incidents/{iid}/report.md").text
     assert "## Back-entry (reconciliation)" in md and "NOT COMPLETE: 2 of 4" in md
+
+
+def test_held_registrations_link_to_the_registrars_page(tmp_path: Path) -> None:
+    site = make(tmp_path, registration=True)
+    try:
+        held = state.list_by_status(site.store, Status.HELD)
+        assert len(held) == 2  # the registration and its vital signs
+        reg_id = next(b.patient_key for b in held)
+        c = site.web.login("him")
+        section = c.get("/review").text.split('id="section-held"')[1].split("</section>")[0]
+        assert f'href="/registrations/{reg_id}"' in section
+        assert "DOE, Trauma" in section and "DT-0001 (downtime)" in section
+        # a charge nurse does not see patients on no unit yet
+        other = site.web.login("charge", address="10.0.0.3")
+        assert reg_id not in other.get("/review").text
+    finally:
+        site.close()
