@@ -252,6 +252,10 @@ AUDIT_ACTIONS: dict[str, str] = {
     "match-decision": "decided (or changed) which EHR patient a downtime registration is,"
     " or that they are new",
     "gaps": "saw a unit's list of what to re-enter after a downtime (one line per patient)",
+    "review": "opened back-entry's review queue or one of its entries",
+    "review-decision": "re-sent after an edit, marked as entered by hand, or discarded an"
+    " entry of the review queue",
+    "reconciliation": "saw or downloaded the back-entry reconciliation report",
 }
 
 

@@ -28,6 +28,7 @@ class Permission(enum.StrEnum):
     AMEND = "amend"  # strike or correct another clinician's downtime entry
     AUDIT = "audit"  # search and export the audit log; the break-the-glass list
     USERS = "users"  # the list of accounts
+    REVIEW = "review"  # after a downtime: back-entry's review queue and reconciliation report
 
 
 P = Permission
@@ -58,6 +59,20 @@ ROLES: dict[str, frozenset[Permission]] = {
     "registrar": frozenset({P.CENSUS, P.SEARCH, P.REGISTER}),
     "admin": frozenset({P.AUDIT, P.USERS}),
     "clerk": frozenset({P.CENSUS, P.SEARCH, P.TRANSCRIBE}),
+    "charge-nurse": frozenset(
+        {
+            P.CENSUS,
+            P.SEARCH,
+            P.SUMMARY,
+            P.PRINT,
+            P.BREAK_GLASS,
+            P.OR_SCHEDULE,
+            P.DOCUMENT,
+            P.AMEND,
+            P.REVIEW,
+        }
+    ),
+    "health-information": frozenset({P.SEARCH, P.REVIEW}),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -85,6 +100,13 @@ DESCRIPTIONS: dict[str, str] = {
     "clerk": "During a downtime and after it (until back-entry), transcribe the paper "
     "downtime forms (vitals flowsheet, MAR, notes) of their units' patients, each for the "
     "clinician who wrote it; census and search to find the patient; no summaries.",
+    "charge-nurse": "A nurse's permissions; during a downtime, strike or correct another "
+    "clinician's downtime entry on their units' patients; after it, back-entry's review queue "
+    "for the entries of their units (conflicts and rejections: re-send after a correction, "
+    "mark as entered by hand, discard with a reason) and the reconciliation report.",
+    "health-information": "Health information management (HIM) and informatics staff: "
+    "patient search; after a downtime, back-entry's review queue (every unit, with an "
+    "account of unit '*') and the reconciliation report.",
 }
 
 

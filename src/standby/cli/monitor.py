@@ -293,11 +293,14 @@ def report(
     """Write the after-action report of an incident (Markdown or PDF)."""
     _, store = _open(db, database_url)
     try:
+        from standby.web import reconciliation
+
         rep = after_action.build(
             store,
             incident,
             audit_head=audit_anchors.head_text(store),
             documentation=_documentation(store),
+            back_entry=lambda: reconciliation.summary(store, clock.now()),
         )
     except KeyError as e:
         raise _fail(e) from e

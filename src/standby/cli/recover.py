@@ -350,4 +350,7 @@ def status(db: Path | None = DB, database_url: str | None = URL, as_json: bool =
 
 
 def register(app: typer.Typer) -> None:
+    from standby.cli import recover_report
+
+    recover_report.register(recover_app)
     app.add_typer(recover_app, name="recover")

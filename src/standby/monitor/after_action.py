@@ -57,6 +57,9 @@ class Report:
     # unit's first, earliest first
     first_documentation: datetime | None = None
     units_first_documented: list[tuple[str, datetime]] = field(default_factory=list)
+    # back-entry's reconciliation in a few lines (label, value), from the composition root
+    # (this package does not read back-entry's state): docs/recovery.md#reconciliation-report
+    back_entry: tuple[tuple[str, str], ...] = ()
 
     @property
     def title(self) -> str:
@@ -93,9 +96,13 @@ def build(
     *,
     audit_head: str | None = None,
     documentation: FirstDocumentation | None = None,
+    back_entry: Callable[[], Sequence[tuple[str, str]]] | None = None,
 ) -> Report:
     """The report of one incident. `documentation` (from the composition root) says when
-    documentation in Standby began; without it, only the incident's own record of it."""
+    documentation in Standby began; without it, only the incident's own record of it.
+    `back_entry`: the reconciliation's lines, asked only for a real downtime that has
+    ended (back-entry starts after the end; a drill's back-entry files drill entries
+    only, into a test EHR, so the real journal's reconciliation is not the drill's)."""
     incident = incidents.get(store, incident_id)
     if incident is None:
         raise KeyError(f"no incident {incident_id}")
@@ -111,6 +118,9 @@ def build(
         audit_head,
         first,
         units,
+        tuple(back_entry())
+        if back_entry is not None and not incident.drill and incident.ended_at is not None
+        else (),
     )
 
 
@@ -137,6 +147,9 @@ def markdown(report: Report) -> str:
             lines.append(
                 f"| {_cell(unit)} | {when} | {duration(report.incident.declared_at, first)} |"
             )
+    if report.back_entry:
+        lines += ["", "## Back-entry (reconciliation)", "", "| | |", "|---|---|"]
+        lines += [f"| {k} | {_cell(v)} |" for k, v in report.back_entry]
     lines += ["", "## Timeline", "", "| time (UTC) | what | who | detail |", "|---|---|---|---|"]
     for e in report.events:
         at = e.at.strftime("%Y-%m-%d %H:%M:%S")
@@ -219,6 +232,9 @@ def pdf(report: Report) -> bytes:
                 [3.5, 1.8, 2.0],
             )
         )
+    if report.back_entry:
+        story += [Spacer(1, 12), Paragraph("Back-entry (reconciliation)", styles["Heading2"])]
+        story.append(table([["", ""], *[[k, v] for k, v in report.back_entry]], [2.3, 5.0]))
     story += [Spacer(1, 12), Paragraph("Timeline", styles["Heading2"])]
     story.append(
         table(

@@ -63,6 +63,7 @@ from standby.web.routes import (
     printing,
     rebook,
     registration,
+    review,
     schedules,
     search,
     status,
@@ -94,6 +95,7 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     printing.routes,
     matching.routes,
     gaps.routes,
+    review.routes,
     admin.routes,
     monitor.routes,
 )
@@ -107,6 +109,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     *matching.NAV,
     *gaps.NAV,
     *triage.NAV,
+    *review.NAV,
     *admin.NAV,
     *monitor.NAV,
 )

@@ -33,6 +33,7 @@ from standby.monitor import after_action, downtime, drills, incidents, probes
 from standby.monitor.config import MonitorConfig
 from standby.monitor.state import InvalidTransition
 from standby.monitor.status import current_status
+from standby.web import reconciliation
 from standby.web.context import WebContext
 from standby.web.guard import PageRequest, page
 
@@ -104,12 +105,18 @@ def incident_page(pr: PageRequest) -> Response:
     incident = incidents.get(store, iid)
     if incident is None:
         return pr.render("error.html", {"title": "Not found", "message": "No such incident."}, 404)
-    report = after_action.build(store, iid, documentation=_documentation(pr, per_unit=False))
+    report = after_action.build(
+        store,
+        iid,
+        documentation=_documentation(pr, per_unit=False),
+        back_entry=lambda: reconciliation.summary(store, pr.now),
+    )
     return pr.render(
         "monitor/incident.html",
         {
             "incident": incident,
             "figures": report.figures(),
+            "back_entry": report.back_entry,
             "events": report.events,
             "checklist": report.checklist,
             "roles": incidents.ROLES,
@@ -130,6 +137,7 @@ def report_file(pr: PageRequest) -> Response:
             iid,
             audit_head=audit_anchors.head_text(pr.web.store),
             documentation=_documentation(pr),
+            back_entry=lambda: reconciliation.summary(pr.web.store, pr.now),
         )
     except KeyError:
         report = None
