@@ -168,7 +168,7 @@ def journal_resources(
     entries = journal_summary_entries.for_summary(
         store, patient_id, now, hours=hours, census_row=census_row
     )
-    return list(journal_overlay.as_resources(entries, now=now, hours=hours))
+    return list(journal_overlay.as_resources(entries, now=now, hours=hours, census_row=census_row))
 
 
 def patient_summary(
