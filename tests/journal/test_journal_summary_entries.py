@@ -70,3 +70,19 @@ def test_a_census_row_reads_the_last_days_doses_and_the_newest_weight(store: Any
     kinds = [e.kind for e in overlay.in_effect(for_summary(store, "p1", NOW, census_row=True))]
     assert {k.value for k in kinds} == {"administration", "allergy", "order", "vitals"}
     assert kinds.count(Kind.ADMINISTRATION) == 1  # the last day's dose only
+
+
+def test_an_old_weight_behind_many_readings_is_still_the_latest(store: Any) -> None:
+    """Readings are read newest first a page at a time; a measurement not in the page
+    (a weight taken once, 50 readings ago) is found by reading on."""
+    history = [entry(Kind.VITALS, minutes_ago=20 * DAY, payload={"weight_kg": 70.2})]
+    history += [
+        entry(Kind.VITALS, minutes_ago=19 * DAY - d * 500, payload={"heart_rate": 70 + d})
+        for d in range(50)
+    ]
+    repository.append(store, history)
+    for census_row in (False, True):
+        read = for_summary(store, "p1", NOW, census_row=census_row)
+        assert history[0] in read
+    whole = overlay.as_resources(for_summary(store, "p1", NOW), now=NOW)
+    assert whole == overlay.as_resources(repository.for_patient(store, "p1"), now=NOW)

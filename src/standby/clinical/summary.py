@@ -168,7 +168,11 @@ def with_journal(
     entries = journal_entries(store, patient_id, now, hours, census_row=census_row)
     if not entries:
         return list(resources)
-    return list(journal_overlay.with_journal(resources, entries, now=now, hours=hours))
+    return list(
+        journal_overlay.with_journal(
+            resources, entries, now=now, hours=hours, census_row=census_row
+        )
+    )
 
 
 def journal_entries(

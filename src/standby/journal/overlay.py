@@ -68,14 +68,18 @@ def as_resources(
     drill: bool = False,
     now: datetime | None = None,
     hours: float = 48,
+    census_row: bool = False,
 ) -> list[JSON]:
     """The resources of what stands of `entries` (one patient's, in the order written),
     with local ids, ready to be read beside the replica's. With `now`: only those a
-    summary at `now` with a window of `hours` can show (`shown_at`)."""
+    summary at `now` with a window of `hours` can show (`shown_at`); `census_row`: only
+    what a census row shows (`for_census_row`)."""
     wanted = in_effect(e for e in entries if e.drill == drill)
     wanted = [e for e in wanted if e.kind in SHOWN]
     if now is not None:
         wanted = shown_at(wanted, now, hours)
+    if census_row:
+        wanted = [e for e in wanted if for_census_row(e)]
     out: list[JSON] = []
     for e in wanted:
         for r in to_fhir(e, Subject.local(e)):
@@ -96,6 +100,7 @@ def with_journal(
     drill: bool = False,
     now: datetime | None = None,
     hours: float = 48,
+    census_row: bool = False,
 ) -> list[JSON]:
     """One patient's resources from the replica with what stands of their journal entries:
     the documented resources beside the replica's (`as_resources`), their encounters as the
@@ -116,8 +121,19 @@ def with_journal(
         out.insert(0, patient)
     encounters = [r for r in resources if r.get("resourceType") == "Encounter"]
     out += adt.encounters_after(encounters, wanted)
-    out += as_resources(mine, drill=drill, now=now, hours=hours)
+    out += as_resources(mine, drill=drill, now=now, hours=hours, census_row=census_row)
     return out
+
+
+def for_census_row(e: Entry) -> bool:
+    """Whether a census row can show anything of what stands `e` (its allergies, its
+    weight, the MAR of medication orders): not lab, imaging or nursing orders, notes, or
+    vital signs without a weight (a census row shows none of them)."""
+    if e.kind is Kind.ORDER:
+        return e.payload.get("category") == "medication"
+    if e.kind is Kind.VITALS:
+        return e.payload.get("weight_kg") is not None
+    return e.kind is not Kind.NOTE
 
 
 def shown_at(entries: list[Entry], now: datetime, hours: float = 48) -> list[Entry]:

@@ -76,7 +76,7 @@ MIGRATIONS: list[Migration] = [
         " patient's corrections and strikes, and entries by when they were recorded",
         "CREATE INDEX journal_entries_patient_kind ON journal_entries"
         " (patient_id, kind, performed_at);"
-        " CREATE INDEX journal_entries_recorded ON journal_entries (drill, recorded_at);"
+        " CREATE INDEX journal_entries_recorded ON journal_entries (recorded_at);"
         " CREATE INDEX journal_entries_corrections ON journal_entries (patient_id)"
         " WHERE corrects IS NOT NULL",
     ),

@@ -51,6 +51,7 @@ ALWAYS = (
     Kind.DISCHARGE,
     Kind.REGISTRATION,
 )
+PAGE = 40  # older readings and notes read newest first, this many at a time
 
 
 def for_summary(
@@ -93,9 +94,8 @@ def for_summary(
         _keep(fixes, got)
         superseded = {str(r[13]) for r in fixes}
         _read(db, superseded - set(got), got)
-        older = _older(
-            db, patient_id, drill, None if census_row else instant(since), slots, census_row
-        )
+        before = None if census_row else instant(since)
+        older = _older(db, patient_id, drill, before, slots, census_row, superseded)
         _keep(_newest(older, superseded), got)
     return [e for _, e in sorted(got.values(), key=lambda x: x[0])]
 
@@ -113,20 +113,27 @@ def _older(
     before: str | None,
     slots: dict[str, tuple[str, ...]],
     narrow: bool,
+    superseded: set[str],
 ) -> list[tuple[str, Sequence[Any]]]:
     """(slot, row) of each entry before `before` (None: any time) that may be the newest
     of a slot: ("vitals:<key>") a reading of the measurement, ("given:<request>") a dose
-    given of the order, ("note") a note."""
+    given of the order, ("note") a note. Readings and notes are read newest first, a page
+    at a time: once every slot has a standing entry newer than the page's last, older
+    ones cannot be the newest (a dose's slots, one per order, are never known complete)."""
     out: list[tuple[str, Sequence[Any]]] = []
     time_sql = "" if before is None else " AND performed_at < ?"
     time_arg: tuple[Any, ...] = () if before is None else (before,)
     for kind, keys in slots.items():
         like = f'%"{keys[0]}":%' if narrow and len(keys) == 1 else "%"
-        rows = db.query(
+        sql = (
             f"SELECT seq, {COLUMNS} FROM journal_entries WHERE patient_id = ? AND drill = ?"
-            f" AND kind = ?{time_sql} AND payload LIKE ?",
-            (patient_id, int(drill), kind, *time_arg, like),
+            f" AND kind = ?{time_sql} AND payload LIKE ? ORDER BY performed_at DESC"
         )
+        params = (patient_id, int(drill), kind, *time_arg, like)
+        paged = kind != "administration"
+        rows = db.query(sql + f" LIMIT {PAGE}" if paged else sql, params)
+        if paged and len(rows) == PAGE and not _complete(kind, keys, rows, superseded):
+            rows = db.query(sql, params)
         for r in rows:
             if kind == "note":
                 out.append(("note", r))
@@ -138,6 +145,22 @@ def _older(
                 continue
             out += [(f"vitals:{k}", r) for k in keys if p.get(k) is not None]
     return out
+
+
+def _complete(
+    kind: str, keys: tuple[str, ...], rows: Sequence[Sequence[Any]], superseded: set[str]
+) -> bool:
+    """Whether a page newest first holds the newest of every slot: each has a standing
+    entry done strictly after the page's last (so nothing beyond the page can tie it)."""
+    last = rows[-1][8]
+    standing = [r for r in rows if r[1] not in superseded and r[8] > last]
+    if kind == "note":
+        return len(standing) >= NOTES_SHOWN
+    found: set[str] = set()
+    for r in standing:
+        p = orjson.loads(r[15])
+        found |= {k for k in keys if p.get(k) is not None}
+    return found == set(keys)
 
 
 def _newest(older: list[tuple[str, Sequence[Any]]], superseded: set[str]) -> list[Sequence[Any]]:
