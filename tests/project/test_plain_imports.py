@@ -69,7 +69,17 @@ def test_every_benchmark_and_command_is_registered() -> None:
     from standby.bench.harness import load_all
     from standby.cli.main import app
 
-    benches = {"ingest", "store", "sync", "web", "reports", "monitor", "generate", "journal"}
+    benches = {
+        "ingest",
+        "store",
+        "sync",
+        "web",
+        "reports",
+        "monitor",
+        "generate",
+        "journal",
+        "backentry",
+    }
     assert set(load_all()) == benches
     group = typer.main.get_group(app)
     commands = {
@@ -79,6 +89,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "keys",
         "migrate",
         "monitor",
+        "recover",
         "report",
         "serve",
         "sim",
