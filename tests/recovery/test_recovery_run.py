@@ -253,3 +253,19 @@ def test_an_entry_the_ehr_refuses_is_rejected_with_its_operation_outcome(tmp_pat
         assert ok is not None and ok.status is Status.CONFIRMED
     finally:
         site.close()
+
+
+def test_a_patient_leased_by_another_runner_is_left_to_it(site: Site) -> None:
+    from datetime import timedelta
+
+    from standby import clock
+
+    assert state.claim(site.replica, "bp0", "another-runner", clock.now(), timedelta(minutes=5))
+    result = site.run()
+    assert result.busy_elsewhere == 1
+    mine = [s.entry_id for s in site.plan().steps if s.patient_key == "bp0"]
+    assert mine
+    assert {state.get(site.replica, i).status for i in mine} == {Status.PENDING}  # type: ignore[union-attr]
+    state.release(site.replica, "bp0", "another-runner")
+    assert site.run().busy_elsewhere == 0
+    assert_exactly_once(site.base, site.plan())

@@ -84,6 +84,10 @@ class Stop(Exception):
     """The run cannot go on (the EHR does not answer, or refuses our credentials)."""
 
 
+class LostLease(Exception):
+    """Another runner took over this patient (our lease ended): leave the patient to it."""
+
+
 @dataclass
 class RunResult:
     run_id: str
@@ -236,12 +240,14 @@ class Executor:
             _PatientRun(self, p, transactions, result).file()
         except Stop as e:
             self._stop = str(e)
+        except LostLease:
+            result.add("busy_elsewhere")
         finally:
             state.release(self.store, p.patient_key, self.holder)
 
     def renew(self, patient_key: str) -> None:
         if not state.claim(self.store, patient_key, self.holder, self.now(), self.lease):
-            raise Stop(f"lost the lease on {patient_key} (the run took longer than the lease)")
+            raise LostLease(patient_key)
 
     # ---- HTTP ----------------------------------------------------------------------------
     def send(
