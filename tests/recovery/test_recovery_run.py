@@ -269,3 +269,36 @@ def test_a_patient_leased_by_another_runner_is_left_to_it(site: Site) -> None:
     state.release(site.replica, "bp0", "another-runner")
     assert site.run().busy_elsewhere == 0
     assert_exactly_once(site.base, site.plan())
+
+
+def test_an_entry_struck_after_it_was_filed_is_reported_not_withdrawn(site: Site) -> None:
+    from datetime import timedelta
+
+    from standby.journal import repository
+    from standby.journal.entries import make_entry
+
+    site.run()
+    filed = next(
+        e
+        for s in site.plan().steps
+        for e in site.entries
+        if e.id == s.entry_id and e.kind is Kind.VITALS
+    )
+    strike = make_entry(
+        Kind.STRIKE,
+        patient_id=filed.patient_id,
+        encounter_id=filed.encounter_id,
+        author="nurse1",
+        author_name="Nurse 1, RN",
+        role="nurse",
+        node="n1",
+        now=filed.recorded_at + timedelta(hours=1),
+        payload={"reason": "wrong patient"},
+        corrects=filed.id,
+    )
+    repository.append(site.replica, [strike])
+    result = site.run()
+    assert result.withdrawn_after_filing == [filed.id]
+    got = state.get(site.replica, filed.id)
+    assert got is not None and got.status is Status.CONFIRMED  # still in the EHR
+    assert httpx.get(f"{site.base}/{got.written[0].reference}").status_code == 200

@@ -288,6 +288,13 @@ def run(
                 else ""
             )
         )
+    if result.withdrawn_after_filing:
+        typer.echo(
+            f"{len(result.withdrawn_after_filing)} entries were filed and then struck or "
+            "corrected in the journal: the EHR still holds them; correct them there by hand: "
+            + ", ".join(result.withdrawn_after_filing[:20]),
+            err=True,
+        )
     if result.stopped:
         typer.echo(f"stopped: {result.stopped} (run again to go on)", err=True)
         code = 3 if "credentials" in result.stopped else 1
