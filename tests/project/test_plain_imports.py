@@ -80,6 +80,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "journal",
         "journal-load",
         "reschedule",
+        "backentry",
     }
     assert set(load_all()) == benches
     group = typer.main.get_group(app)
@@ -90,6 +91,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "keys",
         "migrate",
         "monitor",
+        "recover",
         "report",
         "schedule",
         "serve",

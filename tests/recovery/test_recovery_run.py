@@ -253,3 +253,52 @@ def test_an_entry_the_ehr_refuses_is_rejected_with_its_operation_outcome(tmp_pat
         assert ok is not None and ok.status is Status.CONFIRMED
     finally:
         site.close()
+
+
+def test_a_patient_leased_by_another_runner_is_left_to_it(site: Site) -> None:
+    from datetime import timedelta
+
+    from standby import clock
+
+    assert state.claim(site.replica, "bp0", "another-runner", clock.now(), timedelta(minutes=5))
+    result = site.run()
+    assert result.busy_elsewhere == 1
+    mine = [s.entry_id for s in site.plan().steps if s.patient_key == "bp0"]
+    assert mine
+    assert {state.get(site.replica, i).status for i in mine} == {Status.PENDING}  # type: ignore[union-attr]
+    state.release(site.replica, "bp0", "another-runner")
+    assert site.run().busy_elsewhere == 0
+    assert_exactly_once(site.base, site.plan())
+
+
+def test_an_entry_struck_after_it_was_filed_is_reported_not_withdrawn(site: Site) -> None:
+    from datetime import timedelta
+
+    from standby.journal import repository
+    from standby.journal.entries import make_entry
+
+    site.run()
+    filed = next(
+        e
+        for s in site.plan().steps
+        for e in site.entries
+        if e.id == s.entry_id and e.kind is Kind.VITALS
+    )
+    strike = make_entry(
+        Kind.STRIKE,
+        patient_id=filed.patient_id,
+        encounter_id=filed.encounter_id,
+        author="nurse1",
+        author_name="Nurse 1, RN",
+        role="nurse",
+        node="n1",
+        now=filed.recorded_at + timedelta(hours=1),
+        payload={"reason": "wrong patient"},
+        corrects=filed.id,
+    )
+    repository.append(site.replica, [strike])
+    result = site.run()
+    assert result.withdrawn_after_filing == [filed.id]
+    got = state.get(site.replica, filed.id)
+    assert got is not None and got.status is Status.CONFIRMED  # still in the EHR
+    assert httpx.get(f"{site.base}/{got.written[0].reference}").status_code == 200

@@ -33,7 +33,7 @@ def _resource(cap: dict[str, Any], rtype: str) -> dict[str, Any]:
 def test_parse_modes() -> None:
     assert Strictness.parse("no-export, no-history").names() == ["no-export", "no-history"]
     assert Strictness.parse("all") == Strictness(
-        no_bare_ids=True, no_export=True, no_type_search=True, no_history=True
+        no_bare_ids=True, no_export=True, no_type_search=True, no_history=True, no_transaction=True
     )
     assert Strictness.parse("") == Strictness()
     with pytest.raises(ValueError, match="no-such"):

@@ -13,7 +13,6 @@ back-entry may not start yet; 3 the EHR refused our credentials.
 
 from __future__ import annotations
 
-import importlib
 import socket
 from collections.abc import Mapping
 from datetime import timedelta
@@ -56,17 +55,11 @@ AS_JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
 
 def decisions_of(store: Store) -> Mapping[str, str | None]:
     """The registrar's decisions on downtime registrations (registration entry id → the
-    EHR Patient id to file under, or None: a new Patient), from
-    `standby.recovery.matches.all_decisions` once that module exists; until then none, so
-    every downtime-registered patient's entries are held."""
-    try:
-        matches = importlib.import_module("standby.recovery.matches")
-    except ModuleNotFoundError as e:
-        if e.name != "standby.recovery.matches":
-            raise
-        return {}
-    got: Mapping[str, str | None] = matches.all_decisions(store)
-    return got
+    EHR Patient id to file under, or None: a new Patient). Until the patient matching
+    (`standby.recovery.matches.all_decisions`) is connected here, there are none: every
+    downtime-registered patient's entries are held."""
+    del store
+    return {}
 
 
 def node_name(settings: Settings) -> str:
@@ -294,6 +287,13 @@ def run(
                 if result.busy_elsewhere
                 else ""
             )
+        )
+    if result.withdrawn_after_filing:
+        typer.echo(
+            f"{len(result.withdrawn_after_filing)} entries were filed and then struck or "
+            "corrected in the journal: the EHR still holds them; correct them there by hand: "
+            + ", ".join(result.withdrawn_after_filing[:20]),
+            err=True,
         )
     if result.stopped:
         typer.echo(f"stopped: {result.stopped} (run again to go on)", err=True)

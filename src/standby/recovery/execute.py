@@ -84,6 +84,10 @@ class Stop(Exception):
     """The run cannot go on (the EHR does not answer, or refuses our credentials)."""
 
 
+class LostLease(Exception):
+    """Another runner took over this patient (our lease ended): leave the patient to it."""
+
+
 @dataclass
 class RunResult:
     run_id: str
@@ -97,6 +101,8 @@ class RunResult:
     held: int = 0
     unconfirmed: int = 0  # sent, not read back yet: sent again by the next run
     stopped: str | None = None
+    # filed, then struck or corrected in the journal: the EHR still holds them (by hand)
+    withdrawn_after_filing: list[str] = field(default_factory=list)
     left_out: Mapping[str, int] = field(default_factory=dict)
     notes: Sequence[str] = ()
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -199,6 +205,8 @@ class Executor:
             uuid.uuid4().hex, plan.transactions, left_out=plan.left_out, notes=plan.notes
         )
         state.start_run(self.store, result.run_id, self.node, self.now(), drill=drill)
+        filed = state.ids_in(self.store, "confirmed")
+        result.withdrawn_after_filing = sorted(plan.withdrawn & filed)
         result.enrolled = state.enroll(
             self.store,
             [Enrolment(s.entry_id, s.kind, s.patient_key, s.performed_at) for s in plan.steps],
@@ -236,12 +244,14 @@ class Executor:
             _PatientRun(self, p, transactions, result).file()
         except Stop as e:
             self._stop = str(e)
+        except LostLease:
+            result.add("busy_elsewhere")
         finally:
             state.release(self.store, p.patient_key, self.holder)
 
     def renew(self, patient_key: str) -> None:
         if not state.claim(self.store, patient_key, self.holder, self.now(), self.lease):
-            raise Stop(f"lost the lease on {patient_key} (the run took longer than the lease)")
+            raise LostLease(patient_key)
 
     # ---- HTTP ----------------------------------------------------------------------------
     def send(

@@ -121,6 +121,7 @@ class Plan:
     transactions: bool
     left_out: Mapping[str, int] = field(default_factory=dict)  # why entries are not filed
     notes: tuple[str, ...] = ()
+    withdrawn: frozenset[str] = frozenset()  # struck or corrected entries (not filed)
 
     @property
     def steps(self) -> list[Step]:
@@ -299,15 +300,15 @@ def make_plan(
     standing = in_effect(wanted)
     ids = {e.id for e in standing}
     struck = {e.corrects for e in wanted if e.kind is Kind.STRIKE and e.corrects}
+    withdrawn: set[str] = set()
     for e in wanted:
         if e.id in ids:
             continue
         if e.kind is Kind.STRIKE:
             why = "strikes (not filed themselves)"
-        elif e.id in struck:
-            why = "struck"
         else:
-            why = "corrected (replaced by the correction)"
+            why = "struck" if e.id in struck else "corrected (replaced by the correction)"
+            withdrawn.add(e.id)
         left_out[why] = left_out.get(why, 0) + 1
     ctx = _Context(
         registrations={e.id: e for e in standing if e.kind is Kind.REGISTRATION},
@@ -336,7 +337,7 @@ def make_plan(
             f"{from_replica} transfer/discharge entries do not name the Encounter version the"
             " clinician saw: the replica's version as of the entry's recorded time is used"
         )
-    return Plan(tuple(patients), transactions, left_out, tuple(notes))
+    return Plan(tuple(patients), transactions, left_out, tuple(notes), frozenset(withdrawn))
 
 
 def _step(

@@ -441,6 +441,16 @@ def list_by_status(
     return [_row(r) for r in rows]
 
 
+def ids_in(store: Store, status: Status | str) -> set[str]:
+    """The ids of every entry in one status."""
+    schema.ensure(store)
+    with store.read_transaction() as db:
+        rows = db.query(
+            "SELECT entry_id FROM recovery_entries WHERE status = ?", (Status(status).value,)
+        )
+    return {str(r[0]) for r in rows}
+
+
 def open_patients(store: Store) -> list[str]:
     """The patients with entries a runner still has to send or confirm, in the order of
     their oldest such entry."""
