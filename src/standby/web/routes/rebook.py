@@ -8,7 +8,7 @@ the EHR is the back-entry's job once the EHR is back; it is not wired yet
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -32,11 +32,13 @@ def _not_before(pr: PageRequest) -> datetime | None:
         return None
     try:
         t = datetime.fromisoformat(text)
-    except ValueError:
-        raise repo.RecordError(
-            "not_before", "is not a date (YYYY-MM-DD) or date and time"
-        ) from None
-    return t if t.tzinfo else t.replace(tzinfo=pr.web.zone)
+        t = t if t.tzinfo else t.replace(tzinfo=pr.web.zone)
+        t.astimezone(UTC)  # year 1 or 9999 in a zone may not fit in UTC
+    except (ValueError, OverflowError):
+        raise repo.RecordError("not_before", "is not a date or a date and time") from None
+    if not pr.now - timedelta(days=1) <= t <= pr.now + timedelta(days=366):
+        raise repo.RecordError("not_before", "must be within a year from now")
+    return t
 
 
 def _number(pr: PageRequest, name: str, default: float, lo: float, hi: float) -> float:
