@@ -103,9 +103,17 @@ def _shown(pr: PageRequest, context: dict[str, object], status: int = 200) -> Re
     """The page, with the accepted placements' patients named by two identifiers."""
     accepted = repo.accepted(pr.web.store)
     who = {a.patient_id: _patient(pr, a.patient_id) for a in accepted}
+    rooms = {a.room_id: _room(pr, a.room_id) for a in accepted}
     pr.audit_many("schedule", [a.patient_id for a in accepted if a.patient_id], "accepted")
-    context.update(accepted=accepted, who=who)
+    context.update(accepted=accepted, who=who, room_names=rooms)
     return pr.render("schedule_rebook.html", context, status)
+
+
+def _room(pr: PageRequest, key: str) -> str:
+    """ "OR 3", or "Cardiology Clinic" for a clinician's room in a clinic ("clinic#dr")."""
+    loc = key.partition("#")[0]
+    sr = pr.web.store.read("Location", loc) if loc else None
+    return str(sr.json().get("name") or loc) if sr is not None and not sr.deleted else loc
 
 
 def _patient(pr: PageRequest, pid: str) -> tuple[str, str, str]:
