@@ -73,3 +73,19 @@ def test_a_placement_that_double_books_is_refused(hospital: Hospital) -> None:
 
 def test_rebooking_is_for_schedulers(hospital: Hospital) -> None:
     assert hospital.login("physician").get("/schedules/rebook").status_code == 403
+
+
+def test_accepted_new_times_show_the_patient_and_the_room_by_name(hospital: Hospital) -> None:
+    _pacs_down(hospital)
+    c, page = _propose(hospital)
+    first, value = re.findall(r'name="take:([^"]+)" value="([^"]+)"', page)[0]
+    r = c.post(  # type: ignore[attr-defined]
+        "/schedules/rebook",
+        data={"csrf_token": csrf_of(page), "action": "accept", f"take:{first}": value},
+    )
+    [kept] = repo.accepted(hospital.store)
+    text = html.unescape(c.get("/schedules/rebook").text)  # type: ignore[attr-defined]
+    loc = hospital.store.read("Location", kept.room_id.partition("#")[0]).json()["name"]
+    patient = hospital.store.read("Patient", kept.patient_id).json()
+    assert r.status_code == 200 and loc in text and kept.room_id not in text
+    assert patient["birthDate"] in text

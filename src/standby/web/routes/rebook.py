@@ -8,7 +8,7 @@ the EHR is the back-entry's job once the EHR is back; it is not wired yet
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -32,11 +32,13 @@ def _not_before(pr: PageRequest) -> datetime | None:
         return None
     try:
         t = datetime.fromisoformat(text)
-    except ValueError:
-        raise repo.RecordError(
-            "not_before", "is not a date (YYYY-MM-DD) or date and time"
-        ) from None
-    return t if t.tzinfo else t.replace(tzinfo=pr.web.zone)
+        t = t if t.tzinfo else t.replace(tzinfo=pr.web.zone)
+        t.astimezone(UTC)  # year 1 or 9999 in a zone may not fit in UTC
+    except (ValueError, OverflowError):
+        raise repo.RecordError("not_before", "is not a date or a date and time") from None
+    if not pr.now - timedelta(days=1) <= t <= pr.now + timedelta(days=366):
+        raise repo.RecordError("not_before", "must be within a year from now")
+    return t
 
 
 def _number(pr: PageRequest, name: str, default: float, lo: float, hi: float) -> float:
@@ -101,9 +103,17 @@ def _shown(pr: PageRequest, context: dict[str, object], status: int = 200) -> Re
     """The page, with the accepted placements' patients named by two identifiers."""
     accepted = repo.accepted(pr.web.store)
     who = {a.patient_id: _patient(pr, a.patient_id) for a in accepted}
+    rooms = {a.room_id: _room(pr, a.room_id) for a in accepted}
     pr.audit_many("schedule", [a.patient_id for a in accepted if a.patient_id], "accepted")
-    context.update(accepted=accepted, who=who)
+    context.update(accepted=accepted, who=who, room_names=rooms)
     return pr.render("schedule_rebook.html", context, status)
+
+
+def _room(pr: PageRequest, key: str) -> str:
+    """ "OR 3", or "Cardiology Clinic" for a clinician's room in a clinic ("clinic#dr")."""
+    loc = key.partition("#")[0]
+    sr = pr.web.store.read("Location", loc) if loc else None
+    return str(sr.json().get("name") or loc) if sr is not None and not sr.deleted else loc
 
 
 def _patient(pr: PageRequest, pid: str) -> tuple[str, str, str]:

@@ -6,7 +6,7 @@ staff away, entered by the OR desk). docs/schedule.md. Each patient shown is aud
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from starlette.responses import RedirectResponse, Response
@@ -178,9 +178,11 @@ def triage_case(pr: PageRequest) -> Response:
 def _local(pr: PageRequest, text: str, field: str) -> datetime:
     try:
         naive = datetime.fromisoformat(text)
-    except ValueError:
+        aware = naive if naive.tzinfo else naive.replace(tzinfo=pr.web.zone)
+        aware.astimezone(UTC)  # year 1 or 9999 in a zone may not fit in UTC
+    except (ValueError, OverflowError):
         raise repo.RecordError(field, "is not a date and time") from None
-    return naive if naive.tzinfo else naive.replace(tzinfo=pr.web.zone)
+    return aware
 
 
 def _resources(pr: PageRequest) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
