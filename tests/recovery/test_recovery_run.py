@@ -302,3 +302,56 @@ def test_an_entry_struck_after_it_was_filed_is_reported_not_withdrawn(site: Site
     got = state.get(site.replica, filed.id)
     assert got is not None and got.status is Status.CONFIRMED  # still in the EHR
     assert httpx.get(f"{site.base}/{got.written[0].reference}").status_code == 200
+
+
+def test_the_registrars_decisions_are_what_a_run_files_by_and_then_cannot_change(
+    site: Site,
+) -> None:
+    """The composition root's wiring: decisions made on the registrar's page
+    (`matches.decide`) are the ones `standby recover run` files by, each frozen first; an
+    undecided (e.g. ambiguous) registration is held, never sent."""
+    from datetime import UTC, datetime
+
+    from standby.cli.recover import decisions_frozen, decisions_of
+    from standby.recovery import execute, matches
+
+    first, second, *others = site.registrations()
+    at = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    matches.decide(
+        site.replica,
+        second,
+        ehr_patient_id="bp1",
+        by="reg",
+        reason="same person: licence and birth date",
+        now=at,
+    )
+    assert decisions_of(site.replica) == {second: "bp1"}
+    # a plan is read only: the registrar may still change it
+    matches.decide(
+        site.replica,
+        second,
+        ehr_patient_id="bp1",
+        by="reg",
+        reason="checked again with the patient",
+        now=at,
+    )
+    with site.client() as client:
+        execute.run(site.replica, client, decisions_of=decisions_frozen, node="n1")
+    vitals = next(e for e in site.entries if e.patient_id == second and e.kind is Kind.VITALS)
+    got = state.get(site.replica, vitals.id)
+    assert got is not None and got.status is Status.CONFIRMED
+    obs = httpx.get(f"{site.base}/{got.written[0].reference}").json()
+    assert obs["subject"]["reference"] == "Patient/bp1"
+    held = {b.patient_key for b in state.list_by_status(site.replica, "held")}
+    assert held == {first, *others}
+    ident = str(entry_identifier(first)["value"])
+    assert sum(copies_at_ehr(site.base, {"Patient": [ident]}).values()) == 0
+    with pytest.raises(matches.DecisionError):
+        matches.decide(
+            site.replica,
+            second,
+            ehr_patient_id=None,
+            by="reg",
+            reason="a different person after all",
+            now=at,
+        )

@@ -24,6 +24,7 @@ import typer
 
 from standby import clock
 from standby.cli.replica import open_replica
+from standby.recovery import matches
 from standby.settings import Settings, load_settings
 from standby.store import Store
 
@@ -55,11 +56,21 @@ AS_JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
 
 def decisions_of(store: Store) -> Mapping[str, str | None]:
     """The registrar's decisions on downtime registrations (registration entry id → the
-    EHR Patient id to file under, or None: a new Patient). Until the patient matching
-    (`standby.recovery.matches.all_decisions`) is connected here, there are none: every
-    downtime-registered patient's entries are held."""
-    del store
-    return {}
+    EHR Patient id to file under, or None: a new Patient), as they stand
+    (`standby.recovery.matches`); a registration without one is held. For `plan`: read
+    only, a registrar may still change them."""
+    return matches.all_decisions(store)
+
+
+def decisions_frozen(store: Store) -> Mapping[str, str | None]:
+    """The decisions a run files by, each frozen first (`matches.freeze`): once back-entry
+    may send a patient's entries, the registrar can no longer change who they are. The
+    frozen decision is the one used, even if it changed since it was listed."""
+    at = clock.now()
+    return {
+        rid: matches.freeze(store, rid, by="back-entry", now=at).ehr_patient_id
+        for rid in matches.all_decisions(store)
+    }
 
 
 def node_name(settings: Settings) -> str:
@@ -265,7 +276,7 @@ def run(
             result = execute.run(
                 store,
                 client,
-                decisions_of=decisions_of,
+                decisions_of=decisions_frozen,
                 node=node_name(settings),
                 drill=drill,
                 transactions=False if single else None,
@@ -350,7 +361,8 @@ def status(db: Path | None = DB, database_url: str | None = URL, as_json: bool =
 
 
 def register(app: typer.Typer) -> None:
-    from standby.cli import recover_report
+    from standby.cli import recover_gaps, recover_report
 
     recover_report.register(recover_app)
+    recover_gaps.register(recover_app)
     app.add_typer(recover_app, name="recover")

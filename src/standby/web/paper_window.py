@@ -1,10 +1,12 @@
 """When paper may be transcribed and entries struck after the fact: the latest downtime's
-window (`standby.journal.transcription.window`) read from the monitor's incidents."""
+window (`standby.journal.transcription.window`) read from the monitor's incidents and
+back-entry's state (transcription closes once back-entry has sent its first entry)."""
 
 from __future__ import annotations
 
 from standby.journal import transcription as paper
 from standby.monitor import incidents
+from standby.recovery import state as recovery_state
 from standby.web.guard import PageRequest
 
 
@@ -21,4 +23,5 @@ def window(pr: PageRequest) -> paper.Window:
         ended_at=i.ended_at,
         drill=i.drill,
         now=pr.now,
+        back_entry_started_at=recovery_state.timing(pr.web.store).first_sent_at,
     )
