@@ -89,7 +89,7 @@ def test_a_conflict_shows_what_was_entered_beside_what_the_ehr_has_now(rs: Revie
     assert r.status_code == 200
     entered = r.text.split('id="entered"')[1].split("</section>")[0]
     ehr = r.text.split('id="ehr"')[1].split("</section>")[0]
-    assert "location_id: bed-2" in entered  # in the clinician's words
+    assert "Moved to bed-2" in entered  # in the clinician's words
     assert f"urn:uuid:{rs.conflict.id}" in entered  # the resource back-entry sends
     now = httpx.get(f"{rs.ehr.base}/Encounter/be0").json()
     assert now["status"] == "onleave"

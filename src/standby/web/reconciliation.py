@@ -15,6 +15,7 @@ from standby.clinical.census import units
 from standby.clinical.summary import patient_identity
 from standby.journal import repository as journal
 from standby.journal.entries import Kind
+from standby.journal.fhir_mapping import JOURNAL_ID_PREFIX
 from standby.recovery.reconciliation import (
     COLUMNS,
     UNKNOWN,
@@ -36,12 +37,9 @@ def label_of(store: Store, now: datetime) -> Callable[[str], PatientLabel]:
     names = {u.id: u.alias for u in units(store)}
 
     def label(key: str) -> PatientLabel:
-        read = patient_identity(store, key, now)
-        if read is not None:
-            i = read.identity
-            unit = names.get(i.unit_id or "", i.unit_id or "") or "(no unit)"
-            return PatientLabel(i.name, i.mrn or "—", i.dob or "—", unit)
-        reg = journal.read(store, key)
+        # a patient registered during the downtime first: their MRN is a downtime MRN, and
+        # says so (the read model would show it as a plain MRN)
+        reg = journal.read(store, key.removeprefix(JOURNAL_ID_PREFIX))
         if reg is not None and reg.kind is Kind.REGISTRATION:
             pl = reg.payload
             name = f"{str(pl.get('family', '')).upper()}, {pl.get('given', '')}".strip(", ")
@@ -51,6 +49,11 @@ def label_of(store: Store, now: datetime) -> Callable[[str], PatientLabel]:
                 str(pl.get("birth_date", "—")),
                 REGISTERED,
             )
+        read = patient_identity(store, key, now)
+        if read is not None:
+            i = read.identity
+            unit = names.get(i.unit_id or "", i.unit_id or "") or "(no unit)"
+            return PatientLabel(i.name, i.mrn or "—", i.dob or "—", unit)
         return UNKNOWN
 
     return label
