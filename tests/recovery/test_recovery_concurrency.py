@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -105,6 +106,22 @@ def test_two_nodes_with_overlapping_journals_file_each_entry_once(tmp_path: Path
     site.close()
 
 
+def _progress(db: Path) -> int:
+    """How many entries back-entry has marked sent or confirmed so far (read beside the
+    runner, as another process would)."""
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        return int(
+            conn.execute(
+                "SELECT count(*) FROM recovery_events WHERE to_status IN ('sent', 'confirmed')"
+            ).fetchone()[0]
+        )
+    except sqlite3.OperationalError:  # no table yet
+        return 0
+    finally:
+        conn.close()
+
+
 def _end_downtime(db: Path) -> None:
     store = open_store(db=db)
     try:
@@ -120,12 +137,13 @@ def _end_downtime(db: Path) -> None:
 def test_a_runner_killed_again_and_again_files_everything_once(
     tmp_path: Path, single: bool
 ) -> None:
-    site = make_site(tmp_path, patients=10, hours=12, registrations=0)
-    _end_downtime(tmp_path / "replica.db")
-    site.handle.set_faults(latency_ms=5)
+    site = make_site(tmp_path, patients=12, hours=12, registrations=0)
+    db = tmp_path / "replica.db"
+    _end_downtime(db)
+    site.handle.set_faults(latency_ms=30)  # each run lasts long enough to be killed in
     env = {
         **os.environ,
-        "STANDBY_DB": str(tmp_path / "replica.db"),
+        "STANDBY_DB": str(db),
         "STANDBY_SOURCE_URL": site.base,
         "STANDBY_RECOVERY_LEASE_SECONDS": "1",
         "STANDBY_RECOVERY_RATE": "0",
@@ -135,15 +153,20 @@ def test_a_runner_killed_again_and_again_files_everything_once(
     if single:
         cmd.append("--single-requests")
     rng = random.Random(7)
-    kills = 0
-    for _ in range(5):
+    kills = runs = 0
+    while kills < 5 and runs < 25:
+        before = _progress(db)
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(1.5, 3.5))
+        runs += 1
+        give_up = time.monotonic() + 120  # a safety net, not a measurement
+        while proc.poll() is None and _progress(db) <= before and time.monotonic() < give_up:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0, 0.3))  # killed at some point after it started sending
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.communicate()
-    assert kills >= 3  # most runs died part-way
+    assert kills == 5
     for _ in range(10):
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         if done.returncode == 0:

@@ -14,7 +14,7 @@ import pytest
 
 from standby.journal.entries import Kind
 from standby.journal.fhir_mapping import URI_SYSTEM, entry_identifier
-from standby.recovery import state
+from standby.recovery import leases, state
 from standby.recovery.plan import provenance_id
 from standby.recovery.state import Status
 from support.recovery_support import (
@@ -260,13 +260,13 @@ def test_a_patient_leased_by_another_runner_is_left_to_it(site: Site) -> None:
 
     from standby import clock
 
-    assert state.claim(site.replica, "bp0", "another-runner", clock.now(), timedelta(minutes=5))
+    assert leases.claim(site.replica, "bp0", "another-runner", clock.now(), timedelta(minutes=5))
     result = site.run()
     assert result.busy_elsewhere == 1
     mine = [s.entry_id for s in site.plan().steps if s.patient_key == "bp0"]
     assert mine
     assert {state.get(site.replica, i).status for i in mine} == {Status.PENDING}  # type: ignore[union-attr]
-    state.release(site.replica, "bp0", "another-runner")
+    leases.release(site.replica, "bp0", "another-runner")
     assert site.run().busy_elsewhere == 0
     assert_exactly_once(site.base, site.plan())
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from standby.recovery import state
+from standby.recovery import leases, state
 from standby.recovery.state import Enrolment, Status, TransitionRefused, Written
 from standby.store.base import Store
 
@@ -115,15 +115,15 @@ def test_counts_by_kind_and_status(store: Store) -> None:
 
 
 def test_a_lease_keeps_a_second_runner_out_until_it_ends(store: Store) -> None:
-    assert state.claim(store, "p1", "a", NOW, LEASE)
-    assert not state.claim(store, "p1", "b", NOW + timedelta(seconds=30), LEASE)
-    assert state.claim(store, "p1", "a", NOW + timedelta(seconds=30), LEASE)  # renewed
-    assert not state.claim(store, "p1", "b", NOW + timedelta(seconds=80), LEASE)
-    assert state.claim(store, "p1", "b", NOW + timedelta(seconds=91), LEASE)  # a's ended
-    state.release(store, "p1", "a")  # not a's any more: stays b's
-    assert not state.claim(store, "p1", "a", NOW + timedelta(seconds=92), LEASE)
-    state.release(store, "p1", "b")
-    assert state.claim(store, "p1", "a", NOW + timedelta(seconds=93), LEASE)
+    assert leases.claim(store, "p1", "a", NOW, LEASE)
+    assert not leases.claim(store, "p1", "b", NOW + timedelta(seconds=30), LEASE)
+    assert leases.claim(store, "p1", "a", NOW + timedelta(seconds=30), LEASE)  # renewed
+    assert not leases.claim(store, "p1", "b", NOW + timedelta(seconds=80), LEASE)
+    assert leases.claim(store, "p1", "b", NOW + timedelta(seconds=91), LEASE)  # a's ended
+    leases.release(store, "p1", "a")  # not a's any more: stays b's
+    assert not leases.claim(store, "p1", "a", NOW + timedelta(seconds=92), LEASE)
+    leases.release(store, "p1", "b")
+    assert leases.claim(store, "p1", "a", NOW + timedelta(seconds=93), LEASE)
 
 
 def test_many_runners_claiming_at_once_get_one_lease_each_patient(store: Store) -> None:
@@ -134,7 +134,7 @@ def test_many_runners_claiming_at_once_get_one_lease_each_patient(store: Store) 
 
     def runner(name: str) -> None:
         for p in winners:
-            if state.claim(store, p, name, NOW, LEASE):
+            if leases.claim(store, p, name, NOW, LEASE):
                 with lock:
                     winners[p].append(name)
 

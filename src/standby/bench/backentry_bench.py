@@ -14,8 +14,9 @@ Figures:
 * the time to file 4 weeks of a 300-bed hospital (168,000 entries at 20 entries per patient
   a day), projected from the measured entries/s. Goal: under 1 hour.
 * the same journal again (a third of the patients) with 20 % of the EHR's answers failing
-  (503, 429, connection resets) and the runner process SIGKILLed 5 times before a last
-  run finishes: duplicates and lost resources at the EHR (each identifier searched). Goal: 0.
+  (503, 429, connection resets; 10 ms added to each) and the runner process SIGKILLed 5
+  times, each time after it has started sending, before a last run finishes: duplicates
+  and lost resources at the EHR (each identifier searched). Goal: 0.
 
 Until the journal load simulation of 4 weeks of a 300-bed hospital is merged, the journal
 is this module's smaller one; the projection says what the full size would take.
@@ -41,9 +42,9 @@ from standby.bench.harness import Figure, Progress, benchmark
 from standby.journal import repository
 from standby.journal.entries import Kind
 from standby.journal.fhir_mapping import URI_SYSTEM
-from standby.recovery import execute, state
+from standby.recovery import execute, schema, state
 from standby.recovery.plan import Plan, make_plan
-from standby.store import open_store
+from standby.store import Store, open_store
 from standby.sync.http import FhirClient
 
 FULL_ENTRIES = 300 * 28 * 20  # 4 weeks of a 300-bed hospital, 20 entries a patient a day
@@ -53,7 +54,7 @@ HOSPITAL_AT = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
 _SERVE = """
 import sys, time
 from standby.sim.server import run_in_thread
-from standby.store import open_store
+from standby.store import Store, open_store
 base, handle = run_in_thread(open_store(db=sys.argv[1]), change_rate=0)
 print(base, handle.admin_url, flush=True)
 while True:
@@ -64,7 +65,7 @@ _RUN = """
 import sys
 from datetime import timedelta
 from standby.recovery import execute
-from standby.store import open_store
+from standby.store import Store, open_store
 from standby.sync.http import FhirClient, RetryPolicy
 store = open_store(db=sys.argv[1])
 regs = sys.argv[3].split(",") if sys.argv[3] else []
@@ -231,6 +232,16 @@ def _filed(folder: Path, patients: int, hours: float, progress: Progress) -> lis
     ]
 
 
+def _sent(store: Store) -> int:
+    """Entries marked sent or confirmed so far (read beside the runner)."""
+    schema.ensure(store)
+    with store.read_transaction() as db:
+        rows = db.query(
+            "SELECT count(*) FROM recovery_events WHERE to_status IN ('sent', 'confirmed')"
+        )
+    return int(rows[0][0])
+
+
 def _faults_and_kills(
     folder: Path, patients: int, hours: float, progress: Progress
 ) -> list[Figure]:
@@ -241,16 +252,25 @@ def _faults_and_kills(
     kills = runs = 0
     start = time.perf_counter()
     try:
-        ehr.faults(error_rate=0.2)
-        while kills < 5 and runs < 15:
-            progress.step(f"20 % failing answers: run {runs + 1}, {kills} kills so far")
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            runs += 1
-            time.sleep(rng.uniform(1.0, 3.0))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                kills += 1
-            proc.wait()
+        ehr.faults(error_rate=0.2, latency_ms=10)
+        watch = open_store(db=db)
+        try:
+            while kills < 5 and runs < 25:
+                progress.step(f"20 % failing answers: run {runs + 1}, {kills} kills so far")
+                before = _sent(watch)
+                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                runs += 1
+                # killed at some point after it has started sending
+                while proc.poll() is None and _sent(watch) <= before:
+                    time.sleep(0.02)
+                time.sleep(rng.uniform(0.0, 0.5))
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGKILL)
+                    kills += 1
+                proc.wait()
+        finally:
+            watch.close()
+        ehr.faults(latency_ms=0)
         code = 1
         while code != 0 and runs < 40:
             progress.step(f"20 % failing answers: finishing (run {runs + 1})")
@@ -284,6 +304,7 @@ def _faults_and_kills(
             duplicated == 0,
         ),
         Figure("20 % failing, kills: lost", lost, "resources", "0", lost == 0),
+        Figure("20 % failing: runner SIGKILLed while sending", kills, "times", "5", kills == 5),
         Figure(
             "20 % failing, kills: entries confirmed",
             totals["confirmed"],

@@ -14,10 +14,8 @@ reviewer, or a runner resumed after a kill can never move an entry backwards: a 
 entry is never sent again, a discarded one never filed. Every change is logged in
 `recovery_events` with who made it.
 
-Leases (`claim`): a runner sends a patient's entries only while it holds that patient's
-lease (`recovery_claims`), renewed as it goes; a killed runner's lease ends by itself.
-The EHR's conditional create (`If-None-Exist` on the entry's identifier) is what makes a
-resend harmless; the lease keeps two runners from racing each other in the first place.
+Leases (`leases.py`) keep two runners from sending one patient at the same time; the
+runs (`runs.py`) say when back-entry ran and what it did.
 
 The review queue uses `list_by_status`, `get`, `events` and `set_outcome`; `standby recover
 status` uses `counts` and `timing`.
@@ -524,54 +522,3 @@ def timing(store: Store) -> Timing:
         )
     first, last = rows[0] if rows else (None, None)
     return Timing(parse_instant(first), parse_instant(last))
-
-
-# ---- leases ------------------------------------------------------------------------------
-def claim(store: Store, patient_key: str, holder: str, now: datetime, lease: timedelta) -> bool:
-    """Take (or renew) the lease on a patient's entries until `now + lease`. False while
-    another runner holds a lease that has not ended."""
-    schema.ensure(store)
-    until = instant(now + lease)
-    with store.transaction() as db:
-        if db.execute(
-            "INSERT INTO recovery_claims (patient_key, holder, until) VALUES (?, ?, ?)"
-            " ON CONFLICT (patient_key) DO NOTHING",
-            (patient_key, holder, until),
-        ):
-            return True
-        return bool(
-            db.execute(
-                "UPDATE recovery_claims SET holder = ?, until = ?"
-                " WHERE patient_key = ? AND (holder = ? OR until < ?)",
-                (holder, until, patient_key, holder, instant(now)),
-            )
-        )
-
-
-def release(store: Store, patient_key: str, holder: str) -> None:
-    """Give a lease back (only the holder's own)."""
-    schema.ensure(store)
-    with store.transaction() as db:
-        db.execute(
-            "DELETE FROM recovery_claims WHERE patient_key = ? AND holder = ?",
-            (patient_key, holder),
-        )
-
-
-# ---- runs --------------------------------------------------------------------------------
-def start_run(store: Store, run_id: str, node: str, now: datetime, *, drill: bool) -> None:
-    schema.ensure(store)
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO recovery_runs (run_id, node, started_at, drill) VALUES (?, ?, ?, ?)",
-            (run_id, node, instant(now), 1 if drill else 0),
-        )
-
-
-def finish_run(store: Store, run_id: str, now: datetime, summary: Mapping[str, Any]) -> None:
-    schema.ensure(store)
-    with store.transaction() as db:
-        db.execute(
-            "UPDATE recovery_runs SET finished_at = ?, summary = ? WHERE run_id = ?",
-            (instant(now), orjson.dumps(dict(summary)).decode(), run_id),
-        )
