@@ -81,6 +81,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "journal-load",
         "reschedule",
         "backentry",
+        "backentry-full",
     }
     assert set(load_all()) == benches
     group = typer.main.get_group(app)

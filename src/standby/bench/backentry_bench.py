@@ -25,6 +25,7 @@ is this module's smaller one; the projection says what the full size would take.
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -78,14 +79,17 @@ sys.exit(1 if r.stopped or r.unconfirmed or r.busy_elsewhere else 0)
 
 
 class _Ehr:
-    """The simulated EHR in a child process, over a fresh `ehr.db`."""
+    """The simulated EHR in a child process, over a fresh `ehr.db` (or over `db`, a copy of
+    a generated hospital)."""
 
-    def __init__(self, folder: Path, patients: int) -> None:
-        store = open_store(db=folder / "ehr.db")
-        bj.hospital(store, patients, at=HOSPITAL_AT)
-        store.close()
+    def __init__(self, folder: Path, patients: int, db: Path | None = None) -> None:
+        if db is None:
+            db = folder / "ehr.db"
+            store = open_store(db=db)
+            bj.hospital(store, patients, at=HOSPITAL_AT)
+            store.close()
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _SERVE, str(folder / "ehr.db")],
+            [sys.executable, "-c", _SERVE, str(db)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -327,3 +331,87 @@ def backentry(scale: float, progress: Progress) -> list[Figure]:
         second.mkdir()
         figures += _faults_and_kills(second, max(3, patients // 3), hours, progress)
     return figures
+
+
+def _copy_db(src: Path, dst: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        side = Path(str(src) + suffix)
+        if side.exists():
+            shutil.copy(side, Path(str(dst) + suffix))
+
+
+@benchmark("backentry-full")
+def backentry_full(scale: float, progress: Progress) -> list[Figure]:
+    """Back-entry at the size the issue names: the journal issue's simulation (4 weeks of
+    a 300-bed hospital × scale, `journal.simulate`, built once and cached by
+    `standby bench journal-load`) filed into a simulated EHR that holds the same generated
+    hospital, every downtime registration filed as a new patient; beside the same EHR's
+    plain creates/s, then every identifier searched at the EHR (duplicates, lost)."""
+    from standby.bench.journal_load_bench import _replicas
+    from standby.recovery import facts
+
+    beds = max(10, round(300 * scale))
+    bare, full, count = _replicas(beds, progress)
+    with tempfile.TemporaryDirectory(prefix="standby-bench-backentry-full-") as tmp:
+        folder = Path(tmp)
+        ehr_db, replica_db = folder / "ehr.db", folder / "replica.db"
+        _copy_db(bare, ehr_db)
+        _copy_db(full, replica_db)
+        store = open_store(db=replica_db)
+        entries = facts.journal(store)
+        regs = [e.id for e in entries if e.kind is Kind.REGISTRATION]
+        seen = facts.seen_versions(store, entries)
+        plan = make_plan(entries, seen=seen, decisions=dict.fromkeys(regs), transactions=True)
+        del entries
+        ehr = _Ehr(folder, 0, db=ehr_db)
+        try:
+            progress.step("the EHR's plain creates (baseline)")
+            capacity = _plain_creates(ehr.base, 10.0)
+            progress.step(f"back-entry of {len(plan.steps):,} entries")
+            start = time.perf_counter()
+            with FhirClient(ehr.base, rate=0, concurrency=WORKERS) as client:
+                result = execute.run(
+                    store,
+                    client,
+                    decisions_of=lambda s: dict.fromkeys(regs),
+                    node="bench",
+                    workers=WORKERS,
+                )
+            took = time.perf_counter() - start
+            progress.step("searching every identifier at the EHR")
+            duplicated, lost = _copies(ehr.base, plan)
+        finally:
+            ehr.close()
+            store.close()
+    writes = sum(1 for s in plan.steps for w in s.writes)
+    resources_s = writes / took
+    return [
+        Figure(
+            f"journal entries (4 weeks, {beds} beds, simulated)", count, "entries", "reported", None
+        ),
+        Figure(
+            f"back-entry: {len(plan.steps):,} entries ({writes:,} resources) filed",
+            round(took / 60, 1),
+            "min",
+            "< 60 min",
+            took < 3600 and not result.stopped,
+        ),
+        Figure(
+            "back-entry: resources written and read back per second",
+            round(resources_s, 1),
+            "resources/s",
+            ">= 0.5 × the EHR's plain creates/s",
+            resources_s >= 0.5 * capacity,
+            baseline=round(capacity, 1),
+            baseline_name="the same EHR's plain creates/s (POST /Observation, 4 threads)",
+        ),
+        Figure(
+            "back-entry: entries per second",
+            round(result.confirmed / took, 1),
+            "entries/s",
+            "reported",
+            None,
+        ),
+        Figure("duplicates at the EHR", duplicated, "resources", "0", duplicated == 0),
+        Figure("lost (not at the EHR)", lost, "resources", "0", lost == 0),
+    ]
