@@ -117,3 +117,22 @@ def test_a_drill_wristband_says_drill_as_large_as_a_real_one_says_downtime(
     big = {w for w, h in words if h >= 12}
     assert "DRILL" in big, sorted(big)
     assert "DOWNTIME" not in big  # the real band's label is not on a drill's
+
+
+def test_a_drill_postpones_no_real_surgery(hospital: Hospital) -> None:
+    """A drill practises the downtime: it must not make triage postpone real patients'
+    surgeries (and put them on the call lists) as if the EHR were down."""
+    downtime.declare(
+        hospital.store, MonitorConfig(), "ic", hospital.clock.now, reason="drill", drill=True
+    )
+    c = hospital.login("scheduler")
+    text = html.unescape(c.get("/schedules/triage").text)
+    assert "<td>EHR downtime declared</td>" not in text
+    calls = html.unescape(c.get("/schedules/calls").text)
+    assert "Nobody to call" in calls
+
+
+def test_a_real_downtime_marks_the_ehr_down_for_triage(hospital: Hospital) -> None:
+    downtime.declare(hospital.store, MonitorConfig(), "ic", hospital.clock.now, reason="down")
+    text = html.unescape(hospital.login("scheduler").get("/schedules/triage").text)
+    assert "<td>EHR downtime declared</td>" in text
