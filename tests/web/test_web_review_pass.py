@@ -136,3 +136,24 @@ def test_a_real_downtime_marks_the_ehr_down_for_triage(hospital: Hospital) -> No
     downtime.declare(hospital.store, MonitorConfig(), "ic", hospital.clock.now, reason="down")
     text = html.unescape(hospital.login("scheduler").get("/schedules/triage").text)
     assert "<td>EHR downtime declared</td>" in text
+
+
+def test_a_drills_documentation_pdf_does_not_say_back_entry_will_file_it(
+    hospital: Hospital,
+) -> None:
+    """A drill's entries are never sent to the EHR: the printout must say so, not that
+    back-entry will file them (what a real downtime's printout says)."""
+    downtime.declare(
+        hospital.store, MonitorConfig(), "ic", hospital.clock.now, reason="drill", drill=True
+    )
+    p = clinical.unit_census(hospital.store, hospital.unit_id, hospital.clock.now).patients[0]
+    r = hospital.login("nurse").get(f"/patients/{p.id}/document/print.pdf")
+    assert r.status_code == 200, r.text[:300]
+    text = " ".join(
+        subprocess.run(["pdftotext", "-", "-"], input=r.content, capture_output=True, check=True)
+        .stdout.decode()
+        .split()
+    )
+    assert "never sent to the EHR" in text
+    assert "Back-entry files" not in text
+    assert p.mrn in text  # still the patient's identifiers
