@@ -157,3 +157,15 @@ def test_a_drills_documentation_pdf_does_not_say_back_entry_will_file_it(
     assert "never sent to the EHR" in text
     assert "Back-entry files" not in text
     assert p.mrn in text  # still the patient's identifiers
+
+
+def test_the_gap_list_in_a_drill_does_not_say_nothing_was_declared(hospital: Hospital) -> None:
+    """In a drill, "no downtime has been declared" alone is not true: the drill was; the
+    gap list leaves drills out, and says so."""
+    downtime.declare(
+        hospital.store, MonitorConfig(), "ic", hospital.clock.now, reason="drill", drill=True
+    )
+    c = hospital.login("nurse")
+    for url in ("/recovery/gaps", f"/recovery/gaps/{hospital.unit_id}"):
+        text = html.unescape(c.get(url).text)
+        assert "No downtime has been declared on this Standby (drills are left out)" in text
