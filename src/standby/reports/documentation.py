@@ -54,16 +54,21 @@ def documentation(
     s: PatientSummary,
     entries: Sequence[Entry],
     fate: Mapping[str, tuple[str, Entry]] | None = None,
+    *,
+    drill: bool = False,
 ) -> list[Flowable]:
     """`entries` in the order written; `fate`: the struck ("struck", the strike) and the
-    corrected ("corrected", the correction), by id."""
+    corrected ("corrected", the correction), by id; `drill`: a drill's entries (never
+    sent to the EHR)."""
     fate = fate or {}
     out: list[Flowable] = [
         Marker(context(s, TITLE)),
         para(TITLE, st.H1),
         para(
-            "Entered on Standby while the EHR was down: not yet in the EHR. Back-entry files "
-            "each entry once, by the identifier printed under it.",
+            "DRILL: practice entries, kept apart and never sent to the EHR."
+            if drill
+            else "Entered on Standby while the EHR was down: not yet in the EHR. Back-entry "
+            "files each entry once, by the identifier printed under it.",
             st.WARN,
         ),
     ]

@@ -126,10 +126,12 @@ def documentation_pdf(
     entries: Sequence[Entry],
     f: Furniture,
     fate: Mapping[str, tuple[str, Entry]] | None = None,
+    *,
+    drill: bool = False,
 ) -> PDF:
     """What was documented on one patient in Standby during the downtime (`fate`: the
-    entries struck or corrected, printed struck through)."""
-    story = documentation(s, entries, fate)
+    entries struck or corrected, printed struck through; `drill`: a drill's)."""
+    story = documentation(s, entries, fate, drill=drill)
     return _build(story, f, title=f"Downtime documentation {s.header.mrn}")
 
 

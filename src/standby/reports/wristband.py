@@ -1,7 +1,8 @@
 """The wristband label of a patient registered while the EHR is down (a PDF).
 
 One strip, sized for a wristband label insert (10 × 1.25 in): "DOWNTIME" white on black,
-so that no one takes it for an EHR band; the patient's name, birth date and sex; the
+so that no one takes it for an EHR band ("DRILL" / "NOT A REAL BAND" on a drill's, so
+that no one puts it on a real patient); the patient's name, birth date and sex; the
 downtime MRN as text and as a Code 128 barcode (what ward scanners read), the downtime
 encounter number, and when and where it was registered. Two identical strips on the
 page: one for the wrist, one spare for the chart. Bedside checks read the MRN from the
@@ -35,6 +36,7 @@ class Wristband:
     encounter: str  # the downtime encounter number
     registered: str  # "Registered 30 Nov 02:14 during EHR downtime"
     where: str  # "4W 412-B", "ED"
+    drill: bool = False
 
 
 def _fit(text: str, font: str, size: float, width: float) -> float:
@@ -53,9 +55,11 @@ def _strip(c: canvas.Canvas, w: Wristband, y: float) -> None:
     c.rect(0.25 * inch, y, 1.55 * inch, STRIP_H, stroke=0, fill=1)
     c.setFillColor(colors.white)
     c.setFont(st.BOLD, 17)
-    c.drawCentredString(1.025 * inch, y + STRIP_H / 2 + 2, "DOWNTIME")
+    c.drawCentredString(1.025 * inch, y + STRIP_H / 2 + 2, "DRILL" if w.drill else "DOWNTIME")
     c.setFont(st.BOLD, 7.5)
-    c.drawCentredString(1.025 * inch, y + STRIP_H / 2 - 12, "NOT IN THE EHR")
+    c.drawCentredString(
+        1.025 * inch, y + STRIP_H / 2 - 12, "NOT A REAL BAND" if w.drill else "NOT IN THE EHR"
+    )
     c.setFillColor(colors.black)
     x = 1.95 * inch
     text_w = 3.9 * inch

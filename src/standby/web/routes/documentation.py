@@ -444,7 +444,8 @@ def print_documentation(pr: PageRequest) -> Response:
     entries = [e for e in written if e.kind is not Kind.STRIKE]
     pr.audit("print", pid, f"downtime documentation ({len(entries)} entries)")
     fate = {k: (f.how, f.by) for k, f in corrections.history(written).items()}
-    pdf = render.documentation_pdf(s, entries, printing.furniture(pr, s.header.unit), fate)
+    f = printing.furniture(pr, s.header.unit)
+    pdf = render.documentation_pdf(s, entries, f, fate, drill=drill)
     return printing.pdf_response(pdf, f"downtime-documentation-{s.header.mrn or pid}.pdf")
 
 

@@ -30,6 +30,7 @@ from standby.recovery.gaps import PatientGaps, Policy, gaps
 from standby.settings import Settings, standard_times
 from standby.store.base import Store
 from standby.web import access
+from standby.web.audit import spreadsheet_safe
 from standby.web.guard import PageRequest, not_found, page
 
 CSV_HEADER = (
@@ -73,7 +74,8 @@ def unit_gaps(
 
 
 def csv_rows(unit: clinical.Unit, found: Sequence[PatientGaps], tz: object) -> list[list[str]]:
-    """One row per gap (and one per patient with none, saying so)."""
+    """One row per gap (and one per patient with none, saying so); every cell
+    spreadsheet-safe (a name given at a downtime registration is the patient's words)."""
 
     def t(dt: datetime) -> str:
         return dt.astimezone(tz).isoformat(timespec="minutes")  # type: ignore[arg-type]
@@ -96,7 +98,7 @@ def csv_rows(unit: clinical.Unit, found: Sequence[PatientGaps], tz: object) -> l
             out.append([*who, "dose", "", t(dose.due), f"{dose.medication}: nothing recorded"])
         if g.complete:
             out.append([*who, "none", t(g.on_census[0]), t(g.on_census[1]), "no gap found"])
-    return out
+    return [["" if c is None else spreadsheet_safe(str(c)) for c in row] for row in out]
 
 
 def _when(pr: PageRequest, name: str) -> datetime | None:

@@ -227,6 +227,7 @@ def wristband(pr: PageRequest) -> Response:
         encounter=str(p["encounter_number"]),
         registered=f"Registered {at} during EHR downtime by {entry.author}{drill}",
         where=str(p.get("location_name") or SETTING_LABELS.get(str(p.get("setting")), "")),
+        drill=entry.drill,
     )
     pr.audit("print", entry.patient_id, f"downtime wristband {p['mrn']}")
     return printing.pdf_response(wristband_pdf(band), f"downtime-wristband-{p['mrn']}.pdf")

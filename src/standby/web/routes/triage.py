@@ -32,7 +32,8 @@ def rules_of(pr: PageRequest) -> Rules:
 
 
 def systems_seen(store: Store) -> SystemsSeen:
-    """What the monitor sees now: failed probes, probes that reported, EHR downtime."""
+    """What the monitor sees now: failed probes, probes that reported, EHR downtime (a
+    real one: a drill postpones no real patient's surgery, nor puts them on a call list)."""
     try:
         latest = probes.latest(store)
     except Exception:  # the monitor's tables are not there: nothing reported
@@ -41,7 +42,7 @@ def systems_seen(store: Store) -> SystemsSeen:
     return SystemsSeen(
         failed=frozenset(p.probe for p in latest if p.outcome == "failed"),
         reported=frozenset(p.probe for p in latest),
-        ehr_down=bool(status and status.in_downtime),
+        ehr_down=bool(status and status.in_downtime and not status.drill),
     )
 
 
