@@ -46,21 +46,27 @@ def _replicas(beds: int, progress: Progress) -> tuple[Path, Path, int]:
 
     src = cached_replica(CACHE, beds, progress, now=NOW)
     base = src.parent
-    bare, full = base / "bare.db", base / f"journal-{WEEKS}w-seed{SEED}.db"
+    # named by the journal's schema version: a copy built by an older tree is copied
+    # and migrated, never migrated in place (another tree may still read it)
+    version = f"-j{max(m.version for m in schema.MIGRATIONS)}"
+    bare, full = base / f"bare{version}.db", base / f"journal-{WEEKS}w-seed{SEED}{version}.db"
+    older = {bare: base / "bare.db", full: base / f"journal-{WEEKS}w-seed{SEED}.db"}
     count = base / f"journal-{WEEKS}w-seed{SEED}.count"
     for db, fill in ((bare, False), (full, True)):
         if db.is_file() and (not fill or count.is_file()):
             continue
-        progress.step(f"copying the replica to {db.name}")
+        reuse = older[db].is_file() and (not fill or count.is_file())
+        origin = older[db] if reuse else src
+        progress.step(f"copying {origin.name} to {db.name}")
         tmp = db.with_suffix(".tmp")
         for suffix in ("", "-wal", "-shm"):
-            side = Path(str(src) + suffix)
+            side = Path(str(origin) + suffix)
             if side.exists():
                 shutil.copy(side, Path(str(tmp) + suffix))
         store = open_store(db=tmp)
         try:
             schema.ensure(store)
-            if fill:
+            if fill and not reuse:
                 progress.step(f"simulating {WEEKS} weeks of downtime documentation")
                 n = simulate.load(
                     store, simulate.simulate(store, weeks=WEEKS, beds=None, seed=SEED, end=NOW)
