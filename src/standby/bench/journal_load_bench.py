@@ -12,11 +12,14 @@ the same noise of a shared machine:
 * census of the unit nearest 40 beds (`clinical.unit_census`, every row built), p95 of 40;
 * first view: a new store object and a new summary cache (`ReadCache`, as a freshly
   started viewer has), then the census once and 20 patients' summaries once each; p95
-  over 10 rounds.
+  over 10 rounds;
+* the pages the nurse sees: the viewer's summary page (200 views) and census page (40)
+  served in-process over HTTP (ASGI), every view built, a downtime declared on both
+  replicas, rounds alternating between them.
 
 Goal: with the journal, no worse than 1.2× the baseline. The hospital and both replicas
-are built once per size into `.cache/bench-journal-load/` and reused. The read model is
-timed directly (no HTTP, no templates): what the journal adds is in it.
+are built once per size into `.cache/bench-journal-load/` and reused (named by the
+journal's schema version). The read model is timed directly, then the pages over HTTP.
 """
 
 from __future__ import annotations
@@ -46,21 +49,27 @@ def _replicas(beds: int, progress: Progress) -> tuple[Path, Path, int]:
 
     src = cached_replica(CACHE, beds, progress, now=NOW)
     base = src.parent
-    bare, full = base / "bare.db", base / f"journal-{WEEKS}w-seed{SEED}.db"
+    # named by the journal's schema version: a copy built by an older tree is copied
+    # and migrated, never migrated in place (another tree may still read it)
+    version = f"-j{max(m.version for m in schema.MIGRATIONS)}"
+    bare, full = base / f"bare{version}.db", base / f"journal-{WEEKS}w-seed{SEED}{version}.db"
+    older = {bare: base / "bare.db", full: base / f"journal-{WEEKS}w-seed{SEED}.db"}
     count = base / f"journal-{WEEKS}w-seed{SEED}.count"
     for db, fill in ((bare, False), (full, True)):
         if db.is_file() and (not fill or count.is_file()):
             continue
-        progress.step(f"copying the replica to {db.name}")
+        reuse = older[db].is_file() and (not fill or count.is_file())
+        origin = older[db] if reuse else src
+        progress.step(f"copying {origin.name} to {db.name}")
         tmp = db.with_suffix(".tmp")
         for suffix in ("", "-wal", "-shm"):
-            side = Path(str(src) + suffix)
+            side = Path(str(origin) + suffix)
             if side.exists():
                 shutil.copy(side, Path(str(tmp) + suffix))
         store = open_store(db=tmp)
         try:
             schema.ensure(store)
-            if fill:
+            if fill and not reuse:
                 progress.step(f"simulating {WEEKS} weeks of downtime documentation")
                 n = simulate.load(
                     store, simulate.simulate(store, weeks=WEEKS, beds=None, seed=SEED, end=NOW)
@@ -162,6 +171,9 @@ def journal_load_bench(scale: float, progress: Progress) -> list[Figure]:
             finally:
                 store.close()
 
+    progress.step("the summary page and the census page over HTTP (in-process)")
+    pages = _pages((bare_db, full_db), unit.id, sample)
+
     n = len(census.beds)
     return [
         Figure("journal entries (4 weeks, simulated)", float(entries), "entries", "reported", None),
@@ -190,4 +202,50 @@ def journal_load_bench(scale: float, progress: Progress) -> list[Figure]:
             95,
             True,
         ),
+        _figure("summary PAGE p50 over HTTP, every view built", *pages["summary"], 50, False),
+        _figure("summary PAGE p95 over HTTP, every view built", *pages["summary"], 95, True),
+        _figure(f"census PAGE of the {n}-bed unit p50 over HTTP", *pages["census"], 50, False),
+        _figure(f"census PAGE of the {n}-bed unit p95 over HTTP", *pages["census"], 95, True),
     ]
+
+
+def _pages(
+    dbs: tuple[Path, Path], unit_id: str, sample: list[str]
+) -> dict[str, tuple[list[float], list[float]]]:
+    """What the nurse sees: the viewer's summary and census pages served in-process
+    (server time, as `standby bench web` measures it), its clock at NOW, a downtime
+    declared on both replicas (the summary lists Standby's recent entries), every view
+    built (no summary cache). Rounds alternate between the two replicas."""
+    from datetime import timedelta
+
+    from standby.accounts import users
+    from standby.bench.web_bench import PASSWORD, _ServerTimer
+    from standby.monitor import downtime
+    from standby.monitor.config import MonitorConfig
+    from standby.monitor.status import current_status
+    from standby.settings import load_settings
+    from standby.store import open_store
+    from standby.web.app import create_app
+
+    stores = [open_store(db=db) for db in dbs]
+    try:
+        servers = []
+        for db, store in zip(dbs, stores, strict=True):
+            users.add_user(store, "bench", PASSWORD, role="physician", units=["*"], now=NOW)
+            if not current_status(store).in_downtime:
+                start = NOW - timedelta(weeks=WEEKS)
+                downtime.declare(store, MonitorConfig(), "bench", start, reason="bench")
+            settings = load_settings(db=db, summary_cache_seconds=0)
+            servers.append(_ServerTimer(create_app(settings, store, clock=lambda: NOW)))
+        out: dict[str, tuple[list[float], list[float]]] = {"summary": ([], []), "census": ([], [])}
+        for k in (0, 1):  # warm both alike
+            servers[k].run([f"/units/{unit_id}"] + [f"/patients/{p}" for p in sample[:20]])
+        for r in range(10):
+            for k in (0, 1) if r % 2 == 0 else (1, 0):
+                paths = [f"/patients/{p}" for p in sample[r * 20 : (r + 1) * 20]]
+                out["summary"][k].extend(servers[k].run(paths))
+                out["census"][k].extend(servers[k].run([f"/units/{unit_id}"] * 4))
+        return out
+    finally:
+        for store in stores:
+            store.close()

@@ -18,6 +18,8 @@ whole replica.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -106,31 +108,102 @@ class Placement:
     disposition: str = ""  # a discharge's
 
 
+def _placement(pid: str, entries: Sequence[Entry]) -> Placement | None:
+    standing = [e for e in repository.in_effect(entries) if e.kind in ADT_KINDS]
+    if not standing:
+        return None
+    last = standing[-1]
+    loc = None if last.kind is Kind.DISCHARGE else last.payload.get("location_id") or None
+    disposition = str(last.payload.get("disposition") or "")
+    return Placement(pid, loc, last.kind, last.performed_at, last.id, disposition)
+
+
+_PLACING = tuple(k.value for k in (*ADT_KINDS, Kind.STRIKE))
+_MARKS = ", ".join("?" * len(_PLACING))
+
+
+class _Placements:
+    """One store's placements (drill or real), kept up to date by journal seq: the
+    journal is append-only, so only the entries written since the last read are read,
+    and only their patients' placements computed again. The count of the entries read
+    (index only) catches one that committed late with a lower seq (concurrent writers
+    on PostgreSQL): then everything is read again."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.count = 0
+        self.entries: dict[str, list[Entry]] = {}
+        self.placed: dict[str, Placement] = {}
+
+    def refresh(self, db: Any, drill: int) -> dict[str, Placement]:
+        new = db.query(
+            f"SELECT seq, {repository.COLUMNS} FROM journal_entries"
+            f" WHERE kind IN ({_MARKS}) AND drill = ? AND seq > ? ORDER BY seq",
+            (*_PLACING, drill, self.seq),
+        )
+        total = int(
+            db.query(
+                f"SELECT count(*) FROM journal_entries WHERE kind IN ({_MARKS}) AND drill = ?",
+                (*_PLACING, drill),
+            )[0][0]
+        )
+        if total != self.count + len(new):  # one came late, below our seq: read all
+            self.seq, self.count, self.entries, self.placed = 0, 0, {}, {}
+            return self.refresh(db, drill)
+        touched: set[str] = set()
+        for r in new:
+            e = repository.entry_of(r[1:])
+            self.entries.setdefault(e.patient_id, []).append(e)
+            touched.add(e.patient_id)
+            self.seq = max(self.seq, int(r[0]))
+        self.count = total
+        if touched:
+            placed = dict(self.placed)  # a new dict: one handed out before never changes
+            for pid in touched:
+                got = _placement(pid, self.entries[pid])
+                if got is None:
+                    placed.pop(pid, None)
+                else:
+                    placed[pid] = got
+            self.placed = placed
+        return self.placed
+
+
+_kept: weakref.WeakKeyDictionary[Store, dict[bool, _Placements]] = weakref.WeakKeyDictionary()
+_kept_lock = threading.Lock()
+
+
 def placements(store: Store, *, drill: bool = False) -> dict[str, Placement]:
     """Every patient the journal has admitted, moved, discharged or registered (what
-    stands of it), with where it last put them. Drill entries only with `drill`."""
+    stands of it), with where it last put them. Drill entries only with `drill`. Kept per
+    store object and read incrementally (only the entries written since the last call);
+    equal to `placements_recomputed`. The dict returned is shared: do not change it."""
     schema.ensure(store)
-    kinds = tuple(k.value for k in (*ADT_KINDS, Kind.STRIKE))
-    marks = ", ".join("?" * len(kinds))
+    with _kept_lock:
+        kept = _kept.setdefault(store, {}).setdefault(drill, _Placements())
+    with kept.lock, store.read_transaction() as db:
+        return kept.refresh(db, 1 if drill else 0)
+
+
+def placements_recomputed(store: Store, *, drill: bool = False) -> dict[str, Placement]:
+    """`placements` from every entry, nothing kept (what the kept one must equal)."""
+    schema.ensure(store)
     sql = (
-        f"SELECT {repository.COLUMNS} FROM journal_entries WHERE kind IN ({marks})"
+        f"SELECT {repository.COLUMNS} FROM journal_entries WHERE kind IN ({_MARKS})"
         " AND drill = ? ORDER BY seq"
     )
     with store.read_transaction() as db:
-        rows = db.query(sql, (*kinds, 1 if drill else 0))
+        rows = db.query(sql, (*_PLACING, 1 if drill else 0))
     by_patient: dict[str, list[Entry]] = {}
     for r in rows:
         e = repository.entry_of(r)
         by_patient.setdefault(e.patient_id, []).append(e)
     out: dict[str, Placement] = {}
     for pid, entries in by_patient.items():
-        standing = [e for e in repository.in_effect(entries) if e.kind in ADT_KINDS]
-        if not standing:
-            continue
-        last = standing[-1]
-        loc = None if last.kind is Kind.DISCHARGE else last.payload.get("location_id") or None
-        disposition = str(last.payload.get("disposition") or "")
-        out[pid] = Placement(pid, loc, last.kind, last.performed_at, last.id, disposition)
+        got = _placement(pid, entries)
+        if got is not None:
+            out[pid] = got
     return out
 
 

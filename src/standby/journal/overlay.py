@@ -13,9 +13,13 @@ has a local id (`journal-<uuid>`, never an EHR id) and is tagged `downtime` in
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+
+import orjson
 
 from standby.clock import instant
 from standby.fhir.sections import NOTES_SHOWN
@@ -23,7 +27,7 @@ from standby.journal import adt
 from standby.journal.adt import local_id
 from standby.journal.entries import VITALS, Entry, Kind
 from standby.journal.fhir_mapping import DOWNTIME_TAG, JOURNAL_ID_PREFIX, Subject, to_fhir
-from standby.journal.repository import in_effect
+from standby.journal.repository import as_row, in_effect
 
 JSON = dict[str, Any]
 # the kinds whose resources the read model shows beside the replica's (admissions,
@@ -82,15 +86,62 @@ def as_resources(
         wanted = [e for e in wanted if for_census_row(e)]
     out: list[JSON] = []
     for e in wanted:
-        for r in to_fhir(e, Subject.local(e)):
-            r["id"] = local_id(r)
-            r["meta"] = {
-                **r.get("meta", {}),
-                "versionId": "1",
-                "lastUpdated": instant(e.recorded_at),
-            }
-            out.append(r)
+        out += resources_of(e)
     return out
+
+
+CONVERTED_KEPT = 16384  # entries whose resources are kept (as JSON text), newest used
+
+
+class _Converted:
+    """The resources of each entry, kept as JSON text: an entry never changes (the
+    journal is append-only), so a view parses its resources instead of building them
+    again. Keyed by the whole stored row (`repository.as_row`), so two entries that
+    differ in anything are never confused."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.lock = threading.Lock()
+        self.kept: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+
+    def get(self, e: Entry) -> list[JSON]:
+        key = as_row(e)
+        with self.lock:
+            raw = self.kept.get(key)
+            if raw is not None:
+                self.kept.move_to_end(key)
+        if raw is not None:
+            got: list[JSON] = orjson.loads(raw)
+            return got
+        made = _convert(e)
+        raw = orjson.dumps(made)
+        if orjson.loads(raw) == made:  # only what reads back the same is kept
+            with self.lock:
+                self.kept[key] = raw
+                while len(self.kept) > self.size:
+                    self.kept.popitem(last=False)
+        return made
+
+
+def _convert(e: Entry) -> list[JSON]:
+    out = []
+    for r in to_fhir(e, Subject.local(e)):
+        r["id"] = local_id(r)
+        r["meta"] = {
+            **r.get("meta", {}),
+            "versionId": "1",
+            "lastUpdated": instant(e.recorded_at),
+        }
+        out.append(r)
+    return out
+
+
+_converted = _Converted(CONVERTED_KEPT)
+
+
+def resources_of(e: Entry) -> list[JSON]:
+    """The FHIR resources of one entry with local ids (new objects at every call)."""
+    return _converted.get(e)
 
 
 def with_journal(

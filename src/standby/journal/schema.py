@@ -80,6 +80,12 @@ MIGRATIONS: list[Migration] = [
         " CREATE INDEX journal_entries_corrections ON journal_entries (patient_id)"
         " WHERE corrects IS NOT NULL",
     ),
+    Migration(
+        7,
+        "journal entries by kind (the census reads the admissions, transfers, discharges,"
+        " registrations and strikes of weeks of entries)",
+        "CREATE INDEX journal_entries_kind ON journal_entries (kind, drill, seq)",
+    ),
 ]
 
 _ready: weakref.WeakSet[Store] = weakref.WeakSet()

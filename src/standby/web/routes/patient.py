@@ -10,6 +10,8 @@ them; ids in URLs are easy to walk); after a stated reason, the summary.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -18,6 +20,7 @@ from standby.accounts.roles import Permission, can
 from standby.fhir.observations import VITAL_RANGES
 from standby.fhir.summary_model import VITAL_COLUMNS
 from standby.journal import repository as journal
+from standby.journal.entries import Entry
 from standby.journal.overlay import LISTED
 from standby.web import access, charting, charts, header
 from standby.web.guard import PageRequest, not_found, page
@@ -45,6 +48,13 @@ def _chart(summary: clinical.PatientSummary) -> str:
 
 NO_PATIENT = "Standby holds no patient with this id."
 
+RECENT = timedelta(hours=48)  # the summary lists entries done or entered this recently
+
+
+def recent(e: Entry, now: datetime) -> bool:
+    """Whether the summary lists the entry (the documentation page lists them all)."""
+    return max(e.performed_at, e.recorded_at) >= now - RECENT
+
 
 @page(Permission.SUMMARY)
 def summary_page(pr: PageRequest) -> Response:
@@ -61,18 +71,22 @@ def summary_page(pr: PageRequest) -> Response:
     status = header.downtime_status(pr.web.store)
     open_for_documenting = status is not None and status.in_downtime
     entries = []
+    older = 0
     if open_for_documenting:
         assert status is not None
-        entries = [
+        standing = [
             e
             for e in journal.in_effect(journal.for_patient(pr.web.store, pid, drill=status.drill))
             if e.kind in LISTED
         ]
-        entries.reverse()
+        entries = [e for e in reversed(standing) if recent(e, pr.now)]
+        older = len(standing) - len(entries)
     return pr.render(
         "patient.html",
         {
             "entries": entries,
+            "older": older,
+            "recent_hours": int(RECENT.total_seconds() // 3600),
             "saved": "",
             "drill": bool(status and status.drill),
             "document_url": documentation.document_url(pid)
