@@ -129,6 +129,13 @@ def _patient(pr: PageRequest, pid: str) -> tuple[str, str, str]:
     )
 
 
+def _version(pr: PageRequest, appointment_id: str) -> str | None:
+    """The Appointment's version in the replica now: the one the proposal was made from,
+    and the one write-back sends `If-Match` on."""
+    sr = pr.web.store.read("Appointment", appointment_id)
+    return sr.version_id if sr is not None and not sr.deleted else None
+
+
 def _accept(pr: PageRequest, rp: ReplicaProblem, context: dict[str, object]) -> Response:
     """Store the ticked placements, after checking them against what is booked now."""
     chosen: dict[str, Placement] = {}
@@ -165,6 +172,7 @@ def _accept(pr: PageRequest, rp: ReplicaProblem, context: dict[str, object]) -> 
                 rp.items[pl.case].provider.id,
                 rp.at(pl.start),
                 rp.at(pl.end),
+                _version(pr, pl.case),
             )
             for pl in chosen.values()
         ],
