@@ -29,7 +29,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 import httpx
@@ -39,7 +39,7 @@ from standby import clock
 from standby.clock import parse_instant
 from standby.recovery import leases, state
 from standby.recovery.answers import ANSWERS, CONFLICT_STATUSES, FHIR_JSON, outcome_of
-from standby.recovery.state import Enrolment, Status, Written
+from standby.recovery.state import BackEntry, Enrolment, Status, Written
 from standby.store.base import Store
 from standby.sync.auth import AuthError
 from standby.sync.http import FhirClient, SourceError
@@ -386,6 +386,53 @@ class AppointmentWriter:
             outcome=out,
         )
         result.rejected.append(r.key)
+
+
+def target_of(b: BackEntry) -> str | None:
+    """The Appointment a rebooking item updates ("Appointment/123"), for the review queue
+    to read beside a conflict; None for other kinds."""
+    if b.kind != KIND:
+        return None
+    if b.written:
+        return b.written[0].reference
+    proposed = (b.outcome or {}).get("proposed") or {}
+    ref = proposed.get("appointment")
+    return str(ref) if ref else None
+
+
+def describe(b: BackEntry, zone: tzinfo) -> str:
+    """The scheduler's proposal in words, times in the hospital's zone (the review
+    queue's line), from what a conflict keeps."""
+    proposed = (b.outcome or {}).get("proposed") or {}
+    if not proposed:
+        return "A rebooked appointment accepted by a scheduler (see the rebooking page)."
+    start = parse_instant(proposed.get("start"))
+    end = parse_instant(proposed.get("end"))
+    when = (
+        f"{start.astimezone(zone):%a %d %b %Y %H:%M}–{end.astimezone(zone):%H:%M}"
+        if start and end
+        else "time not kept"
+    )
+    room = proposed.get("location") or "room unchanged"
+    now = (b.outcome or {}).get("ehrNow") or {}
+    at_ehr = ""
+    if now:
+        s_now = parse_instant(now.get("start")) if now.get("start") else None
+        e_now = parse_instant(now.get("end")) if now.get("end") else None
+        at_ehr = (
+            f"; the EHR has now version {now.get('versionId') or 'not stated'}, "
+            f"status {now.get('status') or 'not stated'}, "
+            + (
+                f"{s_now.astimezone(zone):%a %d %b %Y %H:%M}–{e_now.astimezone(zone):%H:%M}"
+                if s_now and e_now
+                else "no time recorded"
+            )
+            + f", {now.get('location') or 'no room recorded'}"
+        )
+    return (
+        f"{proposed.get('appointment')}: proposed {when} in {room} (from version "
+        f"{proposed.get('fromVersion') or 'not recorded'}){at_ehr}."
+    )
 
 
 def statuses(store: Store, keys: Sequence[str]) -> dict[str, Status]:
