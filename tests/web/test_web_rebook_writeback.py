@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from standby.accounts import users
 from standby.clock import parse_instant
 from standby.monitor import downtime, probes, schema
 from standby.monitor.config import MonitorConfig
@@ -25,33 +22,12 @@ from standby.monitor.state import Health
 from standby.recovery import appointments, state
 from standby.recovery.state import Status
 from standby.schedule import repository as repo
-from standby.settings import Settings
-from standby.sim.server import ServerHandle, run_in_thread
-from standby.store import Store, open_store
-from support.web_site import PASSWORD, Hospital, _copy_db, _hospital_over, csrf_of
+from standby.sim.server import ServerHandle
+from standby.store import Store
+from support import rebook_ehr
+from support.web_site import Hospital, csrf_of
 
-
-@pytest.fixture
-def hospital_and_ehr(
-    hospital_db: Path, tmp_path: Path
-) -> Iterator[tuple[Hospital, Store, ServerHandle]]:
-    """The replica and the EHR start as the same hospital (the same versions)."""
-    _copy_db(hospital_db, tmp_path / "ehr.db")
-    _copy_db(hospital_db, tmp_path / "replica.db")
-    ehr = open_store(db=tmp_path / "ehr.db")
-    base, handle = run_in_thread(ehr, change_rate=0)
-    store = open_store(db=tmp_path / "replica.db")
-    settings = Settings(db=tmp_path / "replica.db", source_url=base, recovery_rate=0)
-    h = _hospital_over(store, settings)
-    users.add_user(
-        store, "him", PASSWORD, role="health-information", units=["*"], display_name="Him"
-    )
-    try:
-        yield h, ehr, handle
-    finally:
-        handle.stop()
-        store.close()
-        ehr.close()
+hospital_and_ehr = rebook_ehr.hospital_and_ehr
 
 
 def _imaging_down(h: Hospital) -> None:
