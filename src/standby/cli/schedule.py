@@ -240,6 +240,63 @@ def rebook_cmd(
             )
 
 
+@schedule_app.command("writeback")
+def writeback_cmd(
+    db: Path | None = DB,
+    database_url: str | None = URL,
+    source: str | None = typer.Option(
+        None, "--source", help="FHIR base URL of the EHR (default: STANDBY_SOURCE_URL)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Write the accepted rebookings to the EHR as Appointment updates (If-Match on the
+    version each was proposed from), exactly once; only after the incident commander has
+    ended the downtime. Conflicts go to the review queue. Exit 0 done, 1 the EHR stopped
+    answering (run again), 2 may not start yet or bad usage, 3 credentials refused."""
+    from standby import clock
+    from standby.cli.recover import _client, _settings, may_start, node_name
+    from standby.cli.replica import open_replica
+    from standby.recovery import appointments
+    from standby.schedule import repository as repo
+
+    settings = _settings(db, database_url, source)
+    if not settings.source_url:
+        typer.echo("error: no EHR: pass --source URL or set STANDBY_SOURCE_URL", err=True)
+        raise typer.Exit(2)
+    store = open_replica(settings)
+    try:
+        why = may_start(store, drill=False)
+        if why:
+            typer.echo(f"error: {why}", err=True)
+            raise typer.Exit(2)
+        try:
+            client = _client(settings)
+        except ValueError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from e
+        with client:
+            result = appointments.write_back(
+                store,
+                client,
+                repo.to_write_back(store),
+                node=node_name(settings),
+                on_confirmed=lambda r: repo.mark_written_back(store, r.seq, clock.now()),
+            )
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(result.as_json()))
+    else:
+        typer.echo(
+            f"write-back {result.run_id}: {len(result.confirmed)} confirmed, "
+            f"{len(result.conflict)} conflict (review queue), {len(result.rejected)} rejected; "
+            f"{result.sent} update(s) sent"
+        )
+    if result.stopped:
+        typer.echo(f"stopped: {result.stopped} — run it again", err=True)
+        raise typer.Exit(3 if "credentials" in result.stopped else 1)
+
+
 def _when(text: str | None, tz: tzinfo) -> datetime | None:
     if not text:
         return None

@@ -28,7 +28,7 @@ from typing import Any
 
 from standby.journal import repository as journal
 from standby.journal.entries import Entry, Kind, make_entry
-from standby.recovery import facts, state
+from standby.recovery import appointments, facts, state
 from standby.recovery.plan import SEEN_VERSION_KEY, UPDATES, Step, make_plan
 from standby.recovery.state import BackEntry, Status, TransitionRefused
 from standby.store.base import Store
@@ -59,7 +59,7 @@ class Item:
         """The EHR resource an update of this entry changes ("Encounter/123"), the one to
         fetch beside a conflict; None for entries that create resources."""
         if self.step is None:
-            return None
+            return appointments.target_of(self.backentry)
         for w in self.step.writes:
             if w.method == "PUT" and not w.is_provenance and w.target:
                 return w.target if not w.target.startswith("urn:") else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from standby.clock import instant, parse_instant
@@ -239,6 +239,18 @@ class AcceptedPlacement:
     provider_id: str
     start: datetime
     end: datetime
+    #: the Appointment's versionId in the replica when the placement was accepted (the
+    #: version write-back sends `If-Match` on); None: the replica's copy had none
+    base_version: str | None = None
+    # the row, once stored (not part of what was placed: equality ignores them)
+    seq: int = field(default=0, compare=False)
+    accepted_at: datetime | None = field(default=None, compare=False)
+    written_back_at: datetime | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        """This acceptance's id in back-entry (docs/schedule.md#write-back)."""
+        return f"appointment-rebook:{self.seq}"
 
 
 def accept(
@@ -251,7 +263,8 @@ def accept(
         for p in placements:
             tx.execute(
                 "INSERT INTO schedule_accepted (proposal, appointment_id, patient_id, room_id,"
-                " provider_id, start_at, end_at, username, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " provider_id, start_at, end_at, username, at, base_version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     p.proposal,
                     p.appointment_id,
@@ -262,6 +275,7 @@ def accept(
                     instant(p.end),
                     username,
                     instant(at),
+                    p.base_version,
                 ),
             )
             n += 1
@@ -269,13 +283,47 @@ def accept(
 
 
 def accepted(store: Store) -> list[AcceptedPlacement]:
+    """Every accepted placement, oldest first."""
     schema.ensure(store)
     with store.read_transaction() as tx:
         rows = tx.query(
             "SELECT proposal, appointment_id, patient_id, room_id, provider_id, start_at,"
-            " end_at FROM schedule_accepted ORDER BY seq"
+            " end_at, base_version, seq, at, written_back_at FROM schedule_accepted ORDER BY seq"
         )
     return [
-        AcceptedPlacement(r[0], r[1], r[2], r[3], r[4], parse_instant(r[5]), parse_instant(r[6]))
+        AcceptedPlacement(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            parse_instant(r[5]),
+            parse_instant(r[6]),
+            r[7],
+            int(r[8]),
+            parse_instant(r[9]),
+            parse_instant(r[10]) if r[10] else None,
+        )
         for r in rows
     ]
+
+
+def to_write_back(store: Store) -> list[AcceptedPlacement]:
+    """What write-back sends: per Appointment, the newest accepted placement (an earlier
+    one was replaced by the scheduler's later decision), unless already written back."""
+    newest: dict[str, AcceptedPlacement] = {}
+    for a in accepted(store):
+        newest[a.appointment_id] = a
+    return [a for a in newest.values() if a.written_back_at is None]
+
+
+def mark_written_back(store: Store, seq: int, at: datetime) -> bool:
+    """The EHR holds this placement (read back): stamp it, once."""
+    schema.ensure(store)
+    with store.transaction() as tx:
+        n = tx.execute(
+            "UPDATE schedule_accepted SET written_back_at = ? WHERE seq = ?"
+            " AND written_back_at IS NULL",
+            (instant(at), seq),
+        )
+    return bool(n)

@@ -65,6 +65,11 @@ MIGRATIONS: list[Migration] = [
         " end_at TEXT NOT NULL, username TEXT NOT NULL, at TEXT NOT NULL,"
         " written_back_at TEXT)",
     ),
+    Migration(
+        5,
+        "the Appointment version each placement was proposed from (write-back's If-Match)",
+        "ALTER TABLE schedule_accepted ADD COLUMN base_version TEXT",
+    ),
 ]
 
 _ready: weakref.WeakSet[Store] = weakref.WeakSet()

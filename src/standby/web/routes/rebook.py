@@ -1,25 +1,33 @@
 """`/schedules/rebook`: new times for the postponed surgeries and visits, proposed by the
 CP-SAT optimizer (beside greedy's figure), shown per room; the scheduler accepts all or
 some. Accepted placements are checked again (no double booking against what is booked
-now) and stored (`schedule_accepted`), each audited `schedule-decision`. Writing them to
-the EHR is the back-entry's job once the EHR is back; it is not wired yet
-(docs/schedule.md#rebooking)."""
+now) and stored (`schedule_accepted`), each audited `schedule-decision`. Once the incident
+commander has ended the downtime, "Send accepted to the EHR" writes them back as Appointment updates
+through back-entry (`recovery.appointments`); the list shows each one's state there
+(docs/schedule.md#write-back)."""
 
 from __future__ import annotations
 
+import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from standby import clock
 from standby.accounts.roles import Permission
 from standby.fhir import display as d
+from standby.monitor.status import current_status
+from standby.recovery import appointments
+from standby.recovery.state import Status
 from standby.schedule import repository as repo
 from standby.schedule.rebook import Placement, greedy, violations
 from standby.schedule.rebook_cpsat import solve
 from standby.schedule.rebook_replica import ReplicaProblem, build, calendar
 from standby.schedule.rules import RulesError
+from standby.sync.http import FhirClient, RetryPolicy
+from standby.sync.runner import settings_auth
 from standby.web.guard import PageRequest, page
 from standby.web.routes.triage import _rules_broken, rules_of, triaged
 
@@ -100,13 +108,102 @@ def rebook(pr: PageRequest) -> Response:
 
 
 def _shown(pr: PageRequest, context: dict[str, object], status: int = 200) -> Response:
-    """The page, with the accepted placements' patients named by two identifiers."""
+    """The page, with the accepted placements' patients named by two identifiers and each
+    one's state in the EHR."""
     accepted = repo.accepted(pr.web.store)
     who = {a.patient_id: _patient(pr, a.patient_id) for a in accepted}
     rooms = {a.room_id: _room(pr, a.room_id) for a in accepted}
+    in_ehr = appointments.statuses(pr.web.store, [a.key for a in accepted])
+    replaced = {a.seq for a in accepted} - {
+        a.seq for a in {x.appointment_id: x for x in accepted}.values()
+    }
+    ehr = {a.seq: _ehr_state(in_ehr.get(a.key), a.seq in replaced) for a in accepted}
     pr.audit_many("schedule", [a.patient_id for a in accepted if a.patient_id], "accepted")
-    context.update(accepted=accepted, who=who, room_names=rooms)
+    context.update(accepted=accepted, who=who, room_names=rooms, ehr=ehr)
+    context.setdefault("sent", None)
     return pr.render("schedule_rebook.html", context, status)
+
+
+def _ehr_state(status: Status | None, replaced: bool) -> str:
+    """accepted / sent / confirmed / conflict … for the page's EHR column."""
+    if status is None:
+        return "replaced by a later acceptance" if replaced else "accepted"
+    return {
+        Status.PENDING: "accepted",
+        Status.SENT: "sent",
+        Status.CONFIRMED: "confirmed",
+        Status.CONFLICT: "conflict",
+        Status.REJECTED: "rejected",
+    }.get(status, status.value)
+
+
+def _why_not_yet(pr: PageRequest) -> str | None:
+    """Why write-back may not start now (the rule of `standby recover run`)."""
+    st = current_status(pr.web.store)
+    if st.state in ("downtime", "recovering"):
+        return (
+            f"The downtime is not over (state: {st.state}): the accepted times are sent "
+            "once the incident commander ends it."
+        )
+    if st.ended_at is None:
+        return (
+            "No downtime has been ended on this replica: the accepted times are sent once "
+            "the incident commander ends one."
+        )
+    return None
+
+
+@page(Permission.TRIAGE)
+def writeback(pr: PageRequest) -> Response:
+    """ "Send accepted to the EHR": the accepted placements as Appointment updates, once."""
+    context: dict[str, object] = {"form": {}, "error": None, "proposal": None, "stored": 0}
+    why = _why_not_yet(pr)
+    settings = pr.web.settings
+    if why is None and not settings.source_url:
+        why = "No EHR is configured (STANDBY_SOURCE_URL): nothing can be sent."
+    if why:
+        context["error"] = why
+        return _shown(pr, context, 409)
+    todo = repo.to_write_back(pr.web.store)
+    try:
+        client = FhirClient(
+            settings.source_url or "",
+            auth=settings_auth(settings),
+            concurrency=1,
+            rate=settings.recovery_rate,
+            timeout=min(settings.sync_timeout_seconds, 15.0),
+            policy=RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=2.0),
+        )
+    except ValueError as e:  # the EHR's credentials are not set up
+        context["error"] = f"Cannot ask the EHR: {e}"
+        return _shown(pr, context, 409)
+    store = pr.web.store
+    with client:
+        result = appointments.write_back(
+            store,
+            client,
+            todo,
+            node=settings.node_name or socket.gethostname(),
+            on_confirmed=lambda r: repo.mark_written_back(store, r.seq, clock.now()),
+        )
+    for key in (*result.confirmed, *result.conflict, *result.rejected):
+        a = next(x for x in todo if x.key == key)
+        pr.audit(
+            "schedule-decision",
+            a.patient_id or None,
+            f"{a.appointment_id}: write-back to the EHR "
+            + (
+                "confirmed"
+                if key in result.confirmed
+                else "conflict"
+                if key in result.conflict
+                else "rejected"
+            ),
+        )
+    context["sent"] = result
+    if result.stopped:
+        context["error"] = f"The EHR stopped answering: {result.stopped}. Send again later."
+    return _shown(pr, context)
 
 
 def _room(pr: PageRequest, key: str) -> str:
@@ -127,6 +224,13 @@ def _patient(pr: PageRequest, pid: str) -> tuple[str, str, str]:
         birth.isoformat() if birth else "DOB unknown",
         d.mrn(p) or "no MRN recorded",
     )
+
+
+def _version(pr: PageRequest, appointment_id: str) -> str | None:
+    """The Appointment's version in the replica now: the one the proposal was made from,
+    and the one write-back sends `If-Match` on."""
+    sr = pr.web.store.read("Appointment", appointment_id)
+    return sr.version_id if sr is not None and not sr.deleted else None
 
 
 def _accept(pr: PageRequest, rp: ReplicaProblem, context: dict[str, object]) -> Response:
@@ -165,6 +269,7 @@ def _accept(pr: PageRequest, rp: ReplicaProblem, context: dict[str, object]) -> 
                 rp.items[pl.case].provider.id,
                 rp.at(pl.start),
                 rp.at(pl.end),
+                _version(pr, pl.case),
             )
             for pl in chosen.values()
         ],
@@ -187,4 +292,7 @@ NAV: list[tuple[str, str, Permission | None]] = []
 
 
 def routes() -> list[BaseRoute]:
-    return [Route("/schedules/rebook", rebook, methods=["GET", "POST"])]
+    return [
+        Route("/schedules/rebook", rebook, methods=["GET", "POST"]),
+        Route("/schedules/rebook/writeback", writeback, methods=["POST"]),
+    ]

@@ -32,7 +32,7 @@ from standby.accounts.roles import Permission
 from standby.journal import repository as journal
 from standby.journal import words
 from standby.journal.entries import EntryError
-from standby.recovery import review, state
+from standby.recovery import appointments, review, state
 from standby.recovery.reconciliation import PatientLabel
 from standby.recovery.state import BackEntry, Status, TransitionRefused
 from standby.reports.pages import HOSPITAL_WIDE
@@ -60,6 +60,7 @@ SECTIONS = (
         "a registrar to decide who the patient is in the EHR (the registrar's page).",
     ),
 )
+REBOOKED = "Rebooked appointment (scheduler's accepted new time)"
 NOT_YOURS = "This entry's patient is outside your units."
 NO_ENTRY = "Back-entry holds no entry with this id."
 
@@ -86,7 +87,9 @@ def _allowed(pr: PageRequest, patient_key: str) -> bool:
     return identity is not None and pr.user.assigned_to(identity.unit_id)
 
 
-def _row(store: Store, b: BackEntry, label: PatientLabel) -> Row:
+def _row(store: Store, b: BackEntry, label: PatientLabel, zone: Any = None) -> Row:
+    if b.kind == appointments.KIND:  # a scheduler's rebooking (docs/schedule.md#write-back)
+        return Row(b, REBOOKED, appointments.describe(b, zone), label, "scheduler")
     e = journal.read(store, b.entry_id)
     return Row(
         b,
@@ -110,7 +113,7 @@ def queue(pr: PageRequest) -> Response:
             if not _allowed(pr, b.patient_key):
                 hidden += 1
                 continue
-            rows.append(_row(store, b, label(b.patient_key)))
+            rows.append(_row(store, b, label(b.patient_key), pr.web.zone))
             patients.add(b.patient_key)
         sections.append((status.value, title, explain, rows))
     pr.audit_many("review", sorted(patients), "review queue")
@@ -176,6 +179,7 @@ def _entry_page(
             seen_version = str((current.resource.get("meta") or {}).get("versionId") or "")
     pr.audit("review", b.patient_key, f"{b.status.value} {entry_id}")
     e = it.entry
+    rebooked = b.kind == appointments.KIND
     return pr.render(
         "review_entry.html",
         {
@@ -183,8 +187,11 @@ def _entry_page(
             "b": b,
             "e": e,
             "label": label,
-            "what": words.what(e) if e else b.kind,
-            "details": words.details(e) if e else "",
+            "what": REBOOKED if rebooked else (words.what(e) if e else b.kind),
+            "details": appointments.describe(b, pr.web.zone)
+            if rebooked
+            else (words.details(e) if e else ""),
+            "rebooked": rebooked,
             "sent": [_pretty(r) for r in it.sent()],
             "outcome": _pretty(b.outcome) if b.outcome else "",
             "target": target,
