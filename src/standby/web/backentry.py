@@ -60,7 +60,14 @@ class Runner:
         if not settings.source_url:
             return "no EHR is configured (STANDBY_SOURCE_URL): back-entry has nowhere to file"
         st = current_status(store)
-        return start.why_not(st.state, st.ended_at, drill=False)
+        if start.why_not(st.state, st.ended_at, drill=False) is None:
+            return None
+        if st.state in ("downtime", "recovering"):  # the page's words for start.why_not
+            return (
+                "the downtime is not over: back-entry starts once the incident commander has "
+                "ended it (Downtime → the incident → Confirm end of downtime)"
+            )
+        return "no downtime has been ended on this server: there is nothing to file yet"
 
     def start(self, store: Store, settings: Settings, by: str, now: datetime) -> str | None:
         """Start a run in the background; why not, if it may not start."""

@@ -330,7 +330,8 @@ def file_now(pr: PageRequest) -> Response:
             "Back-entry is started by the incident commander or health information staff."
         )
     runner = backentry.runner_of(pr.request.app.state)
-    why = runner.start(pr.web.store, pr.web.settings, pr.user.username, pr.now)
+    who = pr.user.display_name or pr.user.username
+    why = runner.start(pr.web.store, pr.web.settings, who, pr.now)
     if why:
         pr.audit("back-entry", None, f"refused: {why}")
         return _report_page(pr, error=f"Back-entry did not start: {why}.", status=409)
