@@ -60,4 +60,9 @@ def test_the_hints_name_a_standby_that_runs(
     text = console.export_text()
     assert f"{cmd} demo outage on --dir elsewhere" in text
     assert f"{cmd} status --db {Path('elsewhere') / 'standby.db'}" in text
+    assert (
+        "STANDBY_SOURCE_URL=http://ehr STANDBY_AUTH=smart-backend STANDBY_CLIENT_ID=standby-demo "
+        f"STANDBY_PRIVATE_KEY={Path('elsewhere') / 'standby-client.pem'} "
+        f"{cmd} recover run --db {Path('elsewhere') / 'standby.db'}"
+    ) in text
     assert "demo-data" not in text

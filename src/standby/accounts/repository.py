@@ -256,6 +256,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "review-decision": "re-sent after an edit, marked as entered by hand, or discarded an"
     " entry of the review queue",
     "reconciliation": "saw or downloaded the back-entry reconciliation report",
+    "back-entry": "started back-entry from the reconciliation page, or was refused (why)",
 }
 
 

@@ -191,6 +191,7 @@ DEMO_USERS = [
     ("registrar", "registrar", "*", "Demo Registrar"),
     ("admin", "admin", "", "Demo Admin"),
     ("clerk", "clerk", "first-unit", "Demo Clerk"),
+    ("him", "health-information", "*", "Demo Health Information"),
 ]
 
 

@@ -280,6 +280,16 @@ def _dir_option(directory: Path) -> str:
     return "" if directory == DEFAULT_DIR else f" --dir {directory}"
 
 
+def recover_command(cmd: str, ehr: str, directory: Path) -> str:
+    """`standby recover run` against the demo's simulated EHR with the demo's credentials
+    (the demo keeps them in its own settings, not in the environment)."""
+    return (
+        f"STANDBY_SOURCE_URL={ehr} STANDBY_AUTH=smart-backend STANDBY_CLIENT_ID={CLIENT_ID} "
+        f"STANDBY_PRIVATE_KEY={directory / 'standby-client.pem'} "
+        f"{cmd} recover run --db {directory / 'standby.db'}"
+    )
+
+
 def _welcome(
     console: Console,
     port: int,
@@ -306,8 +316,16 @@ def _welcome(
     console.print("    or move them: Document → Transfer; as registrar: Register a patient")
     console.print("    and, as clerk, Transcribe: key a patient's paper vitals flowsheet or MAR")
     console.print(f"    then: {cmd} demo outage off{d}, and confirm the end as 'commander'")
+    console.print("  • back-entry, once the commander has ended the downtime:")
+    console.print("    as registrar: Registrations — decide who each registered patient is;")
+    console.print("    as him: Review queue → Reconciliation report → 'File the downtime's")
+    console.print("    documentation into the EHR now'; the report then says what is in the EHR.")
     key = os.environ.get("STANDBY_DB_KEY_FILE")
     env = f"STANDBY_DB_KEY_FILE={key} " if key else ""
+    console.print("    Or in a terminal (the demo's EHR and credentials):")
+    console.print(
+        f"    {env}{recover_command(cmd, ehr, directory)}", soft_wrap=True, highlight=False
+    )
     console.print(f"  • the replica's state: {env}{cmd} status --db {directory / 'standby.db'}")
     if key:
         console.print(f"    (the replica is encrypted; its key is {key})")

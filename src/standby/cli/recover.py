@@ -24,7 +24,7 @@ import typer
 
 from standby import clock
 from standby.cli.replica import open_replica
-from standby.recovery import matches
+from standby.recovery import matches, start
 from standby.settings import Settings, load_settings
 from standby.store import Store
 
@@ -63,14 +63,8 @@ def decisions_of(store: Store) -> Mapping[str, str | None]:
 
 
 def decisions_frozen(store: Store) -> Mapping[str, str | None]:
-    """The decisions a run files by, each frozen first (`matches.freeze`): once back-entry
-    may send a patient's entries, the registrar can no longer change who they are. The
-    frozen decision is the one used, even if it changed since it was listed."""
-    at = clock.now()
-    return {
-        rid: matches.freeze(store, rid, by="back-entry", now=at).ehr_patient_id
-        for rid in matches.all_decisions(store)
-    }
+    """The decisions a run files by, each frozen first (`recovery.start.decisions_frozen`)."""
+    return start.decisions_frozen(store)
 
 
 def node_name(settings: Settings) -> str:
@@ -87,24 +81,11 @@ def _settings(db: Path | None, database_url: str | None, source: str | None) -> 
 
 def may_start(store: Store, *, drill: bool) -> str | None:
     """Why back-entry may not start now (None: it may): only after the incident commander
-    has ended the downtime; a drill files only drill entries, to a test EHR, at any time."""
+    has ended the downtime (`recovery.start.why_not`)."""
     from standby.monitor.status import current_status
 
-    if drill:
-        return None
     st = current_status(store)
-    if st.state in ("downtime", "recovering"):
-        return (
-            f"the downtime is not over (state: {st.state}): back-entry starts once the "
-            "incident commander ends it (`standby monitor end`)"
-        )
-    if st.ended_at is None:
-        return (
-            "no downtime has been ended on this replica: back-entry starts once the incident "
-            "commander ends one (`standby monitor end`); for a drill against a test EHR use "
-            "--drill --source URL"
-        )
-    return None
+    return start.why_not(st.state, st.ended_at, drill=drill)
 
 
 def _check_drill_target(settings: Settings, source: str | None, drill: bool) -> None:

@@ -40,7 +40,7 @@ from standby.reports.reconciliation import reconciliation_pdf
 from standby.store.base import Store
 from standby.sync.http import FhirClient, RetryPolicy
 from standby.sync.runner import settings_auth
-from standby.web import reconciliation
+from standby.web import backentry, reconciliation
 from standby.web.guard import PageRequest, not_found, page
 from standby.web.routes import printing
 
@@ -304,14 +304,46 @@ def _uuid(text: str) -> str | None:
 
 
 # ---- the reconciliation report ---------------------------------------------------------------
-@page(Permission.REVIEW)
-def report(pr: PageRequest) -> Response:
+def _report_page(pr: PageRequest, *, error: str = "", status: int = 200) -> Response:
     rec = reconciliation.build(pr.web.store, pr.now)
+    runner = backentry.runner_of(pr.request.app.state)
     pr.audit("reconciliation", None, f"page ({len(rec.remaining)} remaining)")
     return pr.render(
         "review_report.html",
-        {"rec": rec, "sheet": reconciliation.sheet(rec, pr.web.zone)},
+        {
+            "rec": rec,
+            "sheet": reconciliation.sheet(rec, pr.web.zone),
+            "may_file": pr.user.role in backentry.ROLES,
+            "running": runner.running,
+            "last_run": runner.last,
+            "refusal": runner.refusal(pr.web.store, pr.web.settings),
+            "error": error,
+        },
+        status,
     )
+
+
+@page(Permission.REVIEW)
+def report(pr: PageRequest) -> Response:
+    return _report_page(pr)
+
+
+@page(Permission.REVIEW)
+def file_now(pr: PageRequest) -> Response:
+    """Start back-entry (`standby recover run`) in the background: incident commander or
+    health information staff, once the downtime has ended, one run at a time."""
+    if pr.user.role not in backentry.ROLES:
+        return pr.forbidden(
+            "Back-entry is started by the incident commander or health information staff."
+        )
+    runner = backentry.runner_of(pr.request.app.state)
+    who = pr.user.display_name or pr.user.username
+    why = runner.start(pr.web.store, pr.web.settings, who, pr.now)
+    if why:
+        pr.audit("back-entry", None, f"refused: {why}")
+        return _report_page(pr, error=f"Back-entry did not start: {why}.", status=409)
+    pr.audit("back-entry", None, "started from the reconciliation page")
+    return RedirectResponse("/review/reconciliation?started=1", 303)
 
 
 @page(Permission.REVIEW)
@@ -341,6 +373,7 @@ def routes() -> list[BaseRoute]:
         Route("/review/reconciliation", report),
         Route("/review/reconciliation.pdf", report_pdf),
         Route("/review/reconciliation.csv", report_csv),
+        Route("/review/reconciliation/file", file_now, methods=["POST"]),
         Route("/review/{entry_id}", entry),
         Route("/review/{entry_id}/resend", resend, methods=["POST"]),
         Route("/review/{entry_id}/entered-by-hand", by_hand, methods=["POST"]),
