@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -355,3 +356,52 @@ def test_the_registrars_decisions_are_what_a_run_files_by_and_then_cannot_change
             reason="a different person after all",
             now=at,
         )
+
+
+def test_a_patient_registered_during_the_downtime_can_be_moved_and_discharged(
+    tmp_path: Path,
+) -> None:
+    """A transfer and a discharge of a patient registered during the downtime build on the
+    encounter the registration files (If-Match on what it wrote), as after an admission;
+    they are not left out as an encounter "not filed by this plan"."""
+    from datetime import timedelta
+
+    from standby.bench import backentry_journal as bj
+    from standby.journal.entries import make_entry
+    from support.recovery_support import DOWNTIME_START
+
+    made = bj.journal(3, 4, DOWNTIME_START, registrations=1)
+    reg = next(e for e in made if e.kind is Kind.REGISTRATION)
+    later = reg.performed_at + timedelta(hours=1)
+
+    def adt(kind: Kind, payload: dict[str, str], minutes: int) -> Any:
+        return make_entry(
+            kind,
+            patient_id=reg.id,
+            author="n1",
+            author_name="Nurse One, RN",
+            role="nurse",
+            node="n1",
+            now=later + timedelta(minutes=minutes + 1),
+            performed_at=later + timedelta(minutes=minutes),
+            payload=payload,
+        )
+
+    moved = adt(Kind.TRANSFER, {"location_id": "bed-1"}, 0)
+    gone = adt(Kind.DISCHARGE, {"disposition": "Home"}, 30)
+    site = make_site(tmp_path, patients=3, entries=[*made, moved, gone])
+    try:
+        plan = site.plan()
+        mine = [s for s in plan.steps if s.entry_id in (moved.id, gone.id)]
+        assert len(mine) == 2 and [s.problem for s in mine] == [None, None]
+        site.run()
+        for e in (moved, gone):
+            got = state.get(site.replica, e.id)
+            assert got is not None and got.status is Status.CONFIRMED, got
+        ident = str(entry_identifier(reg.id)["value"])
+        assert sum(copies_at_ehr(site.base, {"Patient": [ident]}).values()) == 1
+        enc_ref = state.get(site.replica, gone.id).written[0].reference  # type: ignore[union-attr]
+        enc = httpx.get(f"{site.base}/{enc_ref}").json()
+        assert enc["status"] == "finished"
+    finally:
+        site.close()

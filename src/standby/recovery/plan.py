@@ -350,7 +350,7 @@ def _step(
     subject, needs = _subject(e, ctx, key)
     base = _Base(e.id, e.kind.value, key, e.performed_at)
     if e.kind is Kind.REGISTRATION:
-        return _registration(e, ctx, base), 0
+        return _registration(e, ctx, base, latest), 0
     if e.kind in UPDATES:
         return _update(e, subject, needs, seen, latest, base)
     writes: list[Write] = []
@@ -363,7 +363,9 @@ def _step(
     return Step(*base, writes=tuple(writes), needs=tuple(needs)), 0
 
 
-def _registration(e: Entry, ctx: _Context, base: _Base) -> Step:
+def _registration(
+    e: Entry, ctx: _Context, base: _Base, latest: dict[str, tuple[JSON, str]]
+) -> Step:
     patient, encounter = to_fhir(e)
     chosen = ctx.decisions.get(e.id)
     writes: list[Write] = []
@@ -371,7 +373,11 @@ def _registration(e: Entry, ctx: _Context, base: _Base) -> Step:
         encounter["subject"] = {"reference": f"Patient/{chosen}"}
     else:
         writes.append(Write("POST", "Patient", patient, _identifier_of(patient)))
-    writes.append(Write("POST", "Encounter", encounter, _identifier_of(encounter)))
+    ident = _identifier_of(encounter)
+    writes.append(Write("POST", "Encounter", encounter, ident))
+    # a transfer or discharge of the registered patient later in the downtime builds on
+    # this encounter, as on an admission's
+    latest[ident] = (encounter, e.id)
     writes.append(_provenance_write(e, [w.identifier for w in writes], updated=False))
     return Step(*base, writes=tuple(writes))
 
