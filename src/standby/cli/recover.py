@@ -14,7 +14,8 @@ back-entry may not start yet; 3 the EHR refused our credentials.
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,32 @@ def may_start(store: Store, *, drill: bool) -> str | None:
 
     st = current_status(store)
     return start.why_not(st.state, st.ended_at, drill=drill)
+
+
+@contextmanager
+def ehr_session(settings: Settings, *, drill: bool) -> Iterator[tuple[Store, Any]]:
+    """The replica and a client of the EHR for a run that may start now (`may_start`);
+    exits 2 with the reason when there is no EHR, it may not start yet, or the
+    credentials cannot be read. Shared by `standby recover run` and `standby schedule
+    writeback`."""
+    if not settings.source_url:
+        typer.echo("error: no EHR: pass --source URL or set STANDBY_SOURCE_URL", err=True)
+        raise typer.Exit(2)
+    store = open_replica(settings)
+    try:
+        why = may_start(store, drill=drill)
+        if why:
+            typer.echo(f"error: {why}", err=True)
+            raise typer.Exit(2)
+        try:
+            client = _client(settings)
+        except ValueError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from e
+        with client:
+            yield store, client
+    finally:
+        store.close()
 
 
 def _check_drill_target(settings: Settings, source: str | None, drill: bool) -> None:
@@ -239,34 +266,18 @@ def run(
 
     settings = _settings(db, database_url, source)
     _check_drill_target(settings, source, drill)
-    if not settings.source_url:
-        typer.echo("error: no EHR: pass --source URL or set STANDBY_SOURCE_URL", err=True)
-        raise typer.Exit(2)
-    store = open_replica(settings)
-    try:
-        why = may_start(store, drill=drill)
-        if why:
-            typer.echo(f"error: {why}", err=True)
-            raise typer.Exit(2)
-        try:
-            client = _client(settings)
-        except ValueError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2) from e
-        with client:
-            result = execute.run(
-                store,
-                client,
-                decisions_of=decisions_frozen,
-                node=node_name(settings),
-                drill=drill,
-                transactions=False if single else None,
-                lease=timedelta(seconds=settings.recovery_lease_seconds),
-                entries_per_transaction=settings.recovery_entries_per_transaction,
-                workers=workers,
-            )
-    finally:
-        store.close()
+    with ehr_session(settings, drill=drill) as (store, client):
+        result = execute.run(
+            store,
+            client,
+            decisions_of=decisions_frozen,
+            node=node_name(settings),
+            drill=drill,
+            transactions=False if single else None,
+            lease=timedelta(seconds=settings.recovery_lease_seconds),
+            entries_per_transaction=settings.recovery_entries_per_transaction,
+            workers=workers,
+        )
     if as_json:
         typer.echo(orjson.dumps(result.as_json()).decode())
     else:

@@ -254,36 +254,19 @@ def writeback_cmd(
     ended the downtime. Conflicts go to the review queue. Exit 0 done, 1 the EHR stopped
     answering (run again), 2 may not start yet or bad usage, 3 credentials refused."""
     from standby import clock
-    from standby.cli.recover import _client, _settings, may_start, node_name
-    from standby.cli.replica import open_replica
+    from standby.cli.recover import _settings, ehr_session, node_name
     from standby.recovery import appointments
     from standby.schedule import repository as repo
 
     settings = _settings(db, database_url, source)
-    if not settings.source_url:
-        typer.echo("error: no EHR: pass --source URL or set STANDBY_SOURCE_URL", err=True)
-        raise typer.Exit(2)
-    store = open_replica(settings)
-    try:
-        why = may_start(store, drill=False)
-        if why:
-            typer.echo(f"error: {why}", err=True)
-            raise typer.Exit(2)
-        try:
-            client = _client(settings)
-        except ValueError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2) from e
-        with client:
-            result = appointments.write_back(
-                store,
-                client,
-                repo.to_write_back(store),
-                node=node_name(settings),
-                on_confirmed=lambda r: repo.mark_written_back(store, r.seq, clock.now()),
-            )
-    finally:
-        store.close()
+    with ehr_session(settings, drill=False) as (store, client):
+        result = appointments.write_back(
+            store,
+            client,
+            repo.to_write_back(store),
+            node=node_name(settings),
+            on_confirmed=lambda r: repo.mark_written_back(store, r.seq, clock.now()),
+        )
     if as_json:
         typer.echo(json.dumps(result.as_json()))
     else:
