@@ -1,5 +1,5 @@
 """What both SQL engines share about connections: the cursor the engine-neutral code talks
-to, and the single writer (docs/store.md, "One writer").
+to, the single writer (docs/store.md, "One writer") and the per-thread readers.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import threading
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from standby.store.base import Transaction
 
@@ -69,3 +69,72 @@ class SingleWriter:
                 self.cursor.execute("COMMIT")
             finally:
                 self._depth = 0
+
+
+class _Connection(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Connection)
+
+
+class ThreadConnections(Generic[C]):
+    """One read connection per thread, opened on its first read. A connection outlives
+    the thread only until another thread opens one: it is closed then (and every one at
+    `close()`). Thread pools retire idle workers and start new ones (anyio's, under
+    uvicorn, after 10 s idle; a TestClient's, per request); keeping their connections
+    open piled up file descriptors (SQLite) or server connections (PostgreSQL) until the
+    process could open no more ("unable to open database file").
+
+    `connect` opens one; `usable` says whether this thread's may still be used (a
+    PostgreSQL connection the server dropped is replaced)."""
+
+    def __init__(
+        self, connect: Callable[[], C], *, usable: Callable[[C], bool] = lambda _c: True
+    ) -> None:
+        self._connect = connect
+        self._usable = usable
+        self._local = threading.local()
+        self._by_thread: dict[threading.Thread, C] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def get(self) -> C:
+        """This thread's connection."""
+        conn: C | None = getattr(self._local, "conn", None)
+        if conn is not None and self._usable(conn):
+            return conn
+        if self._closed:
+            raise RuntimeError("store is closed")
+        conn = self._connect()
+        me = threading.current_thread()
+        with self._lock:
+            ended = [t for t in self._by_thread if t is not me and not t.is_alive()]
+            stale = [self._by_thread.pop(t) for t in ended]
+            replaced = self._by_thread.pop(me, None)
+            if replaced is not None:
+                stale.append(replaced)
+            closed = self._closed
+            if not closed:
+                self._by_thread[me] = conn
+        for old in stale:
+            old.close()
+        if closed:  # closed while this one was opening
+            conn.close()
+            raise RuntimeError("store is closed")
+        self._local.conn = conn
+        return conn
+
+    def __len__(self) -> int:
+        """How many are open."""
+        with self._lock:
+            return len(self._by_thread)
+
+    def close(self) -> None:
+        """Close every one; no thread may open another."""
+        with self._lock:
+            self._closed = True
+            conns = list(self._by_thread.values())
+            self._by_thread.clear()
+        for conn in conns:
+            conn.close()

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from standby.store.base import Migration
-from standby.store.connections import Cursor, SingleWriter
+from standby.store.connections import Cursor, SingleWriter, ThreadConnections
 from standby.store.migrations import apply as apply_migrations
 from standby.store.sql_store import SQLStore
 
@@ -93,10 +93,8 @@ class PostgresStore(SQLStore):
         self.schema = schema
         self.batch_size = batch_size
         self.max_resource_bytes = max_resource_bytes
-        self._local = threading.local()
-        self._readers: list[psycopg.Connection[Any]] = []
-        self._readers_lock = threading.Lock()
-        self._closed = False
+        self._local = threading.local()  # this thread's read depth
+        self._readers = ThreadConnections(self._connect, usable=lambda c: not c.closed)
         self._wconn = self._connect()
         if schema:
             # created only when missing: the runtime role may not run DDL (docs/store.md)
@@ -131,20 +129,9 @@ class PostgresStore(SQLStore):
             conn.execute(f'SET search_path TO "{self.schema}"')
         return conn
 
-    def _read_conn(self) -> psycopg.Connection[Any]:
-        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            if self._closed:
-                raise RuntimeError("store is closed")
-            conn = self._connect()
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
-
     @contextmanager
     def _reader(self) -> Iterator[Cursor]:
-        conn = self._read_conn()
+        conn = self._readers.get()
         if getattr(self._local, "depth", 0):
             yield _PgCursor(conn)
             return
@@ -167,10 +154,6 @@ class PostgresStore(SQLStore):
             apply_migrations(cur, namespace, migrations, postgres=True)
 
     def close(self) -> None:
-        self._closed = True
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self._readers.close()
         with self._single_writer.lock:
             self._wconn.close()

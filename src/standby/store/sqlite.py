@@ -13,14 +13,13 @@ Every connection is opened by `encryption.connect`: SQLCipher when the store has
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from standby.store.base import Migration
-from standby.store.connections import Cursor, SingleWriter
+from standby.store.connections import Cursor, SingleWriter, ThreadConnections
 from standby.store.encryption import DatabaseKey, connect
 from standby.store.migrations import apply as apply_migrations
 from standby.store.sql_store import SQLStore
@@ -59,10 +58,7 @@ class SQLiteStore(SQLStore):
         self.key = key
         self.batch_size = batch_size
         self.max_resource_bytes = max_resource_bytes
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
-        self._closed = False
+        self._readers = ThreadConnections(self._connect_reader)
         self._wconn = self._connect()
         self._wconn.execute("PRAGMA journal_mode=WAL")
         self._single_writer = SingleWriter(
@@ -82,21 +78,14 @@ class SQLiteStore(SQLStore):
         return conn
 
     # ---- connections -------------------------------------------------------------------
-    def _read_conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            if self._closed:
-                raise RuntimeError("store is closed")
-            conn = self._connect()
-            conn.execute("PRAGMA query_only=1")
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
+    def _connect_reader(self) -> sqlite3.Connection:
+        conn = self._connect()
+        conn.execute("PRAGMA query_only=1")
         return conn
 
     @contextmanager
     def _reader(self) -> Iterator[Cursor]:
-        conn = self._read_conn()
+        conn = self._readers.get()
         if conn.in_transaction:  # nested read: same snapshot
             yield _SQLiteCursor(conn)
             return
@@ -130,10 +119,6 @@ class SQLiteStore(SQLStore):
             apply_migrations(cur, namespace, migrations, postgres=False)
 
     def close(self) -> None:
-        self._closed = True
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self._readers.close()
         with self._single_writer.lock:
             self._wconn.close()
