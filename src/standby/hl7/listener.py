@@ -11,6 +11,7 @@ ACK: the engine sends them again, as engines do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl as ssl_lib
 from collections import Counter
@@ -44,6 +45,7 @@ class Listener:
         self.counts: Counter[str] = Counter()  # AA, AE, AR, duplicate
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._committer: asyncio.Task[None] | None = None
+        self._connections: dict[asyncio.StreamWriter, asyncio.Task[None] | None] = {}
 
     async def start(
         self, host: str, port: int, *, tls: ssl_lib.SSLContext | None = None
@@ -56,6 +58,7 @@ class Listener:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer_addr = writer.get_extra_info("peername")
         peer = f"mllp://{peer_addr[0]}:{peer_addr[1]}" if peer_addr else "mllp://?"
+        self._connections[writer] = asyncio.current_task()
         answers: asyncio.Queue[asyncio.Future[Outcome] | None] = asyncio.Queue()
         acker = asyncio.create_task(self._send_acks(writer, answers))
         loop = asyncio.get_running_loop()
@@ -78,6 +81,9 @@ class Listener:
             await answers.put(None)
             await acker
             writer.close()
+            with contextlib.suppress(ConnectionError, ssl_lib.SSLError):
+                await writer.wait_closed()
+            self._connections.pop(writer, None)
 
     async def _send_acks(
         self,
@@ -132,5 +138,13 @@ class Listener:
                     fut.set_result(outcome)
 
     async def stop(self) -> None:
+        """Hang up on every sender (what they sent and did not see ACKed they send again)."""
+        # closing the transport ends each connection's read loop; cancelling its task would
+        # make asyncio's stream protocol log the cancellation as an error
+        tasks = [t for t in self._connections.values() if t is not None]
+        for writer in list(self._connections):
+            writer.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._committer is not None:
             self._committer.cancel()
+            await asyncio.gather(self._committer, return_exceptions=True)

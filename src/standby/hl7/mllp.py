@@ -80,8 +80,13 @@ def ack(
     return ("\r".join(segments) + "\r").encode()
 
 
+_UNESCAPES = re.compile(r"\\([FSRET])\\")
+_UNESCAPED = {"F": "|", "S": "^", "R": "~", "E": "\\", "T": "&"}
+
+
 def read_ack(message: bytes) -> tuple[str, str, str]:
-    """(MSA-1, MSA-2, MSA-3) of an ACK read without the parser: what a sender needs."""
+    """(MSA-1, MSA-2, MSA-3 unescaped) of an ACK, read without the parser: what a sender
+    needs."""
     text = message.decode("utf-8", "replace")
     for seg in re.split(r"[\r\n]+", text):
         if seg.startswith("MSA"):
@@ -90,7 +95,7 @@ def read_ack(message: bytes) -> tuple[str, str, str]:
             return (
                 f[1] if len(f) > 1 else "",
                 f[2] if len(f) > 2 else "",
-                f[3] if len(f) > 3 else "",
+                _UNESCAPES.sub(lambda m: _UNESCAPED[m.group(1)], f[3]) if len(f) > 3 else "",
             )
     return "", "", ""
 

@@ -5,9 +5,11 @@ again after a timeout or a lost connection, until each one has its ACK (docs/hl7
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl as ssl_lib
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from standby.hl7.feed_writer import control_id_of, decode
@@ -38,10 +40,12 @@ async def send(
     retry_delay: float = 0.5,
     give_up_after: float = 600.0,
     tls: ssl_lib.SSLContext | None = None,
+    on_ack: Callable[[int], None] | None = None,
 ) -> SendReport:
     """Send `messages` in order; returns once every one is ACKed (AA, AE or AR: an engine
     does not resend a message the receiver refused). SendFailed after `give_up_after`
-    seconds without an answer."""
+    seconds without an answer. `on_ack(n)` is called with the number of messages answered
+    so far after each ACK."""
     report = SendReport()
     ids = [control_id_of(decode(m).replace("\n", "\r")) for m in messages]
     done = 0  # messages[:done] are answered
@@ -76,8 +80,12 @@ async def send(
                 report.acks.append((code, cid, text))
                 done = expected + 1
                 last_progress = time.monotonic()
+                if on_ack is not None:
+                    on_ack(done)
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ssl_lib.SSLError):
             await asyncio.sleep(retry_delay)
         finally:
             writer.close()
+            with contextlib.suppress(OSError, ssl_lib.SSLError):
+                await writer.wait_closed()
     return report
