@@ -58,6 +58,9 @@ def listen(
     client_ca: Path | None = typer.Option(
         None, "--client-ca", help="PEM CA bundle: senders must present a certificate it signed."
     ),
+    workers: int = typer.Option(
+        0, "--workers", help="Processes that read and map messages (0: this process alone)."
+    ),
     mrn_system: str = _MRN,
     db: Path | None = _DB,
     database_url: str | None = _URL,
@@ -74,7 +77,7 @@ def listen(
     tls = server_tls(tls_cert, tls_key, client_ca) if tls_cert and tls_key else None
 
     async def main() -> None:
-        listener = Listener(writer)
+        listener = Listener(writer, workers=workers)
         server = await listener.start(host, port, tls=tls)
         bound = server.sockets[0].getsockname()
         typer.echo(f"listening on {'mllps' if tls else 'mllp'}://{bound[0]}:{bound[1]}", err=False)

@@ -4,9 +4,9 @@ message out, in one durable transaction per batch (docs/hl7.md).
 A batch is the messages that arrived while the previous batch was being committed (group
 commit: one fsync for many messages). For each message, in arrival order:
 
-1. read it (`v2.parse`); what is not HL7 v2 is set aside (AR);
+1. read and map it (`prepare`, pure: in worker processes when the listener has them);
+   what is not HL7 v2 is set aside (AR), and so is what cannot be mapped (AE/AR);
 2. a control id already answered for this sender is answered again, nothing written;
-3. map it (`mapping.map_message`); what cannot be mapped is set aside (AE/AR);
 4. ids named by real-world key are swapped for the ids the replica already holds for the
    same identifier (a Patient from FHIR sync keeps its id);
 5. a message about a patient the replica does not know (anything but ADT) is set aside (AE).
@@ -29,8 +29,7 @@ import orjson
 from standby import clock
 from standby.hl7.datatypes import Context
 from standby.hl7.mapped import JSON, Mapped, MappingError, unknown_key
-from standby.hl7.mapping import map_message
-from standby.hl7.v2 import Message, V2Error, parse
+from standby.hl7.prepare import Header, Prepared, control_id_of, decode, prepare_all
 from standby.store import Migration, Store
 
 NAMESPACE = "hl7"
@@ -52,7 +51,7 @@ class Outcome:
 
     ack_code: str
     control_id: str
-    message: Message | None
+    header: Header | None
     reason: str | None = None
     error_code: str | None = None
     duplicate: bool = False
@@ -69,22 +68,6 @@ class _Batch:
     found: dict[tuple[str, str, str], str] = field(default_factory=dict)  # identifier -> id
     patients: set[str] = field(default_factory=set)
     held: set[tuple[str, str]] = field(default_factory=set)
-
-
-def decode(raw: bytes) -> str:
-    """Feeds are ASCII or UTF-8 (MSH-18); an engine that sends Latin-1 is read as such."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def control_id_of(text: str) -> str:
-    """MSH-10 read without the parser, for the ACK of a message it refused."""
-    if not text.startswith("MSH") or len(text) < 4:
-        return ""
-    fields = text.split("\r", 1)[0].split("\n", 1)[0].split(text[3])
-    return fields[9] if len(fields) > 9 else ""
 
 
 class FeedWriter:
@@ -156,21 +139,24 @@ class FeedWriter:
                 batch.found[key] = target.split("/", 1)[1]
         return resources
 
-    def _one(self, raw: bytes, peer: str, batch: _Batch, received_at: str) -> Outcome:
-        text = decode(raw)
-        try:
-            msg = parse(text)
-        except V2Error as e:
+    def _one(self, item: Prepared, batch: _Batch, received_at: str) -> Outcome:
+        head = item.header
+        if head is None:
+            assert item.error is not None
             batch.set_aside.append(
-                {"reason": str(e), "raw": raw, "file": peer, "resource_type": None}
+                {"reason": item.error[2], "raw": item.raw, "file": item.peer, "resource_type": None}
             )
-            return Outcome("AR", control_id_of(text), None, str(e), "100")
-        key = (msg.sender, msg.control_id)
+            code, err, reason = item.error
+            return Outcome(code, control_id_of(decode(item.raw)), None, reason, err)
+        key = (head.sender, head.control_id)
         before = batch.answered.get(key) or self._answered(key)
         if before is not None:
-            return Outcome(before, msg.control_id, msg, duplicate=True)
+            return Outcome(before, head.control_id, head, duplicate=True)
         try:
-            mapped = map_message(msg, self.ctx, received_at=received_at)
+            if item.error is not None:
+                raise MappingError(*item.error)
+            assert item.mapped is not None
+            mapped = item.mapped
             resources = self._resolve(mapped, batch)
             if (
                 not mapped.registers_patient
@@ -178,23 +164,17 @@ class FeedWriter:
                 and not self._patient_held(mapped.patient_id, batch)
             ):
                 raise unknown_key(
-                    f"{msg.message_type}^{msg.trigger}: no patient with MRN "
-                    f"{mapped.patient_mrn} in the replica"
+                    f"{head.kind}: no patient with MRN {mapped.patient_mrn} in the replica"
                 )
         except MappingError as e:
             batch.set_aside.append(
-                {
-                    "reason": e.reason,
-                    "raw": raw,
-                    "file": peer,
-                    "resource_type": f"{msg.message_type}^{msg.trigger}",
-                }
+                {"reason": e.reason, "raw": item.raw, "file": item.peer, "resource_type": head.kind}
             )
             batch.answered[key] = e.ack_code
             batch.received.append(
-                (msg.sender, msg.control_id, e.ack_code, msg.message_type, e.reason, received_at)
+                (head.sender, head.control_id, e.ack_code, head.message_type, e.reason, received_at)
             )
-            return Outcome(e.ack_code, msg.control_id, msg, e.reason, e.error_code)
+            return Outcome(e.ack_code, head.control_id, head, e.reason, e.error_code)
         for res in mapped.create_only:
             if not self._is_held(res["resourceType"], res["id"], batch):
                 batch.resources.append(orjson.dumps(res))
@@ -206,9 +186,9 @@ class FeedWriter:
                 batch.patients.add(res["id"])
         batch.answered[key] = "AA"
         batch.received.append(
-            (msg.sender, msg.control_id, "AA", msg.message_type, None, received_at)
+            (head.sender, head.control_id, "AA", head.message_type, None, received_at)
         )
-        return Outcome("AA", msg.control_id, msg)
+        return Outcome("AA", head.control_id, head)
 
     def _answered(self, key: tuple[str, str]) -> str | None:
         with self.store.read_transaction() as tx:
@@ -218,28 +198,36 @@ class FeedWriter:
         return str(rows[0][0]) if rows else None
 
     # ---- the batch ----------------------------------------------------------------------
+    def received_at(self) -> str:
+        """The instant that stands in for a message without a readable MSH-7."""
+        return clock.instant(clock.now())
+
     def commit(self, raws: Sequence[tuple[bytes, str]]) -> list[Outcome]:
-        """Map and commit (raw message, peer) pairs; their outcomes in the same order, once
-        durable. A batch the store refuses is retried message by message, so one message
-        can only spoil itself (it is then set aside with the store's reason)."""
+        """Map and commit (raw message, peer) pairs (`prepare`, then `commit_prepared`)."""
+        return self.commit_prepared(prepare_all(list(raws), self.ctx, self.received_at()))
+
+    def commit_prepared(self, items: Sequence[Prepared]) -> list[Outcome]:
+        """Commit prepared messages; their outcomes in the same order, once durable. A batch
+        the store refuses is retried message by message, so one message can only spoil
+        itself (it is then set aside with the store's reason)."""
         with self._lock:
             try:
-                return self._commit(raws)
+                return self._commit(items)
             except Exception:
-                if len(raws) == 1:
+                if len(items) == 1:
                     raise
             out: list[Outcome] = []
-            for item in raws:
+            for item in items:
                 try:
                     out.extend(self._commit([item]))
                 except Exception as e:  # set aside alone; the feed goes on
                     out.append(self._store_refused(item, e))
             return out
 
-    def _commit(self, raws: Sequence[tuple[bytes, str]]) -> list[Outcome]:
+    def _commit(self, items: Sequence[Prepared]) -> list[Outcome]:
         batch = _Batch()
-        received_at = clock.instant(clock.now())
-        outcomes = [self._one(raw, peer, batch, received_at) for raw, peer in raws]
+        received_at = self.received_at()
+        outcomes = [self._one(item, batch, received_at) for item in items]
         with self.store.durable_transaction() as tx:
             if batch.resources:
                 self.store.upsert_many(batch.resources)
@@ -249,19 +237,14 @@ class FeedWriter:
                     " reason, received_at) VALUES (?, ?, ?, ?, ?, ?)",
                     row,
                 )
-            for item in batch.set_aside:
-                self.store.quarantine(source=self.source, **item)
+            for aside in batch.set_aside:
+                self.store.quarantine(source=self.source, **aside)
         self._ids.update(batch.found)
         self._patients |= batch.patients
         return outcomes
 
-    def _store_refused(self, item: tuple[bytes, str], error: Exception) -> Outcome:
-        raw, peer = item
-        text = decode(raw)
+    def _store_refused(self, item: Prepared, error: Exception) -> Outcome:
         reason = f"could not be stored: {error}"
-        self.store.quarantine(source=self.source, reason=reason, raw=raw, file=peer)
-        try:
-            msg: Message | None = parse(text)
-        except V2Error:
-            msg = None
-        return Outcome("AE", control_id_of(text), msg, reason, "207")
+        self.store.quarantine(source=self.source, reason=reason, raw=item.raw, file=item.peer)
+        cid = item.header.control_id if item.header else control_id_of(decode(item.raw))
+        return Outcome("AE", cid, item.header, reason, "207")

@@ -10,7 +10,7 @@ import itertools
 import re
 from datetime import UTC, datetime
 
-from standby.hl7.v2 import Message
+from standby.hl7.prepare import Header
 
 START = b"\x0b"
 END = b"\x1c\r"
@@ -48,7 +48,7 @@ def escape(text: str) -> str:
 def ack(
     ack_code: str,
     control_id: str,
-    message: Message | None,
+    header: Header | None,
     *,
     reason: str | None = None,
     error_code: str | None = None,
@@ -57,12 +57,11 @@ def ack(
     """The ACK of one message: MSH (sender and receiver swapped), MSA (the code and the
     original control id), and ERR with the HL7 error code and the reason for AE/AR."""
     now = datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
-    if message is not None:
-        msh = message.msh
-        to_app, to_fac = escape(msh.get(3)), escape(msh.get(4))
-        me_fac = escape(msh.get(6))
-        trigger, version = escape(message.trigger), escape(message.version or "2.5.1")
-        processing = escape(msh.get(11) or "P")
+    if header is not None:
+        to_app, to_fac = escape(header.sending_application), escape(header.sending_facility)
+        me_fac = escape(header.receiving_facility)
+        trigger, version = escape(header.trigger), escape(header.version or "2.5.1")
+        processing = escape(header.processing_id)
     else:
         to_app = to_fac = me_fac = trigger = ""
         version, processing = "2.5.1", "P"

@@ -12,8 +12,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from standby.hl7.feed_writer import control_id_of, decode
 from standby.hl7.mllp import END, frame, read_ack, unframe
+from standby.hl7.prepare import control_id_of, decode
 
 
 @dataclass(slots=True)
