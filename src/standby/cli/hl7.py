@@ -52,11 +52,16 @@ def listen(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(2575, "--port", help="TCP port (2575 is MLLP's registered port)."),
     tls_cert: Path | None = typer.Option(
-        None, "--tls-cert", help="PEM certificate: serve MLLP over TLS."
+        None, "--tls-cert", help="PEM certificate: serve MLLP over TLS (default: plain MLLP)."
     ),
-    tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
+    tls_key: Path | None = typer.Option(
+        None, "--tls-key", help="PEM private key of --tls-cert (default: none, plain MLLP)."
+    ),
     client_ca: Path | None = typer.Option(
-        None, "--client-ca", help="PEM CA bundle: senders must present a certificate it signed."
+        None,
+        "--client-ca",
+        help="PEM CA bundle: senders must present a certificate it signed "
+        "(default: no client certificates).",
     ),
     workers: int = typer.Option(
         0, "--workers", help="Processes that read and map messages (0: this process alone)."
@@ -113,7 +118,9 @@ def send(
     ),
     tls: bool = typer.Option(False, "--tls", help="Connect with TLS."),
     ca_file: Path | None = typer.Option(
-        None, "--ca-file", help="PEM CA bundle that signed the listener's certificate."
+        None,
+        "--ca-file",
+        help="PEM CA bundle that signed the listener's certificate (default: the system's).",
     ),
 ) -> None:
     """Send a file of messages to a listener as an interface engine does (unACKed ones again)."""
