@@ -33,6 +33,7 @@ from standby.hl7.prepare import Header, Prepared, control_id_of, decode, prepare
 from standby.store import Migration, Store
 
 NAMESPACE = "hl7"
+CACHE_LIMIT = 200_000  # identifiers remembered between batches
 MIGRATIONS = [
     Migration(
         1,
@@ -117,15 +118,11 @@ class FeedWriter:
                 swap[f"{lk.resource_type}/{lk.id}"] = f"{lk.resource_type}/{found}"
         resources = mapped.resources
         if swap:
+            # deterministic ids are hashes: their text occurs only as an id or in a reference
             text = orjson.dumps(resources).decode()
             for old, new in swap.items():
-                rtype, old_id = old.split("/", 1)
-                new_id = new.split("/", 1)[1]
                 text = text.replace(f'"{old}"', f'"{new}"')
-                text = text.replace(
-                    f'"resourceType":"{rtype}","id":"{old_id}"',
-                    f'"resourceType":"{rtype}","id":"{new_id}"',
-                )
+                text = text.replace(f'"{old.split("/", 1)[1]}"', f'"{new.split("/", 1)[1]}"')
             resources = orjson.loads(text)
             if mapped.patient_id and f"Patient/{mapped.patient_id}" in swap:
                 mapped.patient_id = swap[f"Patient/{mapped.patient_id}"].split("/", 1)[1]
@@ -239,6 +236,9 @@ class FeedWriter:
                 )
             for aside in batch.set_aside:
                 self.store.quarantine(source=self.source, **aside)
+        if len(self._ids) > CACHE_LIMIT:  # a long-running feed: start again, not grow forever
+            self._ids.clear()
+            self._patients.clear()
         self._ids.update(batch.found)
         self._patients |= batch.patients
         return outcomes
