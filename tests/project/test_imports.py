@@ -52,7 +52,7 @@ def table_rows(markdown: str) -> list[Row]:
     assert header[0] == "package" and header[-1] == "may import", header
     names: list[tuple[str, bool]] = []
     for cell, *_ in rows:
-        m = re.fullmatch(r"`([a-z_]+)(/|\.py)?`", cell)
+        m = re.fullmatch(r"`([a-z_][a-z0-9_]*)(/|\.py)?`", cell)
         assert m, f"not a package or module name: {cell!r}"
         module = m.group(2) == ".py" or (not m.group(2) and (SRC / f"{m.group(1)}.py").exists())
         names.append((m.group(1), module))
@@ -66,7 +66,7 @@ def table_rows(markdown: str) -> list[Row]:
         elif rule == "nothing of standby":
             allowed = set()
         else:
-            allowed = set(re.findall(r"`([a-z_]+)/?`", rule))
+            allowed = set(re.findall(r"`([a-z_][a-z0-9_]*)/?`", rule))
             assert allowed, f"{name}: cannot read {rule!r}"
         out.append(Row(name, module, frozenset(allowed - {name})))
     return out
@@ -111,7 +111,7 @@ def standby_imports(path: Path) -> set[tuple[str, int]]:
         elif (
             isinstance(node, ast.Constant)
             and isinstance(node.value, str)
-            and re.fullmatch(r"standby(\.[a-z_]+)+", node.value)
+            and re.fullmatch(r"standby(\.[a-z_][a-z0-9_]*)+", node.value)
             and _existing(node.value)
         ):
             found.add((node.value, node.lineno))

@@ -70,6 +70,7 @@ def load_all() -> dict[str, BenchFn]:
     from standby.bench import (  # noqa: F401  (each registers its benchmarks)
         backentry_bench,
         generate_bench,
+        hl7_bench,
         journal_bench,
         journal_load_bench,
         monitor_bench,
