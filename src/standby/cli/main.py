@@ -12,6 +12,7 @@ from typer.core import TyperOption
 from standby.cli import (
     audit,
     bench,
+    clients,
     demo,
     keys,
     migrate,
@@ -60,6 +61,7 @@ COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     status.register,
     sync.register,
     user.register,
+    clients.register,
 )
 
 

@@ -1,0 +1,103 @@
+"""Search results that page the same while the replica changes underneath.
+
+The sync writes into the replica while a client pages, so "page 2" counted by offset over
+the live tables would skip or repeat resources as they are inserted before the cursor or
+move when they change. As HAPI does (its search result cache), the first page of a search
+that needs more than one takes a snapshot: the list of every match, in order, with the
+version each was at (`type/id/version`), kept in `fhir_api_snapshots` under a random id.
+The `next` link names the snapshot and an offset; later pages read their slice of the list
+and each resource at that version (`Store.vread`), so the pages of one search are one
+consistent answer, as of the first page (the snapshot also records the replica's change
+sequence then). Snapshots belong to the client that made them and are dropped after
+`SNAPSHOT_SECONDS`.
+
+A search that matches more than `SNAPSHOT_LIMIT` resources is refused with advice
+(narrow it, or seed with `$export`): snapshotting it would cost more than the answer.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+import orjson
+
+from standby.api import schema
+from standby.fhir.outcomes import FhirError
+from standby.store.base import Store, StoredResource
+
+SNAPSHOT_LIMIT = 10_000
+SNAPSHOT_SECONDS = 3600
+
+Key = tuple[str, str, str]  # (type, id, versionId)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    resources: list[StoredResource]
+    total: int
+    snapshot: str | None  # the id the `next` link names (None: one page holds everything)
+    offset: int
+
+
+def first_page(
+    store: Store,
+    client_id: str,
+    resource_type: str,
+    criteria: list[tuple[str, str]],
+    sort: list[str],
+    count: int,
+) -> Page:
+    """The first `count` matches; a snapshot of all of them when there are more."""
+    seq = store.last_seq()  # before the search: the snapshot is at least this fresh
+    try:
+        found = store.search(resource_type, criteria, sort=sort, count=SNAPSHOT_LIMIT + 1)
+    except ValueError as e:
+        raise FhirError("invalid", f"search not supported: {e}") from e
+    matches = found.resources
+    if len(matches) > SNAPSHOT_LIMIT:
+        raise FhirError(
+            "too-costly",
+            f"more than {SNAPSHOT_LIMIT} {resource_type} resources match: narrow the search"
+            " (a patient, a date range) or seed a copy with bulk export",
+            status=422,
+        )
+    if len(matches) <= count:
+        return Page(matches, len(matches), None, 0)
+    keys = [(r.resource_type, r.id, r.version_id) for r in matches]
+    snapshot = secrets.token_urlsafe(18)
+    schema.ensure(store)
+    with store.transaction() as tx:
+        tx.execute(
+            "DELETE FROM fhir_api_snapshots WHERE created < ?", (time.time() - SNAPSHOT_SECONDS,)
+        )
+        tx.execute(
+            "INSERT INTO fhir_api_snapshots (id, client_id, created, seq, entries)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (snapshot, client_id, time.time(), seq, orjson.dumps(keys).decode()),
+        )
+    return Page(matches[:count], len(matches), snapshot, 0)
+
+
+def later_page(store: Store, client_id: str, snapshot: str, offset: int, count: int) -> Page:
+    """The slice `[offset, offset + count)` of a snapshot, each resource at its version."""
+    schema.ensure(store)
+    with store.read_transaction() as tx:
+        rows = tx.query(
+            "SELECT entries, created FROM fhir_api_snapshots WHERE id = ? AND client_id = ?",
+            (snapshot, client_id),
+        )
+    if not rows or float(rows[0][1]) < time.time() - SNAPSHOT_SECONDS:
+        raise FhirError(
+            "not-found",
+            "this page's search has expired or is unknown: search again from the first page",
+            status=410,
+        )
+    keys: list[list[str]] = orjson.loads(rows[0][0])
+    out: list[StoredResource] = []
+    for rtype, rid, vid in keys[offset : offset + count]:
+        sr = store.vread(rtype, rid, vid)
+        if sr is not None and not sr.deleted:
+            out.append(sr)
+    return Page(out, len(keys), snapshot, offset)
