@@ -3,16 +3,17 @@
 The sync writes into the replica while a client pages, so "page 2" counted by offset over
 the live tables would skip or repeat resources as they are inserted before the cursor or
 move when they change. As HAPI does (its search result cache), the first page of a search
-that needs more than one takes a snapshot: the list of every match, in order, with the
-version each was at (`type/id/version`), kept in `fhir_api_snapshots` under a random id.
-The `next` link names the snapshot and an offset; later pages read their slice of the list
-and each resource at that version (`Store.vread`), so the pages of one search are one
-consistent answer, as of the first page (the snapshot also records the replica's change
-sequence then). Snapshots belong to the client that made them and are dropped after
-`SNAPSHOT_SECONDS`.
+that needs more than one takes a snapshot: the list of every match, in order (`type/id`),
+kept in `fhir_api_snapshots` under a random id, with the replica's change sequence then.
+The `next` link names the snapshot and an offset; later pages read their slice of the list.
+So the pages of one search hold each match of the first page's moment exactly once, in
+that order, and nothing else. Each resource is sent as it is now (the newest version: a
+downtime reader wants the freshest value), and one deleted since is left out (a deletion
+is often the correction of something entered in error). Snapshots belong to the client
+that made them and are dropped after `SNAPSHOT_SECONDS`.
 
 A search that matches more than `SNAPSHOT_LIMIT` resources is refused with advice
-(narrow it, or seed with `$export`): snapshotting it would cost more than the answer.
+(narrow it, or seed with bulk export): snapshotting it would cost more than the answer.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from standby.store.base import Store, StoredResource
 SNAPSHOT_LIMIT = 10_000
 SNAPSHOT_SECONDS = 3600
 
-Key = tuple[str, str, str]  # (type, id, versionId)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ def first_page(
         )
     if len(matches) <= count:
         return Page(matches, len(matches), None, 0)
-    keys = [(r.resource_type, r.id, r.version_id) for r in matches]
+    keys = [(r.resource_type, r.id) for r in matches]
     snapshot = secrets.token_urlsafe(18)
     schema.ensure(store)
     with store.transaction() as tx:
@@ -81,7 +81,7 @@ def first_page(
 
 
 def later_page(store: Store, client_id: str, snapshot: str, offset: int, count: int) -> Page:
-    """The slice `[offset, offset + count)` of a snapshot, each resource at its version."""
+    """The slice `[offset, offset + count)` of a snapshot, each resource as it is now."""
     schema.ensure(store)
     with store.read_transaction() as tx:
         rows = tx.query(
@@ -96,8 +96,8 @@ def later_page(store: Store, client_id: str, snapshot: str, offset: int, count: 
         )
     keys: list[list[str]] = orjson.loads(rows[0][0])
     out: list[StoredResource] = []
-    for rtype, rid, vid in keys[offset : offset + count]:
-        sr = store.vread(rtype, rid, vid)
+    for rtype, rid in keys[offset : offset + count]:
+        sr = store.read(rtype, rid)
         if sr is not None and not sr.deleted:
             out.append(sr)
     return Page(out, len(keys), snapshot, offset)
