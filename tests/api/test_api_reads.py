@@ -233,3 +233,19 @@ def test_everything_of_a_patient(api_site: ApiSite) -> None:
     assert (
         c.get("/fhir/Patient/none/$everything", headers=api_site.headers("ward")).status_code == 404
     )
+
+
+def test_a_last_updated_in_another_zone_is_sent_in_gmt(api_site: ApiSite) -> None:
+    """An EHR may stamp `meta.lastUpdated` with its own offset (several R4 examples do);
+    `Last-Modified` is HTTP's GMT date, never a 500."""
+    from support.fhir_api import resource
+
+    api_site.store.upsert(
+        resource(
+            "Patient", "pat-z", meta={"versionId": "1", "lastUpdated": "2026-11-01T10:00:00+10:00"}
+        )
+    )
+    api_site.register("ward", "system/*.read")
+    r = api_site.http().get("/fhir/Patient/pat-z", headers=api_site.headers("ward"))
+    assert r.status_code == 200, r.text
+    assert r.headers["last-modified"] == "Sun, 01 Nov 2026 00:00:00 GMT"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
@@ -98,6 +98,8 @@ def fhir_response(
 def resource_headers(sr: StoredResource) -> dict[str, str]:
     """`ETag` and `Last-Modified` (http.html#versioning)."""
     lu = datetime.fromisoformat(sr.last_updated.replace("Z", "+00:00"))
+    # HTTP dates are GMT; a source may stamp its own offset (or none: read as UTC)
+    lu = lu.replace(tzinfo=UTC) if lu.tzinfo is None else lu.astimezone(UTC)
     return {"ETag": f'W/"{sr.version_id}"', "Last-Modified": format_datetime(lu, usegmt=True)}
 
 
