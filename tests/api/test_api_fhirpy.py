@@ -62,6 +62,7 @@ def test_fhirpy_reads_searches_and_pages(live: tuple[str, Store, dict[str, str]]
     assert store.read("Patient", "pat-9") is None
 
 
+@pytest.mark.slow
 def test_every_r4_example_comes_back_json_equal(live: tuple[str, Store, dict[str, str]]) -> None:
     if not TGZ.exists():
         pytest.fail(f"{TGZ} is missing: run `make {TGZ.relative_to(TGZ.parents[1])}`")

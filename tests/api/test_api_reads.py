@@ -249,3 +249,24 @@ def test_a_last_updated_in_another_zone_is_sent_in_gmt(api_site: ApiSite) -> Non
     r = api_site.http().get("/fhir/Patient/pat-z", headers=api_site.headers("ward"))
     assert r.status_code == 200, r.text
     assert r.headers["last-modified"] == "Sun, 01 Nov 2026 00:00:00 GMT"
+
+
+def test_unknown_result_parameters_are_ignored_and_said_so(api_site: ApiSite) -> None:
+    """A client's own `_name` (fhirpy sends `_totalMethod`) is ignored with a warning and
+    left out of the self link; criteria that would widen the answer are refused."""
+    api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    b = c.get("/fhir/Observation?patient=pat-2&_totalMethod=count", headers=h).json()
+    assert _ids(b) == ["hr-other"]
+    notes = [e["resource"] for e in b["entry"] if e["search"]["mode"] == "outcome"]
+    assert "_totalMethod" in notes[0]["issue"][0]["diagnostics"]
+    assert "_totalMethod" not in b["link"][0]["url"]
+    strict = c.get(
+        "/fhir/Observation?patient=pat-2&_totalMethod=count",
+        headers={**h, "Prefer": "handling=strict"},
+    )
+    assert strict.status_code == 400
+    for q in ("_has:Observation:patient:code=1", "_text=fever", "_tag=x"):
+        r = c.get(f"/fhir/Patient?{q}", headers=h)
+        assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome", q

@@ -32,7 +32,6 @@ SNAPSHOT_LIMIT = 10_000
 SNAPSHOT_SECONDS = 3600
 
 
-
 @dataclass(frozen=True, slots=True)
 class Page:
     resources: list[StoredResource]

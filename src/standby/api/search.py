@@ -11,6 +11,7 @@ given). Paging: `paging.py` (a snapshot per search, `_getpages` + `_getpagesoffs
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -22,7 +23,7 @@ from starlette.responses import Response
 from standby.api import access, paging
 from standby.api.responses import api, base_url, fhir_response, grant, tag_as_of
 from standby.fhir import bundles
-from standby.fhir.outcomes import FhirError
+from standby.fhir.outcomes import FhirError, outcome
 from standby.fhir.resource_types import RESOURCE_TYPES
 from standby.fhir.search_params import REFERENCE, extract, resolve_param
 from standby.store.base import Store, StoredResource
@@ -43,6 +44,12 @@ RESULT_PARAMS = {
     "_getpages",
     "_getpagesoffset",
 }
+#: Search parameters of the spec that would change which resources match: refused (400)
+#: rather than ignored, since ignoring them would answer with more than was asked for.
+REFUSED = {
+    "_has", "_text", "_content", "_filter", "_query", "_list", "_tag", "_profile",
+    "_security", "_source", "_type", "_contained", "_containedType",
+}  # fmt: skip
 #: Elements every `_elements` answer keeps (search.html#elements: mandatory and modifiers).
 KEPT_ELEMENTS = ("resourceType", "id", "meta", "implicitRules", "modifierExtension")
 SUBSETTED = {
@@ -97,7 +104,7 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         raise FhirError("not-supported", f"_summary={summary} is not supported (count, false)")
     elements = [e for k, v in params if k == "_elements" for e in v.split(",") if e]
     sort = [s for k, v in params if k == "_sort" for s in v.split(",") if s]
-    criteria = [(k, v) for k, v in params if k.split(":")[0] not in RESULT_PARAMS]
+    criteria, ignored = _criteria(request, rtype, params)
     includes = [v for k, v in params if k == "_include"]
     revincludes = [v for k, v in params if k == "_revinclude"]
     snapshot, offset_raw = _one(params, "_getpages"), _one(params, "_getpagesoffset") or "0"
@@ -127,7 +134,11 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         return page, [r for r in extra if access.readable(request, r.resource_type)]
 
     page, extra = await run_in_threadpool(run)
-    keep = [(k, v) for k, v in params if k not in ("_getpages", "_getpagesoffset", "_count")]
+    keep = [
+        (k, v)
+        for k, v in params
+        if k not in ("_getpages", "_getpagesoffset", "_count") and k not in ignored
+    ]
     links = [("self", f"{base}/{rtype}?{urlencode([*keep, ('_count', str(count))])}")]
     if page.snapshot and page.offset + count < page.total:
         nxt = [*keep, ("_getpages", page.snapshot), ("_getpagesoffset", str(page.offset + count))]
@@ -141,9 +152,40 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         (f"{base}/{sr.resource_type}/{sr.id}", _body(sr, elements), "match")
         for sr in page.resources
     ] + [(f"{base}/{sr.resource_type}/{sr.id}", _body(sr, elements), "include") for sr in extra]
+    if ignored:
+        note = outcome(
+            "not-supported",
+            f"ignored (not supported): {', '.join(sorted(ignored))}",
+            severity="warning",
+        )
+        entries.append((f"urn:uuid:{uuid.uuid4()}", note, "outcome"))
     bundle = bundles.searchset(entries, links=links, total=page.total)
     await run_in_threadpool(access.record, request, [j for _, j in parsed], f"search {rtype}")
     return fhir_response(request, tag_as_of(bundle, ctx.as_of()))
+
+
+def _criteria(
+    request: Request, rtype: str, params: list[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], set[str]]:
+    """The criteria the store is given, and the unknown result parameters left out.
+
+    An unknown `_name` (a client's own, such as `_totalMethod`) is ignored and reported in
+    an OperationOutcome entry, and left out of the self link (search.html#errors), unless
+    the client sent `Prefer: handling=strict`; an unknown parameter without `_`, or one
+    of `REFUSED`, is a 400: ignoring it would answer with more than was asked for."""
+    strict = "handling=strict" in request.headers.get("prefer", "").replace(" ", "")
+    criteria, ignored = [], set()
+    for k, v in params:
+        name = k.split(":")[0]
+        if name in RESULT_PARAMS:
+            continue
+        if name in REFUSED:
+            raise FhirError("not-supported", f"{name} is not supported on this server")
+        if name.startswith("_") and name not in ("_id", "_lastUpdated") and not strict:
+            ignored.add(k)
+            continue
+        criteria.append((k, v))
+    return criteria, ignored
 
 
 def _body(sr: StoredResource, elements: list[str]) -> Any:
