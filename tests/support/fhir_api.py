@@ -146,3 +146,18 @@ def api_site(tmp_path: Path) -> Iterator[ApiSite]:
     settings = Settings(db=db)
     yield ApiSite(store, settings, create_app(settings, store))
     store.close()
+
+
+@pytest.fixture
+def pg_api_site(tmp_path: Path) -> Iterator[ApiSite]:
+    """`api_site` with the replica (and the API's tables) in PostgreSQL."""
+    from support.web_site import _pg_database
+
+    with _pg_database("f19api") as url:
+        store = open_store(database_url=url)
+        try:
+            small_replica(store)
+            settings = Settings(database_url=url, secret_key_file=tmp_path / "web.secret")
+            yield ApiSite(store, settings, create_app(settings, store))
+        finally:
+            store.close()

@@ -18,10 +18,10 @@ MIGRATIONS: list[Migration] = [
         " jwks TEXT NOT NULL, scope TEXT NOT NULL, created_at TEXT NOT NULL,"
         " revoked_at TEXT);"
         " CREATE TABLE fhir_api_jti (jti TEXT PRIMARY KEY, client_id TEXT NOT NULL,"
-        " expires REAL NOT NULL);"
+        " expires DOUBLE PRECISION NOT NULL);"
         " CREATE TABLE fhir_api_key (id INTEGER PRIMARY KEY, secret TEXT NOT NULL);"
         " CREATE TABLE fhir_api_snapshots (id TEXT PRIMARY KEY, client_id TEXT NOT NULL,"
-        " created REAL NOT NULL, seq INTEGER, entries TEXT NOT NULL);"
+        " created DOUBLE PRECISION NOT NULL, seq BIGINT, entries TEXT NOT NULL);"
         " CREATE INDEX fhir_api_snapshots_created ON fhir_api_snapshots (created)",
     ),
 ]
