@@ -160,9 +160,11 @@ class Authority:
         self._clients: dict[str, Client] = {}
         self._loaded = -1e9
 
-    def client(self, client_id: str) -> Client | None:
+    def client(self, client_id: str, *, fresh: bool = False) -> Client | None:
+        """The registration (None: unknown or removed), re-read at most every few seconds
+        for the checks of every request; `fresh` re-reads it now (a token request)."""
         with self._lock:
-            if time.monotonic() - self._loaded > self._cache_seconds:
+            if fresh or time.monotonic() - self._loaded > self._cache_seconds:
                 self._clients = {c.client_id: c for c in list_clients(self.store)}
                 self._loaded = time.monotonic()
             return self._clients.get(client_id)
@@ -198,7 +200,7 @@ class Authority:
         cid = claims.get("iss")
         if not isinstance(cid, str) or claims.get("sub") != cid:
             raise TokenRequestRefused("invalid_client", "iss and sub must both be the client_id")
-        client = self.client(cid)
+        client = self.client(cid, fresh=True)  # a client removed a moment ago gets nothing
         if client is None:
             raise TokenRequestRefused("invalid_client", "unknown or revoked client")
         key = _pick_key(client.jwks, header.get("kid"), alg)
