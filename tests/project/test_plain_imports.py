@@ -82,6 +82,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "reschedule",
         "backentry",
         "backentry-full",
+        "fhir",
     }
     assert set(load_all()) == benches
     group = typer.main.get_group(app)
@@ -100,5 +101,6 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "status",
         "sync",
         "user",
+        "clients",
     }
     assert set(group.commands) == commands
