@@ -77,6 +77,9 @@ def test_a_patients_vitals_newest_first_page_by_page(api_site: ApiSite) -> None:
         tag = b["meta"]["tag"][0]
         assert tag["system"] == DATA_AS_OF_SYSTEM and tag["code"] != "unknown"
         pages.append(_ids(b))
+        if len(pages) > 1:  # a later page names itself, and the page before it
+            assert b["link"][0] == {"relation": "self", "url": url}
+            assert [x["relation"] for x in b["link"]][-1] == "previous"
         url = _next(b)
     assert pages == [["hr-7", "hr-6", "hr-5"], ["hr-4", "hr-3", "hr-2"], ["hr-1"]]
 

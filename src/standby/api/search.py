@@ -139,14 +139,20 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         for k, v in params
         if k not in ("_getpages", "_getpagesoffset", "_count") and k not in ignored
     ]
-    links = [("self", f"{base}/{rtype}?{urlencode([*keep, ('_count', str(count))])}")]
+
+    def link(offset: int | None) -> str:
+        at = (
+            []
+            if offset is None
+            else [("_getpages", page.snapshot), ("_getpagesoffset", str(offset))]
+        )
+        return f"{base}/{rtype}?{urlencode([*keep, *at, ('_count', str(count))])}"
+
+    links = [("self", link(page.offset if snapshot else None))]
     if page.snapshot and page.offset + count < page.total:
-        nxt = [*keep, ("_getpages", page.snapshot), ("_getpagesoffset", str(page.offset + count))]
-        links.append(("next", f"{base}/{rtype}?{urlencode([*nxt, ('_count', str(count))])}"))
+        links.append(("next", link(page.offset + count)))
     if page.snapshot and page.offset > 0:
-        prev = max(0, page.offset - count)
-        back = [*keep, ("_getpages", page.snapshot), ("_getpagesoffset", str(prev))]
-        links.append(("previous", f"{base}/{rtype}?{urlencode([*back, ('_count', str(count))])}"))
+        links.append(("previous", link(max(0, page.offset - count))))
     parsed = [(sr, sr.json()) for sr in (*page.resources, *extra)]
     entries = [
         (f"{base}/{sr.resource_type}/{sr.id}", _body(sr, elements), "match")
