@@ -129,6 +129,21 @@ def test_a_page_is_only_for_the_client_that_searched(api_site: ApiSite) -> None:
     assert r.status_code == 410 and r.json()["resourceType"] == "OperationOutcome"
 
 
+def test_a_page_opens_nothing_of_a_type_the_scope_does_not_cover(api_site: ApiSite) -> None:
+    """A client allowed Patient but not Observation cannot read another search's pages
+    of Observations by naming them on a Patient search."""
+    api_site.register("both", "system/Patient.rs system/Observation.rs")
+    c = api_site.http()
+    b = c.get("/fhir/Observation?_count=2", headers=api_site.headers("both")).json()
+    nxt = _next(b)
+    assert nxt is not None
+    sneaky = nxt.replace("/fhir/Observation?", "/fhir/Patient?")
+    narrow = api_site.headers("both", scope="system/Patient.rs")
+    r = c.get(sneaky, headers=narrow)
+    assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome"
+    assert "entry" not in r.json()
+
+
 def test_include_revinclude_summary_count_and_elements(api_site: ApiSite) -> None:
     api_site.register("ward", "system/*.read")
     h = api_site.headers("ward")

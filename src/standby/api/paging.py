@@ -79,8 +79,11 @@ def first_page(
     return Page(matches[:count], len(matches), snapshot, 0)
 
 
-def later_page(store: Store, client_id: str, snapshot: str, offset: int, count: int) -> Page:
-    """The slice `[offset, offset + count)` of a snapshot, each resource as it is now."""
+def later_page(
+    store: Store, client_id: str, resource_type: str, snapshot: str, offset: int, count: int
+) -> Page:
+    """The slice `[offset, offset + count)` of a snapshot, each resource as it is now. Only
+    for the client and the type searched (a scope checked on another type opens nothing)."""
     schema.ensure(store)
     with store.read_transaction() as tx:
         rows = tx.query(
@@ -94,6 +97,10 @@ def later_page(store: Store, client_id: str, snapshot: str, offset: int, count: 
             status=410,
         )
     keys: list[list[str]] = orjson.loads(rows[0][0])
+    if any(rtype != resource_type for rtype, _ in keys[:1]):
+        raise FhirError(
+            "invalid", f"this page belongs to a search of {keys[0][0]}, not {resource_type}"
+        )
     out: list[StoredResource] = []
     for rtype, rid in keys[offset : offset + count]:
         sr = store.read(rtype, rid)

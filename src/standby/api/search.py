@@ -122,16 +122,19 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         except ValueError as e:
             raise FhirError("invalid", f"search not supported: {e}") from e
         bundle = bundles.searchset([], links=[("self", str(request.url))], total=total)
-        access.record(request, [], f"search {rtype} (count)")
+        await run_in_threadpool(access.record, request, [], f"search {rtype} (count)")
         return fhir_response(request, tag_as_of(bundle, ctx.as_of()))
 
     def run() -> tuple[paging.Page, list[StoredResource]]:
         if snapshot:
-            page = paging.later_page(store, client, snapshot, offset, count)
+            page = paging.later_page(store, client, rtype, snapshot, offset, count)
         else:
             page = paging.first_page(store, client, rtype, criteria, sort, count)
         extra = included(store, page.resources, includes, revincludes)
-        return page, [r for r in extra if access.readable(request, r.resource_type)]
+        extra = [r for r in extra if access.readable(request, r.resource_type)]
+        # the audit line is committed before the answer is sent, as for a page view
+        access.record(request, [sr.json() for sr in (*page.resources, *extra)], f"search {rtype}")
+        return page, extra
 
     page, extra = await run_in_threadpool(run)
     keep = [
@@ -153,7 +156,6 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         links.append(("next", link(page.offset + count)))
     if page.snapshot and page.offset > 0:
         links.append(("previous", link(max(0, page.offset - count))))
-    parsed = [(sr, sr.json()) for sr in (*page.resources, *extra)]
     entries = [
         (f"{base}/{sr.resource_type}/{sr.id}", _body(sr, elements), "match")
         for sr in page.resources
@@ -166,7 +168,6 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         )
         entries.append((f"urn:uuid:{uuid.uuid4()}", note, "outcome"))
     bundle = bundles.searchset(entries, links=links, total=page.total)
-    await run_in_threadpool(access.record, request, [j for _, j in parsed], f"search {rtype}")
     return fhir_response(request, tag_as_of(bundle, ctx.as_of()))
 
 
