@@ -53,6 +53,9 @@ def _replica(scale: float, progress: Progress) -> Path:
     work = CACHE / "run.db"
     work.parent.mkdir(parents=True, exist_ok=True)
     progress.step(f"copying {src}")
+    for suffix in (".audit-anchors", ".secret"):  # the last run's, of another database
+        Path(str(work) + suffix).unlink(missing_ok=True)
+    work.with_suffix(".secret").unlink(missing_ok=True)
     for suffix in ("", "-wal", "-shm"):
         s, d = Path(str(src) + suffix), Path(str(work) + suffix)
         if d.exists():
