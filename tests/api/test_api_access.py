@@ -178,6 +178,7 @@ def test_every_read_is_audited_with_the_client_and_the_patients(api_site: ApiSit
     )
     assert {e.address for e in lines} == {"10.1.2.3"}
     assert {e.role for e in lines} == {"fhir-client"}
+    assert "fhir-read" in repository.AUDIT_ACTIONS  # the admin's audit filter offers it
     # refused requests read nothing and are not "reads"
     c.get("/fhir/Patient/pat-2")
     assert len(repository.search_audit(api_site.store, AuditQuery(action="fhir-read"))) == 5
