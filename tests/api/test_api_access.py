@@ -182,3 +182,18 @@ def test_every_read_is_audited_with_the_client_and_the_patients(api_site: ApiSit
     # refused requests read nothing and are not "reads"
     c.get("/fhir/Patient/pat-2")
     assert len(repository.search_audit(api_site.store, AuditQuery(action="fhir-read"))) == 5
+
+
+def test_a_token_from_one_worker_is_good_in_another(api_site: ApiSite) -> None:
+    """Worker processes share nothing but the database: a token issued by one is checked
+    by another (the signing key is kept there, made once)."""
+    from standby.store import open_store
+
+    api_site.register("ward", "system/*.read")
+    token = api_site.headers("ward")["Authorization"]
+    other = open_store(db=api_site.settings.db)
+    try:
+        grant = smart.Authority(other).check(token)
+    finally:
+        other.close()
+    assert isinstance(grant, smart.Grant) and grant.client_id == api_site.clients["ward"].client_id

@@ -269,13 +269,14 @@ class Authority:
 
 
 def _signing_secret(store: Store) -> str:
+    """The key access tokens are signed with, made by whichever worker process starts first
+    (the others, starting at the same moment, keep the first one's)."""
     with store.transaction() as tx:
-        rows = tx.query("SELECT secret FROM fhir_api_key WHERE id = 1")
-        if rows:
-            return str(rows[0][0])
-        secret = secrets.token_urlsafe(48)
-        tx.execute("INSERT INTO fhir_api_key (id, secret) VALUES (1, ?)", (secret,))
-        return secret
+        tx.execute(
+            "INSERT INTO fhir_api_key (id, secret) VALUES (1, ?) ON CONFLICT (id) DO NOTHING",
+            (secrets.token_urlsafe(48),),
+        )
+        return str(tx.query("SELECT secret FROM fhir_api_key WHERE id = 1")[0][0])
 
 
 def _pick_key(jwks: dict[str, Any], kid: str | None, alg: str) -> Any:
