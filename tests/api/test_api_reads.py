@@ -163,6 +163,10 @@ def test_include_revinclude_summary_count_and_elements(api_site: ApiSite) -> Non
     assert _ids(b, "include") == ["med-1"]
     count = c.get("/fhir/Observation?patient=pat-1&_summary=count", headers=h).json()
     assert count["total"] == 7 and "entry" not in count
+    zero = c.get("/fhir/Observation?patient=pat-1&_count=0", headers=h).json()
+    assert zero["total"] == 7 and "entry" not in zero and len(zero["link"]) == 1
+    one = c.get("/fhir/_history?_count=0", headers=h)
+    assert one.status_code == 200 and len(one.json()["entry"]) == 1
     el = c.get("/fhir/Observation?_id=hr-3&_elements=valueQuantity", headers=h).json()
     res = el["entry"][0]["resource"]
     assert set(res) == {"resourceType", "id", "meta", "valueQuantity"}

@@ -124,7 +124,7 @@ async def history_system(request: Request) -> Response:
 async def _changes(request: Request, types: list[str] | None, self_url: str) -> Response:
     ctx = api(request)
     since = _since(request)
-    count = page_count(list(request.query_params.multi_items()))
+    count = max(1, page_count(list(request.query_params.multi_items())))
     after_raw = request.query_params.get("_getpagesoffset", "0")
     if not after_raw.isdigit():
         raise FhirError("invalid", f"_getpagesoffset must be a whole number, not {after_raw!r}")

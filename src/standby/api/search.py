@@ -100,6 +100,8 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
     client = grant(request).client_id
     count = page_count(params)
     summary = _one(params, "_summary")
+    if count == 0 and summary is None:  # search.html#count: the total, no resources
+        summary = "count"
     if summary not in (None, "count", "false"):
         raise FhirError("not-supported", f"_summary={summary} is not supported (count, false)")
     elements = [e for k, v in params if k == "_elements" for e in v.split(",") if e]
