@@ -51,6 +51,12 @@ def test_every_write_is_refused_with_405_and_where_to_document(
     assert got is not None and b"Changed" not in got.body
 
 
+def test_other_methods_are_405_without_talk_of_writes(api_site: ApiSite) -> None:
+    r = api_site.http().request("OPTIONS", "/fhir/Patient")
+    oo = _is_outcome(r, 405)
+    assert "OPTIONS is not supported" in oo["issue"][0]["diagnostics"]
+
+
 def test_unauthenticated_requests_get_401_with_an_outcome(api_site: ApiSite) -> None:
     c = api_site.http()
     for path in ("/fhir/Patient/pat-1", "/fhir/Observation?patient=pat-1", "/fhir/_history"):

@@ -40,6 +40,7 @@ from standby.fhir.outcomes import FhirError, outcome
 
 PUBLIC = ("/metadata", "/.well-known/smart-configuration", "/auth/token")
 READ_METHODS = ("GET", "HEAD")
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 MAX_FORM_BYTES = 64 * 1024
 
 
@@ -152,7 +153,12 @@ class Guard:
 
     def _check(self, request: Request, path: str, method: str) -> None:
         allowed_post = path == "/auth/token" or path.endswith("/_search")
-        if method not in READ_METHODS and not (method == "POST" and allowed_post):
+        if method not in READ_METHODS and method not in WRITE_METHODS:
+            raise FhirError(
+                "not-supported", f"{method} is not supported here", status=405,
+                headers={"Allow": "GET, HEAD"},
+            )  # fmt: skip
+        if method in WRITE_METHODS and not (method == "POST" and allowed_post):
             raise FhirError(
                 "not-supported",
                 write_refusal(
