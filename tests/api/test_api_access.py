@@ -203,3 +203,20 @@ def test_a_token_from_one_worker_is_good_in_another(api_site: ApiSite) -> None:
     finally:
         other.close()
     assert isinstance(grant, smart.Grant) and grant.client_id == api_site.clients["ward"].client_id
+
+
+def test_admins_find_the_api_reads_in_the_audit_log(api_site: ApiSite) -> None:
+    """The viewer's audit page and CSV show a client's reads beside the clinicians'."""
+    from standby.accounts import users
+    from support.web_site import login
+
+    ward = api_site.register("ward", "system/*.read")
+    api_site.http().get("/fhir/Patient/pat-1", headers=api_site.headers("ward"))
+    users.add_user(api_site.store, "admin.a", "correct horse battery", role="admin", units=[])
+    viewer = api_site.http()
+    viewer.follow_redirects = False
+    assert login(viewer, "admin.a", "correct horse battery").status_code == 303
+    page = viewer.get("/admin/audit?action=fhir-read")
+    assert page.status_code == 200 and ward.client_id in page.text and "Alpha" in page.text
+    csv = viewer.get("/admin/audit.csv?action=fhir-read")
+    assert csv.status_code == 200 and f"{ward.client_id},fhir-client,fhir-read" in csv.text
