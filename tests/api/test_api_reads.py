@@ -161,6 +161,10 @@ def test_include_revinclude_summary_count_and_elements(api_site: ApiSite) -> Non
         "/fhir/MedicationRequest?patient=pat-1&_include=MedicationRequest:medication", headers=h
     ).json()
     assert _ids(b, "include") == ["med-1"]
+    it = c.get(
+        "/fhir/MedicationRequest?_id=mr-1&_include:iterate=MedicationRequest:medication", headers=h
+    ).json()
+    assert _ids(it, "include") == ["med-1"]
     count = c.get("/fhir/Observation?patient=pat-1&_summary=count", headers=h).json()
     assert count["total"] == 7 and "entry" not in count
     zero = c.get("/fhir/Observation?patient=pat-1&_count=0", headers=h).json()

@@ -107,8 +107,9 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
     elements = [e for k, v in params if k == "_elements" for e in v.split(",") if e]
     sort = [s for k, v in params if k == "_sort" for s in v.split(",") if s]
     criteria, ignored = _criteria(request, rtype, params)
-    includes = [v for k, v in params if k == "_include"]
-    revincludes = [v for k, v in params if k == "_revinclude"]
+    # `:iterate` is followed one level, as the plain form (what the clinical pages need)
+    includes = [v for k, v in params if k.split(":")[0] == "_include"]
+    revincludes = [v for k, v in params if k.split(":")[0] == "_revinclude"]
     snapshot, offset_raw = _one(params, "_getpages"), _one(params, "_getpagesoffset") or "0"
     if not offset_raw.isdigit():
         raise FhirError("invalid", f"_getpagesoffset must be a whole number, not {offset_raw!r}")
