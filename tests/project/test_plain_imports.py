@@ -83,6 +83,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "backentry",
         "backentry-full",
         "hl7",
+        "fhir",
     }
     assert set(load_all()) == benches
     group = typer.main.get_group(app)
@@ -102,5 +103,6 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "sync",
         "user",
         "hl7",
+        "clients",
     }
     assert set(group.commands) == commands

@@ -257,6 +257,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     " entry of the review queue",
     "reconciliation": "saw or downloaded the back-entry reconciliation report",
     "back-entry": "started back-entry from the reconciliation page, or was refused (why)",
+    "fhir-read": "a system read patient data through the FHIR API (the client as the user; one"
+    " line per patient in the answer)",
 }
 
 

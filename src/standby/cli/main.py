@@ -12,6 +12,7 @@ from typer.core import TyperOption
 from standby.cli import (
     audit,
     bench,
+    clients,
     demo,
     hl7,
     keys,
@@ -62,6 +63,7 @@ COMMANDS: tuple[Callable[[typer.Typer], None], ...] = (
     status.register,
     sync.register,
     user.register,
+    clients.register,
 )
 
 

@@ -96,7 +96,8 @@ def register(app: typer.Typer) -> None:
             runner = start_monitor(settings, open_replica(settings))
         scheme = "https" if settings.tls_cert else "http"
         typer.echo(
-            f"Standby viewer on {scheme}://{settings.host}:{settings.port}/ (status page: /status)"
+            f"Standby viewer on {scheme}://{settings.host}:{settings.port}/ (status page: /status;"
+            f" read-only FHIR API: {scheme}://{settings.host}:{settings.port}/fhir)"
         )
         try:
             if settings.web_workers > 1:

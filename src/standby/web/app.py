@@ -38,6 +38,9 @@ from starlette.staticfiles import StaticFiles
 from standby.accounts import cookie_key, schema
 from standby.accounts.lockout import LoginPolicy, RefusalLog
 from standby.accounts.roles import Permission
+from standby.api.app import create_fhir_app
+from standby.api.responses import ApiContext
+from standby.api.smart import Authority
 from standby.clinical.census import units
 from standby.clinical.read_cache import ReadCache
 from standby.settings import Settings, standard_times, zone
@@ -45,7 +48,7 @@ from standby.store.base import Store
 from standby.store.group_commit import GroupCommit
 from standby.web import audit
 from standby.web.context import WebContext, environment
-from standby.web.middleware import AuthMiddleware
+from standby.web.middleware import FHIR_PREFIX, AuthMiddleware
 from standby.web.refusals import RefusalWatch
 from standby.web.routes import (
     admin,
@@ -158,6 +161,15 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
     web.nav_links = list(NAV)
     routes = [route for page_routes in ROUTES for route in page_routes()]
     routes.append(Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"))
+    # the read-only FHIR API for other systems: its own auth (SMART Backend Services)
+    api = ApiContext(
+        store=store,
+        authority=Authority(store),
+        data_as_of=lambda: web.header().data_as_of,
+        audit=web.audit_log.submit,
+        clock=web.clock,
+    )
+    routes.insert(0, Mount(FHIR_PREFIX, create_fhir_app(api), name="fhir"))
     threads = settings.web_threads
 
     @contextlib.asynccontextmanager

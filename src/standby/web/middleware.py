@@ -31,6 +31,9 @@ from standby.web.sessions import COOKIE, LOGIN_CSRF_COOKIE
 
 PUBLIC_PATHS = frozenset({"/login", "/status", "/status.json", "/healthz", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
+# The FHIR API (standby.api) authenticates its clients itself (bearer tokens, no cookies,
+# no forms): none of this gate applies to it.
+FHIR_PREFIX = "/fhir"
 HSTS = "max-age=31536000"
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -56,7 +59,11 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith(PUBLIC_PREFIXES):
+        if (
+            path.startswith(PUBLIC_PREFIXES)
+            or path == FHIR_PREFIX
+            or path.startswith(FHIR_PREFIX + "/")
+        ):
             await self.app(scope, receive, send)
             return
         request = Request(scope)

@@ -1,0 +1,68 @@
+"""Who may read what, and the audit line of every read.
+
+A request's grant (`smart.Grant`, put in `request.state.grant` by the app's guard) is
+checked per resource type: `r` for read, vread and instance history, `s` for search and
+type or system history. Resources of other types that an answer would carry (`_include`,
+`$everything`) are left out when the grant does not cover their type.
+
+Every answer that carries patient data is audited like a page view of the viewer: one line
+per patient in it (`accounts.repository` audit log, action `fhir-read`), the client as the
+user, the request's path and query as the page; an answer with no patient's data (a
+Practitioner, a Location) gets one line without a patient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.requests import Request
+
+from standby.accounts.records import AuditEvent
+from standby.api.responses import api, grant
+from standby.clock import instant
+from standby.fhir.outcomes import FhirError
+from standby.fhir.search_params import patient_compartment
+
+AUDIT_ACTION = "fhir-read"
+AUDIT_ROLE = "fhir-client"
+
+
+def require(request: Request, resource_type: str, letter: str) -> None:
+    """403 + OperationOutcome unless the grant covers `letter` on `resource_type`."""
+    g = grant(request)
+    if not g.allows(resource_type, letter):
+        what = {"r": "read", "s": "search"}[letter]
+        raise FhirError(
+            "forbidden",
+            f"the client's scope ({g.scope}) does not allow {what} of {resource_type}"
+            f" (needs system/{resource_type}.read or system/{resource_type}.{letter})",
+        )
+
+
+def readable(request: Request, resource_type: str) -> bool:
+    return grant(request).allows(resource_type, "r")
+
+
+def patient_of(resource: dict[str, Any]) -> str | None:
+    if resource.get("resourceType") == "Patient":
+        rid = resource.get("id")
+        return rid if isinstance(rid, str) else None
+    return patient_compartment(resource)
+
+
+def record(request: Request, resources: Iterable[dict[str, Any]], detail: str) -> None:
+    """The audit lines of one answer (returns once they are committed)."""
+    ctx = api(request)
+    url = request.url
+    page = (url.path + (f"?{url.query}" if url.query else ""))[:500]
+    at = instant(ctx.clock())
+    client = grant(request).client_id
+    address = request.client.host if request.client else "unknown"
+    patients: list[str | None] = list(dict.fromkeys(p for r in resources if (p := patient_of(r))))
+    ctx.audit(
+        [
+            AuditEvent(at, client, AUDIT_ROLE, AUDIT_ACTION, pid, page, address, detail[:500])
+            for pid in (patients or [None])
+        ]
+    )

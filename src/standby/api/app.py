@@ -1,0 +1,185 @@
+"""The API as an ASGI app, mounted by the web app under `/fhir` (docs/fhir-api.md).
+
+`Guard` runs first on every request: a write interaction (POST, PUT, PATCH, DELETE, other
+than the token request and `POST _search`) answers 405 with an OperationOutcome saying
+where to document instead; a format other than JSON 406; anything but the
+CapabilityStatement, the SMART configuration and the token endpoint needs a bearer token
+(401 + `WWW-Authenticate` otherwise), whose grant goes in `request.state.grant` for the
+handlers' per-type scope checks (`access.py`).
+
+Operations added later (`$export`, `$summary`) are more entries of `ROUTES`, placed before
+the generic `/{type}/{id}` patterns.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from standby.api import capability, reads, search
+from standby.api.responses import (
+    EXCEPTION_HANDLERS,
+    ApiContext,
+    api,
+    base_url,
+    check_format,
+    fhir_response,
+)
+from standby.api.smart import TokenRequestRefused
+from standby.clock import instant
+from standby.fhir.outcomes import FhirError, outcome
+
+PUBLIC = ("/metadata", "/.well-known/smart-configuration", "/auth/token")
+READ_METHODS = ("GET", "HEAD")
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+MAX_FORM_BYTES = 64 * 1024
+
+
+def write_refusal(viewer: str) -> str:
+    return (
+        "Standby is a read-only downtime replica of the EHR: it accepts no writes. During a"
+        f" downtime, document in Standby's viewer ({viewer}: the patient's page, Document);"
+        " once the EHR is back, in the EHR. What was documented in Standby is filed into the"
+        " EHR after the downtime."
+    )
+
+
+def _software_version() -> str:
+    try:
+        return version("standby")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+async def metadata(request: Request) -> Response:
+    base = base_url(request)
+    now = instant(api(request).clock())
+    return fhir_response(
+        request,
+        capability.capability_statement(base, now=now, software_version=_software_version()),
+    )
+
+
+async def smart_configuration(request: Request) -> Response:
+    return JSONResponse(capability.smart_configuration(base_url(request)))
+
+
+async def token(request: Request) -> Response:
+    """The token endpoint (RFC 6749 §4.4 with a JWT client assertion, RFC 7523); its errors
+    are OAuth's JSON (§5.2), as clients of a token endpoint expect."""
+    ctx = api(request)
+    raw = await request.body()
+    form = dict(parse_qsl(raw.decode(errors="replace"), keep_blank_values=True))
+    try:
+        answer = await run_in_threadpool(
+            ctx.authority.issue, form, f"{base_url(request)}/auth/token"
+        )
+    except TokenRequestRefused as e:
+        status = 401 if e.error == "invalid_client" else 400
+        return JSONResponse(
+            {"error": e.error, "error_description": e.description},
+            status_code=status,
+            headers={"Cache-Control": "no-store"},
+        )
+    return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/metadata", metadata, methods=["GET"]),
+    Route("/.well-known/smart-configuration", smart_configuration, methods=["GET"]),
+    Route("/auth/token", token, methods=["POST"]),
+    Route("/_history", reads.history_system, methods=["GET"]),
+    Route("/Patient/{id}/$everything", reads.everything, methods=["GET"]),
+    Route("/{type}/_history", reads.history_type, methods=["GET"]),
+    Route("/{type}/_search", search.search_post, methods=["POST"]),
+    Route("/{type}/{id}/_history/{vid}", reads.vread, methods=["GET"]),
+    Route("/{type}/{id}/_history", reads.history_instance, methods=["GET"]),
+    Route("/{type}/{id}", reads.read, methods=["GET"]),
+    Route("/{type}", search.search_get, methods=["GET"]),
+]
+
+
+class Guard:
+    """Writes refused, formats checked, bearer tokens required (see the module's doc)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        path = scope["path"][len(scope.get("root_path", "")) :] or "/"
+        method = scope["method"]
+        try:
+            self._check(request, path, method)
+        except FhirError as e:
+            await fhir_response(request, e.outcome, status=e.status, headers=e.headers)(
+                scope, receive, send
+            )
+            return
+        if path not in PUBLIC:
+            ctx = api(request)
+            checked = ctx.authority.check(request.headers.get("authorization"))
+            if isinstance(checked, str):
+                refusal = fhir_response(
+                    request,
+                    outcome("login", f"not authenticated: {checked}"),
+                    status=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="standby-fhir"'},
+                )
+                await refusal(scope, receive, send)
+                return
+            scope.setdefault("state", {})["grant"] = checked
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("x-content-type-options", "nosniff")
+                headers.setdefault("cache-control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+    def _check(self, request: Request, path: str, method: str) -> None:
+        allowed_post = path == "/auth/token" or path.endswith("/_search")
+        if method not in READ_METHODS and method not in WRITE_METHODS:
+            raise FhirError(
+                "not-supported", f"{method} is not supported here", status=405,
+                headers={"Allow": "GET, HEAD"},
+            )  # fmt: skip
+        if method in WRITE_METHODS and not (method == "POST" and allowed_post):
+            raise FhirError(
+                "not-supported",
+                write_refusal(
+                    f"{request.url.scheme}://{request.url.netloc}{api(request).viewer_path}"
+                ),
+                status=405,
+                headers={"Allow": "GET, HEAD"},
+            )
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+            raise FhirError("too-costly", "request body too large", status=413)
+        if path not in ("/auth/token", "/.well-known/smart-configuration"):
+            check_format(request)
+
+
+def create_fhir_app(ctx: ApiContext) -> Starlette:
+    """The API over `ctx.store` (mount it under `/fhir`)."""
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[Middleware(Guard)],
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+    app.state.api = ctx
+    return app

@@ -1,0 +1,150 @@
+"""`GET /fhir/metadata` and `/fhir/.well-known/smart-configuration`: what this API does,
+and nothing it does not (capabilitystatement.html; SMART App Launch's
+conformance/well-known discovery).
+
+Read-only: every resource type lists read, vread, history-instance, history-type and
+search-type and no write interaction; its search parameters are exactly those the store
+indexes (`fhir.search_registry`, aliases included), with the modifiers the store
+implements in each parameter's documentation; `_include` and `_revinclude` name every
+indexed reference parameter; JSON is the only format. The security section points at the
+token endpoint (SMART Backend Services, `smart.py`).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from standby.fhir.resource_types import RESOURCE_TYPES
+from standby.fhir.search_registry import ALIASES, REFERENCE, STRING, params_for
+
+EVERYTHING_DEF = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+_MODIFIERS = {
+    STRING: "modifiers: :exact, :contains",
+    REFERENCE: "modifiers: :[type]; values Type/id, id or a full URL",
+}
+_SPECIAL = [
+    {"name": "_id", "type": "token", "documentation": "one or more ids, comma-separated"},
+    {"name": "_lastUpdated", "type": "date", "documentation": "prefixes eq ne gt ge lt le sa eb"},
+]
+
+
+def search_params(rtype: str) -> list[tuple[str, str]]:
+    """(name, kind) of every parameter searchable on `rtype`, aliases included."""
+    table = params_for(rtype)
+    out = [(name, kind) for name, (kind, _paths) in table.items()]
+    for name, (target, _target_type) in ALIASES.get(rtype, {}).items():
+        if name not in table and target in table:
+            out.append((name, table[target][0]))
+    return sorted(out)
+
+
+def _param(name: str, kind: str) -> dict[str, Any]:
+    p: dict[str, Any] = {"name": name, "type": kind}
+    doc = _MODIFIERS.get(kind) or ("prefixes eq ne gt ge lt le sa eb" if kind == "date" else "")
+    if kind == "token":
+        doc = "system|code, code or system|"
+    if doc:
+        p["documentation"] = doc
+    return p
+
+
+#: The types whose search lists its `_revinclude`s (what the clinical pages gather around a
+#: patient, an encounter, an order, a person or a place); the others accept them unlisted.
+REVINCLUDE_LISTED = ("Patient", "Encounter", "MedicationRequest", "Practitioner", "Location")
+
+
+@cache
+def _resources() -> tuple[dict[str, Any], ...]:
+    resources = []
+    for rtype in sorted(RESOURCE_TYPES):
+        params = search_params(rtype)
+        refs = [n for n, k in params if k == REFERENCE]
+        r: dict[str, Any] = {
+            "type": rtype,
+            "interaction": [
+                {"code": c}
+                for c in ("read", "vread", "history-instance", "history-type", "search-type")
+            ],
+            "versioning": "versioned",
+            "readHistory": True,
+            "updateCreate": False,
+            "conditionalCreate": False,
+            "conditionalRead": "not-supported",
+            "conditionalUpdate": False,
+            "conditionalDelete": "not-supported",
+            "searchInclude": [f"{rtype}:{n}" for n in refs],
+            "searchRevInclude": sorted(
+                f"{other}:{n}"
+                for other in RESOURCE_TYPES
+                for n, k in search_params(other)
+                if k == REFERENCE and other != rtype
+            )
+            if rtype in REVINCLUDE_LISTED
+            else [],
+            "searchParam": [*_SPECIAL, *(_param(n, k) for n, k in params)],
+        }
+        if rtype == "Patient":
+            r["operation"] = [{"name": "everything", "definition": EVERYTHING_DEF}]
+        resources.append(r)
+    return tuple(resources)
+
+
+def capability_statement(base: str, *, now: str, software_version: str) -> dict[str, Any]:
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": now,
+        "publisher": "Standby",
+        "kind": "instance",
+        "description": "Standby's read-only downtime replica of the EHR. It accepts no writes:"
+        " during a downtime, document in Standby's viewer; afterwards, in the EHR.",
+        "software": {"name": "Standby", "version": software_version},
+        "implementation": {"description": "Standby read-only FHIR R4 API", "url": base},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "Read-only. Search results page from a snapshot taken at the"
+                " first page (Bundle.link next), stable while the replica changes.",
+                "security": {
+                    "cors": False,
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/"
+                                    "restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/"
+                            "oauth-uris",
+                            "extension": [{"url": "token", "valueUri": f"{base}/auth/token"}],
+                        }
+                    ],
+                    "description": "SMART Backend Services (client_credentials, private_key_jwt"
+                    " RS384/ES384); scopes system/<Type>.read or system/<Type>.rs per type.",
+                },
+                "resource": list(_resources()),
+                "interaction": [{"code": "history-system"}],
+                "operation": [{"name": "everything", "definition": EVERYTHING_DEF}],
+            }
+        ],
+    }
+
+
+def smart_configuration(base: str) -> dict[str, Any]:
+    return {
+        "token_endpoint": f"{base}/auth/token",
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
+        "grant_types_supported": ["client_credentials"],
+        "scopes_supported": ["system/*.read", "system/*.rs"],
+        "capabilities": ["client-confidential-asymmetric", "permission-v1", "permission-v2"],
+    }

@@ -1,0 +1,315 @@
+"""SMART Backend Services for the API's clients
+(https://hl7.org/fhir/smart-app-launch/backend-services.html).
+
+A client is registered with its public JWKS and the scopes it may have (`standby clients
+add --jwks ...`). It asks `POST /fhir/auth/token` for an access token with
+`grant_type=client_credentials` and a signed client assertion (RS384 or ES384; `iss` ==
+`sub` == client_id; `aud` == the token URL; `exp` at most five minutes ahead; a `jti` never
+used before), and sends the token as `Authorization: Bearer` on every request.
+
+Access tokens are short JWTs signed (HS256) with a key kept in the replica database, so
+that every worker process checks them without a query; the client's registration is looked
+up again (cached a few seconds) so that `standby clients remove` takes effect at once.
+
+Scopes: SMART v1 `system/Patient.read`, `system/*.read` (read and search) and v2
+`system/Patient.rs`, `system/*.r` ... (letters of `cruds`; only `r` read and `s` search
+mean anything on a read-only replica). They are checked per resource type on every
+request (`Grant.allows`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from jwt import PyJWK
+
+from standby.api import schema
+from standby.clock import instant, now
+from standby.store.base import Store
+
+ALGS = ("RS384", "ES384")
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+MAX_ASSERTION_LIFETIME = 300  # seconds, the spec's ceiling
+TOKEN_SECONDS = 300
+_SCOPE = re.compile(r"system/(\*|[A-Z][A-Za-z]+)\.(read|\*|[cruds]+)")
+
+
+class TokenRequestRefused(Exception):
+    """The token endpoint refuses a request: `error` is the RFC 6749 §5.2 code."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    client_id: str
+    name: str
+    jwks: dict[str, Any]
+    scope: str
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What an access token lets its client do: per resource type ("*" for all), the
+    letters `r` (read, vread, instance history) and `s` (search, type and system history)."""
+
+    client_id: str
+    scope: str
+
+    def letters(self, resource_type: str) -> set[str]:
+        out: set[str] = set()
+        for s in self.scope.split():
+            m = _SCOPE.fullmatch(s)
+            if m and m.group(1) in ("*", resource_type):
+                perm = m.group(2)
+                out |= {"r", "s"} if perm in ("read", "*") else set(perm) & {"r", "s"}
+        return out
+
+    def allows(self, resource_type: str, letter: str) -> bool:
+        return letter in self.letters(resource_type)
+
+
+def check_scope(scope: str) -> str:
+    """The scope as registered (whitespace-normalized); ValueError naming a scope that is
+    not a SMART system scope."""
+    parts = scope.split()
+    bad = [s for s in parts if not _SCOPE.fullmatch(s)]
+    if bad or not parts:
+        raise ValueError(
+            f"not a SMART system scope: {' '.join(bad) or '(none)'} (examples: "
+            "system/*.read, system/Patient.read, system/Observation.rs)"
+        )
+    return " ".join(parts)
+
+
+# ---- registration -------------------------------------------------------------------------
+def add_client(
+    store: Store, *, name: str, jwks: dict[str, Any], scope: str, client_id: str | None = None
+) -> Client:
+    """Register a client (a new id unless given); ValueError on an unusable JWKS or scope."""
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list) or not keys:
+        raise ValueError("the JWKS must be a JWK Set with at least one key ({'keys': [...]})")
+    for k in keys:
+        alg = "RS384" if k.get("kty") == "RSA" else "ES384"
+        try:
+            PyJWK(k, algorithm=alg)
+        except (jwt.PyJWTError, ValueError, TypeError) as e:
+            raise ValueError(
+                f"key {k.get('kid')!r} is not a usable RSA or EC P-384 key: {e}"
+            ) from e
+        if any(p in k for p in ("d", "p", "q")):
+            raise ValueError(f"key {k.get('kid')!r} holds a private part: register the public JWKS")
+    client = Client(
+        client_id or secrets.token_urlsafe(12), name, jwks, check_scope(scope), instant(now())
+    )
+    schema.ensure(store)
+    with store.transaction() as tx:
+        if tx.query("SELECT 1 FROM fhir_api_clients WHERE client_id = ?", (client.client_id,)):
+            raise ValueError(f"client {client.client_id} is already registered")
+        tx.execute(
+            "INSERT INTO fhir_api_clients (client_id, name, jwks, scope, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (client.client_id, name, json.dumps(jwks), client.scope, client.created_at),
+        )
+    return client
+
+
+def remove_client(store: Store, client_id: str) -> bool:
+    """Revoke a client (its row kept, stamped): its tokens stop working within seconds."""
+    schema.ensure(store)
+    with store.transaction() as tx:
+        n = tx.execute(
+            "UPDATE fhir_api_clients SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
+            (instant(now()), client_id),
+        )
+    return n > 0
+
+
+def list_clients(store: Store) -> list[Client]:
+    schema.ensure(store)
+    with store.read_transaction() as tx:
+        rows = tx.query(
+            "SELECT client_id, name, jwks, scope, created_at FROM fhir_api_clients"
+            " WHERE revoked_at IS NULL ORDER BY created_at, client_id"
+        )
+    return [Client(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
+
+
+# ---- the authorization server -------------------------------------------------------------
+class Authority:
+    """Issues and checks access tokens for one store (one per app; thread-safe)."""
+
+    def __init__(self, store: Store, *, cache_seconds: float = 2.0) -> None:
+        self.store = store
+        schema.ensure(store)
+        self._secret = _signing_secret(store)
+        self._cache_seconds = cache_seconds
+        self._lock = threading.Lock()
+        self._clients: dict[str, Client] = {}
+        self._loaded = -1e9
+
+    def client(self, client_id: str, *, fresh: bool = False) -> Client | None:
+        """The registration (None: unknown or removed), re-read at most every few seconds
+        for the checks of every request; `fresh` re-reads it now (a token request)."""
+        with self._lock:
+            if fresh or time.monotonic() - self._loaded > self._cache_seconds:
+                self._clients = {c.client_id: c for c in list_clients(self.store)}
+                self._loaded = time.monotonic()
+            return self._clients.get(client_id)
+
+    def issue(
+        self, form: dict[str, str], token_url: str, at: float | None = None
+    ) -> dict[str, Any]:
+        """Check a client_credentials request: the token response, or TokenRequestRefused."""
+        at = time.time() if at is None else at
+        if form.get("grant_type") != "client_credentials":
+            raise TokenRequestRefused(
+                "unsupported_grant_type", "grant_type must be client_credentials"
+            )
+        if form.get("client_assertion_type") != ASSERTION_TYPE:
+            raise TokenRequestRefused(
+                "invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}"
+            )
+        assertion = form.get("client_assertion")
+        if not assertion:
+            raise TokenRequestRefused("invalid_request", "client_assertion is missing")
+        try:
+            header = jwt.get_unverified_header(assertion)
+            claims = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.PyJWTError as e:
+            raise TokenRequestRefused(
+                "invalid_client", f"client_assertion is not a JWT: {e}"
+            ) from e
+        alg = header.get("alg")
+        if alg not in ALGS:
+            raise TokenRequestRefused(
+                "invalid_client", f"alg {alg!r} is not one of {', '.join(ALGS)}"
+            )
+        cid = claims.get("iss")
+        if not isinstance(cid, str) or claims.get("sub") != cid:
+            raise TokenRequestRefused("invalid_client", "iss and sub must both be the client_id")
+        client = self.client(cid, fresh=True)  # a client removed a moment ago gets nothing
+        if client is None:
+            raise TokenRequestRefused("invalid_client", "unknown or revoked client")
+        key = _pick_key(client.jwks, header.get("kid"), alg)
+        try:
+            jwt.decode(
+                assertion,
+                key=key,
+                algorithms=[alg],
+                audience=token_url,
+                options={"require": ["exp", "jti", "iss", "sub", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as e:
+            raise TokenRequestRefused("invalid_client", "client_assertion has expired") from e
+        except jwt.InvalidAudienceError as e:
+            raise TokenRequestRefused("invalid_client", f"aud must be {token_url}") from e
+        except jwt.PyJWTError as e:
+            raise TokenRequestRefused("invalid_client", f"client_assertion rejected: {e}") from e
+        exp = float(claims["exp"])
+        if exp > at + MAX_ASSERTION_LIFETIME + 5:
+            raise TokenRequestRefused("invalid_client", "exp is more than five minutes ahead")
+        scope = _grant_scope(form.get("scope", ""), client.scope)
+        self._use_jti(str(claims["jti"]), cid, exp, at)
+        token = jwt.encode(
+            {"sub": cid, "scope": scope, "exp": int(at) + TOKEN_SECONDS, "iat": int(at)},
+            self._secret,
+            algorithm="HS256",
+        )
+        return {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": TOKEN_SECONDS,
+            "scope": scope,
+        }
+
+    def _use_jti(self, jti: str, client_id: str, exp: float, at: float) -> None:
+        """Refuse an assertion id seen before (replay), in the database so that every worker
+        process sees it; ids whose assertion has expired are forgotten."""
+        with self.store.transaction() as tx:
+            tx.execute("DELETE FROM fhir_api_jti WHERE expires < ?", (at - 60,))
+            if tx.query("SELECT 1 FROM fhir_api_jti WHERE jti = ?", (jti,)):
+                raise TokenRequestRefused("invalid_client", "jti has been used already")
+            tx.execute(
+                "INSERT INTO fhir_api_jti (jti, client_id, expires) VALUES (?, ?, ?)",
+                (jti, client_id, exp),
+            )
+
+    def check(self, authorization: str | None) -> Grant | str:
+        """The grant of a valid bearer token, else why not (for the 401's diagnostics)."""
+        if not authorization or not authorization.lower().startswith("bearer "):
+            return "no bearer token (get one at the token endpoint: SMART Backend Services)"
+        try:
+            claims = jwt.decode(
+                authorization[7:].strip(),
+                self._secret,
+                algorithms=["HS256"],
+                options={"require": ["exp", "sub", "scope"]},
+            )
+        except jwt.ExpiredSignatureError:
+            return "the access token has expired"
+        except jwt.PyJWTError:
+            return "the access token is not one this server issued"
+        cid = str(claims["sub"])
+        if self.client(cid) is None:
+            return "the client has been removed"
+        return Grant(cid, str(claims["scope"]))
+
+
+def _signing_secret(store: Store) -> str:
+    """The key access tokens are signed with, made by whichever worker process starts first
+    (the others, starting at the same moment, keep the first one's)."""
+    with store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO fhir_api_key (id, secret) VALUES (1, ?) ON CONFLICT (id) DO NOTHING",
+            (secrets.token_urlsafe(48),),
+        )
+        return str(tx.query("SELECT secret FROM fhir_api_key WHERE id = 1")[0][0])
+
+
+def _pick_key(jwks: dict[str, Any], kid: str | None, alg: str) -> Any:
+    kty = "RSA" if alg.startswith("RS") else "EC"
+    candidates = [
+        k
+        for k in jwks.get("keys", [])
+        if (kid is None or k.get("kid") == kid) and k.get("kty") == kty
+    ]
+    if not candidates:
+        raise TokenRequestRefused("invalid_client", f"no registered {kty} key with kid {kid!r}")
+    try:
+        return PyJWK(candidates[0], algorithm=alg).key
+    except jwt.PyJWTError as e:
+        raise TokenRequestRefused("invalid_client", f"registered key unusable: {e}") from e
+
+
+def _grant_scope(requested: str, allowed: str) -> str:
+    """The requested scopes the registration covers (all registered when none requested)."""
+    if not requested.strip():
+        return allowed
+    registered = Grant("", allowed)
+    granted = []
+    for s in requested.split():
+        m = _SCOPE.fullmatch(s)
+        if m is None:
+            continue
+        want = {"r", "s"} if m.group(2) in ("read", "*") else set(m.group(2)) & {"r", "s"}
+        if want and want <= registered.letters(m.group(1)):
+            granted.append(s)
+    if not granted:
+        raise TokenRequestRefused(
+            "invalid_scope",
+            f"none of the requested scopes is registered for this client: {requested}",
+        )
+    return " ".join(granted)
