@@ -1,0 +1,28 @@
+"""The census read from the patient digest (`standby.store.digest.census_resources`) shows
+exactly what the census built from each patient's compartment showed, at any time of day
+(the digest stores what the clock cannot change; what is due is computed at read time)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from standby import clinical
+from support.reports_support import NOW
+
+
+@pytest.mark.parametrize("hours", [0, 3, 17, -30, 50])
+def test_census_from_the_digest_equals_the_census_from_compartments(hospital, hours):
+    now = NOW + timedelta(hours=hours)
+    assert hospital.keeps_digest
+    try:
+        for unit in clinical.units(hospital):
+            from_digest = clinical.unit_census(hospital, unit.id, now)
+            hospital.keeps_digest = False  # this store object only: the reads of before
+            from_compartments = clinical.unit_census(hospital, unit.id, now)
+            hospital.keeps_digest = True
+            assert from_digest == from_compartments
+            assert from_digest.patients  # a census with patients was compared
+    finally:
+        hospital.keeps_digest = True
