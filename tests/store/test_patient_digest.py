@@ -56,7 +56,8 @@ def resources(draw: st.DrawFn) -> dict[str, Any]:
     pid = draw(st.sampled_from(PATIENTS))
     rid = draw(st.sampled_from(["1", "2", "3"]))
     if rtype == "Patient":
-        return {"resourceType": "Patient", "id": pid, "gender": draw(st.sampled_from(["male", "female"]))}
+        gender = draw(st.sampled_from(["male", "female"]))
+        return {"resourceType": "Patient", "id": pid, "gender": gender}
     res: dict[str, Any] = {"resourceType": rtype, "id": f"{rtype[:3].lower()}-{rid}"}
     if rtype == "Encounter":
         bed = draw(st.sampled_from(BEDS))
@@ -76,7 +77,7 @@ def resources(draw: st.DrawFn) -> dict[str, Any]:
         res[draw(st.sampled_from(["subject", "subject", "performer"]))] = _patient_ref(pid)
     elif rtype == "MedicationAdministration":
         res.update(status="completed", subject=_patient_ref(pid))
-        when = draw(st.sampled_from(TIMES + [None]))
+        when = draw(st.sampled_from([*TIMES, None]))
         if when is not None:
             if draw(st.booleans()):
                 res["effectiveDateTime"] = when
@@ -110,7 +111,10 @@ def _apply(store: Store, seq: list[Step]) -> None:
         if kind == "write":  # replica writes from a source: a batch, repeats included
             batch = []
             for k, res in enumerate(what):
-                meta = {"versionId": str(version * 10 + k), "lastUpdated": f"2026-11-28T12:{k:02d}:00Z"}
+                meta = {
+                    "versionId": str(version * 10 + k),
+                    "lastUpdated": f"2026-11-28T12:{k:02d}:00Z",
+                }
                 batch.append(orjson.dumps({**res, "meta": meta}))
             store.upsert_many(batch)
         elif kind == "update":  # the store's own versions (the simulated EHR)
@@ -148,9 +152,7 @@ def _postgres() -> Iterator[Store]:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
-PROPERTY = settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPERTY = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY

@@ -53,9 +53,7 @@ LOINC = "http://loinc.org"
 # code status, weight, height: what the census row shows of Observations
 CENSUS_LOINC = frozenset({"100822-6", "29463-7", "8302-2"})
 # the types a census row reads whole (`standby.clinical.summary.CENSUS_TYPES`)
-WHOLE_TYPES = frozenset(
-    {"Patient", "Encounter", "AllergyIntolerance", "Flag", "MedicationRequest"}
-)
+WHOLE_TYPES = frozenset({"Patient", "Encounter", "AllergyIntolerance", "Flag", "MedicationRequest"})
 TIMED_TYPE = "MedicationAdministration"  # read by its date: the last day of them
 DIGEST_TYPES = WHOLE_TYPES | {TIMED_TYPE, "Observation"}
 DAY = timedelta(hours=24)
@@ -225,7 +223,7 @@ def rebuild(cur: Cursor) -> None:
             [pid_rows[0][0], sid_rows[0][0], *codes],
         )
     changes: list[Change] = []
-    for rid, rtype, pid, body in rows:
+    for rid, rtype, _pid, body in rows:
         res = tolerant_json.loads(bytes(body))
         changes.append((int(rid), str(rtype), patient_compartment(res), extract(res), False))
     for k in range(0, len(changes), 5000):
@@ -257,7 +255,8 @@ def expected(store: Store) -> tuple[dict[int, tuple[str, str, int | None]], dict
 
 def _rids(store: Store) -> dict[tuple[str, str], int]:
     with store.read_transaction() as tx:
-        return {(str(t), str(i)): int(r) for r, t, i in tx.query("SELECT rid, type, id FROM resource")}
+        rows = tx.query("SELECT rid, type, id FROM resource")
+    return {(str(t), str(i)): int(r) for r, t, i in rows}
 
 
 def stored(store: Store) -> tuple[dict[int, tuple[str, str, int | None]], dict[str, str | None]]:
