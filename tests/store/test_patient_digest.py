@@ -44,6 +44,8 @@ def resources(draw: st.DrawFn) -> dict[str, Any]:
             [
                 "Patient",
                 "Encounter",
+                "Encounter",
+                "Encounter",
                 "Observation",
                 "MedicationAdministration",
                 "MedicationRequest",
@@ -54,7 +56,7 @@ def resources(draw: st.DrawFn) -> dict[str, Any]:
         )
     )
     pid = draw(st.sampled_from(PATIENTS))
-    rid = draw(st.sampled_from(["1", "2", "3"]))
+    rid = draw(st.sampled_from(["1", "2"]))
     if rtype == "Patient":
         gender = draw(st.sampled_from(["male", "female"]))
         return {"resourceType": "Patient", "id": pid, "gender": gender}
