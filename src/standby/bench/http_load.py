@@ -83,6 +83,8 @@ def _server(
         "STANDBY_PORT": str(port),
         "STANDBY_HOST": "127.0.0.1",
         "STANDBY_WEB_WORKERS": str(workers),
+        # the bench's replica is a plain file of synthetic data (the key is not what is measured)
+        "STANDBY_DB_ENCRYPTION": "off",
         **extra,
     }
     env.pop("STANDBY_SOURCE_URL", None)
