@@ -10,9 +10,10 @@ Figures, each beside a baseline from the same run (docs/web.md#performance):
   p95 < 50 ms), beside the same census without the patient digest; the raw reads that
   census needed (one `store.compartment(patient, CENSUS_TYPES)` per patient on the
   unit); and of the largest unit;
-* summary pages per second over real HTTP: `standby serve` with
-  `STANDBY_BENCH_WEB_WORKERS` worker processes (default 2) and 50 concurrent clients
-  (goal ≥ 200/s on 2 cores; ≥ 400/s with every view built): with the summary cache on (the default) for 200 views drawn
+* summary pages per second over real HTTP: the viewer (`standby serve`'s app and
+  workers, its clock pinned: `pinned_serve`) with `STANDBY_BENCH_WEB_WORKERS` worker
+  processes (default 2) and 50 concurrent clients (goal ≥ 200/s on 2 cores; ≥ 400/s
+  with every view built): with the summary cache on (the default) for 200 views drawn
   with repeats from all admitted patients (the same patients opened again and again) and
   for every admitted patient in turn; then with the cache off (every view built from the
   store), every patient in turn. Each after a 3-second warm-up that is not counted;
