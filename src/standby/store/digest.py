@@ -282,7 +282,7 @@ def census_resources(
     row reads whole first, then the Observations, then the administrations of the last
     day): one indexed read. None when the store keeps no digest."""
     reader = getattr(store, "_reader", None)
-    if reader is None or not getattr(store, "keeps_digest", False):
+    if reader is None or not store.keeps_digest:
         return None
     since = since_ms(now)
     out: dict[str, tuple[str, list[Any]]] = {}
