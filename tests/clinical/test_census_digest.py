@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 
 from standby import clinical
+from standby.clinical.directory import directory
+from standby.store import digest
 from support.reports_support import NOW
 
 
@@ -24,5 +26,9 @@ def test_census_from_the_digest_equals_the_census_from_compartments(hospital, ho
             hospital.keeps_digest = True
             assert from_digest == from_compartments
             assert from_digest.patients  # a census with patients was compared
+            # and it was read from the digest: one read names every patient on the unit
+            read = digest.census_resources(hospital, directory(hospital).subtree(unit.id), now)
+            assert read is not None
+            assert set(read) == {p.id for p in from_digest.patients}
     finally:
         hospital.keeps_digest = True
