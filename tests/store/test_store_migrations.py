@@ -42,7 +42,11 @@ def test_v1_database_is_upgraded_and_readable(tmp_path: Path) -> None:
         assert [r.id for r in store.compartment("old")] == ["old"]
     conn = sqlite3.connect(path)
     versions = [
-        v for (v,) in conn.execute("SELECT version FROM schema_migrations ORDER BY version")
+        v
+        for (v,) in conn.execute(
+            "SELECT version FROM schema_migrations WHERE namespace = ? ORDER BY version",
+            (NAMESPACE,),
+        )
     ]
     indexes = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     conn.close()

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,26 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# what only the expected page holds: a 200 that is the login form (a lost session) or
+# an error page is not a page served
+SUMMARY_MARK = 'id="h-allergies"'
+HEALTHZ_MARK = "ok"
+
+
 def http_load(
-    db: Path, workers: int, ward: list[str], everyone: list[str], seconds: float
+    db: Path,
+    workers: int,
+    ward: list[str],
+    everyone: list[str],
+    seconds: float,
+    *,
+    clock: datetime | None = None,
 ) -> dict[str, Any]:
     """Pages per second over real HTTP: /healthz (the ceiling); summaries with the cache
     on (the default) for `ward` (a sample drawn with repeats: the same patients opened
-    again and again) and for `everyone` in turn; and with the cache off."""
+    again and again) and for `everyone` in turn; and with the cache off. Only 200s that
+    carry the expected page count; everything else is an error. `clock`: the server's
+    clock pinned there (`standby.bench.pinned_serve`), else `standby serve` itself."""
     result: dict[str, Any] = {"client": "wrk" if shutil.which("wrk") else "python"}
     phases = [
         (None, [("healthz", ["/healthz"]), ("ward", ward), ("everyone", everyone)]),
@@ -45,11 +60,12 @@ def http_load(
     ]
     for cache, runs in phases:
         extra = {} if cache is None else {"STANDBY_SUMMARY_CACHE_SECONDS": cache}
-        with _server(db, workers, extra) as base:
+        with _server(db, workers, extra, clock) as base:
             for name, ids in runs:
                 paths = ids if name == "healthz" else [f"/patients/{p}" for p in ids]
-                _load(base, paths, min(3.0, seconds))  # warm-up, not counted
-                figures = _load(base, paths, seconds)
+                mark = HEALTHZ_MARK if name == "healthz" else SUMMARY_MARK
+                _load(base, paths, min(3.0, seconds), mark)  # warm-up, not counted
+                figures = _load(base, paths, seconds, mark)
                 result[name] = figures["ok"] / figures["seconds"]
                 result[f"{name}_p99_ms"] = figures["p99_ms"]
                 result[f"{name}_errors"] = figures["errors"]
@@ -57,7 +73,9 @@ def http_load(
 
 
 @contextlib.contextmanager
-def _server(db: Path, workers: int, extra: dict[str, str]) -> Iterator[str]:
+def _server(
+    db: Path, workers: int, extra: dict[str, str], clock: datetime | None = None
+) -> Iterator[str]:
     port = _free_port()
     env = {
         **os.environ,
@@ -65,17 +83,18 @@ def _server(db: Path, workers: int, extra: dict[str, str]) -> Iterator[str]:
         "STANDBY_PORT": str(port),
         "STANDBY_HOST": "127.0.0.1",
         "STANDBY_WEB_WORKERS": str(workers),
+        # the bench's replica is a plain file of synthetic data (the key is not what is measured)
+        "STANDBY_DB_ENCRYPTION": "off",
         **extra,
     }
     env.pop("STANDBY_SOURCE_URL", None)
+    command = [sys.executable, "-c", "from standby.cli.main import main; main()"]
+    command += ["serve", "--no-monitor"]
+    if clock is not None:
+        command = [sys.executable, "-c", "from standby.bench.pinned_serve import main; main()"]
+        command.append(clock.isoformat())
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from standby.cli.main import main; main()",
-            "serve",
-            "--no-monitor",
-        ],
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -94,11 +113,12 @@ def _server(db: Path, workers: int, extra: dict[str, str]) -> Iterator[str]:
             server.stderr.close()
 
 
-def _load(base: str, paths: list[str], seconds: float) -> dict[str, Any]:
+def _load(base: str, paths: list[str], seconds: float, mark: str) -> dict[str, Any]:
     """50 concurrent clients for `seconds`: wrk (C, a few % of a core) when installed,
-    else the Python client below (which itself needs most of a core near 200 req/s)."""
+    else the Python client below (which itself needs most of a core near 200 req/s).
+    "ok" counts the 200s whose body holds `mark`."""
     if shutil.which("wrk"):
-        return _wrk(base, paths, seconds, CLIENTS)
+        return _wrk(base, paths, seconds, CLIENTS, mark)
     out = subprocess.run(
         [
             sys.executable,
@@ -108,6 +128,7 @@ def _load(base: str, paths: list[str], seconds: float) -> dict[str, Any]:
             json.dumps(paths),
             str(seconds),
             str(CLIENTS),
+            mark,
         ],
         capture_output=True,
         text=True,
@@ -129,21 +150,40 @@ def _cookie(base: str) -> str:
 
 WRK_SCRIPT = """
 paths = {%(paths)s}
+mark = %(mark)s
 counter = 0
+good = 0
+threads = {}
+setup = function(thread)
+  table.insert(threads, thread)
+end
 request = function()
   counter = counter + 1
   return wrk.format("GET", paths[math.fmod(counter, #paths) + 1], {["Cookie"] = %(cookie)s})
 end
+response = function(status, headers, body)
+  if status == 200 and string.find(body, mark, 1, true) then
+    good = good + 1
+  end
+end
+done = function(summary, latency, requests)
+  local n = 0
+  for _, t in ipairs(threads) do
+    n = n + t:get("good")
+  end
+  io.write(string.format("expected pages: %%d\\n", n))
+end
 """
 
 
-def _wrk(base: str, paths: list[str], seconds: float, clients: int) -> dict[str, Any]:
+def _wrk(base: str, paths: list[str], seconds: float, clients: int, mark: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "paths.lua"
         script.write_text(
             WRK_SCRIPT
             % {
                 "paths": ",".join(json.dumps(p) for p in paths),
+                "mark": json.dumps(mark),
                 "cookie": json.dumps(_cookie(base)),
             }
         )
@@ -155,12 +195,16 @@ def _wrk(base: str, paths: list[str], seconds: float, clients: int) -> dict[str,
             capture_output=True,
             text=True,
             check=True,
-        ).stdout
-    return parse_wrk(out)
+        )
+    if "expected pages:" not in out.stdout:  # wrk runs on when its script fails to load
+        raise RuntimeError(f"wrk's script counted nothing:\n{out.stderr[-2000:]}")
+    return parse_wrk(out.stdout)
 
 
 def parse_wrk(text: str) -> dict[str, Any]:
-    """Requests, errors, duration and p99 latency from wrk's `--latency` report."""
+    """Requests, errors, duration and p99 latency from wrk's `--latency` report; "ok" is
+    the count of expected pages the script printed (every answer that is not one is an
+    error: a redirect to /login, an error page), or, without that line, the 2xx."""
     m = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)", text)
     if m is None:
         raise RuntimeError(f"wrk printed no totals:\n{text}")
@@ -173,7 +217,12 @@ def parse_wrk(text: str) -> dict[str, Any]:
     p99_ms = (
         float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)] if p99 else 0.0
     )
-    ok = max(0, total - (int(bad.group(1)) if bad else 0))
+    expected = re.search(r"^expected pages: (\d+)", text, re.M)
+    if expected is not None:
+        ok = int(expected.group(1))
+        errors = (total - ok) + (sum(int(x) for x in sock.groups()) if sock else 0)
+    else:
+        ok = max(0, total - (int(bad.group(1)) if bad else 0))
     return {"ok": ok, "errors": errors, "seconds": secs, "p99_ms": p99_ms}
 
 
@@ -196,13 +245,15 @@ def _wait_up(base: str, server: subprocess.Popen[bytes]) -> None:
 def load_main() -> None:
     """The load generator (a separate process): log in, then `concurrency` clients request
     the paths round-robin for `seconds`; prints one JSON line of figures."""
-    base, paths_json, seconds_s, conc_s = sys.argv[1:5]
+    base, paths_json, seconds_s, conc_s, mark = sys.argv[1:6]
     paths = json.loads(paths_json)
     seconds, concurrency = float(seconds_s), int(conc_s)
-    print(json.dumps(asyncio.run(_py_load(base, paths, seconds, concurrency))))
+    print(json.dumps(asyncio.run(_py_load(base, paths, seconds, concurrency, mark))))
 
 
-async def _py_load(base: str, paths: list[str], seconds: float, concurrency: int) -> dict[str, Any]:
+async def _py_load(
+    base: str, paths: list[str], seconds: float, concurrency: int, mark: str
+) -> dict[str, Any]:
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -224,7 +275,7 @@ async def _py_load(base: str, paths: list[str], seconds: float, concurrency: int
                 t = time.perf_counter()
                 try:
                     r = await client.get(paths[n % len(paths)])
-                    if r.status_code == 200:
+                    if r.status_code == 200 and mark in r.text:
                         ok += 1
                         latencies.append((time.perf_counter() - t) * 1000)
                     else:

@@ -23,6 +23,7 @@ from standby.fhir.timing import StandardTimes
 from standby.journal import adt as journal_adt
 from standby.journal import schema as journal_schema
 from standby.journal.entries import Kind
+from standby.store import digest
 from standby.store.base import Store
 
 if TYPE_CHECKING:
@@ -170,11 +171,16 @@ def _census_and_summaries(
         if d.first_code((dire.location(x) or {}).get("physicalType")) == "bd"
     }
     placed: dict[str, str] = {}  # patient id → the Location id they are at
-    for enc in _encounters_in(store, subtree):
-        pid = d.reference_id(enc.get("subject"), "Patient")
-        loc = encounter_bed(enc)
-        if pid and loc in in_unit and pid not in placed:
-            placed[pid] = loc
+    # the patient digest: who is on the unit and each row's resources, one indexed read
+    rows_of = None if full else digest.census_resources(store, subtree, now)
+    if rows_of is not None:
+        placed = {pid: loc for pid, (loc, _r) in rows_of.items()}
+    else:
+        for enc in _encounters_in(store, subtree):
+            pid = d.reference_id(enc.get("subject"), "Patient")
+            loc = encounter_bed(enc)
+            if pid and loc in in_unit and pid not in placed:
+                placed[pid] = loc
     # the journal's admissions, transfers, discharges and registrations (not yet in the
     # EHR): patients it placed on this unit join; where each is now, their summary says
     moved = journal_adt.placements(store)
@@ -187,6 +193,7 @@ def _census_and_summaries(
     summaries: dict[str, PatientSummary] = {}
     extent = Extent.WHOLE if full else Extent.CENSUS_ROW
     for pid in placed:
+        gathered = rows_of[pid][1] if rows_of is not None and pid in rows_of else None
         if cache is None or full:
             got = build_summary(
                 store,
@@ -196,9 +203,10 @@ def _census_and_summaries(
                 patient_required=False,
                 charted_until=charted_until,
                 standard_times=standard_times,
+                gathered=gathered,
             )
         else:
-            got = cache.census_row(pid, now, charted_until)
+            got = cache.census_row(pid, now, charted_until, gathered=gathered)
         if got is None:
             continue
         s, loc = got.summary, got.bed

@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from standby.clinical import directory as directory_mod
 from standby.clinical.summary import (
@@ -68,6 +68,7 @@ class Read(Protocol):
 
 
 R = TypeVar("R", bound=Read)
+JSON = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +127,16 @@ class ReadCache:
         return None if read is None else read.summary
 
     def census_row(
-        self, patient_id: str, now: datetime, charted_until: datetime | None = None
+        self,
+        patient_id: str,
+        now: datetime,
+        charted_until: datetime | None = None,
+        *,
+        gathered: Sequence[JSON] | None = None,
     ) -> SummaryRead | None:
         """What a census row of the patient shows (`Extent.CENSUS_ROW`), with the bed of
-        their current encounter."""
+        their current encounter; `gathered`: its resources, when the caller has read them
+        (`build_summary`)."""
         return self.get(
             "census",
             patient_id,
@@ -142,6 +149,7 @@ class ReadCache:
                 patient_required=False,
                 charted_until=charted_until,
                 standard_times=self.standard_times,
+                gathered=gathered,
             ),
             charted_until=charted_until,
         )

@@ -111,6 +111,7 @@ def build_summary(
     patient_required: bool = True,
     charted_until: datetime | None = None,
     standard_times: StandardTimes | None = None,
+    gathered: Sequence[JSON] | None = None,
 ) -> SummaryRead | None:
     """The downtime summary of one patient at `now`, with the keys it depends on and when
     it expires. None when `patient_required` and the replica holds no such Patient (a
@@ -119,10 +120,16 @@ def build_summary(
     `charted_until`: during a downtime, when the EHR stopped hearing of charting
     (`standby.fhir.mar.charting_cutoff`, from the downtime start the caller passes).
     `standard_times`: the hospital's standard administration times (the setting
-    `mar_standard_times`; None: the default table)."""
+    `mar_standard_times`; None: the default table). `gathered`: the resources of the
+    extent, already read by the caller in this read transaction (the census reads every
+    row's from the patient digest at once: `standby.store.digest.census_resources`)."""
     journal_schema.ensure(store)  # before the snapshot: a table made inside it is not in it
     with store.read_transaction():
-        resources, keys = _gather(store, patient_id, now, extent)
+        if gathered is None:
+            resources, keys = _gather(store, patient_id, now, extent)
+        else:
+            resources = list(gathered)
+            keys = {f"{r.get('resourceType')}/{r.get('id')}" for r in resources}
         resources = with_journal(
             store, patient_id, resources, now, hours, census_row=extent is Extent.CENSUS_ROW
         )

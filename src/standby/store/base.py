@@ -173,6 +173,7 @@ class Store(ABC):
     engine: str  # "sqlite", "postgres" or "memory"
     batch_size: int = 2000  # resources written per transaction by ingest and the seed
     max_resource_bytes: int = 16 * 1024 * 1024  # the gate's limit on one resource
+    keeps_digest: bool = False  # keeps the per-patient digest (`standby.store.digest`)
 
     # ---- replica writes ---------------------------------------------------------------
     @abstractmethod

@@ -18,7 +18,7 @@ from standby import clock
 from standby.clock import instant
 from standby.fhir.gate import ReceivedResource
 from standby.fhir.search_params import Extracted, extract, patient_compartment
-from standby.store import schema
+from standby.store import digest, schema
 from standby.store.base import (
     JSON,
     Migration,
@@ -61,6 +61,7 @@ class SQLStore(SQLReads):
     """`Store` over SQL; engines implement the connection hooks below."""
 
     _single_writer: SingleWriter  # set by the engine once its write connection is open
+    keeps_digest = True  # the per-patient digest (`standby.store.digest`) is kept
 
     def __init__(self) -> None:
         self._pids: dict[tuple[str, str], int] = {}
@@ -89,6 +90,7 @@ class SQLStore(SQLReads):
 
     def _init_schema(self) -> None:
         self._apply_migrations(schema.NAMESPACE, schema.MIGRATIONS)
+        digest.migrate(self)  # builds the digest of a replica that predates it
 
     # ---- interned search parameters ----------------------------------------------------
     def _pid_read(self, rtype: str, name: str) -> int | None:
@@ -229,6 +231,7 @@ class SQLStore(SQLReads):
         index_rows: dict[str, list[Any]] = {"token": [], "string": [], "date": [], "ref": []}
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
+        written: list[digest.Change] = []
         for (key, h, vid, lu_text, lu, deleted, body, patient, ex), seq in zip(
             ops, seqs, strict=True
         ):
@@ -240,6 +243,7 @@ class SQLStore(SQLReads):
                 updates.append((vid, lu_text, lu, seq, deleted, patient, body, rid))
             if ex is not None:
                 self._index_rows(cur, key[0], rid, ex, index_rows)
+            written.append((rid, key[0], patient, ex, h is not None))
         if updates:
             old = [(u[-1],) for u in updates]
             cur.executemany(
@@ -262,6 +266,7 @@ class SQLStore(SQLReads):
                 inserts,
             )
         self._flush_index(cur, index_rows)
+        digest.keep(cur, written)  # in this transaction: it never disagrees with them
         return outcomes
 
     def _write(
