@@ -109,3 +109,23 @@ def test_a_load_finds_held_versions_by_index_once_the_table_is_large(
         assert _rows_read(store, url) - before == 0
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_a_load_that_doubles_the_table_leaves_it_analysed(
+    pg_schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import standby.store.postgres as postgres
+
+    monkeypatch.setattr(postgres, "ANALYSE_AFTER_ROWS", 50)
+    url, schema = pg_schema
+    store = PostgresStore(url, schema=schema, batch_size=20)
+    try:
+        store._wconn.execute("ALTER TABLE resource SET (autovacuum_enabled = false)")
+        assert store.ingest_ndjson(observations(0, 120), file="a.ndjson").written == 120
+        row = store._wconn.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = 'resource'::regclass"
+        ).fetchone()
+        assert row is not None and row[0] >= 50  # never analysed: -1
+    finally:
+        store.close()
