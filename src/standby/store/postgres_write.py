@@ -2,12 +2,13 @@
 
 The version rules are the store's one definition (`version_rules.decide`, in Python); what
 differs from the engine-neutral path (`sql_store.SQLStore._write_unique`) is only how the
-rows reach PostgreSQL, because row-at-a-time statements made a large load quadratic:
+rows reach PostgreSQL, because the old lookup made a large load quadratic:
 
 * the held versions of a whole batch are read by one join of the batch's keys (two arrays,
-  `unnest`) with `resource`, planned for each batch (`prepare=False`): a plan psycopg
-  prepares once, on a table that was small or never analysed then, kept a sequential scan
-  while the table grew (3 ms to 918 ms a batch over one file);
+  `unnest`) with `resource`, planned for each batch (`prepare=False`): the generic plan of
+  a statement psycopg had prepared, made while the table was small and never analysed,
+  walked the `(type, lu)` index over every row of the type and filtered the ids, so every
+  batch read the whole type as the table grew;
 * new rows go in by binary `COPY` straight into `resource` and the index tables (rids are
   allocated first, so no staging copy is needed): binary, because the text form doubles
   every body (bytea as hex) and the server spent most of a text `COPY` decoding it;
