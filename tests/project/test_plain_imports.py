@@ -84,6 +84,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "backentry-full",
         "hl7",
         "fhir",
+        "ingest-postgres",
     }
     assert set(load_all()) == benches
     group = typer.main.get_group(app)

@@ -75,6 +75,7 @@ def load_all() -> dict[str, BenchFn]:
         journal_bench,
         journal_load_bench,
         monitor_bench,
+        postgres_ingest_bench,
         reports_bench,
         schedule_bench,
         store_bench,

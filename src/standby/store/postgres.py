@@ -10,16 +10,22 @@ the contract tests use a fresh one per test. docs/store.md
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 
-from standby.store.base import Migration
+from standby.fhir.gate import ReceivedResource
+from standby.store import postgres_write
+from standby.store.base import Migration, WriteOutcome
 from standby.store.connections import Cursor, SingleWriter, ThreadConnections
 from standby.store.migrations import apply as apply_migrations
-from standby.store.sql_store import SQLStore
+from standby.store.sql_store import SQLStore, Tombstone
+
+# `resource` is analysed once it has this many rows more than at its last analysis by this
+# store, and at least as many again (a load's plans follow it as it doubles, a few times).
+ANALYSE_AFTER_ROWS = 20_000
 
 _CACHE: dict[str, str] = {}
 
@@ -96,6 +102,8 @@ class PostgresStore(SQLStore):
         self._local = threading.local()  # this thread's read depth
         self._readers = ThreadConnections(self._connect, usable=lambda c: not c.closed)
         self._wconn = self._connect()
+        self._rows_analysed = -1  # rows of `resource` at this store's last ANALYZE (-1: none)
+        self._rows_since = 0  # rows this store inserted since
         if schema:
             # created only when missing: the runtime role may not run DDL (docs/store.md)
             found = self._wconn.execute(
@@ -142,6 +150,34 @@ class PostgresStore(SQLStore):
         finally:
             self._local.depth = 0
             conn.execute("COMMIT")
+
+    # ---- the bulk write path (postgres_write) -----------------------------------------
+    def _write_unique(
+        self, cur: Cursor, items: Sequence[ReceivedResource | Tombstone]
+    ) -> list[WriteOutcome]:
+        return postgres_write.write_unique(self, self._wconn, items)
+
+    def _held(self, cur: Cursor, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
+        return postgres_write.held_versions(self._wconn, list(keys))
+
+    def _grown(self, conn: psycopg.Connection[Any], inserted: int) -> None:
+        """Count rows inserted; ANALYZE `resource` when it has doubled since this store
+        last did (a role that does not own it gets a warning from PostgreSQL, no error)."""
+        self._rows_since += inserted
+        if self._rows_since < max(ANALYSE_AFTER_ROWS, self._rows_analysed):
+            return
+        if self._rows_analysed < 0:
+            found = conn.execute(
+                "SELECT reltuples FROM pg_class WHERE oid = 'resource'::regclass"
+            ).fetchone()
+            self._rows_analysed = max(0, int(found[0])) if found else 0
+            if self._rows_since < max(ANALYSE_AFTER_ROWS, self._rows_analysed):
+                return
+        # the table of the version lookup, its searched columns (statistics of the bodies
+        # cost the most and serve nothing); the index tables are left to autovacuum
+        conn.execute("ANALYZE resource (rid, type, id, lu, seq, deleted, patient_id)")
+        self._rows_analysed += self._rows_since
+        self._rows_since = 0
 
     def _alloc(self, cur: Cursor, what: str, n: int) -> list[int]:
         seq = "resource_rid_seq" if what == "rid" else "resource_change_seq"
