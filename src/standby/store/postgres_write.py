@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from standby.store import digest
 from standby.fhir.gate import ReceivedResource
 from standby.fhir.search_params import extract, patient_compartment
+from standby.store import digest
 from standby.store.base import WriteOutcome
 from standby.store.version_rules import HELD_COLUMNS, decide, lu_ms
 
