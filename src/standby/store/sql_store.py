@@ -67,10 +67,6 @@ class SQLStore(SQLReads):
         self._sids: dict[str, int] = {"": 0}
 
     # ---- engine hooks ------------------------------------------------------------------
-    def stored_body(self, raw: bytes) -> bytes:
-        """The form a resource's verbatim text is kept in (`sql_reads.stored` reverses it)."""
-        return raw
-
     def _writer(self) -> AbstractContextManager[Cursor]:
         """The single write transaction (re-entrant within one thread)."""
         return self._single_writer.transaction()
