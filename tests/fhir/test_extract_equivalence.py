@@ -80,7 +80,9 @@ _leaf = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-3, 3),
-    st.sampled_from(["Patient/p1", "Practitioner/x", "p2", "#c", "urn:uuid:1", "2026-01-02", "a b"]),
+    st.sampled_from(
+        ["Patient/p1", "Practitioner/x", "p2", "#c", "urn:uuid:1", "2026-01-02", "a b"]
+    ),
 )
 _coding = st.fixed_dictionaries(
     {},
@@ -120,6 +122,8 @@ _element = st.recursive(
     ),
     max_leaves=8,
 )
+
+
 def _keys(rtype: str) -> list[str]:
     table = sp.PARAMS.get(rtype, sp.DEFAULT_PARAMS)
     return sorted({p.split(".")[0] for _, paths in table.values() for p in paths})

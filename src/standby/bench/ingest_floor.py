@@ -80,7 +80,11 @@ class _Rows:
 
     def of(self, lines: list[bytes]) -> dict[str, list[tuple[Any, ...]]]:
         out: dict[str, list[tuple[Any, ...]]] = {
-            "resource": [], "token": [], "string": [], "date": [], "ref": []
+            "resource": [],
+            "token": [],
+            "string": [],
+            "date": [],
+            "ref": [],
         }
         for line in lines:
             res = orjson.loads(line)
@@ -89,8 +93,18 @@ class _Rows:
             meta = res.get("meta") or {}
             lu = meta.get("lastUpdated") or "2026-01-01T00:00:00Z"
             out["resource"].append(
-                (rid, rtype, res["id"], meta.get("versionId") or "1", lu, lu_ms(lu), rid, 0,
-                 patient_compartment(res), line)
+                (
+                    rid,
+                    rtype,
+                    res["id"],
+                    meta.get("versionId") or "1",
+                    lu,
+                    lu_ms(lu),
+                    rid,
+                    0,
+                    patient_compartment(res),
+                    line,
+                )
             )
             ex = extract(res)
             p = self._pid

@@ -25,7 +25,6 @@ from standby.store.encryption import DatabaseKey, connect
 from standby.store.migrations import apply as apply_migrations
 from standby.store.sql_store import SQLStore
 
-
 PAGE_SIZE = 16384  # bytes, for replicas created from now on (docs/store.md)
 
 
