@@ -129,7 +129,7 @@ def _keys(rtype: str) -> list[str]:
     return sorted({p.split(".")[0] for _, paths in table.values() for p in paths})
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rtype=st.sampled_from([*sp.PARAMS, "Basic", "Goal"]), data=st.data())
 def test_random_resources_extract_the_same(rtype: str, data: st.DataObject) -> None:
     body = data.draw(st.dictionaries(st.sampled_from(_keys(rtype)), _element, max_size=6))
