@@ -223,7 +223,7 @@ def _ref(value: Any) -> tuple[str | None, str] | None:
     try:
         parsed = _REF_CACHE[ref]
     except KeyError:
-        if len(_REF_CACHE) >= 200_000:
+        if len(_REF_CACHE) >= 16_384:
             _REF_CACHE.clear()
         parsed = _REF_CACHE[ref] = parse_reference(ref)
     if parsed is None:
