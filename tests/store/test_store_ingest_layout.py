@@ -1,5 +1,5 @@
-"""The replica's bulk load: its page size, the cycle collector paused while loading, and the
-same-rows floor that `standby bench ingest` measures it against (docs/store.md,
+"""The replica's bulk load: the cycle collector paused while loading, and the same-rows
+floor that `standby bench ingest` measures it against (docs/store.md,
 docs/performance.md)."""
 
 from __future__ import annotations
@@ -14,36 +14,9 @@ import pytest
 
 from standby.bench.ingest_floor import same_rows_floor
 from standby.store.ingest import ingest_directory, ingest_lines, no_cycle_collection
-from standby.store.sqlite import PAGE_SIZE, SQLiteStore
+from standby.store.sqlite import SQLiteStore
 
 _TABLES = ("resource", "idx_token", "idx_string", "idx_date", "idx_ref")
-
-
-def _page_size(path: Path) -> int:
-    conn = sqlite3.connect(path)
-    try:
-        return int(conn.execute("PRAGMA page_size").fetchone()[0])
-    finally:
-        conn.close()
-
-
-def test_a_new_replica_has_large_pages(tmp_path: Path) -> None:
-    SQLiteStore(tmp_path / "r.db").close()
-    assert _page_size(tmp_path / "r.db") == PAGE_SIZE == 16384
-
-
-def test_a_replica_made_with_small_pages_keeps_them_and_works(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA page_size=4096")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("CREATE TABLE t (x)")
-    conn.commit()
-    conn.close()
-    with SQLiteStore(path) as store:
-        store.upsert(b'{"resourceType":"Patient","id":"p1"}')
-        assert store.read("Patient", "p1") is not None
-    assert _page_size(path) == 4096
 
 
 def _lines(n: int, seen: list[bool]) -> Iterator[tuple[bytes, int]]:

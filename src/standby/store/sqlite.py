@@ -25,8 +25,6 @@ from standby.store.encryption import DatabaseKey, connect
 from standby.store.migrations import apply as apply_migrations
 from standby.store.sql_store import SQLStore
 
-PAGE_SIZE = 16384  # bytes, for replicas created from now on (docs/store.md)
-
 
 class _SQLiteCursor(Cursor):
     def __init__(self, conn: Any) -> None:
@@ -66,11 +64,6 @@ class SQLiteStore(SQLStore):
         self._readers_lock = threading.Lock()
         self._closed = False
         self._wconn = self._connect()
-        if key is None:
-            # Only a new, empty file takes it (and must, before WAL). A resource body is
-            # ~0.9 KB: 4 KiB pages left ~12% of the table as the unusable tail of each
-            # page; 16 KiB pages leave ~3%, and a patient's rows span fewer pages.
-            self._wconn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self._wconn.execute("PRAGMA journal_mode=WAL")
         self._single_writer = SingleWriter(
             _SQLiteCursor(self._wconn), begin="BEGIN IMMEDIATE", on_rollback=self._forget_pids
