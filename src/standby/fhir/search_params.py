@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from standby.fhir.references import reference_target
+from standby.fhir.references import parse_reference
 from standby.fhir.search_registry import (
     ALIASES,
     COMPARTMENT_PATHS,
@@ -206,34 +206,145 @@ def _dates(value: Any) -> list[tuple[int, int]]:
     return []
 
 
+# Extraction runs once per stored resource and was the largest part of an ingest: each
+# type's table is compiled into one list of (element, steps after it, handler) so that an
+# absent element costs one `dict.get`, and reference texts, which repeat (every
+# Observation of a patient names the same Patient and Encounter), are parsed once.
+_REF_CACHE: dict[str, tuple[str | None, str] | None] = {}
+
+
+def _ref(value: Any) -> tuple[str | None, str] | None:
+    """`reference_target` with the reference text's parse remembered."""
+    if not isinstance(value, dict):
+        return None
+    ref = value.get("reference")
+    if not isinstance(ref, str):
+        return None
+    try:
+        parsed = _REF_CACHE[ref]
+    except KeyError:
+        if len(_REF_CACHE) >= 16_384:
+            _REF_CACHE.clear()
+        parsed = _REF_CACHE[ref] = parse_reference(ref)
+    if parsed is None:
+        return None
+    if parsed[0] is None and isinstance(value.get("type"), str):
+        return value["type"], parsed[1]
+    return parsed
+
+
+def _add_tokens(out: Extracted, name: str, value: Any) -> None:
+    if isinstance(value, str):
+        out.token.add((name, "", value))
+    elif isinstance(value, bool):
+        out.token.add((name, "", "true" if value else "false"))
+    elif isinstance(value, dict):
+        codings = value.get("coding")
+        for c in codings if isinstance(codings, list) else (value,):
+            if isinstance(c, dict):
+                code = c.get("code", c.get("value"))
+                if isinstance(code, str):
+                    system = c.get("system")
+                    out.token.add((name, system if isinstance(system, str) else "", code))
+
+
+def _add_strings(out: Extracted, name: str, value: Any) -> None:
+    for s in _strings(value):
+        n = normalize_string(s)
+        if n:
+            out.string.add((name, n[:200]))
+
+
+def _add_dates(out: Extracted, name: str, value: Any) -> None:
+    if isinstance(value, str):
+        r = date_range(value)
+        if r:
+            out.date.add((name, r[0], r[1]))
+    else:
+        for lo, hi in _dates(value):
+            out.date.add((name, lo, hi))
+
+
+def _add_refs(out: Extracted, name: str, value: Any) -> None:
+    target = _ref(value)
+    if target is not None:
+        out.reference.add((name, target[0] or "", target[1]))
+
+
+def _add_patient_refs(out: Extracted, name: str, value: Any) -> None:
+    target = _ref(value)
+    if target is not None and target[0] in (None, "Patient"):
+        out.reference.add((name, target[0] or "", target[1]))
+
+
+_ADD = {TOKEN: _add_tokens, STRING: _add_strings, DATE: _add_dates, REFERENCE: _add_refs}
+
+# element name → what to do with it: (steps after it, handler, parameter name)
+Plan = dict[str, list[tuple[tuple[str, ...], Any, str]]]
+
+
+def _plan(table: list[tuple[str, str, tuple[tuple[str, ...], ...]]]) -> Plan:
+    out: Plan = {}
+    for name, kind, paths in table:
+        add = _add_patient_refs if kind == REFERENCE and name == "patient" else _ADD[kind]
+        for path in paths:
+            out.setdefault(path[0], []).append((path[1:], add, name))
+    return out
+
+
+_PLANS = {t: _plan(c) for t, c in _COMPILED.items()}
+_PLAN_DEFAULT = _plan(_COMPILED_DEFAULT)
+
+
 def extract(resource: dict[str, Any]) -> Extracted:
     """Every index value of one resource, by its type's parameter table."""
     out = Extracted()
     rtype = resource.get("resourceType")
-    table = _COMPILED.get(rtype, _COMPILED_DEFAULT) if isinstance(rtype, str) else []
-    for name, kind, paths in table:
-        for path in paths:
-            for value in _walk(resource, path):
-                if kind == TOKEN:
-                    for system, code in _tokens(value):
-                        out.token.add((name, system, code))
-                elif kind == STRING:
-                    for s in _strings(value):
-                        n = normalize_string(s)
-                        if n:
-                            out.string.add((name, n[:200]))
-                elif kind == DATE:
-                    for lo, hi in _dates(value):
-                        out.date.add((name, lo, hi))
-                else:
-                    target = reference_target(value)
-                    if target is None:
-                        continue
-                    ttype, tid = target
-                    if name == "patient" and ttype not in (None, "Patient"):
-                        continue
-                    out.reference.add((name, ttype or "", tid))
+    if not isinstance(rtype, str):
+        return out
+    plan = _PLANS.get(rtype, _PLAN_DEFAULT)
+    for key, v in resource.items():
+        todo = plan.get(key)
+        if todo is None or v is None:
+            continue
+        for rest, add, name in todo:
+            if rest:
+                for value in _walk(v, rest) if isinstance(v, dict) else _walk_list(v, rest):
+                    add(out, name, value)
+            elif isinstance(v, list):
+                for value in v:
+                    add(out, name, value)
+            else:
+                add(out, name, v)
     return out
+
+
+def _walk_list(node: Any, path: tuple[str, ...]) -> list[Any]:
+    """`_walk` from a list of nodes (an element that repeats)."""
+    if not isinstance(node, list):
+        return []
+    out: list[Any] = []
+    for item in node:
+        if isinstance(item, dict):
+            out.extend(_walk_many(item, path))
+    return out
+
+
+def _walk_many(node: dict[str, Any], path: tuple[str, ...]) -> list[Any]:
+    items: list[Any] = [node]
+    for step in path:
+        nxt: list[Any] = []
+        for item in items:
+            if isinstance(item, dict):
+                v = item.get(step)
+                if isinstance(v, list):
+                    nxt.extend(v)
+                elif v is not None:
+                    nxt.append(v)
+        items = nxt
+        if not items:
+            break
+    return items
 
 
 _COMPARTMENT = tuple(tuple(p.split(".")) for p in COMPARTMENT_PATHS)
@@ -246,7 +357,7 @@ def patient_compartment(resource: dict[str, Any]) -> str | None:
         return rid if isinstance(rid, str) else None
     for path in _COMPARTMENT:
         for value in _walk(resource, path):
-            target = reference_target(value)
+            target = _ref(value)
             if target is not None and target[0] == "Patient":
                 return target[1]
     return None

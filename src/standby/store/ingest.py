@@ -13,8 +13,11 @@ exactly the lines already held.
 
 from __future__ import annotations
 
+import gc
 import logging
+import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from standby.fhir.gate import ReceivedResource, Refusal, admit
@@ -82,6 +85,33 @@ def set_aside(
     )
 
 
+_gc_lock = threading.Lock()
+_gc_holders = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """The cycle collector paused while resources are loaded. A parsed resource holds no
+    cycle and is freed by its reference count, yet the collector ran every 700 objects a
+    load makes (~2,000 collections per 40,000 resources, 12-20% of the time); cycles that
+    other threads make meanwhile are collected once it resumes. Re-entrant and
+    thread-safe: collection resumes when the last load ends."""
+    global _gc_holders, _gc_was_enabled
+    with _gc_lock:
+        if _gc_holders == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_holders += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_holders -= 1
+            if _gc_holders == 0 and _gc_was_enabled:
+                gc.enable()
+
+
 def ingest_lines(
     store: Store,
     lines: Iterable[tuple[bytes, int]],
@@ -104,7 +134,34 @@ def ingest_lines(
     `report.lines` counts the lines read after those skipped. `report`: counts go there as
     batches commit (so that what was done before an exception is still counted).
     """
-    report = IngestReport() if report is None else report
+    with no_cycle_collection():
+        return _ingest_lines(
+            store,
+            lines,
+            file=file,
+            source=source,
+            max_bytes=max_bytes,
+            batch_size=batch_size,
+            expected_type=expected_type,
+            checkpoint=checkpoint,
+            skip=skip,
+            report=IngestReport() if report is None else report,
+        )
+
+
+def _ingest_lines(
+    store: Store,
+    lines: Iterable[tuple[bytes, int]],
+    *,
+    file: str,
+    source: str,
+    max_bytes: int,
+    batch_size: int,
+    expected_type: str | None,
+    checkpoint: str | None,
+    skip: int,
+    report: IngestReport,
+) -> IngestReport:
     batch: list[ReceivedResource] = []
     n = skip
 
@@ -120,6 +177,9 @@ def ingest_lines(
             else:
                 report.unchanged += 1
         batch.clear()
+        # cycles that other code makes while the collector is paused: young ones only,
+        # which costs what survived this batch (a parsed batch is already freed)
+        gc.collect(1)
 
     for lineno, (raw, size) in enumerate(lines, start=1):
         if lineno <= skip:

@@ -148,17 +148,29 @@ class SQLStore(SQLReads):
     def _index_rows(
         self, cur: Cursor, rtype: str, rid: int, ex: Extracted, rows: dict[str, list[Any]]
     ) -> None:
+        # run once per index value of every resource written: cached ids looked up inline
+        pids, sids = self._pids, self._sids
+        out = rows["token"]
         for name, system, code in ex.token:
-            sid = self._sids.get(system)
+            pid = pids.get((rtype, name))
+            if pid is None:
+                pid = self._pid_write(cur, rtype, name)
+            sid = sids.get(system)
             if sid is None:
                 sid = self._sid_write(cur, system)
-            rows["token"].append((rid, self._pid_write(cur, rtype, name), code, sid))
+            out.append((rid, pid, code, sid))
+        out = rows["string"]
         for name, value in ex.string:
-            rows["string"].append((rid, self._pid_write(cur, rtype, name), value))
+            pid = pids.get((rtype, name))
+            out.append((rid, self._pid_write(cur, rtype, name) if pid is None else pid, value))
+        out = rows["date"]
         for name, lo, hi in ex.date:
-            rows["date"].append((rid, self._pid_write(cur, rtype, name), lo, hi))
+            pid = pids.get((rtype, name))
+            out.append((rid, self._pid_write(cur, rtype, name) if pid is None else pid, lo, hi))
+        out = rows["ref"]
         for name, ttype, tid in ex.reference:
-            rows["ref"].append((rid, self._pid_write(cur, rtype, name), tid, ttype))
+            pid = pids.get((rtype, name))
+            out.append((rid, self._pid_write(cur, rtype, name) if pid is None else pid, tid, ttype))
 
     def _flush_index(self, cur: Cursor, rows: dict[str, list[Any]]) -> None:
         if rows["token"]:
