@@ -300,7 +300,9 @@ def generate_all(
     chosen = [u for u in all_units if not wanted or u.id in wanted or u.alias in wanted]
     previous = _previous(out) if changed_only else None
     since = changes.read_since(previous) if seq is not None else None
-    redo = None if since is None else changes.changed_units(store, since, inputs, known, now)
+    redo = None
+    if since is not None:
+        redo = changes.changed_units(store, since, inputs, [u.id for u in chosen], now)
     kept: dict[str, UnitEntry] = {}
     if redo is not None and previous is not None:
         kept = {str(u["unit_id"]): _kept_entry(u) for u in previous.get("units") or []}
@@ -325,13 +327,13 @@ def generate_all(
 
         running: dict[Future[UnitEntry], Unit] = {}
         if first:
+            # every census and MAR out before any other file is begun
             firsts = {submit(u, "first"): u for u in todo}
             for fut in as_completed(firsts):
                 u = firsts[fut]
                 entries[u.id] = _entry_or_error(fut, u, out, man)
-                if not entries[u.id].error:
-                    running[submit(u, "rest")] = u
             man.first_seconds = round(time.perf_counter() - started, 3)
+            running = {submit(u, "rest"): u for u in todo if not entries[u.id].error}
         else:
             running = {submit(u, "all"): u for u in todo}
         sched: Future[list[FileEntry]] | None = None
