@@ -105,9 +105,14 @@ class Manifest:
         redone = (
             "" if self.regenerated is None else f" ({len(self.regenerated)} changed unit(s) redone)"
         )
+        first = (
+            ""
+            if self.first_seconds is None
+            else f", every census and MAR in {self.first_seconds:.1f} s"
+        )
         return (
             f"packets for {len(self.units)} unit(s){redone}, {self.pages} pages in "
-            f"{self.seconds:.1f} s (data as of {self.data_as_of or 'unknown'}){bad}"
+            f"{self.seconds:.1f} s{first} (data as of {self.data_as_of or 'unknown'}){bad}"
         )
 
 
