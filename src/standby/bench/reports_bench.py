@@ -26,7 +26,6 @@ from __future__ import annotations
 import io
 import math
 import shutil
-import sqlite3
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -48,8 +47,10 @@ def _store(beds: int, progress: Progress) -> Path:
 
 def _copy(db: Path, into: Path) -> Path:
     """A copy of the cached replica this run may change (SQLite's online backup)."""
+    from standby.store.encryption import connect
+
     out = into / "replica.db"
-    src, dst = sqlite3.connect(db), sqlite3.connect(out)
+    src, dst = connect(db, None), connect(out, None)
     try:
         src.backup(dst)
     finally:
