@@ -154,3 +154,37 @@ def test_declaration_prints_every_census_and_mar_before_anything_else(hospital, 
     assert max(firsts) <= min(rests)
     unit_manifest = json.loads((Path(man.units[0].folder) / "manifest.json").read_text())
     assert [f["name"] for f in unit_manifest["files"]] == list(UNIT_FILES)
+
+
+def test_run_forever_regenerates_the_changed_units_between_full_runs(hospital, tmp_path):
+    import threading
+
+    from standby.reports.regeneration import run_forever
+
+    stop = threading.Event()
+    seen = []
+
+    def generated(man):
+        seen.append(man)
+        if len(seen) == 3:
+            stop.set()
+
+    guard = threading.Timer(600, stop.set)  # without the changed-units runs: fail, not hang
+    guard.start()
+    run_forever(
+        hospital,
+        tmp_path,
+        interval_minutes=60.0,
+        changes_every_seconds=0.01,
+        clock=lambda: NOW,
+        data_as_of=lambda: NOW,
+        stop=stop,
+        on_generated=generated,
+        unit_ids=["ICU"],
+        schedules=False,
+        workers=1,
+    )
+    guard.cancel()
+    # one full run, then the changed-units runs (nothing changed: nothing redone)
+    assert [m.regenerated for m in seen] == [None, [], []]
+    assert all(not m.errors and m.units[0].files for m in seen)
