@@ -63,7 +63,8 @@ def token_provider(settings: Settings) -> Callable[[], str] | None:
 
 
 def packet_hook(settings: Settings, store: Store) -> downtime.PacketHook:
-    """Runs one packet generation (standby.reports) with the DOWNTIME or DRILL banner."""
+    """Runs one packet generation (standby.reports) with the DOWNTIME or DRILL banner:
+    every unit's census and MARs first, then the rest, units in worker processes."""
     out_dir = Path(settings.reports_out_dir or "packets")
 
     def hook(banner: str, now: datetime) -> str:
@@ -79,6 +80,7 @@ def packet_hook(settings: Settings, store: Store) -> downtime.PacketHook:
             banner=banner,
             downtime_since=status.since if status.in_downtime else None,
             standard_times=standard_times(settings),
+            first=True,  # every unit's census and MARs before anything else
         )
         return str(result)[:500]
 

@@ -59,6 +59,17 @@ def register(app: typer.Typer) -> None:
             "--interval-minutes",
             help="Minutes between --watch runs (default: 15, or STANDBY_REPORTS_INTERVAL_MINUTES).",
         ),
+        changes_every_seconds: float = typer.Option(
+            60.0,
+            "--changes-every-seconds",
+            help="With --watch: between full runs, regenerate the units whose patients "
+            "changed this often (0: never).",
+        ),
+        workers: int | None = typer.Option(
+            None,
+            "--workers",
+            help="Processes generating units side by side (default: one per core).",
+        ),
         keep: int | None = typer.Option(
             None,
             "--keep",
@@ -88,6 +99,7 @@ def register(app: typer.Typer) -> None:
         kwargs: dict[str, Any] = {
             "unit_ids": unit or None,
             "standard_times": standard_times(settings),
+            "workers": workers,
         }
         if do_print:
             kwargs["printers"] = settings.reports_printers
@@ -118,6 +130,7 @@ def register(app: typer.Typer) -> None:
                     store,
                     out_dir,
                     interval_minutes=minutes,
+                    changes_every_seconds=changes_every_seconds or None,
                     keep=k,
                     data_as_of=lambda: data_as_of(store),
                     banner=lambda: banner or downtime_banner(store),

@@ -21,19 +21,16 @@ the next run.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import os
-import re
-import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from standby.clinical.census import Unit, unit_census_and_summaries, units
 from standby.clinical.schedules import clinic_schedule, or_schedule
@@ -41,8 +38,18 @@ from standby.clock import instant
 from standby.fhir.display import parse_instant
 from standby.fhir.mar import charting_cutoff
 from standby.fhir.timing import StandardTimes
-from standby.private_files import narrow, private_dir, write_private_bytes
-from standby.reports import render
+from standby.journal import repository as journal_repository
+from standby.private_files import private_dir
+from standby.reports import changes, parallel, render
+from standby.reports.generations import (
+    FileEntry,
+    _Generation,
+    _unit_dir,
+    prune,
+    stamp,
+    unit_folder,
+    write_atomic,
+)
 from standby.reports.pages import Furniture
 from standby.reports.printing import print_files
 from standby.store.base import Store
@@ -50,13 +57,10 @@ from standby.store.base import Store
 DEFAULT_KEEP = 4
 UNIT_FILES = ("census.pdf", "mar.pdf", "packets.pdf", "forms.pdf", "labels.pdf")
 PRINT_FILES = ("census.pdf", "mar.pdf")
+FIRST_FILES = ("census.pdf", "mar.pdf")  # what a declaration prints before anything else
+Parts = Literal["all", "first", "rest"]
 
-
-@dataclass
-class FileEntry:
-    name: str
-    pages: int
-    bytes: int
+__all__ = ["UNIT_FILES", "generate_all", "prune", "run_forever", "unit_folder"]
 
 
 @dataclass
@@ -70,6 +74,8 @@ class UnitEntry:
     printed: list[list[str]] = field(default_factory=list)  # argv of each lp command run
     error: str | None = None
     name: str = ""  # "4W — 4 West Medical"
+    patient_ids: list[str] = field(default_factory=list)  # what the next round compares
+    data_as_of: str | None = None  # what its pages say (a unit kept from an earlier round)
 
 
 @dataclass
@@ -82,6 +88,12 @@ class Manifest:
     units: list[UnitEntry] = field(default_factory=list)
     schedules: list[FileEntry] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # incremental regeneration (standby.reports.changes): where this round started reading
+    seq: int | None = None
+    journal_seq: int = 0
+    inputs: str = ""
+    regenerated: list[str] | None = None  # unit ids redone this round; None: every unit
+    first_seconds: float | None = None  # declaration: when every census and MAR was out
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,56 +102,18 @@ class Manifest:
         bad = (
             f", {len(self.errors)} error(s): {'; '.join(self.errors)[:200]}" if self.errors else ""
         )
-        return (
-            f"packets for {len(self.units)} unit(s), {self.pages} pages in "
-            f"{self.seconds:.1f} s (data as of {self.data_as_of or 'unknown'}){bad}"
+        redone = (
+            "" if self.regenerated is None else f" ({len(self.regenerated)} changed unit(s) redone)"
         )
-
-
-RESERVED = frozenset({"schedules", "manifest.json", "generations"})
-
-
-def unit_folder(unit_id: str) -> str:
-    """The folder of a unit's packets, from its Location id: ids are unique in the EHR,
-    while aliases and names repeat, may be empty or not Latin (the display name is in
-    the folder's manifest.json). Lower-case ASCII letters, digits, "-" and "_" only; where
-    that changes the id, or would be a name of ours, 8 hex digits of the id's hash follow,
-    so two ids never share a folder, even on a disk that ignores case (a Mac), and no
-    folder is ".", ".." or outside the output folder."""
-    name = re.sub(r"[^a-z0-9-]+", "_", unit_id.lower())
-    if name != unit_id or name in RESERVED:
-        digest = hashlib.sha256(unit_id.encode()).hexdigest()[:8]
-        name = f"{name.strip('_') or 'unit'}-{digest}"
-    return name
-
-
-def _unit_dir(out_dir: Path, unit_id: str) -> Path:
-    folder = out_dir / unit_folder(unit_id)
-    if folder.resolve().parent != out_dir.resolve():  # a symlink planted in the folder
-        raise OSError(f"{folder} is not a folder directly inside {out_dir}")
-    return folder
-
-
-def stamp(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a reader sees the old content or the new, never part."""
-    write_private_bytes(path, data)  # 0600: packets carry patients' records
-
-
-def _publish(src: Path, dst: Path) -> None:
-    """Make `dst` the file `src` atomically (hard link + rename; copy if links fail)."""
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-        narrow(tmp)
-    os.replace(tmp, dst)
+        first = (
+            ""
+            if self.first_seconds is None
+            else f", every census and MAR in {self.first_seconds:.1f} s"
+        )
+        return (
+            f"packets for {len(self.units)} unit(s){redone}, {self.pages} pages in "
+            f"{self.seconds:.1f} s{first} (data as of {self.data_as_of or 'unknown'}){bad}"
+        )
 
 
 def _as_of(value: object) -> datetime | None:
@@ -148,59 +122,6 @@ def _as_of(value: object) -> datetime | None:
     if isinstance(value, str):
         return parse_instant(value)
     return None
-
-
-class _Generation:
-    """One folder's new generation: written under a temp name, committed by rename."""
-
-    def __init__(self, folder: Path, name: str) -> None:
-        self.folder = folder
-        self.gens = folder / "generations"
-        private_dir(self.gens)
-        self.name = name
-        self.tmp = self.gens / f".tmp-{name}-{os.getpid()}"
-        private_dir(self.tmp)
-        self.files: list[FileEntry] = []
-
-    def write(self, name: str, pdf: render.PDF) -> None:
-        write_atomic(self.tmp / name, pdf)
-        self.files.append(FileEntry(name, pdf.pages, len(pdf)))
-
-    def abort(self) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def commit(self, keep: int) -> Path:
-        final = self.gens / self.name
-        if final.exists():  # same second twice: keep the newer
-            shutil.rmtree(final)
-        os.replace(self.tmp, final)
-        for f in self.files:
-            _publish(final / f.name, self.folder / f.name)
-        prune(self.gens, keep)
-        return final
-
-
-def prune(gens: Path, keep: int, stale_tmp_seconds: float = 3600.0) -> None:
-    """Keep the newest `keep` generations; remove leftovers of killed runs."""
-    done = sorted(p for p in gens.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for old in done[: max(0, len(done) - max(1, keep))]:
-        shutil.rmtree(old, ignore_errors=True)
-    now = time.time()
-    for tmp in gens.glob(".tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[-1]
-        alive = pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid))
-        if not alive or now - tmp.stat().st_mtime > stale_tmp_seconds:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def generate_unit(
@@ -213,8 +134,11 @@ def generate_unit(
     keep: int = DEFAULT_KEEP,
     printer: str | None = None,
     standard_times: StandardTimes | None = None,
+    parts: Parts = "all",
 ) -> UnitEntry:
-    """One unit's packet set (UNIT_FILES), committed as a new generation."""
+    """One unit's packet set (UNIT_FILES), committed as a new generation. `parts`: "first"
+    writes the census and MARs alone and commits them; "rest" then adds the other files to
+    that same generation (a declaration's order)."""
     folder = _unit_dir(out_dir, unit.id)
     census, summaries = unit_census_and_summaries(
         store,
@@ -224,24 +148,53 @@ def generate_unit(
         standard_times=standard_times,
     )
     f = replace(furniture, unit=unit.alias)
+    documents: dict[str, Callable[[], render.PDF]] = {
+        "census.pdf": lambda: render.census_pdf(census, f),
+        "mar.pdf": lambda: render.mars_pdf(summaries, f),
+        "packets.pdf": lambda: render.packets_pdf(summaries, f),
+        "forms.pdf": lambda: render.forms_pdf(summaries, f),
+        "labels.pdf": lambda: render.labels_pdf(unit.id, summaries, f),
+    }
+    names = {
+        "all": UNIT_FILES,
+        "first": FIRST_FILES,
+        "rest": tuple(n for n in UNIT_FILES if n not in FIRST_FILES),
+    }[parts]
     gen = _Generation(folder, stamp(now))
     try:
-        gen.write("census.pdf", render.census_pdf(census, f))
-        gen.write("mar.pdf", render.mars_pdf(summaries, f))
-        gen.write("packets.pdf", render.packets_pdf(summaries, f))
-        gen.write("forms.pdf", render.forms_pdf(summaries, f))
-        gen.write("labels.pdf", render.labels_pdf(unit.id, summaries, f))
+        for name in names:
+            gen.write(name, documents[name]())
     except BaseException:
         gen.abort()
         raise
-    final = gen.commit(keep)
+    final = gen.commit(keep, join=parts == "rest")
+    earlier = _files_of(folder, final.name) if parts == "rest" else []
     entry = UnitEntry(
-        unit.id, unit.alias, str(folder), final.name, len(summaries), gen.files, name=unit.label
+        unit.id,
+        unit.alias,
+        str(folder),
+        final.name,
+        len(summaries),
+        [*earlier, *gen.files],
+        name=unit.label,
+        patient_ids=[b.patient.id for b in census.beds if b.patient is not None],
+        data_as_of=instant(f.data_as_of) if f.data_as_of else None,
     )
     write_atomic(folder / "manifest.json", json.dumps(asdict(entry), indent=2).encode())
-    if printer:
+    if printer and parts != "rest":
         entry.printed = print_files(printer, [folder / n for n in PRINT_FILES])
     return entry
+
+
+def _files_of(folder: Path, generation: str) -> list[FileEntry]:
+    """The files already in the unit's manifest for `generation` (its census and MARs)."""
+    try:
+        old = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if old.get("generation") != generation:
+        return []
+    return [FileEntry(**x) for x in old.get("files") or [] if x.get("name") in FIRST_FILES]
 
 
 def generate_schedules(
@@ -264,6 +217,31 @@ def generate_schedules(
     return gen.files
 
 
+# what a worker process runs: the same functions over its own connection to the replica
+def _unit_in_worker(spec: parallel.StoreSpec, *args: Any, **kwargs: Any) -> UnitEntry:
+    return generate_unit(parallel.worker_store(spec), *args, **kwargs)
+
+
+def _schedules_in_worker(spec: parallel.StoreSpec, *args: Any, **kwargs: Any) -> list[FileEntry]:
+    return generate_schedules(parallel.worker_store(spec), *args, **kwargs)
+
+
+def _previous(out: Path) -> dict[str, Any] | None:
+    try:
+        got = json.loads((out / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return got if isinstance(got, dict) else None
+
+
+def _kept_entry(raw: Mapping[str, Any]) -> UnitEntry:
+    known = set(UnitEntry.__dataclass_fields__)
+    values = {k: v for k, v in raw.items() if k in known}
+    values["files"] = [FileEntry(**x) for x in raw.get("files") or []]
+    values["printed"] = []
+    return UnitEntry(**values)
+
+
 def generate_all(
     store: Store,
     out_dir: Path | str,
@@ -278,6 +256,9 @@ def generate_all(
     print_all: str | None = None,
     schedules: bool = True,
     standard_times: StandardTimes | None = None,
+    workers: int | None = None,
+    first: bool = False,
+    changed_only: bool = False,
 ) -> Manifest:
     """Every unit's packet set (or those named in `unit_ids`, by id or alias) and the
     schedules, each as a new generation, then `manifest.json`. A unit that fails is
@@ -288,42 +269,95 @@ def generate_all(
     EHR cannot have heard of (`standby.fhir.mar.charting_cutoff`). `printers` maps unit
     alias (or id) to a CUPS printer; `print_all` sends every unit to one printer.
     `standard_times`: the hospital's standard administration times (the setting
-    `mar_standard_times`), which the MARs' dose times follow as the web's do."""
+    `mar_standard_times`), which the MARs' dose times follow as the web's do.
+
+    `workers`: processes generating units side by side (default: one per core; 1 runs
+    everything in this process). `first`: every unit's census and MARs are written (and
+    printed) before any other file — what a declaration needs first. `changed_only`:
+    regenerate only the units whose patients changed since the last generation in
+    `out_dir` (`standby.reports.changes`); the others keep their files."""
     started = time.perf_counter()
     out = Path(out_dir)
     private_dir(out)
     as_of = _as_of(data_as_of)
     f = Furniture(as_of, now, "", banner, charted_until=charting_cutoff(downtime_since, as_of))
-    man = Manifest(instant(now), instant(as_of) if as_of else None, banner)
     wanted = set(unit_ids or [])
+    seq = store.last_seq()  # before any data is read: what lands meanwhile is seen next time
+    inputs = changes.inputs_key(
+        banner=banner,
+        charted_until=f.charted_until,
+        standard_times=standard_times,
+        units=sorted(wanted),
+        zone=str(now.tzinfo),
+    )
+    man = Manifest(
+        instant(now),
+        instant(as_of) if as_of else None,
+        banner,
+        seq=seq,
+        journal_seq=journal_repository.last_seq(store),
+        inputs=inputs,
+    )
     all_units = units(store)
     known = {u.id for u in all_units} | {u.alias for u in all_units}
     for missing in sorted(wanted - known):
         man.errors.append(f"{missing}: no such care unit in the replica")
-    for u in all_units:
-        if wanted and u.id not in wanted and u.alias not in wanted:
-            continue
-        printer = print_all or (printers or {}).get(u.alias) or (printers or {}).get(u.id)
-        try:
-            entry = generate_unit(
-                store, u, out, now, f, keep=keep, printer=printer, standard_times=standard_times
-            )
-        except Exception as e:  # one unit's failure must not cost the others their packets
-            entry = UnitEntry(
-                u.id,
-                u.alias,
-                str(out / unit_folder(u.id)),
-                "",
-                0,
-                error=f"{type(e).__name__}: {e}",
-            )
-            man.errors.append(f"{u.alias}: {entry.error}")
-        man.units.append(entry)
-    if schedules and not wanted:
-        try:
-            man.schedules = generate_schedules(store, out, now, f, keep=keep)
-        except Exception as e:
-            man.errors.append(f"schedules: {type(e).__name__}: {e}")
+    chosen = [u for u in all_units if not wanted or u.id in wanted or u.alias in wanted]
+    previous = _previous(out) if changed_only else None
+    since = changes.read_since(previous) if seq is not None else None
+    redo = None
+    if since is not None:
+        redo = changes.changed_units(store, since, inputs, [u.id for u in chosen], now)
+    kept: dict[str, UnitEntry] = {}
+    if redo is not None and previous is not None:
+        kept = {str(u["unit_id"]): _kept_entry(u) for u in previous.get("units") or []}
+        man.regenerated = sorted(redo & {u.id for u in chosen})
+    todo = [u for u in chosen if redo is None or u.id in redo]
+    spec = parallel.spec_of(store)
+    n = 1 if spec is None else min(workers or parallel.default_workers(), len(todo) + 1)
+    entries: dict[str, UnitEntry] = {}
+    with parallel.executor(n) as pool:
+
+        def submit(u: Unit, parts: Parts) -> Future[UnitEntry]:
+            printer = print_all or (printers or {}).get(u.alias) or (printers or {}).get(u.id)
+            kw: dict[str, Any] = {
+                "keep": keep,
+                "printer": printer,
+                "standard_times": standard_times,
+                "parts": parts,
+            }
+            if spec is None or n == 1:
+                return pool.submit(partial(generate_unit, store, u, out, now, f, **kw))
+            return pool.submit(partial(_unit_in_worker, spec, u, out, now, f, **kw))
+
+        running: dict[Future[UnitEntry], Unit] = {}
+        if first:
+            # every census and MAR out before any other file is begun
+            firsts = {submit(u, "first"): u for u in todo}
+            for fut in as_completed(firsts):
+                u = firsts[fut]
+                entries[u.id] = _entry_or_error(fut, u, out, man)
+            man.first_seconds = round(time.perf_counter() - started, 3)
+            running = {submit(u, "rest"): u for u in todo if not entries[u.id].error}
+        else:
+            running = {submit(u, "all"): u for u in todo}
+        sched: Future[list[FileEntry]] | None = None
+        if schedules and not wanted and (since is None or redo is None or seq != since.seq):
+            if spec is None or n == 1:
+                sched = pool.submit(partial(generate_schedules, store, out, now, f, keep=keep))
+            else:
+                sched = pool.submit(partial(_schedules_in_worker, spec, out, now, f, keep=keep))
+        elif schedules and not wanted and previous is not None:
+            man.schedules = [FileEntry(**x) for x in previous.get("schedules") or []]
+        for fut in as_completed(running):
+            u = running[fut]
+            entries[u.id] = _entry_or_error(fut, u, out, man)
+        if sched is not None:
+            try:
+                man.schedules = sched.result()
+            except Exception as e:
+                man.errors.append(f"schedules: {type(e).__name__}: {e}")
+    man.units = [entries.get(u.id) or kept[u.id] for u in chosen]
     man.pages = sum(x.pages for u in man.units for x in u.files) + sum(
         x.pages for x in man.schedules
     )
@@ -332,11 +366,25 @@ def generate_all(
     return man
 
 
+def _entry_or_error(fut: Future[UnitEntry], u: Unit, out: Path, man: Manifest) -> UnitEntry:
+    """The unit's entry, or its failure recorded: one unit's failure must not cost the
+    others their packets."""
+    e = fut.exception()
+    if e is None:
+        return fut.result()
+    entry = UnitEntry(
+        u.id, u.alias, str(out / unit_folder(u.id)), "", 0, error=f"{type(e).__name__}: {e}"
+    )
+    man.errors.append(f"{u.alias}: {entry.error}")
+    return entry
+
+
 def run_forever(
     store: Store,
     out_dir: Path | str,
     *,
     interval_minutes: float = 15.0,
+    changes_every_seconds: float | None = None,
     keep: int = DEFAULT_KEEP,
     data_as_of: Callable[[], datetime | str | None] = lambda: None,
     banner: Callable[[], str | None] = lambda: None,
@@ -346,10 +394,12 @@ def run_forever(
     on_generated: Callable[[Manifest], None] | None = None,
     **kwargs: Any,
 ) -> None:
-    """Regenerate every `interval_minutes` (fixed rate) until `stop` is set."""
+    """Regenerate every unit every `interval_minutes` (fixed rate) until `stop` is set;
+    in between, every `changes_every_seconds` (None: never), only the units whose patients
+    changed (`generate_all(changed_only=True)`)."""
     stop = stop or threading.Event()
-    while not stop.is_set():
-        t0 = time.monotonic()
+
+    def once(changed_only: bool) -> None:
         man = generate_all(
             store,
             out_dir,
@@ -358,10 +408,20 @@ def run_forever(
             banner=banner(),
             downtime_since=downtime_since(),
             keep=keep,
+            changed_only=changed_only,
             **kwargs,
         )
         if on_generated is not None:
             on_generated(man)
         kwargs.pop("print_all", None)  # print once, not every round
         kwargs.pop("printers", None)
-        stop.wait(max(0.0, interval_minutes * 60 - (time.monotonic() - t0)))
+
+    while not stop.is_set():
+        next_full = time.monotonic() + interval_minutes * 60
+        once(False)
+        while changes_every_seconds and not stop.is_set():
+            wait = min(changes_every_seconds, next_full - time.monotonic())
+            if wait <= 0 or stop.wait(wait) or time.monotonic() >= next_full:
+                break
+            once(True)
+        stop.wait(max(0.0, next_full - time.monotonic()))
