@@ -28,7 +28,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from standby.bench.hospital import cached_replica
 CACHE = Path(".cache") / "bench-journal-load"
 NOW = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # the hospital's and the journal's end
 WEEKS = 4
+DECLARED = NOW - timedelta(weeks=WEEKS)  # the downtime the journal documents
 SEED = 1
 GOAL = 1.2
 
@@ -84,6 +85,25 @@ def _replicas(beds: int, progress: Progress) -> tuple[Path, Path, int]:
     return bare, full, int(count.read_text())
 
 
+def _downtime_replicas(beds: int, progress: Progress) -> tuple[Path, Path, int]:
+    """(the replica the EHR charted up to NOW with an empty journal, the replica a
+    downtime declared at DECLARED leaves with the journal after it, entries): what a
+    nurse's page shows at NOW without a downtime and in one (`downtime_replica`)."""
+    from standby.bench import downtime_replica
+    from standby.sim.generate import generate_hospital
+
+    bare, full, entries = _replicas(beds, progress)
+    dst = full.with_name(full.name.replace("journal-", "downtime-", 1))
+    if not dst.is_file():
+        ndjson = full.parent / "ndjson"
+        if not ndjson.is_dir() or not any(ndjson.glob("*.ndjson")):
+            progress.step(f"generating the hospital of {beds} beds again (its NDJSON)")
+            ndjson.mkdir(parents=True, exist_ok=True)
+            generate_hospital(beds, 7, ndjson, now=NOW)
+        downtime_replica.build(ndjson, full, dst, DECLARED, progress)
+    return bare, dst, entries
+
+
 def _alternate(
     fns: tuple[Callable[[int], Any], Callable[[int], Any]], n: int
 ) -> tuple[list[float], list[float]]:
@@ -117,10 +137,12 @@ def journal_load_bench(scale: float, progress: Progress) -> list[Figure]:
     from standby import clinical
     from standby.clinical.read_cache import ReadCache
     from standby.clinical.summary import build_summary
+    from standby.journal import overlay as journal_overlay
+    from standby.journal import summary_entries as journal_summary_entries
     from standby.store import open_store
 
     beds = max(20, int(300 * scale))
-    bare_db, full_db, entries = _replicas(beds, progress)
+    bare_db, full_db, entries = _downtime_replicas(beds, progress)
     stores = (open_store(db=bare_db), open_store(db=full_db))
     try:
         units = clinical.units(stores[0])
@@ -158,6 +180,10 @@ def journal_load_bench(scale: float, progress: Progress) -> list[Figure]:
     first: dict[str, tuple[list[float], list[float]]] = {"census": ([], []), "summary": ([], [])}
     for r in range(10):
         for k in (0, 1) if r % 2 == 0 else (1, 0):
+            # nothing kept from the rounds before (what a newly started viewer has), but
+            # the operating system's cache of the database file
+            journal_overlay.forget_kept()
+            journal_summary_entries.forget_kept()
             store = open_store(db=(bare_db, full_db)[k])
             try:
                 cache = ReadCache(store, max_age=60)
@@ -216,8 +242,6 @@ def _pages(
     (server time, as `standby bench web` measures it), its clock at NOW, a downtime
     declared on both replicas (the summary lists Standby's recent entries), every view
     built (no summary cache). Rounds alternate between the two replicas."""
-    from datetime import timedelta
-
     from standby.accounts import users
     from standby.bench.web_bench import PASSWORD, _ServerTimer
     from standby.monitor import downtime
@@ -233,8 +257,7 @@ def _pages(
         for db, store in zip(dbs, stores, strict=True):
             users.add_user(store, "bench", PASSWORD, role="physician", units=["*"], now=NOW)
             if not current_status(store).in_downtime:
-                start = NOW - timedelta(weeks=WEEKS)
-                downtime.declare(store, MonitorConfig(), "bench", start, reason="bench")
+                downtime.declare(store, MonitorConfig(), "bench", DECLARED, reason="bench")
             settings = load_settings(db=db, summary_cache_seconds=0)
             servers.append(_ServerTimer(create_app(settings, store, clock=lambda: NOW)))
         out: dict[str, tuple[list[float], list[float]]] = {"summary": ([], []), "census": ([], [])}
