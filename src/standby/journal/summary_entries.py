@@ -36,7 +36,7 @@ import orjson
 
 from standby.clock import instant
 from standby.fhir.sections import NOTES_SHOWN
-from standby.journal import schema
+from standby.journal import adt, schema
 from standby.journal.entries import VITALS, Entry, Kind
 from standby.journal.overlay import MAR_HOURS
 from standby.journal.repository import COLUMNS, entry_of
@@ -139,9 +139,41 @@ class _Rows:
 _rows = _Rows(ENTRIES_KEPT)
 
 
+def kept_entry(row: Sequence[Any]) -> Entry:
+    """The entry of a stored row of `repository.COLUMNS`, kept (`_Rows`)."""
+    return _rows.entry(row)
+
+
 def forget_kept() -> None:
     """Drop every kept entry (what a newly started process has: the first view)."""
     _rows.clear()
+
+
+def placing(store: Store, patient_id: str, *, drill: bool = False) -> list[Entry]:
+    """The patient's admissions, transfers, discharges and registrations, with the
+    corrections and strikes that decide what stands, in the order written: all that
+    decides who the patient is and where (`clinical.summary.patient_identity`), without
+    their weeks of documentation."""
+    schema.ensure(store)
+    kinds = [k.value for k in ALWAYS if k in adt.ADT_KINDS]
+    got: dict[str, tuple[int, Entry]] = {}
+    with store.read_transaction() as db:
+        _keep(
+            db.query(
+                f"SELECT seq, {COLUMNS} FROM journal_entries WHERE patient_id = ?"
+                f" AND drill = ? AND kind IN ({', '.join('?' * len(kinds))})",
+                (patient_id, int(drill), *kinds),
+            ),
+            got,
+        )
+        fixes = db.query(
+            f"SELECT seq, {COLUMNS} FROM journal_entries"
+            " WHERE patient_id = ? AND corrects IS NOT NULL",
+            (patient_id,),
+        )
+        _keep(fixes, got)
+        _read(db, {str(r[13]) for r in fixes} - set(got), got)
+    return [e for _, e in sorted(got.values(), key=lambda x: x[0])]
 
 
 def _keep(rows: Iterable[Sequence[Any]], got: dict[str, tuple[int, Entry]]) -> None:
