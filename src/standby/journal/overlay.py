@@ -26,7 +26,13 @@ from standby.fhir.sections import NOTES_SHOWN
 from standby.journal import adt
 from standby.journal.adt import local_id
 from standby.journal.entries import VITALS, Entry, Kind
-from standby.journal.fhir_mapping import DOWNTIME_TAG, JOURNAL_ID_PREFIX, Subject, to_fhir
+from standby.journal.fhir_mapping import (
+    DOWNTIME_TAG,
+    JOURNAL_ID_PREFIX,
+    Subject,
+    forget_kept_identifiers,
+    to_fhir,
+)
 from standby.journal.repository import in_effect
 
 JSON = dict[str, Any]
@@ -153,8 +159,10 @@ def resources_of(e: Entry) -> list[JSON]:
 
 
 def forget_kept() -> None:
-    """Drop every kept conversion (what a newly started process has: the first view)."""
+    """Drop every kept conversion and identifier value (what a newly started process has:
+    the first view)."""
     _converted.clear()
+    forget_kept_identifiers()
 
 
 def with_journal(
