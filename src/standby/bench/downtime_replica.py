@@ -17,7 +17,6 @@ journal admissions), allergies, conditions, and lab results (the journal carries
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -77,32 +76,31 @@ def build(
     ndjson: Path, journal_db: Path, dst: Path, declared: datetime, progress: Progress
 ) -> None:
     """`dst`: the hospital in `ndjson` without what the EHR charted from `declared` on
-    (`charted_after`), with every journal entry of `journal_db` (same seq). Built in a
+    (`charted_after`), with every journal entry of `journal_db` (same order). Built in a
     side file, renamed into place when complete."""
-    from standby.journal import schema
+    from standby.journal import repository, schema, simulate
     from standby.store import open_store
 
     tmp = dst.with_suffix(".tmp")
     for suffix in ("", "-wal", "-shm"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
     store = open_store(db=tmp)
+    src = open_store(db=journal_db)
     try:
         for f in sorted(ndjson.glob("*.ndjson")):
             progress.step(f"ingesting {f.name} as charted up to the declaration")
             store.ingest_ndjson(_lines(f, declared), file=str(f))
         schema.ensure(store)
+        progress.step("copying the journal")
+        after = 0
+        while got := repository.since(src, after, limit=5000):
+            simulate.load(store, [e for _, e in got])
+            after = got[-1][0]
     finally:
+        src.close()
         store.close()
-    progress.step("copying the journal")
-    db = sqlite3.connect(tmp)
-    try:
-        db.execute("ATTACH DATABASE ? AS src", (str(journal_db),))
-        db.execute("INSERT INTO journal_entries SELECT * FROM src.journal_entries ORDER BY seq")
-        db.commit()
-        db.execute("DETACH DATABASE src")
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        db.close()
     for suffix in ("-wal", "-shm"):
-        Path(str(tmp) + suffix).unlink(missing_ok=True)
+        side = Path(str(tmp) + suffix)
+        if side.exists():
+            side.rename(Path(str(dst) + suffix))
     shutil.move(tmp, dst)
