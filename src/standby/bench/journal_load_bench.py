@@ -1,25 +1,34 @@
 """`standby bench journal-load` — the census and the summary with weeks of downtime
-documentation in the journal, beside the same replica with an empty journal.
+documentation in the journal, beside the same pages without a downtime.
 
-A generated hospital of 300 beds (× scale) is loaded into two SQLite replicas: one with
-an empty journal (the baseline), one with 4 weeks of simulated downtime documentation
-(`journal.simulate`: about 142,000 entries at 300 beds). Both are read at the same
-instant (the journal's last day). Views alternate between the two replicas, so both see
+A generated hospital of 300 beds (× scale), charted by the EHR up to NOW, and 4 weeks of
+simulated downtime documentation of its beds up to NOW (`journal.simulate`: about 142,000
+entries at 300 beds). Like with like, as a nurse sees it:
+
+* without (the baseline): the hospital as the EHR charted it up to NOW, empty journal;
+* with the journal: the replica a downtime declared at DECLARED (4 weeks before NOW)
+  leaves — the same hospital without the vital signs, doses, notes and orders the EHR
+  charted from the declaration on (`downtime_replica`) — and the journal after it.
+
+So both show one set of the last 48 hours' readings and doses: the EHR's, or the
+journal's. Both are read at NOW. Views alternate between the two replicas, so both see
 the same noise of a shared machine:
 
 * patient summary (`clinical.summary.build_summary`, every view built: no cache), p50 and
   p95 over 200 views of current inpatients drawn with repeats;
 * census of the unit nearest 40 beds (`clinical.unit_census`, every row built), p95 of 40;
-* first view: a new store object and a new summary cache (`ReadCache`, as a freshly
-  started viewer has), then the census once and 20 patients' summaries once each; p95
-  over 10 rounds;
+* first view: a new store object, a new summary cache (`ReadCache`) and nothing kept of
+  the journal (kept entries and conversions dropped, as a freshly started viewer has;
+  the operating system's file cache stays warm), then the census once and 20 patients'
+  summaries once each; p95 over 10 rounds;
 * the pages the nurse sees: the viewer's summary page (200 views) and census page (40)
-  served in-process over HTTP (ASGI), every view built, a downtime declared on both
-  replicas, rounds alternating between them.
+  served in-process over HTTP (ASGI), every view built, a downtime declared at DECLARED
+  on both replicas, rounds alternating between them.
 
-Goal: with the journal, no worse than 1.2× the baseline. The hospital and both replicas
+Goal: with the journal, no worse than 1.2× the baseline. The hospital and the replicas
 are built once per size into `.cache/bench-journal-load/` and reused (named by the
-journal's schema version). The read model is timed directly, then the pages over HTTP.
+journal's schema version). With STANDBY_TEST_POSTGRES_URL (or `database_url`) the same
+is measured on PostgreSQL (`journal_load_postgres`).
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +47,7 @@ from standby.bench.hospital import cached_replica
 CACHE = Path(".cache") / "bench-journal-load"
 NOW = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # the hospital's and the journal's end
 WEEKS = 4
+DECLARED = NOW - timedelta(weeks=WEEKS)  # the downtime the journal documents
 SEED = 1
 GOAL = 1.2
 
@@ -84,6 +94,25 @@ def _replicas(beds: int, progress: Progress) -> tuple[Path, Path, int]:
     return bare, full, int(count.read_text())
 
 
+def _downtime_replicas(beds: int, progress: Progress) -> tuple[Path, Path, int]:
+    """(the replica the EHR charted up to NOW with an empty journal, the replica a
+    downtime declared at DECLARED leaves with the journal after it, entries): what a
+    nurse's page shows at NOW without a downtime and in one (`downtime_replica`)."""
+    from standby.bench import downtime_replica
+    from standby.sim.generate import generate_hospital
+
+    bare, full, entries = _replicas(beds, progress)
+    dst = full.with_name(full.name.replace("journal-", "downtime-", 1))
+    if not dst.is_file():
+        ndjson = full.parent / "ndjson"
+        if not ndjson.is_dir() or not any(ndjson.glob("*.ndjson")):
+            progress.step(f"generating the hospital of {beds} beds again (its NDJSON)")
+            ndjson.mkdir(parents=True, exist_ok=True)
+            generate_hospital(beds, 7, ndjson, now=NOW)
+        downtime_replica.build(ndjson, full, dst, DECLARED, progress)
+    return bare, dst, entries
+
+
 def _alternate(
     fns: tuple[Callable[[int], Any], Callable[[int], Any]], n: int
 ) -> tuple[list[float], list[float]]:
@@ -105,23 +134,49 @@ def _figure(name: str, bare: list[float], full: list[float], p: int, goal: bool)
         name,
         round(value, 2),
         "ms",
-        f"≤ {GOAL}× the empty journal" if goal else "reported",
+        f"≤ {GOAL}× without a downtime" if goal else "reported",
         (ratio is not None and ratio <= GOAL) if goal else None,
         baseline=round(base, 2),
-        baseline_name="the same replica, empty journal",
+        baseline_name="the EHR charted up to now, empty journal",
     )
+
+
+Opener = Callable[[], Any]  # a new store on one of the two replicas
 
 
 @benchmark("journal-load")
 def journal_load_bench(scale: float, progress: Progress) -> list[Figure]:
-    from standby import clinical
-    from standby.clinical.read_cache import ReadCache
-    from standby.clinical.summary import build_summary
+    from standby.bench.store_bench import _postgres_url
     from standby.store import open_store
 
     beds = max(20, int(300 * scale))
-    bare_db, full_db, entries = _replicas(beds, progress)
-    stores = (open_store(db=bare_db), open_store(db=full_db))
+    bare_db, full_db, entries = _downtime_replicas(beds, progress)
+    figures = [
+        Figure("journal entries (4 weeks, simulated)", float(entries), "entries", "reported", None)
+    ]
+    openers = (lambda: open_store(db=bare_db), lambda: open_store(db=full_db))
+    figures += _measure("", openers, (bare_db, full_db), progress)
+    url = _postgres_url()
+    if url:
+        from standby.bench import journal_load_postgres
+
+        pg = journal_load_postgres.replicas(url, beds, bare_db, full_db, progress)
+        figures += _measure("PostgreSQL: ", pg, (bare_db, full_db), progress)
+    return figures
+
+
+def _measure(
+    engine: str, openers: tuple[Opener, Opener], dbs: tuple[Path, Path], progress: Progress
+) -> list[Figure]:
+    """Every figure on one engine: `openers` give a new store on the replica without a
+    downtime (the baseline) and on the downtime's, with the journal."""
+    from standby import clinical
+    from standby.clinical.read_cache import ReadCache
+    from standby.clinical.summary import build_summary
+    from standby.journal import overlay as journal_overlay
+    from standby.journal import summary_entries as journal_summary_entries
+
+    stores = (openers[0](), openers[1]())
     try:
         units = clinical.units(stores[0])
         censuses = [(u, clinical.unit_census(stores[0], u.id, NOW)) for u in units]
@@ -129,12 +184,12 @@ def journal_load_bench(scale: float, progress: Progress) -> list[Figure]:
         pids = [b.patient.id for _, c in censuses for b in c.beds if b.patient is not None]
         rng = random.Random(3)
         sample = [rng.choice(pids) for _ in range(200)]
-        for s in stores:  # warm both alike: the directory, SQLite's pages
+        for s in stores:  # warm both alike: the directory, the database's pages
             clinical.unit_census(s, unit.id, NOW)
             for pid in sample[:20]:
                 build_summary(s, pid, NOW)
 
-        progress.step("patient summary, every view built")
+        progress.step(f"{engine}patient summary, every view built")
         s_bare, s_full = _alternate(
             (
                 lambda i: build_summary(stores[0], sample[i], NOW),
@@ -142,7 +197,7 @@ def journal_load_bench(scale: float, progress: Progress) -> list[Figure]:
             ),
             len(sample),
         )
-        progress.step(f"census of {unit.alias} ({len(census.beds)} beds), every row built")
+        progress.step(f"{engine}census of {unit.alias} ({len(census.beds)} beds), every row built")
         c_bare, c_full = _alternate(
             (
                 lambda i: clinical.unit_census(stores[0], unit.id, NOW),
@@ -154,11 +209,15 @@ def journal_load_bench(scale: float, progress: Progress) -> list[Figure]:
         for s in stores:
             s.close()
 
-    progress.step("first views: a new store and summary cache each round")
+    progress.step(f"{engine}first views: a new store and summary cache each round")
     first: dict[str, tuple[list[float], list[float]]] = {"census": ([], []), "summary": ([], [])}
     for r in range(10):
         for k in (0, 1) if r % 2 == 0 else (1, 0):
-            store = open_store(db=(bare_db, full_db)[k])
+            # nothing kept from the rounds before (what a newly started viewer has), but
+            # the operating system's cache of the database file
+            journal_overlay.forget_kept()
+            journal_summary_entries.forget_kept()
+            store = openers[k]()
             try:
                 cache = ReadCache(store, max_age=60)
                 t = time.perf_counter()
@@ -171,70 +230,46 @@ def journal_load_bench(scale: float, progress: Progress) -> list[Figure]:
             finally:
                 store.close()
 
-    progress.step("the summary page and the census page over HTTP (in-process)")
-    pages = _pages((bare_db, full_db), unit.id, sample)
+    progress.step(f"{engine}the summary page and the census page over HTTP (in-process)")
+    pages = _pages(openers, dbs, unit.id, sample)
 
     n = len(census.beds)
+    e = engine
     return [
-        Figure("journal entries (4 weeks, simulated)", float(entries), "entries", "reported", None),
-        _figure(
-            "patient summary p50, every view built, with the journal", s_bare, s_full, 50, False
-        ),
-        _figure(
-            "patient summary p95, every view built, with the journal", s_bare, s_full, 95, True
-        ),
-        _figure(
-            f"census of a {n}-bed unit p95, every row built, with the journal",
-            c_bare,
-            c_full,
-            95,
-            True,
-        ),
-        _figure(
-            "patient summary p95, first view (new process's cache), with the journal",
-            *first["summary"],
-            95,
-            True,
-        ),
-        _figure(
-            f"census of a {n}-bed unit p95, first view, with the journal",
-            *first["census"],
-            95,
-            True,
-        ),
-        _figure("summary PAGE p50 over HTTP, every view built", *pages["summary"], 50, False),
-        _figure("summary PAGE p95 over HTTP, every view built", *pages["summary"], 95, True),
-        _figure(f"census PAGE of the {n}-bed unit p50 over HTTP", *pages["census"], 50, False),
-        _figure(f"census PAGE of the {n}-bed unit p95 over HTTP", *pages["census"], 95, True),
+        _figure(f"{e}patient summary p50, every view built", s_bare, s_full, 50, False),
+        _figure(f"{e}patient summary p95, every view built", s_bare, s_full, 95, True),
+        _figure(f"{e}census of a {n}-bed unit p95, every row built", c_bare, c_full, 95, True),
+        _figure(f"{e}patient summary p95, first view (nothing kept)", *first["summary"], 95, True),
+        _figure(f"{e}census of a {n}-bed unit p95, first view", *first["census"], 95, True),
+        _figure(f"{e}summary PAGE p50 over HTTP, every view built", *pages["summary"], 50, False),
+        _figure(f"{e}summary PAGE p95 over HTTP, every view built", *pages["summary"], 95, True),
+        _figure(f"{e}census PAGE of the {n}-bed unit p50 over HTTP", *pages["census"], 50, False),
+        _figure(f"{e}census PAGE of the {n}-bed unit p95 over HTTP", *pages["census"], 95, True),
     ]
 
 
 def _pages(
-    dbs: tuple[Path, Path], unit_id: str, sample: list[str]
+    openers: tuple[Opener, Opener], dbs: tuple[Path, Path], unit_id: str, sample: list[str]
 ) -> dict[str, tuple[list[float], list[float]]]:
     """What the nurse sees: the viewer's summary and census pages served in-process
     (server time, as `standby bench web` measures it), its clock at NOW, a downtime
-    declared on both replicas (the summary lists Standby's recent entries), every view
-    built (no summary cache). Rounds alternate between the two replicas."""
-    from datetime import timedelta
-
+    declared at DECLARED on both replicas (the summary lists Standby's recent entries),
+    every view built (no summary cache). Rounds alternate between the two replicas."""
     from standby.accounts import users
     from standby.bench.web_bench import PASSWORD, _ServerTimer
     from standby.monitor import downtime
     from standby.monitor.config import MonitorConfig
     from standby.monitor.status import current_status
     from standby.settings import load_settings
-    from standby.store import open_store
     from standby.web.app import create_app
 
-    stores = [open_store(db=db) for db in dbs]
+    stores = [openers[0](), openers[1]()]
     try:
         servers = []
         for db, store in zip(dbs, stores, strict=True):
             users.add_user(store, "bench", PASSWORD, role="physician", units=["*"], now=NOW)
             if not current_status(store).in_downtime:
-                start = NOW - timedelta(weeks=WEEKS)
-                downtime.declare(store, MonitorConfig(), "bench", start, reason="bench")
+                downtime.declare(store, MonitorConfig(), "bench", DECLARED, reason="bench")
             settings = load_settings(db=db, summary_cache_seconds=0)
             servers.append(_ServerTimer(create_app(settings, store, clock=lambda: NOW)))
         out: dict[str, tuple[list[float], list[float]]] = {"summary": ([], []), "census": ([], [])}

@@ -229,7 +229,15 @@ def patient_identity(store: Store, patient_id: str, now: datetime) -> IdentityRe
     journal_schema.ensure(store)
     with store.read_transaction():
         stored = store.compartment(patient_id, ["Patient", "Encounter"])
-        resources: list[JSON] = with_journal(store, patient_id, [sr.json() for sr in stored])
+        # only the entries that place the patient: not their weeks of documentation
+        placing = (
+            journal_repository.for_patient(store, patient_id)
+            if patient_id.startswith(JOURNAL_ID_PREFIX)
+            else journal_summary_entries.placing(store, patient_id)
+        )
+        resources: list[JSON] = [sr.json() for sr in stored]
+        if placing:
+            resources = journal_overlay.with_journal(resources, placing)
         patients = [r for r in resources if r.get("resourceType") == "Patient"]
         if not patients:
             return None

@@ -55,12 +55,13 @@ def _stamp(resource: JSON, entry: Entry) -> JSON:
 
 def encounters_after(
     encounters: Sequence[Mapping[str, Any]], entries: Iterable[Entry]
-) -> list[JSON]:
+) -> list[Mapping[str, Any]]:
     """The patient's encounters (the replica's) with what stands of the journal's ADT
     entries applied in the order written. A transfer or discharge changes the encounter
     the entry names (else the current one), keeping its id; an admit or a registration
-    adds an encounter with a local id."""
-    out: list[JSON] = [dict(e) for e in encounters]
+    adds an encounter with a local id. The replica's encounters are never changed: a
+    changed one is a new object in its place."""
+    out: list[Mapping[str, Any]] = list(encounters)
     for e in entries:
         if e.kind not in ADT_KINDS:
             continue

@@ -140,6 +140,11 @@ def _uuid_value(entry_id: str, part: str) -> str:
     return f"urn:uuid:{value}"
 
 
+def forget_kept_identifiers() -> None:
+    """Drop the kept identifier values (what a newly started process has)."""
+    _uuid_value.cache_clear()
+
+
 def _instant(entry: Entry, which: str = "performed") -> str:
     dt = entry.performed_at if which == "performed" else entry.recorded_at
     return dt.isoformat(timespec="seconds")

@@ -26,8 +26,14 @@ from standby.fhir.sections import NOTES_SHOWN
 from standby.journal import adt
 from standby.journal.adt import local_id
 from standby.journal.entries import VITALS, Entry, Kind
-from standby.journal.fhir_mapping import DOWNTIME_TAG, JOURNAL_ID_PREFIX, Subject, to_fhir
-from standby.journal.repository import as_row, in_effect
+from standby.journal.fhir_mapping import (
+    DOWNTIME_TAG,
+    JOURNAL_ID_PREFIX,
+    Subject,
+    forget_kept_identifiers,
+    to_fhir,
+)
+from standby.journal.repository import in_effect
 
 JSON = dict[str, Any]
 # the kinds whose resources the read model shows beside the replica's (admissions,
@@ -96,31 +102,39 @@ CONVERTED_KEPT = 16384  # entries whose resources are kept (as JSON text), newes
 class _Converted:
     """The resources of each entry, kept as JSON text: an entry never changes (the
     journal is append-only), so a view parses its resources instead of building them
-    again. Keyed by the whole stored row (`repository.as_row`), so two entries that
-    differ in anything are never confused."""
+    again. Found by the entry's id and used only for an entry equal in every field to the
+    one they were made from (the same object, when `summary_entries` hands out the entry
+    it keeps for a stored row): two entries that differ in anything are never confused,
+    and no key is built from the entry at every view."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.lock = threading.Lock()
-        self.kept: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self.kept: OrderedDict[str, tuple[Entry, bytes]] = OrderedDict()
 
     def get(self, e: Entry) -> list[JSON]:
-        key = as_row(e)
         with self.lock:
-            raw = self.kept.get(key)
-            if raw is not None:
-                self.kept.move_to_end(key)
-        if raw is not None:
-            got: list[JSON] = orjson.loads(raw)
-            return got
+            got = self.kept.get(e.id)
+            if got is not None and (got[0] is e or got[0] == e):
+                self.kept.move_to_end(e.id)
+            else:
+                got = None
+        if got is not None:
+            parsed: list[JSON] = orjson.loads(got[1])
+            return parsed
         made = _convert(e)
         raw = orjson.dumps(made)
         if orjson.loads(raw) == made:  # only what reads back the same is kept
             with self.lock:
-                self.kept[key] = raw
+                self.kept[e.id] = (e, raw)
+                self.kept.move_to_end(e.id)
                 while len(self.kept) > self.size:
                     self.kept.popitem(last=False)
         return made
+
+    def clear(self) -> None:
+        with self.lock:
+            self.kept.clear()
 
 
 def _convert(e: Entry) -> list[JSON]:
@@ -144,6 +158,13 @@ def resources_of(e: Entry) -> list[JSON]:
     return _converted.get(e)
 
 
+def forget_kept() -> None:
+    """Drop every kept conversion and identifier value (what a newly started process has:
+    the first view)."""
+    _converted.clear()
+    forget_kept_identifiers()
+
+
 def with_journal(
     resources: Sequence[Mapping[str, Any]],
     entries: Iterable[Entry],
@@ -152,13 +173,14 @@ def with_journal(
     now: datetime | None = None,
     hours: float = 48,
     census_row: bool = False,
-) -> list[JSON]:
+) -> list[Mapping[str, Any]]:
     """One patient's resources from the replica with what stands of their journal entries:
     the documented resources beside the replica's (`as_resources`), their encounters as the
     journal's admissions, transfers and discharges left them (`adt.encounters_after`), and,
     for a patient registered during downtime (`journal-<uuid>`), the registration's
     Patient. A patient who exists only in a drill (registered in it) is shown with the
-    drill's entries."""
+    drill's entries. The replica's resources are handed on as they are, not copied (a
+    summary of a long stay holds hundreds): what the journal changes is a new object."""
     entries = list(entries)
     if any(e.kind is Kind.REGISTRATION and e.drill for e in entries) and all(
         e.patient_id.startswith(JOURNAL_ID_PREFIX) for e in entries
@@ -166,7 +188,7 @@ def with_journal(
         drill = True
     mine = [e for e in entries if e.drill == drill]
     wanted = in_effect(mine)
-    out: list[JSON] = [dict(r) for r in resources if r.get("resourceType") != "Encounter"]
+    out: list[Mapping[str, Any]] = [r for r in resources if r.get("resourceType") != "Encounter"]
     patient = adt.registered_patient(wanted)
     if patient is not None and not any(r.get("resourceType") == "Patient" for r in out):
         out.insert(0, patient)

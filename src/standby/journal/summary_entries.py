@@ -26,6 +26,8 @@ doses) and the newest weight.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +36,7 @@ import orjson
 
 from standby.clock import instant
 from standby.fhir.sections import NOTES_SHOWN
-from standby.journal import schema
+from standby.journal import adt, schema
 from standby.journal.entries import VITALS, Entry, Kind
 from standby.journal.overlay import MAR_HOURS
 from standby.journal.repository import COLUMNS, entry_of
@@ -100,10 +102,84 @@ def for_summary(
     return [e for _, e in sorted(got.values(), key=lambda x: x[0])]
 
 
+ENTRIES_KEPT = 16384  # stored rows whose entries are kept, newest used
+
+
+class _Rows:
+    """The entry of each stored row a summary read, kept: an entry never changes (the
+    journal is append-only), so a view does not parse its times and payload again, and
+    the entry it gets is the very object whose resources `overlay.resources_of` keeps.
+    Keyed by the whole row (every column), so a row that differs in anything is never
+    given another's entry. Entries are frozen and their payloads only read."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.lock = threading.Lock()
+        self.kept: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
+
+    def entry(self, row: Sequence[Any]) -> Entry:
+        key = tuple(row)
+        with self.lock:
+            e = self.kept.get(key)
+            if e is not None:
+                self.kept.move_to_end(key)
+                return e
+        e = entry_of(key)
+        with self.lock:
+            self.kept[key] = e
+            while len(self.kept) > self.size:
+                self.kept.popitem(last=False)
+        return e
+
+    def clear(self) -> None:
+        with self.lock:
+            self.kept.clear()
+
+
+_rows = _Rows(ENTRIES_KEPT)
+
+
+def kept_entry(row: Sequence[Any]) -> Entry:
+    """The entry of a stored row of `repository.COLUMNS`, kept (`_Rows`)."""
+    return _rows.entry(row)
+
+
+def forget_kept() -> None:
+    """Drop every kept entry (what a newly started process has: the first view)."""
+    _rows.clear()
+
+
+def placing(store: Store, patient_id: str, *, drill: bool = False) -> list[Entry]:
+    """The patient's admissions, transfers, discharges and registrations, with the
+    corrections and strikes that decide what stands, in the order written: all that
+    decides who the patient is and where (`clinical.summary.patient_identity`), without
+    their weeks of documentation."""
+    schema.ensure(store)
+    kinds = [k.value for k in ALWAYS if k in adt.ADT_KINDS]
+    got: dict[str, tuple[int, Entry]] = {}
+    with store.read_transaction() as db:
+        _keep(
+            db.query(
+                f"SELECT seq, {COLUMNS} FROM journal_entries WHERE patient_id = ?"
+                f" AND drill = ? AND kind IN ({', '.join('?' * len(kinds))})",
+                (patient_id, int(drill), *kinds),
+            ),
+            got,
+        )
+        fixes = db.query(
+            f"SELECT seq, {COLUMNS} FROM journal_entries"
+            " WHERE patient_id = ? AND corrects IS NOT NULL",
+            (patient_id,),
+        )
+        _keep(fixes, got)
+        _read(db, {str(r[13]) for r in fixes} - set(got), got)
+    return [e for _, e in sorted(got.values(), key=lambda x: x[0])]
+
+
 def _keep(rows: Iterable[Sequence[Any]], got: dict[str, tuple[int, Entry]]) -> None:
     for r in rows:
         if r[1] not in got:
-            got[r[1]] = (int(r[0]), entry_of(r[1:]))
+            got[r[1]] = (int(r[0]), _rows.entry(r[1:]))
 
 
 def _older(

@@ -10,7 +10,7 @@ them; ids in URLs are easy to walk); after a stated reason, the summary.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -19,9 +19,8 @@ from standby import clinical
 from standby.accounts.roles import Permission, can
 from standby.fhir.observations import VITAL_RANGES
 from standby.fhir.summary_model import VITAL_COLUMNS
-from standby.journal import repository as journal
 from standby.journal.entries import Entry
-from standby.journal.overlay import LISTED
+from standby.journal.listed_recent import listed_since
 from standby.web import access, charting, charts, header
 from standby.web.guard import PageRequest, not_found, page
 from standby.web.routes import documentation, printing
@@ -51,11 +50,6 @@ NO_PATIENT = "Standby holds no patient with this id."
 RECENT = timedelta(hours=48)  # the summary lists entries done or entered this recently
 
 
-def recent(e: Entry, now: datetime) -> bool:
-    """Whether the summary lists the entry (the documentation page lists them all)."""
-    return max(e.performed_at, e.recorded_at) >= now - RECENT
-
-
 @page(Permission.SUMMARY)
 def summary_page(pr: PageRequest) -> Response:
     pid = pr.request.path_params["patient_id"]
@@ -70,17 +64,12 @@ def summary_page(pr: PageRequest) -> Response:
     pr.audit("view", pid, granted.via)
     status = header.downtime_status(pr.web.store)
     open_for_documenting = status is not None and status.in_downtime
-    entries = []
+    entries: list[Entry] = []
     older = 0
     if open_for_documenting:
         assert status is not None
-        standing = [
-            e
-            for e in journal.in_effect(journal.for_patient(pr.web.store, pid, drill=status.drill))
-            if e.kind in LISTED
-        ]
-        entries = [e for e in reversed(standing) if recent(e, pr.now)]
-        older = len(standing) - len(entries)
+        # the recent ones and a count of the rest, not the patient's whole journal
+        entries, older = listed_since(pr.web.store, pid, pr.now - RECENT, drill=status.drill)
     return pr.render(
         "patient.html",
         {
