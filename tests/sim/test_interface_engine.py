@@ -114,12 +114,10 @@ def test_administrations_by_feed_name_the_synced_order_and_results_keep_their_va
         if _feed_tagged(a)
     ]
     assert [a["request"]["reference"] for a in given] == [admin["request"]["reference"]]
-    fed = [
-        o for o in (sr.json() for sr in replica.iter_type("Observation")) if _feed_tagged(o)
-    ]
-    assert [(o["valueQuantity"]["value"], o["interpretation"][0]["coding"][0]["code"]) for o in fed] == [
-        (6.9, "HH")
-    ]
+    fed = [o for o in (sr.json() for sr in replica.iter_type("Observation")) if _feed_tagged(o)]
+    assert [
+        (o["valueQuantity"]["value"], o["interpretation"][0]["coding"][0]["code"]) for o in fed
+    ] == [(6.9, "HH")]
 
 
 def test_escaped_text_comes_back_as_the_ehr_holds_it() -> None:

@@ -90,7 +90,11 @@ def _pid(patient: JSON) -> str:
 
 def _visit(encounter: JSON) -> str:
     vn = next(
-        (i["value"] for i in encounter.get("identifier") or [] if i.get("system") == c.VISIT_SYSTEM),
+        (
+            i["value"]
+            for i in encounter.get("identifier") or []
+            if i.get("system") == c.VISIT_SYSTEM
+        ),
         "",
     )
     return f"{escape(vn)}^^^&{c.VISIT_SYSTEM}&URI^VN" if vn else ""
@@ -164,7 +168,9 @@ def _range(obs: JSON) -> str:
     return escape(rr.get("text", ""))
 
 
-def oru(obs: JSON, patient: JSON, encounter: JSON | None, at: datetime, control_id: str) -> Outgoing:
+def oru(
+    obs: JSON, patient: JSON, encounter: JSON | None, at: datetime, control_id: str
+) -> Outgoing:
     """ORU^R01 of one laboratory Observation, from the lab."""
     code, name = _coding(obs.get("code"), c.LOINC)
     q = obs.get("valueQuantity") or {}
