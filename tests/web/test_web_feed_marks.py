@@ -1,5 +1,5 @@
 """The viewer marks what the HL7 v2 feed brought during downtime, and says where each
-result came from: the patient page's results and MAR, over a copy of the synthetic
+result came from: the patient page's results and MAR, and the unit census, over a copy of the synthetic
 hospital's replica (in-process HTTP)."""
 
 from __future__ import annotations
@@ -90,3 +90,9 @@ def test_results_and_doses_by_feed_in_downtime_are_marked_on_the_patient_page(
     assert "EHR (FHIR sync)" in labs  # the synced results say so
     mar = page.text.split('id="mar"')[1].split("</section>")[0]
     assert MARK_DOSE in mar
+    census = c.get(f"/units/{hospital.unit_id}")
+    row = census.text.split(f'data-patient="{pid}"')[1].split("</tr>")[0]
+    assert f"Potassium 6.9 mmol/L HH — {MARK_LAB}" in row
+    assert f"Fed dose given — {MARK_DOSE}" in row
+    others = census.text.split(f'data-patient="{pid}"')[0]
+    assert "received during downtime" not in others
