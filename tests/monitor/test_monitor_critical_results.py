@@ -68,7 +68,8 @@ def test_a_critical_potassium_in_downtime_is_noticed_to_its_unit_once(store: SQL
             (notices[0].message_id,),
         )[0]
     assert "CRITICAL" in subject and "5N" in subject
-    assert "Potassium 6.9 mmol/L HH" in body and "LAB^SGH" in body
+    assert "Potassium, critical high" in body and "LAB^SGH" in body
+    assert "6.9" not in subject + body  # the value is in the viewer, behind its login
     assert "received during downtime — not seen in the EHR" in body
     assert "SYNTH3" not in subject + body and str(synthetic.MRN_BASE + 3) not in subject + body
 

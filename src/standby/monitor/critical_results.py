@@ -8,9 +8,10 @@ delivered with retries like every downtime notice, docs/monitor.md#notifications
 
 Recipients: `monitor_event_recipients["critical-result:<unit Location id>"]`, else
 `["critical-result"]`, else the monitor's recipients (in a drill: the drill's). The notice
-names the unit, the bed and the test, never the patient's name or number: the viewer, behind
-its login, shows the rest. One notice per result version (`message_id`), however often the
-message is sent again.
+names the unit, the bed, the test and "critical high/low", never the patient's name, number
+or the value: the viewer, behind its login, shows the rest (notices go by email and pager,
+which are not the place for patient data, docs/monitor.md#notifications). One notice per
+result version (`message_id`), however often the message is sent again.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from standby.store import Store
 JSON = dict[str, Any]
 EVENT = "critical-result"
 CRITICAL = frozenset({"HH", "LL", "AA"})
+_WORDS = {"HH": "critical high", "LL": "critical low", "AA": "critical abnormal"}
 
 
 def is_critical(observation: JSON) -> bool:
@@ -93,7 +95,6 @@ def notify_critical_results(
         subject = str((obs.get("subject") or {}).get("reference", ""))
         place = where_is(store, subject) if subject else None
         unit_id, unit, bed = place or ("", "", "")
-        value = obs.get("valueQuantity") or {}
         flag = next(
             str(c.get("code")).upper()
             for i in obs.get("interpretation") or []
@@ -112,8 +113,8 @@ def notify_critical_results(
             incident_id=status.incident_id,
             subject=f"{drill}CRITICAL result during EHR downtime: {test} — {where}",
             body=(
-                f"{drill}A critical result ({test} {value.get('value', '')} "
-                f"{value.get('unit', '')} {flag}) arrived from {sender} for the patient in "
+                f"{drill}A critical result ({test}, {_WORDS.get(flag, flag)}) arrived from "
+                f"{sender} for the patient in "
                 f"{where}, received during downtime — not seen in the EHR.\n\n"
                 f"Open the patient in Standby (results are marked 'received during downtime')"
                 f" and act on it as your critical-result procedure says.\n\n"
