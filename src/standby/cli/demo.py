@@ -17,6 +17,7 @@ import threading
 import time
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -113,6 +114,9 @@ def demo(
     setup_only: bool = typer.Option(
         False, "--setup-only", help="Stop after seeding the replica (for tests and CI)."
     ),
+    hl7_port: int = typer.Option(
+        2575, "--hl7-port", help="Port of the HL7 v2 (MLLP) listener the simulated EHR sends to."
+    ),
 ) -> None:
     """Generate a hospital, start the simulated EHR, sync, and serve the viewer."""
     if ctx.invoked_subcommand is not None:
@@ -197,6 +201,7 @@ def demo(
     from standby.cli.monitor import start_monitor
 
     monitor = start_monitor(settings, store)
+    feed = _start_hl7_feed(console, settings, store, ehr, hl7_port)
     _welcome(console, settings.port, base_url, logins, first.name if first else "", directory)
     import uvicorn
 
@@ -213,9 +218,26 @@ def demo(
     finally:
         stop.set()
         monitor.stop()
+        feed.stop()
         ehr.stop()
         ehr_store.close()
         (directory / "demo.json").unlink(missing_ok=True)  # no demo runs here any more
+
+
+def _start_hl7_feed(
+    console: Console, settings: object, store: Store, ehr: object, port: int
+) -> Any:
+    """The HL7 v2 listener over the replica, and the simulated EHR's interface-engine mode
+    sending to it (lab results go on during its outage: docs/hl7.md)."""
+    from standby.cli.hl7_feed import start_feed
+    from standby.settings import Settings
+
+    assert isinstance(settings, Settings)
+    feed = start_feed(settings, store, ehr, port=port)
+    console.print(
+        f"HL7 v2 feed: the simulated EHR's interface engine sends to mllp://127.0.0.1:{feed.port}"
+    )
+    return feed
 
 
 def _sync_forever(sync: object, stop: threading.Event) -> None:

@@ -15,6 +15,7 @@ Imports only `standby.fhir` and `standby.store` (docs/architecture.md).
 from __future__ import annotations
 
 from standby.clinical.census import Unit, unit_census, units
+from standby.clinical.feed_results import received_in_downtime
 from standby.clinical.patients import PatientMatch, find_patients
 from standby.clinical.schedules import (
     Case,
@@ -62,6 +63,7 @@ __all__ = [
     "or_schedule",
     "patient_identity",
     "patient_summary",
+    "received_in_downtime",
     "unit_census",
     "units",
 ]

@@ -150,6 +150,13 @@ class Mar:
     # downtime: what the EHR can have heard of charting ends here (None: not in downtime)
     charted_until: datetime | None = None
 
+    def received_in_downtime(self, a: Administration) -> str:
+        """The sender of an administration the HL7 v2 feed brought during the downtime, not
+        seen in the EHR ("" otherwise; standby.fhir.data_source)."""
+        if not a.feed_sender or self.charted_until is None:
+            return ""
+        return a.feed_sender if (a.received_at or a.when) >= self.charted_until else ""
+
     @property
     def time_rule(self) -> str:
         """How dose times behave when the clocks change (the MAR legend)."""

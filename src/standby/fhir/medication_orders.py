@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from standby.fhir.data_source import feed_sender
 from standby.fhir.display import (
     concept_text,
     parse_instant,
@@ -104,6 +105,8 @@ class Administration:
     performer: str
     reason_not_given: str = ""
     rate: str = ""  # the rate documented on it ("" for a dose)
+    feed_sender: str = ""  # came by HL7 v2 feed from this sender ("": by FHIR sync, journal)
+    received_at: datetime | None = None  # by feed: the message's time (meta.lastUpdated)
 
     @property
     def given(self) -> bool:
@@ -208,4 +211,6 @@ def administration(ma: JSON, resolved: Mapping[str, JSON] | None = None) -> Admi
         performer=performer,
         reason_not_given=concept_text(ma.get("statusReason")),
         rate=rate_text(dosage),
+        feed_sender=feed_sender(ma) or "",
+        received_at=parse_instant((ma.get("meta") or {}).get("lastUpdated")),
     )

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from standby.fhir import display as d
 from standby.fhir import units
+from standby.fhir.data_source import received_during_downtime, source_text
 from standby.fhir.summary_model import (
     _EPOCH,
     ABNORMAL,
@@ -292,11 +293,14 @@ def lab_results(
     now: datetime,
     hours: float = 48,
     held: Collection[str] | None = None,
+    charted_until: datetime | None = None,
 ) -> Section[LabResult]:
     """The latest result of each laboratory test resulted in the last `hours`, with the
     result before it (of any age) as `previous`, grouped by panel (the order of
     `LAB_PANELS`, then the record's own panels by name, then "Other results"), tests
-    within a panel in the panel's order."""
+    within a panel in the panel's order. Each says where it came from; during a downtime
+    (`charted_until`, `standby.fhir.mar.charting_cutoff`) one that the HL7 v2 feed brought
+    after the EHR went down is marked with its sender (`standby.fhir.data_source`)."""
     since = now - timedelta(hours=hours)
     by_test: dict[tuple[str, str], list[tuple[JSON, datetime | None]]] = {}
     members: dict[str, str] = {}  # Observation id → the name of the panel holding it
@@ -322,9 +326,13 @@ def lab_results(
         latest, w = results[0]
         if w is not None and w < since:
             continue
-        previous = _lab(results[1][0], results[1][1]) if len(results) > 1 else None
+        previous = (
+            _lab(results[1][0], results[1][1], charted_until=charted_until)
+            if len(results) > 1
+            else None
+        )
         panel, order = _panel(code, latest, members)
-        row = _lab(latest, w, panel, previous)
+        row = _lab(latest, w, panel, previous, charted_until=charted_until)
         rank = _PANEL_RANK.get(panel, len(LAB_PANELS) + (panel == OTHER_PANEL))
         out.append(((rank, panel, order, row.name.lower()), row))
     out.sort(key=lambda x: x[0])
@@ -342,7 +350,12 @@ def _panel(code: str, r: JSON, members: Mapping[str, str]) -> tuple[str, int]:
 
 
 def _lab(
-    r: JSON, w: datetime | None, panel: str = "", previous: LabResult | None = None
+    r: JSON,
+    w: datetime | None,
+    panel: str = "",
+    previous: LabResult | None = None,
+    *,
+    charted_until: datetime | None = None,
 ) -> LabResult:
     text, low, high = _range(r)
     flag = _interpretation(r)
@@ -368,4 +381,6 @@ def _lab(
         w,
         panel,
         previous,
+        source_text(r),
+        received_during_downtime(r, charted_until) or "",
     )

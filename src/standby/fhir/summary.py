@@ -171,7 +171,7 @@ def patient_summary(
         ),
         vitals=vit,
         vitals_status=section_status(len(vit.rows), ["Observation"], held),
-        labs=lab_results(obs_all, now, hours, held),
+        labs=lab_results(obs_all, now, hours, held, charted_until=charted_until),
         notes=notes(by_type.get("DocumentReference", []), held),
         orders=orders(srs, resolved, held),
         care_plan=care_plan(by_type.get("CarePlan", []), held),

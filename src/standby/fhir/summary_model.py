@@ -297,6 +297,13 @@ class LabResult:
     when: datetime | None
     panel: str = ""  # "Complete blood count", "Basic metabolic panel", "Other results"
     previous: LabResult | None = None  # the same test's result before this one
+    source: str = ""  # "EHR (FHIR sync)" or "HL7 v2 feed from LAB^SGH" (data_source.py)
+    # the sender, when it arrived by feed during the downtime and the EHR has not shown it
+    downtime_from: str = ""
+
+    @property
+    def downtime_note(self) -> str:
+        return f"received during downtime from {self.downtime_from} — not seen in the EHR"
 
 
 @dataclass(frozen=True, slots=True)

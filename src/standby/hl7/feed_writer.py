@@ -19,8 +19,9 @@ found in `hl7_received` if its batch did commit.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,8 @@ from standby.hl7.datatypes import Context
 from standby.hl7.mapped import JSON, Mapped, MappingError, unknown_key
 from standby.hl7.prepare import Header, Prepared, control_id_of, decode, prepare_all
 from standby.store import Migration, Store
+
+log = logging.getLogger("standby.hl7")
 
 NAMESPACE = "hl7"
 CACHE_LIMIT = 200_000  # identifiers remembered between batches
@@ -69,12 +72,24 @@ class _Batch:
     found: dict[tuple[str, str, str], str] = field(default_factory=dict)  # identifier -> id
     patients: set[str] = field(default_factory=set)
     held: set[tuple[str, str]] = field(default_factory=set)
+    applied: list[tuple[str, list[JSON]]] = field(default_factory=list)  # (sender, resources)
 
 
 class FeedWriter:
     """Commits batches of raw messages; thread-safe (one batch at a time)."""
 
-    def __init__(self, store: Store, ctx: Context, *, source: str = "hl7") -> None:
+    def __init__(
+        self,
+        store: Store,
+        ctx: Context,
+        *,
+        source: str = "hl7",
+        on_committed: Callable[[str, list[JSON]], None] | None = None,
+    ) -> None:
+        """`on_committed(sender, resources)` is called after each commit for every message
+        applied in it (e.g. the monitor's notice of a critical result during downtime); what
+        it raises is logged, never undoes the commit nor holds up the ACK."""
+        self.on_committed = on_committed
         self.store = store
         self.ctx = ctx
         self.source = source  # the quarantine's `source` column prefix
@@ -182,6 +197,7 @@ class FeedWriter:
             if res["resourceType"] == "Patient":
                 batch.patients.add(res["id"])
         batch.answered[key] = "AA"
+        batch.applied.append((head.sender, resources))
         batch.received.append(
             (head.sender, head.control_id, "AA", head.message_type, None, received_at)
         )
@@ -241,6 +257,12 @@ class FeedWriter:
             self._patients.clear()
         self._ids.update(batch.found)
         self._patients |= batch.patients
+        if self.on_committed is not None:
+            for sender, resources in batch.applied:
+                try:
+                    self.on_committed(sender, resources)
+                except Exception:
+                    log.exception("after the commit of a message from %s", sender)
         return outcomes
 
     def _store_refused(self, item: Prepared, error: Exception) -> Outcome:

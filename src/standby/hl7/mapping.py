@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import quote
 
+from standby.fhir.data_source import FEED_DISPLAY_PREFIX, FEED_TAG_CODE, FEED_TAG_SYSTEM
 from standby.hl7 import adt, pharmacy, results, scheduling
 from standby.hl7 import datatypes as dt
 from standby.hl7.mapped import JSON, Mapped, MappingError, unsupported
 from standby.hl7.v2 import Message
 
-FEED_TAG_SYSTEM = "https://standby.example.org/fhir/CodeSystem/data-source"
-FEED_TAG_CODE = "hl7v2"
+__all__ = ["FEED_TAG_CODE", "FEED_TAG_SYSTEM", "MAPPINGS", "feed_meta", "map_message"]
 
 Mapping = Callable[[Message, dt.Context], Mapped]
 
@@ -57,7 +57,7 @@ def feed_meta(msg: Message, ctx: dt.Context, received_at: str) -> JSON:
             {
                 "system": FEED_TAG_SYSTEM,
                 "code": FEED_TAG_CODE,
-                "display": f"HL7 v2 feed from {msg.sender}",
+                "display": f"{FEED_DISPLAY_PREFIX}{msg.sender}",
             }
         ],
     }

@@ -433,6 +433,14 @@ def _from_journal(a: Administration) -> bool:
     return a.id.startswith("journal-")
 
 
+def _pending_note(s: PatientSummary, a: Administration) -> str:
+    """Why the EHR does not hold this administration, if it does not."""
+    if _from_journal(a):
+        return "\nin Standby, not yet in the EHR"
+    fed = s.mar.received_in_downtime(a)
+    return f"\nreceived during downtime from {fed} — not seen in the EHR" if fed else ""
+
+
 def administrations(s: PatientSummary) -> list[Flowable]:
     out: list[Flowable] = [
         CondPageBreak(1.2 * inch),
@@ -458,7 +466,7 @@ def administrations(s: PatientSummary) -> list[Flowable]:
             p(" at ".join(x for x in (a.dose, a.rate) if x)),
             p(a.route),
             p(a.status_text + (f": {a.reason_not_given}" if a.reason_not_given else "")),
-            p(a.performer + ("\nin Standby, not yet in the EHR" if _from_journal(a) else "")),
+            p(a.performer + _pending_note(s, a)),
         ]
         for a in recent
     ]

@@ -245,7 +245,9 @@ def _vitals(s: PatientSummary) -> list[Flowable]:
 
 
 def _lab_cell(r: LabResult) -> Cell:
-    return p(r.value, st.CELL_BOLD if r.abnormal else st.CELL)
+    # what the feed brought while the EHR was down is marked as the journal's entries are
+    note = f"\n{r.downtime_note}" if r.downtime_from else ""
+    return p(r.value + note, st.CELL_BOLD if r.abnormal else st.CELL)
 
 
 def _labs(s: PatientSummary) -> list[Flowable]:

@@ -75,6 +75,28 @@ class ClinicalEvents(Census):
         obs["referenceRange"] = RANGES[i]
         return [obs]
 
+    def lab_result(
+        self, patient: str, loinc: str, value: float, flag: str, now: datetime
+    ) -> list[JSON]:
+        """One laboratory result of `patient` (an inpatient now: ValueError if not) for the
+        test `loinc` of LABS, resulted now, with the interpretation `flag` (HH, LL, H, ...)."""
+        stay = next((s for s in self._census if s.patient == patient), None)
+        if stay is None:
+            self._refresh_census()
+            stay = next((s for s in self._census if s.patient == patient), None)
+        if stay is None:
+            raise ValueError(f"Patient/{patient} is not in the hospital now")
+        i = next((k for k, lab in enumerate(LABS) if lab[0]["coding"][0]["code"] == loinc), None)
+        if i is None:
+            raise ValueError(f"no laboratory test {loinc} in the synthetic hospital")
+        code, unit = LABS[i][0], LABS[i][1]
+        obs = self._observation(stay, now - timedelta(minutes=20), c.LAB_CAT, code)
+        obs["issued"] = instant(now)
+        obs["valueQuantity"] = {"value": value, "unit": unit, "system": c.UCUM, "code": unit}
+        obs["interpretation"] = c.INTERP_LIST[flag]
+        obs["referenceRange"] = RANGES[i]
+        return [obs]
+
     def _active_orders(self, stay: Stay) -> list[JSON]:
         cached = self._orders.get(stay.encounter)
         if cached is None:

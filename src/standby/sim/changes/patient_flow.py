@@ -132,6 +132,7 @@ class PatientFlow(Census):
         encounter: JSON = {
             "resourceType": "Encounter",
             "id": eid,
+            "identifier": [c.visit_number(eid)],
             "status": "in-progress",
             "class": c.ENC_CLASS["IMP"],
             "subject": ref("Patient", pid),

@@ -20,6 +20,11 @@ UCUM = "http://unitsofmeasure.org"
 NPI = "http://hl7.org/fhir/sid/us-npi"
 MRN_SYSTEM = "https://standby.example.org/fhir/sid/mrn"
 HOSPITAL_SYSTEM = "https://standby.example.org/fhir/sid/hospital"
+# visit numbers (HL7 v2 PV1-19) and the EHR's placer order numbers (ORC-2, namespace SIMEHR):
+# what the interface engine's messages carry, so that feed and FHIR sync name a visit or
+# an order alike (docs/hl7.md, "One thing, one resource")
+VISIT_SYSTEM = "https://standby.example.org/fhir/sid/visit"
+PLACER_SYSTEM = "https://standby.example.org/fhir/sid/v2/placer-order/simehr"
 EXT = "https://standby.example.org/fhir/StructureDefinition"
 SURGICAL_PRIORITY_EXT = f"{EXT}/surgical-priority"
 ANESTHESIA_EXT = f"{EXT}/anesthesia-type"
@@ -109,6 +114,11 @@ MRN_TYPE = {
     "coding": [{"system": V2_0203, "code": "MR", "display": "Medical record number"}],
     "text": "MRN",
 }
+VN_TYPE = {
+    "coding": [{"system": V2_0203, "code": "VN", "display": "Visit number"}],
+    "text": "Visit number",
+}
+PLAC_TYPE = {"coding": [{"system": V2_0203, "code": "PLAC", "display": "Placer Identifier"}]}
 NPI_TYPE = {
     "coding": [{"system": V2_0203, "code": "NPI", "display": "National provider identifier"}],
     "text": "NPI",
@@ -240,3 +250,14 @@ INTERP = {
 INTERP_LIST = {k: [v] for k, v in INTERP.items()}
 INPATIENT_MED = [cc(MED_REQUEST_CATEGORY, "inpatient", "Inpatient")]
 INPATIENT_ADMIN = cc(MED_ADMIN_CATEGORY, "inpatient", "Inpatient")
+
+
+def visit_number(encounter_id: str) -> JSON:
+    """The visit number of an Encounter (a function of its id, as an EHR's account number is
+    of the visit)."""
+    return {"use": "official", "type": VN_TYPE, "system": VISIT_SYSTEM, "value": encounter_id}
+
+
+def placer_order_number(request_id: str) -> JSON:
+    """The EHR's order number of a MedicationRequest (its id, in the EHR's namespace)."""
+    return {"use": "official", "type": PLAC_TYPE, "system": PLACER_SYSTEM, "value": request_id}

@@ -91,6 +91,7 @@ def _encounter(
         "resourceType": "Encounter",
         "id": eid,
         "meta": ctx.meta(end if end else beds[-1][2] if beds else start),
+        "identifier": [c.visit_number(eid)],
         "status": "finished" if end else "in-progress",
         "class": c.ENC_CLASS[cls],
         "subject": ref("Patient", patient),

@@ -170,6 +170,7 @@ def drip_order(
             "resourceType": "MedicationRequest",
             "id": rid,
             "meta": ctx.meta(authored),
+            "identifier": [c.placer_order_number(rid)],
             "status": "active",
             "intent": "order",
             "category": c.INPATIENT_MED,

@@ -445,6 +445,7 @@ def medication_orders(
                 "resourceType": "MedicationRequest",
                 "id": rid,
                 "meta": ctx.meta(authored),
+                "identifier": [c.placer_order_number(rid)],
                 "status": "active",
                 "intent": "order",
                 "category": c.INPATIENT_MED,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -30,6 +31,8 @@ class Feed:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors = 0
+        # called with what each step wrote (the interface engine sends it on as HL7 v2)
+        self.on_written: list[Callable[[list[dict[str, Any]], datetime], None]] = []
 
     @property
     def running(self) -> bool:
@@ -38,9 +41,22 @@ class Feed:
     def step(self, n: int, now: datetime | None = None) -> list[dict[str, Any]]:
         """Write `n` changes now; returns the log records written."""
         now = now or datetime.now(UTC)
+        return self.write(self.changes.step(n, now), now)
+
+    def lab_result(
+        self, patient: str, loinc: str, value: float, flag: str, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Write one laboratory result of an inpatient now (a demo's critical potassium)."""
+        now = now or datetime.now(UTC)
+        return self.write(self.changes.lab_result(patient, loinc, value, flag, now), now)
+
+    def write(self, resources: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        """Write `resources` as the EHR's changes; returns the log records written."""
         out = []
-        for res in self.changes.step(n, now):
+        written = []
+        for res in resources:
             sr = self.store.update(res)
+            written.append(res)
             rec = {
                 "reference": f"{sr.resource_type}/{sr.id}",
                 "versionId": sr.version_id,
@@ -49,6 +65,8 @@ class Feed:
             out.append(rec)
         with self._lock:
             self.log.extend(out)
+        for listener in list(self.on_written):
+            listener(written, now)
         return out
 
     def log_since(self, since: str | None) -> list[dict[str, Any]]:

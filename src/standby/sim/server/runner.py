@@ -62,6 +62,8 @@ class ServerHandle:
     def stop(self) -> None:
         if self.feed is not None:
             self.feed.stop()
+        for part in self._extra:  # e.g. the interface engine (standby.sim.engine)
+            part.stop()
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=15)

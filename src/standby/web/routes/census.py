@@ -83,12 +83,13 @@ def census(pr: PageRequest) -> Response:
     units = {u.id: u for u in clinical.units(pr.web.store)}
     if unit_id not in units:
         return not_found(pr, "No such unit.")
+    charted_until = charting.charted_until(pr.web)
     result = clinical.unit_census(
-        pr.web.store,
-        unit_id,
-        pr.now,
-        cache=pr.web.summaries,
-        charted_until=charting.charted_until(pr.web),
+        pr.web.store, unit_id, pr.now, cache=pr.web.summaries, charted_until=charted_until
+    )
+    # what the HL7 v2 feed brought after the EHR went down (docs/hl7.md#during-downtime)
+    feed = clinical.received_in_downtime(
+        pr.web.store, [p.id for p in result.patients], charted_until
     )
     sort = pr.query("sort", "bed")
     if sort not in SORTS:
@@ -98,6 +99,7 @@ def census(pr: PageRequest) -> Response:
         "census.html",
         {
             "census": result,
+            "feed_received": feed,
             "unit": units[unit_id],
             "beds": sorted_beds(result.beds, sort),
             "sort": sort,

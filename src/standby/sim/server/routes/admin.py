@@ -1,6 +1,8 @@
 """The admin API (never faulted, never needs a token): `GET|POST /_admin/faults` (the fault
 switches), `POST /_admin/clients` and `DELETE /_admin/clients/{client_id}` (SMART client
-registration and revocation), `GET /_admin/changes?since=` (the change feed's own log)."""
+registration and revocation), `GET /_admin/changes?since=` (the change feed's own log),
+`POST /_admin/lab-result` (the lab results one inpatient's test now: a demo's critical
+potassium, written like the feed's changes and so also sent by the interface engine)."""
 
 from __future__ import annotations
 
@@ -49,10 +51,26 @@ async def admin_changes(request: Request) -> Response:
     return JSONResponse({"running": feed is not None and feed.running, "changes": log})
 
 
+async def admin_lab_result(request: Request) -> Response:
+    """Body: {"patient": id, "loinc": "2823-3", "value": 6.9, "flag": "HH"}."""
+    feed = ehr_context(request).feed
+    if feed is None:
+        return JSONResponse({"error": "the change feed is off"}, 400)
+    try:
+        d = orjson.loads(await request.body())
+        written = feed.lab_result(
+            str(d["patient"]), str(d.get("loinc", "2823-3")), float(d["value"]), d.get("flag", "N")
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        return JSONResponse({"error": str(e)}, 400)
+    return JSONResponse({"written": written}, 201)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/_admin/faults", admin_faults, methods=["GET", "POST"]),
         Route("/_admin/clients", admin_clients, methods=["POST"]),
         Route("/_admin/clients/{client_id}", admin_clients, methods=["DELETE"]),
         Route("/_admin/changes", admin_changes, methods=["GET"]),
+        Route("/_admin/lab-result", admin_lab_result, methods=["POST"]),
     ]
