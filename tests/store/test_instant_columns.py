@@ -213,6 +213,15 @@ def run_journal_writers(store: Store, t: datetime) -> None:
     numbers.allocate(store, "mrn", numbers.parse_range("DT-0001..DT-0009"), "node", t)
 
 
+def run_api_writers(store: Store) -> None:
+    from standby.api import smart
+    from standby.sync.jwks import generate_private_key, jwks
+
+    key = generate_private_key("RS384")
+    client = smart.add_client(store, name="a client", jwks=jwks(key), scope="system/*.rs")
+    smart.remove_client(store, client.client_id)
+
+
 def test_every_instant_column_holds_the_stored_form(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -229,6 +238,7 @@ def test_every_instant_column_holds_the_stored_form(
     )
     run_web_writers(store, tmp_path, t, monkeypatch)
     run_journal_writers(store, t)
+    run_api_writers(store)
     key = read_key(tmp_path / "audit.key", create=True)
     before = clock_instant(t - timedelta(hours=1))
     assert archive(store, before=before, out_dir=tmp_path / "archive", key=key) is not None
