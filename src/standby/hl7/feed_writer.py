@@ -30,6 +30,7 @@ import orjson
 from standby import clock
 from standby.hl7.datatypes import Context
 from standby.hl7.mapped import JSON, Mapped, MappingError, unknown_key
+from standby.hl7.precedence import moved_by_merge
 from standby.hl7.prepare import Header, Prepared, control_id_of, decode, prepare_all
 from standby.store import Migration, Store
 
@@ -73,6 +74,7 @@ class _Batch:
     patients: set[str] = field(default_factory=set)
     held: set[tuple[str, str]] = field(default_factory=set)
     applied: list[tuple[str, list[JSON]]] = field(default_factory=list)  # (sender, resources)
+    own: set[tuple[str, str, str]] = field(default_factory=set)  # found under the feed's id
 
 
 class FeedWriter:
@@ -149,6 +151,8 @@ class FeedWriter:
                 for r in resources
             ):
                 batch.found[key] = target.split("/", 1)[1]
+                if target == f"{lk.resource_type}/{lk.id}":
+                    batch.own.add(key)
         return resources
 
     def _one(self, item: Prepared, batch: _Batch, received_at: str) -> Outcome:
@@ -196,6 +200,7 @@ class FeedWriter:
             batch.held.add((res["resourceType"], res["id"]))
             if res["resourceType"] == "Patient":
                 batch.patients.add(res["id"])
+        batch.resources.extend(moved_by_merge(self.store, resources))
         batch.answered[key] = "AA"
         batch.applied.append((head.sender, resources))
         batch.received.append(
@@ -255,7 +260,8 @@ class FeedWriter:
         if len(self._ids) > CACHE_LIMIT:  # a long-running feed: start again, not grow forever
             self._ids.clear()
             self._patients.clear()
-        self._ids.update(batch.found)
+        # the feed's own ids are not remembered: FHIR sync may supersede them at any time
+        self._ids.update({k: v for k, v in batch.found.items() if k not in batch.own})
         self._patients |= batch.patients
         if self.on_committed is not None:
             for sender, resources in batch.applied:

@@ -18,6 +18,7 @@ from standby.fhir.gate import ReceivedResource, Refusal, admit
 from standby.store.base import IngestReport, Store, WriteOutcome
 from standby.store.ingest import set_aside
 from standby.sync.bundles import Entry
+from standby.sync.feed_copies import superseded
 
 
 @dataclass
@@ -91,7 +92,14 @@ class ReplicaWriter:
         if not resources and checkpoint is None:
             return stats
         with self.lock:
-            outcomes = self.store.upsert_many(resources, checkpoint=checkpoint)
+            # the HL7 v2 feed's copies of these things go in the same transaction
+            copies = superseded(self.store, [r.json for r in resources])
+            if copies:
+                with self.store.transaction():
+                    outcomes = self.store.upsert_many(resources, checkpoint=checkpoint)
+                    copies.apply(self.store)
+            else:
+                outcomes = self.store.upsert_many(resources, checkpoint=checkpoint)
         for res, outcome in zip(resources, outcomes, strict=True):
             if outcome in (WriteOutcome.CREATED, WriteOutcome.UPDATED):
                 stats.written += 1

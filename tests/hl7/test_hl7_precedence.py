@@ -1,0 +1,206 @@
+"""One replica, two sources: the same encounter, result and order arriving by HL7 v2 feed
+and by FHIR sync, in both orders, are held once with the right version shown; a merge
+(A40) moves the retired patient's data (docs/hl7.md, "Which source wins")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from standby.hl7.datatypes import Context
+from standby.hl7.feed_writer import FeedWriter
+from standby.sim.generate.codes import MRN_SYSTEM
+from standby.store.base import Store
+from standby.sync.replica_writer import ReplicaWriter
+from support import hl7_messages as M
+from support.store_engines import DURABLE_ENGINES, make_store, pg_schema  # noqa: F401 (a fixture)
+
+# The synthetic hospital's MRN system; the feed's systems of visit and order numbers
+# (`Context.local_system`), which the EHR's resources carry here too.
+VISIT = "https://standby.example.org/fhir/sid/v2/visit/sgh"
+PLACER = "https://standby.example.org/fhir/sid/v2/placer-order/epic"
+FILLER = "https://standby.example.org/fhir/sid/v2/filler-order/lab"
+FEED = "urn:standby:hl7v2"
+# the feed's messages: admitted 13:15Z, result 14:15Z, order 15:00Z
+FEED_MESSAGES = (M.ADT_A01, M.ORU_R01, M.RDE_O11)
+
+
+@pytest.fixture(params=DURABLE_ENGINES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    pg = request.getfixturevalue("pg_schema") if request.param == "postgres" else None
+    s = make_store(request.param, tmp_path, pg)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def ehr(at: str, version: str, *, status: str = "in-progress") -> list[dict[str, Any]]:
+    """What FHIR sync brings from the EHR, under the EHR's ids, at `at`."""
+    meta = {"versionId": version, "lastUpdated": at, "source": "https://ehr.example.org"}
+    pt = {"reference": "Patient/ehr-pt"}
+    return [
+        {
+            "resourceType": "Patient",
+            "id": "ehr-pt",
+            "meta": meta,
+            "identifier": [{"system": MRN_SYSTEM, "value": "10000007"}],
+            "name": [{"family": "O'Brien", "given": ["Mary"]}],
+        },
+        {
+            "resourceType": "Encounter",
+            "id": "ehr-enc",
+            "meta": meta,
+            "identifier": [{"system": VISIT, "value": "V000123"}],
+            "status": status,
+            "class": {"code": "IMP"},
+            "subject": pt,
+        },
+        {
+            "resourceType": "DiagnosticReport",
+            "id": "ehr-dr",
+            "meta": meta,
+            "identifier": [
+                {"system": PLACER, "value": "ORD777"},
+                {"system": FILLER, "value": "F-5555"},
+            ],
+            "status": "final",
+            "code": {"text": "Basic metabolic panel"},
+            "subject": pt,
+            "encounter": {"reference": "Encounter/ehr-enc"},
+            "result": [{"reference": "Observation/ehr-k"}],
+        },
+        {
+            "resourceType": "Observation",
+            "id": "ehr-k",
+            "meta": meta,
+            "status": "final",
+            "code": {"text": "Potassium"},
+            "subject": pt,
+            "valueQuantity": {"value": 6.2, "unit": "mmol/L"},
+        },
+        {
+            "resourceType": "MedicationRequest",
+            "id": "ehr-mr",
+            "meta": meta,
+            "identifier": [{"system": PLACER, "value": "RX-7001"}],
+            "status": "active" if status == "in-progress" else "completed",
+            "intent": "order",
+            "medicationCodeableConcept": {"text": "Heparin"},
+            "subject": pt,
+        },
+    ]
+
+
+def sync(store: Store, resources: list[dict[str, Any]]) -> None:
+    writer = ReplicaWriter(store, "ehr", max_bytes=1 << 20)
+    got = [writer.admit(orjson.dumps(r), file=None) for r in resources]
+    writer.write([r for r in got if r is not None])
+
+
+def feed(writer: FeedWriter, *messages: str) -> None:
+    out = writer.commit([(m.encode(), "engine") for m in messages])
+    assert [o.ack_code for o in out] == ["AA"] * len(messages), out
+
+
+def current(store: Store, rtype: str, system: str, value: str) -> list[dict[str, Any]]:
+    """Every current resource of a type with this identifier."""
+    return [r.json() for r in store.search(rtype, [("identifier", f"{system}|{value}")]).resources]
+
+
+def one_of_each(store: Store) -> dict[str, dict[str, Any]]:
+    """The one Patient, Encounter, DiagnosticReport and MedicationRequest held, by type."""
+    found = {
+        "Patient": current(store, "Patient", MRN_SYSTEM, "10000007"),
+        "Encounter": current(store, "Encounter", VISIT, "V000123"),
+        "DiagnosticReport": current(store, "DiagnosticReport", FILLER, "F-5555"),
+        "MedicationRequest": current(store, "MedicationRequest", PLACER, "RX-7001"),
+    }
+    for rtype, got in found.items():
+        assert len(got) == 1, (rtype, [g["id"] for g in got])
+        assert store.counts_by_type()[rtype] == 1, rtype
+    return {rtype: got[0] for rtype, got in found.items()}
+
+
+def test_feed_first_then_fhir_sync_holds_the_ehrs_resource_once(store: Store) -> None:
+    writer = FeedWriter(store, Context())
+    feed(writer, *FEED_MESSAGES)
+    assert store.counts_by_type()["Observation"] == 6  # the feed's results
+    sync(store, ehr("2026-11-30T16:00:00Z", "1"))
+    held = one_of_each(store)
+    assert {r["id"] for r in held.values()} == {"ehr-pt", "ehr-enc", "ehr-dr", "ehr-mr"}
+    assert all(not r["meta"]["source"].startswith(FEED) for r in held.values())
+    # the feed's report came with its Observations: the EHR's report brings its own
+    assert store.counts_by_type()["Observation"] == 1
+    # what else the feed wrote (allergies, the bed) now refers to the EHR's patient
+    allergies = store.search("AllergyIntolerance", [("patient", "Patient/ehr-pt")]).resources
+    assert len(allergies) == 2
+    assert [r.resource_type for r in store.compartment("ehr-pt")].count("Patient") == 1
+    # a newer feed message (discharge, 17:00Z) updates the EHR's encounter, not a copy
+    feed(writer, M.ADT_A03.replace("20261130", "20261201"))
+    held = one_of_each(store)
+    assert held["Encounter"]["id"] == "ehr-enc"
+    assert held["Encounter"]["meta"]["source"].startswith(FEED)
+    assert held["Encounter"]["status"] == "finished"
+    # and the EHR's next version wins again
+    sync(store, ehr("2026-12-02T09:00:00Z", "2", status="finished"))
+    held = one_of_each(store)
+    assert held["Encounter"]["meta"]["versionId"] == "2"
+    assert held["Encounter"]["meta"]["source"] == "https://ehr.example.org"
+
+
+def test_fhir_sync_first_then_older_and_newer_feed_messages(store: Store) -> None:
+    sync(store, ehr("2026-11-30T14:30:00Z", "1"))
+    writer = FeedWriter(store, Context())
+    feed(writer, *FEED_MESSAGES)  # 13:15Z, 14:15Z older than the EHR's; 15:00Z newer
+    held = one_of_each(store)
+    assert {r["id"] for r in held.values()} == {"ehr-pt", "ehr-enc", "ehr-dr", "ehr-mr"}
+    for rtype in ("Patient", "Encounter", "DiagnosticReport"):  # older messages: ignored
+        assert held[rtype]["meta"]["versionId"] == "1", rtype
+    order = held["MedicationRequest"]  # the newer order message wins, on the EHR's id
+    assert order["meta"]["source"].startswith(FEED)
+    assert order["medicationCodeableConcept"]["coding"][0]["code"] == "1049221"
+    # the feed's Observations refer to the EHR's report's patient
+    assert len(store.search("Observation", [("subject", "Patient/ehr-pt")]).resources) == 7
+    # a later FHIR version wins again
+    sync(store, ehr("2026-11-30T18:00:00Z", "2", status="finished"))
+    held = one_of_each(store)
+    assert all(r["meta"]["versionId"] == "2" for r in held.values())
+    assert held["MedicationRequest"]["status"] == "completed"
+
+
+def test_a_merge_moves_the_retired_patients_data_to_the_survivor(store: Store) -> None:
+    writer = FeedWriter(store, Context())
+    retired_mrn = "10009999"
+    feed(
+        writer,
+        M.ADT_A01,
+        *(
+            m.replace("10000007^^^SGH^MR", f"{retired_mrn}^^^SGH^MR")
+            .replace("|ADT0001|", "|ADT9001|")
+            .replace("|LAB00001|", "|LAB09001|")
+            .replace("V000123", "V000999")
+            .replace("F-5555", "F-9999")
+            .replace("ORD777", "ORD999")
+            for m in (M.ADT_A01, M.ORU_R01)
+        ),
+    )
+    retired = current(store, "Patient", MRN_SYSTEM, retired_mrn)[0]["id"]
+    survivor = current(store, "Patient", MRN_SYSTEM, "10000007")[0]["id"]
+    before = {(r.resource_type, r.id) for r in store.compartment(retired)}
+    assert (
+        "DiagnosticReport",
+        current(store, "DiagnosticReport", FILLER, "F-9999")[0]["id"],
+    ) in before
+    feed(writer, M.ADT_A40)
+    assert [r.resource_type for r in store.compartment(retired)] == ["Patient"]
+    moved = {(r.resource_type, r.id) for r in store.compartment(survivor)}
+    assert before - {("Patient", retired)} <= moved
+    report = current(store, "DiagnosticReport", FILLER, "F-9999")[0]
+    assert report["subject"]["reference"] == f"Patient/{survivor}"
+    assert len(store.search("Observation", [("subject", f"Patient/{survivor}")]).resources) == 6
+    assert not store.search("Observation", [("subject", f"Patient/{retired}")]).resources
