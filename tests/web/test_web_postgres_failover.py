@@ -98,3 +98,55 @@ def test_viewer_reads_from_the_standby_then_writes_after_promotion(
         finally:
             viewer.close()
             sync.close()
+
+
+def _waiting_for_the_standby(pair: Pair) -> bool:
+    with psycopg.connect(pair.primary.url, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+        ).fetchone()
+    return bool(found and found[0])
+
+
+@pytest.mark.parametrize("synchronous", [True, False], ids=["synchronous", "asynchronous"])
+def test_no_acknowledged_write_is_lost(synchronous: bool) -> None:
+    """The standby is down when the sync writes; then the primary is lost and the standby,
+    back, is promoted. Synchronous: the write is never acknowledged (it waits for the
+    standby, and fails with the primary), so nothing acknowledged is lost. Asynchronous:
+    the primary acknowledged it alone, and it is gone: the loss the docs' settings avoid."""
+    with streaming_pair(synchronous=synchronous) as pair:
+        sync = open_store(database_url=pair.url(writer=True))
+        try:
+            sync.upsert(_allergy("p1", 0))
+            pair.stop(pair.standby)
+            outcome: list[object] = []
+
+            def write() -> None:
+                try:
+                    sync.upsert(_allergy("p1", 1))
+                    outcome.append("acknowledged")
+                except psycopg.Error as exc:
+                    outcome.append(exc)
+
+            writer = threading.Thread(target=write)
+            writer.start()
+            if synchronous:
+                while writer.is_alive() and not _waiting_for_the_standby(pair):
+                    time.sleep(0.05)
+            else:
+                writer.join()
+            pair.stop(pair.primary)
+            writer.join(60)
+            assert not writer.is_alive()
+            pair.start_server(pair.standby)
+            pair.promote()
+            acknowledged = ["failover-0"] + (["failover-1"] if outcome == ["acknowledged"] else [])
+            lost = [i for i in acknowledged if sync.read("AllergyIntolerance", i) is None]
+        finally:
+            sync.close()
+    if synchronous:
+        assert outcome != ["acknowledged"]
+        assert lost == []
+    else:
+        assert outcome == ["acknowledged"]
+        assert lost == ["failover-1"]
