@@ -148,6 +148,11 @@ class VersionConflict(StoreError):
     """`update` with `if_match` named a version that is no longer current (HTTP 412)."""
 
 
+class ReadOnlyStore(StoreError):
+    """A write reached a database that only reads: a PostgreSQL hot standby not (yet)
+    promoted (docs/postgresql.md). Readers keep working; the caller says what waits."""
+
+
 def admit_all(
     resources: Iterable[bytes | ReceivedResource], *, max_bytes: int
 ) -> list[ReceivedResource]:

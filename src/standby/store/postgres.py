@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import psycopg
 
 from standby.fhir.gate import ReceivedResource
 from standby.store import postgres_write
-from standby.store.base import Migration, WriteOutcome
+from standby.store.base import Migration, ReadOnlyStore, WriteOutcome
 from standby.store.connections import Cursor, SingleWriter, ThreadConnections
 from standby.store.migrations import apply as apply_migrations
 from standby.store.sql_store import SQLStore, Tombstone
@@ -122,6 +122,28 @@ class PostgresStore(SQLStore):
             raise
 
     @contextmanager
+    def _writer(self) -> Iterator[Cursor]:
+        """The single write transaction. When the server dropped the write connection (a
+        restart, a failover) it is opened again once, before the transaction begins: a
+        multi-host URL then finds whichever server now answers (docs/postgresql.md). A
+        write on a hot standby raises `ReadOnlyStore`."""
+        with self._single_writer.lock, ExitStack() as stack:
+            try:
+                cur = stack.enter_context(self._single_writer.transaction())
+            except psycopg.OperationalError:
+                if self._single_writer.open or not self._wconn.closed:
+                    raise
+                self._wconn = self._connect()
+                self._single_writer.cursor = _PgCursor(self._wconn)
+                cur = stack.enter_context(self._single_writer.transaction())
+            try:
+                yield cur
+            except psycopg.errors.ReadOnlySqlTransaction as exc:
+                raise ReadOnlyStore(
+                    "the database is a read-only standby: writes wait for its promotion"
+                ) from exc
+
+    @contextmanager
     def durable_transaction(self) -> Iterator[Cursor]:
         """`synchronous_commit` on for this transaction, whatever the server's default."""
         with self._single_writer.lock:
@@ -143,7 +165,15 @@ class PostgresStore(SQLStore):
         if getattr(self._local, "depth", 0):
             yield _PgCursor(conn)
             return
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        except psycopg.OperationalError:
+            if not conn.closed:
+                raise
+            # the server dropped this idle connection (restart, failover): once more on a
+            # new one, which a multi-host URL opens on whichever server answers
+            conn = self._readers.get()
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         self._local.depth = 1
         try:
             yield _PgCursor(conn)

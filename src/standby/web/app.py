@@ -44,9 +44,9 @@ from standby.api.smart import Authority
 from standby.clinical.census import units
 from standby.clinical.read_cache import ReadCache
 from standby.settings import Settings, standard_times, zone
-from standby.store.base import Store
+from standby.store.base import ReadOnlyStore, Store
 from standby.store.group_commit import GroupCommit
-from standby.web import audit
+from standby.web import audit, read_only
 from standby.web.context import WebContext, environment
 from standby.web.middleware import FHIR_PREFIX, AuthMiddleware
 from standby.web.refusals import RefusalWatch
@@ -192,7 +192,10 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         await anyio.to_thread.run_sync(lambda: audit.anchor_now(store, anchors, force=True))
 
     app = Starlette(
-        routes=routes, middleware=[Middleware(AuthMiddleware, web=web)], lifespan=lifespan
+        routes=routes,
+        middleware=[Middleware(AuthMiddleware, web=web)],
+        lifespan=lifespan,
+        exception_handlers={ReadOnlyStore: read_only.refused_write},
     )
     app.state.web = web
     app.state.store = store

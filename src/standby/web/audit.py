@@ -14,12 +14,14 @@ outside the database (`anchoring`, docs/security.md#the-audit-log).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import anyio
+import orjson
 
 from standby.accounts import audit_anchors
 from standby.accounts import repository as repo
@@ -27,7 +29,7 @@ from standby.accounts.records import AuditEvent, AuditQuery
 from standby.clock import instant
 from standby.fhir import display as d
 from standby.settings import Settings, audit_anchor_file
-from standby.store.base import Store
+from standby.store.base import ReadOnlyStore, Store
 
 if TYPE_CHECKING:
     from standby.web.guard import PageRequest
@@ -49,6 +51,10 @@ NO_LONGER_IN_REPLICA = "(patient no longer in the replica)"
 
 
 log = logging.getLogger(__name__)
+
+
+def _as_json(event: AuditEvent) -> str:
+    return orjson.dumps(dataclasses.asdict(event)).decode()
 
 
 def anchoring(settings: Settings) -> audit_anchors.Periodic | None:
@@ -77,7 +83,15 @@ def writer(
     """How the viewer's `GroupCommit` writes a batch of lines: chained, then anchored."""
 
     def flush(events: list[AuditEvent]) -> None:
-        repo.append_audit_many(store, events)
+        try:
+            repo.append_audit_many(store, events)
+        except ReadOnlyStore:
+            # a PostgreSQL standby not yet promoted: the page is still shown (care comes
+            # first) and its line goes to the log, whole, to be kept with it
+            # (docs/postgresql.md#what-the-viewer-does-on-a-read-only-standby)
+            for event in events:
+                log.warning("audit line not in the database (read-only): %s", _as_json(event))
+            return
         anchor_now(store, anchors)
 
     return flush

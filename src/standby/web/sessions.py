@@ -10,6 +10,7 @@ or `cookie_secure` says so.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from itsdangerous import BadSignature, Signer
 from standby.accounts import repository as repo
 from standby.accounts.records import Session, User
 from standby.clock import instant, parse_instant
-from standby.store.base import Store
+from standby.store.base import ReadOnlyStore, Store
 
 COOKIE = "standby_session"
 LOGIN_CSRF_COOKIE = "standby_login_csrf"
@@ -92,14 +93,22 @@ class SessionManager:
         session, user = found
         last = parse_instant(session.last_seen)
         if now - last > self.idle or now - parse_instant(session.created_at) > self.absolute:
-            repo.delete_session(self.store, session_id)
+            self._delete(session_id)
             return None
         if user is None or not user.active:
-            repo.delete_session(self.store, session_id)
+            self._delete(session_id)
             return None
         if now - last >= TOUCH_EVERY:
-            repo.touch_session(self.store, session_id, instant(now))
+            # on a standby not yet promoted the session goes on reading, untouched
+            with contextlib.suppress(ReadOnlyStore):
+                repo.touch_session(self.store, session_id, instant(now))
         return Authenticated(session, user)
+
+    def _delete(self, session_id: str) -> None:
+        """Delete a session that has ended (on a read-only standby it is refused anyway:
+        the row goes at the next purge after promotion)."""
+        with contextlib.suppress(ReadOnlyStore):
+            repo.delete_session(self.store, session_id)
 
     def end(self, cookie: str | None) -> None:
         session_id = self.unsign(cookie)
