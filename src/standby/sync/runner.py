@@ -18,6 +18,7 @@ from standby import clock
 from standby.fhir.display import parse_instant as parse_fhir_instant
 from standby.settings import Settings
 from standby.store.base import Store
+from standby.edge import upstream
 from standby.sync import status
 from standby.sync.auth import Auth, SmartBackendAuth, make_auth
 from standby.sync.bulk_export import BulkSeed, ExportConfig, SeedResult
@@ -43,6 +44,7 @@ def census_config(settings: Settings, plan: SyncPlan | None = None) -> CensusCon
         keep_hours=settings.sync_keep_hours,
         page_size=settings.sync_page_size,
         patients_per_search=settings.sync_patients_per_search,
+        units=tuple(settings.sync_units),
     )
 
 
@@ -128,6 +130,10 @@ class SyncRunner:
         if not caps.known and caps.problem and not caps.retry:
             status.record_error(self.store, self.settings.source_name, "capabilities", caps.problem)
         plan = sync_plan(self.settings, caps)
+        if (caps.software or "").startswith("Standby"):
+            # another Standby: an edge node keeps what it says of itself and of the EHR
+            url = self.settings.source_url or ""
+            self.incremental.after_round = lambda: upstream.fetch(self.store, url)
         if not caps.retry:  # an unreachable source is asked again at the next round
             self.plan = plan
         self.cfg = census_config(self.settings, plan)
@@ -167,13 +173,18 @@ class SyncRunner:
         s = self.settings
         plan = self.prepare()
         method = plan.seed
+        if s.sync_units and method != "none":
+            # an edge node copies its units' patients, never the whole hospital: the census
+            # rounds pull each of them in full
+            method = "census"
         if method == "none":
             return None
         if s.sync_seed_mode == "auto" and self.seeded_before():
             return None
         if method == "census":
-            self.store.set_checkpoint(self.incremental.streams.seed, f"census: {plan.seed_reason}")
-            log.warning("seed: census — %s", plan.seed_reason)
+            why = f"units {', '.join(s.sync_units)} only" if s.sync_units else plan.seed_reason
+            self.store.set_checkpoint(self.incremental.streams.seed, f"census: {why}")
+            log.warning("seed: census — %s", why)
             return None
         try:
             result = self._seed(method, plan)
@@ -272,7 +283,9 @@ class SyncRunner:
 
     def run_round(self) -> RoundResult:
         self.prepare()
-        return self.incremental.run_round()
+        result = self.incremental.run_round()
+        self.incremental.after_round()
+        return result
 
     def watch(self, rounds: int | None = None) -> None:
         self.prepare()

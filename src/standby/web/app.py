@@ -39,6 +39,7 @@ from standby.accounts import cookie_key, schema
 from standby.accounts.lockout import LoginPolicy, RefusalLog
 from standby.accounts.roles import Permission
 from standby.api.app import create_fhir_app
+from standby.edge import routes as edge_routes
 from standby.api.responses import ApiContext
 from standby.api.smart import Authority
 from standby.clinical.census import units
@@ -101,6 +102,7 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     review.routes,
     admin.routes,
     monitor.routes,
+    edge_routes.routes,
 )
 # The menu, in this order: (href, label, the permission it needs or None).
 NAV: tuple[tuple[str, str, Permission | None], ...] = (
@@ -117,7 +119,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     *monitor.NAV,
 )
 # Templates included at the top of every page (the downtime banner).
-BANNERS: tuple[str, ...] = tuple(monitor.BANNERS)
+BANNERS: tuple[str, ...] = (*monitor.BANNERS, *edge_routes.BANNERS)
 
 
 def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) -> Starlette:
@@ -158,6 +160,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         env=environment(tz),
     )
     web.banner_templates = list(BANNERS)
+    web.env.globals["edge_state"] = edge_routes.banner_state
     web.nav_links = list(NAV)
     routes = [route for page_routes in ROUTES for route in page_routes()]
     routes.append(Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"))
