@@ -72,7 +72,6 @@ def central_store(hospital: Path, db: Path) -> Store:
     return store
 
 
-
 def census_ids(store: Store, alias: str) -> list[str]:
     unit = next(u for u in units(store) if u.alias == alias)
     c = unit_census(store, unit.id, NOW)
@@ -81,7 +80,7 @@ def census_ids(store: Store, alias: str) -> list[str]:
 
 def compartment(store: Store, pid: str, rtype: str) -> dict[str, str]:
     page = store.search(rtype, [("patient", f"Patient/{pid}")], count=1000)
-    return {sr.id: sr.json().get("meta", {}).get("versionId", "") for sr in page.results}
+    return {sr.id: sr.json().get("meta", {}).get("versionId", "") for sr in page.resources}
 
 
 def test_edge_node_serves_and_prints_while_cut_and_catches_up(
@@ -121,7 +120,7 @@ def test_edge_node_serves_and_prints_while_cut_and_catches_up(
 
     # 3W's patients and no one else's
     assert census_ids(edge, "3W") == want
-    held = {sr.id for sr in edge.search("Patient", [], count=5000).results}
+    held = {sr.id for sr in edge.search("Patient", [], count=5000).resources}
     assert held == set(want)
     state = edge_state(edge)
     assert state is not None and state.state == "ok"
@@ -139,9 +138,19 @@ def test_edge_node_serves_and_prints_while_cut_and_catches_up(
     out = tmp_path / "packets"
     env = {**os.environ, "STANDBY_DB_ENCRYPTION": "off"}
     subprocess.run(
-        [str(Path(sys.executable).parent / "standby"), "report", "--db", str(edge_db),
-         "--out", str(out), "--unit", "3W"],
-        check=True, env=env, capture_output=True,
+        [
+            str(Path(sys.executable).parent / "standby"),
+            "report",
+            "--db",
+            str(edge_db),
+            "--out",
+            str(out),
+            "--unit",
+            "3W",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
     )
     pdfs = [p.name for p in out.rglob("*.pdf")]
     assert any("mar" in n.lower() or "medication" in n.lower() for n in pdfs), pdfs

@@ -14,36 +14,27 @@ reaches the EHR. The edge node's sync reads it after every round and keeps the l
 
 from __future__ import annotations
 
-import contextlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from standby import clock
+from standby.monitor.status import current_status
 from standby.store.base import Store
 from standby.sync import status
+from standby.sync.upstream import STATUS_PATH
+from standby.sync.upstream import held as _held
 
-CHECKPOINT = "edge:upstream"
-STATUS_PATH = "/status/node.json"
-
-
-def status_url(source_url: str) -> str:
-    """The central node's status URL from its FHIR base (`http://central:8080/fhir`)."""
-    base = source_url.rstrip("/")
-    if base.endswith("/fhir"):
-        base = base[: -len("/fhir")]
-    return base + STATUS_PATH
+__all__ = ["STATUS_PATH", "EdgeState", "edge_of", "edge_state", "node_status"]
 
 
 def node_status(store: Store) -> dict[str, Any]:
     """What a node says of itself at `/status/node.json` (never patient data)."""
-    from standby.web.header import downtime_status
-
     health = status.sync_health(store)
-    down = downtime_status(store)
+    try:
+        down = current_status(store)
+    except Exception:  # a replica without the monitor's tables: nothing to say of the EHR
+        down = None
     return {
         "data_as_of": clock.instant(health.data_as_of) if health.data_as_of else None,
         "ehr": {
@@ -67,37 +58,6 @@ def edge_of(store: Store) -> str | None:
     """The central node this node copies from (None: it is not an edge node)."""
     held = _held(store)
     return str(held.get("url")) if held else None
-
-
-def fetch(store: Store, source_url: str, *, timeout: float = 5.0) -> bool:
-    """Read the central node's status and keep it; False when it did not answer (what was
-    kept before stays)."""
-    url = status_url(source_url)
-    try:
-        r = httpx.get(url, timeout=timeout)
-        if r.status_code != 200:
-            return False
-        said = r.json()
-    except (httpx.HTTPError, ValueError):
-        return False
-    if not isinstance(said, dict):
-        return False
-    kept = {"url": source_url, "fetched_at": clock.instant(clock.now()), "said": said}
-    store.set_checkpoint(CHECKPOINT, json.dumps(kept))
-    return True
-
-
-def _held(store: Store) -> dict[str, Any] | None:
-    try:
-        raw = store.get_checkpoint(CHECKPOINT)
-    except Exception:  # a replica without the checkpoint table yet
-        return None
-    if not raw:
-        return None
-    with contextlib.suppress(ValueError):
-        held = json.loads(raw)
-        return held if isinstance(held, dict) else None
-    return None
 
 
 @dataclass(frozen=True)
@@ -124,14 +84,18 @@ class EdgeState:
         return f"Copy of the central Standby ({self.central})."
 
 
+def _part(d: dict[str, Any], key: str) -> dict[str, Any]:
+    v = d.get(key)
+    return v if isinstance(v, dict) else {}
+
+
 def edge_state(store: Store) -> EdgeState | None:
     """None when this node is not an edge node (it never read a central node's status)."""
     held = _held(store)
     if not held:
         return None
-    said = held.get("said") if isinstance(held.get("said"), dict) else {}
-    ehr = said.get("ehr") if isinstance(said.get("ehr"), dict) else {}
-    sync = said.get("sync") if isinstance(said.get("sync"), dict) else {}
+    said = _part(held, "said")
+    ehr, sync = _part(said, "ehr"), _part(said, "sync")
     health = status.sync_health(store)
     if health.reachable is False:
         state = "central-unreachable"

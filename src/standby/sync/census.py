@@ -54,7 +54,7 @@ class CensusConfig:
     #: `subject` for a server that lists only that)
     patient_params: tuple[tuple[str, str], ...] = ()
     #: an edge node's units (alias, name or Location id): only their patients are on the
-    #: census (`standby.edge.scope`); empty: the whole hospital
+    #: census (`standby.sync.units`); empty: the whole hospital
     units: tuple[str, ...] = ()
 
     def patient_param(self, rtype: str) -> str:

@@ -27,7 +27,6 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from standby import clock
-from standby.edge.scope import on_units, unit_locations
 from standby.fhir.gate import ReceivedResource
 from standby.store.base import Store
 from standby.sync import checkpoints, pull_check, status
@@ -49,6 +48,7 @@ from standby.sync.http import FhirClient, SourceError, SourceUnreachable
 from standby.sync.outcomes import server_said
 from standby.sync.reconcile import Listing, Reconciler, ReconcileResult, plan_reconcile
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
+from standby.sync.units import on_units, unit_locations
 
 log = logging.getLogger("standby.sync.incremental")
 

@@ -18,8 +18,7 @@ from standby import clock
 from standby.fhir.display import parse_instant as parse_fhir_instant
 from standby.settings import Settings
 from standby.store.base import Store
-from standby.edge import upstream
-from standby.sync import status
+from standby.sync import status, upstream
 from standby.sync.auth import Auth, SmartBackendAuth, make_auth
 from standby.sync.bulk_export import BulkSeed, ExportConfig, SeedResult
 from standby.sync.capabilities import ServerCapabilities, discover

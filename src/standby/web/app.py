@@ -39,11 +39,11 @@ from standby.accounts import cookie_key, schema
 from standby.accounts.lockout import LoginPolicy, RefusalLog
 from standby.accounts.roles import Permission
 from standby.api.app import create_fhir_app
-from standby.edge import routes as edge_routes
 from standby.api.responses import ApiContext
 from standby.api.smart import Authority
 from standby.clinical.census import units
 from standby.clinical.read_cache import ReadCache
+from standby.edge import routes as edge_routes
 from standby.settings import Settings, standard_times, zone
 from standby.store.base import Store
 from standby.store.group_commit import GroupCommit

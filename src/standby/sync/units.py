@@ -62,7 +62,7 @@ def unit_locations(locations: Iterable[JSON], units: Sequence[str]) -> tuple[set
     return out, missing
 
 
-def on_units(resources: Iterable[JSON], locations: set[str]) -> Iterator[JSON]:
+def on_units(resources: Iterable[dict[str, Any]], locations: set[str]) -> Iterator[dict[str, Any]]:
     """The census answers that concern the units: Encounters at one of `locations`."""
     for r in resources:
         if r.get("resourceType") != "Encounter":
