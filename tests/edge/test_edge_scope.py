@@ -86,3 +86,53 @@ def test_the_ehr_down_is_told_apart_from_the_central_node_unreachable(tmp_path: 
         assert "unreachable from the central node" in cut.message
     finally:
         store.close()
+
+
+def test_a_central_node_not_answering_the_token_request_is_unreachable(tmp_path: Path) -> None:
+    from standby.settings import load_settings
+    from standby.sync.auth import AuthError
+    from standby.sync.jwks import generate_private_key, write_private_key
+    from standby.sync.runner import SyncRunner
+    from standby.web.server import bind
+
+    sock = bind("127.0.0.1", 0)  # a port nobody answers on
+    port = sock.getsockname()[1]
+    sock.close()
+    write_private_key(generate_private_key("ES384"), tmp_path / "edge.pem")
+    store = open_store(db=tmp_path / "edge.db")
+    settings = load_settings(
+        db=tmp_path / "edge.db",
+        db_encryption="off",
+        source_url=f"http://127.0.0.1:{port}/fhir",
+        auth="smart-backend",
+        client_id="edge",
+        private_key=tmp_path / "edge.pem",
+        sync_units=["3W"],
+        sync_max_attempts=1,
+    )
+    runner = SyncRunner(settings, store)
+    try:
+        _said(store, in_downtime=False, ehr_reachable=True)
+        try:
+            runner.check_auth()
+        except AuthError as e:
+            assert e.unreachable
+        else:
+            raise AssertionError("a token from nowhere")
+        assert status.sync_health(store).reachable is False
+        assert edge_state(store).state == "central-unreachable"  # type: ignore[union-attr]
+    finally:
+        runner.close()
+        store.close()
+
+
+def test_an_edge_node_plans_a_census_seed_of_its_units() -> None:
+    from standby.settings import load_settings
+    from standby.sync.capabilities import ServerCapabilities
+    from standby.sync.runner import sync_plan
+
+    caps = ServerCapabilities(known=True, software="Standby")
+    whole = sync_plan(load_settings(source_url="http://c/fhir"), caps)
+    edge = sync_plan(load_settings(source_url="http://c/fhir", sync_units=["3W"]), caps)
+    assert whole.seed != "census"
+    assert edge.seed == "census" and "3W" in edge.seed_reason

@@ -11,7 +11,7 @@ the patient. Every seed failure is recorded in status before it is raised.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from standby import clock
@@ -19,7 +19,7 @@ from standby.fhir.display import parse_instant as parse_fhir_instant
 from standby.settings import Settings
 from standby.store.base import Store
 from standby.sync import status, upstream
-from standby.sync.auth import Auth, SmartBackendAuth, make_auth
+from standby.sync.auth import Auth, AuthError, SmartBackendAuth, make_auth
 from standby.sync.bulk_export import BulkSeed, ExportConfig, SeedResult
 from standby.sync.capabilities import ServerCapabilities, discover
 from standby.sync.census import CensusConfig
@@ -49,7 +49,7 @@ def census_config(settings: Settings, plan: SyncPlan | None = None) -> CensusCon
 
 def sync_plan(settings: Settings, caps: ServerCapabilities) -> SyncPlan:
     """The plan for `settings` against a source offering `caps`."""
-    return make_plan(
+    made = make_plan(
         caps,
         seed_mode=settings.sync_seed_mode,
         sync_mode=settings.sync_mode,
@@ -58,6 +58,14 @@ def sync_plan(settings: Settings, caps: ServerCapabilities) -> SyncPlan:
         export_level=settings.sync_export_level,
         horizon_days=settings.sync_horizon_days,
     )
+    if settings.sync_units and made.seed != "none":
+        # an edge node copies its units' patients, never the whole hospital
+        why = (
+            f"an edge node of {', '.join(settings.sync_units)}: the census rounds pull "
+            "each of the units' patients in full"
+        )
+        made = replace(made, seed="census", seed_reason=why)
+    return made
 
 
 def make_client(settings: Settings, auth: Auth, **kw: Any) -> FhirClient:
@@ -117,7 +125,15 @@ class SyncRunner:
     def check_auth(self) -> None:
         """Get a token now (AuthError if refused), before anything is written."""
         if isinstance(self.auth, SmartBackendAuth):
-            self.auth.token()
+            try:
+                self.auth.token()
+            except AuthError as e:
+                if e.unreachable:  # what status and an edge node's banner say: not answering
+                    s = self.settings
+                    status.record_contact(
+                        self.store, s.source_name, s.source_url or "", answered=False, at=_now()
+                    )
+                raise
 
     def prepare(self) -> SyncPlan:
         """Read the source's capabilities (once) and follow the plan made from them: the
@@ -172,18 +188,13 @@ class SyncRunner:
         s = self.settings
         plan = self.prepare()
         method = plan.seed
-        if s.sync_units and method != "none":
-            # an edge node copies its units' patients, never the whole hospital: the census
-            # rounds pull each of them in full
-            method = "census"
         if method == "none":
             return None
         if s.sync_seed_mode == "auto" and self.seeded_before():
             return None
         if method == "census":
-            why = f"units {', '.join(s.sync_units)} only" if s.sync_units else plan.seed_reason
-            self.store.set_checkpoint(self.incremental.streams.seed, f"census: {why}")
-            log.warning("seed: census — %s", why)
+            self.store.set_checkpoint(self.incremental.streams.seed, f"census: {plan.seed_reason}")
+            log.warning("seed: census — %s", plan.seed_reason)
             return None
         try:
             result = self._seed(method, plan)
