@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     def bench(
         name: str = typer.Argument(
             "all",
-            help="Which benchmark: ingest, store, sync, web, reports, monitor, reschedule, fhir"
+            help="Which benchmark: ingest, store, sync, web, reports, monitor, reschedule, fhir, edge"
             " or all.",
         ),
         scale: float = typer.Option(
