@@ -136,3 +136,34 @@ def test_an_edge_node_plans_a_census_seed_of_its_units() -> None:
     edge = sync_plan(load_settings(source_url="http://c/fhir", sync_units=["3W"]), caps)
     assert whole.seed != "census"
     assert edge.seed == "census" and "3W" in edge.seed_reason
+
+
+def test_every_page_of_an_edge_node_says_what_is_down_and_its_data_as_of(
+    tmp_path: Path,
+) -> None:
+    import warnings
+
+    from standby.settings import load_settings
+    from standby.web.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    store = open_store(db=tmp_path / "edge.db")
+    try:
+        page = TestClient(create_app(load_settings(db=tmp_path / "edge.db"), store))
+        assert 'id="edge-banner"' not in page.get("/status").text  # not an edge node
+        _said(store, in_downtime=True, ehr_reachable=False)
+        at = datetime(2026, 11, 30, 8, 0, 2, tzinfo=UTC)
+        status.record_contact(store, "ehr", "http://c/fhir", answered=True, at=at)
+        shown = page.get("/status").text
+        assert 'data-edge-state="ehr-down"' in shown
+        assert "EHR down (reported by the central Standby)" in shown
+        status.record_contact(store, "ehr", "http://c/fhir", answered=False, at=at)
+        shown = page.get("/status").text
+        assert 'data-edge-state="central-unreachable"' in shown
+        assert "the central node&#39;s" in shown or "the central node's" in shown
+        assert page.get("/status/node.json").json()["edge_of"] == "http://c/fhir"
+    finally:
+        store.close()
