@@ -412,6 +412,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Resource types the seed exports (`_type`); empty: all the server has.",
     )
+    sync_units: list[str] = Field(
+        default_factory=list,
+        description="An edge node's units (alias, name or Location id): only the patients "
+        "with an Encounter in progress there are copied, seeded by the census rounds "
+        "(docs/edge-nodes.md); empty: the whole hospital.",
+    )
     sync_patient_types: list[str] = Field(
         default_factory=lambda: [
             "Patient",

@@ -85,6 +85,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "hl7",
         "fhir",
         "ingest-postgres",
+        "edge",
     }
     assert set(load_all()) == benches
     group = typer.main.get_group(app)

@@ -69,6 +69,7 @@ def load_all() -> dict[str, BenchFn]:
     benchmark is about to run (they import this module, and load the whole stack)."""
     from standby.bench import (  # noqa: F401  (each registers its benchmarks)
         backentry_bench,
+        edge_bench,
         fhir_bench,
         generate_bench,
         hl7_bench,

@@ -34,8 +34,8 @@ def register(app: typer.Typer) -> None:
     def bench(
         name: str = typer.Argument(
             "all",
-            help="Which benchmark: ingest, store, sync, web, reports, monitor, reschedule, fhir"
-            " or all.",
+            help="Which benchmark: ingest, store, sync, web, reports, monitor, reschedule, fhir,"
+            " edge or all.",
         ),
         scale: float = typer.Option(
             1.0, "--scale", help="Size multiplier; 1.0 finishes in minutes on two cores."

@@ -94,6 +94,12 @@ def sync(
     rounds: int | None = typer.Option(
         None, "--rounds", help="With --watch: stop after N (default: never stop)."
     ),
+    units: str | None = typer.Option(
+        None,
+        "--units",
+        help="An edge node: copy only these units' patients, comma-separated aliases "
+        "(3W,4E) (default: STANDBY_SYNC_UNITS, else the whole hospital).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every round (JSON lines)."),
     plan: bool = typer.Option(
         False,
@@ -121,6 +127,7 @@ def sync(
             sync_seed_mode=seed_mode,
             sync_mode=mode,
             sync_interval_seconds=interval,
+            sync_units=[u.strip() for u in units.split(",") if u.strip()] if units else None,
         )
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)

@@ -53,6 +53,9 @@ class CensusConfig:
     #: type → the parameter naming the patient (`patient` unless listed: plan.py picks
     #: `subject` for a server that lists only that)
     patient_params: tuple[tuple[str, str], ...] = ()
+    #: an edge node's units (alias, name or Location id): only their patients are on the
+    #: census (`standby.sync.units`); empty: the whole hospital
+    units: tuple[str, ...] = ()
 
     def patient_param(self, rtype: str) -> str:
         return dict(self.patient_params).get(rtype, "patient")

@@ -19,7 +19,7 @@ import email.utils
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +39,7 @@ from standby.sync.census import (
     census_queries,
     census_streams,
     instant,
+    parse_instant,
     plan_round,
     plan_type_round,
 )
@@ -47,6 +48,7 @@ from standby.sync.http import FhirClient, SourceError, SourceUnreachable
 from standby.sync.outcomes import server_said
 from standby.sync.reconcile import Listing, Reconciler, ReconcileResult, plan_reconcile
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
+from standby.sync.units import on_units, unit_locations
 
 log = logging.getLogger("standby.sync.incremental")
 
@@ -64,6 +66,9 @@ class SearchResult:
     date: datetime | None = None
     resources: list[dict[str, object]] = field(default_factory=list)
     outcome_error: str | None = None  # an OperationOutcome of severity error or fatal
+    #: another Standby's "data as of" (its `X-Standby-Data-As-Of`): what it holds is only
+    #: complete up to then, so the marks and this replica's "data as of" go no later
+    upstream_as_of: datetime | None = None
 
 
 @dataclass
@@ -76,6 +81,14 @@ class RoundResult:
     census: int
     stats: WriteStats
     reachable: bool
+
+
+#: the header in which another Standby's FHIR API gives its "data as of" (`standby.api`)
+UPSTREAM_AS_OF = "X-Standby-Data-As-Of"
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return min(a, b) if a is not None and b is not None else a or b
 
 
 def _server_date(value: str | None) -> datetime | None:
@@ -109,6 +122,10 @@ class IncrementalSync:
         self.types = tuple(types) or (cfg.patient_types + cfg.shared_types)
         self.streams = checkpoints.Streams(cfg.source)
         self.writer = ReplicaWriter(store, cfg.source, max_bytes=max_bytes)
+        self._unit_locs: set[str] | None = None
+        #: called after every round of `watch` (an edge node reads its central's status)
+        self.after_round: Callable[[], object] = lambda: None
+        self._locations = SearchResult(SearchRequest("census-query", "Location", ()), ok=True)
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync")
         deleted_types = self.types if mode == "type" else cfg.patient_types + cfg.shared_types
         self.deletes = HistoryDeletes(
@@ -132,6 +149,30 @@ class IncrementalSync:
             refetch=lambda req: self.search(req).ok,
         )
 
+    def _unit_locations(self) -> set[str] | None:
+        """The Location ids of the edge node's units and below, read from the source once
+        (and again while a unit is not found); None when the Locations could not be read."""
+        if self._unit_locs is not None:
+            return self._unit_locs
+        req = SearchRequest(
+            "census-query", "Location", (("_count", str(self.cfg.page_size)),), full=True
+        )
+        self._locations = self.search(req, keep=True)
+        if not self._locations.ok:
+            return None
+        found, missing = unit_locations(self._locations.resources, self.cfg.units)
+        if missing:
+            with self.writer.lock:
+                status.record_error(
+                    self.store,
+                    self.cfg.source,
+                    "census",
+                    f"no Location of the source is the unit {', '.join(missing)}",
+                )
+            return found
+        self._unit_locs = found
+        return found
+
     def close(self) -> None:
         self.reconcile_pool.shutdown(wait=True)
         self.pool.shutdown(wait=True)
@@ -153,6 +194,7 @@ class IncrementalSync:
                 r = self.client.request("GET", url, params=params)
                 if result.date is None:
                     result.date = _server_date(r.headers.get("Date"))
+                    result.upstream_as_of = parse_instant(r.headers.get(UPSTREAM_AS_OF))
                 params = None
                 page_url = str(r.request.url)
                 reader = BundleReader(r.content)
@@ -211,6 +253,7 @@ class IncrementalSync:
     # ---- one round ----------------------------------------------------------------------
     def run_round(self, now: datetime | None = None) -> RoundResult:
         started = now or clock.now()
+        self._upstream: datetime | None = None
         status.round_started(self.store, self.cfg.source, self.client.base_url, started)
         stats = WriteStats()
         results: list[SearchResult] = []
@@ -221,12 +264,18 @@ class IncrementalSync:
                 queries = census_queries(self.cfg, started, mark)
                 first = [self.search(q, keep=True) for q in queries]
                 results += first
-                server_start = first[0].date
+                self._upstream = first[0].upstream_as_of
+                server_start = _earliest(first[0].date, first[0].upstream_as_of)
                 if not all(r.ok for r in first):
                     return self._finish(started, results, stats, 0)
-                entries = census_from(
-                    (r for res in first for r in res.resources), started, self.cfg.horizon_days
-                )
+                answers = [r for res in first for r in res.resources]
+                if self.cfg.units:
+                    located = self._unit_locations()
+                    if located is None:
+                        results.append(self._locations)
+                        return self._finish(started, results, stats, 0)
+                    answers = list(on_units(answers, located))
+                entries = census_from(answers, started, self.cfg.horizon_days)
                 census_size = len(entries)
                 known = checkpoints.load_census(self.store, self.cfg.source)
                 hwms = checkpoints.load_hwms(self.store, census_streams(self.cfg))
@@ -242,7 +291,8 @@ class IncrementalSync:
                 )
                 head = self.search(requests[0])
                 results.append(head)
-                server_start = head.date
+                self._upstream = head.upstream_as_of
+                server_start = _earliest(head.date, head.upstream_as_of)
                 requests = requests[1:]
             results += list(
                 self.pool.map(lambda q: self.search(q, keep=pull_check.keeps(q)), requests)
@@ -340,7 +390,7 @@ class IncrementalSync:
         status.round_finished(
             self.store,
             self.cfg.source,
-            started=started,
+            started=_earliest(started, getattr(self, "_upstream", None)) or started,
             finished=finished,
             ok=not failed,
             reachable=reachable,
@@ -388,6 +438,7 @@ class IncrementalSync:
             t0 = time.monotonic()
             try:
                 self.run_round()
+                self.after_round()
             except AuthError as e:
                 if not e.unreachable:
                     raise

@@ -11,15 +11,15 @@ the patient. Every seed failure is recorded in status before it is raised.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from standby import clock
 from standby.fhir.display import parse_instant as parse_fhir_instant
 from standby.settings import Settings
 from standby.store.base import Store
-from standby.sync import status
-from standby.sync.auth import Auth, SmartBackendAuth, make_auth
+from standby.sync import status, upstream
+from standby.sync.auth import Auth, AuthError, SmartBackendAuth, make_auth
 from standby.sync.bulk_export import BulkSeed, ExportConfig, SeedResult
 from standby.sync.capabilities import ServerCapabilities, discover
 from standby.sync.census import CensusConfig
@@ -43,12 +43,13 @@ def census_config(settings: Settings, plan: SyncPlan | None = None) -> CensusCon
         keep_hours=settings.sync_keep_hours,
         page_size=settings.sync_page_size,
         patients_per_search=settings.sync_patients_per_search,
+        units=tuple(settings.sync_units),
     )
 
 
 def sync_plan(settings: Settings, caps: ServerCapabilities) -> SyncPlan:
     """The plan for `settings` against a source offering `caps`."""
-    return make_plan(
+    made = make_plan(
         caps,
         seed_mode=settings.sync_seed_mode,
         sync_mode=settings.sync_mode,
@@ -57,6 +58,14 @@ def sync_plan(settings: Settings, caps: ServerCapabilities) -> SyncPlan:
         export_level=settings.sync_export_level,
         horizon_days=settings.sync_horizon_days,
     )
+    if settings.sync_units and made.seed != "none":
+        # an edge node copies its units' patients, never the whole hospital
+        why = (
+            f"an edge node of {', '.join(settings.sync_units)}: the census rounds pull "
+            "each of the units' patients in full"
+        )
+        made = replace(made, seed="census", seed_reason=why)
+    return made
 
 
 def make_client(settings: Settings, auth: Auth, **kw: Any) -> FhirClient:
@@ -116,7 +125,15 @@ class SyncRunner:
     def check_auth(self) -> None:
         """Get a token now (AuthError if refused), before anything is written."""
         if isinstance(self.auth, SmartBackendAuth):
-            self.auth.token()
+            try:
+                self.auth.token()
+            except AuthError as e:
+                if e.unreachable:  # what status and an edge node's banner say: not answering
+                    s = self.settings
+                    status.record_contact(
+                        self.store, s.source_name, s.source_url or "", answered=False, at=_now()
+                    )
+                raise
 
     def prepare(self) -> SyncPlan:
         """Read the source's capabilities (once) and follow the plan made from them: the
@@ -128,6 +145,10 @@ class SyncRunner:
         if not caps.known and caps.problem and not caps.retry:
             status.record_error(self.store, self.settings.source_name, "capabilities", caps.problem)
         plan = sync_plan(self.settings, caps)
+        if (caps.software or "").startswith("Standby"):
+            # another Standby: an edge node keeps what it says of itself and of the EHR
+            url = self.settings.source_url or ""
+            self.incremental.after_round = lambda: upstream.fetch(self.store, url)
         if not caps.retry:  # an unreachable source is asked again at the next round
             self.plan = plan
         self.cfg = census_config(self.settings, plan)
@@ -272,7 +293,9 @@ class SyncRunner:
 
     def run_round(self) -> RoundResult:
         self.prepare()
-        return self.incremental.run_round()
+        result = self.incremental.run_round()
+        self.incremental.after_round()
+        return result
 
     def watch(self, rounds: int | None = None) -> None:
         self.prepare()

@@ -43,6 +43,7 @@ from standby.api.responses import ApiContext
 from standby.api.smart import Authority
 from standby.clinical.census import units
 from standby.clinical.read_cache import ReadCache
+from standby.edge import routes as edge_routes
 from standby.settings import Settings, standard_times, zone
 from standby.store.base import ReadOnlyStore, Store
 from standby.store.group_commit import GroupCommit
@@ -101,6 +102,7 @@ ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     review.routes,
     admin.routes,
     monitor.routes,
+    edge_routes.routes,
 )
 # The menu, in this order: (href, label, the permission it needs or None).
 NAV: tuple[tuple[str, str, Permission | None], ...] = (
@@ -117,7 +119,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     *monitor.NAV,
 )
 # Templates included at the top of every page (the downtime banner).
-BANNERS: tuple[str, ...] = tuple(monitor.BANNERS)
+BANNERS: tuple[str, ...] = (*monitor.BANNERS, *edge_routes.BANNERS)
 
 
 def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) -> Starlette:
@@ -158,6 +160,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         env=environment(tz),
     )
     web.banner_templates = list(BANNERS)
+    web.env.globals["edge_state"] = edge_routes.banner_state
     web.nav_links = list(NAV)
     routes = [route for page_routes in ROUTES for route in page_routes()]
     routes.append(Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"))

@@ -29,7 +29,9 @@ from standby.web import csrf
 from standby.web.context import WebContext
 from standby.web.sessions import COOKIE, LOGIN_CSRF_COOKIE
 
-PUBLIC_PATHS = frozenset({"/login", "/status", "/status.json", "/healthz", "/favicon.ico"})
+PUBLIC_PATHS = frozenset(
+    {"/login", "/status", "/status.json", "/healthz", "/favicon.ico", "/status/node.json"}
+)
 PUBLIC_PREFIXES = ("/static/",)
 # The FHIR API (standby.api) authenticates its clients itself (bearer tokens, no cookies,
 # no forms): none of this gate applies to it.
