@@ -21,7 +21,6 @@ import contextlib
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -148,17 +147,13 @@ class Nurse:
 
 def _start_demo(run_dir: Path, beds: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     from standby.cli.demo import free_port
+    from standby.cli.demo_processes import standby_argv
 
     port = free_port()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "standby",
-                "demo",
-                "--dir",
-                str(run_dir),
+                *standby_argv("demo", "--dir", str(run_dir)),
                 "--beds",
                 str(beds),
                 "--port",

@@ -25,7 +25,7 @@ from pathlib import Path
 
 def standby_argv(*args: str) -> list[str]:
     """A `standby` command run by this interpreter (the same installation as the demo)."""
-    return [sys.executable, "-m", "standby", *args]
+    return [sys.executable, "-c", "from standby.cli.main import main; main()", *args]
 
 
 def _die_with_parent(parent: int) -> Callable[[], None]:
