@@ -82,6 +82,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "reschedule",
         "backentry",
         "backentry-full",
+        "soak",
     }
     assert set(load_all()) == benches
     group = typer.main.get_group(app)

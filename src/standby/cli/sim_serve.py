@@ -60,6 +60,7 @@ def serve(
     """Serve the generated hospital as a FHIR R4 server (REST, $export, SMART, faults).
 
     SIGUSR1 starts a full outage, SIGUSR2 ends it."""
+    from standby.sim.server.ehr_store import limit_sqlite_memory
     from standby.sim.server.faults import Faults
     from standby.sim.server.runner import load_store, prepare
     from standby.sim.server.runner import serve as serve_async
@@ -90,6 +91,7 @@ def serve(
     ) as bar:
         task = bar.add_task("load", total=None)
         store = load_store(data, lambda done, total: bar.update(task, completed=done, total=total))
+    limit_sqlite_memory(store)  # this process is the server's alone
     handle, admin_sock, front_sock = prepare(
         store,
         host=host,
