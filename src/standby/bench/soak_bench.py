@@ -12,12 +12,13 @@ included) beside its RSS at the end of the warm-up; the replica's and the simula
 growth on disk per hour; the viewer's page times (p50, p95) while everything runs; and the
 restarts the supervisor made (goal 0). `--minutes N`, else 10 minutes × `--scale`; the
 goal is stated for a 60-minute run (`--minutes 60`), and a shorter run's slopes are
-noisier. The samples are kept in `$TMPDIR/standby-soak-samples.json` while it runs.
+noisier. The samples are kept in `$TMPDIR/standby-soak-samples-<pid>.json` while it runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import signal
 import subprocess
@@ -39,7 +40,7 @@ PAGE_EVERY_S = 10.0
 GOAL_MB_PER_HOUR = 10.0
 GOAL_MINUTES = 60.0
 # the samples so far, rewritten at each sample (figures can be recomputed after a long run)
-SAMPLES_FILE = Path(tempfile.gettempdir()) / "standby-soak-samples.json"
+SAMPLES_FILE = Path(tempfile.gettempdir()) / f"standby-soak-samples-{os.getpid()}.json"
 PARTS = {  # how each part's command line reads → its name in the figures
     "sim serve": "simulated EHR",
     "sync --watch": "sync",

@@ -141,6 +141,9 @@ def demo(
     env = dict(os.environ) | {
         f"STANDBY_{k.upper()}": str(v) for k, v in overrides.items() if v is not None
     }
+    # glibc gives each thread that allocates its own arena, and keeps what it freed there:
+    # two are enough for these processes and keep their memory from creeping up
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     parts = Supervisor(env, directory / "logs", lambda text: console.print(text, highlight=False))
     stopping = _stop_on_signals()
     try:
