@@ -520,6 +520,29 @@ class Settings(BaseSettings):
         description="CUPS printer per unit (unit alias or id → printer name) for `--print`.",
     )
 
+    # --- retention (what a node keeps of what grows with time; docs/retention.md) ---------
+    retention_interval_minutes: float = Field(
+        60.0,
+        description="Minutes between two retention passes (run by `standby sync --watch` and "
+        "`standby serve`, once per interval for all the processes of a replica).",
+    )
+    history_retention_days: float = Field(
+        7.0,
+        description="Days of superseded resource versions and of deleted resources' tombstones "
+        "kept in the replica; never pruned while a downtime is declared or journal entries "
+        "are not yet filed into the EHR.",
+    )
+    sync_event_retention_days: float = Field(
+        30.0, description="Days of sync events (round errors, warnings) kept."
+    )
+    quarantine_retention_days: float = Field(
+        90.0, description="Days that quarantined input (bad lines or resources) is kept."
+    )
+    notification_retention_days: float = Field(
+        30.0,
+        description="Days that notifications sent (or given up) are kept; pending ones stay.",
+    )
+
     @field_validator("mar_standard_times")
     @classmethod
     def _standard_times(cls, value: str) -> str:

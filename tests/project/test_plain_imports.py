@@ -86,6 +86,7 @@ def test_every_benchmark_and_command_is_registered() -> None:
         "fhir",
         "ingest-postgres",
         "edge",
+        "soak",
     }
     assert set(load_all()) == benches
     group = typer.main.get_group(app)

@@ -247,3 +247,42 @@ def test_the_token_endpoint_refuses_with_an_rfc6749_error(keys: dict[str, Any]) 
         auth.issue(form, TOKEN_URL)
     assert refused.value.error == "invalid_client"
     assert refused.value.description == "unknown or revoked client"
+
+
+def test_expired_tokens_nobody_presents_again_are_forgotten(keys: dict[str, Any]) -> None:
+    auth = SmartAuthConfig(expires_in=60)
+    auth.register("bot", keys["jwks"])
+
+    def issue(now: float) -> str:
+        form = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION,
+            "client_assertion": _assertion(keys["rsa"], "rsa1", "RS384", exp=now + 240),
+        }
+        return str(auth.issue(form, TOKEN_URL, now=now)["access_token"])
+
+    start = time.time()
+    first = [issue(start) for _ in range(5)]
+    later = issue(start + 120)  # the first five expired at start + 60
+    assert set(auth._tokens) == {later}
+    assert auth.check(f"Bearer {first[0]}", now=start + 120) == "unknown token"
+
+
+def test_finished_exports_beyond_the_kept_ones_are_removed(tmp_path: Path) -> None:
+    from standby.sim.server.bulk_export import KEPT_FINISHED, ExportManager
+
+    store = small_store(tmp_path)
+    exports = ExportManager(store, root=tmp_path / "exports")
+    jobs = []
+    for _ in range(KEPT_FINISHED + 3):
+        job = exports.start(request="$export", types=["Patient"], since=None, patients=None)
+        for _ in range(500):
+            if job.status != "running":
+                break
+            time.sleep(0.02)
+        jobs.append(job)
+    assert len(exports.jobs) == KEPT_FINISHED
+    assert list(exports.jobs) == [j.id for j in jobs[-KEPT_FINISHED:]]  # the newest kept
+    assert not jobs[0].dir.exists() and jobs[-1].dir.exists()
+    exports.close()
+    store.close()

@@ -45,8 +45,11 @@ class Figure:
 class Progress:
     """What a benchmark may report while it runs (a rich progress bar, or nothing)."""
 
-    def __init__(self, update: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, update: Callable[[str], None] | None = None, minutes: float | None = None
+    ) -> None:
         self._update = update or (lambda _msg: None)
+        self.minutes = minutes  # `--minutes`: how long a bench that runs for a time runs
 
     def step(self, message: str) -> None:
         self._update(message)
@@ -79,6 +82,7 @@ def load_all() -> dict[str, BenchFn]:
         postgres_ingest_bench,
         reports_bench,
         schedule_bench,
+        soak_bench,
         store_bench,
         sync_bench,
         web_bench,

@@ -41,6 +41,9 @@ def register(app: typer.Typer) -> None:
             1.0, "--scale", help="Size multiplier; 1.0 finishes in minutes on two cores."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object per bench."),
+        minutes: float | None = typer.Option(
+            None, "--minutes", help="soak: minutes to run the stack (default: 10 × --scale)."
+        ),
     ) -> None:
         """Run a benchmark and print its figures beside a baseline from the same run."""
         registry = load_all()
@@ -65,7 +68,7 @@ def register(app: typer.Typer) -> None:
                 def report(message: str, n: str = n, task: TaskID = task) -> None:
                     bar.update(task, description=f"{n}: {message}")
 
-                figures = registry[n](scale, Progress(report))
+                figures = registry[n](scale, Progress(report, minutes))
             if as_json:
                 payload = {
                     "bench": n,

@@ -2,14 +2,16 @@
 
 Generates a hospital, starts the simulated EHR (SMART Backend Services auth on, a live
 change feed), seeds the replica by Bulk Data export, keeps it fresh with census-driven
-sync, regenerates the downtime packets, runs the outage monitor and serves the viewer.
+sync, regenerates the downtime packets, runs the outage monitor and serves the viewer:
+each part a `standby` command in its own process, supervised (demo_processes.py), so the
+viewer never waits behind the simulator and a part that dies is named and restarted.
 `standby demo outage on|off` cuts and restores the simulated EHR of a running demo.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import logging
 import os
 import shutil
 import sys
@@ -17,13 +19,11 @@ import threading
 import time
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
 
 from standby.private_files import private_dir, write_private_bytes
-from standby.store import Store
 
 DEFAULT_DIR = Path("demo-data")
 CLIENT_ID = "standby-demo"
@@ -53,20 +53,6 @@ def _generate(console: Console, ehr_dir: Path, beds: int, seed: int, hospital_zo
         counts = generate_hospital(beds, seed, ehr_dir, now=now, zone=hospital_zone)
         bar.update(task, completed=1, total=1)
     console.print(f"Generated {sum(counts.values()):,} FHIR resources into {ehr_dir}/")
-
-
-def _load_ehr(console: Console, ehr_dir: Path) -> Store:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from standby.sim.server import load_store
-
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
-    ) as bar:
-        task = bar.add_task("Loading the hospital into the simulated EHR", total=None)
-        return load_store(
-            ehr_dir, progress=lambda done, total: bar.update(task, completed=done, total=total)
-        )
 
 
 def _demo_key_file(directory: Path) -> Path | None:
@@ -107,7 +93,7 @@ def demo(
         DEFAULT_DIR, "--dir", help="Folder for the hospital, the replica and the packets."
     ),
     port: int = typer.Option(8080, "--port", help="Port of the clinician viewer."),
-    ehr_port: int = typer.Option(8090, "--ehr-port", help="Port of the simulated EHR."),
+    ehr_port: int = typer.Option(8090, "--ehr-port", help="Port of the simulated EHR (0: any)."),
     change_rate: float = typer.Option(
         5.0, "--change-rate", help="Changes per second made by the simulated EHR."
     ),
@@ -118,13 +104,13 @@ def demo(
         2575, "--hl7-port", help="Port of the HL7 v2 (MLLP) listener the simulated EHR sends to."
     ),
 ) -> None:
-    """Generate a hospital, start the simulated EHR, sync, and serve the viewer."""
+    """Generate a hospital, start the simulated EHR, sync, and serve the viewer.
+
+    Each part runs in its own process (logs in DIR/logs/); Ctrl-C stops them all."""
     if ctx.invoked_subcommand is not None:
         return
-    from standby.cli.replica import open_replica
+    from standby.cli.demo_processes import Supervisor, standby_argv
     from standby.settings import load_settings, zone
-    from standby.sim.server import SmartAuthConfig, run_in_thread
-    from standby.sync.runner import SyncRunner
 
     console = Console()
     private_dir(directory)
@@ -134,145 +120,186 @@ def demo(
     _generate(console, ehr_dir, beds, seed, hospital_zone)
 
     pem, public_jwks = _client_key(directory)
-    auth = SmartAuthConfig()
-    auth.register(CLIENT_ID, public_jwks)
-    ehr_store = _load_ehr(console, ehr_dir)
-    console.print("Starting the simulated EHR (SMART Backend Services auth on) ...")
-    base_url, ehr = run_in_thread(
-        ehr_store,
-        host="127.0.0.1",
-        port=ehr_port,
-        auth=auth,
-        change_rate=change_rate,
-        seed=seed,
-        zone=hospital_zone,
-    )
-    write_private_bytes(
-        directory / "demo.json",
-        json.dumps({"ehr": base_url, "ehr_admin": ehr.admin_url}, indent=2).encode(),
-    )
+    clients = directory / "ehr-clients.json"
+    write_private_bytes(clients, json.dumps({CLIENT_ID: {"jwks": public_jwks}}).encode())
+    ehr_port = ehr_port or free_port()
+    admin_port = free_port()
+    base_url, admin_url = f"http://127.0.0.1:{ehr_port}", f"http://127.0.0.1:{admin_port}"
     configured = load_settings()  # the demo's downtime numbers, unless set otherwise
-    settings = load_settings(
-        journal_mrn_range=None if configured.journal_mrn_range else DEMO_MRN_RANGE,
-        journal_encounter_range=None
+    overrides: dict[str, object] = {
+        "journal_mrn_range": None if configured.journal_mrn_range else DEMO_MRN_RANGE,
+        "journal_encounter_range": None
         if configured.journal_encounter_range
         else DEMO_ENCOUNTER_RANGE,
-        db=directory / "standby.db",
-        source_url=base_url,
-        auth="smart-backend",
-        client_id=CLIENT_ID,
-        private_key=pem,
-        port=port,
-        reports_out_dir=directory / "packets",
-        db_key_file=key_file,
-    )
-    store = open_replica(settings)
-    sync = SyncRunner(settings, store)
-    with console.status("Seeding the replica by Bulk Data export ..."):
-        sync.check_auth()
-        started = time.monotonic()
-        sync.seed()
-        sync.run_round()
-    counts = store.counts_by_type()
-    console.print(
-        f"Replica {settings.db}: {sum(counts.values()):,} resources "
-        f"({time.monotonic() - started:.0f} s)"
-    )
-    from standby.accounts.users import add_demo_users
-    from standby.clinical import units
-
-    wards = [u for u in units(store) if u.beds]
-    first = next((u for u in wards if u.kind == "HU"), wards[0] if wards else None)
-    logins = add_demo_users(store, first.id if first else "")
-    if setup_only:
-        sync.close()
-        store.close()
-        ehr.stop()
-        ehr_store.close()
-        (directory / "demo.json").unlink(missing_ok=True)  # nothing keeps running
-        _status(settings)
-        return
-
-    stop = threading.Event()
-    threading.Thread(target=_sync_forever, args=(sync, stop), daemon=True).start()
-    threading.Thread(
-        target=_packets_forever, args=(settings, stop), daemon=True, name="packets"
-    ).start()
-    from standby.cli.monitor import start_monitor
-
-    monitor = start_monitor(settings, store)
-    feed = _start_hl7_feed(console, settings, store, ehr, hl7_port)
-    _welcome(console, settings.port, base_url, logins, first.name if first else "", directory)
-    import uvicorn
-
-    from standby.web.app import create_app
-
+        "db": directory / "standby.db",
+        "source_url": base_url,
+        "auth": "smart-backend",
+        "client_id": CLIENT_ID,
+        "private_key": pem,
+        "port": port,
+        "reports_out_dir": directory / "packets",
+        "db_key_file": key_file,
+    }
+    settings = load_settings(**overrides)
+    env = dict(os.environ) | {
+        f"STANDBY_{k.upper()}": str(v) for k, v in overrides.items() if v is not None
+    }
+    # glibc gives each thread that allocates its own arena, and keeps what it freed there:
+    # two are enough for these processes and keep their memory from creeping up
+    env.setdefault("MALLOC_ARENA_MAX", "2")
+    parts = Supervisor(env, directory / "logs", lambda text: console.print(text, highlight=False))
+    stopping = _stop_on_signals()
     try:
-        uvicorn.run(
-            create_app(settings, store),
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            access_log=False,
+        with console.status("Loading the hospital into the simulated EHR ..."):
+            ehr_argv = standby_argv(
+                "sim", "serve", "--data", str(ehr_dir), "--port", str(ehr_port),
+                "--admin-port", str(admin_port), "--change-rate", str(change_rate),
+                "--auth", "--clients", str(clients), "--seed", str(seed),
+                "--hl7-to", f"127.0.0.1:{hl7_port}",
+            )  # fmt: skip
+            ehr = parts.start("simulated EHR", ehr_argv, "ehr")
+            _wait_for(f"{admin_url}/metadata", ehr)
+        console.print(f"Simulated EHR (SMART Backend Services auth on): {base_url}")
+        write_private_bytes(
+            directory / "demo.json",
+            json.dumps(
+                {"ehr": base_url, "ehr_admin": admin_url, "supervisor": os.getpid()}, indent=2
+            ).encode(),
         )
+        with console.status("Seeding the replica by Bulk Data export ..."):
+            started = time.monotonic()
+            _seed(parts, standby_argv("sync", "--once"))
+        logins, unit = _replica_ready(console, settings, time.monotonic() - started)
+        if setup_only:
+            parts.stop_all()
+            (directory / "demo.json").unlink(missing_ok=True)  # nothing keeps running
+            _status(settings)
+            return
+        parts.start("sync", standby_argv("sync", "--watch"), "sync")
+        # the simulated EHR's interface engine holds its messages until this listens
+        hl7_argv = standby_argv("hl7", "listen", "--port", str(hl7_port))
+        parts.start("HL7 v2 listener", hl7_argv, "hl7")
+        console.print(
+            f"HL7 v2 feed: the simulated EHR's interface engine sends to "
+            f"mllp://127.0.0.1:{hl7_port}",
+            highlight=False,
+        )
+        parts.start("monitor", standby_argv("monitor", "run"), "monitor")
+        parts.start("packets", standby_argv("report", "--watch"), "packets")
+        viewer = parts.start("viewer", standby_argv("serve", "--no-monitor"), "viewer")
+        _wait_for(f"http://127.0.0.1:{settings.port}/status", viewer)
+        _welcome(console, settings.port, base_url, logins, unit, directory)
+        parts.run(until=stopping.is_set)
+    except KeyboardInterrupt:
+        pass
+    except _PartFailed as e:
+        parts.failed = str(e)
+        console.print(f"The demo cannot start: {e}", highlight=False)
     finally:
-        stop.set()
-        monitor.stop()
-        feed.stop()
-        ehr.stop()
-        ehr_store.close()
+        if not setup_only:
+            console.print("Stopping the demo's processes ...")
+        parts.stop_all()
         (directory / "demo.json").unlink(missing_ok=True)  # no demo runs here any more
+    if parts.failed:
+        raise typer.Exit(1)
 
 
-def _start_hl7_feed(
-    console: Console, settings: object, store: Store, ehr: object, port: int
-) -> Any:
-    """The HL7 v2 listener over the replica, and the simulated EHR's interface-engine mode
-    sending to it (lab results go on during its outage: docs/hl7.md)."""
-    from standby.cli.hl7_feed import start_feed
+class _PartFailed(Exception):
+    pass
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop_on_signals() -> threading.Event:
+    """Ctrl-C (SIGINT) and SIGTERM stop the demo and all its parts, none left behind. Set
+    explicitly: a demo started in the background inherits SIGINT ignored, and its parts
+    would inherit that too and ignore the supervisor's polite stop."""
+    import signal
+
+    stopping = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        if stopping.is_set():  # already stopping: let the parts' escalation run its course
+            return
+        stopping.set()
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+    return stopping
+
+
+def _wait_for(url: str, part: object, timeout_s: float = 900.0) -> None:
+    """Until `url` answers 200; a part that exits meanwhile fails the start with its log."""
+    import httpx
+
+    from standby.cli.demo_processes import Part, describe_exit
+
+    assert isinstance(part, Part)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not part.alive():
+            code = part.proc.returncode if part.proc else None
+            raise _PartFailed(
+                f"the {part.name} stopped ({describe_exit(code or 0)}); {part.log} ends:\n"
+                f"{part.tail()}"
+            )
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.3)
+    raise _PartFailed(f"the {part.name} did not answer at {url} within {timeout_s:g} s")
+
+
+def _seed(parts: object, argv: list[str]) -> None:
+    """`standby sync --once` in its own process: seed by Bulk Data export, then one round.
+    A first round that does not verify (the EHR changes live while it is read) is not an
+    error here: `sync --watch` runs the next round a few seconds later."""
+    from standby.cli.demo_processes import Part, Supervisor, describe_exit, stop_process
+
+    assert isinstance(parts, Supervisor)
+    seeding = Part("seed", argv, parts.log_dir / "seed.log")
+    parts._spawn(seeding)
+    assert seeding.proc is not None
+    try:
+        code = seeding.proc.wait()
+    finally:
+        stop_process(seeding.proc)
+    if code == 0 or (code == 1 and "round: FAILED" in seeding.tail(3)):
+        return
+    raise _PartFailed(
+        f"seeding stopped ({describe_exit(code)}); {seeding.log} ends:\n{seeding.tail()}"
+    )
+
+
+def _replica_ready(
+    console: Console, settings: object, seconds: float
+) -> tuple[list[tuple[str, str, str]], str]:
+    """Print the replica's size; add the demo's users; (logins, the nurses' unit name)."""
+    from standby.accounts.users import add_demo_users
+    from standby.cli.replica import open_replica
+    from standby.clinical import units
     from standby.settings import Settings
 
     assert isinstance(settings, Settings)
-    feed = start_feed(settings, store, ehr, port=port)
-    console.print(
-        f"HL7 v2 feed: the simulated EHR's interface engine sends to mllp://127.0.0.1:{feed.port}"
-    )
-    return feed
-
-
-def _sync_forever(sync: object, stop: threading.Event) -> None:
-    from standby.sync.runner import SyncRunner
-
-    assert isinstance(sync, SyncRunner)
-    while not stop.is_set():
-        try:
-            sync.run_round()
-        except Exception as e:  # the EHR is down: the header and status show it; keep trying
-            logging.getLogger("standby.demo").warning("sync round failed: %s", type(e).__name__)
-        stop.wait(sync.settings.sync_interval_seconds)
-
-
-def _packets_forever(settings: object, stop: threading.Event) -> None:
-    from standby.cli.replica import open_replica
-    from standby.cli.report import downtime_banner, downtime_start
-    from standby.reports.regeneration import run_forever
-    from standby.settings import Settings, standard_times, zone
-    from standby.sync.status import data_as_of
-
-    assert isinstance(settings, Settings)
     store = open_replica(settings)
-    run_forever(
-        store,
-        settings.reports_out_dir,
-        interval_minutes=settings.reports_interval_minutes,
-        keep=settings.reports_keep,
-        data_as_of=lambda: data_as_of(store),
-        banner=lambda: downtime_banner(store),
-        downtime_since=lambda: downtime_start(store),
-        clock=lambda: datetime.now(zone(settings)),
-        stop=stop,
-        standard_times=standard_times(settings),
-    )
+    try:
+        counts = store.counts_by_type()
+        console.print(
+            f"Replica {settings.db}: {sum(counts.values()):,} resources ({seconds:.0f} s)"
+        )
+        wards = [u for u in units(store) if u.beds]
+        first = next((u for u in wards if u.kind == "HU"), wards[0] if wards else None)
+        return add_demo_users(store, first.id if first else ""), first.name if first else ""
+    finally:
+        store.close()
 
 
 def _status(settings: object) -> None:

@@ -16,9 +16,8 @@ from pathlib import Path
 import typer
 
 from standby.cli.replica import open_replica
-from standby.hl7.datatypes import Context
 from standby.hl7.feed_writer import FeedWriter
-from standby.settings import Settings, load_settings, zone
+from standby.settings import Settings, load_settings
 from standby.store import Store
 
 hl7_app = typer.Typer(
@@ -43,8 +42,10 @@ _MRN = typer.Option(
 
 
 def _writer(settings: Settings, mrn_system: str) -> tuple[Store, FeedWriter]:
+    from standby.cli.hl7_feed import feed_writer
+
     store = open_replica(settings)
-    return store, FeedWriter(store, Context(tz=zone(settings), mrn_system=mrn_system))
+    return store, feed_writer(settings, store, mrn_system)  # critical results noticed
 
 
 @hl7_app.command("listen")

@@ -94,6 +94,9 @@ def register(app: typer.Typer) -> None:
             from standby.cli.monitor import start_monitor
 
             runner = start_monitor(settings, open_replica(settings))
+        from standby.cli.retention import RetentionPass
+
+        pruning = RetentionPass(open_replica(settings), settings).start()
         scheme = "https" if settings.tls_cert else "http"
         typer.echo(
             f"Standby viewer on {scheme}://{settings.host}:{settings.port}/ (status page: /status;"
@@ -112,4 +115,6 @@ def register(app: typer.Typer) -> None:
         finally:
             if runner is not None:
                 runner.stop()
+            pruning.stop()
+            pruning.store.close()
             store.close()

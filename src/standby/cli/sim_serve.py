@@ -56,10 +56,17 @@ def serve(
         "no-type-search, no-history, no-transaction, or all (default: none; "
         "docs/simulated-ehr.md).",
     ),
+    hl7_to: str = typer.Option(
+        "",
+        "--hl7-to",
+        help="Interface-engine mode: also send the change feed as HL7 v2 over MLLP to "
+        "HOST:PORT (lab results go on during an outage; docs/simulated-ehr.md).",
+    ),
 ) -> None:
     """Serve the generated hospital as a FHIR R4 server (REST, $export, SMART, faults).
 
     SIGUSR1 starts a full outage, SIGUSR2 ends it."""
+    from standby.sim.server.ehr_store import limit_sqlite_memory
     from standby.sim.server.faults import Faults
     from standby.sim.server.runner import load_store, prepare
     from standby.sim.server.runner import serve as serve_async
@@ -73,6 +80,9 @@ def serve(
         strictness = Strictness.parse(strict)
     except ValueError as e:
         raise typer.BadParameter(f"--strict: {e}") from e
+    engine_host, _, engine_port = hl7_to.rpartition(":")
+    if hl7_to and (not engine_host or not engine_port.isdigit()):
+        raise typer.BadParameter(f"--hl7-to: expected HOST:PORT, got {hl7_to!r}")
     cfg = None
     if auth:
         cfg = (
@@ -90,6 +100,7 @@ def serve(
     ) as bar:
         task = bar.add_task("load", total=None)
         store = load_store(data, lambda done, total: bar.update(task, completed=done, total=total))
+    limit_sqlite_memory(store)  # this process is the server's alone
     handle, admin_sock, front_sock = prepare(
         store,
         host=host,
@@ -114,11 +125,18 @@ def serve(
         loop.add_signal_handler(signal.SIGUSR2, lambda: faults.set(outage=False))
         if handle.feed is not None:
             handle.feed.start()
+        if hl7_to:
+            from standby.sim.engine import attach_engine
+
+            attach_engine(handle, engine_host, int(engine_port))
+            console.print(f"interface engine: sending HL7 v2 to mllp://{hl7_to}")
         await serve_async(handle, admin_sock, front_sock)
 
     try:
         asyncio.run(main())
     finally:
+        for part in handle._extra:  # the interface engine
+            part.stop()
         if handle.feed is not None:
             handle.feed.stop()
         handle.app.state.exports.close()

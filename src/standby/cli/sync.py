@@ -154,7 +154,13 @@ def sync(
         if seeded is not None:
             typer.echo(f"seed: {_describe(seeded)}", err=True)
         if watch:
-            runner.watch(rounds=rounds)
+            from standby.cli.retention import RetentionPass
+
+            pruning = RetentionPass(store, settings).start()  # the replica's writer prunes
+            try:
+                runner.watch(rounds=rounds)
+            finally:
+                pruning.stop()
             return
         result = runner.run_round()
         typer.echo(

@@ -45,8 +45,14 @@ def _now_instant() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+KEPT_FINISHED = 8  # finished jobs whose files are kept for a client that never DELETEs
+
+
 class ExportManager:
-    """Starts, tracks and cleans up export jobs."""
+    """Starts, tracks and cleans up export jobs. Clients should DELETE a job once they have
+    its files; the oldest finished jobs beyond `KEPT_FINISHED` are removed when a new one
+    starts (Bulk Data lets a server expire files), so a server running for months does not
+    keep every nightly export."""
 
     def __init__(self, store: Store, *, per_file: int = 100_000, root: Path | None = None):
         self.store = store
@@ -59,6 +65,10 @@ class ExportManager:
         self, *, request: str, types: list[str], since: str | None, patients: list[str] | None
     ) -> ExportJob:
         jid = uuid.uuid4().hex
+        with self._lock:
+            finished = [j for j in self.jobs.values() if j.status != "running"]
+        for old in finished[: max(0, len(finished) - KEPT_FINISHED + 1)]:  # oldest first
+            self.delete(old.id)
         if self._root is None:
             self._root = Path(tempfile.mkdtemp(prefix="standby-export-"))
         d = self._root / jid

@@ -63,3 +63,18 @@ def ensure_inpatient_group(store: Store) -> None:
             "member": [{"entity": {"reference": r}} for r in members],
         }
     )
+
+
+SQLITE_MEMORY_MB = 64
+
+
+def limit_sqlite_memory(store: Store, megabytes: int = SQLITE_MEMORY_MB) -> int:
+    """Cap the memory SQLite uses in this whole process (a soft heap limit: page caches are
+    recycled beyond it). The server reads on a pool of threads, one connection each, and
+    every connection's page cache would otherwise grow to its own 32 MB as the live change
+    feed writes new pages: the simulated EHR's memory then rose for hours before levelling
+    off. Call it in the server's own process only (the limit is process-wide). Returns the
+    limit in bytes as SQLite now holds it."""
+    with store.read_transaction() as tx:
+        rows = tx.query(f"PRAGMA soft_heap_limit = {int(megabytes) * 2**20}")
+    return int(rows[0][0]) if rows else 0

@@ -2,7 +2,9 @@
 
 A background thread writes `rate` resources per second (in steps of at most ten per tick)
 with `store.update`, so each gets a new versionId and lastUpdated, and keeps its own log of
-(reference, versionId, changed_at) for freshness measurement (`GET /_admin/changes`).
+(reference, versionId, changed_at) for freshness measurement (`GET /_admin/changes`): the
+last `LOG_MAX` changes only, as tuples, so that a simulated EHR left running for days stays
+the same size (the store itself keeps every version).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from standby.store import Store
 
-LOG_MAX = 100_000
+LOG_MAX = 10_000  # about 8 minutes at 20 changes/s: a few MB, whatever the uptime
 
 
 class Feed:
@@ -26,7 +28,7 @@ class Feed:
         self.store = store
         self.rate = rate
         self.changes = ChangeFeed(store, seed, zone)
-        self.log: deque[dict[str, Any]] = deque(maxlen=LOG_MAX)
+        self.log: deque[tuple[str, str, str]] = deque(maxlen=LOG_MAX)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -64,14 +66,15 @@ class Feed:
             }
             out.append(rec)
         with self._lock:
-            self.log.extend(out)
+            self.log.extend((r["reference"], r["versionId"], r["changed_at"]) for r in out)
         for listener in list(self.on_written):
             listener(written, now)
         return out
 
     def log_since(self, since: str | None) -> list[dict[str, Any]]:
         with self._lock:
-            return [r for r in self.log if since is None or r["changed_at"] > since]
+            kept = [r for r in self.log if since is None or r[2] > since]
+        return [{"reference": r, "versionId": v, "changed_at": at} for r, v, at in kept]
 
     def start(self) -> None:
         if self.rate <= 0 or self.running:

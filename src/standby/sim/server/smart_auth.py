@@ -135,6 +135,9 @@ class SmartAuthConfig:
         with self._lock:
             for k in [k for k, v in self._jtis.items() if v < now]:
                 del self._jtis[k]
+            # tokens nobody presents after they expire would stay for the server's lifetime
+            for t in [t for t, v in self._tokens.items() if v[2] <= now]:
+                del self._tokens[t]
             if jti in self._jtis:
                 raise TokenRequestRefused("invalid_client", "jti has been used already")
             self._jtis[jti] = exp
