@@ -37,10 +37,12 @@ class Segment:
     (`hl7.parse` builds a container for every field, repetition and component) was most of
     the cost of reading a message."""
 
-    __slots__ = ("_cache", "_fields", "_plan", "name")
+    __slots__ = ("_cache", "_fields", "_marks", "_plan", "name")
 
     def __init__(self, plan: Any, text: str) -> None:
         self._plan = plan  # the message's parse plan, at the level of one field
+        # the repetition, component and subcomponent separators (the plan's `applies`, cheaper)
+        self._marks = plan.separators[2:]
         fields = text.split(plan.separators[1])
         self.name = fields[0]
         if self.name in _HEADERS:
@@ -64,7 +66,7 @@ class Segment:
         raw = self._fields[n]
         if self.name in _HEADERS and n in (1, 2):
             reps: list[Rep] = [[[raw]]]
-        elif not self._plan.applies(raw):  # one plain value: nothing for the library to split
+        elif not any(m in raw for m in self._marks):  # a plain value: nothing to split
             value = self._unescape(raw)
             reps = [[[value]]] if value else []
         else:
