@@ -1,4 +1,4 @@
-"""Reading HL7 v2 messages: a thin, typed view over the `hl7` library's parse tree
+"""Reading HL7 v2 messages: a thin, typed view over what the `hl7` library parses
 (python-hl7, https://python-hl7.readthedocs.io/), which does the parsing and the escape
 sequences (HL7 v2.8 chapter 2, 2.7 "Use of escape sequences in text fields").
 
