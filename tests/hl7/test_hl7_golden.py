@@ -4,6 +4,7 @@ of every sample message equal those recorded from the reader before it was made 
 from __future__ import annotations
 
 import orjson
+
 from support.hl7_golden import GOLDEN, document
 
 

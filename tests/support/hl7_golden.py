@@ -16,13 +16,12 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support import hl7_messages as M  # noqa: E402
-
-from standby.hl7 import synthetic  # noqa: E402
-from standby.hl7.datatypes import Context  # noqa: E402
-from standby.hl7.mapped import MappingError  # noqa: E402
-from standby.hl7.mapping import map_message  # noqa: E402
-from standby.hl7.v2 import V2Error, parse  # noqa: E402
+from standby.hl7 import synthetic
+from standby.hl7.datatypes import Context
+from standby.hl7.mapped import MappingError
+from standby.hl7.mapping import map_message
+from standby.hl7.v2 import V2Error, parse
+from support import hl7_messages as M
 
 GOLDEN = Path(__file__).resolve().parents[1] / "hl7" / "data" / "mapping_golden.json"
 CTX = Context(tz=ZoneInfo("America/Chicago"))

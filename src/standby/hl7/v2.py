@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import hl7
+import hl7.containers
 import hl7.parser
 import hl7.util
 
@@ -104,7 +104,7 @@ class Segment:
 
 def _repetitions(field: Any) -> list[Any]:
     """A python-hl7 Field is either a list of Repetitions or a list of one plain string."""
-    if len(field) and isinstance(field[0], hl7.Repetition):
+    if len(field) and isinstance(field[0], hl7.containers.Repetition):
         return list(field)
     return [str(field[0])] if len(field) else []
 
