@@ -1,11 +1,10 @@
 """The mapping output and the field view of every sample message, as one JSON document:
 `test_hl7_golden` compares it with tests/hl7/data/mapping_golden.json, written by this
-module (`python tests/support/hl7_golden.py`) from the code before the reader was made
+module (`cd tests && python -m support.hl7_golden`) from the code before the reader was made
 faster, so that a faster reader cannot change what a message becomes."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,8 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from standby.hl7 import synthetic
 from standby.hl7.datatypes import Context
