@@ -9,6 +9,7 @@ the feed's conventions (identifier systems, the hospital's time zone).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -79,7 +80,8 @@ def stable_id(prefix: str, *key: str) -> str:
 _DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,4}))?([+-]\d{4})?$")
 
 
-def _zone(offset: str) -> timezone:
+@functools.lru_cache(maxsize=256)
+def _zone(offset: str) -> timezone:  # a feed uses one or two offsets: made once each
     sign = -1 if offset[0] == "-" else 1
     return timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
 

@@ -1,4 +1,4 @@
-"""Reading HL7 v2 messages: a thin, typed view over the `hl7` library's parse tree
+"""Reading HL7 v2 messages: a thin, typed view over what the `hl7` library parses
 (python-hl7, https://python-hl7.readthedocs.io/), which does the parsing and the escape
 sequences (HL7 v2.8 chapter 2, 2.7 "Use of escape sequences in text fields").
 
@@ -13,10 +13,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import hl7
+import hl7.containers
+import hl7.parser
+import hl7.util
 
 # repetitions -> components -> subcomponents
 Rep = list[list[str]]
+
+
+# segments that declare the separators in their first fields (python-hl7 reads them alike)
+_HEADERS = frozenset({"MSH", "BHS", "FHS"})
 
 
 class V2Error(ValueError):
@@ -24,34 +30,48 @@ class V2Error(ValueError):
 
 
 class Segment:
-    """One segment; fields numbered from 1 as in the standard (MSH-1 is the field separator)."""
+    """One segment; fields numbered from 1 as in the standard (MSH-1 is the field separator).
 
-    __slots__ = ("_cache", "_msg", "_seg", "name")
+    A field is split into repetitions and components by the library only when it is first
+    read: a result's mapping reads a third of its fields, and parsing all of them up front
+    (`hl7.parse` builds a container for every field, repetition and component) was most of
+    the cost of reading a message."""
 
-    def __init__(self, msg: Any, seg: Any) -> None:
-        self._msg = msg
-        self._seg = seg
-        self.name = str(seg[0][0])
+    __slots__ = ("_cache", "_fields", "_marks", "_plan", "name")
+
+    def __init__(self, plan: Any, text: str) -> None:
+        self._plan = plan  # the message's parse plan, at the level of one field
+        # the repetition, component and subcomponent separators (the plan's `applies`, cheaper)
+        self._marks = plan.separators[2:]
+        fields = text.split(plan.separators[1])
+        self.name = fields[0]
+        if self.name in _HEADERS:
+            # as python-hl7 numbers them: MSH-1 (the separator itself) is index 1
+            fields.insert(1, plan.separators[1])
+        self._fields = fields
         self._cache: dict[int, list[Rep]] = {}
 
     def _unescape(self, text: str) -> str:
-        return self._msg.unescape(text) if "\\" in text else text
+        # the library's unescaping reads the separators and escape character off the plan
+        return hl7.util.unescape(self._plan, text) if self._plan.esc in text else text
 
     def field(self, n: int) -> list[Rep]:
         """Field `n`: its repetitions (an absent or empty field: [])."""
         got = self._cache.get(n)
         if got is not None:
             return got
-        # python-hl7 numbers MSH from its segment name: MSH-1 (the separator) is index 1
-        idx = n
-        if idx >= len(self._seg):
+        if n >= len(self._fields):
             self._cache[n] = []
             return []
-        raw = self._seg[idx]
-        if self.name == "MSH" and n in (1, 2):
-            reps: list[Rep] = [[[str(raw[0])]]]
+        raw = self._fields[n]
+        if self.name in _HEADERS and n in (1, 2):
+            reps: list[Rep] = [[[raw]]]
+        elif not any(m in raw for m in self._marks):  # a plain value: nothing to split
+            value = self._unescape(raw)
+            reps = [[[value]]] if value else []
         else:
-            reps = [self._rep(r) for r in _repetitions(raw)]
+            tree = hl7.parser._split(raw, self._plan)
+            reps = [self._rep(r) for r in _repetitions(tree)]
             reps = [r for r in reps if any(any(s for s in c) for c in r)]
         self._cache[n] = reps
         return reps
@@ -84,7 +104,7 @@ class Segment:
 
 def _repetitions(field: Any) -> list[Any]:
     """A python-hl7 Field is either a list of Repetitions or a list of one plain string."""
-    if len(field) and isinstance(field[0], hl7.Repetition):
+    if len(field) and isinstance(field[0], hl7.containers.Repetition):
         return list(field)
     return [str(field[0])] if len(field) else []
 
@@ -160,10 +180,11 @@ def parse(text: str) -> Message:
     if not text.startswith("MSH") or len(text) < 8:
         raise V2Error("not an HL7 v2 message: it does not begin with an MSH segment")
     try:
-        tree = hl7.parse(text)
+        # the separators MSH-1 and MSH-2 declare; the plan of a field is two levels down
+        plan = hl7.parser.create_parse_plan(text).next().next()
     except Exception as e:  # the library's ParseException and its index errors alike
         raise V2Error(f"not an HL7 v2 message: {e}") from e
-    segs = [Segment(tree, s) for s in tree]
+    segs = [Segment(plan, s) for s in text.split("\r")]
     msh = segs[0]
     control_id = msh.get(10)
     if not control_id:
