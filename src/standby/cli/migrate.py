@@ -9,7 +9,9 @@ from pathlib import Path
 import typer
 
 from standby.accounts import schema as accounts_schema
+from standby.api import schema as api_schema
 from standby.cli.replica import open_replica
+from standby.hl7 import feed_writer
 from standby.journal import schema as journal_schema
 from standby.monitor import schema as monitor_schema
 from standby.settings import load_settings
@@ -23,6 +25,8 @@ def migrate_all(store: Store) -> None:
     sync_schema.ensure_sync_schema(store)
     monitor_schema.ensure(store)
     journal_schema.ensure(store)
+    api_schema.ensure(store)  # the FHIR API's clients, tokens and saved searches
+    store.ensure_schema(feed_writer.NAMESPACE, feed_writer.MIGRATIONS)  # HL7 v2 answers
 
 
 def register(app: typer.Typer) -> None:
