@@ -264,11 +264,12 @@ def _patients(store: Store, req: ExportRequest, files: _Files, beat: _Beat) -> N
     for i, pid in enumerate(patients):
         progress = f"{i}/{len(patients)} patients done"
         beat(progress, force=i % 100 == 0)
-        for sr in store.compartment(pid):
+        compartment = store.compartment(pid)
+        inside = {(sr.resource_type, sr.id) for sr in compartment}
+        for sr in compartment:
             beat(progress)
-            body = sr.json()
-            for _param, rtype, rid in extract(body).reference:
-                if rtype and rtype != "Patient" and rtype in wanted:
+            for _param, rtype, rid in extract(sr.json()).reference:
+                if rtype and rtype in wanted and (rtype, rid) not in inside:
                     outside.add((rtype, rid))
             if sr.resource_type not in wanted:
                 continue
