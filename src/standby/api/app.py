@@ -1,14 +1,15 @@
 """The API as an ASGI app, mounted by the web app under `/fhir` (docs/fhir-api.md).
 
 `Guard` runs first on every request: a write interaction (POST, PUT, PATCH, DELETE, other
-than the token request and `POST _search`) answers 405 with an OperationOutcome saying
-where to document instead; a format other than JSON 406; anything but the
+than the token request, `POST _search` and the DELETE that cancels an export) answers
+405 with an OperationOutcome saying where to document instead; a format other than JSON
+(NDJSON for export files) 406; anything but the
 CapabilityStatement, the SMART configuration and the token endpoint needs a bearer token
 (401 + `WWW-Authenticate` otherwise), whose grant goes in `request.state.grant` for the
 handlers' per-type scope checks (`access.py`).
 
-Operations added later (`$export`, `$summary`) are more entries of `ROUTES`, placed before
-the generic `/{type}/{id}` patterns.
+Operations (`$everything`, `$export` and its status and files, `$summary`) are entries of
+`ROUTES` placed before the generic `/{type}/{id}` patterns.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from standby.api import capability, reads, search
+from standby.api import capability, export, reads, search, summary_op
 from standby.api.responses import (
     EXCEPTION_HANDLERS,
     ApiContext,
@@ -99,6 +100,12 @@ ROUTES: list[BaseRoute] = [
     Route("/auth/token", token, methods=["POST"]),
     Route("/_history", reads.history_system, methods=["GET"]),
     Route("/Patient/{id}/$everything", reads.everything, methods=["GET"]),
+    Route("/$export", export.kickoff, methods=["GET"]),
+    Route("/Patient/$export", export.kickoff, methods=["GET"]),
+    Route("/Group/{id}/$export", export.kickoff, methods=["GET"]),
+    Route("/$export-status/{job}", export.status, methods=["GET", "DELETE"]),
+    Route("/$export-file/{job}/{file}", export.file, methods=["GET"]),
+    Route("/Patient/{id}/$summary", summary_op.summary, methods=["GET"]),
     Route("/{type}/_history", reads.history_type, methods=["GET"]),
     Route("/{type}/_search", search.search_post, methods=["POST"]),
     Route("/{type}/{id}/_history/{vid}", reads.vread, methods=["GET"]),
@@ -153,12 +160,13 @@ class Guard:
 
     def _check(self, request: Request, path: str, method: str) -> None:
         allowed_post = path == "/auth/token" or path.endswith("/_search")
+        cancel = method == "DELETE" and path.startswith("/$export-status/")
         if method not in READ_METHODS and method not in WRITE_METHODS:
             raise FhirError(
                 "not-supported", f"{method} is not supported here", status=405,
                 headers={"Allow": "GET, HEAD"},
             )  # fmt: skip
-        if method in WRITE_METHODS and not (method == "POST" and allowed_post):
+        if method in WRITE_METHODS and not ((method == "POST" and allowed_post) or cancel):
             raise FhirError(
                 "not-supported",
                 write_refusal(
@@ -170,7 +178,10 @@ class Guard:
         length = request.headers.get("content-length", "0")
         if not length.isdigit() or int(length) > MAX_FORM_BYTES:
             raise FhirError("too-costly", "request body too large", status=413)
-        if path not in ("/auth/token", "/.well-known/smart-configuration"):
+        # export files are NDJSON (`Accept: application/fhir+ndjson`)
+        if path not in ("/auth/token", "/.well-known/smart-configuration") and not (
+            path.startswith("/$export-file/")
+        ):
             check_format(request)
 
 

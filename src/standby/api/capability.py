@@ -19,6 +19,10 @@ from standby.fhir.resource_types import RESOURCE_TYPES
 from standby.fhir.search_registry import ALIASES, REFERENCE, STRING, params_for
 
 EVERYTHING_DEF = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+EXPORT_DEF = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
+PATIENT_EXPORT_DEF = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
+GROUP_EXPORT_DEF = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
+SUMMARY_DEF = "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"
 _MODIFIERS = {
     STRING: "modifiers: :exact, :contains",
     REFERENCE: "modifiers: :[type]; values Type/id, id or a full URL",
@@ -85,7 +89,13 @@ def _resources() -> tuple[dict[str, Any], ...]:
             "searchParam": [*_SPECIAL, *(_param(n, k) for n, k in params)],
         }
         if rtype == "Patient":
-            r["operation"] = [{"name": "everything", "definition": EVERYTHING_DEF}]
+            r["operation"] = [
+                {"name": "everything", "definition": EVERYTHING_DEF},
+                {"name": "export", "definition": PATIENT_EXPORT_DEF},
+                {"name": "summary", "definition": SUMMARY_DEF},
+            ]
+        if rtype == "Group":
+            r["operation"] = [{"name": "export", "definition": GROUP_EXPORT_DEF}]
         resources.append(r)
     return tuple(resources)
 
@@ -103,6 +113,7 @@ def capability_statement(base: str, *, now: str, software_version: str) -> dict[
         "implementation": {"description": "Standby read-only FHIR R4 API", "url": base},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
+        "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
         "rest": [
             {
                 "mode": "server",
@@ -133,7 +144,10 @@ def capability_statement(base: str, *, now: str, software_version: str) -> dict[
                 },
                 "resource": list(_resources()),
                 "interaction": [{"code": "history-system"}],
-                "operation": [{"name": "everything", "definition": EVERYTHING_DEF}],
+                "operation": [
+                    {"name": "everything", "definition": EVERYTHING_DEF},
+                    {"name": "export", "definition": EXPORT_DEF},
+                ],
             }
         ],
     }

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -43,6 +44,7 @@ class ApiContext:
     audit: Callable[[list[AuditEvent]], None]  # writes audit lines, returns once committed
     clock: Callable[[], datetime]
     viewer_path: str = "/"  # where clinicians document during a downtime
+    export_dir: Path | None = None  # where `$export` writes its files (None: no `$export`)
 
     def as_of(self) -> str | None:
         try:

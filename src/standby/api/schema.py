@@ -1,6 +1,7 @@
 """The FHIR API's tables in the replica database: registered clients, the assertion ids
-already used (`jti`, replay), the key access tokens are signed with, and search snapshots
-(`paging.py`). Times are text in `standby.clock`'s stored form, except where noted."""
+already used (`jti`, replay), the key access tokens are signed with, search snapshots
+(`paging.py`) and Bulk Data export jobs (`export_jobs.py`). Times are text in
+`standby.clock`'s stored form, except where noted."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ MIGRATIONS: list[Migration] = [
         " CREATE TABLE fhir_api_snapshots (id TEXT PRIMARY KEY, client_id TEXT NOT NULL,"
         " created DOUBLE PRECISION NOT NULL, seq BIGINT, entries TEXT NOT NULL);"
         " CREATE INDEX fhir_api_snapshots_created ON fhir_api_snapshots (created)",
+    ),
+    Migration(
+        2,
+        "Bulk Data export jobs (every worker process answers their status)",
+        "CREATE TABLE fhir_api_exports (id TEXT PRIMARY KEY, client_id TEXT NOT NULL,"
+        " request TEXT NOT NULL, created DOUBLE PRECISION NOT NULL,"
+        " updated DOUBLE PRECISION NOT NULL, transaction_time TEXT NOT NULL,"
+        " status TEXT NOT NULL, progress TEXT NOT NULL, manifest TEXT, error TEXT)",
     ),
 ]
 

@@ -7,7 +7,9 @@ the HTTP ceiling of the machine) — docs/fhir-api.md#performance:
 * searches/s: a patient's vitals, newest first (`Observation?patient=..&category=
   vital-signs&_sort=-date`, the first page of 50: its snapshot written when there are
   more), over the admitted patients in turn;
-* `Patient/$everything` p50 / p95, one client at a time, over the admitted patients.
+* `Patient/$everything` p50 / p95, one client at a time, over the admitted patients;
+* a system `$export`'s resources/s beside the store's own iteration, and the workers' RSS
+  (`fhir_export_bench.py`).
 
 `standby serve` runs in its own process with `STANDBY_BENCH_WEB_WORKERS` workers (default
 2, one per core), driven by `wrk` (50 connections; Debian's package, required here: a
@@ -30,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from standby.bench.fhir_export_bench import export_figures
 from standby.bench.harness import Figure, Progress, benchmark, percentile
 from standby.bench.hospital import cached_replica
 from standby.bench.http_load import CLIENTS, _server, parse_wrk
@@ -155,6 +158,8 @@ def bench_fhir(scale: float, progress: Progress) -> list[Figure]:
     everything_ms: list[float] = []
     # a generated hospital's copy, made for this run: nothing to encrypt
     with _server(db, workers, {"STANDBY_DB_ENCRYPTION": "off"}) as base:
+        # first, so that the workers' peak RSS is the export's, not the load's
+        export = export_figures(base, token, db, progress)
         for name, paths in runs.items():
             progress.step(f"{name} over HTTP")
             _wrk(base, paths, min(3.0, seconds), token)  # warm-up, not counted
@@ -209,4 +214,5 @@ def bench_fhir(scale: float, progress: Progress) -> list[Figure]:
             percentile(everything_ms, 95) < 1000,
         ),
         Figure("failed requests under load", float(errors), "requests", "0", errors == 0),
+        *export,
     ]

@@ -300,3 +300,17 @@ def bed_occupancy(store: Store) -> dict[str, str]:
     for pid, loc in sorted(where.items()):
         out.setdefault(loc, pid)
     return out
+
+
+def unit_patients(store: Store, unit_id: str) -> list[str]:
+    """The ids of the patients the replica places on the unit now (their in-progress
+    Encounter's location is the unit or below it), without the journal's moves: what a
+    Bulk Data export of the unit's Group holds."""
+    with store.read_transaction():
+        dire = directory(store)
+        out = {
+            pid
+            for enc in _encounters_in(store, dire.subtree(unit_id))
+            if (pid := d.reference_id(enc.get("subject"), "Patient"))
+        }
+    return sorted(out)

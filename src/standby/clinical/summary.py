@@ -78,6 +78,9 @@ class SummaryRead:
     bed: str | None  # Location id of the current encounter's active location
     keys: frozenset[str]  # "Type/id" of every resource read or referenced
     expires: datetime | None  # when the clock changes what it shows (None: never)
+    # with `keep_resources`: what it was built from, "Type/id" → resource (the compartment
+    # with the journal's entries, and the resources it names outside the compartment)
+    resources: Mapping[str, JSON] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,7 @@ def build_summary(
     charted_until: datetime | None = None,
     standard_times: StandardTimes | None = None,
     gathered: Sequence[JSON] | None = None,
+    keep_resources: bool = False,
 ) -> SummaryRead | None:
     """The downtime summary of one patient at `now`, with the keys it depends on and when
     it expires. None when `patient_required` and the replica holds no such Patient (a
@@ -122,7 +126,9 @@ def build_summary(
     `standard_times`: the hospital's standard administration times (the setting
     `mar_standard_times`; None: the default table). `gathered`: the resources of the
     extent, already read by the caller in this read transaction (the census reads every
-    row's from the patient digest at once: `standby.store.digest.census_resources`)."""
+    row's from the patient digest at once: `standby.store.digest.census_resources`).
+    `keep_resources`: the summary read keeps the resources it was built from (what an IPS
+    document carries beside its sections), which a cached summary does not."""
     journal_schema.ensure(store)  # before the snapshot: a table made inside it is not in it
     with store.read_transaction():
         if gathered is None:
@@ -154,6 +160,12 @@ def build_summary(
         encounter_bed(current) if current else None,
         frozenset(keys | refs | resolved.keys()),
         next_change(summary.mar, horizons),
+        {
+            **{f"{r.get('resourceType')}/{r.get('id')}": r for r in resources},
+            **resolved,
+        }
+        if keep_resources
+        else None,
     )
 
 

@@ -128,7 +128,7 @@ def vital_signs(
     since = now - timedelta(hours=hours)
     until = now + timedelta(minutes=5)
     adult = _is_adult(birth, now)
-    readings: list[tuple[datetime, str, str, str]] = []  # (when, column, text, flag)
+    readings: list[tuple[datetime, str, str, str, str]] = []  # (when, column, text, flag, ref)
     series: dict[str, list[tuple[datetime, float]]] = {}
     latest: dict[str, tuple[datetime, str]] = {}
     for r in observations:
@@ -154,7 +154,8 @@ def vital_signs(
             flag = _interpretation(r)
             if flag not in ABNORMAL and adult:
                 flag = _vital_flag(r, col, num)
-            readings.append((w, col, text, flag if flag in ABNORMAL else ""))
+            ref = f"Observation/{r.get('id')}"
+            readings.append((w, col, text, flag if flag in ABNORMAL else "", ref))
         if num is not None:
             series.setdefault(col, []).append((w, num))
     for s in series.values():
@@ -164,15 +165,16 @@ def vital_signs(
     )
 
 
-def _sets(readings: list[tuple[datetime, str, str, str]]) -> list[VitalRow]:
+def _sets(readings: list[tuple[datetime, str, str, str, str]]) -> list[VitalRow]:
     readings.sort(key=lambda x: (x[0], x[1]))
     sets: list[VitalRow] = []
-    for w, col, text, flag in readings:
+    for w, col, text, flag, ref in readings:
         cur = sets[-1] if sets else None
         if cur is None or col in cur.values or w - cur.when > SET_SPAN:
-            cur = VitalRow(w, {}, {})
+            cur = VitalRow(w, {}, {}, {})
             sets.append(cur)
         cur.values[col] = text
+        cur.refs[col] = ref
         if flag:
             cur.flags[col] = flag
     return sets[::-1]
@@ -383,4 +385,5 @@ def _lab(
         previous,
         source_text(r),
         received_during_downtime(r, charted_until) or "",
+        f"Observation/{r.get('id')}",
     )

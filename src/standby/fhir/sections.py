@@ -45,10 +45,10 @@ def allergies(resources: Sequence[JSON], held: Collection[str] | None = None) ->
             return Allergies(AllergyStatus.NOT_SYNCHRONISED, [])
         return Allergies(AllergyStatus.NOT_RECORDED, [])
     items = []
-    nka = False
+    nka = ""
     for r in live:
         if d.codes_of(r.get("code")) & NKA_CODES:
-            nka = True
+            nka = nka or f"AllergyIntolerance/{r.get('id')}"
             continue
         if not is_active(r):
             continue
@@ -69,13 +69,14 @@ def allergies(resources: Sequence[JSON], held: Collection[str] | None = None) ->
                 category=", ".join(str(c) for c in r.get("category") or []),
                 verification=next(iter(sorted(d.codes_of(r.get("verificationStatus")))), ""),
                 onset=str(r.get("onsetDateTime") or r.get("recordedDate") or "")[:10],
+                ref=f"AllergyIntolerance/{r.get('id')}",
             )
         )
     if items:
         items.sort(key=lambda a: (a.criticality != "high", a.substance.lower()))
         return Allergies(AllergyStatus.LISTED, items)
     if nka:
-        return Allergies(AllergyStatus.NO_KNOWN_ALLERGIES, [])
+        return Allergies(AllergyStatus.NO_KNOWN_ALLERGIES, [], nka)
     return Allergies(AllergyStatus.NOT_RECORDED, [])
 
 
@@ -255,6 +256,7 @@ def problems(conditions: Sequence[JSON], held: Collection[str] | None) -> Sectio
                 onset=str(r.get("onsetDateTime") or r.get("recordedDate") or "")[:10],
                 category="Encounter diagnosis" if "encounter-diagnosis" in cats else "Problem",
                 status="active",
+                ref=f"Condition/{r.get('id')}",
             )
         )
     out.sort(key=lambda p: (p.category != "Encounter diagnosis", p.text.lower()))

@@ -105,6 +105,7 @@ class Allergy:
     category: str  # medication | food | environment | biologic
     verification: str  # confirmed | unconfirmed | ...
     onset: str
+    ref: str = ""  # "AllergyIntolerance/<id>" it is read from
 
     @property
     def line(self) -> str:
@@ -122,6 +123,7 @@ class Allergy:
 class Allergies:
     status: AllergyStatus
     items: list[Allergy]
+    asserted_by: str = ""  # "AllergyIntolerance/<id>" asserting no known allergies
 
     @property
     def text(self) -> str:
@@ -250,6 +252,7 @@ class Problem:
     onset: str
     category: str
     status: str
+    ref: str = ""  # "Condition/<id>" it is read from
 
 
 FULL_SET = ("BP", "HR", "RR", "Temp", "SpO2")  # the measurements of a full set of vitals
@@ -262,6 +265,7 @@ class VitalRow:
     when: datetime
     values: dict[str, str]  # column (VITAL_COLUMNS) → "120/80", "72", "37.1 °C"
     flags: dict[str, str] = field(default_factory=dict)  # column → "H", "L", "HH", "LL"
+    refs: dict[str, str] = field(default_factory=dict)  # column → "Observation/<id>"
 
     @property
     def complete(self) -> bool:
@@ -300,6 +304,7 @@ class LabResult:
     source: str = ""  # "EHR (FHIR sync)" or "HL7 v2 feed from LAB^SGH" (data_source.py)
     # the sender, when it arrived by feed during the downtime and the EHR has not shown it
     downtime_from: str = ""
+    ref: str = ""  # "Observation/<id>" it is read from
 
     @property
     def downtime_note(self) -> str:

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -122,6 +124,16 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
 BANNERS: tuple[str, ...] = (*monitor.BANNERS, *edge_routes.BANNERS)
 
 
+def export_directory(settings: Settings) -> Path:
+    """Where the FHIR API's `$export` writes its files: beside the SQLite file
+    (`<db>.exports`), or for PostgreSQL a directory of the machine's temporary space named
+    after the database (the worker processes of one node share it)."""
+    if not settings.database_url:
+        return Path(f"{settings.db}.exports")
+    digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"standby-exports-{digest}"
+
+
 def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) -> Starlette:
     """The viewer over `store`. `clock` lets tests move time (by default the time now, in
     the hospital's zone: dose times such as 09:00 are worked out in the zone of `now`)."""
@@ -171,6 +183,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         data_as_of=lambda: web.header().data_as_of,
         audit=web.audit_log.submit,
         clock=web.clock,
+        export_dir=export_directory(settings),
     )
     routes.insert(0, Mount(FHIR_PREFIX, create_fhir_app(api), name="fhir"))
     threads = settings.web_threads
