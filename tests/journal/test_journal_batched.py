@@ -42,9 +42,7 @@ def _random_journal(rng: random.Random) -> list[Any]:
                 }
             else:
                 payload = PAYLOADS[kind]
-            out.append(
-                entry(kind, patient_id=pid, minutes_ago=ago, payload=payload, drill=drill)
-            )
+            out.append(entry(kind, patient_id=pid, minutes_ago=ago, payload=payload, drill=drill))
         mine = [e for e in out if e.patient_id == pid]
         for old in rng.sample(mine, min(len(mine), rng.randrange(0, 6))):
             ago = rng.randrange(0, 30 * DAY)
