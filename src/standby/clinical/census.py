@@ -7,6 +7,7 @@ location is the unit or a room or bed below it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from standby.fhir.header import location_path, place
 from standby.fhir.summary import PatientSummary, encounter_bed
 from standby.fhir.timing import StandardTimes
 from standby.journal import adt as journal_adt
+from standby.journal import batched as journal_batched
 from standby.journal import schema as journal_schema
 from standby.journal.entries import Kind
 from standby.store import digest
@@ -192,42 +194,48 @@ def _census_and_summaries(
     unplaced: list[CensusBed] = []
     summaries: dict[str, PatientSummary] = {}
     extent = Extent.WHOLE if full else Extent.CENSUS_ROW
-    for pid in placed:
-        gathered = rows_of[pid][1] if rows_of is not None and pid in rows_of else None
-        if cache is None or full:
-            got = build_summary(
-                store,
-                pid,
-                now,
-                extent=extent,
-                patient_required=False,
-                charted_until=charted_until,
-                standard_times=standard_times,
-                gathered=gathered,
-            )
-        else:
-            got = cache.census_row(pid, now, charted_until, gathered=gathered)
-        if got is None:
-            continue
-        s, loc = got.summary, got.bed
-        if loc not in in_unit:
-            if pid in moved:  # the replica has them here; the journal moved or discharged them
-                departed.append(_departure(s, moved[pid], dire.resolved))
-            continue  # the patient's current encounter is elsewhere
-        row = census_patient(s)
-        summaries[pid] = s
-        note = _downtime_note(moved[pid].kind) if pid in moved else ""
-        if loc in beds and loc not in by_bed:
-            room = dire.location(d.reference_id(beds[loc].get("partOf"), "Location"))
-            by_bed[loc] = CensusBed(
-                loc,
-                str(beds[loc].get("name") or loc),
-                str((room or {}).get("name") or ""),
-                row,
-                note,
-            )
-        else:
-            unplaced.append(CensusBed(None, s.header.bed, s.header.room, row, note))
+    # every row's journal in one read at the first row that needs it, not a few queries
+    # per row (each a round trip on PostgreSQL); the full census reads whole compartments
+    reads = (
+        contextlib.nullcontext() if full else journal_batched.census_reads(store, list(placed), now)
+    )
+    with reads:
+        for pid in placed:
+            gathered = rows_of[pid][1] if rows_of is not None and pid in rows_of else None
+            if cache is None or full:
+                got = build_summary(
+                    store,
+                    pid,
+                    now,
+                    extent=extent,
+                    patient_required=False,
+                    charted_until=charted_until,
+                    standard_times=standard_times,
+                    gathered=gathered,
+                )
+            else:
+                got = cache.census_row(pid, now, charted_until, gathered=gathered)
+            if got is None:
+                continue
+            s, loc = got.summary, got.bed
+            if loc not in in_unit:
+                if pid in moved:  # the replica has them here; the journal moved or discharged them
+                    departed.append(_departure(s, moved[pid], dire.resolved))
+                continue  # the patient's current encounter is elsewhere
+            row = census_patient(s)
+            summaries[pid] = s
+            note = _downtime_note(moved[pid].kind) if pid in moved else ""
+            if loc in beds and loc not in by_bed:
+                room = dire.location(d.reference_id(beds[loc].get("partOf"), "Location"))
+                by_bed[loc] = CensusBed(
+                    loc,
+                    str(beds[loc].get("name") or loc),
+                    str((room or {}).get("name") or ""),
+                    row,
+                    note,
+                )
+            else:
+                unplaced.append(CensusBed(None, s.header.bed, s.header.room, row, note))
     rows = []
     for bid, bed in beds.items():
         if bid in by_bed:

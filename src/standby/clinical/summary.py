@@ -38,6 +38,7 @@ from standby.fhir.summary import (
     patient_summary as summarise,
 )
 from standby.fhir.timing import StandardTimes
+from standby.journal import batched as journal_batched
 from standby.journal import overlay as journal_overlay
 from standby.journal import repository as journal_repository
 from standby.journal import schema as journal_schema
@@ -209,9 +210,7 @@ def journal_entries(
     row shows."""
     if now is None or patient_id.startswith(JOURNAL_ID_PREFIX):
         return journal_repository.for_patient(store, patient_id)
-    return journal_summary_entries.for_summary(
-        store, patient_id, now, hours=hours, census_row=census_row
-    )
+    return journal_batched.entries(store, patient_id, now, hours=hours, census_row=census_row)
 
 
 def patient_summary(
