@@ -3,8 +3,13 @@ resources in under 2 minutes).
 
 `--scale 1` generates 200 beds (~200,000 resources) and extrapolates the time for 1M;
 `--scale 5` generates 1,000 beds, which is ~1M resources, and reports the real time.
-Baseline, same run: `orjson.dumps` of as many small dicts, each written to a file
-(the floor of any NDJSON writer in Python).
+Baseline, same run: writing the same documents again — every resource the generator
+wrote, read back and parsed outside the clock in chunks of 50,000, then serialised with
+`orjson.dumps` and written as NDJSON on the clock. The same bytes, with none of the
+deciding: the ratio is the share of the time that writing takes, the rest is the
+generator's own work. (An earlier baseline dumped 3-key dicts, 10× smaller than a
+resource: it said nothing about the generator.) The time for 1M is marked met only when
+measured at 1M (`--scale 5`), never from an extrapolation.
 """
 
 from __future__ import annotations
@@ -25,15 +30,25 @@ GOAL_SECONDS = 120.0
 MILLION = 1_000_000
 
 
-def _baseline(n: int, path: Path) -> float:
-    """Seconds to serialise and write `n` small dicts as NDJSON."""
+def _baseline(out: Path, path: Path, chunk: int = 50_000) -> tuple[int, float]:
+    """(resources, seconds) to serialise and write again every resource under `out`."""
     dumps = orjson.dumps
-    start = time.perf_counter()
+    n, seconds = 0, 0.0
     with path.open("wb", buffering=1 << 20) as fh:
-        for i in range(n):
-            fh.write(dumps({"resourceType": "Observation", "id": f"ob{i}", "status": "final"}))
-            fh.write(b"\n")
-    return time.perf_counter() - start
+        for nd in sorted(out.rglob("*.ndjson")):
+            with nd.open("rb") as src:
+                while True:
+                    docs = [orjson.loads(line) for _, line in zip(range(chunk), src, strict=False)]
+                    if not docs:
+                        break
+                    start = time.perf_counter()
+                    for doc in docs:
+                        fh.write(dumps(doc))
+                        fh.write(b"\n")
+                    fh.flush()
+                    seconds += time.perf_counter() - start
+                    n += len(docs)
+    return n, seconds
 
 
 @benchmark("generate")
@@ -48,12 +63,12 @@ def generate_bench(scale: float, progress: Progress) -> list[Figure]:
         )
         seconds = time.perf_counter() - start
         total = sum(counts.values())
-        progress.step(f"baseline: orjson.dumps of {total:,} small dicts")
-        base_seconds = _baseline(total, work / "baseline.ndjson")
+        progress.step(f"baseline: writing the same {total:,} resources again")
+        written, base_seconds = _baseline(work / "out", work / "baseline.ndjson")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rate = total / seconds
-    base_rate = total / base_seconds
+    base_rate = written / base_seconds
     for_million = seconds if total >= MILLION else MILLION / rate
     return [
         Figure("resources", total, "resources", f"{beds} beds", None),
@@ -64,15 +79,15 @@ def generate_bench(scale: float, progress: Progress) -> list[Figure]:
             f">= {MILLION / GOAL_SECONDS:,.0f}/s",
             rate >= MILLION / GOAL_SECONDS,
             base_rate,
-            "orjson.dumps of small dicts",
+            "writing the same documents",
         ),
         Figure(
             "seconds for 1M" + ("" if total >= MILLION else " (extrapolated)"),
             for_million,
             "s",
             f"< {GOAL_SECONDS:.0f} s",
-            for_million < GOAL_SECONDS,
+            for_million < GOAL_SECONDS if total >= MILLION else None,
             MILLION / base_rate,
-            "orjson.dumps of small dicts",
+            "writing the same documents",
         ),
     ]

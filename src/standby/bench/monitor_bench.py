@@ -7,10 +7,13 @@
    the probe interval before the cut, so one cut gives 20 independent trials in about a
    minute instead of twenty. `--scale` multiplies the number of trials. Goal: p50 and max
    under 60 s. Baseline: the analytic worst case (interval × failures + timeout).
-2. **False declarations** in simulated hours of flapping: the pure state machine, with the
-   default thresholds, is fed probe rounds every 10 s for 100 × scale simulated hours in
-   which 5 % of probes are lost (failed, never three in a row: that would be an outage) and
-   bursts of latency spikes put rounds over the threshold. Goal: 0.
+2. **False declarations** in the hard cases of `monitor_cases` (bursts of lost probes,
+   minutes of slow answers, DNS flaps, the token endpoint down while FHIR answers), 100 ×
+   scale simulated hours each, fed through the real rule (`round_health`, `observe`) with
+   the default thresholds, beside the same rounds with an eager setting
+   (`failures_to_declare=1`) that shows the figure can move. Goal: 0.
+3. **Missed outages**: the same generator with real outages inserted; every one must be
+   declared while it lasts. Goal: 0, beside the eager setting's misses.
 """
 
 from __future__ import annotations
@@ -21,17 +24,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from standby.bench import monitor_cases
 from standby.bench.harness import Figure, Progress, benchmark, percentile
-from standby.monitor import probes
 from standby.monitor.config import MonitorConfig
-from standby.monitor.probes import ProbeResult
 from standby.monitor.runner import MonitorRunner
-from standby.monitor.state import Health, Machine, State, Thresholds, observe
+from standby.monitor.state import State, Thresholds
 from standby.monitor.status import current_status
 from standby.store import open_store
 
@@ -128,45 +129,6 @@ def detection_trials(n: int, progress: Progress) -> tuple[list[float], MonitorCo
     return sorted(seen.values()) + [float("inf")] * missing, cfg, what
 
 
-def flapping_hours(hours: int, seed: int = 6) -> tuple[int, int]:
-    """(false declarations, rounds) over simulated hours of lost probes and latency spikes."""
-    rng = random.Random(seed)
-    th = Thresholds()
-    interval = 10
-    m = Machine()
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    false_declarations = 0
-    rounds = 0
-    spike_left = 0
-    fails_in_a_row = 0
-    for _ in range(hours * 3600 // interval):
-        at += timedelta(seconds=interval)
-        if spike_left == 0 and rng.random() < 0.02:
-            spike_left = rng.randint(1, 4)  # a burst of slow answers (up to 40 s)
-        lost = rng.random() < 0.05 and fails_in_a_row < 2
-        fails_in_a_row = fails_in_a_row + 1 if lost else 0
-        latency = rng.uniform(2100, 9000) if spike_left else rng.uniform(40, 400)
-        spike_left = max(0, spike_left - 1)
-        results = [
-            ProbeResult(
-                name,
-                kind,
-                at,
-                Health.FAILED
-                if lost and name == "ehr-metadata"
-                else (Health.SLOW if latency > 2000 else Health.OK),
-                latency,
-                "synthetic",
-            )
-            for name, kind in (("ehr-metadata", "fhir-metadata"), ("ehr-read", "fhir-read"))
-        ]
-        step = observe(m, probes.round_health(results, at), th)
-        m = step.machine
-        rounds += 1
-        false_declarations += sum(t.to_state is State.DOWNTIME for t in step.transitions)
-    return false_declarations, rounds
-
-
 @benchmark("monitor")
 def monitor_bench(scale: float, progress: Progress) -> list[Figure]:
     n = max(2, round(20 * scale))
@@ -174,9 +136,9 @@ def monitor_bench(scale: float, progress: Progress) -> list[Figure]:
     bound = cfg.interval_s * cfg.thresholds.failures_to_declare + cfg.timeout_s
     p50, worst = percentile(times, 50), max(times)
     hours = max(1, round(100 * scale))
-    progress.step(f"feeding the state machine {hours} simulated hours of flapping")
-    false, rounds = flapping_hours(hours)
-    return [
+    eager = Thresholds(failures_to_declare=1, lost_rounds_tolerated=0)
+    before = Thresholds(lost_rounds_tolerated=0)  # every lost probe fails its round
+    figures = [
         Figure(
             f"time to declaration p50 ({n} trials, {what})",
             round(p50, 2),
@@ -195,11 +157,38 @@ def monitor_bench(scale: float, progress: Progress) -> list[Figure]:
             round(bound, 2),
             "analytic worst case",
         ),
-        Figure(
-            f"false declarations in {hours} simulated hours ({rounds} rounds)",
-            false,
-            "declarations",
-            "0",
-            false == 0,
-        ),
     ]
+    for case in monitor_cases.CASES:
+        progress.step(f"{hours} simulated hours of {case!r} through the real rule")
+        ours = monitor_cases.false_declarations(case, hours, cfg.thresholds)
+        old = monitor_cases.false_declarations(case, hours, before)
+        too_eager = monitor_cases.false_declarations(case, hours, eager)
+        figures.append(
+            Figure(
+                f"false declarations while the EHR answered, {case!r}, {hours} h "
+                f"({ours.rounds} rounds; + {ours.silent} silent; every lost probe failing "
+                f"its round: {old.declarations - old.silent} + {old.silent} silent)",
+                ours.declarations - ours.silent,
+                "declarations",
+                "0",
+                ours.declarations == ours.silent,
+                too_eager.declarations,
+                "failures_to_declare=1, lost_rounds_tolerated=0",
+            )
+        )
+    progress.step(f"{hours} simulated hours of lost probes with real outages inserted")
+    ours_missed = monitor_cases.outages(hours, cfg.thresholds)
+    eager_missed = monitor_cases.outages(hours, eager)
+    for kind, (count, missed) in ours_missed.items():
+        figures.append(
+            Figure(
+                f"outages missed, {kind!r} ({count} outages of 2-30 min)",
+                missed,
+                "outages",
+                "0",
+                missed == 0,
+                eager_missed[kind][1],
+                "failures_to_declare=1, lost_rounds_tolerated=0",
+            )
+        )
+    return figures

@@ -65,6 +65,8 @@ class ProbeResult:
     detail: str
     ehr: bool = True
     critical: bool = True
+    lost: bool = False  # failed with no answer at all (timeout, connection or name error)
+    unresolved: bool = False  # of those: the name did not resolve
 
 
 @dataclass
@@ -76,19 +78,31 @@ class Prober:
 
     def run(self, spec: ProbeSpec, now: datetime) -> ProbeResult:
         start = time.perf_counter()
+        lost, unresolved = True, False
         try:
             outcome, detail = self._measure(spec)
+            lost = False
         except httpx.TimeoutException:
             outcome, detail = Health.FAILED, f"no answer within {spec.timeout_s:g} s"
         except (httpx.HTTPError, OSError) as e:
             outcome, detail = Health.FAILED, f"{type(e).__name__}: {e}"[:300]
+            unresolved = _name_error(e)
         except concurrent.futures.TimeoutError:
             outcome, detail = Health.FAILED, f"no answer within {spec.timeout_s:g} s"
         ms = (time.perf_counter() - start) * 1000
         if outcome is Health.OK and ms > spec.latency_ms:
             outcome, detail = Health.SLOW, f"{detail}; {ms:.0f} ms over {spec.latency_ms:g} ms"
         return ProbeResult(
-            spec.name, spec.kind, now, outcome, round(ms, 1), detail, spec.ehr, spec.critical
+            spec.name,
+            spec.kind,
+            now,
+            outcome,
+            round(ms, 1),
+            detail,
+            spec.ehr,
+            spec.critical,
+            lost,
+            unresolved,
         )
 
     def _measure(self, spec: ProbeSpec) -> tuple[Health, str]:
@@ -130,6 +144,15 @@ class Prober:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _name_error(e: BaseException | None) -> bool:
+    """Whether the error (or one it was raised from) is a failed name resolution."""
+    while e is not None:
+        if isinstance(e, socket.gaierror):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def _by_status(r: httpx.Response, ok_below: int) -> tuple[Health, str]:
@@ -209,13 +232,32 @@ def parse_extra_probe(
 
 
 def round_health(results: Sequence[ProbeResult], at: datetime) -> Round:
-    """Fold one round of the EHR's probe results into a `Round` for the state machine."""
+    """Fold one round of the EHR's probe results into a `Round` for the state machine.
+
+    The round fails when a critical probe got a server error (the EHR says it is broken,
+    e.g. its database is down behind a live front), or when no critical probe answered.
+    A critical probe that got no answer at all while another critical probe of the same
+    EHR answered in the same round is a lost request: the round is slow, and the state
+    machine counts it failed only when the same probe stays lost longer than a burst
+    (`Thresholds.lost_rounds_tolerated`). Otherwise alternating lost probes (/metadata
+    lost, then the read, then /metadata) make three failed rounds while the EHR answered
+    every one. The same holds when the only failure is the EHR's name not resolving (a
+    DNS flap: the EHR's address may answer all along)."""
     ehr = [r for r in results if r.ehr]
     failed = [r for r in ehr if r.outcome is Health.FAILED and r.critical]
+    answered = [r for r in ehr if r.outcome is not Health.FAILED and r.critical]
     weak = [r for r in ehr if r.outcome is not Health.OK and r not in failed]
-    evidence = "; ".join(f"{r.probe}: {r.detail}" for r in (failed or weak)) or "all probes ok"
+    lost = tuple(r.probe for r in failed)
+    if failed and all(r.lost for r in failed) and answered:
+        names = ", ".join(r.probe for r in answered)
+        evidence = "; ".join(f"{r.probe}: {r.detail}" for r in failed)
+        return Round(at, Health.SLOW, f"{evidence} (lost: {names} answered)", lost)
+    if failed and all(r.unresolved for r in failed):
+        evidence = "; ".join(f"{r.probe}: {r.detail}" for r in failed)
+        return Round(at, Health.SLOW, f"{evidence} (the name did not resolve)", lost)
     if failed:
-        return Round(at, Health.FAILED, evidence)
+        return Round(at, Health.FAILED, "; ".join(f"{r.probe}: {r.detail}" for r in failed))
+    evidence = "; ".join(f"{r.probe}: {r.detail}" for r in weak) or "all probes ok"
     if weak:
         return Round(at, Health.SLOW, evidence)
     return Round(at, Health.OK, evidence)

@@ -63,6 +63,9 @@ class Round:
     at: datetime
     health: Health
     evidence: str = ""
+    #: critical probes that got no answer in a round counted slow because the EHR answered
+    #: another critical probe, or because only the EHR's name did not resolve
+    lost: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +73,17 @@ class Thresholds:
     failures_to_declare: int = 3
     healthy_to_clear: int = 2
     healthy_to_propose: int = 3
+    #: a critical probe lost this many rounds in a row (while the EHR answered another, or
+    #: while its name did not resolve) is a burst; one round more and its rounds count as
+    #: failed: a read that hangs while /metadata answers is an outage, a burst is not
+    lost_rounds_tolerated: int = 4
 
     def __post_init__(self) -> None:
         for name in ("failures_to_declare", "healthy_to_clear", "healthy_to_propose"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        if self.lost_rounds_tolerated < 0:
+            raise ValueError("lost_rounds_tolerated must be at least 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +107,7 @@ class Machine:
     drill: bool = False
     drill_started_at: datetime | None = None
     declared_by: str | None = None
+    lost_streaks: tuple[tuple[str, int], ...] = ()  # critical probe → rounds lost in a row
 
     @property
     def in_downtime(self) -> bool:
@@ -121,6 +131,8 @@ class Machine:
                 value = parse_instant(value)
             if name == "state":
                 value = State(value)
+            if name == "lost_streaks":
+                value = tuple((str(p), int(n)) for p, n in value)
             kwargs[name] = value
         return cls(**kwargs)
 
@@ -140,6 +152,13 @@ def _move(
 
 def observe(m: Machine, r: Round, th: Thresholds = Thresholds()) -> Step:
     """Feed one probe round to the machine."""
+    streaks = dict(m.lost_streaks)
+    lost = {p: streaks.get(p, 0) + 1 for p in r.lost}
+    m = replace(m, lost_streaks=tuple(sorted(lost.items())))
+    long_lost = [p for p, n in sorted(lost.items()) if n > th.lost_rounds_tolerated]
+    if long_lost and r.health is not Health.FAILED:
+        what = f"{', '.join(long_lost)} lost {max(lost.values())} rounds in a row: {r.evidence}"
+        r = replace(r, health=Health.FAILED, evidence=what)
     if r.health is Health.FAILED:
         m = replace(
             m,
