@@ -124,8 +124,7 @@ class Pair:
         while time.monotonic() < deadline:
             with psycopg.connect(self.primary.url, autocommit=True) as conn:
                 found = conn.execute(
-                    "SELECT state, sync_state FROM pg_stat_replication"
-                    " WHERE application_name = %s",
+                    "SELECT state, sync_state FROM pg_stat_replication WHERE application_name = %s",
                     (STANDBY_NAME,),
                 ).fetchone()
             if found == ("streaming", state):

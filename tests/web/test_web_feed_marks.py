@@ -1,6 +1,6 @@
 """The viewer marks what the HL7 v2 feed brought during downtime, and says where each
-result came from: the patient page's results and MAR, and the unit census, over a copy of the synthetic
-hospital's replica (in-process HTTP)."""
+result came from: the patient page's results and MAR, and the unit census, over a copy of
+the synthetic hospital's replica (in-process HTTP)."""
 
 from __future__ import annotations
 
