@@ -128,6 +128,7 @@ def test_the_demo_runs_its_parts_apart_restarts_one_and_stops_them_all(tmp_path:
             [
                 *standby_argv("demo", "--dir", str(directory), "--beds", "12"),
                 *("--port", str(port), "--ehr-port", "0", "--change-rate", "2"),
+                *("--hl7-port", "0"),
             ],
             env=env,
             stdout=out,
@@ -143,6 +144,7 @@ def test_the_demo_runs_its_parts_apart_restarts_one_and_stops_them_all(tmp_path:
             "monitor run",
             "report --watch",
             "serve --no-monitor",
+            "hl7 listen",
         } <= set(parts), parts
         assert httpx.get(f"http://127.0.0.1:{port}/status", timeout=10).status_code == 200
         sync = parts["sync --watch"]
@@ -152,7 +154,7 @@ def test_the_demo_runs_its_parts_apart_restarts_one_and_stops_them_all(tmp_path:
             log.read_text().split()
         )
         everyone = [c.pid for c in psutil.Process(demo.pid).children()]
-        assert len(everyone) == 5
+        assert len(everyone) == 6  # the five above and the HL7 v2 listener
         assert json.loads((directory / "demo.json").read_text())["ehr_admin"]
     finally:
         demo.send_signal(signal.SIGTERM)

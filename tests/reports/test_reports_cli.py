@@ -126,15 +126,16 @@ def test_report_watch_reads_the_downtime_banner_at_each_run(replica, tmp_path, m
     assert seen == ["DRILL"]
 
 
-def test_demo_packet_run_carries_the_downtime_banner(replica, tmp_path, monkeypatch):
-    import threading
-
-    from standby.cli.demo import _packets_forever
+def test_the_demos_packet_part_carries_the_downtime_banner(replica, tmp_path, monkeypatch):
+    """The demo's packets part is `standby report --watch` (its own process): in a real
+    downtime (not a drill) its runs carry the DOWNTIME banner."""
     from standby.reports import regeneration
-    from standby.settings import Settings
 
     seen: list[str | None] = []
     monkeypatch.setattr(regeneration, "run_forever", lambda *a, banner, **kw: seen.append(banner()))
     db = _replica_in_downtime(replica, tmp_path)
-    _packets_forever(Settings(db=db, reports_out_dir=tmp_path / "p"), threading.Event())
+    result = CliRunner().invoke(
+        app, ["report", "--db", str(db), "--out", str(tmp_path / "p"), "--watch"]
+    )
+    assert result.exit_code == 0, result.output
     assert seen == ["DOWNTIME"]

@@ -101,7 +101,9 @@ def demo(
         False, "--setup-only", help="Stop after seeding the replica (for tests and CI)."
     ),
     hl7_port: int = typer.Option(
-        2575, "--hl7-port", help="Port of the HL7 v2 (MLLP) listener the simulated EHR sends to."
+        2575,
+        "--hl7-port",
+        help="Port of the HL7 v2 (MLLP) listener the simulated EHR sends to (0: any).",
     ),
 ) -> None:
     """Generate a hospital, start the simulated EHR, sync, and serve the viewer.
@@ -123,6 +125,9 @@ def demo(
     clients = directory / "ehr-clients.json"
     write_private_bytes(clients, json.dumps({CLIENT_ID: {"jwks": public_jwks}}).encode())
     ehr_port = ehr_port or free_port()
+    hl7_port = hl7_port or free_port()
+    # the interface engine sends the change feed: with no changes there is nothing to send
+    engine = ["--hl7-to", f"127.0.0.1:{hl7_port}"] if change_rate > 0 else []
     admin_port = free_port()
     base_url, admin_url = f"http://127.0.0.1:{ehr_port}", f"http://127.0.0.1:{admin_port}"
     configured = load_settings()  # the demo's downtime numbers, unless set otherwise
@@ -154,8 +159,7 @@ def demo(
             ehr_argv = standby_argv(
                 "sim", "serve", "--data", str(ehr_dir), "--port", str(ehr_port),
                 "--admin-port", str(admin_port), "--change-rate", str(change_rate),
-                "--auth", "--clients", str(clients), "--seed", str(seed),
-                "--hl7-to", f"127.0.0.1:{hl7_port}",
+                "--auth", "--clients", str(clients), "--seed", str(seed), *engine,
             )  # fmt: skip
             ehr = parts.start("simulated EHR", ehr_argv, "ehr")
             _wait_for(f"{admin_url}/metadata", ehr)
@@ -180,8 +184,8 @@ def demo(
         hl7_argv = standby_argv("hl7", "listen", "--port", str(hl7_port))
         parts.start("HL7 v2 listener", hl7_argv, "hl7")
         console.print(
-            f"HL7 v2 feed: the simulated EHR's interface engine sends to "
-            f"mllp://127.0.0.1:{hl7_port}",
+            f"HL7 v2 feed: listening on mllp://127.0.0.1:{hl7_port}"
+            + (", where the simulated EHR's interface engine sends" if engine else ""),
             highlight=False,
         )
         parts.start("monitor", standby_argv("monitor", "run"), "monitor")

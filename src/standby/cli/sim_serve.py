@@ -83,6 +83,8 @@ def serve(
     engine_host, _, engine_port = hl7_to.rpartition(":")
     if hl7_to and (not engine_host or not engine_port.isdigit()):
         raise typer.BadParameter(f"--hl7-to: expected HOST:PORT, got {hl7_to!r}")
+    if hl7_to and change_rate <= 0:
+        raise typer.BadParameter("--hl7-to sends the change feed: it needs --change-rate above 0")
     cfg = None
     if auth:
         cfg = (
