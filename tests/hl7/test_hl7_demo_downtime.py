@@ -57,7 +57,11 @@ def _inpatient(store: Any) -> tuple[str, str]:
 
 
 def _critical_potassium(store: Any, pid: str) -> list[dict[str, Any]]:
-    page = store.search("Observation", [("subject", f"Patient/{pid}")], count=500)
+    # by code too: a long stay has more than a page of Observations, and the feed's ids
+    # (`v2ob-…`) sort after the EHR's, so the new result was past the first page
+    page = store.search(
+        "Observation", [("subject", f"Patient/{pid}"), ("code", "2823-3")], count=500
+    )
     return [
         o
         for o in (sr.json() for sr in page.resources)

@@ -216,3 +216,20 @@ def test_running_drips_are_titrated_now_and_then(icu: Path) -> None:
         assert newest["id"] in {r["id"] for r in started}
         assert rates[-2]["effectivePeriod"]["end"] == newest["effectivePeriod"]["start"]
         assert rates[-2]["dosage"] != newest["dosage"]
+
+
+def test_a_lab_result_before_any_step_has_an_id_of_its_own_run(hospital: Path) -> None:
+    """The demo's critical result (`POST /_admin/lab-result`) may come before the feed's first
+    step: its id carries the run's token all the same (it was `obs-None-1`, the same in
+    every run, so a second run's result replaced the first's in a kept store)."""
+    store = _loaded(hospital)
+    first = ChangeFeed(store, 1)
+    first._refresh_census()
+    patient = first._census[0].patient
+    ids = [
+        ChangeFeed(store, 1).lab_result(patient, "2823-3", 6.9, "HH", NOW + timedelta(minutes=k))
+        for k in (0, 1)
+    ]
+    ids = [made[0]["id"] for made in ids]
+    assert all("None" not in i for i in ids)
+    assert ids[0] != ids[1]

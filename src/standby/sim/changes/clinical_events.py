@@ -80,6 +80,8 @@ class ClinicalEvents(Census):
     ) -> list[JSON]:
         """One laboratory result of `patient` (an inpatient now: ValueError if not) for the
         test `loinc` of LABS, resulted now, with the interpretation `flag` (HH, LL, H, ...)."""
+        if self._token is None:  # before the feed's first step: this run's ids all the same
+            self._token = format(int(now.timestamp()), "x")
         stay = next((s for s in self._census if s.patient == patient), None)
         if stay is None:
             self._refresh_census()
