@@ -19,18 +19,21 @@ os.environ.setdefault("STANDBY_DB_ENCRYPTION", "off")
 # tests fill in around them instead of a long test starting last and running alone.
 LONGEST = (
     "tests/hl7/test_hl7_crash.py::",
+    "tests/recovery/test_recovery_second_server.py::test_back_entry_into_medplum[transactions-",
     "tests/api/test_api_fhirpy.py::test_every_r4_example_comes_back_json_equal",
+    "tests/recovery/test_recovery_second_server.py::test_back_entry_into_medplum[as-its-",
 )
 
 
 def _start_order(item: pytest.Item) -> int:
-    if item.nodeid.startswith(LONGEST):
-        return 0
+    for i, prefix in enumerate(LONGEST):
+        if item.nodeid.startswith(prefix):
+            return i
     if item.get_closest_marker("slow"):
-        return 1
+        return len(LONGEST)
     if item.get_closest_marker("browser") or item.get_closest_marker("postgres"):
-        return 2
-    return 3
+        return len(LONGEST) + 1
+    return len(LONGEST) + 2
 
 
 @pytest.hookimpl(trylast=True)
