@@ -39,8 +39,9 @@ lint: setup
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
+# --dist loadgroup: the workers take tests one at a time, the longest first (tests/conftest.py)
 test: setup $(EXAMPLES) lint $(AXE) $(MEDPLUM)
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: setup $(EXAMPLES) $(MEDPLUM)
 	$(BIN)/python -m pytest -n 2 -m "not slow and not browser and not postgres" $(PYTEST_ARGS)

@@ -133,25 +133,13 @@ def _utc_ms_of_day(t: datetime) -> int:
 
 
 def _walk(node: Any, path: tuple[str, ...]) -> list[Any]:
-    if len(path) == 1:
+    """The values at `path` under one node, lists flattened at every step."""
+    if len(path) == 1:  # the common case, without the step loop of `_walk_many`
         v = node.get(path[0])
         if v is None:
             return []
         return v if isinstance(v, list) else [v]
-    items = [node]
-    for step in path:
-        nxt: list[Any] = []
-        for item in items:
-            if isinstance(item, dict):
-                v = item.get(step)
-                if isinstance(v, list):
-                    nxt.extend(v)
-                elif v is not None:
-                    nxt.append(v)
-        items = nxt
-        if not items:
-            break
-    return items
+    return _walk_many(node, path)
 
 
 def _tokens(value: Any) -> list[tuple[str, str]]:
