@@ -64,3 +64,25 @@ def test_sync_without_source_is_a_usage_error(tmp_path, monkeypatch):
     monkeypatch.delenv("STANDBY_SOURCE_URL", raising=False)
     r = CliRunner().invoke(app, ["sync", "--db", str(tmp_path / "r.db"), "--once"])
     assert r.exit_code == 2 and "no source" in r.output
+
+
+def test_sync_with_the_source_down_says_it_does_not_answer_not_that_auth_failed(tmp_path):
+    """A source that does not answer at all (an edge node's central Standby stopped) is not
+    a refusal: the message says so (docs/edge-nodes.md), still exit code 3."""
+    import socket
+
+    write_private_key(generate_private_key("ES384"), tmp_path / "edge.pem")
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = CliRunner().invoke(
+        app,
+        [
+            *("sync", "--source", f"http://127.0.0.1:{port}/fhir", "--once"),
+            *("--db", str(tmp_path / "r.db"), "--auth", "smart-backend"),
+            *("--client-id", "edge", "--private-key", str(tmp_path / "edge.pem")),
+        ],
+    )
+    assert r.exit_code == 3, r.output
+    assert "error: the source does not answer: cannot reach" in r.output, r.output
+    assert "authentication to the source failed" not in r.output

@@ -172,7 +172,10 @@ def sync(
         if not result.ok:
             raise typer.Exit(1)
     except AuthError as e:
-        typer.echo(f"error: authentication to the source failed: {e}", err=True)
+        if e.unreachable:  # the source is down or cut off: it did not refuse us
+            typer.echo(f"error: the source does not answer: {e}; nothing was copied", err=True)
+        else:
+            typer.echo(f"error: authentication to the source failed: {e}", err=True)
         raise typer.Exit(3) from e
     except SourceError as e:
         typer.echo(f"error: {e}", err=True)
