@@ -9,7 +9,7 @@ AXE := .cache/node_modules/axe-core/axe.min.js
 MEDPLUM := .cache/medplum/node_modules/@medplum/fhir-router/package.json
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: setup demo test test-fast lint clean
+.PHONY: setup demo demo-edge test test-fast lint clean
 
 $(BIN)/standby: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,6 +33,29 @@ $(MEDPLUM):
 
 demo: setup
 	$(BIN)/standby demo
+
+# A second node (an edge node, docs/edge-nodes.md) copying unit 3W from a running `make demo`
+# into edge-demo/: it registers itself on the demo, syncs 3W once, adds the login nurse3w
+# (password standby-demo), prints 3W's packets, then keeps syncing and serves its viewer on
+# EDGE_PORT. Stop the demo (Ctrl-C in its terminal): the second node carries on alone.
+DEMO_PORT ?= 8080
+EDGE_PORT ?= 8081
+DEMO_DIR ?= demo-data
+EDGE_SYNC = ../$(BIN)/standby sync --source http://127.0.0.1:$(DEMO_PORT)/fhir \
+	--auth smart-backend --client-id "$$(cat client-id)" --private-key edge.pem --units 3W --db edge-3w.db
+demo-edge: setup
+	rm -rf edge-demo && mkdir -m 700 edge-demo
+	$(BIN)/standby keys generate --out edge-demo/edge.pem > edge-demo/edge.jwks.json
+	STANDBY_DB_KEY_FILE=$(DEMO_DIR)/standby.key $(BIN)/standby clients add demo-edge \
+		--db $(DEMO_DIR)/standby.db --jwks edge-demo/edge.jwks.json > edge-demo/client-id
+	$(BIN)/standby keys create edge-demo/edge.key
+	cd edge-demo && export STANDBY_DB_KEY_FILE=edge.key && $(EDGE_SYNC) --once && \
+	echo standby-demo | ../$(BIN)/standby user add nurse3w --role nurse --unit loc-3w \
+		--db edge-3w.db --password-stdin && \
+	../$(BIN)/standby report --db edge-3w.db --unit 3W --out edge-packets && \
+	echo "3W's packets: edge-demo/edge-packets/loc-3w/; sync log: edge-demo/sync.log" && \
+	{ $(EDGE_SYNC) --watch --interval 10 > sync.log 2>&1 & trap "kill $$!" EXIT INT TERM; \
+	  ../$(BIN)/standby serve --db edge-3w.db --port $(EDGE_PORT) --no-monitor; }
 
 lint: setup
 	$(BIN)/ruff check src tests

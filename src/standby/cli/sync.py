@@ -9,12 +9,17 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from standby.cli.replica import open_replica
 from standby.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from standby.sync.runner import SyncRunner
 
 _STD = set(vars(logging.makeLogRecord({})))
 
@@ -148,7 +153,7 @@ def sync(
     runner = None
     try:
         runner = SyncRunner(settings, store)
-        runner.check_auth()
+        _check_auth(runner, keep_trying=watch)
         typer.echo(f"plan: seed by {runner.prepare().summary()}", err=True)
         seeded = runner.seed()
         if seeded is not None:
@@ -172,7 +177,10 @@ def sync(
         if not result.ok:
             raise typer.Exit(1)
     except AuthError as e:
-        typer.echo(f"error: authentication to the source failed: {e}", err=True)
+        if e.unreachable:  # the source is down or cut off: it did not refuse us
+            typer.echo(f"error: the source does not answer: {e}; nothing was copied", err=True)
+        else:
+            typer.echo(f"error: authentication to the source failed: {e}", err=True)
         raise typer.Exit(3) from e
     except SourceError as e:
         typer.echo(f"error: {e}", err=True)
@@ -192,6 +200,26 @@ def sync(
         if runner is not None:
             runner.close()
         store.close()
+
+
+def _check_auth(runner: SyncRunner, *, keep_trying: bool) -> None:
+    """The first token request. With --watch a source that does not answer is tried again
+    every interval (an edge node started while its central node is down, or the EHR is, must
+    catch up once it is back: `standby.sync.incremental` rounds do the same); a refusal, or
+    --once, ends here (exit 3). Each try is recorded in status, so the pages say the source
+    does not answer."""
+    from standby.sync.auth import AuthError
+
+    while True:
+        try:
+            runner.check_auth()
+            return
+        except AuthError as e:
+            if not (keep_trying and e.unreachable):
+                raise
+            wait = runner.settings.sync_interval_seconds
+            typer.echo(f"the source does not answer: {e}; trying again in {wait:g} s", err=True)
+            time.sleep(wait)
 
 
 def _print_plan(settings: Settings) -> None:

@@ -11,7 +11,10 @@ fewer matches, and nothing fails). Two checks, on every search of a pull group:
   was last updated by the source's clock when the pull began (`_lastUpdated=le<its Date
   + 1 s>`, the header's resolution, so that changes made while the round ran do not
   count), must not count more than the pull
-  received. A server that does not answer `_summary=count` with a total is not counted
+  received. From another Standby (an edge node's central node), whose resources keep the
+  EHR's `lastUpdated` and reach it late, the limit is its "data as of" instead when that
+  is earlier: what it holds up to then is complete, a change still arriving is not. A
+  server that does not answer `_summary=count` with a total is not counted
   (the evidence check still applies).
 
 A group that fails either check is not marked pulled (it is pulled again next round), and
@@ -53,6 +56,9 @@ class PullResult(Protocol):
 
     @property
     def date(self) -> Any: ...  # the source's Date at the first page (datetime, or None)
+
+    @property
+    def upstream_as_of(self) -> Any: ...  # another Standby's "data as of" then (or None)
 
 
 def keeps(req: Any) -> bool:
@@ -134,8 +140,11 @@ def count_problems(
         if unsupported:
             return None
         params = [(k, v) for k, v in r.request.params if k != "_count"] + [("_summary", "count")]
-        if r.date is not None:
-            params.append(("_lastUpdated", f"le{instant(r.date + timedelta(seconds=1))}"))
+        bound = r.date
+        if r.upstream_as_of is not None and (bound is None or r.upstream_as_of < bound):
+            bound = r.upstream_as_of
+        if bound is not None:
+            params.append(("_lastUpdated", f"le{instant(bound + timedelta(seconds=1))}"))
         try:
             body = client.get_json(r.request.resource_type, params=params)
         except SourceError as e:

@@ -194,7 +194,7 @@ class SyncRunner:
             return None
         if method == "census":
             self.store.set_checkpoint(self.incremental.streams.seed, f"census: {plan.seed_reason}")
-            log.warning("seed: census — %s", plan.seed_reason)
+            log.info("seed: census — %s", plan.seed_reason)
             return None
         try:
             result = self._seed(method, plan)

@@ -10,7 +10,10 @@ too); the downtime state from `standby.monitor.status.current_status(store)`
 Whether the EHR answers is what was last observed, by the sync's last request or the
 monitor's last probe round, whichever is newer (`standby.monitor.status.latest_observation`),
 and it is worded with the downtime state the banner shows, so that the bar never reads as
-"all is well" under a downtime banner (docs/monitor.md#reachability).
+"all is well" under a downtime banner (docs/monitor.md#reachability). On an edge node the
+sync copies the central Standby, not the EHR: the bar then says whether *the central
+Standby* answers, and the EHR's state is what the central node reports
+(docs/edge-nodes.md).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from standby.edge.upstream import edge_of
 from standby.monitor.status import DowntimeStatus, Reachability, current_status, latest_observation
 from standby.store.base import Store
 from standby.sync.status import SyncHealth, sync_health
@@ -42,6 +46,11 @@ class DataHeader:
     ehr_age_seconds: float | None = None  # now - ehr.at
     downtime_state: str | None = None  # the banner's state when the header was made
     drill: bool = False
+    source: str = "EHR"  # what the sync copies from: the EHR, or on an edge node the central one
+
+    @property
+    def edge(self) -> bool:
+        return self.source != "EHR"
 
     @property
     def label(self) -> str:
@@ -56,7 +65,9 @@ class DataHeader:
             return ""
         checked = f"checked {ago(self.ehr_age_seconds)} ago"
         if not self.ehr.answered:
-            return f"EHR not answering ({checked})"
+            return f"{self.source} not answering ({checked})"
+        if self.edge:  # what the EHR does is the central node's to say (the edge banner)
+            return f"{self.source} answering ({checked})"
         if self.drill:
             if self.downtime_state in ("downtime", "recovering"):
                 return f"EHR answering ({checked}) — this is a drill; {UNTIL_ENDED}"
@@ -86,16 +97,29 @@ class HeaderCache:
         self._lock = threading.Lock()
         self._at = -1e9
         self._health: SyncHealth | None = None
+        self._source = "EHR"
 
     def header(self, store: Store, now: datetime, amber_s: float, red_s: float) -> DataHeader:
         with self._lock:
             fresh = time.monotonic() - self._at < self.ttl
-            health = self._health
+            health, source = self._health, self._source
         if not fresh:
-            health = read_health(store, now)
+            health, source = read_health(store, now), read_source(store)
             with self._lock:
-                self._at, self._health = time.monotonic(), health
-        return data_header(now, amber_s, red_s, health, downtime_status(store))
+                self._at, self._health, self._source = time.monotonic(), health, source
+        return data_header(now, amber_s, red_s, health, downtime_status(store), source=source)
+
+
+def read_source(store: Store) -> str:
+    """What this node's sync copies from, as the bar names it: "Central Standby" on an edge
+    node (it has read a central node's status), else "EHR"."""
+    try:
+        return CENTRAL if edge_of(store) else "EHR"
+    except Exception:  # the header must render even when the checkpoints cannot be read
+        return "EHR"
+
+
+CENTRAL = "Central Standby"
 
 
 def data_header(
@@ -104,6 +128,7 @@ def data_header(
     red_s: float,
     h: SyncHealth | None,
     downtime: DowntimeStatus | None = None,
+    source: str = "EHR",
 ) -> DataHeader:
     """The header at `now` from the sync's health `h` as `read_health` gave it (None: it
     could not be read, so "data as of" is unknown) and the monitor's status (None: it could
@@ -138,6 +163,7 @@ def data_header(
         quarantined_last_hour=h.quarantined_last_hour if h is not None else None,
         level=level,
         known=as_of is not None,
+        source=source,
     )
 
 
