@@ -51,6 +51,11 @@ MIGRATIONS = [
         " ack_code TEXT NOT NULL, message_type TEXT NOT NULL, reason TEXT,"
         " received_at TEXT NOT NULL, PRIMARY KEY (sender, control_id))",
     ),
+    Migration(
+        2,
+        "answers by when they were given (retention prunes the old ones)",
+        "CREATE INDEX hl7_received_at ON hl7_received (received_at)",
+    ),
 ]
 
 
