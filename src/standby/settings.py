@@ -538,6 +538,11 @@ class Settings(BaseSettings):
     quarantine_retention_days: float = Field(
         90.0, description="Days that quarantined input (bad lines or resources) is kept."
     )
+    hl7_received_retention_days: float = Field(
+        7.0,
+        description="Days that the answers to HL7 v2 messages (control ids, for the duplicate"
+        " check) are kept: longer than an interface engine goes on sending a message again.",
+    )
     notification_retention_days: float = Field(
         30.0,
         description="Days that notifications sent (or given up) are kept; pending ones stay.",

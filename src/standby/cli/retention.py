@@ -77,6 +77,13 @@ def rules(settings: Settings) -> list[Rule]:
         Rule("sync events", "sync_event", "id", "at < ?", days(settings.sync_event_retention_days)),
         Rule("quarantine", "quarantine", "id", "at < ?", days(settings.quarantine_retention_days)),
         Rule(
+            "HL7 v2 messages answered",
+            "hl7_received",
+            "sender, control_id",
+            "received_at < ?",
+            days(settings.hl7_received_retention_days),
+        ),
+        Rule(
             "notifications",
             "monitor_outbox",
             "message_id, channel, recipient",

@@ -2,14 +2,18 @@
 message out, in one durable transaction per batch (docs/hl7.md).
 
 A batch is the messages that arrived while the previous batch was being committed (group
-commit: one fsync for many messages). For each message, in arrival order:
+commit: one fsync for many messages). What the batch needs of the replica is read first,
+a few queries for all its messages (`_read_ahead`: the control ids already answered, the ids
+held for its identifiers, its patients held); nothing is remembered between batches. Then
+for each message, in arrival order:
 
 1. read and map it (`prepare`, pure: in worker processes when the listener has them);
    what is not HL7 v2 is set aside (AR), and so is what cannot be mapped (AE/AR);
 2. a control id already answered for this sender is answered again, nothing written;
-4. ids named by real-world key are swapped for the ids the replica already holds for the
-   same identifier (a Patient from FHIR sync keeps its id);
-5. a message about a patient the replica does not know (anything but ADT) is set aside (AE).
+3. ids named by real-world key are swapped for the ids the replica already holds for the
+   same identifier (a Patient from FHIR sync keeps its id), or that an earlier message of
+   the batch wrote;
+4. a message about a patient the replica does not know (anything but ADT) is set aside (AE).
 
 Then the resources, the answers (`hl7_received`) and the set-aside messages (the store's
 quarantine) are committed together with `durable_transaction`: the caller ACKs only after
@@ -28,16 +32,17 @@ from typing import Any
 import orjson
 
 from standby import clock
+from standby.fhir.gate import ReceivedResource, Refusal, admit
 from standby.hl7.datatypes import Context
 from standby.hl7.mapped import JSON, Mapped, MappingError, unknown_key
 from standby.hl7.precedence import moved_by_merge
 from standby.hl7.prepare import Header, Prepared, control_id_of, decode, prepare_all
+from standby.hl7.replica_reads import held_by_identifier, held_ids
 from standby.store import Migration, Store
 
 log = logging.getLogger("standby.hl7")
 
 NAMESPACE = "hl7"
-CACHE_LIMIT = 200_000  # identifiers remembered between batches
 MIGRATIONS = [
     Migration(
         1,
@@ -45,6 +50,11 @@ MIGRATIONS = [
         "CREATE TABLE hl7_received (sender TEXT NOT NULL, control_id TEXT NOT NULL,"
         " ack_code TEXT NOT NULL, message_type TEXT NOT NULL, reason TEXT,"
         " received_at TEXT NOT NULL, PRIMARY KEY (sender, control_id))",
+    ),
+    Migration(
+        2,
+        "answers by when they were given (retention prunes the old ones)",
+        "CREATE INDEX hl7_received_at ON hl7_received (received_at)",
     ),
 ]
 
@@ -66,7 +76,7 @@ class Outcome:
 class _Batch:
     """What one commit writes."""
 
-    resources: list[bytes] = field(default_factory=list)
+    resources: list[bytes | ReceivedResource] = field(default_factory=list)
     received: list[tuple[str, str, str, str, str | None, str]] = field(default_factory=list)
     set_aside: list[dict[str, Any]] = field(default_factory=list)
     answered: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -74,7 +84,10 @@ class _Batch:
     patients: set[str] = field(default_factory=set)
     held: set[tuple[str, str]] = field(default_factory=set)
     applied: list[tuple[str, list[JSON]]] = field(default_factory=list)  # (sender, resources)
-    own: set[tuple[str, str, str]] = field(default_factory=set)  # found under the feed's id
+    # what the replica held when the batch began (`FeedWriter._read_ahead`)
+    before: dict[tuple[str, str], str] = field(default_factory=dict)  # answered control ids
+    known: dict[tuple[str, str, str], str] = field(default_factory=dict)  # identifier -> id
+    patients_held: set[str] = field(default_factory=set)
 
 
 class FeedWriter:
@@ -97,28 +110,43 @@ class FeedWriter:
         self.source = source  # the quarantine's `source` column prefix
         store.ensure_schema(NAMESPACE, MIGRATIONS)
         self._lock = threading.Lock()
-        # identifier -> id, and patients known to be held: only ever added after a commit
-        self._ids: dict[tuple[str, str, str], str] = {}
-        self._patients: set[str] = set()
 
-    # ---- reading the replica ----------------------------------------------------------
+    # ---- reading the replica: one look-up per kind, for the whole batch ---------------
+    def _read_ahead(self, items: Sequence[Prepared], batch: _Batch) -> None:
+        """What the batch needs to know of the replica, in a few queries for all its
+        messages: the control ids already answered, the ids held for each identifier
+        (`Lookup`) and which of the batch's patients are held. Nothing is remembered
+        between batches: FHIR sync may supersede what the feed wrote at any time."""
+        keys: set[tuple[str, str]] = set()
+        wanted: dict[str, set[tuple[str, str]]] = {}
+        for item in items:
+            if item.header is not None:
+                keys.add((item.header.sender, item.header.control_id))
+            if item.mapped is not None:
+                for lk in item.mapped.lookups:
+                    wanted.setdefault(lk.resource_type, set()).add((lk.system, lk.value))
+        batch.before = self._answered(keys)
+        for rtype, pairs in wanted.items():
+            for pair, rid in held_by_identifier(self.store, rtype, pairs).items():
+                batch.known[(rtype, *pair)] = rid
+        patients: set[str] = set()
+        for item in items:
+            mapped = item.mapped
+            if mapped is None or mapped.registers_patient or not mapped.patient_id:
+                continue
+            patients.add(mapped.patient_id)
+            for lk in mapped.lookups:
+                got = batch.known.get((lk.resource_type, lk.system, lk.value))
+                if lk.resource_type == "Patient" and got:
+                    patients.add(got)
+        batch.patients_held = held_ids(self.store, "Patient", patients)
+
     def _lookup(self, rtype: str, system: str, value: str, batch: _Batch) -> str | None:
         key = (rtype, system, value)
-        got = batch.found.get(key) or self._ids.get(key)
-        if got:
-            return got
-        page = self.store.search(rtype, [("identifier", f"{system}|{value}")], count=1)
-        if page.resources:
-            found = page.resources[0].id
-            batch.found[key] = found
-            return found
-        return None
+        return batch.found.get(key) or batch.known.get(key)
 
     def _patient_held(self, pid: str, batch: _Batch) -> bool:
-        if pid in self._patients or pid in batch.patients:
-            return True
-        got = self.store.read("Patient", pid)
-        return got is not None and not got.deleted
+        return pid in batch.patients or pid in batch.patients_held
 
     def _is_held(self, rtype: str, rid: str, batch: _Batch) -> bool:
         if (rtype, rid) in batch.held:
@@ -151,8 +179,6 @@ class FeedWriter:
                 for r in resources
             ):
                 batch.found[key] = target.split("/", 1)[1]
-                if target == f"{lk.resource_type}/{lk.id}":
-                    batch.own.add(key)
         return resources
 
     def _one(self, item: Prepared, batch: _Batch, received_at: str) -> Outcome:
@@ -165,7 +191,7 @@ class FeedWriter:
             code, err, reason = item.error
             return Outcome(code, control_id_of(decode(item.raw)), None, reason, err)
         key = (head.sender, head.control_id)
-        before = batch.answered.get(key) or self._answered(key)
+        before = batch.answered.get(key) or batch.before.get(key)
         if before is not None:
             return Outcome(before, head.control_id, head, duplicate=True)
         try:
@@ -193,10 +219,10 @@ class FeedWriter:
             return Outcome(e.ack_code, head.control_id, head, e.reason, e.error_code)
         for res in mapped.create_only:
             if not self._is_held(res["resourceType"], res["id"], batch):
-                batch.resources.append(orjson.dumps(res))
+                batch.resources.append(self._admitted(res))
                 batch.held.add((res["resourceType"], res["id"]))
         for res in resources:
-            batch.resources.append(orjson.dumps(res))
+            batch.resources.append(self._admitted(res))
             batch.held.add((res["resourceType"], res["id"]))
             if res["resourceType"] == "Patient":
                 batch.patients.add(res["id"])
@@ -208,12 +234,30 @@ class FeedWriter:
         )
         return Outcome("AA", head.control_id, head)
 
-    def _answered(self, key: tuple[str, str]) -> str | None:
+    def _admitted(self, res: JSON) -> ReceivedResource:
+        """A mapped resource through the store's gate without parsing it again (the store
+        would otherwise read back the bytes just made); ValueError as `upsert_many` would."""
+        got = admit(orjson.dumps(res), max_bytes=self.store.max_resource_bytes, parsed=res)
+        if isinstance(got, Refusal):
+            named = "/".join(x for x in (got.resource_type, got.id) if x)
+            raise ValueError(f"{named}: {got.reason}" if named else got.reason)
+        return got
+
+    def _answered(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The answer already given to each of these (sender, control id) pairs."""
+        out: dict[tuple[str, str], str] = {}
+        cids = sorted({cid for _, cid in keys})
         with self.store.read_transaction() as tx:
-            rows = tx.query(
-                "SELECT ack_code FROM hl7_received WHERE sender = ? AND control_id = ?", key
-            )
-        return str(rows[0][0]) if rows else None
+            for k in range(0, len(cids), 500):
+                chunk = cids[k : k + 500]
+                for sender, cid, code in tx.query(
+                    "SELECT sender, control_id, ack_code FROM hl7_received WHERE control_id IN"
+                    f" ({','.join('?' * len(chunk))})",
+                    chunk,
+                ):
+                    if (sender, cid) in keys:
+                        out[(str(sender), str(cid))] = str(code)
+        return out
 
     # ---- the batch ----------------------------------------------------------------------
     def received_at(self) -> str:
@@ -245,6 +289,7 @@ class FeedWriter:
     def _commit(self, items: Sequence[Prepared]) -> list[Outcome]:
         batch = _Batch()
         received_at = self.received_at()
+        self._read_ahead(items, batch)
         outcomes = [self._one(item, batch, received_at) for item in items]
         with self.store.durable_transaction() as tx:
             if batch.resources:
@@ -257,12 +302,6 @@ class FeedWriter:
                 )
             for aside in batch.set_aside:
                 self.store.quarantine(source=self.source, **aside)
-        if len(self._ids) > CACHE_LIMIT:  # a long-running feed: start again, not grow forever
-            self._ids.clear()
-            self._patients.clear()
-        # the feed's own ids are not remembered: FHIR sync may supersede them at any time
-        self._ids.update({k: v for k, v in batch.found.items() if k not in batch.own})
-        self._patients |= batch.patients
         if self.on_committed is not None:
             for sender, resources in batch.applied:
                 try:

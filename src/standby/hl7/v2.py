@@ -69,12 +69,21 @@ class Segment:
         elif not any(m in raw for m in self._marks):  # a plain value: nothing to split
             value = self._unescape(raw)
             reps = [[[value]]] if value else []
+        elif self._plain_components(raw):  # one repetition of plain components
+            rep = [[c] for c in raw.split(self._marks[1])]
+            reps = [rep] if any(c[0] for c in rep) else []
         else:
             tree = hl7.parser._split(raw, self._plan)
             reps = [self._rep(r) for r in _repetitions(tree)]
             reps = [r for r in reps if any(any(s for s in c) for c in r)]
         self._cache[n] = reps
         return reps
+
+    def _plain_components(self, raw: str) -> bool:
+        """Only component separators: no repetition, subcomponent or escape (what the
+        library's split of such a field gives, without building its containers)."""
+        rep_mark, _, sub_mark = self._marks[:3]
+        return rep_mark not in raw and sub_mark not in raw and self._plan.esc not in raw
 
     def _rep(self, rep: Any) -> Rep:
         if isinstance(rep, str):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from standby.store.base import IngestReport, Store, WriteOutcome
 
 log = logging.getLogger("standby.store.ingest")
 
+# what else a batch entails: given the batch, a function that writes it (or None)
+AlsoWrite = Callable[[Sequence[ReceivedResource]], Callable[[], None] | None]
 EXCERPT_BYTES = 65536  # how much of a bad line the quarantine keeps
 
 
@@ -124,6 +126,7 @@ def ingest_lines(
     checkpoint: str | None = None,
     skip: int = 0,
     report: IngestReport | None = None,
+    also: AlsoWrite | None = None,
 ) -> IngestReport:
     """Write every good line of `lines` ((line, true length) pairs, see `split_lines`);
     quarantine the others (see module doc).
@@ -133,6 +136,9 @@ def ingest_lines(
     batch (and at the end, even with nothing to write); the first `skip` lines are done.
     `report.lines` counts the lines read after those skipped. `report`: counts go there as
     batches commit (so that what was done before an exception is still counted).
+    `also(batch)`: what else writing this batch entails (e.g. FHIR sync superseding the HL7
+    v2 feed's copies, `standby.sync.feed_copies`), read before the batch is written and
+    written by the function it returns in the batch's own transaction; None: nothing.
     """
     with no_cycle_collection():
         return _ingest_lines(
@@ -146,6 +152,7 @@ def ingest_lines(
             checkpoint=checkpoint,
             skip=skip,
             report=IngestReport() if report is None else report,
+            also=also,
         )
 
 
@@ -161,6 +168,7 @@ def _ingest_lines(
     checkpoint: str | None,
     skip: int,
     report: IngestReport,
+    also: AlsoWrite | None = None,
 ) -> IngestReport:
     batch: list[ReceivedResource] = []
     n = skip
@@ -169,7 +177,14 @@ def _ingest_lines(
         if not batch and checkpoint is None:
             return
         mark = (checkpoint, str(n)) if checkpoint is not None else None
-        for res, outcome in zip(batch, store.upsert_many(batch, checkpoint=mark), strict=True):
+        extra = also(batch) if also is not None and batch else None
+        if extra is None:
+            outcomes = store.upsert_many(batch, checkpoint=mark)
+        else:
+            with store.transaction():
+                outcomes = store.upsert_many(batch, checkpoint=mark)
+                extra()
+        for res, outcome in zip(batch, outcomes, strict=True):
             if outcome in (WriteOutcome.CREATED, WriteOutcome.UPDATED, WriteOutcome.DELETED):
                 report.written += 1
                 rt = res.resource_type

@@ -17,17 +17,20 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
 import orjson
 
-from standby.fhir.gate import Refusal
+from standby.fhir.gate import ReceivedResource, Refusal
 from standby.store.base import IngestReport, Store
 from standby.store.ingest import ingest_lines, split_lines
 from standby.sync import status
 from standby.sync.checkpoints import Streams
+from standby.sync.feed_copies import superseded
 from standby.sync.http import FhirClient, SourceError, parse_retry_after
 from standby.sync.replica_writer import ReplicaWriter, WriteStats
 
@@ -182,10 +185,17 @@ class BulkSeed:
                     checkpoint=stream,
                     skip=skip,
                     report=report,
+                    also=self._feed_copies,
                 )
         finally:  # what was committed before a broken download counts too
             result.lines += report.lines
             result.stats.add_report(report)
+
+    def _feed_copies(self, batch: Sequence[ReceivedResource]) -> Callable[[], None] | None:
+        """The HL7 v2 feed's copies of what this batch brings, superseded in its transaction
+        (as `ReplicaWriter.write` does for a round: docs/hl7.md, "Which source wins")."""
+        plan = superseded(self.store, [r.json for r in batch])
+        return partial(plan.apply, self.store) if plan else None
 
     def record_errors(self, url: str, result: SeedResult) -> None:
         """The manifest's error files: OperationOutcomes, recorded (first 20 in full)."""
