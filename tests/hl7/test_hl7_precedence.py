@@ -204,3 +204,52 @@ def test_a_merge_moves_the_retired_patients_data_to_the_survivor(store: Store) -
     assert report["subject"]["reference"] == f"Patient/{survivor}"
     assert len(store.search("Observation", [("subject", f"Patient/{survivor}")]).resources) == 6
     assert not store.search("Observation", [("subject", f"Patient/{retired}")]).resources
+
+
+# One dose given, two sources: the EHR's MedicationAdministration (FHIR sync) and the
+# feed's RAS^O17 for the same order and time are held once, in both orders; the MAR would
+# otherwise count the dose twice.
+GIVEN_AT = "2026-11-30T19:00:00Z"  # RAS_O17's first RXA-3, 14:00 -0500
+
+
+def ehr_dose(at: str) -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationAdministration",
+        "id": "ehr-ma",
+        "meta": {"versionId": "1", "lastUpdated": at, "source": "https://ehr.example.org"},
+        "status": "completed",
+        "medicationCodeableConcept": {"text": "Heparin"},
+        "subject": {"reference": "Patient/ehr-pt"},
+        "request": {"reference": "MedicationRequest/ehr-mr"},
+        "effectiveDateTime": GIVEN_AT,
+        "dosage": {"dose": {"value": 5000, "unit": "units"}},
+    }
+
+
+def doses(store: Store) -> list[dict[str, Any]]:
+    page = store.search("MedicationAdministration", [("request", "MedicationRequest/ehr-mr")])
+    return sorted((sr.json() for sr in page.resources), key=lambda r: str(r["effectiveDateTime"]))
+
+
+def test_the_feeds_dose_then_the_ehrs_is_held_once_as_the_ehrs(store: Store) -> None:
+    sync(store, ehr("2026-11-30T14:30:00Z", "1"))
+    feed(FeedWriter(store, Context()), M.RAS_O17)  # given 19:00Z, refused 03:00Z next day
+    assert [d["effectiveDateTime"][:16] for d in doses(store)] == [
+        "2026-11-30T19:00",
+        "2026-12-01T03:00",
+    ]
+    sync(store, [ehr_dose("2026-11-30T19:05:00Z")])
+    held = doses(store)
+    assert held[0]["id"] == "ehr-ma"
+    assert len(held) == 2  # the EHR's dose, and the refusal only the feed has told
+    assert held[1]["status"] == "not-done"
+
+
+def test_the_ehrs_dose_then_the_feeds_is_held_once_as_the_ehrs(store: Store) -> None:
+    sync(store, [*ehr("2026-11-30T14:30:00Z", "1"), ehr_dose("2026-11-30T19:05:00Z")])
+    feed(FeedWriter(store, Context()), M.RAS_O17)
+    held = doses(store)
+    assert held[0]["id"] == "ehr-ma"
+    assert held[0]["meta"]["source"] == "https://ehr.example.org"
+    assert len(held) == 2
+    assert held[1]["status"] == "not-done"

@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 
 from standby import clock
+from standby.fhir import administrations
 from standby.fhir.gate import ReceivedResource, Refusal, admit
 from standby.hl7.datatypes import Context
 from standby.hl7.mapped import JSON, Mapped, MappingError, unknown_key
@@ -39,6 +40,7 @@ from standby.hl7.precedence import moved_by_merge
 from standby.hl7.prepare import Header, Prepared, control_id_of, decode, prepare_all
 from standby.hl7.replica_reads import held_by_identifier, held_ids
 from standby.store import Migration, Store
+from standby.store.search_any import search_any
 
 log = logging.getLogger("standby.hl7")
 
@@ -200,6 +202,9 @@ class FeedWriter:
             assert item.mapped is not None
             mapped = item.mapped
             resources = self._resolve(mapped, batch)
+            ehr_has = self._administrations_held(resources)
+            if ehr_has:  # FHIR sync brought the same dose first: FHIR wins
+                resources = [r for r in resources if r.get("id") not in ehr_has]
             if (
                 not mapped.registers_patient
                 and mapped.patient_id
@@ -233,6 +238,16 @@ class FeedWriter:
             (head.sender, head.control_id, "AA", head.message_type, None, received_at)
         )
         return Outcome("AA", head.control_id, head)
+
+    def _administrations_held(self, resources: list[JSON]) -> set[str]:
+        """Ids of the doses among `resources` the replica holds from the EHR already."""
+        mine = [r for r in resources if administrations.key(r) is not None]
+        if not mine:
+            return set()
+        held = search_any(
+            self.store, "MedicationAdministration", "request", administrations.orders_of(mine)
+        )
+        return administrations.already_from_the_ehr(mine, ((h.id, h.json()) for h in held))
 
     def _admitted(self, res: JSON) -> ReceivedResource:
         """A mapped resource through the store's gate without parsing it again (the store

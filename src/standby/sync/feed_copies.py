@@ -15,8 +15,10 @@ from collections.abc import Sequence
 
 import orjson
 
+from standby.fhir import administrations
 from standby.fhir.data_source import JSON, feed_id, from_feed, identifiers, just_after, rewritten
 from standby.store.base import Store, StoredResource
+from standby.store.search_any import search_any
 
 # Tombstones of superseded copies: their versionId starts with this
 SUPERSEDED = "superseded-"
@@ -94,6 +96,18 @@ def superseded(store: Store, incoming: Sequence[JSON]) -> Plan:
             patient = copy_id if rtype == "Patient" else _patient_of(copy)
             if patient is not None:
                 swaps_by_patient.setdefault(patient, {})[f"{rtype}/{copy_id}"] = f"{rtype}/{rid}"
+    doses = administrations.from_the_ehr(incoming)
+    if doses:
+        by_id = {
+            h.id: h
+            for h in search_any(
+                store, "MedicationAdministration", "request", administrations.orders_of(doses)
+            )
+        }
+        for rid in administrations.feed_copies_of(doses, ((i, h.json()) for i, h in by_id.items())):
+            if ("MedicationAdministration", rid) not in gone:
+                gone.add(("MedicationAdministration", rid))
+                plan.retire(by_id[rid])
     for patient, swaps in swaps_by_patient.items():
         for held in store.compartment(patient):
             if (held.resource_type, held.id) in gone or not from_feed(orjson.loads(held.body)):
