@@ -52,6 +52,7 @@ NAMESPACE = "digest"
 LOINC = "http://loinc.org"
 # code status, weight, height: what the census row shows of Observations
 CENSUS_LOINC = frozenset({"100822-6", "29463-7", "8302-2"})
+_CENSUS_TOKENS = frozenset(("code", LOINC, c) for c in CENSUS_LOINC)  # (param, system, code)
 # the types a census row reads whole (`standby.clinical.summary.CENSUS_TYPES`)
 WHOLE_TYPES = frozenset({"Patient", "Encounter", "AllergyIntolerance", "Flag", "MedicationRequest"})
 TIMED_TYPE = "MedicationAdministration"  # read by its date: the last day of them
@@ -89,12 +90,14 @@ def member(rtype: str, patient_id: str | None, ex: Extracted | None) -> tuple[bo
         his = [hi for name, _lo, hi in ex.date if name == "date"]
         return True, max(his) if his else None
     # an Observation: the census row's search is by subject (or patient) and LOINC code
-    coded = any(n == "code" and s == LOINC and c in CENSUS_LOINC for n, s, c in ex.token)
-    about = any(
-        n in ("subject", "patient") and t == "Patient" and i == patient_id
-        for n, t, i in ex.reference
-    )
-    return coded and about, None
+    # (set operations: this runs for every Observation written, and a walk of its values
+    # in Python was ~3 % of an ingest)
+    if _CENSUS_TOKENS.isdisjoint(ex.token):
+        return False, None
+    refs = ex.reference
+    return (
+        ("subject", "Patient", patient_id) in refs or ("patient", "Patient", patient_id) in refs
+    ), None
 
 
 def location_of(encounters: Iterable[Mapping[str, Any]]) -> str | None:
