@@ -122,6 +122,7 @@ def for_summaries(
             candidates = _slotted(found, slots)
             se._keep(se._newest(candidates, superseded[pid]), got[pid])
             out[pid] = [e for _, e in sorted(got[pid].values(), key=lambda x: x[0])]
+        se.stored_resources(db, (e for es in out.values() for e in es))
     return out
 
 

@@ -21,17 +21,14 @@ from typing import Any
 
 import orjson
 
-from standby.clock import instant
 from standby.fhir.sections import NOTES_SHOWN
-from standby.journal import adt
+from standby.journal import adt, converted
 from standby.journal.adt import local_id
 from standby.journal.entries import VITALS, Entry, Kind
 from standby.journal.fhir_mapping import (
     DOWNTIME_TAG,
     JOURNAL_ID_PREFIX,
-    Subject,
     forget_kept_identifiers,
-    to_fhir,
 )
 from standby.journal.repository import in_effect
 
@@ -125,30 +122,27 @@ class _Converted:
         made = _convert(e)
         raw = orjson.dumps(made)
         if orjson.loads(raw) == made:  # only what reads back the same is kept
-            with self.lock:
-                self.kept[e.id] = (e, raw)
-                self.kept.move_to_end(e.id)
-                while len(self.kept) > self.size:
-                    self.kept.popitem(last=False)
+            self.keep(e, raw)
         return made
+
+    def has(self, e: Entry) -> bool:
+        with self.lock:
+            got = self.kept.get(e.id)
+        return got is not None and (got[0] is e or got[0] == e)
+
+    def keep(self, e: Entry, raw: bytes) -> None:
+        with self.lock:
+            self.kept[e.id] = (e, raw)
+            self.kept.move_to_end(e.id)
+            while len(self.kept) > self.size:
+                self.kept.popitem(last=False)
 
     def clear(self) -> None:
         with self.lock:
             self.kept.clear()
 
 
-def _convert(e: Entry) -> list[JSON]:
-    out = []
-    for r in to_fhir(e, Subject.local(e)):
-        r["id"] = local_id(r)
-        r["meta"] = {
-            **r.get("meta", {}),
-            "versionId": "1",
-            "lastUpdated": instant(e.recorded_at),
-        }
-        out.append(r)
-    return out
-
+_convert = converted.convert  # the one conversion (`journal.converted`)
 
 _converted = _Converted(CONVERTED_KEPT)
 
@@ -156,6 +150,17 @@ _converted = _Converted(CONVERTED_KEPT)
 def resources_of(e: Entry) -> list[JSON]:
     """The FHIR resources of one entry with local ids (new objects at every call)."""
     return _converted.get(e)
+
+
+def needs_resources(e: Entry) -> bool:
+    """Whether a view would convert `e` (a kind whose resources are shown, not kept)."""
+    return e.kind in SHOWN and not _converted.has(e)
+
+
+def keep_stored(e: Entry, text: str) -> None:
+    """Keep the conversion stored in `e`'s row (`journal.converted`, read with the entry
+    by the caller, of the current mapping): what `resources_of(e)` then hands out."""
+    _converted.keep(e, text.encode())
 
 
 def forget_kept() -> None:
