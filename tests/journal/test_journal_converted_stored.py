@@ -5,11 +5,14 @@ a row of another mapping's version, or written before the column, is converted a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 
-from standby.journal import batched, converted, overlay, schema, summary_entries
+from standby.journal import batched, converted, overlay, schema, simulate, summary_entries
 from standby.journal import repository as journal
 from standby.journal.entries import Entry, Kind
+from standby.store import open_store
 from standby.store.base import Store
 from support.journal_entries import NOW, entry
 
@@ -98,3 +101,16 @@ def test_a_row_of_another_mapping_or_without_resources_is_converted_afresh(
     assert overlay.needs_resources(read[1]) and overlay.needs_resources(read[2])
     assert overlay.resources_of(read[1]) == overlay._convert(stale)
     assert overlay.resources_of(read[2]) == overlay._convert(bare)
+
+
+def test_a_copied_journal_keeps_its_rows_and_their_resources(store: Store, tmp_path: Path) -> None:
+    """`simulate.copy_journal` (the benchmarks' replicas) copies rows as stored, in order."""
+    entries = _journal()
+    journal.append(store, entries)
+    dst = open_store(db=tmp_path / "copy.db")
+    try:
+        assert simulate.copy_journal(store, dst, batch=4) == len(entries)
+        assert _stored(dst) == _stored(store)
+        assert journal.for_patient(dst, "p1") == journal.for_patient(store, "p1")
+    finally:
+        dst.close()
