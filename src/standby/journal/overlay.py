@@ -81,16 +81,28 @@ def as_resources(
     with local ids, ready to be read beside the replica's. With `now`: only those a
     summary at `now` with a window of `hours` can show (`shown_at`); `census_row`: only
     what a census row shows (`for_census_row`)."""
+    out: list[JSON] = []
+    for e in shown(entries, drill=drill, now=now, hours=hours, census_row=census_row):
+        out += resources_of(e)
+    return out
+
+
+def shown(
+    entries: Iterable[Entry],
+    *,
+    drill: bool = False,
+    now: datetime | None = None,
+    hours: float = 48,
+    census_row: bool = False,
+) -> list[Entry]:
+    """The entries whose resources `as_resources` gives (same arguments)."""
     wanted = in_effect(e for e in entries if e.drill == drill)
     wanted = [e for e in wanted if e.kind in SHOWN]
     if now is not None:
         wanted = shown_at(wanted, now, hours)
     if census_row:
         wanted = [e for e in wanted if for_census_row(e)]
-    out: list[JSON] = []
-    for e in wanted:
-        out += resources_of(e)
-    return out
+    return wanted
 
 
 CONVERTED_KEPT = 16384  # entries whose resources are kept (as JSON text), newest used

@@ -99,7 +99,7 @@ def for_summary(
         older = _older(db, patient_id, drill, before, slots, census_row, superseded)
         _keep(_newest(older, superseded), got)
         out = [e for _, e in sorted(got.values(), key=lambda x: x[0])]
-        stored_resources(db, out)
+        stored_resources(db, overlay.shown(out, now=now, hours=hours, census_row=census_row))
     return out
 
 
@@ -258,8 +258,8 @@ def _newest(older: list[tuple[str, Sequence[Any]]], superseded: set[str]) -> lis
 
 
 def stored_resources(db: Transaction, entries: Iterable[Entry]) -> None:
-    """Hand the overlay the resources stored with those of `entries` a view would convert
-    (`overlay.needs_resources`: shown, not kept), in one query per 500: a first view
+    """Hand the overlay the resources stored with those of `entries` (what a view shows:
+    `overlay.shown`) it would convert (not kept), in one query per 500: a first view
     parses them instead of converting (`journal.converted`). A row without them (written
     before they were stored) or of another mapping's version is left to be converted."""
     wanted = {e.id: e for e in entries if overlay.needs_resources(e)}
