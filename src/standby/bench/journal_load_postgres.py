@@ -48,7 +48,7 @@ def _build(url: str, name: str, db: Path, progress: Progress) -> None:
     them, then its journal (same entries, same order)."""
     import psycopg
 
-    from standby.journal import repository, schema, simulate
+    from standby.journal import simulate
     from standby.store import open_store
     from standby.store.postgres import PostgresStore
 
@@ -68,11 +68,8 @@ def _build(url: str, name: str, db: Path, progress: Progress) -> None:
                     batch = []
         if batch:
             dst.upsert_many(batch)
-        schema.ensure(dst)
-        after = 0
-        while got := repository.since(src, after, limit=5000):
-            simulate.load(dst, [e for _, e in got])
-            after = got[-1][0]
+        progress.step(f"PostgreSQL: copying the journal into schema {name} (COPY)")
+        simulate.copy_journal(src, dst)
         dst.set_checkpoint(READY, "yes")
     finally:
         src.close()

@@ -28,20 +28,13 @@ from typing import Any
 from standby.clock import instant
 from standby.fhir.header import current_encounter
 from standby.journal import repository, schema
+from standby.journal.converted import local_id
 from standby.journal.entries import Entry, Kind
-from standby.journal.fhir_mapping import JOURNAL_ID_PREFIX, URI_SYSTEM, Subject, to_fhir
+from standby.journal.fhir_mapping import Subject, to_fhir
 from standby.store.base import Store
 
 JSON = dict[str, Any]
 ADT_KINDS = frozenset({Kind.ADMIT, Kind.TRANSFER, Kind.DISCHARGE, Kind.REGISTRATION})
-
-
-def local_id(resource: Mapping[str, Any]) -> str:
-    """ "journal-<uuid>" from the resource's entry identifier."""
-    for ident in resource.get("identifier") or []:
-        if ident.get("system") == URI_SYSTEM:
-            return JOURNAL_ID_PREFIX + str(ident["value"]).removeprefix("urn:uuid:")
-    raise ValueError("a journal resource carries its entry's identifier")
 
 
 def _stamp(resource: JSON, entry: Entry) -> JSON:

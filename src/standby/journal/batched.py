@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from standby.clock import instant
+from standby.journal import overlay as journal_overlay
 from standby.journal import schema
 from standby.journal import summary_entries as se
 from standby.journal.entries import VITALS, Entry, Kind
@@ -122,6 +123,14 @@ def for_summaries(
             candidates = _slotted(found, slots)
             se._keep(se._newest(candidates, superseded[pid]), got[pid])
             out[pid] = [e for _, e in sorted(got[pid].values(), key=lambda x: x[0])]
+        se.stored_resources(
+            db,
+            (
+                e
+                for es in out.values()
+                for e in journal_overlay.shown(es, now=now, hours=hours, census_row=census_row)
+            ),
+        )
     return out
 
 

@@ -21,17 +21,14 @@ from typing import Any
 
 import orjson
 
-from standby.clock import instant
 from standby.fhir.sections import NOTES_SHOWN
-from standby.journal import adt
+from standby.journal import adt, converted
 from standby.journal.adt import local_id
 from standby.journal.entries import VITALS, Entry, Kind
 from standby.journal.fhir_mapping import (
     DOWNTIME_TAG,
     JOURNAL_ID_PREFIX,
-    Subject,
     forget_kept_identifiers,
-    to_fhir,
 )
 from standby.journal.repository import in_effect
 
@@ -84,16 +81,28 @@ def as_resources(
     with local ids, ready to be read beside the replica's. With `now`: only those a
     summary at `now` with a window of `hours` can show (`shown_at`); `census_row`: only
     what a census row shows (`for_census_row`)."""
+    out: list[JSON] = []
+    for e in shown(entries, drill=drill, now=now, hours=hours, census_row=census_row):
+        out += resources_of(e)
+    return out
+
+
+def shown(
+    entries: Iterable[Entry],
+    *,
+    drill: bool = False,
+    now: datetime | None = None,
+    hours: float = 48,
+    census_row: bool = False,
+) -> list[Entry]:
+    """The entries whose resources `as_resources` gives (same arguments)."""
     wanted = in_effect(e for e in entries if e.drill == drill)
     wanted = [e for e in wanted if e.kind in SHOWN]
     if now is not None:
         wanted = shown_at(wanted, now, hours)
     if census_row:
         wanted = [e for e in wanted if for_census_row(e)]
-    out: list[JSON] = []
-    for e in wanted:
-        out += resources_of(e)
-    return out
+    return wanted
 
 
 CONVERTED_KEPT = 16384  # entries whose resources are kept (as JSON text), newest used
@@ -125,30 +134,27 @@ class _Converted:
         made = _convert(e)
         raw = orjson.dumps(made)
         if orjson.loads(raw) == made:  # only what reads back the same is kept
-            with self.lock:
-                self.kept[e.id] = (e, raw)
-                self.kept.move_to_end(e.id)
-                while len(self.kept) > self.size:
-                    self.kept.popitem(last=False)
+            self.keep(e, raw)
         return made
+
+    def has(self, e: Entry) -> bool:
+        with self.lock:
+            got = self.kept.get(e.id)
+        return got is not None and (got[0] is e or got[0] == e)
+
+    def keep(self, e: Entry, raw: bytes) -> None:
+        with self.lock:
+            self.kept[e.id] = (e, raw)
+            self.kept.move_to_end(e.id)
+            while len(self.kept) > self.size:
+                self.kept.popitem(last=False)
 
     def clear(self) -> None:
         with self.lock:
             self.kept.clear()
 
 
-def _convert(e: Entry) -> list[JSON]:
-    out = []
-    for r in to_fhir(e, Subject.local(e)):
-        r["id"] = local_id(r)
-        r["meta"] = {
-            **r.get("meta", {}),
-            "versionId": "1",
-            "lastUpdated": instant(e.recorded_at),
-        }
-        out.append(r)
-    return out
-
+_convert = converted.convert  # the one conversion (`journal.converted`)
 
 _converted = _Converted(CONVERTED_KEPT)
 
@@ -156,6 +162,17 @@ _converted = _Converted(CONVERTED_KEPT)
 def resources_of(e: Entry) -> list[JSON]:
     """The FHIR resources of one entry with local ids (new objects at every call)."""
     return _converted.get(e)
+
+
+def needs_resources(e: Entry) -> bool:
+    """Whether a view would convert `e` (a kind whose resources are shown, not kept)."""
+    return e.kind in SHOWN and not _converted.has(e)
+
+
+def keep_stored(e: Entry, text: str) -> None:
+    """Keep the conversion stored in `e`'s row (`journal.converted`, read with the entry
+    by the caller, of the current mapping): what `resources_of(e)` then hands out."""
+    _converted.keep(e, text.encode())
 
 
 def forget_kept() -> None:

@@ -5,7 +5,8 @@ both engines, TRUNCATE too on PostgreSQL), and refuses an INSERT whose id is alr
 there, so that SQLite's `INSERT OR REPLACE` (which deletes the old row without firing a
 DELETE trigger) cannot rewrite an entry either. A correction or a strike is a new entry.
 `journal_numbers` holds every downtime MRN and encounter number handed out, unique per
-kind and value. Times are text in `standby.clock`'s stored form.
+kind and value. Times are text in `standby.clock`'s stored form. Each row also holds the
+entry's resources as the read model shows them (`journal.converted`), written with it.
 """
 
 from __future__ import annotations
@@ -85,6 +86,15 @@ MIGRATIONS: list[Migration] = [
         "journal entries by kind (the census reads the admissions, transfers, discharges,"
         " registrations and strikes of weeks of entries)",
         "CREATE INDEX journal_entries_kind ON journal_entries (kind, drill, seq)",
+    ),
+    Migration(
+        8,
+        "each entry's FHIR resources as the read model shows them, written with it, and the"
+        " version of the mapping that made them (NULL in rows written before: converted"
+        " when read)",
+        "ALTER TABLE journal_entries ADD COLUMN mapping INTEGER;"
+        " ALTER TABLE journal_entries ADD COLUMN resources TEXT",
+        "ALTER TABLE journal_entries ADD COLUMN mapping INTEGER, ADD COLUMN resources TEXT",
     ),
 ]
 

@@ -52,8 +52,9 @@ from standby.fhir.medication_orders import ACTIVE_REQUEST, Medication, medicatio
 from standby.fhir.timing import dose_times
 from standby.journal import schema
 from standby.journal.entries import Capture, Entry, Kind, make_entry
-from standby.journal.repository import COLUMNS, as_row
+from standby.journal.repository import INSERT, WRITTEN, written_row
 from standby.store.base import Store
+from standby.store.connections import Cursor
 
 JSON = Mapping[str, Any]
 HOUR = timedelta(hours=1)
@@ -701,21 +702,48 @@ def load(store: Store, entries: Iterable[Entry], *, batch: int = 5000) -> int:
     tests: not the durable one-commit-per-form path of `repository.append`, and no check
     for ids already there — the journal's own guard refuses them). The number written."""
     schema.ensure(store)
-    sql = f"INSERT INTO journal_entries ({COLUMNS}) VALUES ({', '.join('?' * 15)})"
     n = 0
     rows: list[tuple[Any, ...]] = []
 
     def flush() -> None:
         with store.transaction() as db:
-            for row in rows:
-                db.execute(sql, row)
+            if isinstance(db, Cursor):  # both SQL engines: one statement for the batch
+                db.insert_rows("journal_entries", WRITTEN, rows)
+            else:
+                for row in rows:
+                    db.execute(INSERT, row)
         rows.clear()
 
     for e in entries:
-        rows.append(as_row(e))
+        rows.append(written_row(e))
         n += 1
         if len(rows) >= batch:
             flush()
     if rows:
         flush()
     return n
+
+
+def copy_journal(src: Store, dst: Store, *, batch: int = 5000) -> int:
+    """Every row of `src`'s journal into `dst`'s, in the same order, as stored (the
+    resources with it: not converted again), `batch` rows to a transaction (COPY on
+    PostgreSQL). For benchmarks' replicas; the number copied."""
+    schema.ensure(src)
+    schema.ensure(dst)
+    after, n = 0, 0
+    while True:
+        with src.read_transaction() as db:
+            got = db.query(
+                f"SELECT seq, {WRITTEN} FROM journal_entries WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, batch),
+            )
+        if not got:
+            return n
+        rows = [tuple(r[1:]) for r in got]
+        with dst.transaction() as db:
+            if isinstance(db, Cursor):
+                db.insert_rows("journal_entries", WRITTEN, rows)
+            else:
+                for row in rows:
+                    db.execute(INSERT, row)
+        after, n = int(got[-1][0]), n + len(rows)

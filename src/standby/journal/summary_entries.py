@@ -36,9 +36,8 @@ import orjson
 
 from standby.clock import instant
 from standby.fhir.sections import NOTES_SHOWN
-from standby.journal import adt, schema
+from standby.journal import adt, converted, overlay, schema
 from standby.journal.entries import VITALS, Entry, Kind
-from standby.journal.overlay import MAR_HOURS
 from standby.journal.repository import COLUMNS, entry_of
 from standby.store.base import Store, Transaction
 
@@ -70,11 +69,11 @@ def for_summary(
     what `overlay.shown_at` keeps of them all."""
     schema.ensure(store)
     if census_row:
-        since = now - timedelta(hours=MAR_HOURS)
+        since = now - timedelta(hours=overlay.MAR_HOURS)
         windowed: tuple[Kind, ...] = (Kind.ADMINISTRATION,)
         slots: dict[str, tuple[str, ...]] = {"vitals": ("weight_kg",)}
     else:
-        since = now - timedelta(hours=max(hours, MAR_HOURS))
+        since = now - timedelta(hours=max(hours, overlay.MAR_HOURS))
         windowed = (Kind.VITALS, Kind.ADMINISTRATION, Kind.NOTE)
         slots = {"vitals": tuple(VITALS), "administration": ("given",), "note": ()}
     kinds = [k.value for k in (*ALWAYS, *windowed)]
@@ -99,7 +98,9 @@ def for_summary(
         before = None if census_row else instant(since)
         older = _older(db, patient_id, drill, before, slots, census_row, superseded)
         _keep(_newest(older, superseded), got)
-    return [e for _, e in sorted(got.values(), key=lambda x: x[0])]
+        out = [e for _, e in sorted(got.values(), key=lambda x: x[0])]
+        stored_resources(db, overlay.shown(out, now=now, hours=hours, census_row=census_row))
+    return out
 
 
 ENTRIES_KEPT = 16384  # stored rows whose entries are kept, newest used
@@ -254,6 +255,25 @@ def _newest(older: list[tuple[str, Sequence[Any]]], superseded: set[str]) -> lis
         for slot, r in standing
         if (slot == "note" and r[8] >= cut) or (slot != "note" and r[8] == newest[slot])
     ]
+
+
+def stored_resources(db: Transaction, entries: Iterable[Entry]) -> None:
+    """Hand the overlay the resources stored with those of `entries` (what a view shows:
+    `overlay.shown`) it would convert (not kept), in one query per 500: a first view
+    parses them instead of converting (`journal.converted`). A row without them (written
+    before they were stored) or of another mapping's version is left to be converted."""
+    wanted = {e.id: e for e in entries if overlay.needs_resources(e)}
+    ids = list(wanted)
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        rows = db.query(
+            "SELECT id, resources FROM journal_entries"
+            f" WHERE id IN ({', '.join('?' * len(part))}) AND mapping = ?",
+            (*part, converted.MAPPING),
+        )
+        for entry_id, text in rows:
+            if text is not None:
+                overlay.keep_stored(wanted[entry_id], text)
 
 
 def _read(db: Transaction, ids: Iterable[str], got: dict[str, tuple[int, Entry]]) -> None:
