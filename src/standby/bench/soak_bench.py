@@ -166,6 +166,8 @@ def _start_demo(run_dir: Path, beds: int, log: Path) -> tuple[subprocess.Popen[b
                 str(port),
                 "--ehr-port",
                 "0",
+                "--hl7-port",
+                "0",  # two soaks (or a demo) on one machine must not share 2575
                 "--change-rate",
                 str(CHANGE_RATE),
             ],
