@@ -121,6 +121,12 @@ def start(directory: str, every_s: float) -> None:
 
 
 def maybe_start() -> None:
+    """Start when `STANDBY_MEMDEBUG_DIR` is set and, if `STANDBY_MEMDEBUG_ONLY` names words
+    (comma-separated, e.g. "--watch,serve,monitor"), the command line has one of them: a
+    traced seed or load runs several times slower."""
     directory = os.environ.get("STANDBY_MEMDEBUG_DIR")
+    only = [w for w in os.environ.get("STANDBY_MEMDEBUG_ONLY", "").split(",") if w]
+    if only and not any(w in sys.argv[1:] for w in only):
+        return
     if directory:
         start(directory, float(os.environ.get("STANDBY_MEMDEBUG_SECONDS", "120")))
