@@ -63,12 +63,20 @@ def glibc_heap() -> dict[str, float] | None:
 def sqlite_memory_used() -> float | None:
     """SQLite's own allocations in this process (all connections) in MB, if reachable: the
     standard library's SQLite and SQLCipher's (an encrypted replica) together."""
+    files = []
+    with contextlib.suppress(ImportError):
+        import _sqlite3
+
+        files.append(_sqlite3.__file__)
+    with contextlib.suppress(ImportError):
+        from sqlcipher3 import _sqlite3 as _sqlcipher
+
+        files.append(_sqlcipher.__file__)
     total = None
-    for module in ("_sqlite3", "sqlcipher3._sqlite3"):
+    for file in files:
         try:
-            mod = __import__(module, fromlist=["_"])
-            fn = ctypes.CDLL(mod.__file__).sqlite3_memory_used
-        except (OSError, AttributeError, ImportError):
+            fn = ctypes.CDLL(file).sqlite3_memory_used
+        except (OSError, AttributeError):
             continue
         fn.restype = ctypes.c_int64
         total = (total or 0.0) + float(fn()) / MB
