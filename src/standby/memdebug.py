@@ -69,7 +69,7 @@ def sqlite_memory_used() -> float | None:
 
         files.append(_sqlite3.__file__)
     with contextlib.suppress(ImportError):
-        from sqlcipher3 import _sqlite3 as _sqlcipher
+        import sqlcipher3._sqlite3 as _sqlcipher
 
         files.append(_sqlcipher.__file__)
     total = None
