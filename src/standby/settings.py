@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         2000, description="Resources written per transaction by the bulk ingest path."
     )
+    sqlite_memory_mb: int = Field(
+        64,
+        description="Memory SQLite may keep in page caches in each process that opens a "
+        "SQLite replica, all its connections together (a soft limit; 0: no limit).",
+    )
     max_resource_bytes: int = Field(
         16 * 1024 * 1024,
         description="Largest single resource accepted; larger NDJSON lines are quarantined.",

@@ -13,6 +13,9 @@ growth on disk per hour; the viewer's page times (p50, p95) while everything run
 restarts the supervisor made (goal 0). `--minutes N`, else 10 minutes × `--scale`; the
 goal is stated for a 60-minute run (`--minutes 60`), and a shorter run's slopes are
 noisier. The samples are kept in `$TMPDIR/standby-soak-samples-<pid>.json` while it runs.
+`STANDBY_SOAK_HOSPITAL` names a folder of a hospital generated before (a demo's `ehr/`
+folder): its NDJSON is copied in and the demo skips generating one (minutes of the start).
+`STANDBY_MEMDEBUG_DIR` (`standby.memdebug`) makes every process report what grows.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -47,6 +51,7 @@ PARTS = {  # how each part's command line reads → its name in the figures
     "monitor run": "monitor",
     "report --watch": "packets",
     "serve --no-monitor": "viewer",
+    "hl7 listen": "HL7 listener",
 }
 
 
@@ -161,6 +166,8 @@ def _start_demo(run_dir: Path, beds: int, log: Path) -> tuple[subprocess.Popen[b
                 str(port),
                 "--ehr-port",
                 "0",
+                "--hl7-port",
+                "0",  # two soaks (or a demo) on one machine must not share 2575
                 "--change-rate",
                 str(CHANGE_RATE),
             ],
@@ -187,6 +194,13 @@ def soak(beds: int, minutes: float, progress: Progress, keep: Path | None = None
     tmp = tempfile.TemporaryDirectory(prefix="standby-soak-")
     run_dir = (keep or Path(tmp.name)) / "demo"
     log = run_dir.parent / "demo.log"
+    given = os.environ.get("STANDBY_SOAK_HOSPITAL")
+    if given:
+        ehr = run_dir / "ehr"
+        ehr.mkdir(parents=True, mode=0o700)
+        run_dir.chmod(0o700)
+        for f in Path(given).glob("*.ndjson"):
+            shutil.copyfile(f, ehr / f.name)
     progress.step(f"starting the demo ({beds} beds) in {run_dir}")
     proc, base = _start_demo(run_dir, beds, log)
     s = Samples()
@@ -233,7 +247,7 @@ def figures(s: Samples, minutes: float) -> list[Figure]:
     warm_s = min(600.0, minutes * 60 / 4)
     full = minutes >= GOAL_MINUTES
     out: list[Figure] = []
-    for name in ["simulated EHR", "sync", "monitor", "packets", "viewer", "supervisor"]:
+    for name in [*PARTS.values(), "supervisor"]:
         points = [p for p in s.rss.get(name, []) if p[0] >= warm_s]
         if not points:
             out.append(Figure(f"{name}: not seen running", 0, "MB/hour", "running", False))

@@ -77,4 +77,7 @@ for add_commands in COMMANDS:
 
 
 def main() -> None:
+    from standby.memdebug import maybe_start
+
+    maybe_start()
     app()

@@ -11,6 +11,7 @@ import typer
 from standby.settings import Settings
 from standby.store import Store, open_store
 from standby.store.encryption import DatabaseKey, DatabaseKeyError, database_key
+from standby.store.sqlite import limit_memory
 
 
 def replica_key(settings: Settings, *, default_key_file: Path | None = None) -> DatabaseKey | None:
@@ -27,7 +28,7 @@ def open_replica(settings: Settings) -> Store:
     """The replica the settings name, opened (created and migrated as needed) with its key."""
     key = replica_key(settings)
     try:
-        return open_store(
+        store = open_store(
             db=settings.db,
             database_url=settings.database_url,
             batch_size=settings.ingest_batch_size,
@@ -37,3 +38,6 @@ def open_replica(settings: Settings) -> Store:
     except DatabaseKeyError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
+    if getattr(store, "engine", "") == "sqlite" and settings.sqlite_memory_mb > 0:
+        limit_memory(store, settings.sqlite_memory_mb)
+    return store

@@ -23,6 +23,11 @@ MRN_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
 MRN_SYSTEM = "https://standby.example.org/fhir/sid/mrn"
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
+# Entries of the memoised parsers below. Their keys are instants and references, and new
+# ones arrive with every change the sync writes: a long-running process fills its caches
+# over hours (65,536 entries were 13-21 MB each), so they are kept small enough that a
+# full one costs ~2-3 MB while a census's few thousand instants still fit.
+INSTANT_CACHE = 8192
 
 
 def parse_instant(text: object) -> datetime | None:
@@ -36,7 +41,7 @@ def parse_instant(text: object) -> datetime | None:
     return _parse_instant(text)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=INSTANT_CACHE)
 def _parse_instant(text: str) -> datetime | None:
     """`parse_instant` of a non-empty string, memoised (datetimes are immutable; a census
     parses the same few thousand instants on every request)."""
@@ -161,7 +166,7 @@ def reference_id(ref: object, resource_type: str | None = None) -> str | None:
     return _reference_id(ref, resource_type)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=INSTANT_CACHE)
 def _reference_id(ref: str, resource_type: str | None) -> str | None:
     parts = ref.rstrip("/").split("/")
     if "_history" in parts:
@@ -182,7 +187,7 @@ def reference_key(ref: object) -> str | None:
     return _reference_key(ref)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=INSTANT_CACHE)
 def _reference_key(ref: str) -> str | None:
     parts = ref.rstrip("/").split("/")
     if "_history" in parts:

@@ -87,7 +87,7 @@ MIN_MS = -(2**62)
 MAX_MS = 2**62
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)  # keyed on instants: new ones arrive with every change
 def date_range(value: str) -> tuple[int, int] | None:
     """Low and high instants (epoch ms, inclusive) of a FHIR date, dateTime or instant.
     `1980` covers the whole year, `1980-05` the month; no zone means UTC."""

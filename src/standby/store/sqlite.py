@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from standby.store.base import Migration
+from standby.store.base import Migration, Store
 from standby.store.connections import Cursor, SingleWriter, ThreadConnections
 from standby.store.encryption import DatabaseKey, connect
 from standby.store.migrations import apply as apply_migrations
@@ -122,3 +122,15 @@ class SQLiteStore(SQLStore):
         self._readers.close()
         with self._single_writer.lock:
             self._wconn.close()
+
+
+def limit_memory(store: Store, megabytes: int) -> int:
+    """Cap the memory SQLite keeps in this whole process, all connections together (a soft
+    heap limit: page caches are recycled beyond it). Each connection's cache may otherwise
+    grow to `cache_size` (32 MB) as the replica grows, and a process reads on a connection
+    per thread: its memory then rose for hours before levelling off. The limit is
+    process-wide: call it in a process of one's own (the command line does,
+    `standby.cli.replica.open_replica`). Returns the limit in bytes as SQLite now holds it."""
+    with store.read_transaction() as tx:
+        rows = tx.query(f"PRAGMA soft_heap_limit = {int(megabytes) * 2**20}")
+    return int(rows[0][0]) if rows else 0

@@ -75,6 +75,6 @@ def limit_sqlite_memory(store: Store, megabytes: int = SQLITE_MEMORY_MB) -> int:
     feed writes new pages: the simulated EHR's memory then rose for hours before levelling
     off. Call it in the server's own process only (the limit is process-wide). Returns the
     limit in bytes as SQLite now holds it."""
-    with store.read_transaction() as tx:
-        rows = tx.query(f"PRAGMA soft_heap_limit = {int(megabytes) * 2**20}")
-    return int(rows[0][0]) if rows else 0
+    from standby.store.sqlite import limit_memory
+
+    return limit_memory(store, megabytes)
