@@ -141,7 +141,7 @@ def _load(base: str, paths: list[str], seconds: float, mark: str) -> dict[str, A
 def _cookie(base: str) -> str:
     import httpx
 
-    with httpx.Client(base_url=base, timeout=30) as c:
+    with httpx.Client(base_url=base, timeout=300) as c:  # a first page on a busy machine
         page = c.get("/login")
         token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
         c.post("/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token})
