@@ -141,7 +141,7 @@ def _load(base: str, paths: list[str], seconds: float, mark: str) -> dict[str, A
 def _cookie(base: str) -> str:
     import httpx
 
-    with httpx.Client(base_url=base, timeout=30) as c:
+    with httpx.Client(base_url=base, timeout=300) as c:  # a first page on a busy machine
         page = c.get("/login")
         token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
         c.post("/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token})
@@ -229,7 +229,9 @@ def parse_wrk(text: str) -> dict[str, Any]:
 def _wait_up(base: str, server: subprocess.Popen[bytes]) -> None:
     import httpx
 
-    deadline = time.monotonic() + 60
+    # opening a 1M-resource replica (its directory, its caches) on a shared machine took
+    # more than a minute: a server that did not start in time cost the run's figures
+    deadline = time.monotonic() + float(os.environ.get("STANDBY_BENCH_SERVE_WAIT", "600"))
     while time.monotonic() < deadline:
         if server.poll() is not None:
             err = server.stderr.read().decode() if server.stderr else ""

@@ -109,8 +109,7 @@ def invalidate(store: Store) -> None:
 
 def load(store: Store) -> Directory:
     out = Directory(loaded_at=time.monotonic())
-    counts = store.counts_by_type()
-    out.held_types = frozenset(t for t, n in counts.items() if n > 0)
+    out.held_types = store.held_types()
     for rt in ("Location", "Practitioner", "Organization"):
         if rt not in out.held_types:
             continue

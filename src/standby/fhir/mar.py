@@ -302,7 +302,10 @@ def medication_administration_record(
     # order's last given dose are shown: older administrations are read lazily.
     timed = [(w, m) for m, w in ((m, administered_at(m)) for m in administrations) if w]
     timed.sort(key=lambda x: x[0].astimezone(UTC), reverse=True)
-    admins = [a for a in (administration(m, resolved) for w, m in timed if w >= day_ago) if a]
+    names: dict[str, str] = {}  # performers' names, each worked out once
+    admins = [
+        a for a in (administration(m, resolved, names) for w, m in timed if w >= day_ago) if a
+    ]
     older: dict[str, list[JSON]] | None = None  # by request id, grouped when first needed
     by_request: dict[str, list[Administration]] = {}
     for a in admins:
@@ -321,7 +324,7 @@ def medication_administration_record(
                     if w < day_ago:
                         older.setdefault(request_id_of(m) or "", []).append(m)
             ma = next((m for m in older.get(med.id, []) if m.get("status") in GIVEN), None)
-            last = administration(ma, resolved) if ma is not None else None
+            last = administration(ma, resolved, names) if ma is not None else None
         recent = [a for a in mine if a.when >= day_ago]
         if med.prn:
             allowed = last.when + med.min_interval if last and med.min_interval else None

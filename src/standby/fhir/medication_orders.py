@@ -190,7 +190,30 @@ def request_id_of(ma: JSON) -> str | None:
     return (reference_key(ma.get("request")) or "").removeprefix("MedicationRequest/") or None
 
 
-def administration(ma: JSON, resolved: Mapping[str, JSON] | None = None) -> Administration | None:
+PERSONS = ("Practitioner", "Patient", "RelatedPerson")
+
+
+def _performer(actor: object, resolved: Mapping[str, JSON], names: dict[str, str] | None) -> str:
+    """`reference_display` of the actor; with `names`, a person's name is worked out once
+    per "Type/id" (it depends on the resolved resource alone: the same nurse gives most of
+    a patient's doses)."""
+    if names is None:
+        return reference_display(actor, resolved)
+    key = reference_key(actor)
+    target = resolved.get(key) if key else None
+    if key is None or not target or target.get("resourceType") not in PERSONS:
+        return reference_display(actor, resolved)
+    name = names.get(key)
+    if name is None:
+        name = names[key] = reference_display(actor, resolved)
+    return name
+
+
+def administration(
+    ma: JSON, resolved: Mapping[str, JSON] | None = None, names: dict[str, str] | None = None
+) -> Administration | None:
+    """A MedicationAdministration read for display. `names`: a memo of performers' names
+    shared by the calls over one `resolved` (the MAR passes one per patient)."""
     resolved = resolved or {}
     when = administered_at(ma)
     if when is None:
@@ -199,7 +222,7 @@ def administration(ma: JSON, resolved: Mapping[str, JSON] | None = None) -> Admi
     performers = ma.get("performer") or []
     performer = ""
     if performers and isinstance(performers[0], Mapping):
-        performer = reference_display(performers[0].get("actor"), resolved)
+        performer = _performer(performers[0].get("actor"), resolved, names)
     return Administration(
         id=str(ma.get("id", "")),
         request_id=request_id_of(ma),

@@ -193,7 +193,11 @@ OUTSIDE = ("Practitioner/", "Location/", "Medication/", "PractitionerRole/", "Or
 
 def _flat(xs: list[object], out: list[dict[str, object]]) -> list[dict[str, object]]:
     for v in xs:
-        if isinstance(v, dict):
+        if type(v) is dict:
+            out.append(v)
+        elif type(v) is list:
+            _flat(v, out)
+        elif isinstance(v, dict):
             out.append(v)
         elif isinstance(v, list):
             _flat(v, out)
@@ -208,15 +212,40 @@ def _refs(x: object, path: tuple[str, ...]) -> list[object]:
     return [v.get("reference") for v in _flat(cur, [])]
 
 
+def _refs_at(r: JSON, path: tuple[str, ...], refs: set[str]) -> None:
+    """`_refs` for the shapes resources take (a Reference, or a list of them, one or two
+    keys down), the general walk for any other; adds the strings to `refs`."""
+    top = r.get(path[0])
+    if top is None:
+        return
+    if len(path) == 1 and type(top) is dict:
+        ref = top.get("reference")
+        if type(ref) is str:
+            refs.add(ref)
+        return
+    if len(path) == 2 and type(top) is list and all(type(v) is dict for v in top):
+        for v in top:
+            inner = v.get(path[1])
+            if type(inner) is dict:
+                ref = inner.get("reference")
+                if type(ref) is str:
+                    refs.add(ref)
+            elif inner is not None:
+                refs.update(x for x in _refs(inner, ()) if isinstance(x, str))
+        return
+    refs.update(x for x in _refs(r, path) if isinstance(x, str))
+
+
 def referenced_keys(resources: Iterable[JSON]) -> set[str]:
     """ "Type/id" of the Practitioners, Locations and Medications that a summary names and
     that live outside the patient compartment (for the caller to resolve)."""
     refs: set[str] = set()
     for r in resources:
-        for path in REFERENCE_FIELDS.get(str(r.get("resourceType")), ()):
-            for ref in _refs(r, path):
-                if isinstance(ref, str):
-                    refs.add(ref)
+        rt = r.get("resourceType")
+        paths = REFERENCE_FIELDS.get(rt) if type(rt) is str else None
+        if paths:
+            for path in paths:
+                _refs_at(r, path, refs)
     out: set[str] = set()
     for ref in refs:  # many resources name the same few (the same nurse, the same drug)
         if ref.startswith(OUTSIDE):

@@ -11,6 +11,7 @@ are written "units", never "U" or "IU" (ISMP's list of error-prone abbreviations
 
 from __future__ import annotations
 
+import functools
 import re
 
 from standby.fhir.display import number
@@ -56,7 +57,11 @@ _ANNOTATION = re.compile(r"\{[^}]*\}")
 
 def written(code: object) -> str:
     """The unit as a clinician writes it ("" for an annotation alone, such as `{score}`)."""
-    text = str(code or "").strip()
+    return _written(str(code or "").strip())
+
+
+@functools.lru_cache(maxsize=4096)  # a few dozen units, written for every reading shown
+def _written(text: str) -> str:
     if text in WHOLE:
         return WHOLE[text]
     text = _ANNOTATION.sub("", text)

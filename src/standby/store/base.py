@@ -331,6 +331,11 @@ class Store(ABC):
     def counts_by_type(self) -> dict[str, int]:
         """Current, non-deleted resources per type."""
 
+    def held_types(self) -> frozenset[str]:
+        """The types of which the store holds a current resource: what `counts_by_type`
+        says is not zero, which an engine may find without counting every resource."""
+        return frozenset(t for t, n in self.counts_by_type().items() if n > 0)
+
     # ---- quarantine, checkpoints -------------------------------------------------------
     @abstractmethod
     def quarantine(

@@ -189,3 +189,20 @@ class SQLReads(Store):
                 "SELECT type, count(*) FROM resource WHERE deleted = 0 GROUP BY type ORDER BY type"
             )
         return {r[0]: int(r[1]) for r in rows}
+
+    def held_types(self) -> frozenset[str]:
+        # each distinct type by one seek of the (type, id) index, then one current row of
+        # each: counting every resource read the whole table (17 s at 1M on a busy
+        # machine), and the viewer's directory asks every minute
+        with self._reader() as cur:
+            types = cur.query(
+                "WITH RECURSIVE t(type) AS (SELECT min(type) FROM resource UNION ALL"
+                " SELECT (SELECT min(r.type) FROM resource r WHERE r.type > t.type) FROM t"
+                " WHERE t.type IS NOT NULL) SELECT type FROM t WHERE type IS NOT NULL"
+            )
+            held = [
+                str(rt)
+                for (rt,) in types
+                if cur.query("SELECT 1 FROM resource WHERE type = ? AND deleted = 0 LIMIT 1", (rt,))
+            ]
+        return frozenset(held)
