@@ -42,7 +42,7 @@ from standby.fhir.summary import PatientSummary
 from standby.fhir.timing import StandardTimes
 from standby.journal import repository as journal_repository
 from standby.private_files import private_dir
-from standby.reports import changes, parallel, render
+from standby.reports import changes, parallel, render, reuse
 from standby.reports.generations import (
     FileEntry,
     _Generation,
@@ -61,7 +61,8 @@ UNIT_FILES = ("census.pdf", "mar.pdf", "packets.pdf", "forms.pdf", "labels.pdf")
 PRINT_FILES = ("census.pdf", "mar.pdf")
 FIRST_FILES = ("census.pdf", "mar.pdf")  # what a declaration prints before anything else
 Parts = Literal["all", "first", "rest"]
-UnitRead = tuple[Census, list[PatientSummary]]  # a unit's census and its patients' summaries
+# a unit's census, its patients' summaries, and what its documents drew (the MARs)
+UnitRead = tuple[Census, list[PatientSummary], reuse.UnitDrawing]
 
 __all__ = ["UNIT_FILES", "generate_all", "prune", "run_forever", "unit_folder"]
 
@@ -143,8 +144,8 @@ def generate_unit(
     """One unit's packet set (UNIT_FILES), committed as a new generation. `parts`: "first"
     writes the census and MARs alone and commits them; "rest" then adds the other files to
     that same generation (a declaration's order). `read`: the unit's census and summaries
-    as the "first" part read them (`generate_unit_first`), so that "rest" prints the same
-    snapshot without reading and summarising every compartment again."""
+    as the "first" part read them, and the MARs it drew (`generate_unit_first`), so that
+    "rest" prints the same snapshot without reading, summarising or drawing again."""
     return _generate_unit(
         store, unit, out_dir, now, furniture, keep, printer, standard_times, parts, read
     )[0]
@@ -182,14 +183,15 @@ def _generate_unit(
 ) -> tuple[UnitEntry, UnitRead]:
     folder = _unit_dir(out_dir, unit.id)
     if read is None:
-        read = unit_census_and_summaries(
+        census, summaries = unit_census_and_summaries(
             store,
             unit.id,
             now,
             charted_until=furniture.charted_until,
             standard_times=standard_times,
         )
-    census, summaries = read
+        read = (census, summaries, reuse.UnitDrawing())
+    census, summaries, drawing = read
     f = replace(furniture, unit=unit.alias)
     documents: dict[str, Callable[[], render.PDF]] = {
         "census.pdf": lambda: render.census_pdf(census, f),
@@ -205,8 +207,9 @@ def _generate_unit(
     }[parts]
     gen = _Generation(folder, stamp(now))
     try:
-        for name in names:
-            gen.write(name, documents[name]())
+        with reuse.unit_drawing(drawing):  # each MAR drawn once (`reuse`)
+            for name in names:
+                gen.write(name, documents[name]())
     except BaseException:
         gen.abort()
         raise
