@@ -188,3 +188,28 @@ def test_run_forever_regenerates_the_changed_units_between_full_runs(hospital, t
     # one full run, then the changed-units runs (nothing changed: nothing redone)
     assert [m.regenerated for m in seen] == [None, [], []]
     assert all(not m.errors and m.units[0].files for m in seen)
+
+
+def test_declaration_reads_each_unit_once_and_prints_what_one_pass_prints(
+    hospital, tmp_path, monkeypatch
+):
+    """The rest of a declaration's files are printed from what its first part read (one
+    snapshot, every compartment read and summarised once), and are the files one pass
+    prints."""
+    from standby.reports import regeneration
+
+    reads: list[str] = []
+    real = regeneration.unit_census_and_summaries
+
+    def counted(store, unit_id, *args, **kwargs):
+        reads.append(unit_id)
+        return real(store, unit_id, *args, **kwargs)
+
+    monkeypatch.setattr(regeneration, "unit_census_and_summaries", counted)
+    man = generate_all(
+        hospital, tmp_path / "a", NOW, data_as_of=AS_OF, banner="DOWNTIME", workers=1, first=True
+    )
+    assert not man.errors
+    assert sorted(reads) == sorted(u.unit_id for u in man.units)
+    generate_all(hospital, tmp_path / "b", NOW, data_as_of=AS_OF, banner="DOWNTIME", workers=1)
+    assert_same_files(tmp_path / "a", tmp_path / "b")

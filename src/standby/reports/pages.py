@@ -129,6 +129,9 @@ class PacketCanvas(Canvas):
         self.standby_first_ctx: Context | None = None
         self.standby_carried: Context | None = None  # in force when the page began
         self.standby_starts = False  # the page began with a marker
+        from standby.reports import reuse  # (imports this module)
+
+        reuse.begin_document(self._doc)
 
     def showPage(self) -> None:
         state = dict(self.__dict__)
@@ -144,6 +147,9 @@ class PacketCanvas(Canvas):
         self.standby_carried = self.standby_ctx
 
     def save(self) -> None:
+        from standby.reports import reuse
+
+        reuse.end_document(self._pages)  # the page bodies, before the furniture
         totals: dict[str, int] = {}
         for p in self._pages:
             ctx = p["_page_ctx"]

@@ -35,12 +35,14 @@ from typing import Any, Literal
 from standby.clinical.census import Unit, unit_census_and_summaries, units
 from standby.clinical.schedules import clinic_schedule, or_schedule
 from standby.clock import instant
+from standby.fhir.census import Census
 from standby.fhir.display import parse_instant
 from standby.fhir.mar import charting_cutoff
+from standby.fhir.summary import PatientSummary
 from standby.fhir.timing import StandardTimes
 from standby.journal import repository as journal_repository
 from standby.private_files import private_dir
-from standby.reports import changes, parallel, render
+from standby.reports import changes, parallel, render, reuse
 from standby.reports.generations import (
     FileEntry,
     _Generation,
@@ -59,6 +61,8 @@ UNIT_FILES = ("census.pdf", "mar.pdf", "packets.pdf", "forms.pdf", "labels.pdf")
 PRINT_FILES = ("census.pdf", "mar.pdf")
 FIRST_FILES = ("census.pdf", "mar.pdf")  # what a declaration prints before anything else
 Parts = Literal["all", "first", "rest"]
+# a unit's census, its patients' summaries, and what its documents drew (the MARs)
+UnitRead = tuple[Census, list[PatientSummary], reuse.UnitDrawing]
 
 __all__ = ["UNIT_FILES", "generate_all", "prune", "run_forever", "unit_folder"]
 
@@ -135,18 +139,59 @@ def generate_unit(
     printer: str | None = None,
     standard_times: StandardTimes | None = None,
     parts: Parts = "all",
+    read: UnitRead | None = None,
 ) -> UnitEntry:
     """One unit's packet set (UNIT_FILES), committed as a new generation. `parts`: "first"
     writes the census and MARs alone and commits them; "rest" then adds the other files to
-    that same generation (a declaration's order)."""
-    folder = _unit_dir(out_dir, unit.id)
-    census, summaries = unit_census_and_summaries(
-        store,
-        unit.id,
-        now,
-        charted_until=furniture.charted_until,
-        standard_times=standard_times,
+    that same generation (a declaration's order). `read`: the unit's census and summaries
+    as the "first" part read them, and the MARs it drew (`generate_unit_first`), so that
+    "rest" prints the same snapshot without reading, summarising or drawing again."""
+    return _generate_unit(
+        store, unit, out_dir, now, furniture, keep, printer, standard_times, parts, read
+    )[0]
+
+
+def generate_unit_first(
+    store: Store,
+    unit: Unit,
+    out_dir: Path,
+    now: datetime,
+    furniture: Furniture,
+    *,
+    keep: int = DEFAULT_KEEP,
+    printer: str | None = None,
+    standard_times: StandardTimes | None = None,
+) -> tuple[UnitEntry, UnitRead]:
+    """A declaration's first part of a unit (census and MARs), and what it read, for the
+    rest (`generate_unit(parts="rest", read=...)`)."""
+    return _generate_unit(
+        store, unit, out_dir, now, furniture, keep, printer, standard_times, "first", None
     )
+
+
+def _generate_unit(
+    store: Store,
+    unit: Unit,
+    out_dir: Path,
+    now: datetime,
+    furniture: Furniture,
+    keep: int,
+    printer: str | None,
+    standard_times: StandardTimes | None,
+    parts: Parts,
+    read: UnitRead | None,
+) -> tuple[UnitEntry, UnitRead]:
+    folder = _unit_dir(out_dir, unit.id)
+    if read is None:
+        census, summaries = unit_census_and_summaries(
+            store,
+            unit.id,
+            now,
+            charted_until=furniture.charted_until,
+            standard_times=standard_times,
+        )
+        read = (census, summaries, reuse.UnitDrawing())
+    census, summaries, drawing = read
     f = replace(furniture, unit=unit.alias)
     documents: dict[str, Callable[[], render.PDF]] = {
         "census.pdf": lambda: render.census_pdf(census, f),
@@ -162,8 +207,9 @@ def generate_unit(
     }[parts]
     gen = _Generation(folder, stamp(now))
     try:
-        for name in names:
-            gen.write(name, documents[name]())
+        with reuse.unit_drawing(drawing):  # each MAR drawn once (`reuse`)
+            for name in names:
+                gen.write(name, documents[name]())
     except BaseException:
         gen.abort()
         raise
@@ -183,7 +229,7 @@ def generate_unit(
     write_atomic(folder / "manifest.json", json.dumps(asdict(entry), indent=2).encode())
     if printer and parts != "rest":
         entry.printed = print_files(printer, [folder / n for n in PRINT_FILES])
-    return entry
+    return entry, read
 
 
 def _files_of(folder: Path, generation: str) -> list[FileEntry]:
@@ -220,6 +266,12 @@ def generate_schedules(
 # what a worker process runs: the same functions over its own connection to the replica
 def _unit_in_worker(spec: parallel.StoreSpec, *args: Any, **kwargs: Any) -> UnitEntry:
     return generate_unit(parallel.worker_store(spec), *args, **kwargs)
+
+
+def _first_in_worker(
+    spec: parallel.StoreSpec, *args: Any, **kwargs: Any
+) -> tuple[UnitEntry, UnitRead]:
+    return generate_unit_first(parallel.worker_store(spec), *args, **kwargs)
 
 
 def _schedules_in_worker(spec: parallel.StoreSpec, *args: Any, **kwargs: Any) -> list[FileEntry]:
@@ -318,27 +370,38 @@ def generate_all(
     entries: dict[str, UnitEntry] = {}
     with parallel.executor(n) as pool:
 
-        def submit(u: Unit, parts: Parts) -> Future[UnitEntry]:
+        def submit(u: Unit, parts: Parts, read: UnitRead | None = None) -> Future[Any]:
             printer = print_all or (printers or {}).get(u.alias) or (printers or {}).get(u.id)
             kw: dict[str, Any] = {
                 "keep": keep,
                 "printer": printer,
                 "standard_times": standard_times,
-                "parts": parts,
             }
+            if parts == "first":  # returns what it read too, for the rest
+                if spec is None or n == 1:
+                    return pool.submit(partial(generate_unit_first, store, u, out, now, f, **kw))
+                return pool.submit(partial(_first_in_worker, spec, u, out, now, f, **kw))
+            kw.update(parts=parts, read=read)
             if spec is None or n == 1:
                 return pool.submit(partial(generate_unit, store, u, out, now, f, **kw))
             return pool.submit(partial(_unit_in_worker, spec, u, out, now, f, **kw))
 
         running: dict[Future[UnitEntry], Unit] = {}
         if first:
-            # every census and MAR out before any other file is begun
+            # every census and MAR out before any other file is begun; the rest of each
+            # unit is printed from what its first part read (one read per unit)
             firsts = {submit(u, "first"): u for u in todo}
+            reads: dict[str, UnitRead] = {}
             for fut in as_completed(firsts):
                 u = firsts[fut]
-                entries[u.id] = _entry_or_error(fut, u, out, man)
+                if fut.exception() is None:
+                    entries[u.id], reads[u.id] = fut.result()
+                else:
+                    entries[u.id] = _entry_or_error(fut, u, out, man)
             man.first_seconds = round(time.perf_counter() - started, 3)
-            running = {submit(u, "rest"): u for u in todo if not entries[u.id].error}
+            running = {
+                submit(u, "rest", reads.pop(u.id)): u for u in todo if not entries[u.id].error
+            }
         else:
             running = {submit(u, "all"): u for u in todo}
         sched: Future[list[FileEntry]] | None = None

@@ -19,12 +19,15 @@ from standby.clinical.schedules import ClinicSchedule, ORSchedule
 from standby.fhir.census import Census
 from standby.fhir.summary import PatientSummary
 from standby.journal.entries import Entry
+from standby.reports import reuse
 from standby.reports import styles as st
 from standby.reports.census import census_sheet
 from standby.reports.documentation import documentation
 from standby.reports.forms import forms, label_sheets
+from standby.reports.medication_record import medications
 from standby.reports.pages import Context, Furniture, Marker, PacketDoc
-from standby.reports.patient import mar_only, packet
+from standby.reports.patient import face_sheet, mar_only, notes, packet, results
+from standby.reports.patient_header import context
 from standby.reports.schedules import clinic_sheet, or_sheet
 from standby.reports.text import para
 
@@ -54,7 +57,7 @@ def _per_patient(summaries: Sequence[PatientSummary], part: str, f: Furniture) -
     for s in summaries:
         if story:
             story.append(PageBreak())
-        flow = {"packet": packet, "mar": mar_only, "forms": forms}[part](s)
+        flow = {"packet": _packet, "mar": mar_only, "forms": forms}[part](s)
         if part in ("packet", "forms") and flow and isinstance(flow[0], PageBreak):
             flow = flow[1:]
         story += flow
@@ -66,6 +69,18 @@ def _per_patient(summaries: Sequence[PatientSummary], part: str, f: Furniture) -
     return story
 
 
+def _packet(s: PatientSummary) -> list[Flowable]:
+    """A patient's packet, with the MAR pages `mar.pdf` drew for them copied in."""
+    pages = reuse.drawn_mar(f"patient:{s.header.patient_id}")
+    if not pages:
+        return packet(s)
+    ctx = context(s, "Medication administration record")
+    copied: list[Flowable] = []
+    for i, page in enumerate(pages):
+        copied += [PageBreak(), reuse.CopiedPage(page, ctx if i == 0 else None)]
+    return [*face_sheet(s), *medications(s), *copied, *results(s), *notes(s)]
+
+
 def census_pdf(census: Census, f: Furniture) -> PDF:
     return _build(census_sheet(census), f, wide=True, title=f"Census {census.unit}", compact=True)
 
@@ -75,7 +90,8 @@ def packets_pdf(summaries: Sequence[PatientSummary], f: Furniture) -> PDF:
 
 
 def mars_pdf(summaries: Sequence[PatientSummary], f: Furniture) -> PDF:
-    return _build(_per_patient(summaries, "mar", f), f, title=f"MARs {f.unit}")
+    with reuse.capturing():  # the unit's packets copy these pages (`reuse`)
+        return _build(_per_patient(summaries, "mar", f), f, title=f"MARs {f.unit}")
 
 
 def forms_pdf(summaries: Sequence[PatientSummary], f: Furniture) -> PDF:
