@@ -77,7 +77,28 @@ class InProcess(Executor):
         return f
 
 
+def _exit_with(parent: int) -> None:
+    """A worker's first act: leave when its parent is gone. A spawned worker holds both ends
+    of the pool's queue, so a parent killed (SIGKILL, OOM) never makes it read an end of
+    file: without this its workers were left idle for good (found after a demo's packets
+    process was killed)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
 def executor(workers: int) -> Executor:
     if workers <= 1:
         return InProcess()
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with,
+        initargs=(os.getpid(),),
+    )
