@@ -71,3 +71,19 @@ def test_an_administration_by_feed_in_downtime_is_marked_on_the_mar() -> None:
     mar = patient_summary(res, NOW, charted_until=DOWN).mar
     marks = {a.id: mar.received_in_downtime(a) for a in mar.recent}
     assert marks == {"ma2": "SIMEHR^SGH", "ma1": ""}
+
+
+def test_the_same_test_named_differently_by_feed_and_ehr_is_one_row_newest_first() -> None:
+    """The lab names a test by LOINC's long name, the EHR by its short one: one row by the
+    code, the feed's critical 6.9 as the latest and the EHR's 4.3 as the one before it (it
+    was two rows, "Potassium 4.3 N" reading as the current potassium beside the 6.9)."""
+    feed_k = fed(potassium("k2", 6.9, NOW - H), NOW - H)
+    feed_k["code"]["text"] = "Potassium [Moles/volume] in Serum or Plasma"
+    feed_k["code"]["coding"][0]["display"] = "Potassium [Moles/volume] in Serum or Plasma"
+    labs = patient_summary(
+        [patient(), feed_k, potassium("k1", 4.3, NOW - 5 * H)], NOW, charted_until=DOWN
+    ).labs
+    assert len(labs) == 1
+    (k,) = labs
+    assert k.value.startswith("6.9")
+    assert k.previous is not None and k.previous.value.startswith("4.3")

@@ -155,6 +155,27 @@ def code_status(oid: str, snomed: str, when: datetime) -> dict[str, Any]:
     }
 
 
+# one test, one code (the summary groups results by it): the LOINC codes of the tests
+# named here, else a code of the name's own
+_LOINC_OF = {
+    "potassium": "2823-3",
+    "sodium": "2951-2",
+    "chloride": "2075-0",
+    "creatinine": "2160-0",
+    "glucose": "2345-7",
+    "hemoglobin": "718-7",
+    "wbc": "6690-2",
+    "platelets": "777-3",
+    "inr": "6301-6",
+    "lactate": "2524-7",
+    "troponin": "6598-7",
+}
+
+
+def _loinc(name: str) -> str:
+    return _LOINC_OF.get(name.lower(), "x-" + name.lower().replace(" ", "-"))
+
+
 def lab(
     oid: str,
     name: str,
@@ -169,7 +190,7 @@ def lab(
         "id": oid,
         "status": "final",
         "category": [{"coding": [{"code": "laboratory"}]}],
-        "code": {"coding": [{"system": LOINC, "code": "2823-3", "display": name}]},
+        "code": {"coding": [{"system": LOINC, "code": _loinc(name), "display": name}]},
         "effectiveDateTime": iso(when),
         "valueQuantity": {"value": value, "unit": "mmol/L"},
         "referenceRange": [{"low": {"value": low}, "high": {"value": high}}],

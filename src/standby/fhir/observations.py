@@ -320,7 +320,10 @@ def lab_results(
                     members[mid] = name
             if r.get("valueQuantity") is None and r.get("valueString") is None:
                 continue  # a panel without a value of its own is a heading, not a result
-        key = (observation_code(r) or "", d.concept_text(r.get("code"), "(unnamed test)"))
+        # one test is one code, whatever each source calls it (the lab's LOINC long name,
+        # the EHR's short one): two rows would show an older result as if current
+        code = observation_code(r) or ""
+        key = (code, "" if code else d.concept_text(r.get("code"), "(unnamed test)"))
         by_test.setdefault(key, []).append((r, effective(r)))
     out: list[tuple[tuple[int, str, int, str], LabResult]] = []
     for (code, _), results in by_test.items():
