@@ -99,6 +99,10 @@ def test_administrations_by_feed_name_the_synced_order_and_results_keep_their_va
         for a in (sr.json() for sr in ehr.iter_type("MedicationAdministration"))
         if a.get("status") == "completed" and a.get("request")
     )
+    # a dose the replica does not hold yet (one it holds from the EHR, same order and time,
+    # the feed does not write again: tests/hl7/test_hl7_precedence.py)
+    admin = {k: v for k, v in admin.items() if k != "effectivePeriod"}
+    admin["effectiveDateTime"] = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
     enc = _inpatient_encounter(ehr)
     lab = ehr.search("Observation", [("category", "laboratory")], count=1).resources[0].json()
     lab = {**lab, "valueQuantity": {"value": 6.9, "unit": "mmol/L", "code": "mmol/L"}}
