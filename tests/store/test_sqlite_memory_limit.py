@@ -28,6 +28,11 @@ def test_open_replica_caps_sqlite_memory(tmp_path: Path) -> None:
 
 
 def test_zero_leaves_sqlite_memory_unlimited(tmp_path: Path) -> None:
+    """Even after a replica opened earlier in the same process set a limit (the limit is
+    process-wide: CI failed on this when tests ran in the same worker)."""
+    earlier = open_replica(load_settings(db=tmp_path / "e.db", db_encryption="off"))
+    assert _limit(earlier) == 64 * 2**20
+    earlier.close()
     settings = load_settings(db=tmp_path / "r.db", db_encryption="off", sqlite_memory_mb=0)
     store = open_replica(settings)
     try:

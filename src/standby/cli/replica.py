@@ -38,6 +38,8 @@ def open_replica(settings: Settings) -> Store:
     except DatabaseKeyError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
-    if getattr(store, "engine", "") == "sqlite" and settings.sqlite_memory_mb > 0:
-        limit_memory(store, settings.sqlite_memory_mb)
+    if getattr(store, "engine", "") == "sqlite":
+        # 0 is "no limit", said to SQLite too: the limit is process-wide, and a replica
+        # opened earlier in this process may have set one
+        limit_memory(store, max(0, settings.sqlite_memory_mb))
     return store
