@@ -5,7 +5,6 @@ asserts it."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from standby.store.base import Store
 from standby.sync.auth import SmartBackendAuth
 from standby.sync.jwks import generate_private_key, jwks
 from standby.web.app import create_app
+from support.r4b import validate
 from support.summary_fixtures import NOW, allergy, lab, med_request, nka, patient, vital
 from support.web_server import served
 
@@ -71,19 +71,13 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Store, dict[str, str], Any]]:
     store.close()
 
 
-def _validate(resource: dict[str, Any]) -> None:
-    rtype = resource["resourceType"]
-    module = importlib.import_module(f"fhir.resources.R4B.{rtype.lower()}")
-    getattr(module, rtype).model_validate(resource)
-
-
 def _summary(base: str, headers: dict[str, str], pid: str) -> dict[str, Any]:
     r = httpx.get(f"{base}/Patient/{pid}/$summary", headers=headers)
     assert r.status_code == 200, r.text
     doc = r.json()
-    _validate(doc)
+    validate(doc)
     for e in doc["entry"]:
-        _validate(e["resource"])
+        validate(e["resource"])
     return doc
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.journal.test_journal_fhir import validate
-
 from standby.journal import adt, overlay
 from standby.journal import repository as journal
 from standby.journal.entries import Kind
@@ -22,6 +20,7 @@ from standby.journal.fhir_mapping import (
 )
 from standby.store.base import Store
 from support.journal_entries import PAYLOADS, entry
+from support.r4b import validate
 
 REPLICA_ENCOUNTER: dict[str, Any] = {
     "resourceType": "Encounter",

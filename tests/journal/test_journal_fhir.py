@@ -5,7 +5,6 @@ transfer and a discharge applied to an official R4 example Encounter."""
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 import tarfile
 from pathlib import Path
@@ -22,14 +21,9 @@ from standby.journal.fhir_mapping import (
     to_fhir,
 )
 from support.journal_entries import MEDICATION_ORDER, PAYLOADS, entry
+from support.r4b import validate
 
 TGZ = Path(__file__).resolve().parents[2] / ".cache" / "hl7.fhir.r4.examples-4.0.1.tgz"
-
-
-def validate(resource: dict[str, Any]) -> None:
-    rtype = resource["resourceType"]
-    module = importlib.import_module(f"fhir.resources.R4B.{rtype.lower()}")
-    getattr(module, rtype).model_validate(resource)
 
 
 def official_encounter() -> dict[str, Any]:
