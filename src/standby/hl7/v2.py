@@ -37,12 +37,13 @@ class Segment:
     (`hl7.parse` builds a container for every field, repetition and component) was most of
     the cost of reading a message."""
 
-    __slots__ = ("_cache", "_fields", "_marks", "_plan", "name")
+    __slots__ = ("_cache", "_esc", "_fields", "_marks", "_plan", "name")
 
     def __init__(self, plan: Any, text: str) -> None:
         self._plan = plan  # the message's parse plan, at the level of one field
         # the repetition, component and subcomponent separators (the plan's `applies`, cheaper)
         self._marks = plan.separators[2:]
+        self._esc = plan.esc
         fields = text.split(plan.separators[1])
         self.name = fields[0]
         if self.name in _HEADERS:
@@ -53,7 +54,7 @@ class Segment:
 
     def _unescape(self, text: str) -> str:
         # the library's unescaping reads the separators and escape character off the plan
-        return hl7.util.unescape(self._plan, text) if self._plan.esc in text else text
+        return hl7.util.unescape(self._plan, text) if self._esc in text else text
 
     def field(self, n: int) -> list[Rep]:
         """Field `n`: its repetitions (an absent or empty field: [])."""
@@ -64,13 +65,18 @@ class Segment:
             self._cache[n] = []
             return []
         raw = self._fields[n]
-        if self.name in _HEADERS and n in (1, 2):
+        # (read on every field of every message: the separators tested one by one)
+        rep_mark, comp_mark, sub_mark = self._marks[0], self._marks[1], self._marks[2]
+        if n < 3 and self.name in _HEADERS:
             reps: list[Rep] = [[[raw]]]
-        elif not any(m in raw for m in self._marks):  # a plain value: nothing to split
+        elif rep_mark not in raw and comp_mark not in raw and sub_mark not in raw:
+            # a plain value: nothing to split
             value = self._unescape(raw)
             reps = [[[value]]] if value else []
-        elif self._plain_components(raw):  # one repetition of plain components
-            rep = [[c] for c in raw.split(self._marks[1])]
+        elif rep_mark not in raw and sub_mark not in raw and self._esc not in raw:
+            # one repetition of plain components (what the library's split of such a field
+            # gives, without building its containers)
+            rep = [[c] for c in raw.split(comp_mark)]
             reps = [rep] if any(c[0] for c in rep) else []
         else:
             tree = hl7.parser._split(raw, self._plan)
@@ -78,12 +84,6 @@ class Segment:
             reps = [r for r in reps if any(any(s for s in c) for c in r)]
         self._cache[n] = reps
         return reps
-
-    def _plain_components(self, raw: str) -> bool:
-        """Only component separators: no repetition, subcomponent or escape (what the
-        library's split of such a field gives, without building its containers)."""
-        rep_mark, _, sub_mark = self._marks[:3]
-        return rep_mark not in raw and sub_mark not in raw and self._plan.esc not in raw
 
     def _rep(self, rep: Any) -> Rep:
         if isinstance(rep, str):
@@ -98,7 +98,9 @@ class Segment:
 
     def get(self, n: int, comp: int = 1, rep: int = 1, sub: int = 1) -> str:
         """One value ("" when absent)."""
-        reps = self.field(n)
+        reps = self._cache.get(n)
+        if reps is None:
+            reps = self.field(n)
         if rep > len(reps):
             return ""
         comps = reps[rep - 1]
