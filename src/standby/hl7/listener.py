@@ -21,6 +21,7 @@ import multiprocessing
 import ssl as ssl_lib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from standby.hl7.feed_writer import FeedWriter, Outcome
@@ -71,13 +72,18 @@ class Listener:
         self, host: str, port: int, *, tls: ssl_lib.SSLContext | None = None
     ) -> asyncio.Server:
         if self.workers > 0:
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
-            )
+            self._new_pool()
         self._preparer = asyncio.create_task(self._prepare_loop())
         self._committer = asyncio.create_task(self._commit_loop())
         return await asyncio.start_server(
             self._connection, host, port, ssl=tls, limit=self.max_message_bytes
+        )
+
+    def _new_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn")
         )
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -167,6 +173,9 @@ class Listener:
             except Exception as e:  # e.g. a worker process died: not ACKed, sent again
                 log.error("reading %d messages failed: %s", len(items), e)
                 prepared = None
+                if isinstance(e, BrokenProcessPool):
+                    # one worker killed breaks the whole pool for good: start a new one
+                    self._new_pool()
             # no more than two commits' worth waits prepared: the senders wait for ACKs
             while self._ready_count >= 2 * self.max_batch:
                 self._ready_changed.clear()
