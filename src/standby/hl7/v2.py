@@ -9,6 +9,7 @@ and fields are numbered as in the standard (MSH-9 is `segment.get(9)`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -185,14 +186,22 @@ def normalise(text: str) -> str:
     return "\r".join(seg for seg in text.split("\r") if seg.strip())
 
 
+@functools.lru_cache(maxsize=64)
+def _plan(head: str) -> Any:
+    """The library's parse plan, at the level of one field, for the separators MSH-1 and
+    MSH-2 declare (`head`: the message up to MSH-2's end); a feed declares the same ones in
+    every message, so it is made once."""
+    return hl7.parser.create_parse_plan(head).next().next()
+
+
 def parse(text: str) -> Message:
     """Parse one message; V2Error naming what is wrong when it is not HL7 v2."""
     text = normalise(text)
     if not text.startswith("MSH") or len(text) < 8:
         raise V2Error("not an HL7 v2 message: it does not begin with an MSH segment")
     try:
-        # the separators MSH-1 and MSH-2 declare; the plan of a field is two levels down
-        plan = hl7.parser.create_parse_plan(text).next().next()
+        end = text.find(text[3], 4)  # the end of MSH-2
+        plan = _plan(text if end < 0 else text[:end])
     except Exception as e:  # the library's ParseException and its index errors alike
         raise V2Error(f"not an HL7 v2 message: {e}") from e
     segs = [Segment(plan, s) for s in text.split("\r")]
