@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -134,6 +135,42 @@ def test_worker_processes_read_and_map(tmp_path: Path) -> None:
         report = _serve(writer, [*feed, b"garbage"], workers=2, window=10, timeout=30)
         assert [a[0] for a in report.acks] == ["AA"] * 31 + ["AR"]
         assert store.counts_by_type()["Observation"] == 90
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_a_worker_process_that_dies_is_replaced(tmp_path: Path) -> None:
+    """A worker killed (the kernel's OOM killer, an operator) breaks the whole process pool;
+    the listener starts a new one, and what the sender sends again is read and ACKed (the
+    pool was kept broken: every message after it refused for good, the feed stopped)."""
+    store = SQLiteStore(tmp_path / "r.db")
+    t0 = synthetic.datetime(2026, 11, 30, tzinfo=synthetic.UTC)
+
+    async def main() -> tuple[SendReport, SendReport]:
+        listener = Listener(FeedWriter(store, Context()), workers=1)
+        server = await listener.start("127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            first = await send([synthetic.admit(0, t0)], "127.0.0.1", port, timeout=30)
+            assert listener._pool is not None
+            for proc in list(listener._pool._processes.values()):  # type: ignore[attr-defined]
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.join()
+            later = [synthetic.result(n, 0, t0) for n in range(3)]
+            then = await send(
+                later, "127.0.0.1", port, window=3, timeout=30, retry_delay=0.2, give_up_after=45
+            )
+            return first, then
+        finally:
+            server.close()
+            await listener.stop()
+
+    try:
+        first, then = asyncio.run(main())
+        assert [a[0] for a in first.acks] == ["AA"]
+        assert [a[0] for a in then.acks] == ["AA"] * 3
+        assert store.counts_by_type()["DiagnosticReport"] == 3
     finally:
         store.close()
 

@@ -65,6 +65,7 @@ class Context:
         return f"{self.system_base}/{kind}" + (f"/{slug}" if slug else "")
 
 
+@functools.lru_cache(maxsize=1024)  # a feed names a few authorities, in every message
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9.-]+", "-", text.lower()).strip("-")
 
@@ -96,6 +97,13 @@ def date_time(ts: str, ctx: Context) -> str | None:
     """A v2 DTM/TS (YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]) as a FHIR dateTime at the
     precision given; a time without an offset is in the message's zone, else the hospital's.
     None when it is not a timestamp."""
+    return _date_time(ts, ctx.message_tz or ctx.tz)
+
+
+# a message names the same instant in several fields (OBR-7, OBR-22, each OBX-14), and a
+# feed's messages the same few zones: each (text, zone) converted once
+@functools.lru_cache(maxsize=4096)
+def _date_time(ts: str, zone: Any) -> str | None:
     m = _DTM.match(ts.strip())
     if not m:
         return None
@@ -104,7 +112,7 @@ def date_time(ts: str, ctx: Context) -> str | None:
         if hh is None:
             datetime(int(y), int(mo or 1), int(d or 1))
             return "-".join(p for p in (y, mo, d) if p)
-        tz: Any = _zone(off) if off else (ctx.message_tz or ctx.tz)
+        tz: Any = _zone(off) if off else zone
         t = datetime(int(y), int(mo), int(d), int(hh), int(mi or 0), int(ss or 0), tzinfo=tz)
     except (ValueError, TypeError):
         return None

@@ -40,6 +40,7 @@ from standby.hl7.precedence import moved_by_merge
 from standby.hl7.prepare import Header, Prepared, control_id_of, decode, prepare_all
 from standby.hl7.replica_reads import held_by_identifier, held_ids
 from standby.store import Migration, Store
+from standby.store.connections import Cursor
 from standby.store.search_any import search_any
 
 log = logging.getLogger("standby.hl7")
@@ -309,12 +310,16 @@ class FeedWriter:
         with self.store.durable_transaction() as tx:
             if batch.resources:
                 self.store.upsert_many(batch.resources)
-            for row in batch.received:
-                tx.execute(
-                    "INSERT INTO hl7_received (sender, control_id, ack_code, message_type,"
-                    " reason, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    row,
-                )
+            # the batch's answers in one statement (a row each was a statement each)
+            sql = (
+                "INSERT INTO hl7_received (sender, control_id, ack_code, message_type,"
+                " reason, received_at) VALUES (?, ?, ?, ?, ?, ?)"
+            )
+            if isinstance(tx, Cursor):
+                tx.executemany(sql, batch.received)
+            else:
+                for row in batch.received:
+                    tx.execute(sql, row)
             for aside in batch.set_aside:
                 self.store.quarantine(source=self.source, **aside)
         if self.on_committed is not None:

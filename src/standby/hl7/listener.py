@@ -1,13 +1,15 @@
 """The MLLP listener: many senders at once, each message ACKed only once what it became is
 committed (`FeedWriter.commit`), in the order each sender sent them (docs/hl7.md).
 
-One asyncio loop reads every connection. Whatever messages are waiting (from all
-connections, in arrival order) become one batch, which goes through two stages in order:
+One asyncio loop reads every connection. Messages go through two stages in arrival order:
 prepared (read and mapped: pure, so in `workers` processes when there are some, else in a
-thread) and committed (`FeedWriter.commit_prepared`, in a thread). The next batch is
-prepared while one commits. Each connection writes its ACKs in the order its messages
-came. If a commit fails, the connections whose messages were in it are closed without an
-ACK: the engine sends them again, as engines do.
+thread), as soon as they arrive, whatever is waiting at once; and committed
+(`FeedWriter.commit_prepared`, in a thread): each commit takes everything prepared while
+the one before it ran (up to `max_batch` messages, from every connection), so one durable
+transaction, and its fsync, serves as many messages as the senders keep in flight (group
+commit). Each connection writes its ACKs in the order its messages came. If a commit
+fails, the connections whose messages were in it are closed without an ACK: the engine
+sends them again, as engines do.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import multiprocessing
 import ssl as ssl_lib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from standby.hl7.feed_writer import FeedWriter, Outcome
@@ -53,9 +56,10 @@ class Listener:
         self.writer = writer
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
-        self._prepared: asyncio.Queue[tuple[list[_Item], list[Prepared] | None]] = asyncio.Queue(
-            maxsize=1
-        )
+        # prepared runs of messages, in arrival order, not yet taken by a commit
+        self._ready: list[tuple[list[_Item], list[Prepared] | None]] = []
+        self._ready_count = 0
+        self._ready_changed = asyncio.Event()
         self._preparer: asyncio.Task[None] | None = None
         self.max_batch = max_batch
         self.max_message_bytes = max_message_bytes
@@ -68,13 +72,18 @@ class Listener:
         self, host: str, port: int, *, tls: ssl_lib.SSLContext | None = None
     ) -> asyncio.Server:
         if self.workers > 0:
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
-            )
+            self._new_pool()
         self._preparer = asyncio.create_task(self._prepare_loop())
         self._committer = asyncio.create_task(self._commit_loop())
         return await asyncio.start_server(
             self._connection, host, port, ssl=tls, limit=self.max_message_bytes
+        )
+
+    def _new_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn")
         )
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -164,26 +173,61 @@ class Listener:
             except Exception as e:  # e.g. a worker process died: not ACKed, sent again
                 log.error("reading %d messages failed: %s", len(items), e)
                 prepared = None
-            await self._prepared.put((items, prepared))
+                if isinstance(e, BrokenProcessPool):
+                    # one worker killed breaks the whole pool for good: start a new one
+                    self._new_pool()
+            # no more than two commits' worth waits prepared: the senders wait for ACKs
+            while self._ready_count >= 2 * self.max_batch:
+                self._ready_changed.clear()
+                await self._ready_changed.wait()
+            self._ready.append((items, prepared))
+            self._ready_count += len(items)
+            self._ready_changed.set()
+
+    def _take_ready(self) -> list[tuple[list[_Item], list[Prepared] | None]]:
+        """The prepared runs the next commit takes: in arrival order, up to `max_batch`
+        messages (at least one run)."""
+        taken: list[tuple[list[_Item], list[Prepared] | None]] = []
+        n = 0
+        while self._ready and (not taken or n + len(self._ready[0][0]) <= self.max_batch):
+            run = self._ready.pop(0)
+            taken.append(run)
+            n += len(run[0])
+        self._ready_count -= n
+        self._ready_changed.set()
+        return taken
 
     async def _commit_loop(self) -> None:
         while True:
-            items, prepared = await self._prepared.get()
+            while not self._ready:
+                self._ready_changed.clear()
+                await self._ready_changed.wait()
+            runs = self._take_ready()
+            for items, prepared in runs:
+                if prepared is None:  # not read: not ACKed, sent again
+                    self._fail(items, RuntimeError("the batch could not be read"))
+            runs = [(items, prepared) for items, prepared in runs if prepared is not None]
+            items = [item for run, _ in runs for item in run]
+            prepared_all = [p for _, prepared in runs for p in (prepared or [])]
+            if not items:
+                continue
             try:
-                if prepared is None:
-                    raise RuntimeError("the batch could not be read")
-                outcomes = await asyncio.to_thread(self.writer.commit_prepared, prepared)
+                outcomes = await asyncio.to_thread(self.writer.commit_prepared, prepared_all)
             except Exception as e:
                 log.error("commit of %d messages failed: %s", len(items), e)
-                for _, _, fut in items:
-                    if not fut.done():
-                        fut.set_exception(e)
-                        fut.exception()  # retrieved here: the acker only closes the connection
+                self._fail(items, e)
                 await asyncio.sleep(0.5)
                 continue
             for (_, _, fut), outcome in zip(items, outcomes, strict=True):
                 if not fut.done():
                     fut.set_result(outcome)
+
+    @staticmethod
+    def _fail(items: list[_Item], error: Exception) -> None:
+        for _, _, fut in items:
+            if not fut.done():
+                fut.set_exception(error)
+                fut.exception()  # retrieved here: the acker only closes the connection
 
     async def stop(self) -> None:
         """Hang up on every sender (what they sent and did not see ACKed they send again)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from datetime import UTC, datetime
 
 from standby.hl7.prepare import Header
@@ -26,6 +27,18 @@ def unframe(block: bytes) -> bytes:
     at = block.find(START)
     body = block[at + 1 :] if at >= 0 else block
     return body[: -len(END)] if body.endswith(END) else body
+
+
+_stamp: tuple[int, str] = (0, "")
+
+
+def _now_text() -> str:
+    """The current second as MSH-7 text (made once a second: every ACK names it)."""
+    global _stamp
+    second = int(time.time())
+    if _stamp[0] != second:
+        _stamp = (second, datetime.fromtimestamp(second, UTC).strftime("%Y%m%d%H%M%S+0000"))
+    return _stamp[1]
 
 
 _SPECIAL = re.compile(r"[|^~\\&\r\n]")
@@ -56,7 +69,7 @@ def ack(
 ) -> bytes:
     """The ACK of one message: MSH (sender and receiver swapped), MSA (the code and the
     original control id), and ERR with the HL7 error code and the reason for AE/AR."""
-    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
+    now = _now_text()
     if header is not None:
         to_app, to_fac = escape(header.sending_application), escape(header.sending_facility)
         me_fac = escape(header.receiving_facility)

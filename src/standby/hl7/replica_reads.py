@@ -1,6 +1,7 @@
 """What the feed writer reads of the replica, for a whole batch of messages at once: the
 ids held for identifiers, and which ids are held (FHIR search with comma-separated
-values, https://hl7.org/fhir/R4/search.html#combining, so any store engine answers)."""
+values, https://hl7.org/fhir/R4/search.html#combining, so any store engine answers; the
+SQL engines answer the identifiers from their token index alone, `SQLReads.ids_by_token`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Collection, Iterable
 
 from standby.fhir.data_source import identifiers
 from standby.store.base import Store
+from standby.store.sql_reads import SQLReads
 
 CHUNK = 200  # values in one search
 
@@ -28,6 +30,15 @@ def held_by_identifier(
 ) -> dict[tuple[str, str], str]:
     """(system, value) -> the id of the current resource of this type with that identifier;
     of several, the first the store's search gives (as `identifier=system|value` would)."""
+    if isinstance(store, SQLReads):
+        return store.ids_by_token(resource_type, "identifier", pairs)
+    return _searched(store, resource_type, pairs)
+
+
+def _searched(
+    store: Store, resource_type: str, pairs: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """`held_by_identifier` by FHIR search (each match's body read for its identifiers)."""
     found: dict[tuple[str, str], str] = {}
     wanted = set(pairs)
     by_text = {f"{_escape(s)}|{_escape(v)}": (s, v) for s, v in wanted}

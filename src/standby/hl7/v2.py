@@ -9,6 +9,7 @@ and fields are numbered as in the standard (MSH-9 is `segment.get(9)`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -37,12 +38,13 @@ class Segment:
     (`hl7.parse` builds a container for every field, repetition and component) was most of
     the cost of reading a message."""
 
-    __slots__ = ("_cache", "_fields", "_marks", "_plan", "name")
+    __slots__ = ("_cache", "_esc", "_fields", "_marks", "_plan", "name")
 
     def __init__(self, plan: Any, text: str) -> None:
         self._plan = plan  # the message's parse plan, at the level of one field
         # the repetition, component and subcomponent separators (the plan's `applies`, cheaper)
         self._marks = plan.separators[2:]
+        self._esc = plan.esc
         fields = text.split(plan.separators[1])
         self.name = fields[0]
         if self.name in _HEADERS:
@@ -53,7 +55,7 @@ class Segment:
 
     def _unescape(self, text: str) -> str:
         # the library's unescaping reads the separators and escape character off the plan
-        return hl7.util.unescape(self._plan, text) if self._plan.esc in text else text
+        return hl7.util.unescape(self._plan, text) if self._esc in text else text
 
     def field(self, n: int) -> list[Rep]:
         """Field `n`: its repetitions (an absent or empty field: [])."""
@@ -64,13 +66,18 @@ class Segment:
             self._cache[n] = []
             return []
         raw = self._fields[n]
-        if self.name in _HEADERS and n in (1, 2):
+        # (read on every field of every message: the separators tested one by one)
+        rep_mark, comp_mark, sub_mark = self._marks[0], self._marks[1], self._marks[2]
+        if n < 3 and self.name in _HEADERS:
             reps: list[Rep] = [[[raw]]]
-        elif not any(m in raw for m in self._marks):  # a plain value: nothing to split
+        elif rep_mark not in raw and comp_mark not in raw and sub_mark not in raw:
+            # a plain value: nothing to split
             value = self._unescape(raw)
             reps = [[[value]]] if value else []
-        elif self._plain_components(raw):  # one repetition of plain components
-            rep = [[c] for c in raw.split(self._marks[1])]
+        elif rep_mark not in raw and sub_mark not in raw and self._esc not in raw:
+            # one repetition of plain components (what the library's split of such a field
+            # gives, without building its containers)
+            rep = [[c] for c in raw.split(comp_mark)]
             reps = [rep] if any(c[0] for c in rep) else []
         else:
             tree = hl7.parser._split(raw, self._plan)
@@ -78,12 +85,6 @@ class Segment:
             reps = [r for r in reps if any(any(s for s in c) for c in r)]
         self._cache[n] = reps
         return reps
-
-    def _plain_components(self, raw: str) -> bool:
-        """Only component separators: no repetition, subcomponent or escape (what the
-        library's split of such a field gives, without building its containers)."""
-        rep_mark, _, sub_mark = self._marks[:3]
-        return rep_mark not in raw and sub_mark not in raw and self._plan.esc not in raw
 
     def _rep(self, rep: Any) -> Rep:
         if isinstance(rep, str):
@@ -98,7 +99,9 @@ class Segment:
 
     def get(self, n: int, comp: int = 1, rep: int = 1, sub: int = 1) -> str:
         """One value ("" when absent)."""
-        reps = self.field(n)
+        reps = self._cache.get(n)
+        if reps is None:
+            reps = self.field(n)
         if rep > len(reps):
             return ""
         comps = reps[rep - 1]
@@ -183,14 +186,22 @@ def normalise(text: str) -> str:
     return "\r".join(seg for seg in text.split("\r") if seg.strip())
 
 
+@functools.lru_cache(maxsize=64)
+def _plan(head: str) -> Any:
+    """The library's parse plan, at the level of one field, for the separators MSH-1 and
+    MSH-2 declare (`head`: the message up to MSH-2's end); a feed declares the same ones in
+    every message, so it is made once."""
+    return hl7.parser.create_parse_plan(head).next().next()
+
+
 def parse(text: str) -> Message:
     """Parse one message; V2Error naming what is wrong when it is not HL7 v2."""
     text = normalise(text)
     if not text.startswith("MSH") or len(text) < 8:
         raise V2Error("not an HL7 v2 message: it does not begin with an MSH segment")
     try:
-        # the separators MSH-1 and MSH-2 declare; the plan of a field is two levels down
-        plan = hl7.parser.create_parse_plan(text).next().next()
+        end = text.find(text[3], 4)  # the end of MSH-2
+        plan = _plan(text if end < 0 else text[:end])
     except Exception as e:  # the library's ParseException and its index errors alike
         raise V2Error(f"not an HL7 v2 message: {e}") from e
     segs = [Segment(plan, s) for s in text.split("\r")]

@@ -8,7 +8,7 @@ FHIR search: https://hl7.org/fhir/R4/search.html
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -155,6 +155,43 @@ class SQLReads(Store):
             if total:
                 n = int(cur.query(f"SELECT count(*) FROM resource r WHERE {where}", args)[0][0])
         return SearchPage([stored(r) for r in rows], n)
+
+    def ids_by_token(
+        self, resource_type: str, param: str, pairs: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """(system, code) -> the id of the current resource of this type whose token
+        parameter `param` has that exact value; of several, the first by row, as the
+        search `param=system|code` gives it. From the index alone: what the feed writer
+        asks for every message's patient, visit and order (a search read and parsed
+        every matching body: ~16x the time)."""
+        pid = self._pid_read(resource_type, param)
+        if pid is None or not pairs:
+            return {}
+        want: dict[tuple[str, int], tuple[str, str]] = {}
+        for system, code in pairs:
+            sid = self._sid_read(system)
+            if sid is not None:
+                want[(code, sid)] = (system, code)
+        codes = sorted({code for code, _ in want})
+        rows: list[tuple[Any, ...]] = []
+        with self._reader() as cur:
+            for k in range(0, len(codes), 500):
+                chunk = codes[k : k + 500]
+                rows.extend(
+                    cur.query(
+                        "SELECT r.rid, t.code, t.sid, r.id FROM idx_token t"
+                        " JOIN resource r ON r.rid = t.rid WHERE t.pid = ?"
+                        f" AND t.code IN ({','.join('?' * len(chunk))})"
+                        " AND r.type = ? AND r.deleted = 0",
+                        [pid, *chunk, resource_type],
+                    )
+                )
+        found: dict[tuple[str, str], str] = {}
+        for _, code, sid, rid in sorted(rows, key=lambda r: int(r[0])):
+            pair = want.get((code, int(sid)))
+            if pair is not None and pair not in found:
+                found[pair] = str(rid)
+        return found
 
     def compartment(
         self, patient_id: str, types: Sequence[str] | None = None
