@@ -96,10 +96,14 @@ def for_summaries(
         time_arg: tuple[Any, ...] = () if census_row else (instant(since),)
         for kind, keys in slots.items():
             like = f'%"{keys[0]}":%' if census_row and len(keys) == 1 else "%"
+            # `drill + 0`: not a column SQLite can look up in an index, so it reads the
+            # rows' patients and kind (journal_entries_patient_kind); with `drill = ?` it
+            # took the index by kind and drill, every reading of every patient in the
+            # journal (tests/journal/test_journal_batched.py)
             parts.append(
                 f"SELECT * FROM (SELECT seq, {COLUMNS}, ROW_NUMBER() OVER"
                 " (PARTITION BY patient_id ORDER BY performed_at DESC) AS rn"
-                f" FROM journal_entries WHERE patient_id IN ({marks}) AND drill = ?"
+                f" FROM journal_entries WHERE patient_id IN ({marks}) AND drill + 0 = ?"
                 f" AND kind = ?{time_sql} AND payload LIKE ?) AS older_{kind}"
                 + ("" if kind == "administration" else f" WHERE rn <= {se.PAGE}")
             )
