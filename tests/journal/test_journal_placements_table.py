@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_journal_placements_kept import _insert_at, _random_entry
+from test_journal_placements_kept import BEDS, _insert_at, _random_entry
 
 from standby.journal import adt, simulate
 from standby.journal import repository as journal
@@ -28,6 +28,19 @@ def _same_everywhere(store: Store) -> None:
         want = adt.placements_recomputed(store, drill=drill)
         assert adt.placements_stored(store, drill=drill) == want, drill
         assert adt.placements(store, drill=drill) == want, drill
+        _among_is_a_part(store, drill, want)
+
+
+def _among_is_a_part(store: Store, drill: bool, want: dict[str, adt.Placement]) -> None:
+    """What a census asks (`placements_among`: placed at some locations, or some
+    patients) is that part of every placement, from a new store object's first read
+    (the table) and from one that has read them all (kept)."""
+    for locations, patients in ((BEDS[:2], {"p1", "p2"}), (BEDS[2:], set()), ([], {"p0"})):
+        part = {p: x for p, x in want.items() if x.location_id in locations or p in patients}
+        adt._kept.pop(store, None)
+        assert adt.placements_among(store, locations, patients, drill=drill) == part
+        adt.placements(store, drill=drill)
+        assert adt.placements_among(store, locations, patients, drill=drill) == part
 
 
 def test_the_table_equals_a_rebuild_from_scratch_after_random_appends(store: Store) -> None:
@@ -89,6 +102,7 @@ def test_rows_written_without_keeping_the_table_are_read_and_then_kept(store: St
     journal.append(store, [entry(Kind.TRANSFER, patient_id="p1", payload={"location_id": "A"})])
     _insert_at(store, 1000, entry(Kind.TRANSFER, patient_id="p2", payload={"location_id": "B"}))
     assert "p2" not in adt.placements_stored(store)
+    assert adt.placements_among(store, ["B"], set()) == {"p2": adt.placements(store)["p2"]}
     assert {k: v.location_id for k, v in adt.placements(store).items()} == {"p1": "A", "p2": "B"}
     _insert_at(store, 500, entry(Kind.DISCHARGE, patient_id="p1", minutes_ago=1))
     assert adt.placements(store) == adt.placements_recomputed(store)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -299,6 +299,36 @@ class _Placements:
         self.key, self.placed = key, placed
         return placed
 
+    def among(
+        self, db: Any, drill: int, locations: Collection[str], patients: Collection[str]
+    ) -> dict[str, Placement]:
+        """`refresh` of the patients placed at `locations` or among `patients` only: when
+        the table reflects every placing entry, read from it by location and patient (a
+        first view reads a few rows, not every patient the journal placed)."""
+        upto, count = _state(db, drill) or (0, 0)
+        new, total = _unreflected(db, drill, upto)
+        if (upto, count, total) == self.key or new or total != count:
+            wanted = set(locations)
+            return {
+                pid: pl
+                for pid, pl in self.refresh(db, drill).items()
+                if pl.location_id in wanted or pid in patients
+            }
+        out: dict[str, Placement] = {}
+        for column, values in (
+            ("location_id", sorted(set(locations))),
+            ("patient_id", sorted(set(patients))),
+        ):
+            for i in range(0, len(values), 400):
+                part = values[i : i + 400]
+                for r in db.query(
+                    f"SELECT {_TABLE_COLUMNS} FROM journal_placements"
+                    f" WHERE drill = ? AND {column} IN ({', '.join('?' * len(part))})",
+                    (drill, *part),
+                ):
+                    out[str(r[0])] = _of_row(r)
+        return out
+
 
 _kept: weakref.WeakKeyDictionary[Store, dict[bool, _Placements]] = weakref.WeakKeyDictionary()
 _kept_lock = threading.Lock()
@@ -315,6 +345,23 @@ def placements(store: Store, *, drill: bool = False) -> dict[str, Placement]:
         kept = _kept.setdefault(store, {}).setdefault(drill, _Placements())
     with kept.lock, store.read_transaction() as db:
         return kept.refresh(db, 1 if drill else 0)
+
+
+def placements_among(
+    store: Store,
+    locations: Collection[str],
+    patients: Collection[str],
+    *,
+    drill: bool = False,
+) -> dict[str, Placement]:
+    """Of `placements`, those of the patients the journal placed at one of `locations`
+    (None: discharged is at none) or among `patients`: what a unit's census needs (its
+    beds and rooms, and the patients the replica has on it)."""
+    schema.ensure(store)
+    with _kept_lock:
+        kept = _kept.setdefault(store, {}).setdefault(drill, _Placements())
+    with kept.lock, store.read_transaction() as db:
+        return kept.among(db, 1 if drill else 0, locations, patients)
 
 
 def placements_recomputed(store: Store, *, drill: bool = False) -> dict[str, Placement]:

@@ -70,12 +70,29 @@ def for_summaries(
     got: dict[str, dict[str, tuple[int, Entry]]] = {p: {} for p in pids}
     superseded: dict[str, set[str]] = {p: set() for p in pids}
     with store.read_transaction() as db:
+        # three parts, each looked up by its index (patient and kind, patient and kind
+        # from `since`, the patient's corrections and strikes): as one `OR` it read every
+        # entry of each patient, weeks of them, and kept a few; a row in two parts (a
+        # correction of a kind read) is kept once (`_keep`, by id)
+        windowed_kinds = [k for k in kinds if k not in always]
         rows = db.query(
             f"SELECT seq, {COLUMNS} FROM journal_entries WHERE patient_id IN ({marks})"
-            f" AND ((drill = ? AND kind IN ({', '.join('?' * len(kinds))})"
-            f" AND (kind IN ({', '.join('?' * len(always))}) OR performed_at >= ?))"
-            " OR corrects IS NOT NULL)",
-            (*pids, int(drill), *kinds, *always, instant(since)),
+            f" AND kind IN ({', '.join('?' * len(always))}) AND drill + 0 = ?"
+            f" UNION ALL SELECT seq, {COLUMNS} FROM journal_entries"
+            f" WHERE patient_id IN ({marks}) AND kind IN ({', '.join('?' * len(windowed_kinds))})"
+            " AND performed_at >= ? AND drill + 0 = ?"
+            f" UNION ALL SELECT seq, {COLUMNS} FROM journal_entries"
+            f" WHERE patient_id IN ({marks}) AND corrects IS NOT NULL",
+            (
+                *pids,
+                *always,
+                int(drill),
+                *pids,
+                *windowed_kinds,
+                instant(since),
+                int(drill),
+                *pids,
+            ),
         )
         for r in rows:
             if r[13] is not None:

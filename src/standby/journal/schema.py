@@ -107,6 +107,7 @@ MIGRATIONS: list[Migration] = [
         " entry_id TEXT NOT NULL, disposition TEXT NOT NULL, PRIMARY KEY (drill, patient_id));"
         " CREATE TABLE journal_placements_state (drill INTEGER PRIMARY KEY,"
         " upto BIGINT NOT NULL, counted BIGINT NOT NULL);"
+        " CREATE INDEX journal_placements_location ON journal_placements (drill, location_id);"
         " INSERT INTO journal_placements_state (drill, upto, counted) VALUES (0, 0, 0), (1, 0, 0)",
     ),
 ]
