@@ -90,3 +90,47 @@ def test_a_census_reads_its_rows_journal_once_for_all_and_each_row_gets_its_own(
         got = {p: batched.entries(store, p, NOW, census_row=True) for p in PATIENTS}
     for pid in PATIENTS:
         assert got[pid] == summary_entries.for_summary(store, pid, NOW, census_row=True)
+
+
+def test_older_readings_are_read_by_patient_not_by_scanning_every_patients(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queries of several patients' journals look the rows up by patient and kind (or
+    the patient's corrections): the older readings were read by the index of kind and
+    drill, every reading of every patient in the journal (a 4-week journal of 300 beds:
+    all its vital signs, at a census's first view), and the window by the index of
+    patient alone, every entry of each patient."""
+    import sqlite3
+
+    from standby.store import open_store
+    from standby.store import sqlite as sqlite_store
+
+    db = tmp_path / "replica.db"
+    s = open_store(db=db)
+    try:
+        repository.append(s, _random_journal(random.Random(3)))
+        asked: list[tuple[str, tuple[Any, ...]]] = []
+        query = sqlite_store._SQLiteCursor.query
+
+        def spy(self: Any, sql: str, params: Any = ()) -> Any:
+            if "journal_entries" in sql:
+                asked.append((sql, tuple(params)))
+            return query(self, sql, params)
+
+        monkeypatch.setattr(sqlite_store._SQLiteCursor, "query", spy)
+        for census_row in (False, True):
+            batched.for_summaries(s, PATIENTS[:3], NOW, census_row=census_row)
+    finally:
+        s.close()
+    conn = sqlite3.connect(db)
+    plans = {
+        sql: [str(r[3]) for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+        for sql, params in asked
+    }
+    conn.close()
+    assert any("ROW_NUMBER" in sql for sql in plans)
+    for sql, plan in plans.items():
+        assert not any("journal_entries_kind " in p for p in plan), (sql, plan)
+        # nor every entry of each patient (the index by patient alone), weeks of them, to
+        # keep a few: by patient and kind, or the patient's corrections and strikes
+        assert not any("journal_entries_patient (" in p for p in plan), (sql, plan)

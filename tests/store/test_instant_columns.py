@@ -210,6 +210,9 @@ def run_journal_writers(store: Store, t: datetime) -> None:
     from support.journal_entries import entry
 
     journal.append(store, [entry(Kind.NOTE, now=t, minutes_ago=5)])
+    # a transfer: where the journal puts the patient (`journal_placements`)
+    transfer = entry(Kind.TRANSFER, now=t, minutes_ago=4, payload={"location_id": "4W-401-A"})
+    journal.append(store, [transfer])
     numbers.allocate(store, "mrn", numbers.parse_range("DT-0001..DT-0009"), "node", t)
 
 

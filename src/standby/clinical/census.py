@@ -184,8 +184,9 @@ def _census_and_summaries(
             if pid and loc in in_unit and pid not in placed:
                 placed[pid] = loc
     # the journal's admissions, transfers, discharges and registrations (not yet in the
-    # EHR): patients it placed on this unit join; where each is now, their summary says
-    moved = journal_adt.placements(store)
+    # EHR): patients it placed on this unit join; where each is now, their summary says.
+    # Only those placed here or that the replica has here: the rest cannot be on it
+    moved = journal_adt.placements_among(store, in_unit, placed)
     for pid, pl in moved.items():
         if pl.location_id in in_unit and pid not in placed:
             placed[pid] = pl.location_id

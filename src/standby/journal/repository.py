@@ -73,7 +73,7 @@ _KINDS = {k.value: k for k in Kind}
 _CAPTURES = {c.value: c for c in Capture}
 
 
-def _at(text: str) -> datetime:
+def stored_instant(text: str) -> datetime:
     """`parse_instant`, three times faster for the stored form every row holds (a first
     view reads thousands of rows: the census reads every admission, transfer, discharge,
     registration and strike of the journal)."""
@@ -92,8 +92,8 @@ def entry_of(r: Sequence[Any]) -> Entry:
         author=r[4],
         author_name=r[5],
         role=r[6],
-        performed_at=_at(r[7]),
-        recorded_at=_at(r[8]),
+        performed_at=stored_instant(r[7]),
+        recorded_at=stored_instant(r[8]),
         node=r[9],
         capture=_CAPTURES.get(r[10]) or Capture(r[10]),
         transcribed_by=r[11],
@@ -109,6 +109,7 @@ def append(store: Store, entries: Sequence[Entry]) -> Appended:
     schema.ensure(store)
     stored: list[str] = []
     already: list[str] = []
+    written: list[Entry] = []
     with store.durable_transaction() as db:
         for e in entries:
             if e.id in stored or db.query("SELECT 1 FROM journal_entries WHERE id = ?", (e.id,)):
@@ -116,6 +117,11 @@ def append(store: Store, entries: Sequence[Entry]) -> Appended:
                 continue
             db.execute(INSERT, written_row(e))
             stored.append(e.id)
+            written.append(e)
+        # where the journal puts each patient, kept in the same transaction
+        from standby.journal.adt import keep_placements
+
+        keep_placements(db, written)
     return Appended(stored, already)
 
 

@@ -96,6 +96,20 @@ MIGRATIONS: list[Migration] = [
         " ALTER TABLE journal_entries ADD COLUMN resources TEXT",
         "ALTER TABLE journal_entries ADD COLUMN mapping INTEGER, ADD COLUMN resources TEXT",
     ),
+    Migration(
+        9,
+        "where the journal last put each patient (`adt.placements`), derived from the"
+        " admissions, transfers, discharges, registrations and strikes and kept in the"
+        " transaction that writes them; `journal_placements_state` says up to which entry"
+        " (the newest seq and how many such entries; 0 and 0: none yet, read from the journal)",
+        "CREATE TABLE journal_placements (drill INTEGER NOT NULL, patient_id TEXT NOT NULL,"
+        " location_id TEXT, kind TEXT NOT NULL, performed_at TEXT NOT NULL,"
+        " entry_id TEXT NOT NULL, disposition TEXT NOT NULL, PRIMARY KEY (drill, patient_id));"
+        " CREATE TABLE journal_placements_state (drill INTEGER PRIMARY KEY,"
+        " upto BIGINT NOT NULL, counted BIGINT NOT NULL);"
+        " CREATE INDEX journal_placements_location ON journal_placements (drill, location_id);"
+        " INSERT INTO journal_placements_state (drill, upto, counted) VALUES (0, 0, 0), (1, 0, 0)",
+    ),
 ]
 
 _ready: weakref.WeakSet[Store] = weakref.WeakSet()

@@ -50,7 +50,7 @@ from standby.fhir import display as d
 from standby.fhir.header import encounter_bed
 from standby.fhir.medication_orders import ACTIVE_REQUEST, Medication, medication
 from standby.fhir.timing import dose_times
-from standby.journal import schema
+from standby.journal import adt, schema
 from standby.journal.entries import Capture, Entry, Kind, make_entry
 from standby.journal.repository import INSERT, WRITTEN, written_row
 from standby.store.base import Store
@@ -712,6 +712,7 @@ def load(store: Store, entries: Iterable[Entry], *, batch: int = 5000) -> int:
             else:
                 for row in rows:
                     db.execute(INSERT, row)
+            adt.keep_placements(db, rows)
         rows.clear()
 
     for e in entries:
@@ -746,4 +747,5 @@ def copy_journal(src: Store, dst: Store, *, batch: int = 5000) -> int:
             else:
                 for row in rows:
                     db.execute(INSERT, row)
+            adt.keep_placements(db, rows)
         after, n = int(got[-1][0]), n + len(rows)
