@@ -253,3 +253,52 @@ def test_the_ehrs_dose_then_the_feeds_is_held_once_as_the_ehrs(store: Store) -> 
     assert held[0]["meta"]["source"] == "https://ehr.example.org"
     assert len(held) == 2
     assert held[1]["status"] == "not-done"
+
+
+# One note, two sources: the EHR's DocumentReference (FHIR sync), its number in
+# masterIdentifier, and the feed's MDM^T02 (TXA-12 DOC-42^TRANS) are held once, in both
+# orders: the feed finds the EHR's note by `identifier`, which is masterIdentifier too.
+DOCUMENT = "https://standby.example.org/fhir/sid/v2/document/trans"
+NOTE_SENT_AT = "2026-11-30T21:00:00.000Z"  # MDM_T02's MSH-7, 16:00 -0500
+
+
+def ehr_note(at: str) -> dict[str, Any]:
+    return {
+        "resourceType": "DocumentReference",
+        "id": "ehr-doc",
+        "meta": {"versionId": "1", "lastUpdated": at, "source": "https://ehr.example.org"},
+        "masterIdentifier": {"system": DOCUMENT, "value": "DOC-42"},
+        "status": "current",
+        "type": {"text": "Discharge summary"},
+        "subject": {"reference": "Patient/ehr-pt"},
+        "content": [{"attachment": {"contentType": "text/plain", "data": "RUhS"}}],
+    }
+
+
+def the_note(store: Store) -> dict[str, Any]:
+    assert store.counts_by_type()["DocumentReference"] == 1
+    held = current(store, "DocumentReference", DOCUMENT, "DOC-42")
+    assert [r["id"] for r in held] == ["ehr-doc"]
+    return held[0]
+
+
+def test_the_ehrs_note_then_the_feeds_is_held_once_on_the_ehrs_id(store: Store) -> None:
+    sync(store, [*ehr("2026-11-30T14:30:00Z", "1"), ehr_note("2026-11-30T20:30:00Z")])
+    feed(FeedWriter(store, Context()), M.MDM_T02)  # newer than the EHR's version
+    note = the_note(store)
+    assert note["meta"]["source"].startswith(FEED)
+    assert note["meta"]["lastUpdated"] == NOTE_SENT_AT
+    assert note["subject"]["reference"] == "Patient/ehr-pt"
+    sync(store, [ehr_note("2026-11-30T22:00:00Z")])  # the EHR's next version wins again
+    assert the_note(store)["meta"]["source"] == "https://ehr.example.org"
+
+
+def test_the_feeds_note_then_the_ehrs_is_held_once_as_the_ehrs(store: Store) -> None:
+    feed(FeedWriter(store, Context()), M.ADT_A01, M.MDM_T02)
+    assert store.counts_by_type()["DocumentReference"] == 1
+    sync(store, [*ehr("2026-11-30T14:30:00Z", "1"), ehr_note("2026-11-30T22:00:00Z")])
+    note = the_note(store)
+    assert note["meta"]["source"] == "https://ehr.example.org"
+    # an older copy of the message again: ignored, the EHR's note stays the one
+    feed(FeedWriter(store, Context()), M.MDM_T02)
+    assert the_note(store)["meta"]["source"] == "https://ehr.example.org"

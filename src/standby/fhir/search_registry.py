@@ -187,7 +187,9 @@ PARAMS: dict[str, dict[str, ParamDef]] = {
         "service-type": (TOKEN, ("serviceType",)),
     },
     "DocumentReference": {
-        "identifier": _IDENT,
+        # DocumentReference.masterIdentifier | DocumentReference.identifier
+        # (https://hl7.org/fhir/R4/documentreference.html#search)
+        "identifier": (TOKEN, ("masterIdentifier", "identifier")),
         "status": _STATUS,
         "type": (TOKEN, ("type",)),
         "category": _CATEGORY,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,12 +100,15 @@ class IngestReport:
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One step of a schema. `postgres` defaults to `sqlite` when the SQL is portable."""
+    """One step of a schema. `postgres` defaults to `sqlite` when the SQL is portable.
+    `data`, when given, runs after the SQL in the same transaction: a data migration that
+    computes rows from the resources held when it is applied (the SQL may then be empty)."""
 
     version: int
     description: str
     sqlite: str
     postgres: str | None = None
+    data: Callable[[Transaction], None] | None = None
 
 
 def quarantine_fingerprint(

@@ -4,6 +4,8 @@ Each package that keeps tables in the replica (the store itself, the sync, the m
 the accounts) hands `Store.ensure_schema` its namespace and its list of `Migration`s; the
 engine opens its write transaction and calls `apply`, which runs, in version order, those
 not yet recorded in `schema_migrations`, and records each with the time it was applied.
+A step may also carry `data`, rows computed from the resources held when it is applied
+(`store.reindex`), run after its SQL in the same transaction.
 """
 
 from __future__ import annotations
@@ -55,10 +57,13 @@ def apply(
         if m.version in done:
             continue
         if postgres:
-            _ddl(db, m.postgres or m.sqlite, namespace)
+            if (m.postgres or m.sqlite).strip():
+                _ddl(db, m.postgres or m.sqlite, namespace)
         else:
             for stmt in split_statements(m.sqlite):
                 db.execute(stmt)
+        if m.data is not None:
+            m.data(db)
         db.execute(
             "INSERT INTO schema_migrations (namespace, version, description, applied_at)"
             " VALUES (?, ?, ?, ?)",

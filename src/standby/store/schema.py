@@ -2,7 +2,9 @@
 
 Version 1 is the whole first schema. Later versions only add; a database made by an older
 version is upgraded when it is opened (`ensure_schema`). Every migration's SQL is one or
-more statements; SQLite and PostgreSQL variants differ only in types.
+more statements; SQLite and PostgreSQL variants differ only in types. A step that a change
+of the search registry needs adds the index rows the resources held now give
+(`store.reindex`, run with the step).
 
 Tables:
 * `resource` — one row per (type, id): the current version, its verbatim body, the
@@ -21,6 +23,7 @@ source wrote it (FHIR data), and checkpoint values are the source's own instants
 from __future__ import annotations
 
 from standby.clock import rewrite_sql
+from standby.store import reindex
 from standby.store.base import Migration
 
 NAMESPACE = "store"
@@ -177,5 +180,12 @@ MIGRATIONS: list[Migration] = [
         "quarantine rows recorded once: a fingerprint of what was set aside and why",
         "ALTER TABLE quarantine ADD COLUMN fingerprint TEXT;"
         " CREATE INDEX quarantine_fingerprint ON quarantine (fingerprint)",
+    ),
+    Migration(
+        5,
+        "DocumentReference identifier also indexes masterIdentifier"
+        " (token rows added for the resources held when applied)",
+        "",
+        data=reindex.token_rows("DocumentReference", "identifier", "masterIdentifier"),
     ),
 ]
