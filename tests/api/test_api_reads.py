@@ -10,6 +10,7 @@ from standby.api.capability import search_params
 from standby.api.responses import AS_OF_HEADER, DATA_AS_OF_SYSTEM
 from standby.fhir.search_registry import params_for
 from support.fhir_api import ApiSite, vital
+from support.fhir_examples import example
 
 
 def _ids(bundle: dict[str, Any], mode: str = "match") -> list[str]:
@@ -296,3 +297,20 @@ def test_unknown_result_parameters_are_ignored_and_said_so(api_site: ApiSite) ->
     for q in ("_has:Observation:patient:code=1", "_text=fever", "_tag=x"):
         r = c.get(f"/fhir/Patient?{q}", headers=h)
         assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome", q
+
+
+def test_a_document_is_found_by_its_master_identifier(api_site: ApiSite) -> None:
+    # DocumentReference's `identifier` is `masterIdentifier | identifier` in R4
+    # (documentreference.html#search); the official example has one of each
+    api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    api_site.store.upsert(example("DocumentReference-example.json"))
+    for value in ("urn:oid:1.3.6.1.4.1.21367.2005.3.7", "urn:oid:1.3.6.1.4.1.21367.2005.3.7.1234"):
+        r = c.get(f"/fhir/DocumentReference?identifier=urn:ietf:rfc:3986|{value}", headers=h)
+        assert r.status_code == 200 and _ids(r.json()) == ["example"], value
+    cs = c.get("/fhir/metadata").json()
+    doc = next(r for r in cs["rest"][0]["resource"] if r["type"] == "DocumentReference")
+    assert {"name": "identifier", "type": "token"}.items() <= next(
+        p for p in doc["searchParam"] if p["name"] == "identifier"
+    ).items()

@@ -5,28 +5,22 @@ indexed before it was gets the missing rows when opened (store migration 5, docs
 from __future__ import annotations
 
 import json
-import tarfile
-from functools import cache
 from pathlib import Path
 
 import pytest
 
 from standby.hl7.replica_reads import held_by_identifier
 from standby.store.base import Store
-from support.fhir_examples import TGZ
+from support.fhir_examples import example
 from support.store_engines import DURABLE_ENGINES, make_store
 
 MASTER = ("urn:ietf:rfc:3986", "urn:oid:1.3.6.1.4.1.21367.2005.3.7")  # its masterIdentifier
 OTHER = ("urn:ietf:rfc:3986", "urn:oid:1.3.6.1.4.1.21367.2005.3.7.1234")  # its identifier
 
 
-@cache  # read out of the whole package's archive: once
 def official_example() -> bytes:
     """DocumentReference-example.json of FHIR R4 (masterIdentifier and one identifier)."""
-    with tarfile.open(TGZ) as tar:
-        fh = tar.extractfile("package/DocumentReference-example.json")
-        assert fh is not None
-        return fh.read()
+    return example("DocumentReference-example.json")
 
 
 def only_master(number: str) -> bytes:

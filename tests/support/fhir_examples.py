@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import tarfile
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 from standby.fhir.resource_types import RESOURCE_TYPES
@@ -54,3 +55,12 @@ def clinical_examples() -> Iterator[tuple[str, bytes]]:
                 continue
             seen.add((rtype, rid))
             yield name, raw
+
+
+@cache  # read out of the whole package's archive: once per file
+def example(file_name: str) -> bytes:
+    """One example of the package as it is, by file name (`DocumentReference-example.json`)."""
+    with tarfile.open(TGZ) as tar:
+        fh = tar.extractfile(f"package/{file_name}")
+        assert fh is not None
+        return fh.read()
