@@ -75,3 +75,26 @@ def test_patient_compartment() -> None:
         patient_compartment({"resourceType": "Observation", "subject": {"reference": "Group/g"}})
         is None
     )
+
+
+def test_a_single_identifier_element_is_indexed_as_a_list_of_one() -> None:
+    # DocumentReference's identifier: masterIdentifier (0..1, one Identifier) | identifier
+    doc = {
+        "resourceType": "DocumentReference",
+        "masterIdentifier": {"system": "urn:example:doc", "value": "DOC-1"},
+        "identifier": [{"system": "urn:example:other", "value": "X-1"}],
+    }
+    tokens = {t for t in extract(doc).token if t[0] == "identifier"}
+    assert tokens == {
+        ("identifier", "urn:example:doc", "DOC-1"),
+        ("identifier", "urn:example:other", "X-1"),
+    }
+    del doc["identifier"]
+    assert {t for t in extract(doc).token if t[0] == "identifier"} == {
+        ("identifier", "urn:example:doc", "DOC-1")
+    }
+    # Composition.identifier is 0..1 too: one Identifier, not a list
+    comp = {"resourceType": "Composition", "identifier": doc["masterIdentifier"]}
+    assert {t for t in extract(comp).token if t[0] == "identifier"} == {
+        ("identifier", "urn:example:doc", "DOC-1")
+    }
