@@ -379,7 +379,9 @@ def generate_all(
         man.regenerated = sorted(redo & {u.id for u in chosen})
     todo = [u for u in chosen if redo is None or u.id in redo]
     spec = parallel.spec_of(store)
-    n = 1 if spec is None else min(workers or parallel.default_workers(), len(todo) + 1)
+    # a worker costs a process and its imports (~0.6 CPU-seconds): one unit to draw (a
+    # changed-only run's usual case) is drawn here, the schedules after it
+    n = 1 if spec is None else min(workers or parallel.default_workers(), max(1, len(todo)))
     entries: dict[str, UnitEntry] = {}
     with parallel.executor(n) as pool:
 
