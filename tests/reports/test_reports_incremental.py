@@ -213,3 +213,22 @@ def test_declaration_reads_each_unit_once_and_prints_what_one_pass_prints(
     assert sorted(reads) == sorted(u.unit_id for u in man.units)
     generate_all(hospital, tmp_path / "b", NOW, data_as_of=AS_OF, banner="DOWNTIME", workers=1)
     assert_same_files(tmp_path / "a", tmp_path / "b")
+
+
+def test_one_unit_to_draw_starts_no_worker_process(hospital, tmp_path, monkeypatch):
+    """A worker costs a process and its imports (~0.6 CPU-seconds each): a run with one unit
+    to draw (a changed-only run's usual case) draws it in the calling process."""
+    from standby.reports import parallel
+
+    asked: list[int] = []
+    real = parallel.executor
+
+    def recorded(workers: int):
+        asked.append(workers)
+        return real(workers)
+
+    monkeypatch.setattr(parallel, "executor", recorded)
+    man = generate_all(hospital, tmp_path, NOW, data_as_of=AS_OF, workers=2, unit_ids=["ICU"])
+    assert not man.errors and asked == [1]
+    man = generate_all(hospital, tmp_path / "all", NOW, data_as_of=AS_OF, workers=2)
+    assert not man.errors and asked == [1, 2]

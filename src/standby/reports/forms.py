@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 from reportlab.graphics.barcode import qrencoder
 from reportlab.lib import colors
@@ -44,14 +45,22 @@ class BlankGrid(Flowable):
     def wrap(self, aw: float, ah: float) -> tuple[float, float]:
         return (self.width, self.height)
 
+    @property
+    def name(self) -> str:
+        return "grid" + hashlib.sha1(self.key.encode()).hexdigest()[:16]  # a PDF name
+
+    def define(self, canv: Any) -> None:
+        """Draw the grid as a form of `canv`'s document, once."""
+        if canv.hasForm(self.name):
+            return
+        self.canv = canv
+        canv.beginForm(self.name)
+        self._draw_grid()
+        canv.endForm()
+
     def draw(self) -> None:
-        c = self.canv
-        name = "grid" + hashlib.sha1(self.key.encode()).hexdigest()[:16]  # a PDF name
-        if not c.hasForm(name):
-            c.beginForm(name)
-            self._draw_grid()
-            c.endForm()
-        c.doForm(name)
+        self.define(self.canv)
+        self.canv.doForm(self.name)
 
     def _draw_grid(self) -> None:
         c = self.canv
@@ -92,6 +101,28 @@ def _lines(rows: int) -> BlankGrid:
 def forms(s: PatientSummary) -> list[Flowable]:
     """The four blank forms of one patient (four pages)."""
     out: list[Flowable] = []
+    for title, body in _specs():
+        out += [
+            PageBreak(),
+            Marker(context(s, title)),
+            para(title, st.H1),
+            para(
+                "Write in ink. Time every entry. This form is filed back into the "
+                "EHR when it returns.",
+                st.SMALL,
+            ),
+            body,
+        ]
+    return out
+
+
+def grids() -> dict[str, BlankGrid]:
+    """Every grid the forms draw, by its form's name (a page copied from another document
+    names them: `standby.reports.reuse.CopiedPage` defines them first)."""
+    return {g.name: g for _title, g in _specs()}
+
+
+def _specs() -> list[tuple[str, BlankGrid]]:
     specs: list[tuple[str, BlankGrid]] = [
         (
             "Downtime vital signs flowsheet",
@@ -139,19 +170,7 @@ def forms(s: PatientSummary) -> list[Flowable]:
             ),
         ),
     ]
-    for title, body in specs:
-        out += [
-            PageBreak(),
-            Marker(context(s, title)),
-            para(title, st.H1),
-            para(
-                "Write in ink. Time every entry. This form is filed back into the "
-                "EHR when it returns.",
-                st.SMALL,
-            ),
-            body,
-        ]
-    return out
+    return specs
 
 
 class LabelSheet(Flowable):

@@ -129,21 +129,35 @@ class PacketCanvas(Canvas):
         self.standby_first_ctx: Context | None = None
         self.standby_carried: Context | None = None  # in force when the page began
         self.standby_starts = False  # the page began with a marker
+        # a page kept from the last generation says whose it is (`reuse.CopiedPage`)
+        self.standby_page_ctx: Context | None = None
+        self.standby_copied = False
+        self.standby_patient: str | None = None  # whose pages these are (`reuse.PatientStart`)
         from standby.reports import reuse  # (imports this module)
 
         reuse.begin_document(self._doc)
 
     def showPage(self) -> None:
         state = dict(self.__dict__)
-        state["_page_ctx"] = (
-            self.standby_first_ctx
-            if self.standby_starts
-            else page_context(self.standby_carried, self.standby_first_ctx, self.standby_ctx)
-        )
+        if self.standby_page_ctx is not None:
+            state["_page_ctx"] = self.standby_page_ctx
+        elif self.standby_starts:
+            state["_page_ctx"] = self.standby_first_ctx
+        else:
+            state["_page_ctx"] = page_context(
+                self.standby_carried, self.standby_first_ctx, self.standby_ctx
+            )
+        state["_end_ctx"] = self.standby_ctx
+        state["_patient"] = self.standby_patient
+        state["_copied"] = self.standby_copied
+        state["_foreign"] = getattr(self._doc, "_standby_foreign", False)
+        self._doc._standby_foreign = False
         self._pages.append(state)
         self._startPage()
         self.standby_first_ctx = None
         self.standby_starts = False
+        self.standby_page_ctx = None
+        self.standby_copied = False
         self.standby_carried = self.standby_ctx
 
     def save(self) -> None:

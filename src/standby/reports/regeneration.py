@@ -6,6 +6,8 @@ Layout under `out_dir` (docs/reports.md):
     <unit>/census.pdf, packets.pdf, mar.pdf, forms.pdf, labels.pdf   the newest set
     <unit>/manifest.json                 which unit (id, alias, name) and generation
     <unit>/generations/<stamp>/...       the last K sets (the newest included)
+    <unit>/drawn-pages.z                 the newest set's patient pages, for the next
+                                         (`standby.reports.page_cache`)
 
 `<unit>` is the unit's Location id (`unit_folder`), never its alias or name.
     schedules/or.pdf, clinics.pdf        today's and tomorrow's, hospital-wide
@@ -42,7 +44,7 @@ from standby.fhir.summary import PatientSummary
 from standby.fhir.timing import StandardTimes
 from standby.journal import repository as journal_repository
 from standby.private_files import private_dir
-from standby.reports import changes, parallel, render, reuse
+from standby.reports import changes, page_cache, parallel, render, reuse
 from standby.reports.generations import (
     FileEntry,
     _Generation,
@@ -80,6 +82,9 @@ class UnitEntry:
     name: str = ""  # "4W — 4 West Medical"
     patient_ids: list[str] = field(default_factory=list)  # what the next round compares
     data_as_of: str | None = None  # what its pages say (a unit kept from an earlier round)
+    # patients' pages (mar, packets, forms) drawn, and copied from its last generation
+    drawn_pages: int = 0
+    reused_pages: int = 0
 
 
 @dataclass
@@ -98,6 +103,7 @@ class Manifest:
     inputs: str = ""
     regenerated: list[str] | None = None  # unit ids redone this round; None: every unit
     first_seconds: float | None = None  # declaration: when every census and MAR was out
+    reused_pages: int = 0  # patients' pages copied from the last generation (`page_cache`)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +120,8 @@ class Manifest:
             if self.first_seconds is None
             else f", every census and MAR in {self.first_seconds:.1f} s"
         )
+        if self.reused_pages:
+            redone += f", {self.reused_pages} unchanged patient page(s) reused"
         return (
             f"packets for {len(self.units)} unit(s){redone}, {self.pages} pages in "
             f"{self.seconds:.1f} s{first} (data as of {self.data_as_of or 'unknown'}){bad}"
@@ -190,7 +198,8 @@ def _generate_unit(
             charted_until=furniture.charted_until,
             standard_times=standard_times,
         )
-        read = (census, summaries, reuse.UnitDrawing())
+        # the pages its last generation kept (`page_cache`): unchanged patients' are copied
+        read = (census, summaries, reuse.UnitDrawing(kept=page_cache.read(folder)))
     census, summaries, drawing = read
     f = replace(furniture, unit=unit.alias)
     documents: dict[str, Callable[[], render.PDF]] = {
@@ -214,6 +223,8 @@ def _generate_unit(
         gen.abort()
         raise
     final = gen.commit(keep, join=parts == "rest")
+    if parts != "first":  # every patient page of this generation, for the next
+        write_atomic(folder / page_cache.FILE, page_cache.encode(drawing.keep))
     earlier = _files_of(folder, final.name) if parts == "rest" else []
     entry = UnitEntry(
         unit.id,
@@ -225,6 +236,8 @@ def _generate_unit(
         name=unit.label,
         patient_ids=[b.patient.id for b in census.beds if b.patient is not None],
         data_as_of=instant(f.data_as_of) if f.data_as_of else None,
+        drawn_pages=drawing.drawn_pages,
+        reused_pages=drawing.reused_pages,
     )
     write_atomic(folder / "manifest.json", json.dumps(asdict(entry), indent=2).encode())
     if printer and parts != "rest":
@@ -366,7 +379,9 @@ def generate_all(
         man.regenerated = sorted(redo & {u.id for u in chosen})
     todo = [u for u in chosen if redo is None or u.id in redo]
     spec = parallel.spec_of(store)
-    n = 1 if spec is None else min(workers or parallel.default_workers(), len(todo) + 1)
+    # a worker costs a process and its imports (~0.6 CPU-seconds): one unit to draw (a
+    # changed-only run's usual case) is drawn here, the schedules after it
+    n = 1 if spec is None else min(workers or parallel.default_workers(), max(1, len(todo)))
     entries: dict[str, UnitEntry] = {}
     with parallel.executor(n) as pool:
 
@@ -424,6 +439,7 @@ def generate_all(
     man.pages = sum(x.pages for u in man.units for x in u.files) + sum(
         x.pages for x in man.schedules
     )
+    man.reused_pages = sum(entries[u].reused_pages for u in entries)
     man.seconds = round(time.perf_counter() - started, 3)
     write_atomic(out / "manifest.json", json.dumps(man.as_json(), indent=2).encode())
     return man

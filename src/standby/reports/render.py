@@ -53,14 +53,27 @@ def _build(
 
 
 def _per_patient(summaries: Sequence[PatientSummary], part: str, f: Furniture) -> list[Flowable]:
+    """Each patient's pages, from a new page; a patient's pages kept from the last
+    generation are copied, not drawn (`standby.reports.page_cache`)."""
     story: list[Flowable] = []
+    frame = {
+        "banner": bool(f.banner),
+        "compact": f.compact,
+        "unit": f.unit,
+        "charted_until": f.charted_until,
+    }
     for s in summaries:
         if story:
             story.append(PageBreak())
+        key = reuse.patient_key(part, s, frame)
+        kept = reuse.kept_pages(key)
+        if kept is not None:
+            story += kept
+            continue
         flow = {"packet": _packet, "mar": mar_only, "forms": forms}[part](s)
         if part in ("packet", "forms") and flow and isinstance(flow[0], PageBreak):
             flow = flow[1:]
-        story += flow
+        story += [reuse.PatientStart(key), *flow]
     if not story:
         story = [
             Marker(Context(group="empty", title=part)),
