@@ -21,7 +21,7 @@ synchronised.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from standby.fhir import display as d
@@ -34,7 +34,13 @@ from standby.fhir.header import (
     location_path,
 )
 from standby.fhir.mar import medication, medication_administration_record
-from standby.fhir.observations import code_status, lab_results, vital_signs
+from standby.fhir.observations import (
+    category_codes,
+    code_status,
+    lab_results,
+    observation_code,
+    vital_signs,
+)
 from standby.fhir.sections import (
     allergies,
     allergy_alerts,
@@ -45,7 +51,9 @@ from standby.fhir.sections import (
     upcoming,
 )
 from standby.fhir.summary_model import (
+    CODE_STATUS_LOINC,
     JSON,
+    VITALS,
     Allergies,
     Allergy,
     AllergyStatus,
@@ -126,6 +134,7 @@ def patient_summary(
     hours: float = 48,
     charted_until: datetime | None = None,
     standard_times: StandardTimes | None = None,
+    census_row: bool = False,
 ) -> PatientSummary:
     """The downtime summary of the patient whose compartment is `resources` (the Patient
     resource itself included). `resolved` maps "Type/id" to referenced resources outside
@@ -134,14 +143,21 @@ def patient_summary(
     `hours` the window of vitals, labs and administrations shown; `charted_until`, during
     a downtime, when the EHR stopped hearing of doses (`standby.fhir.mar.charting_cutoff`:
     later doses are "not charted", never overdue); `standard_times`, the hospital's standard
-    administration times (the setting `mar_standard_times`)."""
+    administration times (the setting `mar_standard_times`). `census_row`: only what a
+    census row shows is worked out in full (`standby.fhir.census.census_patient`): the
+    header, the allergies and the MAR's doses; the MAR's administrations carry only what
+    the doses are decided from and there are no allergy alerts."""
     resolved = resolved or {}
     by_type = _by_type(resources)
     patients = by_type.get("Patient") or [{}]
     held = held_types
     birth = d.parse_date(patients[0].get("birthDate"))
-    vit = vital_signs(by_type.get("Observation", []), now, hours, birth=birth)
-    hdr = header(patients[0], by_type, now, resolved, held, vit)
+    obs_all = by_type.get("Observation", [])
+    # each Observation's code and category looked at once: each section is handed the
+    # Observations it would keep (the same, in the same order), not all of them
+    vitals_obs, status_obs, lab_obs = _observations_by_use(obs_all)
+    vit = vital_signs(vitals_obs, now, hours, birth=birth)
+    hdr = header(patients[0], {**by_type, "Observation": status_obs}, now, resolved, held, vit)
     reqs = by_type.get("MedicationRequest", [])
     meds = [medication(r, resolved) for r in reqs if r.get("status") in ("active", "on-hold")]
     mar = medication_administration_record(
@@ -152,9 +168,9 @@ def patient_summary(
         medications=meds,
         charted_until=charted_until,
         standard=standard_times,
+        doses_only=census_row,
     )
     meds = sorted(meds, key=lambda m: (m.prn, m.name.lower()))
-    obs_all = by_type.get("Observation", [])
     srs = by_type.get("ServiceRequest", [])
     allergy = allergies(by_type.get("AllergyIntolerance", []), held)
     return PatientSummary(
@@ -171,13 +187,33 @@ def patient_summary(
         ),
         vitals=vit,
         vitals_status=section_status(len(vit.rows), ["Observation"], held),
-        labs=lab_results(obs_all, now, hours, held, charted_until=charted_until),
+        labs=lab_results(lab_obs, now, hours, held, charted_until=charted_until),
         notes=notes(by_type.get("DocumentReference", []), held),
         orders=orders(srs, resolved, held),
         care_plan=care_plan(by_type.get("CarePlan", []), held),
         upcoming=upcoming(by_type.get("Appointment", []), srs, now, resolved, held),
-        allergy_alerts=allergy_alerts(meds, allergy),
+        allergy_alerts={} if census_row else allergy_alerts(meds, allergy),
     )
+
+
+def _observations_by_use(
+    observations: Sequence[JSON],
+) -> tuple[list[JSON], list[JSON], list[JSON]]:
+    """The Observations that `vital_signs` (a vital sign's code), `code_status` (the code
+    status code) and `lab_results` (category laboratory) each keep, in their order: what
+    each would pick from all of them, the codes and categories read once."""
+    vitals: list[JSON] = []
+    status: list[JSON] = []
+    labs: list[JSON] = []
+    for r in observations:
+        code = observation_code(r)
+        if code == CODE_STATUS_LOINC:
+            status.append(r)
+        elif code in VITALS:
+            vitals.append(r)
+        if "laboratory" in category_codes(r):
+            labs.append(r)
+    return vitals, status, labs
 
 
 REFERENCE_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
