@@ -14,7 +14,13 @@ import pytest
 from standby.fhir import display as d
 from standby.fhir.census import DUE_HOURS, census_patient
 from standby.fhir.mar import next_change
-from standby.fhir.observations import code_status, lab_results, vital_signs
+from standby.fhir.observations import (
+    category_codes,
+    code_status,
+    is_laboratory,
+    lab_results,
+    vital_signs,
+)
 from standby.fhir.summary import patient_summary
 from support import mar_fixtures as mf
 from support import summary_fixtures as sf
@@ -154,3 +160,23 @@ def test_each_section_shows_what_it_showed_from_every_observation(name: str) -> 
             assert s.vitals == vital_signs(obs, now, 48, birth=birth)
             assert s.labs == lab_results(obs, now, 48, None, charted_until=until)
             assert s.header.code_status == code_status(obs, None)
+
+
+@pytest.mark.parametrize(
+    "category",
+    [
+        None,
+        [],
+        {"coding": [{"code": "laboratory"}]},  # one CodeableConcept, not a list
+        [{"coding": [{"code": "vital-signs"}]}, {"coding": [{"code": "laboratory"}]}],
+        [{"coding": [{"system": "x", "code": "laboratory"}]}],
+        [{"coding": [{"code": "Laboratory"}]}],
+        [{"text": "laboratory"}],
+        ["laboratory"],
+        [{"coding": ["laboratory", {"code": ""}]}],
+        [{"coding": None}],
+    ],
+)
+def test_is_laboratory_is_the_category_test_it_replaces(category: Any) -> None:
+    r = {"resourceType": "Observation", "category": category}
+    assert is_laboratory(r) == ("laboratory" in category_codes(r))

@@ -35,11 +35,13 @@ from standby.fhir.header import (
 )
 from standby.fhir.mar import medication, medication_administration_record
 from standby.fhir.observations import (
-    category_codes,
     code_status,
+    is_laboratory,
     lab_results,
+    lab_results_of,
     observation_code,
     vital_signs,
+    vital_signs_of,
 )
 from standby.fhir.sections import (
     allergies,
@@ -156,7 +158,7 @@ def patient_summary(
     # each Observation's code and category looked at once: each section is handed the
     # Observations it would keep (the same, in the same order), not all of them
     vitals_obs, status_obs, lab_obs = _observations_by_use(obs_all)
-    vit = vital_signs(vitals_obs, now, hours, birth=birth)
+    vit = vital_signs_of(vitals_obs, now, hours, birth=birth)
     hdr = header(patients[0], {**by_type, "Observation": status_obs}, now, resolved, held, vit)
     reqs = by_type.get("MedicationRequest", [])
     meds = [medication(r, resolved) for r in reqs if r.get("status") in ("active", "on-hold")]
@@ -187,7 +189,7 @@ def patient_summary(
         ),
         vitals=vit,
         vitals_status=section_status(len(vit.rows), ["Observation"], held),
-        labs=lab_results(lab_obs, now, hours, held, charted_until=charted_until),
+        labs=lab_results_of(lab_obs, now, hours, held, charted_until=charted_until),
         notes=notes(by_type.get("DocumentReference", []), held),
         orders=orders(srs, resolved, held),
         care_plan=care_plan(by_type.get("CarePlan", []), held),
@@ -198,21 +200,24 @@ def patient_summary(
 
 def _observations_by_use(
     observations: Sequence[JSON],
-) -> tuple[list[JSON], list[JSON], list[JSON]]:
-    """The Observations that `vital_signs` (a vital sign's code), `code_status` (the code
-    status code) and `lab_results` (category laboratory) each keep, in their order: what
-    each would pick from all of them, the codes and categories read once."""
-    vitals: list[JSON] = []
+) -> tuple[list[tuple[JSON, str]], list[JSON], list[tuple[JSON, str | None]]]:
+    """The Observations that `vital_signs` (a vital sign's code: with its column),
+    `code_status` (the code status code) and `lab_results` (category laboratory: with
+    its code) each keep, in their order: what each would pick from all of them, each
+    Observation's code and category read once."""
+    vitals: list[tuple[JSON, str]] = []
     status: list[JSON] = []
-    labs: list[JSON] = []
+    labs: list[tuple[JSON, str | None]] = []
     for r in observations:
         code = observation_code(r)
         if code == CODE_STATUS_LOINC:
             status.append(r)
-        elif code in VITALS:
-            vitals.append(r)
-        if "laboratory" in category_codes(r):
-            labs.append(r)
+        else:
+            col = VITALS.get(code or "")
+            if col is not None:
+                vitals.append((r, col))
+        if is_laboratory(r):
+            labs.append((r, code))
     return vitals, status, labs
 
 
