@@ -1,8 +1,6 @@
 """A census row decided from less than the whole summary (`patient_summary(...,
 census_row=True)`: administrations read only for the doses, no allergy alerts) is the row
-the whole summary gives, at every time of day, in and out of a downtime; and each section
-handed only the Observations it keeps (`_observations_by_use`) shows what it showed from
-all of them."""
+the whole summary gives, at every time of day, in and out of a downtime."""
 
 from __future__ import annotations
 
@@ -11,16 +9,8 @@ from typing import Any
 
 import pytest
 
-from standby.fhir import display as d
 from standby.fhir.census import DUE_HOURS, census_patient
 from standby.fhir.mar import next_change
-from standby.fhir.observations import (
-    category_codes,
-    code_status,
-    is_laboratory,
-    lab_results,
-    vital_signs,
-)
 from standby.fhir.summary import patient_summary
 from support import mar_fixtures as mf
 from support import summary_fixtures as sf
@@ -144,39 +134,3 @@ def test_the_census_row_of_the_lean_summary_is_the_row_of_the_whole(
         assert next_change(lean.mar, horizons) == next_change(whole.mar, horizons)
         assert _doses(lean) == _doses(whole)
     assert seen == ({"due", "overdue", "not charted"} if downtime else {"due", "overdue"})
-
-
-@pytest.mark.parametrize("name", sorted(FIXTURES))
-def test_each_section_shows_what_it_showed_from_every_observation(name: str) -> None:
-    resources, base, outside = FIXTURES[name]
-    obs = [r for r in resources if r.get("resourceType") == "Observation"]
-    patient = next(r for r in resources if r.get("resourceType") == "Patient")
-    birth = d.parse_date(patient.get("birthDate"))
-    for downtime in (False, True):
-        for step in range(-6, 7):
-            now = base + step * 4 * H
-            until = now - H if downtime else None
-            s = patient_summary(resources, now, resolved=_resolved(outside), charted_until=until)
-            assert s.vitals == vital_signs(obs, now, 48, birth=birth)
-            assert s.labs == lab_results(obs, now, 48, None, charted_until=until)
-            assert s.header.code_status == code_status(obs, None)
-
-
-@pytest.mark.parametrize(
-    "category",
-    [
-        None,
-        [],
-        {"coding": [{"code": "laboratory"}]},  # one CodeableConcept, not a list
-        [{"coding": [{"code": "vital-signs"}]}, {"coding": [{"code": "laboratory"}]}],
-        [{"coding": [{"system": "x", "code": "laboratory"}]}],
-        [{"coding": [{"code": "Laboratory"}]}],
-        [{"text": "laboratory"}],
-        ["laboratory"],
-        [{"coding": ["laboratory", {"code": ""}]}],
-        [{"coding": None}],
-    ],
-)
-def test_is_laboratory_is_the_category_test_it_replaces(category: Any) -> None:
-    r = {"resourceType": "Observation", "category": category}
-    assert is_laboratory(r) == ("laboratory" in category_codes(r))

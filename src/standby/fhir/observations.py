@@ -60,20 +60,6 @@ def category_codes(r: JSON) -> set[str]:
     return out
 
 
-def is_laboratory(r: JSON) -> bool:
-    """`"laboratory" in category_codes(r)`, without building the set (this runs for every
-    Observation of a summary)."""
-    cats = r.get("category") or []
-    if isinstance(cats, Mapping):
-        cats = [cats]
-    for c in cats:
-        if isinstance(c, dict):
-            for x in c.get("coding") or []:
-                if isinstance(x, dict) and x.get("code") == "laboratory":
-                    return True
-    return False
-
-
 def code_status(observations: Sequence[JSON], held: Collection[str] | None) -> CodeStatus:
     best: tuple[datetime, JSON] | None = None
     for r in observations:
@@ -139,31 +125,17 @@ def vital_signs(
     measurement; a second reading of the same measurement starts a new set. Each value
     carries a flag: the Observation's own interpretation when the EHR sends one, else
     (for adults, or when the age is unknown) the adult ranges of `VITAL_RANGES`."""
-    return vital_signs_of(
-        [(r, col) for r in observations if (col := VITALS.get(observation_code(r) or ""))],
-        now,
-        hours,
-        birth=birth,
-    )
-
-
-def vital_signs_of(
-    coded: Sequence[tuple[JSON, str]],
-    now: datetime,
-    hours: float = 48,
-    *,
-    birth: date | None = None,
-) -> VitalSigns:
-    """`vital_signs` of the Observations that are vital signs, each with its column (its
-    code read once by the caller: `standby.fhir.summary`)."""
     since = now - timedelta(hours=hours)
     until = now + timedelta(minutes=5)
     adult = _is_adult(birth, now)
     readings: list[tuple[datetime, str, str, str, str]] = []  # (when, column, text, flag, ref)
     series: dict[str, list[tuple[datetime, float]]] = {}
     latest: dict[str, tuple[datetime, str]] = {}
-    for r, col in coded:
+    for r in observations:
         if r.get("status") in ("entered-in-error", "cancelled"):
+            continue
+        col = VITALS.get(observation_code(r) or "")
+        if col is None:
             continue
         w = effective(r)
         if w is None:
@@ -331,29 +303,14 @@ def lab_results(
     within a panel in the panel's order. Each says where it came from; during a downtime
     (`charted_until`, `standby.fhir.mar.charting_cutoff`) one that the HL7 v2 feed brought
     after the EHR went down is marked with its sender (`standby.fhir.data_source`)."""
-    return lab_results_of(
-        [(r, observation_code(r)) for r in observations if "laboratory" in category_codes(r)],
-        now,
-        hours,
-        held,
-        charted_until,
-    )
-
-
-def lab_results_of(
-    coded: Sequence[tuple[JSON, str | None]],
-    now: datetime,
-    hours: float = 48,
-    held: Collection[str] | None = None,
-    charted_until: datetime | None = None,
-) -> Section[LabResult]:
-    """`lab_results` of the Observations of category laboratory, each with its code (read
-    once by the caller: `standby.fhir.summary`)."""
     since = now - timedelta(hours=hours)
     by_test: dict[tuple[str, str], list[tuple[JSON, datetime | None]]] = {}
     members: dict[str, str] = {}  # Observation id → the name of the panel holding it
-    for r, obs_code in coded:
-        if r.get("status") in ("entered-in-error", "cancelled"):
+    for r in observations:
+        if "laboratory" not in category_codes(r) or r.get("status") in (
+            "entered-in-error",
+            "cancelled",
+        ):
             continue
         if r.get("hasMember"):
             name = d.concept_text(r.get("code"), "Panel")
@@ -365,7 +322,7 @@ def lab_results_of(
                 continue  # a panel without a value of its own is a heading, not a result
         # one test is one code, whatever each source calls it (the lab's LOINC long name,
         # the EHR's short one): two rows would show an older result as if current
-        code = obs_code or ""
+        code = observation_code(r) or ""
         key = (code, "" if code else d.concept_text(r.get("code"), "(unnamed test)"))
         by_test.setdefault(key, []).append((r, effective(r)))
     out: list[tuple[tuple[int, str, int, str], LabResult]] = []

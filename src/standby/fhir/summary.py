@@ -21,7 +21,7 @@ synchronised.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 
 from standby.fhir import display as d
@@ -34,15 +34,7 @@ from standby.fhir.header import (
     location_path,
 )
 from standby.fhir.mar import medication, medication_administration_record
-from standby.fhir.observations import (
-    code_status,
-    is_laboratory,
-    lab_results,
-    lab_results_of,
-    observation_code,
-    vital_signs,
-    vital_signs_of,
-)
+from standby.fhir.observations import code_status, lab_results, vital_signs
 from standby.fhir.sections import (
     allergies,
     allergy_alerts,
@@ -53,9 +45,7 @@ from standby.fhir.sections import (
     upcoming,
 )
 from standby.fhir.summary_model import (
-    CODE_STATUS_LOINC,
     JSON,
-    VITALS,
     Allergies,
     Allergy,
     AllergyStatus,
@@ -154,12 +144,8 @@ def patient_summary(
     patients = by_type.get("Patient") or [{}]
     held = held_types
     birth = d.parse_date(patients[0].get("birthDate"))
-    obs_all = by_type.get("Observation", [])
-    # each Observation's code and category looked at once: each section is handed the
-    # Observations it would keep (the same, in the same order), not all of them
-    vitals_obs, status_obs, lab_obs = _observations_by_use(obs_all)
-    vit = vital_signs_of(vitals_obs, now, hours, birth=birth)
-    hdr = header(patients[0], {**by_type, "Observation": status_obs}, now, resolved, held, vit)
+    vit = vital_signs(by_type.get("Observation", []), now, hours, birth=birth)
+    hdr = header(patients[0], by_type, now, resolved, held, vit)
     reqs = by_type.get("MedicationRequest", [])
     meds = [medication(r, resolved) for r in reqs if r.get("status") in ("active", "on-hold")]
     mar = medication_administration_record(
@@ -173,6 +159,7 @@ def patient_summary(
         doses_only=census_row,
     )
     meds = sorted(meds, key=lambda m: (m.prn, m.name.lower()))
+    obs_all = by_type.get("Observation", [])
     srs = by_type.get("ServiceRequest", [])
     allergy = allergies(by_type.get("AllergyIntolerance", []), held)
     return PatientSummary(
@@ -189,36 +176,13 @@ def patient_summary(
         ),
         vitals=vit,
         vitals_status=section_status(len(vit.rows), ["Observation"], held),
-        labs=lab_results_of(lab_obs, now, hours, held, charted_until=charted_until),
+        labs=lab_results(obs_all, now, hours, held, charted_until=charted_until),
         notes=notes(by_type.get("DocumentReference", []), held),
         orders=orders(srs, resolved, held),
         care_plan=care_plan(by_type.get("CarePlan", []), held),
         upcoming=upcoming(by_type.get("Appointment", []), srs, now, resolved, held),
         allergy_alerts={} if census_row else allergy_alerts(meds, allergy),
     )
-
-
-def _observations_by_use(
-    observations: Sequence[JSON],
-) -> tuple[list[tuple[JSON, str]], list[JSON], list[tuple[JSON, str | None]]]:
-    """The Observations that `vital_signs` (a vital sign's code: with its column),
-    `code_status` (the code status code) and `lab_results` (category laboratory: with
-    its code) each keep, in their order: what each would pick from all of them, each
-    Observation's code and category read once."""
-    vitals: list[tuple[JSON, str]] = []
-    status: list[JSON] = []
-    labs: list[tuple[JSON, str | None]] = []
-    for r in observations:
-        code = observation_code(r)
-        if code == CODE_STATUS_LOINC:
-            status.append(r)
-        else:
-            col = VITALS.get(code or "")
-            if col is not None:
-                vitals.append((r, col))
-        if is_laboratory(r):
-            labs.append((r, code))
-    return vitals, status, labs
 
 
 REFERENCE_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
