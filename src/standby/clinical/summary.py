@@ -143,7 +143,8 @@ def build_summary(
         if patient_required and not any(r.get("resourceType") == "Patient" for r in resources):
             return None
         dire = directory(store)
-        refs = referenced_keys(resources)
+        row = extent is Extent.CENSUS_ROW
+        refs = referenced_keys(naming(resources, row))
         resolved = resolve(store, resources, dire, refs)
     summary = summarise(
         resources,
@@ -153,6 +154,7 @@ def build_summary(
         hours=hours,
         charted_until=charted_until,
         standard_times=standard_times,
+        census_row=row,
     )
     current = current_encounter([r for r in resources if r.get("resourceType") == "Encounter"])
     horizons = (timedelta(hours=DUE_HOURS),) if extent is Extent.CENSUS_ROW else ()
@@ -168,6 +170,15 @@ def build_summary(
         if keep_resources
         else None,
     )
+
+
+def naming(resources: Sequence[JSON], census_row: bool) -> Sequence[JSON]:
+    """The resources whose references a summary shows: all of them, but for a census row
+    not the administrations (it names no administration's drug or performer: see
+    `standby.fhir.summary.patient_summary`'s `census_row`)."""
+    if not census_row:
+        return resources
+    return [r for r in resources if r.get("resourceType") != "MedicationAdministration"]
 
 
 def with_journal(

@@ -45,6 +45,7 @@ from standby.fhir.medication_orders import (
     Medication,
     administered_at,
     administration,
+    dose_record,
     medication,
     request_id_of,
 )
@@ -279,6 +280,8 @@ def medication_administration_record(
     medications: Sequence[Medication] | None = None,
     charted_until: datetime | None = None,
     standard: StandardTimes | None = None,
+    *,
+    doses_only: bool = False,
 ) -> Mar:
     """The MAR of one patient: each active order's doses (past `LOOKBACK` to `hours_ahead`),
     what was given when, what is due next, what is overdue; PRN with last given and next
@@ -286,7 +289,10 @@ def medication_administration_record(
     `medication(r, resolved)` of each active request in order (the caller has them
     already). `charted_until`, during a downtime, is when the EHR stopped hearing of
     charting (module docstring). `standard`: the hospital's standard administration times
-    (the setting `mar_standard_times`; by default `standby.fhir.timing.DAILY_TIMES`)."""
+    (the setting `mar_standard_times`; by default `standby.fhir.timing.DAILY_TIMES`).
+    `doses_only`: the administrations carry only what the doses are decided from
+    (`medication_orders.dose_record`): every dose, state, next due and overdue time is the
+    same, but no administration can be displayed (a census row's MAR)."""
     resolved = resolved or {}
     if medications is None:
         medications = [
@@ -303,9 +309,11 @@ def medication_administration_record(
     timed = [(w, m) for m, w in ((m, administered_at(m)) for m in administrations) if w]
     timed.sort(key=lambda x: x[0].astimezone(UTC), reverse=True)
     names: dict[str, str] = {}  # performers' names, each worked out once
-    admins = [
-        a for a in (administration(m, resolved, names) for w, m in timed if w >= day_ago) if a
-    ]
+
+    def read(m: JSON) -> Administration | None:
+        return dose_record(m) if doses_only else administration(m, resolved, names)
+
+    admins = [a for a in (read(m) for w, m in timed if w >= day_ago) if a]
     older: dict[str, list[JSON]] | None = None  # by request id, grouped when first needed
     by_request: dict[str, list[Administration]] = {}
     for a in admins:
@@ -324,7 +332,7 @@ def medication_administration_record(
                     if w < day_ago:
                         older.setdefault(request_id_of(m) or "", []).append(m)
             ma = next((m for m in older.get(med.id, []) if m.get("status") in GIVEN), None)
-            last = administration(ma, resolved, names) if ma is not None else None
+            last = read(ma) if ma is not None else None
         recent = [a for a in mine if a.when >= day_ago]
         if med.prn:
             allowed = last.when + med.min_interval if last and med.min_interval else None

@@ -209,6 +209,27 @@ def _performer(actor: object, resolved: Mapping[str, JSON], names: dict[str, str
     return name
 
 
+def dose_record(ma: JSON) -> Administration | None:
+    """What the MAR's doses read of an administration — when, status, the order and the
+    rate a drip's line is built from — and nothing it would only display (drug, dose,
+    route, performer, reason, feed): a census row shows the states of doses, never an
+    administration (`medication_administration_record(..., doses_only=True)`)."""
+    when = administered_at(ma)
+    if when is None:
+        return None
+    return Administration(
+        id=str(ma.get("id", "")),
+        request_id=request_id_of(ma),
+        medication="",
+        when=when,
+        dose="",
+        route="",
+        status=str(ma.get("status") or ""),
+        performer="",
+        rate=rate_text(ma.get("dosage") or {}),
+    )
+
+
 def administration(
     ma: JSON, resolved: Mapping[str, JSON] | None = None, names: dict[str, str] | None = None
 ) -> Administration | None:

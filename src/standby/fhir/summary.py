@@ -126,6 +126,7 @@ def patient_summary(
     hours: float = 48,
     charted_until: datetime | None = None,
     standard_times: StandardTimes | None = None,
+    census_row: bool = False,
 ) -> PatientSummary:
     """The downtime summary of the patient whose compartment is `resources` (the Patient
     resource itself included). `resolved` maps "Type/id" to referenced resources outside
@@ -134,7 +135,10 @@ def patient_summary(
     `hours` the window of vitals, labs and administrations shown; `charted_until`, during
     a downtime, when the EHR stopped hearing of doses (`standby.fhir.mar.charting_cutoff`:
     later doses are "not charted", never overdue); `standard_times`, the hospital's standard
-    administration times (the setting `mar_standard_times`)."""
+    administration times (the setting `mar_standard_times`). `census_row`: only what a
+    census row shows is worked out in full (`standby.fhir.census.census_patient`): the
+    header, the allergies and the MAR's doses; the MAR's administrations carry only what
+    the doses are decided from and there are no allergy alerts."""
     resolved = resolved or {}
     by_type = _by_type(resources)
     patients = by_type.get("Patient") or [{}]
@@ -152,6 +156,7 @@ def patient_summary(
         medications=meds,
         charted_until=charted_until,
         standard=standard_times,
+        doses_only=census_row,
     )
     meds = sorted(meds, key=lambda m: (m.prn, m.name.lower()))
     obs_all = by_type.get("Observation", [])
@@ -176,7 +181,7 @@ def patient_summary(
         orders=orders(srs, resolved, held),
         care_plan=care_plan(by_type.get("CarePlan", []), held),
         upcoming=upcoming(by_type.get("Appointment", []), srs, now, resolved, held),
-        allergy_alerts=allergy_alerts(meds, allergy),
+        allergy_alerts={} if census_row else allergy_alerts(meds, allergy),
     )
 
 

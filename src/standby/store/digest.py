@@ -289,7 +289,7 @@ def census_resources(
         return None
     since = since_ms(now)
     out: dict[str, tuple[str, list[Any]]] = {}
-    late: dict[str, list[Any]] = {}
+    late: dict[str, list[tuple[int, Any]]] = {}
     rank = {"Observation": 0, TIMED_TYPE: 1}
     with reader() as cur:
         for k in range(0, len(location_ids), CHUNK):
@@ -303,13 +303,25 @@ def census_resources(
                 " ORDER BY d.patient_id, m.type, m.rid",
                 [*chunk, since],
             )
+            # rows come by patient: each patient's entry is looked up once, not per row
+            last: str | None = None
+            mine: list[Any] = []
+            later: list[tuple[int, Any]] = []
             for pid, loc, rtype, body in rows:
-                res = tolerant_json.loads(bytes(body))
-                if rtype in rank:
-                    late.setdefault(str(pid), []).append((rank[rtype], res))
-                    out.setdefault(str(pid), (str(loc), []))
+                if pid != last:
+                    last = pid
+                    key = str(pid)
+                    got = out.get(key)
+                    if got is None:
+                        got = out[key] = (str(loc), [])
+                    mine = got[1]
+                    later = late.setdefault(key, [])
+                res = tolerant_json.loads(body if type(body) is bytes else bytes(body))
+                order = rank.get(rtype)
+                if order is None:
+                    mine.append(res)
                 else:
-                    out.setdefault(str(pid), (str(loc), []))[1].append(res)
+                    later.append((order, res))
     for pid, extra in late.items():
         out[pid][1].extend(r for _k, r in sorted(extra, key=lambda x: x[0]))
     return out
