@@ -201,7 +201,7 @@ def parse(text: str) -> Message:
         raise V2Error("not an HL7 v2 message: it does not begin with an MSH segment")
     try:
         end = text.find(text[3], 4)  # the end of MSH-2
-        plan = _plan(text if end < 0 else text[:end])
+        plan = _plan(text if end < 0 else text[: end + 1])  # MSH-2 and the separator after it
     except Exception as e:  # the library's ParseException and its index errors alike
         raise V2Error(f"not an HL7 v2 message: {e}") from e
     segs = [Segment(plan, s) for s in text.split("\r")]
