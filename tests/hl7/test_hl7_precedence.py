@@ -4,12 +4,9 @@ and by FHIR sync, in both orders, are held once with the right version shown; a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from standby.hl7.datatypes import Context
 from standby.hl7.feed_writer import FeedWriter
@@ -17,7 +14,7 @@ from standby.sim.generate.codes import MRN_SYSTEM
 from standby.store.base import Store
 from standby.sync.replica_writer import ReplicaWriter
 from support import hl7_messages as M
-from support.store_engines import DURABLE_ENGINES, make_store, pg_schema  # noqa: F401 (a fixture)
+from support.store_engines import durable_store, pg_schema  # noqa: F401 (fixtures)
 
 # The synthetic hospital's MRN system; the feed's systems of visit and order numbers
 # (`Context.local_system`), which the EHR's resources carry here too.
@@ -27,16 +24,6 @@ FILLER = "https://standby.example.org/fhir/sid/v2/filler-order/lab"
 FEED = "urn:standby:hl7v2"
 # the feed's messages: admitted 13:15Z, result 14:15Z, order 15:00Z
 FEED_MESSAGES = (M.ADT_A01, M.ORU_R01, M.RDE_O11)
-
-
-@pytest.fixture(params=DURABLE_ENGINES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    pg = request.getfixturevalue("pg_schema") if request.param == "postgres" else None
-    s = make_store(request.param, tmp_path, pg)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def ehr(at: str, version: str, *, status: str = "in-progress") -> list[dict[str, Any]]:

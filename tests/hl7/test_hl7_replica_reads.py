@@ -4,29 +4,19 @@ says, on every engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from standby.hl7.replica_reads import _searched, held_by_identifier
 from standby.store.base import Store
-from support.store_engines import ENGINES, make_store, pg_schema  # noqa: F401 (a fixture)
+from support import store_engines
+
+# the fixtures: a fresh store of every engine
+pg_schema, store = store_engines.pg_schema, store_engines.store
 
 SYS = "https://standby.example.org/fhir/sid/mrn"
 OTHER = "https://standby.example.org/fhir/sid/v2/visit"
-
-
-@pytest.fixture(params=ENGINES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    pg = request.getfixturevalue("pg_schema") if request.param == "postgres" else None
-    s = make_store(request.param, tmp_path, pg)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _res(rtype: str, rid: str, *idents: tuple[str, str], **more: Any) -> bytes:

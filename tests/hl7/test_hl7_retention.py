@@ -4,11 +4,7 @@ after that is applied again and changes nothing (docs/retention.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from standby.cli import retention
 from standby.clock import instant
@@ -17,20 +13,10 @@ from standby.hl7.feed_writer import FeedWriter
 from standby.settings import load_settings
 from standby.store.base import Store
 from support import hl7_messages as M
-from support.store_engines import make_store, pg_schema  # noqa: F401 (a fixture)
+from support.store_engines import durable_store, pg_schema  # noqa: F401 (fixtures)
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 SETTINGS = load_settings(hl7_received_retention_days=7)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    pg = request.getfixturevalue("pg_schema") if request.param == "postgres" else None
-    s = make_store(request.param, tmp_path, pg)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def answered(store: Store) -> set[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
@@ -23,19 +23,9 @@ from standby.hl7.sender import SendReport, send
 from standby.store.base import Store
 from standby.store.sqlite import SQLiteStore
 from support import hl7_messages as M
-from support.store_engines import DURABLE_ENGINES, make_store, pg_schema  # noqa: F401 (a fixture)
+from support.store_engines import durable_store, pg_schema  # noqa: F401 (fixtures)
 
 MRN = "https://standby.example.org/fhir/sid/mrn"
-
-
-@pytest.fixture(params=DURABLE_ENGINES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    pg = request.getfixturevalue("pg_schema") if request.param == "postgres" else None
-    s = make_store(request.param, tmp_path, pg)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def b(text: str) -> bytes:

@@ -50,11 +50,22 @@ ENGINES = [
 DURABLE_ENGINES = [ENGINES[0], ENGINES[2]]
 
 
-@pytest.fixture(params=ENGINES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def _opened(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     pg = request.getfixturevalue("pg_schema") if request.param == "postgres" else None
     s = make_store(request.param, tmp_path, pg)
     try:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture(params=ENGINES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store of each engine."""
+    yield from _opened(request, tmp_path)
+
+
+@pytest.fixture(params=DURABLE_ENGINES, name="store")
+def durable_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """`store` of the engines that keep a database (import it to have `store` be these)."""
+    yield from _opened(request, tmp_path)
