@@ -35,3 +35,20 @@ def hospital(hospital_db):
     store = open_store(db=hospital_db)
     yield store
     store.close()
+
+
+@pytest.fixture
+def replica_copy(hospital_db, tmp_path):
+    """A store on a copy of the test hospital, which the test may change."""
+    import sqlite3
+
+    from standby.store import open_store
+
+    db = tmp_path / "replica.db"
+    src, dst = sqlite3.connect(hospital_db), sqlite3.connect(db)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    store = open_store(db=db)
+    yield store
+    store.close()

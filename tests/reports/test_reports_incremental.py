@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 from pathlib import Path
-
-import pytest
 
 from standby.clinical.census import unit_census, units
 from standby.reports.regeneration import UNIT_FILES, generate_all
@@ -18,21 +15,6 @@ from support.reports_support import NOW
 
 AS_OF = NOW
 ALLERGEN = "Zyxolamide test allergen"
-
-
-@pytest.fixture
-def replica(hospital_db, tmp_path):
-    """A copy of the test hospital this test may change."""
-    from standby.store import open_store
-
-    db = tmp_path / "replica.db"
-    src, dst = sqlite3.connect(hospital_db), sqlite3.connect(db)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    store = open_store(db=db)
-    yield store
-    store.close()
 
 
 def text(pdf: Path) -> str:
@@ -101,17 +83,17 @@ def change_one_patient_and_transfer_another(store) -> tuple[set[str], str, str, 
     return {e4.id, src.id, dst.id}, allergic.mrn, moved.mrn, src.alias, dst.alias
 
 
-def test_incremental_packets_equal_a_full_regeneration(replica, tmp_path):
+def test_incremental_packets_equal_a_full_regeneration(replica_copy, tmp_path):
     inc, full = tmp_path / "incremental", tmp_path / "full"
-    first = generate_all(replica, inc, NOW, data_as_of=AS_OF, workers=2)
+    first = generate_all(replica_copy, inc, NOW, data_as_of=AS_OF, workers=2)
     assert not first.errors and first.regenerated is None
-    changed, mrn, moved_mrn, left, joined = change_one_patient_and_transfer_another(replica)
+    changed, mrn, moved_mrn, left, joined = change_one_patient_and_transfer_another(replica_copy)
 
-    man = generate_all(replica, inc, NOW, data_as_of=AS_OF, workers=2, changed_only=True)
+    man = generate_all(replica_copy, inc, NOW, data_as_of=AS_OF, workers=2, changed_only=True)
     assert not man.errors
     assert set(man.regenerated or []) == changed  # exactly the units that changed
 
-    again = generate_all(replica, full, NOW, data_as_of=AS_OF, workers=1)
+    again = generate_all(replica_copy, full, NOW, data_as_of=AS_OF, workers=1)
     assert not again.errors and again.pages == man.pages
     assert_same_files(inc, full)
     by_alias = {u.unit: Path(u.folder) for u in man.units}
@@ -124,16 +106,16 @@ def test_incremental_packets_equal_a_full_regeneration(replica, tmp_path):
     assert written["regenerated"] == sorted(changed)
 
 
-def test_nothing_changed_regenerates_nothing_and_new_inputs_everything(replica, tmp_path):
+def test_nothing_changed_regenerates_nothing_and_new_inputs_everything(replica_copy, tmp_path):
     out = tmp_path / "out"
-    generate_all(replica, out, NOW, data_as_of=AS_OF, workers=1, schedules=False)
+    generate_all(replica_copy, out, NOW, data_as_of=AS_OF, workers=1, schedules=False)
     gens = sorted(p.name for p in (out / "loc-icu" / "generations").iterdir())
-    man = generate_all(replica, out, NOW, data_as_of=AS_OF, workers=1, changed_only=True)
+    man = generate_all(replica_copy, out, NOW, data_as_of=AS_OF, workers=1, changed_only=True)
     assert man.regenerated == [] and not man.errors
     assert sorted(p.name for p in (out / "loc-icu" / "generations").iterdir()) == gens
     assert all(u.files for u in man.units)  # the kept units stay in the manifest
     man = generate_all(
-        replica, out, NOW, data_as_of=AS_OF, workers=1, banner="DOWNTIME", changed_only=True
+        replica_copy, out, NOW, data_as_of=AS_OF, workers=1, banner="DOWNTIME", changed_only=True
     )
     assert man.regenerated is None  # a banner is on every page: every unit again
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import sqlite3
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -24,20 +23,6 @@ AS_OF = NOW
 # outside the seeded characters (Latin-1 and ASCII): drawn every time, never kept
 FAR_NAME = ("Łukasz Ærøskøbing", "Nguyễn-Żółć")
 NEAR_NAME = ("Inés", "Gómez-Ñúñez")  # Latin-1: kept like any other
-
-
-@pytest.fixture
-def replica(hospital_db, tmp_path):
-    from standby.store import open_store
-
-    db = tmp_path / "replica.db"
-    src, dst = sqlite3.connect(hospital_db), sqlite3.connect(db)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    store = open_store(db=db)
-    yield store
-    store.close()
 
 
 def pdf_text(pdf: Path) -> list[str]:
@@ -173,28 +158,28 @@ def admit(store, given: str, family: str) -> None:
 
 
 @pytest.mark.slow
-def test_incremental_with_kept_pages_equals_a_full_regeneration(replica, tmp_path):
+def test_incremental_with_kept_pages_equals_a_full_regeneration(replica_copy, tmp_path):
     rng = random.Random(18)
-    before = inpatients(replica)
+    before = inpatients(replica_copy)
     far = rng.choice(before)[1]
-    rename(replica, far, *FAR_NAME)  # drawn every time, beside kept pages
+    rename(replica_copy, far, *FAR_NAME)  # drawn every time, beside kept pages
     inc, full = tmp_path / "incremental", tmp_path / "full"
-    first = generate_all(replica, inc, NOW, data_as_of=AS_OF, workers=2, schedules=False)
+    first = generate_all(replica_copy, inc, NOW, data_as_of=AS_OF, workers=2, schedules=False)
     assert not first.errors and first.reused_pages == 0
 
     allergic, dosed, gone, renamed = rng.sample([p for p in before if p[1] != far], 4)
-    new_allergy(replica, allergic[1])
-    assert new_dose(replica, dosed[1]) or new_dose(replica, allergic[1])
-    discharge(replica, gone[1])
-    rename(replica, renamed[1], *FAR_NAME[::-1])
-    admit(replica, *NEAR_NAME)
+    new_allergy(replica_copy, allergic[1])
+    assert new_dose(replica_copy, dosed[1]) or new_dose(replica_copy, allergic[1])
+    discharge(replica_copy, gone[1])
+    rename(replica_copy, renamed[1], *FAR_NAME[::-1])
+    admit(replica_copy, *NEAR_NAME)
 
     man = generate_all(
-        replica, inc, NOW, data_as_of=AS_OF, workers=2, schedules=False, changed_only=True
+        replica_copy, inc, NOW, data_as_of=AS_OF, workers=2, schedules=False, changed_only=True
     )
     assert not man.errors and man.regenerated
     assert man.reused_pages > 0  # the unchanged patients of the changed units
-    again = generate_all(replica, full, NOW, data_as_of=AS_OF, workers=1, schedules=False)
+    again = generate_all(replica_copy, full, NOW, data_as_of=AS_OF, workers=1, schedules=False)
     assert not again.errors and again.reused_pages == 0 and again.pages == man.pages
     assert_same_unit_files(inc, full)
     text = "".join(
@@ -204,7 +189,7 @@ def test_incremental_with_kept_pages_equals_a_full_regeneration(replica, tmp_pat
     assert "Zyxolamide test allergen" in text
 
 
-def test_an_unchanged_patient_is_copied_not_drawn(replica, tmp_path, monkeypatch):
+def test_an_unchanged_patient_is_copied_not_drawn(replica_copy, tmp_path, monkeypatch):
     """One patient of the largest unit changes: only that patient's pages are drawn again (and the
     patient whose name is outside the seeded characters, drawn every time); a clock one
     minute later changes every patient's pages (the MAR's window starts at it)."""
@@ -217,24 +202,24 @@ def test_an_unchanged_patient_is_copied_not_drawn(replica, tmp_path, monkeypatch
             return real(s)
 
         monkeypatch.setattr(render, part, counted)
-    beds = inpatients(replica)
+    beds = inpatients(replica_copy)
     unit = max({u for u, _ in beds}, key=lambda u: sum(1 for x, _ in beds if x == u))
     icu = [p for u, p in beds if u == unit]  # the largest unit
     assert len(icu) >= 3
     changed, far = icu[0], icu[1]
-    rename(replica, far, *FAR_NAME)
+    rename(replica_copy, far, *FAR_NAME)
     out = tmp_path / "out"
     first = generate_all(
-        replica, out, NOW, data_as_of=AS_OF, workers=1, schedules=False, unit_ids=[unit]
+        replica_copy, out, NOW, data_as_of=AS_OF, workers=1, schedules=False, unit_ids=[unit]
     )
     assert not first.errors
     assert sorted({p for _, p in built}) == sorted(icu) and len(built) == 3 * len(icu)
     drawn_first = first.units[0].drawn_pages
 
     built.clear()
-    new_allergy(replica, changed)
+    new_allergy(replica_copy, changed)
     man = generate_all(
-        replica,
+        replica_copy,
         out,
         NOW,
         data_as_of=AS_OF,
@@ -249,7 +234,7 @@ def test_an_unchanged_patient_is_copied_not_drawn(replica, tmp_path, monkeypatch
     others = [(part, p) for part, p in built if p != changed]
     assert ("_packet", far) in others  # a name outside the seeded characters: drawn again
     for part, p in others:  # (its MAR and forms do not print the name: kept)
-        assert part == "_packet" and not page_cache.only_seed(name_of(replica, p)), (part, p)
+        assert part == "_packet" and not page_cache.only_seed(name_of(replica_copy, p)), (part, p)
     assert set(icu) - {p for _, p in built}  # unchanged patients: nothing drawn
     entry = man.units[0]
     assert entry.reused_pages > 0
@@ -258,7 +243,7 @@ def test_an_unchanged_patient_is_copied_not_drawn(replica, tmp_path, monkeypatch
 
     built.clear()
     later = generate_all(
-        replica,
+        replica_copy,
         out,
         NOW + timedelta(minutes=1),
         data_as_of=AS_OF,

@@ -76,10 +76,7 @@ def _replicas(beds: int, progress: Progress) -> tuple[Path, Path, int]:
         origin = older[db] if reuse else src
         progress.step(f"copying {origin.name} to {db.name}")
         tmp = db.with_suffix(".tmp")
-        for suffix in ("", "-wal", "-shm"):
-            side = Path(str(origin) + suffix)
-            if side.exists():
-                shutil.copy(side, Path(str(tmp) + suffix))
+        _sqlite_files(origin, tmp, shutil.copy)
         store = open_store(db=tmp)
         try:
             schema.ensure(store)
@@ -92,11 +89,16 @@ def _replicas(beds: int, progress: Progress) -> tuple[Path, Path, int]:
                 count.write_text(str(n))
         finally:
             store.close()
-        for suffix in ("", "-wal", "-shm"):
-            side = Path(str(tmp) + suffix)
-            if side.exists():
-                side.rename(Path(str(db) + suffix))
+        _sqlite_files(tmp, db, Path.rename)
     return bare, full, int(count.read_text())
+
+
+def _sqlite_files(src: Path, dst: Path, how: Callable[[Path, Path], object]) -> None:
+    """A SQLite database and its WAL and shared-memory files, copied or moved by `how`."""
+    for suffix in ("", "-wal", "-shm"):
+        side = Path(str(src) + suffix)
+        if side.exists():
+            how(side, Path(str(dst) + suffix))
 
 
 def _older_version(db: Path) -> Path | None:
@@ -120,20 +122,14 @@ def _migrated_copy(origin: Path, db: Path, progress: Progress) -> None:
 
     progress.step(f"copying {origin.name} to {db.name} and migrating it")
     tmp = db.with_suffix(".tmp")
-    for suffix in ("", "-wal", "-shm"):
-        side = Path(str(origin) + suffix)
-        if side.exists():
-            shutil.copy(side, Path(str(tmp) + suffix))
+    _sqlite_files(origin, tmp, shutil.copy)
     store = open_store(db=tmp)
     try:
         schema.ensure(store)
         adt.rebuild_placements(store)
     finally:
         store.close()
-    for suffix in ("", "-wal", "-shm"):
-        side = Path(str(tmp) + suffix)
-        if side.exists():
-            side.rename(Path(str(db) + suffix))
+    _sqlite_files(tmp, db, Path.rename)
 
 
 def _downtime_replicas(beds: int, progress: Progress) -> tuple[Path, Path, int]:
