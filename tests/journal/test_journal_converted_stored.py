@@ -9,7 +9,14 @@ from pathlib import Path
 
 import orjson
 
-from standby.journal import batched, converted, overlay, schema, simulate, summary_entries
+from standby.journal import (
+    batched,
+    bulk_load,
+    converted,
+    overlay,
+    schema,
+    summary_entries,
+)
 from standby.journal import repository as journal
 from standby.journal.entries import Entry, Kind
 from standby.store import open_store
@@ -105,12 +112,12 @@ def test_a_row_of_another_mapping_or_without_resources_is_converted_afresh(
 
 
 def test_a_copied_journal_keeps_its_rows_and_their_resources(store: Store, tmp_path: Path) -> None:
-    """`simulate.copy_journal` (the benchmarks' replicas) copies rows as stored, in order."""
+    """`bulk_load.copy_journal` (the benchmarks' replicas) copies rows as stored, in order."""
     entries = _journal()
     journal.append(store, entries)
     dst = open_store(db=tmp_path / "copy.db")
     try:
-        assert simulate.copy_journal(store, dst, batch=4) == len(entries)
+        assert bulk_load.copy_journal(store, dst, batch=4) == len(entries)
         assert _stored(dst) == _stored(store)
         assert journal.for_patient(dst, "p1") == journal.for_patient(store, "p1")
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_journal_placements_kept import BEDS, _insert_at, _random_entry
 
-from standby.journal import adt, simulate
+from standby.journal import adt, bulk_load
 from standby.journal import repository as journal
 from standby.journal.entries import Entry, Kind
 from standby.store.base import Store
@@ -119,7 +119,7 @@ def test_a_bulk_load_keeps_the_table(store: Store) -> None:
     written: list[Entry] = []
     for _ in range(60):
         written.append(_random_entry(rng, written))
-    simulate.load(store, written, batch=7)
+    bulk_load.load(store, written, batch=7)
     _same_everywhere(store)
 
 

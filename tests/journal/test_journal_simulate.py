@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from standby.journal import repository
+from standby.journal.bulk_load import load
 from standby.journal.entries import Kind, make_entry
 from standby.journal.fhir_mapping import to_fhir
-from standby.journal.simulate import load, simulate
+from standby.journal.simulate import simulate
 from support.r4b import validate
 from support.reports_support import NOW, load_ndjson
 

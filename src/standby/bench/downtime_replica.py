@@ -78,7 +78,7 @@ def build(
     """`dst`: the hospital in `ndjson` without what the EHR charted from `declared` on
     (`charted_after`), with every journal entry of `journal_db` (same order). Built in a
     side file, renamed into place when complete."""
-    from standby.journal import schema, simulate
+    from standby.journal import bulk_load, schema
     from standby.store import open_store
 
     tmp = dst.with_suffix(".tmp")
@@ -92,7 +92,7 @@ def build(
             store.ingest_ndjson(_lines(f, declared), file=str(f))
         schema.ensure(store)
         progress.step("copying the journal")
-        simulate.copy_journal(src, store)
+        bulk_load.copy_journal(src, store)
     finally:
         src.close()
         store.close()

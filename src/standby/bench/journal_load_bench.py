@@ -55,7 +55,7 @@ GOAL = 1.2
 
 def _replicas(beds: int, progress: Progress) -> tuple[Path, Path, int]:
     """(bare, with journal, entries): copies of the cached hospital, built once."""
-    from standby.journal import adt, schema, simulate
+    from standby.journal import adt, bulk_load, schema, simulate
     from standby.store import open_store
 
     src = cached_replica(CACHE, beds, progress, now=NOW)
@@ -83,7 +83,7 @@ def _replicas(beds: int, progress: Progress) -> tuple[Path, Path, int]:
             adt.rebuild_placements(store)  # what an older tree did not keep
             if fill and not reuse:
                 progress.step(f"simulating {WEEKS} weeks of downtime documentation")
-                n = simulate.load(
+                n = bulk_load.load(
                     store, simulate.simulate(store, weeks=WEEKS, beds=None, seed=SEED, end=NOW)
                 )
                 count.write_text(str(n))

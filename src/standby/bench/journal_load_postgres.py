@@ -48,7 +48,7 @@ def _build(url: str, name: str, db: Path, progress: Progress) -> None:
     them, then its journal (same entries, same order)."""
     import psycopg
 
-    from standby.journal import simulate
+    from standby.journal import bulk_load
     from standby.store import open_store
     from standby.store.postgres import PostgresStore
 
@@ -69,7 +69,7 @@ def _build(url: str, name: str, db: Path, progress: Progress) -> None:
         if batch:
             dst.upsert_many(batch)
         progress.step(f"PostgreSQL: copying the journal into schema {name} (COPY)")
-        simulate.copy_journal(src, dst)
+        bulk_load.copy_journal(src, dst)
         dst.set_checkpoint(READY, "yes")
     finally:
         src.close()

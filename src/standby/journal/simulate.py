@@ -30,9 +30,8 @@ corrected, a few struck. Registered patients' entries carry the registration's U
 their `patient_id` (the local id a registration gives its patient until the EHR gives it
 one).
 
-`load(store, entries)` writes them fast for a benchmark: many entries per transaction,
-without the per-entry durable commit of `repository.append` (which is what the forms
-use).
+`bulk_load.load(store, entries)` writes them fast for a benchmark. Who is in which bed
+when is `simulated_hospital`.
 """
 
 from __future__ import annotations
@@ -40,26 +39,27 @@ from __future__ import annotations
 import heapq
 import random
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from standby.clock import instant
-from standby.fhir import display as d
-from standby.fhir.header import encounter_bed
-from standby.fhir.medication_orders import ACTIVE_REQUEST, Medication, medication
 from standby.fhir.timing import dose_times
-from standby.journal import adt, schema
 from standby.journal.entries import Capture, Entry, Kind, make_entry
-from standby.journal.repository import INSERT, WRITTEN, written_row
+from standby.journal.simulated_hospital import (
+    FAMILY,
+    GIVEN,
+    HOUR,
+    Hospital,
+    Person,
+    Stay,
+    read_hospital,
+    staff,
+    stays,
+)
 from standby.store.base import Store
-from standby.store.connections import Cursor
 
-JSON = Mapping[str, Any]
-HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-NOT_WARDS = {"OR", "OF", "PHARM", "LAB", "ER"}
 NODE = "sim-node-1"
 CLERKS = ("clerk.amaya", "clerk.brooks", "clerk.chen")
 HELD_REASONS = (
@@ -82,146 +82,6 @@ DOWNTIME_MEDS = (
 )
 AMBULATING = ("with assistance", "independently", "to chair")
 LABS = ("Basic metabolic panel", "Complete blood count", "Magnesium", "Troponin I", "INR")
-FAMILY = ("Okafor", "Lindqvist", "Haddad", "Moreau", "Takahashi", "Brennan", "Silva", "Novak")
-GIVEN = ("Rosa", "Ivan", "Mei", "Tomas", "Aisha", "Peter", "Lena", "Jorge", "Ana", "Sam")
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    username: str
-    name: str  # as people read it
-    role: str  # "nurse" | "physician" | "clerk"
-
-
-@dataclass(slots=True)
-class Bed:
-    id: str
-    unit_id: str
-    unit_alias: str
-    kind: str  # v3-RoleCode of the unit: ICU, CCU, HU...
-    q1h: bool  # vital signs every hour
-
-
-@dataclass(slots=True)
-class Stay:
-    """One patient in one bed from `start` to `end` (None: still there at the end)."""
-
-    patient_id: str
-    encounter_id: str | None
-    bed: Bed
-    start: datetime
-    end: datetime | None
-    rng: random.Random
-    orders: list[Medication] = field(default_factory=list)
-    arrived: str = ""  # "registration" | "admit" | "" (the replica's current patient)
-    via_ed: str | None = None  # an ED bed they were registered in before the ward
-    baseline: dict[str, float] = field(default_factory=dict)
-    last_prn: dict[str, datetime] = field(default_factory=dict)
-
-
-@dataclass
-class _Hospital:
-    beds: list[Bed]
-    current: dict[str, tuple[str, str, datetime]]  # bed → patient, encounter, stay start
-    orders: dict[str, list[JSON]]  # patient → MedicationRequests
-    known: list[str]  # patients the EHR knows with no current stay (for admissions)
-    ed_beds: list[str]
-    nurses: dict[str, list[Person]]  # unit → its nurses
-    physicians: dict[str, list[Person]]
-
-
-def _read_hospital(store: Store, beds_wanted: int | None) -> _Hospital:
-    locations = {sr.id: sr.json() for sr in store.iter_type("Location")}
-
-    def unit_of(lid: str) -> str | None:
-        seen = set()
-        while lid and lid not in seen:
-            seen.add(lid)
-            loc = locations.get(lid) or {}
-            if d.first_code(loc.get("physicalType")) == "wi":
-                return lid
-            lid = d.reference_id(loc.get("partOf"), "Location") or ""
-        return None
-
-    beds: list[Bed] = []
-    ed_beds: list[str] = []
-    for lid in sorted(locations):
-        loc = locations[lid]
-        if d.first_code(loc.get("physicalType")) != "bd" or loc.get("status") == "inactive":
-            continue
-        uid = unit_of(lid)
-        if uid is None:
-            continue
-        unit = locations[uid]
-        kind = d.type_code(unit) or ""
-        if kind == "ER":
-            ed_beds.append(lid)
-        if kind in NOT_WARDS:
-            continue
-        alias = str((unit.get("alias") or [unit.get("name") or uid])[0])
-        beds.append(Bed(lid, uid, alias, kind, False))
-    if beds_wanted is not None:
-        beds = beds[:beds_wanted]
-    bed_ids = {b.id for b in beds}
-    current: dict[str, tuple[str, str, datetime]] = {}
-    patients_known: set[str] = set()
-    inpatients: set[str] = set()
-    for sr in store.iter_type("Encounter"):
-        enc = sr.json()
-        pid = d.reference_id(enc.get("subject"), "Patient")
-        if not pid:
-            continue
-        patients_known.add(pid)
-        if enc.get("status") != "in-progress":
-            continue
-        inpatients.add(pid)
-        bed = encounter_bed(enc)
-        start = d.parse_instant((enc.get("period") or {}).get("start"))
-        if bed in bed_ids and start is not None and bed not in current:
-            current[bed] = (pid, sr.id, start)
-    orders: dict[str, list[JSON]] = {}
-    wanted = {pid for pid, _, _ in current.values()}
-    for pid in sorted(wanted):
-        orders[pid] = [
-            sr.json()
-            for sr in store.compartment(pid, ["MedicationRequest"])
-            if sr.json().get("status") in ACTIVE_REQUEST
-        ]
-    nurses: dict[str, list[Person]] = {}
-    physicians: dict[str, list[Person]] = {}
-    for sr in store.iter_type("PractitionerRole"):
-        role = sr.json()
-        code = d.first_code((role.get("code") or [None])[0])
-        display = str((role.get("practitioner") or {}).get("display") or sr.id)
-        prid = d.reference_id(role.get("practitioner"), "Practitioner") or sr.id
-        for x in role.get("location") or []:
-            uid = d.reference_id(x, "Location")
-            if not uid:
-                continue
-            if code == "224535009":  # registered nurse
-                nurses.setdefault(uid, []).append(Person(f"rn.{prid}", display, "nurse"))
-            elif code == "309343006":  # physician
-                physicians.setdefault(uid, []).append(Person(f"md.{prid}", display, "physician"))
-    return _Hospital(
-        beds,
-        current,
-        orders,
-        sorted(patients_known - inpatients),
-        ed_beds,
-        nurses,
-        physicians,
-    )
-
-
-def _staff(h: _Hospital, unit: str, rng: random.Random, role: str) -> Person:
-    pool = (h.nurses if role == "nurse" else h.physicians).get(unit)
-    if pool:
-        return pool[rng.randrange(len(pool))]
-    n = rng.randrange(6)
-    name = f"{GIVEN[n]} {FAMILY[n]}"
-    if role == "nurse":
-        return Person(f"rn.{unit}.{n}", f"{name}, RN", "nurse")
-    return Person(f"md.{unit}.{n}", f"Dr. {name}", "physician")
 
 
 class _Writer:
@@ -297,7 +157,7 @@ def _vitals(stay: Stay, t: datetime) -> dict[str, Any]:
     }
 
 
-def _stay_entries(h: _Hospital, w: _Writer, stay: Stay, end: datetime) -> Iterator[Entry]:
+def _stay_entries(h: Hospital, w: _Writer, stay: Stay, end: datetime) -> Iterator[Entry]:
     """Every entry of one stay, in no particular order."""
     rng = stay.rng
     bed = stay.bed
@@ -311,8 +171,8 @@ def _stay_entries(h: _Hospital, w: _Writer, stay: Stay, end: datetime) -> Iterat
         "spo2": rng.uniform(93, 98),
         "weight_kg": rng.uniform(48, 118),
     }
-    nurse = lambda: _staff(h, bed.unit_id, rng, "nurse")  # noqa: E731
-    doctor = lambda: _staff(h, bed.unit_id, rng, "physician")  # noqa: E731
+    nurse = lambda: staff(h, bed.unit_id, rng, "nurse")  # noqa: E731
+    doctor = lambda: staff(h, bed.unit_id, rng, "physician")  # noqa: E731
 
     def emit(e: Entry | None) -> Iterator[Entry]:
         if e is None:
@@ -616,54 +476,6 @@ def _dose(
         yield e
 
 
-def _stays(h: _Hospital, seed: int, start: datetime, end: datetime) -> list[Stay]:
-    """Who was in each bed over [start, end]: the current patient, earlier ones before."""
-    out: list[Stay] = []
-    for bed in h.beds:
-        rng = random.Random(f"{seed}:bed:{bed.id}")
-        bed.q1h = bed.kind in ("ICU", "CCU") and rng.random() < 0.5
-        cur = h.current.get(bed.id)
-        free_from = end  # the bed's time before this is for earlier patients
-        if cur is not None:
-            pid, eid, since = cur
-            s = max(start, since)
-            orders = []
-            for req in h.orders.get(pid, []):
-                try:
-                    orders.append(medication(req))
-                except (ValueError, KeyError, TypeError):
-                    continue
-            out.append(Stay(pid, eid, bed, s, None, random.Random(f"{seed}:{pid}"), orders))
-            free_from = since
-        else:
-            free_from = end - timedelta(hours=rng.uniform(2, 30))  # an empty bed now
-        k = 0
-        t = free_from
-        while t > start:
-            leave = t - timedelta(hours=rng.uniform(2, 12))  # cleaned and empty
-            length = timedelta(days=rng.triangular(1, 10, 3))
-            arrive = max(start, leave - length)
-            if leave - arrive < 6 * HOUR:
-                break
-            srng = random.Random(f"{seed}:bed:{bed.id}:{k}")
-            admit = bool(h.known) and srng.random() < 0.12
-            if admit:
-                pid = h.known[srng.randrange(len(h.known))]
-                stay = Stay(pid, None, bed, arrive, leave, srng, arrived="admit")
-            else:
-                pid = str(uuid.UUID(int=srng.getrandbits(128), version=4))
-                via = (
-                    h.ed_beds[srng.randrange(len(h.ed_beds))]
-                    if h.ed_beds and srng.random() < 0.25
-                    else None
-                )
-                stay = Stay(pid, None, bed, arrive, leave, srng, arrived="registration", via_ed=via)
-            out.append(stay)
-            t = arrive
-            k += 1
-    return out
-
-
 def simulate(
     store: Store,
     *,
@@ -684,68 +496,14 @@ def simulate(
             "weeks must be more than 0 and at most 4 (entries older than 31 days cannot be entered)"
         )
     start = end - timedelta(weeks=weeks)
-    h = _read_hospital(store, beds)
-    stays = _stays(h, seed, start, end)
+    h = read_hospital(store, beds)
+    every_stay = stays(h, seed, start, end)
     w = _Writer(seed, end)
     heap: list[tuple[datetime, int, Entry]] = []
     n = 0
-    for stay in stays:
+    for stay in every_stay:
         for e in _stay_entries(h, w, stay, end):
             heapq.heappush(heap, (e.recorded_at, n, e))
             n += 1
     while heap:
         yield heapq.heappop(heap)[2]
-
-
-def load(store: Store, entries: Iterable[Entry], *, batch: int = 5000) -> int:
-    """Write `entries` into the journal, `batch` to a transaction (for benchmarks and
-    tests: not the durable one-commit-per-form path of `repository.append`, and no check
-    for ids already there — the journal's own guard refuses them). The number written."""
-    schema.ensure(store)
-    n = 0
-    rows: list[tuple[Any, ...]] = []
-
-    def flush() -> None:
-        with store.transaction() as db:
-            if isinstance(db, Cursor):  # both SQL engines: one statement for the batch
-                db.insert_rows("journal_entries", WRITTEN, rows)
-            else:
-                for row in rows:
-                    db.execute(INSERT, row)
-            adt.keep_placements(db, rows)
-        rows.clear()
-
-    for e in entries:
-        rows.append(written_row(e))
-        n += 1
-        if len(rows) >= batch:
-            flush()
-    if rows:
-        flush()
-    return n
-
-
-def copy_journal(src: Store, dst: Store, *, batch: int = 5000) -> int:
-    """Every row of `src`'s journal into `dst`'s, in the same order, as stored (the
-    resources with it: not converted again), `batch` rows to a transaction (COPY on
-    PostgreSQL). For benchmarks' replicas; the number copied."""
-    schema.ensure(src)
-    schema.ensure(dst)
-    after, n = 0, 0
-    while True:
-        with src.read_transaction() as db:
-            got = db.query(
-                f"SELECT seq, {WRITTEN} FROM journal_entries WHERE seq > ? ORDER BY seq LIMIT ?",
-                (after, batch),
-            )
-        if not got:
-            return n
-        rows = [tuple(r[1:]) for r in got]
-        with dst.transaction() as db:
-            if isinstance(db, Cursor):
-                db.insert_rows("journal_entries", WRITTEN, rows)
-            else:
-                for row in rows:
-                    db.execute(INSERT, row)
-            adt.keep_placements(db, rows)
-        after, n = int(got[-1][0]), n + len(rows)
