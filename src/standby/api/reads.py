@@ -4,10 +4,10 @@ https://hl7.org/fhir/R4/patient-operation-everything.html).
 * read and vread send the stored bytes as the EHR sent them, with `ETag` and
   `Last-Modified`; a deleted resource answers 410.
 * `_history` of an instance lists every version the replica holds, newest first. Type and
-  system history list, oldest change first, the current version of every resource changed
-  after `_since` (the replica keeps its change feed by resource, not every intermediate
-  version a source may have had); paged by the change sequence (`_getpagesoffset` is the
-  last sequence sent), which only grows, so paging is stable while the sync writes.
+  system history list every version held (current, previous, deletes as DELETE entries)
+  whose lastUpdated is at or after `_since`, newest first; paged below the change sequence
+  of the last entry sent (`_getpagesbefore`): new changes get higher sequences, so paging
+  is stable while the sync writes.
 * `$everything`: the patient's compartment, plus the resources it references that are in
   no patient's compartment (Medication, Practitioner, Location, Organization, ...), one
   Bundle; `_type` narrows it, `_since` keeps what changed after an instant.
@@ -31,6 +31,9 @@ from standby.fhir.outcomes import FhirError
 from standby.fhir.resource_types import RESOURCE_TYPES
 from standby.fhir.search_params import extract
 from standby.store.base import StoredResource
+
+#: The `next` link's cursor of type and system history: the change sequence to page below.
+BEFORE = "_getpagesbefore"
 
 
 async def read(request: Request) -> Response:
@@ -94,7 +97,7 @@ async def history_instance(request: Request) -> Response:
     since = _since(request)
     if since:
         t = parse_instant(since)
-        versions = [v for v in versions if (parse_instant(v.last_updated) or t) > t]
+        versions = [v for v in versions if (parse_instant(v.last_updated) or t) >= t]
     base = base_url(request)
     oldest = versions[-1].version_id if versions else None
     entries = [_entry(base, v, v.version_id == oldest) for v in versions]
@@ -121,28 +124,39 @@ async def history_system(request: Request) -> Response:
     return await _changes(request, None if every else types, f"{base_url(request)}/_history")
 
 
+#: What type and system `_history` accept; anything else (`_at`, `_list`, a search
+#: parameter) is a 400 rather than ignored: ignoring it would answer with more than asked.
+HISTORY_PARAMS = {"_since", "_count", "_format", "_pretty", BEFORE}
+
+
 async def _changes(request: Request, types: list[str] | None, self_url: str) -> Response:
+    """Every version changed at or after `_since`, newest first (http.html#history: "oldest
+    versions last"), paged below the change sequence of the last entry sent: what changes
+    while a client pages gets a higher sequence, so later pages are not shifted."""
     ctx = api(request)
+    unknown = sorted({k for k in request.query_params if k not in HISTORY_PARAMS})
+    if unknown:
+        raise FhirError(
+            "not-supported",
+            f"_history takes _since and _count only, not {', '.join(unknown)}",
+        )
     since = _since(request)
     count = max(1, page_count(list(request.query_params.multi_items())))
-    after_raw = request.query_params.get("_getpagesoffset", "0")
-    if not after_raw.isdigit():
-        raise FhirError("invalid", f"_getpagesoffset must be a whole number, not {after_raw!r}")
+    before_raw = request.query_params.get(BEFORE)
+    if before_raw is not None and not before_raw.isdigit():
+        raise FhirError("invalid", f"{BEFORE} must be a whole number, not {before_raw!r}")
+    before = int(before_raw) if before_raw is not None else None
     changes = await run_in_threadpool(
-        lambda: ctx.store.changes_since(
-            since, types=types, limit=count + 1, after_seq=int(after_raw)
-        )
+        lambda: ctx.store.versions_since(since, types=types, limit=count + 1, before_seq=before)
     )
     more = len(changes) > count
     changes = changes[:count]
     base = base_url(request)
     entries = [_entry(base, sr, sr.version_id == "1") for _, sr in changes]
-    keep = [(k, v) for k, v in request.query_params.multi_items() if k != "_getpagesoffset"]
+    keep = [(k, v) for k, v in request.query_params.multi_items() if k != BEFORE]
     links = [("self", str(request.url))]
     if more:
-        links.append(
-            ("next", f"{self_url}?{urlencode([*keep, ('_getpagesoffset', str(changes[-1][0]))])}")
-        )
+        links.append(("next", f"{self_url}?{urlencode([*keep, (BEFORE, str(changes[-1][0]))])}"))
     bundle = bundles.history(entries, links=links, total=None)
     await run_in_threadpool(access.record, request, [sr.json() for _, sr in changes], "history")
     return fhir_response(request, tag_as_of(bundle, ctx.as_of()))

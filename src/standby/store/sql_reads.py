@@ -105,6 +105,42 @@ class SQLReads(Store):
             rows = cur.query(sql, args)
         return [(int(r[0]), stored(r[1:])) for r in rows]
 
+    def versions_since(
+        self,
+        since: str | None,
+        *,
+        types: Sequence[str] | None = None,
+        limit: int = 1000,
+        before_seq: int | None = None,
+    ) -> list[tuple[int, StoredResource]]:
+        # the same conditions on the current versions and on the previous ones, each part
+        # read newest first along its `seq` index, merged
+        cond = ""
+        args: list[Any] = []
+        if before_seq is not None:
+            cond += " AND {t}.seq < ?"
+            args.append(before_seq)
+        if since:
+            cond += " AND {t}.lu >= ?"
+            args.append(lu_ms(since))
+        if types:
+            cond += f" AND r.type IN ({','.join('?' * len(types))})"
+            args.extend(types)
+        current = f"SELECT r.seq, {COLUMNS} FROM resource r WHERE r.seq IS NOT NULL"
+        previous = (
+            "SELECT h.seq, r.type, r.id, h.version_id, h.last_updated, h.deleted, h.body"
+            " FROM resource_history h JOIN resource r ON r.rid = h.rid WHERE h.seq IS NOT NULL"
+        )
+        with self._reader() as cur:
+            rows = cur.query(
+                f"{current}{cond.format(t='r')} ORDER BY r.seq DESC LIMIT ?", [*args, limit]
+            )
+            rows += cur.query(
+                f"{previous}{cond.format(t='h')} ORDER BY h.seq DESC LIMIT ?", [*args, limit]
+            )
+        rows.sort(key=lambda r: -int(r[0]))
+        return [(int(r[0]), stored(r[1:])) for r in rows[:limit]]
+
     def last_seq(self) -> int | None:
         with self._reader() as cur:
             return int(cur.query("SELECT coalesce(max(seq), 0) FROM resource")[0][0])

@@ -1,0 +1,67 @@
+"""The API against what no one here wrote: FHIR R4's http.html (history, read and vread
+headers, conditional read), search.html (`_summary`, `_elements`) and bundle.html, as a
+generic client expects them (issue 19's conformance review)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from support.fhir_api import ApiSite, vital
+
+
+def _next(bundle: dict[str, Any]) -> str | None:
+    return next((link["url"] for link in bundle["link"] if link["relation"] == "next"), None)
+
+
+def _pages(c: Any, url: str | None, h: dict[str, str]) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    while url:
+        r = c.get(url, headers=h)
+        assert r.status_code == 200, r.text
+        b = r.json()
+        assert b["type"] == "history"
+        entries += b.get("entry", [])
+        url = _next(b)
+    return entries
+
+
+def test_type_and_system_history_list_every_version_newest_first(api_site: ApiSite) -> None:
+    """http.html#history: "the specified version history, sorted with oldest versions last,
+    and including deleted resources"; each entry with request and response."""
+    api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    store = api_site.store
+    store.upsert(vital("hr-1", "pat-1", 9, 70.0, version="2"))
+    store.upsert(vital("hr-1", "pat-1", 10, 71.0, version="3"))
+    store.tombstone("Observation", "hr-2", version_id="2", last_updated="2026-11-11T00:00:00Z")
+    b = c.get("/fhir/Observation/_history?_since=2026-11-07T10:00:00Z", headers=h).json()
+    got = [
+        (e["fullUrl"].split("/fhir/")[1], e["response"]["etag"], e["request"]["method"])
+        for e in b["entry"]
+    ]
+    assert got == [
+        ("Observation/hr-2", 'W/"2"', "DELETE"),
+        ("Observation/hr-1", 'W/"3"', "PUT"),
+        ("Observation/hr-1", 'W/"2"', "PUT"),
+        ("Observation/hr-7", 'W/"1"', "POST"),  # at _since exactly: "at or after"
+    ]
+    delete = b["entry"][0]
+    assert "resource" not in delete and delete["request"]["url"] == "Observation/hr-2"
+    assert b["entry"][2]["resource"]["valueQuantity"]["value"] == 70.0
+    assert b["entry"][1]["response"]["status"].startswith("200")
+    assert b["entry"][3]["response"]["status"].startswith("201")
+
+    # the system's history pages without repeating or skipping while the replica changes
+    first = c.get("/fhir/_history?_count=5", headers=h).json()
+    store.upsert(vital("hr-3", "pat-1", 12, 80.0, version="2"))  # arrives mid-paging
+    rest = _pages(c, _next(first), h)
+    seen = [(e["fullUrl"], e["response"]["etag"]) for e in first["entry"] + rest]
+    assert len(seen) == len(set(seen)) == 15 + 3  # 15 first versions, 2 updates, 1 delete
+    assert ("http://testserver/fhir/Observation/hr-3", 'W/"2"') not in seen
+    now = _pages(c, "/fhir/_history?_count=7", h)
+    assert now[0]["fullUrl"].endswith("/Observation/hr-3") and len(now) == 19
+    # what history cannot do is said, not ignored
+    for q in ("_at=2026-11-01", "_list=x", "patient=pat-1"):
+        r = c.get(f"/fhir/Observation/_history?{q}", headers=h)
+        assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome", q
