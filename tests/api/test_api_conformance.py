@@ -65,3 +65,40 @@ def test_type_and_system_history_list_every_version_newest_first(api_site: ApiSi
     for q in ("_at=2026-11-01", "_list=x", "patient=pat-1"):
         r = c.get(f"/fhir/Observation/_history?{q}", headers=h)
         assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome", q
+
+
+def test_read_and_vread_headers_and_conditional_read(api_site: ApiSite) -> None:
+    """http.html#read, #vread, #cread: ETag W/"vid", Last-Modified, Content-Location (the
+    versioned URL), 304 for If-None-Match / If-Modified-Since naming what the client holds;
+    a deleted resource is 410 with an OperationOutcome; an unknown type 404."""
+    api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    api_site.store.upsert(vital("hr-1", "pat-1", 9, 70.0, version="2"))
+    r = c.get("/fhir/Observation/hr-1", headers=h)
+    assert r.headers["etag"] == 'W/"2"'
+    assert r.headers["last-modified"] == "Mon, 09 Nov 2026 10:00:00 GMT"
+    assert r.headers["content-location"] == "http://testserver/fhir/Observation/hr-1/_history/2"
+    v = c.get("/fhir/Observation/hr-1/_history/1", headers=h)
+    assert v.status_code == 200 and v.headers["etag"] == 'W/"1"'
+    assert v.headers["content-location"] == "http://testserver/fhir/Observation/hr-1/_history/1"
+    for cond in (
+        {"If-None-Match": 'W/"2"'},
+        {"If-None-Match": '"2"'},
+        {"If-Modified-Since": "Mon, 09 Nov 2026 10:00:00 GMT"},
+    ):
+        r = c.get("/fhir/Observation/hr-1", headers={**h, **cond})
+        assert r.status_code == 304 and r.content == b"", cond
+        assert r.headers["etag"] == 'W/"2"'
+    for cond in (
+        {"If-None-Match": 'W/"1"'},
+        {"If-Modified-Since": "Sun, 08 Nov 2026 10:00:00 GMT"},
+    ):
+        r = c.get("/fhir/Observation/hr-1", headers={**h, **cond})
+        assert r.status_code == 200 and r.json()["id"] == "hr-1", cond
+    api_site.store.tombstone("Observation", "hr-2", version_id="2")
+    gone = c.get("/fhir/Observation/hr-2", headers=h)
+    assert gone.status_code == 410 and gone.json()["issue"][0]["code"] == "deleted"
+    assert gone.headers["etag"] == 'W/"2"'
+    unknown = c.get("/fhir/Nope/1", headers=h)
+    assert unknown.status_code == 404 and unknown.json()["resourceType"] == "OperationOutcome"

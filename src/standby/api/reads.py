@@ -1,8 +1,9 @@
 """read, vread, `_history` and `Patient/$everything` (https://hl7.org/fhir/R4/http.html,
 https://hl7.org/fhir/R4/patient-operation-everything.html).
 
-* read and vread send the stored bytes as the EHR sent them, with `ETag` and
-  `Last-Modified`; a deleted resource answers 410.
+* read and vread send the stored bytes as the EHR sent them, with `ETag`, `Last-Modified`
+  and `Content-Location` (the versioned URL); `If-None-Match` (else `If-Modified-Since`)
+  naming the version sent answers 304; a deleted resource answers 410.
 * `_history` of an instance lists every version the replica holds, newest first. Type and
   system history list every version held (current, previous, deletes as DELETE entries)
   whose lastUpdated is at or after `_since`, newest first; paged below the change sequence
@@ -15,6 +16,7 @@ https://hl7.org/fhir/R4/patient-operation-everything.html).
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 import orjson
@@ -23,7 +25,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from standby.api import access
-from standby.api.responses import api, base_url, fhir_response, grant, resource_headers, tag_as_of
+from standby.api.responses import (
+    AS_OF_HEADER,
+    api,
+    base_url,
+    fhir_response,
+    grant,
+    resource_headers,
+    tag_as_of,
+)
 from standby.api.search import check_type, page_count
 from standby.clock import parse_instant
 from standby.fhir import bundles
@@ -45,9 +55,42 @@ async def read(request: Request) -> Response:
     if sr is None:
         raise FhirError("not-found", f"{rtype}/{rid} is not in the replica")
     if sr.deleted:
-        raise FhirError("deleted", f"{rtype}/{rid} was deleted (version {sr.version_id})")
+        raise FhirError(
+            "deleted",
+            f"{rtype}/{rid} was deleted (version {sr.version_id})",
+            headers={"ETag": f'W/"{sr.version_id}"'},
+        )
     await run_in_threadpool(access.record, request, [sr.json()], f"read {rtype}/{rid}")
-    return fhir_response(request, sr.body, headers=resource_headers(sr))
+    return _answer(request, sr)
+
+
+def _answer(request: Request, sr: StoredResource) -> Response:
+    """The resource with `ETag`, `Last-Modified` and `Content-Location` (its versioned
+    URL), or 304 when the client's copy is this version (http.html#cread: `If-None-Match`,
+    else `If-Modified-Since`)."""
+    headers = {
+        **resource_headers(sr),
+        "Content-Location": f"{base_url(request)}/{sr.resource_type}/{sr.id}"
+        f"/_history/{sr.version_id}",
+    }
+    if _not_modified(request, sr, headers["Last-Modified"]):
+        as_of = api(request).as_of() or "unknown"
+        return Response(status_code=304, headers={**headers, AS_OF_HEADER: as_of})
+    return fhir_response(request, sr.body, headers=headers)
+
+
+def _not_modified(request: Request, sr: StoredResource, last_modified: str) -> bool:
+    none_match = request.headers.get("if-none-match")
+    if none_match is not None:  # weak comparison (RFC 9110 13.1.2): W/"2" matches "2"
+        tags = {t.strip().removeprefix("W/") for t in none_match.split(",")}
+        return "*" in tags or f'"{sr.version_id}"' in tags
+    since = request.headers.get("if-modified-since")
+    if since is None:
+        return False
+    try:
+        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False  # an unreadable date: send the resource
 
 
 async def vread(request: Request) -> Response:
@@ -63,7 +106,7 @@ async def vread(request: Request) -> Response:
     await run_in_threadpool(
         access.record, request, [sr.json()], f"vread {p['type']}/{p['id']}/{p['vid']}"
     )
-    return fhir_response(request, sr.body, headers=resource_headers(sr))
+    return _answer(request, sr)
 
 
 def _since(request: Request) -> str | None:
