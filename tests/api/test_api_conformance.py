@@ -102,3 +102,48 @@ def test_read_and_vread_headers_and_conditional_read(api_site: ApiSite) -> None:
     assert gone.headers["etag"] == 'W/"2"'
     unknown = c.get("/fhir/Nope/1", headers=h)
     assert unknown.status_code == 404 and unknown.json()["resourceType"] == "OperationOutcome"
+
+
+def test_search_bundles_as_a_generic_client_reads_them(api_site: ApiSite) -> None:
+    """search.html and bundle.html: a searchset with `total`, a self link that is the search
+    as understood (ignored parameters left out), `next`, absolute fullUrls, search.mode
+    match / include / outcome; `_summary` true / text / data give valid resources (R4's
+    mandatory elements kept, SUBSETTED), as does `_elements`; `_count=0` the total only."""
+    from support.r4b import validate
+
+    api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    b = c.get(
+        "/fhir/Observation?patient=pat-1&_count=3&_include=Observation:patient&_myOwn=1",
+        headers=h,
+    ).json()
+    validate(b)
+    assert b["type"] == "searchset" and b["total"] == 7
+    links = {link["relation"]: link["url"] for link in b["link"]}
+    assert links["self"].startswith("http://testserver/fhir/Observation?")
+    assert "_myOwn" not in links["self"] and "patient=pat-1" in links["self"]
+    assert "_myOwn" not in links["next"]
+    modes = [e["search"]["mode"] for e in b["entry"]]
+    assert modes == ["match"] * 3 + ["include", "outcome"]
+    assert all(e["fullUrl"].startswith("http://testserver/fhir/") for e in b["entry"][:4])
+    count = c.get("/fhir/Observation?patient=pat-1&_count=0&_myOwn=1", headers=h).json()
+    assert count["total"] == 7 and [e["search"]["mode"] for e in count["entry"]] == ["outcome"]
+    assert "_myOwn" not in count["link"][0]["url"]
+
+    for q in ("_summary=true", "_summary=text", "_summary=data", "_elements=valueQuantity"):
+        page = c.get(f"/fhir/Observation?patient=pat-1&_count=4&{q}", headers=h).json()
+        later = c.get(_next(page) or "", headers=h).json()
+        for e in page["entry"] + later["entry"]:
+            res = e["resource"]
+            validate(res)  # status and code, which R4 makes mandatory, are there
+            assert res["meta"]["tag"][-1]["code"] == "SUBSETTED", q
+        keys = set(page["entry"][0]["resource"])
+        if q == "_summary=true":
+            assert {"subject", "valueQuantity", "effectiveDateTime"} <= keys
+            assert "category" not in keys  # not a summary element
+        if q == "_summary=text":
+            assert keys == {"resourceType", "id", "meta", "status", "code"}
+    for q in ("_summary=short", "_summary=true&_elements=code"):
+        r = c.get(f"/fhir/Observation?patient=pat-1&{q}", headers=h)
+        assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome", q
