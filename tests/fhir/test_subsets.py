@@ -9,9 +9,8 @@ from importlib.resources import files
 
 from standby.fhir import subsets
 from standby.fhir.resource_types import RESOURCE_TYPES
-from support.second_server.medplum import MODULES, require_medplum
-
-DEFINITIONS = MODULES / "@medplum" / "definitions" / "dist" / "fhir" / "r4"
+from support.r4_definitions import DEFINITIONS
+from support.second_server.medplum import require_medplum
 
 
 def test_the_table_is_r4s_structure_definitions() -> None:
