@@ -147,3 +147,25 @@ def test_search_bundles_as_a_generic_client_reads_them(api_site: ApiSite) -> Non
     for q in ("_summary=short", "_summary=true&_elements=code"):
         r = c.get(f"/fhir/Observation?patient=pat-1&{q}", headers=h)
         assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome", q
+
+
+def test_what_history_and_everything_cannot_do_is_said(api_site: ApiSite) -> None:
+    """R4's `_at` (history) and `start`/`end` (Patient/$everything) narrow the answer:
+    ignoring them would answer with more than was asked for."""
+    api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    for url in (
+        "/fhir/Observation/hr-1/_history?_at=2026-11-01",
+        "/fhir/Observation/hr-1/_history?_list=x",
+        "/fhir/Patient/pat-1/$everything?start=2026-11-05",
+        "/fhir/Patient/pat-1/$everything?end=2026-11-05",
+    ):
+        r = c.get(url, headers=h)
+        assert r.status_code == 400, url
+        assert r.json()["resourceType"] == "OperationOutcome"
+    for url in (
+        "/fhir/Observation/hr-1/_history?_since=2026-11-01T00:00:00Z&_count=5",
+        "/fhir/Patient/pat-1/$everything?_type=Observation&_count=3&_format=json",
+    ):
+        assert c.get(url, headers=h).status_code == 200, url

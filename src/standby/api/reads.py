@@ -129,10 +129,24 @@ def _entry(base: str, sr: StoredResource, first: bool) -> dict[str, object]:
     )
 
 
+def _only(request: Request, allowed: set[str], what: str) -> None:
+    """A parameter the interaction does not take is a 400, never ignored: ignoring it would
+    answer with more than was asked for."""
+    unknown = sorted({k for k in request.query_params if k not in allowed})
+    if unknown:
+        raise FhirError(
+            "not-supported",
+            f"{what} takes {', '.join(sorted(allowed - FORMAT_PARAMS))} only,"
+            f" not {', '.join(unknown)}",
+        )
+
+
 async def history_instance(request: Request) -> Response:
     rtype, rid = request.path_params["type"], request.path_params["id"]
     check_type(rtype)
     access.require(request, rtype, "r")
+    # every version held is one page (a resource's versions are few and pruned by age)
+    _only(request, {"_since", "_count", *FORMAT_PARAMS}, "the history of a resource")
     ctx = api(request)
     versions = await run_in_threadpool(ctx.store.history, rtype, rid)
     if not versions:
@@ -167,9 +181,7 @@ async def history_system(request: Request) -> Response:
     return await _changes(request, None if every else types, f"{base_url(request)}/_history")
 
 
-#: What type and system `_history` accept; anything else (`_at`, `_list`, a search
-#: parameter) is a 400 rather than ignored: ignoring it would answer with more than asked.
-HISTORY_PARAMS = {"_since", "_count", "_format", "_pretty", BEFORE}
+FORMAT_PARAMS = {"_format", "_pretty"}
 
 
 async def _changes(request: Request, types: list[str] | None, self_url: str) -> Response:
@@ -177,12 +189,7 @@ async def _changes(request: Request, types: list[str] | None, self_url: str) -> 
     versions last"), paged below the change sequence of the last entry sent: what changes
     while a client pages gets a higher sequence, so later pages are not shifted."""
     ctx = api(request)
-    unknown = sorted({k for k in request.query_params if k not in HISTORY_PARAMS})
-    if unknown:
-        raise FhirError(
-            "not-supported",
-            f"_history takes _since and _count only, not {', '.join(unknown)}",
-        )
+    _only(request, {"_since", "_count", BEFORE, *FORMAT_PARAMS}, "_history")
     since = _since(request)
     count = max(1, page_count(list(request.query_params.multi_items())))
     before_raw = request.query_params.get(BEFORE)
@@ -208,6 +215,9 @@ async def _changes(request: Request, types: list[str] | None, self_url: str) -> 
 async def everything(request: Request) -> Response:
     pid = request.path_params["id"]
     access.require(request, "Patient", "r")
+    # `start` and `end` (the care dates R4 lets narrow it) are not supported: 400, not
+    # ignored; `_count` is accepted, the answer is one Bundle whatever it says
+    _only(request, {"_type", "_since", "_count", *FORMAT_PARAMS}, "$everything")
     ctx = api(request)
     types_raw = request.query_params.get("_type")
     types = [t for t in (types_raw or "").split(",") if t] or None
