@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from support.fhir_api import ApiSite, vital
+from support.r4b import validate
 
 
 def _next(bundle: dict[str, Any]) -> str | None:
@@ -36,6 +37,7 @@ def test_type_and_system_history_list_every_version_newest_first(api_site: ApiSi
     store.upsert(vital("hr-1", "pat-1", 10, 71.0, version="3"))
     store.tombstone("Observation", "hr-2", version_id="2", last_updated="2026-11-11T00:00:00Z")
     b = c.get("/fhir/Observation/_history?_since=2026-11-07T10:00:00Z", headers=h).json()
+    validate(b)
     got = [
         (e["fullUrl"].split("/fhir/")[1], e["response"]["etag"], e["request"]["method"])
         for e in b["entry"]
@@ -109,8 +111,6 @@ def test_search_bundles_as_a_generic_client_reads_them(api_site: ApiSite) -> Non
     as understood (ignored parameters left out), `next`, absolute fullUrls, search.mode
     match / include / outcome; `_summary` true / text / data give valid resources (R4's
     mandatory elements kept, SUBSETTED), as does `_elements`; `_count=0` the total only."""
-    from support.r4b import validate
-
     api_site.register("ward", "system/*.read")
     h = api_site.headers("ward")
     c = api_site.http()
@@ -168,4 +168,6 @@ def test_what_history_and_everything_cannot_do_is_said(api_site: ApiSite) -> Non
         "/fhir/Observation/hr-1/_history?_since=2026-11-01T00:00:00Z&_count=5",
         "/fhir/Patient/pat-1/$everything?_type=Observation&_count=3&_format=json",
     ):
-        assert c.get(url, headers=h).status_code == 200, url
+        r = c.get(url, headers=h)
+        assert r.status_code == 200, url
+        validate(r.json())

@@ -194,9 +194,11 @@ MIGRATIONS: list[Migration] = [
         " system _history list every version; rows moved before this have neither)",
         "ALTER TABLE resource_history ADD COLUMN seq INTEGER;"
         " ALTER TABLE resource_history ADD COLUMN lu INTEGER;"
-        " CREATE INDEX resource_history_seq ON resource_history (seq)",
+        " CREATE INDEX resource_history_seq ON resource_history (seq);"
+        " CREATE INDEX resource_history_lu ON resource_history (lu)",
         "ALTER TABLE resource_history ADD COLUMN seq BIGINT;"
         " ALTER TABLE resource_history ADD COLUMN lu BIGINT;"
-        " CREATE INDEX resource_history_seq ON resource_history (seq)",
+        " CREATE INDEX resource_history_seq ON resource_history (seq);"
+        " CREATE INDEX resource_history_lu ON resource_history (lu)",
     ),
 ]
