@@ -158,6 +158,63 @@ def test_changes_since_pages_by_sequence(store: Store) -> None:
     assert [s.id for _, s in store.changes_since(None, types=["Observation"])] == ["c"]
 
 
+def test_versions_since_lists_every_version_newest_first(store: Store) -> None:
+    store.upsert(body("Patient", "a", "1", "2026-01-01T00:00:00Z"))
+    store.upsert(body("Patient", "a", "2", "2026-01-02T00:00:00Z"))
+    store.upsert(body("Observation", "c", "1", "2026-01-03T00:00:00Z"))
+    store.tombstone("Patient", "a", version_id="3", last_updated="2026-01-04T00:00:00Z")
+    every = store.versions_since(None)
+    assert [(s.id, s.version_id, s.deleted) for _, s in every] == [
+        ("a", "3", True),
+        ("c", "1", False),
+        ("a", "2", False),
+        ("a", "1", False),
+    ]
+    seqs = [q for q, _ in every]
+    assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 4
+    assert orjson.loads(every[3][1].body)["meta"]["versionId"] == "1"
+    # pages below a sequence, as the history's `next` link asks; a later write shifts none
+    store.upsert(body("Patient", "a", "4", "2026-01-05T00:00:00Z"))
+    assert [(s.id, s.version_id) for _, s in store.versions_since(None, before_seq=seqs[1])] == [
+        ("a", "2"),
+        ("a", "1"),
+    ]
+    assert [s.version_id for _, s in store.versions_since(None, limit=2, types=["Patient"])] == [
+        "4",
+        "3",
+    ]
+    # at or after `_since` (http.html#history)
+    since = [(s.id, s.version_id) for _, s in store.versions_since("2026-01-02T00:00:00Z")]
+    assert since == [("a", "4"), ("a", "3"), ("c", "1"), ("a", "2")]
+
+
+@pytest.mark.parametrize("recent_limit", [5000, 0])
+def test_versions_since_pages_one_type_whichever_index_it_reads(
+    store: Store, recent_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Few changes since `_since` are found by `lu`, many along `seq` (`RECENT_LIMIT`): the
+    same pages either way, other types' versions never taking a page's place."""
+    from standby.store import sql_reads
+
+    monkeypatch.setattr(sql_reads, "RECENT_LIMIT", recent_limit)
+    for day in range(1, 5):
+        store.upsert(body("Observation", "o", str(day), f"2026-01-0{day}T00:00:00Z"))
+        for p in ("p", "q"):
+            store.upsert(body("Patient", p, str(day), f"2026-01-0{day}T01:00:00Z"))
+    pages, before = [], None
+    while True:
+        page = store.versions_since(
+            "2026-01-02T00:00:00Z", types=["Observation"], limit=1, before_seq=before
+        )
+        if not page:
+            break
+        pages.append(page[0][1].version_id)
+        before = page[0][0]
+    assert pages == ["4", "3", "2"]
+    two = store.versions_since("2026-01-04T00:00:00Z", types=["Patient"], limit=2)
+    assert sorted((s.id, s.version_id) for _, s in two) == [("p", "4"), ("q", "4")]
+
+
 def test_change_marks_follow_every_write(store: Store) -> None:
     assert store.last_seq() == 0 and store.change_marks(0) == []
     store.upsert(body("Patient", "p"))

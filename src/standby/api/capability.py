@@ -3,16 +3,21 @@ and nothing it does not (capabilitystatement.html; SMART App Launch's
 conformance/well-known discovery).
 
 Read-only: every resource type lists read, vread, history-instance, history-type and
-search-type and no write interaction; its search parameters are exactly those the store
-indexes (`fhir.search_registry`, aliases included), with the modifiers the store
-implements in each parameter's documentation; `_include` and `_revinclude` name every
-indexed reference parameter; JSON is the only format. The security section points at the
+search-type and no write interaction, conditional read (`If-None-Match`,
+`If-Modified-Since`); its search parameters are exactly those the store indexes
+(`fhir.search_registry`, aliases included), with the modifiers the store implements in
+each parameter's documentation; `searchInclude` names every indexed reference parameter of
+the type, `searchRevInclude` every one of any type that can point at it in R4; operations
+are listed where they are served (system: `$export`; Patient: `$everything`, `$export`,
+`$summary`; Group: `$export`); JSON is the only format. The security section points at the
 token endpoint (SMART Backend Services, `smart.py`).
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
+from importlib.resources import files
 from typing import Any
 
 from standby.fhir.resource_types import RESOURCE_TYPES
@@ -53,9 +58,25 @@ def _param(name: str, kind: str) -> dict[str, Any]:
     return p
 
 
-#: The types whose search lists its `_revinclude`s (what the clinical pages gather around a
-#: patient, an encounter, an order, a person or a place); the others accept them unlisted.
-REVINCLUDE_LISTED = ("Patient", "Encounter", "MedicationRequest", "Practitioner", "Location")
+@cache
+def reference_targets() -> dict[str, dict[str, tuple[str, ...] | None]]:
+    """Type → reference parameter → the types it can point at in R4 (None: any resource;
+    empty: none, the element does not exist on that type). Made from R4 4.0.1's
+    StructureDefinitions (`r4_targets.json`; `tests/api/test_api_capability.py` checks it)."""
+    raw = json.loads(files("standby.api").joinpath("r4_targets.json").read_text())
+    return {
+        t: {n: None if v is None else tuple(v) for n, v in row.items()} for t, row in raw.items()
+    }
+
+
+def revincludes(rtype: str) -> list[str]:
+    """Every `Other:param` whose references can point at `rtype` (searchRevInclude)."""
+    return sorted(
+        f"{other}:{name}"
+        for other, row in reference_targets().items()
+        for name, targets in row.items()
+        if targets is None or rtype in targets
+    )
 
 
 @cache
@@ -74,18 +95,11 @@ def _resources() -> tuple[dict[str, Any], ...]:
             "readHistory": True,
             "updateCreate": False,
             "conditionalCreate": False,
-            "conditionalRead": "not-supported",
+            "conditionalRead": "full-support",
             "conditionalUpdate": False,
             "conditionalDelete": "not-supported",
             "searchInclude": [f"{rtype}:{n}" for n in refs],
-            "searchRevInclude": sorted(
-                f"{other}:{n}"
-                for other in RESOURCE_TYPES
-                for n, k in search_params(other)
-                if k == REFERENCE and other != rtype
-            )
-            if rtype in REVINCLUDE_LISTED
-            else [],
+            "searchRevInclude": revincludes(rtype),
             "searchParam": [*_SPECIAL, *(_param(n, k) for n, k in params)],
         }
         if rtype == "Patient":
@@ -144,10 +158,8 @@ def capability_statement(base: str, *, now: str, software_version: str) -> dict[
                 },
                 "resource": list(_resources()),
                 "interaction": [{"code": "history-system"}],
-                "operation": [
-                    {"name": "everything", "definition": EVERYTHING_DEF},
-                    {"name": "export", "definition": EXPORT_DEF},
-                ],
+                # system level: only what `[base]/$name` answers ($everything is Patient's)
+                "operation": [{"name": "export", "definition": EXPORT_DEF}],
             }
         ],
     }

@@ -1,13 +1,14 @@
 """read, vread, `_history` and `Patient/$everything` (https://hl7.org/fhir/R4/http.html,
 https://hl7.org/fhir/R4/patient-operation-everything.html).
 
-* read and vread send the stored bytes as the EHR sent them, with `ETag` and
-  `Last-Modified`; a deleted resource answers 410.
+* read and vread send the stored bytes as the EHR sent them, with `ETag`, `Last-Modified`
+  and `Content-Location` (the versioned URL); `If-None-Match` (else `If-Modified-Since`)
+  naming the version sent answers 304; a deleted resource answers 410.
 * `_history` of an instance lists every version the replica holds, newest first. Type and
-  system history list, oldest change first, the current version of every resource changed
-  after `_since` (the replica keeps its change feed by resource, not every intermediate
-  version a source may have had); paged by the change sequence (`_getpagesoffset` is the
-  last sequence sent), which only grows, so paging is stable while the sync writes.
+  system history list every version held (current, previous, deletes as DELETE entries)
+  whose lastUpdated is at or after `_since`, newest first; paged below the change sequence
+  of the last entry sent (`_getpagesbefore`): new changes get higher sequences, so paging
+  is stable while the sync writes.
 * `$everything`: the patient's compartment, plus the resources it references that are in
   no patient's compartment (Medication, Practitioner, Location, Organization, ...), one
   Bundle; `_type` narrows it, `_since` keeps what changed after an instant.
@@ -15,6 +16,7 @@ https://hl7.org/fhir/R4/patient-operation-everything.html).
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 import orjson
@@ -23,7 +25,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from standby.api import access
-from standby.api.responses import api, base_url, fhir_response, grant, resource_headers, tag_as_of
+from standby.api.responses import (
+    AS_OF_HEADER,
+    api,
+    base_url,
+    fhir_response,
+    grant,
+    resource_headers,
+    tag_as_of,
+)
 from standby.api.search import check_type, page_count
 from standby.clock import parse_instant
 from standby.fhir import bundles
@@ -31,6 +41,9 @@ from standby.fhir.outcomes import FhirError
 from standby.fhir.resource_types import RESOURCE_TYPES
 from standby.fhir.search_params import extract
 from standby.store.base import StoredResource
+
+#: The `next` link's cursor of type and system history: the change sequence to page below.
+BEFORE = "_getpagesbefore"
 
 
 async def read(request: Request) -> Response:
@@ -42,9 +55,42 @@ async def read(request: Request) -> Response:
     if sr is None:
         raise FhirError("not-found", f"{rtype}/{rid} is not in the replica")
     if sr.deleted:
-        raise FhirError("deleted", f"{rtype}/{rid} was deleted (version {sr.version_id})")
+        raise FhirError(
+            "deleted",
+            f"{rtype}/{rid} was deleted (version {sr.version_id})",
+            headers={"ETag": f'W/"{sr.version_id}"'},
+        )
     await run_in_threadpool(access.record, request, [sr.json()], f"read {rtype}/{rid}")
-    return fhir_response(request, sr.body, headers=resource_headers(sr))
+    return _answer(request, sr)
+
+
+def _answer(request: Request, sr: StoredResource) -> Response:
+    """The resource with `ETag`, `Last-Modified` and `Content-Location` (its versioned
+    URL), or 304 when the client's copy is this version (http.html#cread: `If-None-Match`,
+    else `If-Modified-Since`)."""
+    headers = {
+        **resource_headers(sr),
+        "Content-Location": f"{base_url(request)}/{sr.resource_type}/{sr.id}"
+        f"/_history/{sr.version_id}",
+    }
+    if _not_modified(request, sr, headers["Last-Modified"]):
+        as_of = api(request).as_of() or "unknown"
+        return Response(status_code=304, headers={**headers, AS_OF_HEADER: as_of})
+    return fhir_response(request, sr.body, headers=headers)
+
+
+def _not_modified(request: Request, sr: StoredResource, last_modified: str) -> bool:
+    none_match = request.headers.get("if-none-match")
+    if none_match is not None:  # weak comparison (RFC 9110 13.1.2): W/"2" matches "2"
+        tags = {t.strip().removeprefix("W/") for t in none_match.split(",")}
+        return "*" in tags or f'"{sr.version_id}"' in tags
+    since = request.headers.get("if-modified-since")
+    if since is None:
+        return False
+    try:
+        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False  # an unreadable date: send the resource
 
 
 async def vread(request: Request) -> Response:
@@ -60,7 +106,7 @@ async def vread(request: Request) -> Response:
     await run_in_threadpool(
         access.record, request, [sr.json()], f"vread {p['type']}/{p['id']}/{p['vid']}"
     )
-    return fhir_response(request, sr.body, headers=resource_headers(sr))
+    return _answer(request, sr)
 
 
 def _since(request: Request) -> str | None:
@@ -83,10 +129,24 @@ def _entry(base: str, sr: StoredResource, first: bool) -> dict[str, object]:
     )
 
 
+def _only(request: Request, allowed: set[str], what: str) -> None:
+    """A parameter the interaction does not take is a 400, never ignored: ignoring it would
+    answer with more than was asked for."""
+    unknown = sorted({k for k in request.query_params if k not in allowed})
+    if unknown:
+        raise FhirError(
+            "not-supported",
+            f"{what} takes {', '.join(sorted(allowed - FORMAT_PARAMS))} only,"
+            f" not {', '.join(unknown)}",
+        )
+
+
 async def history_instance(request: Request) -> Response:
     rtype, rid = request.path_params["type"], request.path_params["id"]
     check_type(rtype)
     access.require(request, rtype, "r")
+    # every version held is one page (a resource's versions are few and pruned by age)
+    _only(request, {"_since", "_count", *FORMAT_PARAMS}, "the history of a resource")
     ctx = api(request)
     versions = await run_in_threadpool(ctx.store.history, rtype, rid)
     if not versions:
@@ -94,7 +154,7 @@ async def history_instance(request: Request) -> Response:
     since = _since(request)
     if since:
         t = parse_instant(since)
-        versions = [v for v in versions if (parse_instant(v.last_updated) or t) > t]
+        versions = [v for v in versions if (parse_instant(v.last_updated) or t) >= t]
     base = base_url(request)
     oldest = versions[-1].version_id if versions else None
     entries = [_entry(base, v, v.version_id == oldest) for v in versions]
@@ -121,28 +181,32 @@ async def history_system(request: Request) -> Response:
     return await _changes(request, None if every else types, f"{base_url(request)}/_history")
 
 
+FORMAT_PARAMS = {"_format", "_pretty"}
+
+
 async def _changes(request: Request, types: list[str] | None, self_url: str) -> Response:
+    """Every version changed at or after `_since`, newest first (http.html#history: "oldest
+    versions last"), paged below the change sequence of the last entry sent: what changes
+    while a client pages gets a higher sequence, so later pages are not shifted."""
     ctx = api(request)
+    _only(request, {"_since", "_count", BEFORE, *FORMAT_PARAMS}, "_history")
     since = _since(request)
     count = max(1, page_count(list(request.query_params.multi_items())))
-    after_raw = request.query_params.get("_getpagesoffset", "0")
-    if not after_raw.isdigit():
-        raise FhirError("invalid", f"_getpagesoffset must be a whole number, not {after_raw!r}")
+    before_raw = request.query_params.get(BEFORE)
+    if before_raw is not None and not before_raw.isdigit():
+        raise FhirError("invalid", f"{BEFORE} must be a whole number, not {before_raw!r}")
+    before = int(before_raw) if before_raw is not None else None
     changes = await run_in_threadpool(
-        lambda: ctx.store.changes_since(
-            since, types=types, limit=count + 1, after_seq=int(after_raw)
-        )
+        lambda: ctx.store.versions_since(since, types=types, limit=count + 1, before_seq=before)
     )
     more = len(changes) > count
     changes = changes[:count]
     base = base_url(request)
     entries = [_entry(base, sr, sr.version_id == "1") for _, sr in changes]
-    keep = [(k, v) for k, v in request.query_params.multi_items() if k != "_getpagesoffset"]
+    keep = [(k, v) for k, v in request.query_params.multi_items() if k != BEFORE]
     links = [("self", str(request.url))]
     if more:
-        links.append(
-            ("next", f"{self_url}?{urlencode([*keep, ('_getpagesoffset', str(changes[-1][0]))])}")
-        )
+        links.append(("next", f"{self_url}?{urlencode([*keep, (BEFORE, str(changes[-1][0]))])}"))
     bundle = bundles.history(entries, links=links, total=None)
     await run_in_threadpool(access.record, request, [sr.json() for _, sr in changes], "history")
     return fhir_response(request, tag_as_of(bundle, ctx.as_of()))
@@ -151,6 +215,9 @@ async def _changes(request: Request, types: list[str] | None, self_url: str) -> 
 async def everything(request: Request) -> Response:
     pid = request.path_params["id"]
     access.require(request, "Patient", "r")
+    # `start` and `end` (the care dates R4 lets narrow it) are not supported: 400, not
+    # ignored; `_count` is accepted, the answer is one Bundle whatever it says
+    _only(request, {"_type", "_since", "_count", *FORMAT_PARAMS}, "$everything")
     ctx = api(request)
     types_raw = request.query_params.get("_type")
     types = [t for t in (types_raw or "").split(",") if t] or None

@@ -4,9 +4,9 @@ The criteria are the store's indexed parameters (`fhir.search_registry`, what th
 CapabilityStatement lists) with the modifiers the store implements (`:exact`, `:contains`
 on strings, `:[type]` on references); `_id`, `_lastUpdated`. Result parameters: `_count`
 (default 50, at most 1000), `_sort`, `_include` and `_revinclude` (any reference parameter,
-`Type:param[:Target]`), `_summary=count`, `_elements`, `_total` (the total is always
-given). Paging: `paging.py` (a snapshot per search, `_getpages` + `_getpagesoffset` in the
-`next` link).
+`Type:param[:Target]`), `_summary` (`count`, and the subsets `true`, `text`, `data` of
+`fhir.subsets`), `_elements`, `_total` (the total is always given). Paging: `paging.py`
+(a snapshot per search, `_getpages` + `_getpagesoffset` in the `next` link).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from standby.api import access, paging
 from standby.api.responses import api, base_url, fhir_response, grant, tag_as_of
-from standby.fhir import bundles
+from standby.fhir import bundles, subsets
 from standby.fhir.outcomes import FhirError, outcome
 from standby.fhir.resource_types import RESOURCE_TYPES
 from standby.fhir.search_params import REFERENCE, extract, resolve_param
@@ -50,12 +50,6 @@ REFUSED = {
     "_has", "_text", "_content", "_filter", "_query", "_list", "_tag", "_profile",
     "_security", "_source", "_type", "_contained", "_containedType",
 }  # fmt: skip
-#: Elements every `_elements` answer keeps (search.html#elements: mandatory and modifiers).
-KEPT_ELEMENTS = ("resourceType", "id", "meta", "implicitRules", "modifierExtension")
-SUBSETTED = {
-    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-    "code": "SUBSETTED",
-}
 
 
 def check_type(rtype: str) -> None:
@@ -102,9 +96,13 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
     summary = _one(params, "_summary")
     if count == 0 and summary is None:  # search.html#count: the total, no resources
         summary = "count"
-    if summary not in (None, "count", "false"):
-        raise FhirError("not-supported", f"_summary={summary} is not supported (count, false)")
+    if summary not in (None, "count", "false", *subsets.SUMMARY_MODES):
+        raise FhirError(
+            "invalid", f"_summary must be true, text, data, count or false, not {summary!r}"
+        )
     elements = [e for k, v in params if k == "_elements" for e in v.split(",") if e]
+    if elements and summary in subsets.SUMMARY_MODES:
+        raise FhirError("invalid", f"_summary={summary} and _elements: ask for one of them")
     sort = [s for k, v in params if k == "_sort" for s in v.split(",") if s]
     criteria, ignored = _criteria(request, rtype, params)
     # `:iterate` is followed one level, as the plain form (what the clinical pages need)
@@ -116,6 +114,25 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
     offset = int(offset_raw)
     store = ctx.store
     base = base_url(request)
+    # the search as understood: without what was ignored, the page's place in the snapshot
+    keep = [
+        (k, v)
+        for k, v in params
+        if k not in ("_getpages", "_getpagesoffset", "_count") and k not in ignored
+    ]
+
+    def link(snapshot: str | None, offset: int | None) -> str:
+        at = [] if offset is None else [("_getpages", snapshot), ("_getpagesoffset", str(offset))]
+        return f"{base}/{rtype}?{urlencode([*keep, *at, ('_count', str(count))])}"
+
+    notes = []
+    if ignored:
+        note = outcome(
+            "not-supported",
+            f"ignored (not supported): {', '.join(sorted(ignored))}",
+            severity="warning",
+        )
+        notes.append((f"urn:uuid:{uuid.uuid4()}", note, "outcome"))
 
     if summary == "count":
         try:
@@ -124,7 +141,7 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
             ).total
         except ValueError as e:
             raise FhirError("invalid", f"search not supported: {e}") from e
-        bundle = bundles.searchset([], links=[("self", str(request.url))], total=total)
+        bundle = bundles.searchset(notes, links=[("self", link(None, None))], total=total)
         await run_in_threadpool(access.record, request, [], f"search {rtype} (count)")
         return fhir_response(request, tag_as_of(bundle, ctx.as_of()))
 
@@ -140,36 +157,18 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         return page, extra
 
     page, extra = await run_in_threadpool(run)
-    keep = [
-        (k, v)
-        for k, v in params
-        if k not in ("_getpages", "_getpagesoffset", "_count") and k not in ignored
-    ]
-
-    def link(offset: int | None) -> str:
-        at = (
-            []
-            if offset is None
-            else [("_getpages", page.snapshot), ("_getpagesoffset", str(offset))]
-        )
-        return f"{base}/{rtype}?{urlencode([*keep, *at, ('_count', str(count))])}"
-
-    links = [("self", link(page.offset if snapshot else None))]
+    links = [("self", link(page.snapshot, page.offset if snapshot else None))]
     if page.snapshot and page.offset + count < page.total:
-        links.append(("next", link(page.offset + count)))
+        links.append(("next", link(page.snapshot, page.offset + count)))
     if page.snapshot and page.offset > 0:
-        links.append(("previous", link(max(0, page.offset - count))))
+        links.append(("previous", link(page.snapshot, max(0, page.offset - count))))
     entries = [
-        (f"{base}/{sr.resource_type}/{sr.id}", _body(sr, elements), "match")
-        for sr in page.resources
-    ] + [(f"{base}/{sr.resource_type}/{sr.id}", _body(sr, elements), "include") for sr in extra]
-    if ignored:
-        note = outcome(
-            "not-supported",
-            f"ignored (not supported): {', '.join(sorted(ignored))}",
-            severity="warning",
-        )
-        entries.append((f"urn:uuid:{uuid.uuid4()}", note, "outcome"))
+        *((f"{base}/{r.resource_type}/{r.id}", _body(r, elements, summary), "match")
+          for r in page.resources),
+        *((f"{base}/{r.resource_type}/{r.id}", _body(r, elements, summary), "include")
+          for r in extra),
+        *notes,
+    ]  # fmt: skip
     bundle = bundles.searchset(entries, links=links, total=page.total)
     return fhir_response(request, tag_as_of(bundle, ctx.as_of()))
 
@@ -198,21 +197,15 @@ def _criteria(
     return criteria, ignored
 
 
-def _body(sr: StoredResource, elements: list[str]) -> Any:
+def _body(sr: StoredResource, elements: list[str], summary: str | None) -> Any:
     """The stored bytes as they are (parsing would turn 42.256500 into 42.2565), or the
-    resource cut down to `_elements` (marked SUBSETTED, search.html#elements)."""
-    if not elements:
-        return orjson.Fragment(sr.body)
-    return elements_of(sr.json(), elements)
-
-
-def elements_of(resource: dict[str, Any], elements: list[str]) -> dict[str, Any]:
-    wanted = {e.split(".")[0] for e in elements}
-    out = {k: v for k, v in resource.items() if k in wanted or k in KEPT_ELEMENTS}
-    meta = dict(out.get("meta") or {})
-    meta["tag"] = [*meta.get("tag", []), SUBSETTED]
-    out["meta"] = meta
-    return out
+    resource cut down to `_elements` or a `_summary` mode (`fhir.subsets`: marked
+    SUBSETTED, with the elements R4 makes mandatory and the modifiers)."""
+    if summary in subsets.SUMMARY_MODES:
+        return subsets.summarized(sr.json(), summary)
+    if elements:
+        return subsets.elements(sr.json(), elements)
+    return orjson.Fragment(sr.body)
 
 
 def included(

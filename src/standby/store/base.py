@@ -290,6 +290,22 @@ class Store(ABC):
         oldest change first, with a monotonically increasing sequence number for paging.
         Tombstones included. Serves `_history?_since=` and bulk export `_since`."""
 
+    @abstractmethod
+    def versions_since(
+        self,
+        since: str | None,
+        *,
+        types: Sequence[str] | None = None,
+        limit: int = 1000,
+        before_seq: int | None = None,
+    ) -> list[tuple[int, StoredResource]]:
+        """Every version held (current and previous, tombstones included) whose lastUpdated
+        is at or after `since` (instant) and whose change sequence is below `before_seq`,
+        newest change first, with its sequence number for paging (a version keeps the
+        sequence it was written with when a newer one replaces it). Serves type and system
+        `_history` (http.html#history: every version, oldest last). Versions replaced before
+        store migration 6 have no sequence and are left out (instance history has them)."""
+
     def last_seq(self) -> int | None:
         """The newest change's sequence number (0 when empty); None when the engine cannot
         say. With `change_marks`, what read caches follow."""

@@ -90,7 +90,8 @@ class MemoryStore(Store):
         self.max_resource_bytes = max_resource_bytes
         self._lock = threading.RLock()
         self._types: dict[str, dict[str, _Current]] = {}
-        self._history: dict[Key, list[StoredResource]] = {}
+        # previous versions, each with the change sequence and lastUpdated (ms) it had
+        self._history: dict[Key, list[tuple[int, int, StoredResource]]] = {}
         self._by_seq: dict[int, Key] = {}  # in sequence order
         self._compartments: dict[str, dict[Key, None]] = {}
         self._rid = 0
@@ -140,7 +141,7 @@ class MemoryStore(Store):
             rid = self._rid
         else:
             rid = held.rid
-            self._history.setdefault(key, []).append(held.stored)
+            self._history.setdefault(key, []).append((held.seq, held.lu, held.stored))
             del self._by_seq[held.seq]
             if held.patient is not None:
                 self._compartments[held.patient].pop(key, None)
@@ -232,7 +233,7 @@ class MemoryStore(Store):
             held = self._held(key)
             if held is None:
                 return []
-            versions = [held.stored, *self._history.get(key, [])]
+            versions = [held.stored, *(old for _, _, old in self._history.get(key, []))]
         return newest_first(versions)
 
     def changes_since(
@@ -255,6 +256,35 @@ class MemoryStore(Store):
                 if since_ms is None or held.lu > since_ms:
                     out.append((seq, held.stored))
         return out
+
+    def versions_since(
+        self,
+        since: str | None,
+        *,
+        types: Sequence[str] | None = None,
+        limit: int = 1000,
+        before_seq: int | None = None,
+    ) -> list[tuple[int, StoredResource]]:
+        since_ms = lu_ms(since) if since else None
+        with self._lock:
+            every = [
+                (held.seq, held.lu, held.stored)
+                for rtype, rows in self._types.items()
+                if not types or rtype in types
+                for held in rows.values()
+            ] + [
+                old
+                for key, olds in self._history.items()
+                if not types or key[0] in types
+                for old in olds
+            ]
+        found = [
+            (seq, sr)
+            for seq, lu, sr in every
+            if (before_seq is None or seq < before_seq) and (since_ms is None or lu >= since_ms)
+        ]
+        found.sort(key=lambda x: -x[0])
+        return found[:limit]
 
     def last_seq(self) -> int | None:
         return self._seq

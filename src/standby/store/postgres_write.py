@@ -54,8 +54,8 @@ _HELD_SQL = (
     " JOIN resource r ON r.type = k.type AND r.id = k.id"
 )
 _HISTORY_SQL = (
-    "INSERT INTO resource_history (rid, version_id, last_updated, deleted, body)"
-    " SELECT rid, version_id, last_updated, deleted, body FROM resource"
+    "INSERT INTO resource_history (rid, version_id, last_updated, deleted, body, seq, lu)"
+    " SELECT rid, version_id, last_updated, deleted, body, seq, lu FROM resource"
     " WHERE rid = ANY(%s::bigint[])"
     # a source that reuses a version id must not stop the write
     " ON CONFLICT (rid, version_id) DO NOTHING"

@@ -188,4 +188,17 @@ MIGRATIONS: list[Migration] = [
         "",
         data=reindex.token_rows("DocumentReference", "identifier", "masterIdentifier"),
     ),
+    Migration(
+        6,
+        "previous versions keep their change sequence and lastUpdated in ms (type and"
+        " system _history list every version; rows moved before this have neither)",
+        "ALTER TABLE resource_history ADD COLUMN seq INTEGER;"
+        " ALTER TABLE resource_history ADD COLUMN lu INTEGER;"
+        " CREATE INDEX resource_history_seq ON resource_history (seq);"
+        " CREATE INDEX resource_history_lu ON resource_history (lu)",
+        "ALTER TABLE resource_history ADD COLUMN seq BIGINT;"
+        " ALTER TABLE resource_history ADD COLUMN lu BIGINT;"
+        " CREATE INDEX resource_history_seq ON resource_history (seq);"
+        " CREATE INDEX resource_history_lu ON resource_history (lu)",
+    ),
 ]

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from standby.fhir.resource_types import RESOURCE_TYPES
 from standby.store.base import SearchPage, Store, StoredResource
 from standby.store.connections import Cursor
 from standby.store.search_sql import build_order, build_where
@@ -26,6 +27,33 @@ def stored(row: Sequence[Any]) -> StoredResource:
     return StoredResource(
         row[0], row[1], row[2], row[3], row[4] == 1, b if type(b) is bytes else bytes(b)
     )
+
+
+#: At most this many versions changed since `_since` are looked up by their `lu` index;
+#: more, and the history is read newest first along `seq` (the page fills quickly then).
+RECENT_LIMIT = 5000
+
+
+def _changed_since(cur: Cursor, since_ms: int, types: Sequence[str] | None) -> list[int] | None:
+    """The change sequences of every version (current or previous) of `types` whose
+    lastUpdated is at or after `since_ms`, by the `(type, lu)` and `resource_history (lu)`
+    indexes; None when there are more than `RECENT_LIMIT`."""
+    kinds = list(types or RESOURCE_TYPES)
+    current = cur.query(
+        f"SELECT r.seq FROM resource r WHERE r.type IN ({','.join('?' * len(kinds))})"
+        " AND r.lu >= ? LIMIT ?",
+        [*kinds, since_ms, RECENT_LIMIT + 1],
+    )
+    previous = cur.query(
+        "SELECT h.seq, r.type FROM resource_history h JOIN resource r ON r.rid = h.rid"
+        " WHERE h.lu >= ? LIMIT ?",
+        (since_ms, RECENT_LIMIT + 1),
+    )
+    if len(current) + len(previous) > RECENT_LIMIT:
+        return None
+    return [int(r[0]) for r in current] + [
+        int(q) for q, rtype in previous if q is not None and (not types or rtype in types)
+    ]
 
 
 class SQLReads(Store):
@@ -104,6 +132,57 @@ class SQLReads(Store):
         with self._reader() as cur:
             rows = cur.query(sql, args)
         return [(int(r[0]), stored(r[1:])) for r in rows]
+
+    def versions_since(
+        self,
+        since: str | None,
+        *,
+        types: Sequence[str] | None = None,
+        limit: int = 1000,
+        before_seq: int | None = None,
+    ) -> list[tuple[int, StoredResource]]:
+        # the same conditions on the current versions and on the previous ones, each part
+        # read newest first along its `seq` index, merged; when few versions changed since
+        # `since`, exactly those, found by their `lu` indexes (a `seq` scan would read
+        # every version older than `since` before it knows there are no more)
+        cond = ""
+        args: list[Any] = []
+        if before_seq is not None:
+            cond += " AND {t}.seq < ?"
+            args.append(before_seq)
+        if since:
+            cond += " AND {t}.lu >= ?"
+            args.append(lu_ms(since))
+        if types:
+            cond += f" AND r.type IN ({','.join('?' * len(types))})"
+            args.extend(types)
+        current = f"SELECT r.seq, {COLUMNS} FROM resource r WHERE 1 = 1"
+        previous = (
+            "SELECT h.seq, r.type, r.id, h.version_id, h.last_updated, h.deleted, h.body"
+            " FROM resource_history h JOIN resource r ON r.rid = h.rid WHERE h.seq IS NOT NULL"
+        )
+        with self._reader() as cur:
+            recent = _changed_since(cur, lu_ms(since), types) if since else None
+            if recent is not None:
+                want = sorted(q for q in recent if before_seq is None or q < before_seq)
+                want = want[::-1][:limit]
+                if not want:
+                    return []
+                # by `seq` alone: a condition on the type would have the planner start
+                # from every resource of the type (`want` holds only `types`)
+                marks = ",".join("?" * len(want))
+                rows = cur.query(f"{current} AND r.seq IN ({marks})", want)
+                rows += cur.query(f"{previous} AND h.seq IN ({marks})", want)
+            else:
+                rows = cur.query(
+                    f"{current}{cond.format(t='r')} ORDER BY r.seq DESC LIMIT ?", [*args, limit]
+                )
+                rows += cur.query(
+                    f"{previous}{cond.format(t='h')} ORDER BY h.seq DESC LIMIT ?",
+                    [*args, limit],
+                )
+        rows.sort(key=lambda r: -int(r[0]))
+        return [(int(r[0]), stored(r[1:])) for r in rows[:limit]]
 
     def last_seq(self) -> int | None:
         with self._reader() as cur:

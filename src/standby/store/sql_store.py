@@ -259,8 +259,10 @@ class SQLStore(SQLReads):
         if updates:
             old = [(u[-1],) for u in updates]
             cur.executemany(
-                "INSERT INTO resource_history (rid, version_id, last_updated, deleted, body)"
-                " SELECT rid, version_id, last_updated, deleted, body FROM resource WHERE rid = ?"
+                "INSERT INTO resource_history"
+                " (rid, version_id, last_updated, deleted, body, seq, lu)"
+                " SELECT rid, version_id, last_updated, deleted, body, seq, lu FROM resource"
+                " WHERE rid = ?"
                 # a source that reuses a version id must not stop the write
                 " ON CONFLICT (rid, version_id) DO NOTHING",
                 old,
