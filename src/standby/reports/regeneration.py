@@ -57,6 +57,7 @@ from standby.reports.generations import (
 from standby.reports.pages import Furniture
 from standby.reports.printing import print_files
 from standby.store.base import Store
+from standby.sync import upstream
 
 DEFAULT_KEEP = 4
 UNIT_FILES = ("census.pdf", "mar.pdf", "packets.pdf", "forms.pdf", "labels.pdf")
@@ -345,7 +346,14 @@ def generate_all(
     out = Path(out_dir)
     private_dir(out)
     as_of = _as_of(data_as_of)
-    f = Furniture(as_of, now, "", banner, charted_until=charting_cutoff(downtime_since, as_of))
+    f = Furniture(
+        as_of,
+        now,
+        "",
+        banner,
+        charted_until=charting_cutoff(downtime_since, as_of),
+        edge=upstream.held(store) is not None,
+    )
     wanted = set(unit_ids or [])
     seq = store.last_seq()  # before any data is read: what lands meanwhile is seen next time
     inputs = changes.inputs_key(
