@@ -112,6 +112,10 @@ def test_edge_node_serves_and_prints_while_cut_and_catches_up(
     )
     pdfs = [p.name for p in out.rglob("*.pdf")]
     assert any("mar" in n.lower() or "medication" in n.lower() for n in pdfs), pdfs
+    from pypdf import PdfReader
+
+    mar = PdfReader(next(out.rglob("mar.pdf"))).pages[0].extract_text()
+    assert "(copy of the central Standby)" in " ".join(mar.split())  # whose data it is
 
     # while it is cut, the EHR's changes reach the central node
     pid = want[0]
