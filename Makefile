@@ -31,16 +31,21 @@ $(AXE):
 $(MEDPLUM):
 	mkdir -p .cache/medplum && cd .cache/medplum && npm install --silent --no-save --no-package-lock --prefix . @medplum/fhir-router@5.2.13
 
+# The demo's viewer port and folder (`make demo DEMO_PORT=18080` when 8080 is taken; the
+# same DEMO_PORT then for `make demo-edge`); DEMO_ARGS: more `standby demo` options, e.g.
+# `--ehr-port 0 --hl7-port 0` when another demo holds 8090 and 2575.
+DEMO_PORT ?= 8080
+EDGE_PORT ?= 8081
+DEMO_DIR ?= demo-data
+DEMO_ARGS ?=
+
 demo: setup
-	$(BIN)/standby demo
+	$(BIN)/standby demo --port $(DEMO_PORT) --dir $(DEMO_DIR) $(DEMO_ARGS)
 
 # A second node (an edge node, docs/edge-nodes.md) copying unit 3W from a running `make demo`
 # into edge-demo/: it registers itself on the demo, syncs 3W once, adds the login nurse3w
 # (password standby-demo), prints 3W's packets, then keeps syncing and serves its viewer on
 # EDGE_PORT. Stop the demo (Ctrl-C in its terminal): the second node carries on alone.
-DEMO_PORT ?= 8080
-EDGE_PORT ?= 8081
-DEMO_DIR ?= demo-data
 EDGE_SYNC = ../$(BIN)/standby sync --source http://127.0.0.1:$(DEMO_PORT)/fhir \
 	--auth smart-backend --client-id "$$(cat client-id)" --private-key edge.pem --units 3W --db edge-3w.db
 demo-edge: setup

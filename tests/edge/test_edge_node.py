@@ -4,23 +4,17 @@ apart from the EHR being down, and catches up without loss when the central node
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from standby.api import smart
-from standby.clinical.census import unit_census, units
 from standby.edge.upstream import edge_state
 from standby.settings import Settings
 from standby.store import open_store
@@ -28,31 +22,9 @@ from standby.store.base import Store
 from standby.sync.jwks import generate_private_key, jwks, write_private_key
 from standby.sync.runner import SyncRunner
 from standby.web.app import create_app
-from standby.web.server import bind, uvicorn_config
+from support.edge_nodes import NOW, census_ids, central_store, serve_on
 
 pytestmark = pytest.mark.slow
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@contextlib.contextmanager
-def serve_on(settings: Settings, app: Any, port: int) -> Iterator[str]:
-    """The viewer (and its /fhir) on 127.0.0.1:`port` (0: a free one) until the block ends:
-    leaving it stops the server, which is how the test cuts the edge node's link."""
-    import uvicorn
-
-    sock = bind("127.0.0.1", port)
-    server = uvicorn.Server(uvicorn_config(settings, app))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -62,20 +34,6 @@ def hospital(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("hospital")
     generate_hospital(60, 7, d, now=NOW)
     return d
-
-
-def central_store(hospital: Path, db: Path) -> Store:
-    store = open_store(db=db)
-    for f in sorted(hospital.glob("*.ndjson")):
-        with f.open("rb") as fh:
-            store.ingest_ndjson(fh, file=str(f))
-    return store
-
-
-def census_ids(store: Store, alias: str) -> list[str]:
-    unit = next(u for u in units(store) if u.alias == alias)
-    c = unit_census(store, unit.id, NOW)
-    return sorted(str(p.id) for p in c.patients)
 
 
 def compartment(store: Store, pid: str, rtype: str) -> dict[str, str]:
@@ -154,6 +112,10 @@ def test_edge_node_serves_and_prints_while_cut_and_catches_up(
     )
     pdfs = [p.name for p in out.rglob("*.pdf")]
     assert any("mar" in n.lower() or "medication" in n.lower() for n in pdfs), pdfs
+    from pypdf import PdfReader
+
+    mar = PdfReader(next(out.rglob("mar.pdf"))).pages[0].extract_text()
+    assert "(copy of the central Standby)" in " ".join(mar.split())  # whose data it is
 
     # while it is cut, the EHR's changes reach the central node
     pid = want[0]

@@ -81,3 +81,30 @@ def test_a_central_node_still_says_the_ehr_is_not_answering(tmp_path: Path) -> N
         store.close()
     assert "EHR not answering" in shown and "Central Standby" not in shown
     assert "EHR answering Standby NO" in shown
+
+
+def _banner(html: str) -> str:
+    found = re.search(r'<div[^>]*id="edge-banner"[^>]*>', html)
+    assert found, "no edge banner"
+    return found.group(0)
+
+
+def test_the_banner_is_an_alert_when_the_central_node_is_gone_and_quiet_when_it_answers(
+    tmp_path: Path,
+) -> None:
+    """Cut from the central node, the banner is read out at once (role alert) and drawn as
+    loudly as the downtime banner; in touch, it is one quiet status line."""
+    store = open_store(db=tmp_path / "edge.db")
+    try:
+        _central_said(store)
+        page = TestClient(create_app(load_settings(db=tmp_path / "edge.db"), store))
+        status.record_contact(store, "ehr", "http://c/fhir", answered=True, at=AT)
+        quiet = _banner(page.get("/status").text)
+        status.record_contact(store, "ehr", "http://c/fhir", answered=False, at=AT)
+        html = page.get("/status").text
+        loud = _banner(html)
+    finally:
+        store.close()
+    assert 'role="status"' in quiet and "sb-edge-alarm" not in quiet
+    assert 'role="alert"' in loud and "sb-edge-alarm sb-central" in loud
+    assert ".sb-edge-alarm .sb-label{" in html  # the label as large as the downtime's

@@ -167,3 +167,39 @@ def test_every_page_of_an_edge_node_says_what_is_down_and_its_data_as_of(
         assert page.get("/status/node.json").json()["edge_of"] == "http://c/fhir"
     finally:
         store.close()
+
+
+def test_an_edge_nodes_census_asks_for_its_units_encounters_only() -> None:
+    from standby.sync.census import CensusConfig, unit_census_queries
+
+    cfg = CensusConfig(patient_types=("Encounter",), shared_types=(), units=("3W",))
+    found, _ = unit_locations(LOCATIONS, ["3W"])
+    first = unit_census_queries(cfg, found)
+    assert [(q.resource_type, dict(q.params)["status"]) for q in first] == [
+        ("Encounter", "in-progress")
+    ]
+    assert dict(first[0].params)["location"] == (
+        "Location/bed-301a,Location/loc-3w,Location/room-301"
+    )
+    later = unit_census_queries(cfg, found, "2026-11-30T08:00:00.000Z")
+    finished = [dict(q.params) for q in later if dict(q.params)["status"] == "finished"]
+    assert finished and finished[0]["_lastUpdated"] == "gt2026-11-30T07:59:00.000Z"
+    assert all(q.resource_type == "Encounter" for q in later)  # no Appointment: no one's unit
+
+
+def test_a_source_that_cannot_search_encounters_by_location_is_asked_for_the_census() -> None:
+    """Not a Standby, no `location` on Encounter: the hospital's Encounters in progress are
+    asked for and filtered to the units here, as before."""
+    from standby.sync.capabilities import ServerCapabilities, TypeCapability
+    from standby.sync.plan import make_plan
+
+    def caps(*params: str) -> ServerCapabilities:
+        enc = TypeCapability(frozenset({"search-type", "read"}), frozenset(params))
+        return ServerCapabilities(known=True, types={"Encounter": enc})
+
+    kw = {"seed_mode": "auto", "sync_mode": "census", "patient_types": ["Encounter"]}
+    assert make_plan(caps("patient", "location"), shared_types=[], **kw).encounter_location
+    assert not make_plan(caps("patient", "status"), shared_types=[], **kw).encounter_location
+    assert make_plan(
+        ServerCapabilities.unknown("no answer"), shared_types=[], **kw
+    ).encounter_location

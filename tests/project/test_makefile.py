@@ -42,3 +42,25 @@ def test_the_readme_lists_the_prerequisites_after_the_two_commands() -> None:
     text = (ROOT / "README.md").read_text()
     assert text.index("make demo") < text.index("Python 3.11")
     assert "npm" in text and ".venv/bin/standby" in text
+
+
+def test_make_demo_and_make_demo_edge_take_the_same_port_and_folder() -> None:
+    """A second demo on one machine: `make demo DEMO_PORT=18080` then `make demo-edge
+    DEMO_PORT=18080` must meet (`make demo` used to ignore DEMO_PORT and take 8080)."""
+    import subprocess
+
+    def dry(*args: str) -> str:
+        done = subprocess.run(
+            ["make", "-n", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+
+    ports = ["DEMO_PORT=18080", "DEMO_DIR=other-demo", "DEMO_ARGS=--ehr-port 0"]
+    demo = [line for line in dry("demo", *ports).splitlines() if " demo " in line + " "]
+    assert any("--port 18080 --dir other-demo --ehr-port 0" in line for line in demo), demo
+    edge = dry("demo-edge", "DEMO_PORT=18080", "DEMO_DIR=other-demo")
+    assert "http://127.0.0.1:18080/fhir" in edge and "other-demo/standby.db" in edge

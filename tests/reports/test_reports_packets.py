@@ -278,6 +278,22 @@ def test_packets_show_the_hospitals_time_zone(hospital, tmp_path):
     assert f"24 hours from {local:%a %d %b %H:%M}" in mar
 
 
+def test_an_edge_nodes_packets_say_their_data_is_the_central_standbys(replica_copy, tmp_path):
+    """On an edge node every sheet's "data as of" says whose it is; a central node's sheets
+    do not (docs/edge-nodes.md; `standby report` on an edge node: test_edge_node.py)."""
+    unit = clinical.units(replica_copy)[0]
+    as_of = NOW - timedelta(minutes=3)
+    kwargs = {"data_as_of": as_of, "unit_ids": [unit.id], "schedules": False}
+    generate_all(replica_copy, tmp_path / "central", NOW, **kwargs)
+    generate_all(replica_copy, tmp_path / "edge", NOW, edge=True, **kwargs)
+    label = f"Data as of {as_of:%Y-%m-%d %H:%M} UTC (copy of the central Standby)"
+    for name in ("census.pdf", "mar.pdf"):
+        central = text_of(next((tmp_path / "central").glob(f"*/{name}")))
+        edge = text_of(next((tmp_path / "edge").glob(f"*/{name}")))
+        assert "central Standby" not in " ".join(central), name
+        assert all(label in " ".join(page.split()) for page in edge), name
+
+
 def test_packets_use_no_fhir_words(packets):
     from support.clinician_words import fhir_words_in
 

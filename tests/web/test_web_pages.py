@@ -365,6 +365,14 @@ def test_status_page_needs_no_login_and_shows_no_patient_data(hospital: Hospital
     assert "/patients/" not in text
 
 
+def test_the_status_page_asks_to_log_in_only_when_no_one_is(hospital: Hospital) -> None:
+    """Seen as nurse3w on an edge node: /status said "Log in to see patients" under the
+    logged-in nurse's own name."""
+    ask = "to see patients"
+    assert ask in hospital.client().get("/status").text
+    assert ask not in hospital.login("nurse").get("/status").text
+
+
 def _health(age_s: float, now: Any) -> SyncHealth:
     return SyncHealth(
         data_as_of=now - timedelta(seconds=age_s),

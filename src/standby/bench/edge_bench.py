@@ -97,9 +97,13 @@ def bench_edge(scale: float, progress: Progress) -> list[Figure]:
             runner.seed()
             first = runner.run_round()
             seed_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             idle = runner.run_round()
-            idle_s = time.perf_counter() - t0
+            idle_s, idle_cpu = time.perf_counter() - t0, time.process_time() - c0
+            idle_got = idle.stats.written + idle.stats.unchanged
+            in_progress = central.search(
+                "Encounter", [("status", "in-progress")], count=1, total=True
+            )
             progress.step(f"freshness at {RATE:g} changes/s")
             written: dict[str, float] = {}
             stop = threading.Event()
@@ -149,6 +153,24 @@ def bench_edge(scale: float, progress: Progress) -> list[Figure]:
             bool(first.ok),
             baseline=idle_s,
             baseline_name="a round with no change",
+        ),
+        Figure(
+            f"a round with no change: resources received ({idle.requests} requests)",
+            idle_got,
+            "resources",
+            "",
+            None,
+            baseline=float(in_progress.total or 0),
+            baseline_name="the hospital's Encounters in progress",
+        ),
+        Figure(
+            "a round with no change: the edge process's CPU",
+            idle_cpu,
+            "s",
+            "",
+            None,
+            baseline=idle_s,
+            baseline_name="its wall time",
         ),
         Figure(
             f"freshness p95 at {RATE:g} changes/s ({len(written)} changes, {missing} missed)",

@@ -21,6 +21,7 @@ from standby import clock
 from standby.accounts import audit_anchors
 from standby.cli.replica import open_replica
 from standby.clinical.documentation_times import first_documentation
+from standby.edge.upstream import edge_of
 from standby.monitor import after_action, downtime, drills, incidents, probes
 from standby.monitor.config import MonitorConfig
 from standby.monitor.notify import outbox
@@ -81,6 +82,7 @@ def packet_hook(settings: Settings, store: Store) -> downtime.PacketHook:
             downtime_since=status.since if status.in_downtime else None,
             standard_times=standard_times(settings),
             first=True,  # every unit's census and MARs before anything else
+            edge=edge_of(store) is not None,
         )
         return str(result)[:500]
 

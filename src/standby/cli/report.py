@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from standby.cli.replica import open_replica
+from standby.edge.upstream import edge_of
 from standby.monitor.status import current_status
 from standby.settings import load_settings, standard_times, zone
 from standby.store.base import Store
@@ -100,6 +101,7 @@ def register(app: typer.Typer) -> None:
             "unit_ids": unit or None,
             "standard_times": standard_times(settings),
             "workers": workers,
+            "edge": edge_of(store) is not None,  # its pages say whose data it is
         }
         if do_print:
             kwargs["printers"] = settings.reports_printers

@@ -68,6 +68,8 @@ class Furniture:
     # during a downtime: when the EHR stopped hearing of charting (the MARs are built with
     # it, `standby.fhir.mar.charting_cutoff`); None in normal operation
     charted_until: datetime | None = None
+    #: an edge node's packets: the data is its copy of the central Standby's, and says so
+    edge: bool = False
 
     @property
     def scope(self) -> str:
@@ -83,7 +85,8 @@ class Furniture:
     def as_of_text(self) -> str:
         if self.data_as_of is None:
             return "Data as of: UNKNOWN (no sync recorded)"
-        return f"Data as of {local_text(self.data_as_of, self.generated)}"
+        whose = " (copy of the central Standby)" if self.edge else ""
+        return f"Data as of {local_text(self.data_as_of, self.generated)}{whose}"
 
 
 def local_text(dt: datetime, now: datetime) -> str:

@@ -324,6 +324,7 @@ def generate_all(
     workers: int | None = None,
     first: bool = False,
     changed_only: bool = False,
+    edge: bool = False,
 ) -> Manifest:
     """Every unit's packet set (or those named in `unit_ids`, by id or alias) and the
     schedules, each as a new generation, then `manifest.json`. A unit that fails is
@@ -340,12 +341,21 @@ def generate_all(
     everything in this process). `first`: every unit's census and MARs are written (and
     printed) before any other file — what a declaration needs first. `changed_only`:
     regenerate only the units whose patients changed since the last generation in
-    `out_dir` (`standby.reports.changes`); the others keep their files."""
+    `out_dir` (`standby.reports.changes`); the others keep their files. `edge`: this is
+    an edge node (`standby.edge.upstream.edge_of`): every page's "data as of" says it is
+    the central Standby's copy."""
     started = time.perf_counter()
     out = Path(out_dir)
     private_dir(out)
     as_of = _as_of(data_as_of)
-    f = Furniture(as_of, now, "", banner, charted_until=charting_cutoff(downtime_since, as_of))
+    f = Furniture(
+        as_of,
+        now,
+        "",
+        banner,
+        charted_until=charting_cutoff(downtime_since, as_of),
+        edge=edge,
+    )
     wanted = set(unit_ids or [])
     seq = store.last_seq()  # before any data is read: what lands meanwhile is seen next time
     inputs = changes.inputs_key(

@@ -93,6 +93,13 @@ class ServerCapabilities:
             return "patient"
         return self.types[rtype].patient_param()
 
+    def searches(self, rtype: str, param: str) -> bool:
+        """Whether `rtype` can be searched by `param` (assumed when the server did not list
+        its parameters)."""
+        if not self.known or rtype not in self.types or not self.types[rtype].search_params:
+            return self.can_search(rtype)
+        return param in self.types[rtype].search_params
+
     def history(self, rtype: str) -> bool:
         return not self.known or (rtype in self.types and self.types[rtype].history)
 

@@ -56,6 +56,10 @@ class CensusConfig:
     #: an edge node's units (alias, name or Location id): only their patients are on the
     #: census (`standby.sync.units`); empty: the whole hospital
     units: tuple[str, ...] = ()
+    #: whether the source searches Encounters by `location` (another Standby does): an edge
+    #: node then asks only for its units' Encounters (`unit_census_queries`), else for the
+    #: hospital's, filtered to the units here
+    encounter_location: bool = True
 
     def patient_param(self, rtype: str) -> str:
         return dict(self.patient_params).get(rtype, "patient")
@@ -127,6 +131,43 @@ def census_queries(
                 full=True,
             )
         )
+    return queries
+
+
+#: Location references per census search of an edge node (keeps its URL short)
+LOCATIONS_PER_SEARCH = 100
+
+
+def unit_census_queries(
+    cfg: CensusConfig, locations: Iterable[str], since: str | None = None
+) -> list[SearchRequest]:
+    """An edge node's census searches: its units' Encounters only, by `location` (the
+    ward, its rooms and beds), in progress and (with `since`) finished since the last
+    round. A round then asks for what its units hold, however large the hospital; no
+    Appointment is asked for (an outpatient is on no unit, `standby.sync.units`)."""
+    locs = sorted(locations)
+    n = str(cfg.page_size)
+    after = since_param(since, cfg.overlap_seconds)
+    queries: list[SearchRequest] = []
+    for i in range(0, len(locs), LOCATIONS_PER_SEARCH):
+        refs = ("location", ",".join(f"Location/{x}" for x in locs[i : i + LOCATIONS_PER_SEARCH]))
+        queries.append(
+            SearchRequest(
+                "census-query",
+                "Encounter",
+                (("status", "in-progress"), refs, ("_count", n)),
+                full=True,
+            )
+        )
+        if after is not None:
+            queries.append(
+                SearchRequest(
+                    "census-query",
+                    "Encounter",
+                    (("status", "finished"), refs, after, ("_count", n)),
+                    full=True,
+                )
+            )
     return queries
 
 

@@ -42,6 +42,7 @@ from standby.sync.census import (
     parse_instant,
     plan_round,
     plan_type_round,
+    unit_census_queries,
 )
 from standby.sync.deletes import NONE, HistoryDeletes
 from standby.sync.http import FhirClient, SourceError, SourceUnreachable
@@ -261,7 +262,16 @@ class IncrementalSync:
         try:
             if self.mode == "census":
                 mark = self.store.get_checkpoint(self.streams.census("Encounter"))
-                queries = census_queries(self.cfg, started, mark)
+                located: set[str] | None = None
+                if self.cfg.units:
+                    located = self._unit_locations()
+                    if located is None:
+                        results.append(self._locations)
+                        return self._finish(started, results, stats, 0)
+                if located and self.cfg.encounter_location:
+                    queries = unit_census_queries(self.cfg, located, mark)
+                else:
+                    queries = census_queries(self.cfg, started, mark)
                 first = [self.search(q, keep=True) for q in queries]
                 results += first
                 self._upstream = first[0].upstream_as_of
@@ -269,11 +279,7 @@ class IncrementalSync:
                 if not all(r.ok for r in first):
                     return self._finish(started, results, stats, 0)
                 answers = [r for res in first for r in res.resources]
-                if self.cfg.units:
-                    located = self._unit_locations()
-                    if located is None:
-                        results.append(self._locations)
-                        return self._finish(started, results, stats, 0)
+                if located is not None:
                     answers = list(on_units(answers, located))
                 entries = census_from(answers, started, self.cfg.horizon_days)
                 census_size = len(entries)

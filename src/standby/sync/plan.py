@@ -44,6 +44,8 @@ class SyncPlan:
     problem: str | None = None  # why the capabilities could not be read
     software: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    #: whether the source searches Encounters by `location` (an edge node's census)
+    encounter_location: bool = True
 
     @property
     def patient_types(self) -> tuple[str, ...]:
@@ -189,6 +191,7 @@ def make_plan(
         problem=caps.problem,
         software=caps.software,
         warnings=tuple(warnings),
+        encounter_location=caps.searches("Encounter", "location"),
     )
 
 

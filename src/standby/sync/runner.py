@@ -44,6 +44,7 @@ def census_config(settings: Settings, plan: SyncPlan | None = None) -> CensusCon
         page_size=settings.sync_page_size,
         patients_per_search=settings.sync_patients_per_search,
         units=tuple(settings.sync_units),
+        encounter_location=plan.encounter_location if plan else True,
     )
 
 

@@ -49,6 +49,7 @@ def furniture(pr: PageRequest, unit: str) -> Furniture:
         unit=unit,
         banner=banner,
         extra={"printed_by": pr.user.username},
+        edge=data.edge,
     )
 
 
