@@ -84,6 +84,16 @@ def test_prn_has_a_row_for_every_dose_its_interval_allows():
     assert "Last given Sun 29 Nov 23:10" in text
 
 
+def test_prn_next_allowed_on_paper_is_a_time_not_now():
+    """A sheet is read for hours after it is printed: "NEXT ALLOWED: now" read at 07:00 on
+    a sheet printed at 03:30 says nothing true. The paper gives the time, and that it had
+    passed when the sheet was printed."""
+    later = NOW + timedelta(hours=2)  # past 03:10, the next allowed albuterol
+    text = _mar_text(later)
+    assert "NEXT ALLOWED: now" not in text
+    assert "NEXT ALLOWED: Mon 30 Nov 03:10 (already allowed when printed)" in text
+
+
 def test_infusions_on_paper_show_rate_and_last_change():
     text = _mar_text()
     assert "CONTINUOUS INFUSIONS" in text

@@ -400,7 +400,10 @@ def _prn(s: PatientSummary, e: MarEntry) -> Flowable:
         esc(f"Doses in 24 h: {given24}"),
     ]
     if e.next_allowed is not None:
-        nxt = "now" if e.next_allowed <= s.now else when(e.next_allowed, s.now)
+        # a time, never "now": the sheet is read for hours after it is printed
+        nxt = when(e.next_allowed, s.now)
+        if e.next_allowed <= s.now:
+            nxt += " (already allowed when printed)"
         facts.append(f"<b>NEXT ALLOWED: {esc(nxt)}</b>")
         if s.mar.in_downtime:
             facts.append(
