@@ -120,7 +120,15 @@ async def kickoff(request: Request) -> Response:
             patients = None
         held = sorted(ctx.store.counts_by_type())
         types = _types(request, asked, held)
-        if patients is not None and "Patient" not in types and asked is None:
+        g = grant(request)
+        # the patients themselves, when the client may have them (never past its scope)
+        if (
+            patients is not None
+            and "Patient" not in types
+            and asked is None
+            and g.allows("Patient", "r")
+            and g.allows("Patient", "s")
+        ):
             types = ["Patient", *types]
         # the replica's "data as of": everything the source changed before it is here, so
         # a consumer's next `_since` from it misses nothing (now, when it is unknown)
