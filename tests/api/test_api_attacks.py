@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from standby.api import smart
 from support.fhir_api import ApiSite
 
 ASYNC = {"Prefer": "respond-async"}
@@ -53,3 +51,39 @@ def test_a_location_only_client_gets_no_patients_from_a_patient_export(
     w = api_site.headers("ward")
     m = _manifest(api_site, c.get("/fhir/Patient/$export", headers={**w, **ASYNC}), w)
     assert "Patient" in {o["type"] for o in m["output"]}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/fhir/Observation?_count=%C2%B2",  # "²" passes str.isdigit, not int()
+        "/fhir/Observation?_getpages=x&_getpagesoffset=%C2%B2",
+        "/fhir/Observation/_history?_count=%C2%B2",
+        "/fhir/_history?_getpagesoffset=%C2%B2",
+        "/fhir/_history?_getpagesoffset=" + "9" * 30,  # past SQL's BIGINT
+        "/fhir/_history?_since=yesterday",
+        "/fhir/Observation/_history?_since=2026-99-99T00:00:00Z",
+        "/fhir/Patient/pat-1/_history?_since=garbage",
+        "/fhir/Patient/pat-1/$everything?_since=garbage",
+    ],
+)
+def test_odd_numbers_and_instants_are_400s_not_500s(api_site: ApiSite, path: str) -> None:
+    api_site.register("ward", "system/*.read")
+    r = api_site.http().get(path, headers=api_site.headers("ward"))
+    oo = _outcome(r, 400)
+    assert "internal error" not in oo["issue"][0]["diagnostics"]
+
+
+def test_an_export_with_an_odd_since_is_a_400(api_site: ApiSite) -> None:
+    api_site.register("ward", "system/*.read")
+    h = {**api_site.headers("ward"), **ASYNC}
+    _outcome(api_site.http().get("/fhir/$export?_since=last-week", headers=h), 400)
+
+
+def test_a_count_past_the_limit_is_cut_to_it(api_site: ApiSite) -> None:
+    api_site.register("ward", "system/*.read")
+    r = api_site.http().get(
+        "/fhir/Observation?_count=" + "9" * 5000,  # past int()'s 4,300 digits: was a 500
+        headers=api_site.headers("ward"),
+    )
+    assert r.status_code == 200 and r.json()["total"] == 8

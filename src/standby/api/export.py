@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from standby.api import access, export_jobs
-from standby.api.responses import api, base_url, fhir_response, grant
+from standby.api.responses import api, base_url, fhir_response, grant, instant_param
 from standby.api.search import check_type
 from standby.clinical.census import unit_patients, units
-from standby.clock import instant, parse_instant
+from standby.clock import instant
 from standby.fhir import display as d
 from standby.fhir.outcomes import FhirError
 
@@ -59,9 +59,7 @@ def _parameters(request: Request) -> tuple[list[str] | None, str | None]:
     types = [t for k, v in params if k == "_type" for t in v.split(",") if t.strip()] or None
     for t in types or []:
         check_type(t)
-    since = next((v for k, v in params if k == "_since"), None)
-    if since is not None and parse_instant(since) is None:
-        raise FhirError("invalid", f"_since must be an instant, not {since!r}")
+    since = instant_param("_since", next((v for k, v in params if k == "_since"), None))
     return types, since
 
 

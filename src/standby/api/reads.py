@@ -23,7 +23,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from standby.api import access
-from standby.api.responses import api, base_url, fhir_response, grant, resource_headers, tag_as_of
+from standby.api.responses import (
+    api,
+    base_url,
+    fhir_response,
+    grant,
+    instant_param,
+    resource_headers,
+    tag_as_of,
+    whole_number,
+)
 from standby.api.search import check_type, page_count
 from standby.clock import parse_instant
 from standby.fhir import bundles
@@ -64,10 +73,7 @@ async def vread(request: Request) -> Response:
 
 
 def _since(request: Request) -> str | None:
-    since = request.query_params.get("_since")
-    if since is not None and parse_instant(since) is None:
-        raise FhirError("invalid", f"_since must be an instant, not {since!r}")
-    return since
+    return instant_param("_since", request.query_params.get("_since"))
 
 
 def _entry(base: str, sr: StoredResource, first: bool) -> dict[str, object]:
@@ -125,13 +131,9 @@ async def _changes(request: Request, types: list[str] | None, self_url: str) -> 
     ctx = api(request)
     since = _since(request)
     count = max(1, page_count(list(request.query_params.multi_items())))
-    after_raw = request.query_params.get("_getpagesoffset", "0")
-    if not after_raw.isdigit():
-        raise FhirError("invalid", f"_getpagesoffset must be a whole number, not {after_raw!r}")
+    after = whole_number("_getpagesoffset", request.query_params.get("_getpagesoffset", "0"))
     changes = await run_in_threadpool(
-        lambda: ctx.store.changes_since(
-            since, types=types, limit=count + 1, after_seq=int(after_raw)
-        )
+        lambda: ctx.store.changes_since(since, types=types, limit=count + 1, after_seq=after)
     )
     more = len(changes) > count
     changes = changes[:count]

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from standby.api import access, paging
-from standby.api.responses import api, base_url, fhir_response, grant, tag_as_of
+from standby.api.responses import api, base_url, fhir_response, grant, tag_as_of, whole_number
 from standby.fhir import bundles
 from standby.fhir.outcomes import FhirError, outcome
 from standby.fhir.resource_types import RESOURCE_TYPES
@@ -87,9 +87,7 @@ def page_count(params: list[tuple[str, str]]) -> int:
     raw = _one(params, "_count")
     if raw is None:
         return DEFAULT_COUNT
-    if not raw.isdigit():
-        raise FhirError("invalid", f"_count must be a whole number, not {raw!r}")
-    return min(int(raw), MAX_COUNT)
+    return whole_number("_count", raw, most=MAX_COUNT)
 
 
 async def search(request: Request, rtype: str, params: list[tuple[str, str]]) -> Response:
@@ -111,9 +109,7 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
     includes = [v for k, v in params if k.split(":")[0] == "_include"]
     revincludes = [v for k, v in params if k.split(":")[0] == "_revinclude"]
     snapshot, offset_raw = _one(params, "_getpages"), _one(params, "_getpagesoffset") or "0"
-    if not offset_raw.isdigit():
-        raise FhirError("invalid", f"_getpagesoffset must be a whole number, not {offset_raw!r}")
-    offset = int(offset_raw)
+    offset = whole_number("_getpagesoffset", offset_raw)
     store = ctx.store
     base = base_url(request)
 
