@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+import anyio
 import pytest
 
 from support.fhir_api import ApiSite
@@ -87,3 +88,78 @@ def test_a_count_past_the_limit_is_cut_to_it(api_site: ApiSite) -> None:
         headers=api_site.headers("ward"),
     )
     assert r.status_code == 200 and r.json()["total"] == 8
+
+
+def _post_chunked(app: Any, path: str, headers: dict[str, str], total: int) -> tuple[int, int]:
+    """POST `total` bytes in 16 KB chunks with no Content-Length straight to the ASGI app:
+    (the answer's status, how many bytes the app took)."""
+    taken = 0
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal taken
+        if taken >= total:
+            return {"type": "http.disconnect"}
+        taken += 16 * 1024
+        return {"type": "http.request", "body": b"a" * 16 * 1024, "more_body": taken < total}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+        "query_string": b"", "server": ("testserver", 80), "client": ("10.1.2.3", 5000),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }  # fmt: skip
+    anyio.run(app, scope, receive, send)
+    return status, taken
+
+
+@pytest.mark.parametrize("path", ["/fhir/auth/token", "/fhir/Patient/_search"])
+def test_a_chunked_body_past_the_limit_is_refused_unread(api_site: ApiSite, path: str) -> None:
+    """The viewer's body limit stops at `/fhir`, and the API's looked at `Content-Length`
+    only: a chunked body (no length) was read whole, however large, by the token endpoint
+    that anyone may call."""
+    api_site.register("ward", "system/*.read")
+    headers = {"content-type": "application/x-www-form-urlencoded", "host": "testserver"}
+    if path.endswith("_search"):
+        headers.update(api_site.headers("ward"))
+    status, taken = _post_chunked(api_site.app, path, headers, 64 << 20)
+    assert status == 413
+    assert taken < 1 << 20  # stopped near the limit, not after 64 MB
+
+
+def test_a_content_length_of_many_digits_is_a_413(api_site: ApiSite) -> None:
+    r = api_site.http().post(
+        "/fhir/auth/token", content=b"x", headers={"content-length": "9" * 5000}
+    )
+    assert r.status_code in (400, 413)
+
+
+def test_a_body_that_never_ends_gets_408(api_site: ApiSite) -> None:
+    """A token request whose body trickles forever held its worker's request open."""
+    fhir_app = next(r for r in api_site.app.routes if getattr(r, "name", "") == "fhir").app
+    fhir_app.state.api.body_timeout = 0.3
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        await anyio.sleep(30)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/fhir/auth/token", "raw_path": b"/fhir/auth/token",
+        "root_path": "", "query_string": b"", "server": ("testserver", 80),
+        "client": ("10.1.2.3", 5000), "headers": [(b"host", b"testserver")],
+    }  # fmt: skip
+    t0 = time.monotonic()
+    anyio.run(api_site.app, scope, receive, send)
+    assert status == 408 and time.monotonic() - t0 < 5

@@ -45,6 +45,7 @@ class ApiContext:
     clock: Callable[[], datetime]
     viewer_path: str = "/"  # where clinicians document during a downtime
     export_dir: Path | None = None  # where `$export` writes its files (None: no `$export`)
+    body_timeout: float = 30.0  # seconds a request body (a token request, a POST _search) may take
 
     def as_of(self) -> str | None:
         try:
