@@ -198,12 +198,16 @@ class FhirClient:
         response with its body unread (stream it: `iter_lines`, `read`). `data`: a form;
         `content`: a body as bytes (back-entry's FHIR JSON)."""
         url = self.url(path)
+        # the source's token goes to the source's origin only: a URL the source hands out
+        # (a manifest's files, its status URL, a `next` link) may name another host
+        ours = (origin := _origin(url)) is not None and origin == _origin(self.base_url)
         attempt = 0
         reauthed = False
         while True:
             wait: float | None = None
             try:
-                req_headers = {"Accept": FHIR_JSON, **(headers or {}), **self.auth.headers()}
+                auth = self.auth.headers() if ours else {}
+                req_headers = {"Accept": FHIR_JSON, **(headers or {}), **auth}
             except AuthError:
                 self.last_ok = False
                 raise
@@ -237,7 +241,7 @@ class FhirClient:
                     response.read()
                     response.close()
                     reason = f"HTTP {status}"
-                    if status == 401 and not reauthed:
+                    if status == 401 and not reauthed and ours:
                         reauthed = True
                         self.auth.invalidate()
                         log.info("401 from source: re-authenticating", extra={"url": _safe(url)})
@@ -250,6 +254,8 @@ class FhirClient:
                         reason = f"HTTP {status}: {summary}"
                     else:
                         self.last_ok = status < 500
+                        if status == 401 and not ours:
+                            summary += " (the source's token is sent to the source's origin only)"
                         raise SourceError(
                             f"{method} {_safe(url)} → HTTP {status}: {summary}", status=status
                         )
@@ -288,6 +294,16 @@ class FhirClient:
         delay = self._bucket.delay()
         if delay > 0:
             self._sleep(delay)
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of a URL, the default port made explicit; None for a URL with
+    user information (`http://source@elsewhere/` is elsewhere: no one's origin)."""
+    u = httpx.URL(url)
+    if u.userinfo:
+        return None
+    port = u.port or {"http": 80, "https": 443}.get(u.scheme)
+    return (u.scheme, u.host.lower(), port)
 
 
 def _safe(url: str) -> str:
