@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
-from support.fhir_api import ApiSite
+from standby.api import smart
+from standby.settings import Settings
+from standby.store import open_store
+from standby.web.app import create_app
+from support.fhir_api import ApiSite, small_replica
 
 ASYNC = {"Prefer": "respond-async"}
 
@@ -163,3 +168,43 @@ def test_a_body_that_never_ends_gets_408(api_site: ApiSite) -> None:
     t0 = time.monotonic()
     anyio.run(api_site.app, scope, receive, send)
     assert status == 408 and time.monotonic() - t0 < 5
+
+
+def _token_form(assertion: str) -> dict[str, str]:
+    return {
+        "grant_type": "client_credentials",
+        "client_assertion_type": smart.ASSERTION_TYPE,
+        "client_assertion": assertion,
+    }
+
+
+def test_another_nodes_assertion_sent_with_its_host_header_gets_no_token(
+    tmp_path: Path,
+) -> None:
+    """The token endpoint compared `aud` with its URL as built from the request's Host
+    header, which the sender chooses: a node a client also authenticates to (another
+    Standby, an edge node on a unit PC) could replay the client's assertion here with
+    `Host: <itself>` and get a token for the client. With the node's public base URL set
+    (`STANDBY_FHIR_BASE_URL`), only assertions made for it are taken."""
+    db = tmp_path / "replica.db"
+    store = open_store(db=db)
+    small_replica(store)
+    try:
+        settings = Settings(
+            db=db, fhir_base_url="http://testserver/fhir, https://standby.example/fhir"
+        )
+        site = ApiSite(store, settings, create_app(settings, store))
+        beds = site.register("beds", "system/Location.read")
+        c = site.http()
+        stolen = beds.assertion(token_url="http://edge-3w.example/fhir/auth/token")
+        spoofed = {"Host": "edge-3w.example"}
+        r = c.post("/fhir/auth/token", data=_token_form(stolen), headers=spoofed)
+        assert r.status_code == 401 and "aud" in r.json()["error_description"], r.text
+        # assertions for any of the node's own URLs are taken, whatever Host says
+        for url in ("http://testserver/fhir/auth/token", "https://standby.example/fhir/auth/token"):
+            r = c.post("/fhir/auth/token", data=_token_form(beds.assertion(token_url=url)))
+            assert r.status_code == 200, r.text
+        conf = c.get("/fhir/.well-known/smart-configuration", headers=spoofed)
+        assert conf.json()["token_endpoint"] == "http://testserver/fhir/auth/token"
+    finally:
+        store.close()

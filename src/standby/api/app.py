@@ -35,6 +35,7 @@ from standby.api.responses import (
     base_url,
     check_format,
     fhir_response,
+    token_urls,
 )
 from standby.api.smart import TokenRequestRefused
 from standby.clock import instant
@@ -72,7 +73,11 @@ async def metadata(request: Request) -> Response:
 
 
 async def smart_configuration(request: Request) -> Response:
-    return JSONResponse(capability.smart_configuration(base_url(request)))
+    conf = capability.smart_configuration(base_url(request))
+    urls = token_urls(request)
+    if conf["token_endpoint"] not in urls:  # the one a client's assertion may name
+        conf["token_endpoint"] = urls[0]
+    return JSONResponse(conf)
 
 
 async def token(request: Request) -> Response:
@@ -82,9 +87,7 @@ async def token(request: Request) -> Response:
     raw = await request.body()
     form = dict(parse_qsl(raw.decode(errors="replace"), keep_blank_values=True))
     try:
-        answer = await run_in_threadpool(
-            ctx.authority.issue, form, f"{base_url(request)}/auth/token"
-        )
+        answer = await run_in_threadpool(ctx.authority.issue, form, token_urls(request))
     except TokenRequestRefused as e:
         status = 401 if e.error == "invalid_client" else 400
         return JSONResponse(

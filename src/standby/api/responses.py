@@ -45,6 +45,8 @@ class ApiContext:
     clock: Callable[[], datetime]
     viewer_path: str = "/"  # where clinicians document during a downtime
     export_dir: Path | None = None  # where `$export` writes its files (None: no `$export`)
+    #: the public base URLs of the API (`STANDBY_FHIR_BASE_URL`); empty: as the Host names it
+    base_urls: tuple[str, ...] = ()
     body_timeout: float = 30.0  # seconds a request body (a token request, a POST _search) may take
 
     def as_of(self) -> str | None:
@@ -69,6 +71,14 @@ def base_url(request: Request) -> str:
     """The FHIR base as the client addressed it (links and fullUrls are built on it)."""
     root = request.scope.get("root_path", "")
     return f"{request.url.scheme}://{request.url.netloc}{root}".rstrip("/")
+
+
+def token_urls(request: Request) -> list[str]:
+    """The token endpoint's URLs a client assertion's `aud` may name: those of the
+    configured base URLs, else the one the request's Host names (which the sender
+    chooses: see `STANDBY_FHIR_BASE_URL`)."""
+    configured = [f"{b.rstrip('/')}/auth/token" for b in api(request).base_urls]
+    return configured or [f"{base_url(request)}/auth/token"]
 
 
 def tag_as_of(bundle: dict[str, Any], as_of: str | None) -> dict[str, Any]:

@@ -170,10 +170,12 @@ class Authority:
             return self._clients.get(client_id)
 
     def issue(
-        self, form: dict[str, str], token_url: str, at: float | None = None
+        self, form: dict[str, str], token_url: str | list[str], at: float | None = None
     ) -> dict[str, Any]:
-        """Check a client_credentials request: the token response, or TokenRequestRefused."""
+        """Check a client_credentials request: the token response, or TokenRequestRefused.
+        `token_url`: the endpoint's URL (or URLs) the assertion's `aud` must name."""
         at = time.time() if at is None else at
+        audiences = [token_url] if isinstance(token_url, str) else list(token_url)
         if form.get("grant_type") != "client_credentials":
             raise TokenRequestRefused(
                 "unsupported_grant_type", "grant_type must be client_credentials"
@@ -209,13 +211,15 @@ class Authority:
                 assertion,
                 key=key,
                 algorithms=[alg],
-                audience=token_url,
+                audience=audiences,
                 options={"require": ["exp", "jti", "iss", "sub", "aud"]},
             )
         except jwt.ExpiredSignatureError as e:
             raise TokenRequestRefused("invalid_client", "client_assertion has expired") from e
         except jwt.InvalidAudienceError as e:
-            raise TokenRequestRefused("invalid_client", f"aud must be {token_url}") from e
+            raise TokenRequestRefused(
+                "invalid_client", f"aud must be {' or '.join(audiences)}"
+            ) from e
         except jwt.PyJWTError as e:
             raise TokenRequestRefused("invalid_client", f"client_assertion rejected: {e}") from e
         exp = float(claims["exp"])
