@@ -208,3 +208,41 @@ def test_another_nodes_assertion_sent_with_its_host_header_gets_no_token(
         assert conf.json()["token_endpoint"] == "http://testserver/fhir/auth/token"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/fhir/Observation?patient=pat-2&code=8867-4&_summary=count",  # "has pat-2 ..."
+        "/fhir/Observation?subject=Patient/pat-2&code=8867-4&_count=0",
+        "/fhir/Observation?subject:Patient=pat-2&code=http://loinc.org|0000-0",  # none: "has not"
+        "/fhir/Patient?_id=pat-2&gender=female",  # none: "is not female"
+    ],
+)
+def test_an_answer_about_a_named_patient_is_audited_for_that_patient(
+    api_site: ApiSite, query: str
+) -> None:
+    """A count, or an empty page, tells of the patient the search names (`Condition?
+    patient=X&code=<a diagnosis>&_summary=count` says whether X has it) but was audited
+    as a read of no one's data."""
+    from standby.accounts import repository
+    from standby.accounts.records import AuditQuery
+
+    ward = api_site.register("ward", "system/*.read")
+    r = api_site.http().get(query, headers=api_site.headers("ward"))
+    assert r.status_code == 200, r.text
+    lines = repository.search_audit(api_site.store, AuditQuery(username=ward.client_id))
+    assert [e.patient_id for e in lines] == ["pat-2"], [(e.page, e.patient_id) for e in lines]
+
+
+def test_a_search_naming_no_patient_is_audited_as_before(api_site: ApiSite) -> None:
+    from standby.accounts import repository
+    from standby.accounts.records import AuditQuery
+
+    ward = api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    c.get("/fhir/Encounter?location=loc-3w&_summary=count", headers=h)  # not a patient
+    c.get("/fhir/Observation?subject=Patient/nobody", headers=h)  # no such patient
+    lines = repository.search_audit(api_site.store, AuditQuery(username=ward.client_id))
+    assert sorted(e.patient_id or "" for e in lines) == ["", ""]

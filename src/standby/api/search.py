@@ -121,7 +121,8 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         except ValueError as e:
             raise FhirError("invalid", f"search not supported: {e}") from e
         bundle = bundles.searchset([], links=[("self", str(request.url))], total=total)
-        await run_in_threadpool(access.record, request, [], f"search {rtype} (count)")
+        named = await run_in_threadpool(access.named_patients, store, rtype, criteria)
+        await run_in_threadpool(access.record, request, named, f"search {rtype} (count)")
         return fhir_response(request, tag_as_of(bundle, ctx.as_of()))
 
     def run() -> tuple[paging.Page, list[StoredResource]]:
@@ -132,7 +133,9 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         extra = included(store, page.resources, includes, revincludes)
         extra = [r for r in extra if access.readable(request, r.resource_type)]
         # the audit line is committed before the answer is sent, as for a page view
-        access.record(request, [sr.json() for sr in (*page.resources, *extra)], f"search {rtype}")
+        named = access.named_patients(store, rtype, criteria)
+        found = [sr.json() for sr in (*page.resources, *extra)]
+        access.record(request, [*found, *named], f"search {rtype}")
         return page, extra
 
     page, extra = await run_in_threadpool(run)
