@@ -244,12 +244,16 @@ class Authority:
         process sees it; ids whose assertion has expired are forgotten."""
         with self.store.transaction() as tx:
             tx.execute("DELETE FROM fhir_api_jti WHERE expires < ?", (at - 60,))
-            if tx.query("SELECT 1 FROM fhir_api_jti WHERE jti = ?", (jti,)):
-                raise TokenRequestRefused("invalid_client", "jti has been used already")
-            tx.execute(
-                "INSERT INTO fhir_api_jti (jti, client_id, expires) VALUES (?, ?, ?)",
+            # one statement decides: two workers given the same assertion at once (a
+            # SELECT first let both through to the INSERT; PostgreSQL's second one failed
+            # with a unique violation, a 500) get one token and one refusal
+            added = tx.execute(
+                "INSERT INTO fhir_api_jti (jti, client_id, expires) VALUES (?, ?, ?)"
+                " ON CONFLICT (jti) DO NOTHING",
                 (jti, client_id, exp),
             )
+        if not added:
+            raise TokenRequestRefused("invalid_client", "jti has been used already")
 
     def check(self, authorization: str | None) -> Grant | str:
         """The grant of a valid bearer token, else why not (for the 401's diagnostics)."""
