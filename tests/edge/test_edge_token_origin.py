@@ -63,3 +63,31 @@ def test_a_file_elsewhere_that_wants_the_token_fails_saying_why() -> None:
 
     with pytest.raises(SourceError, match="origin only"):
         _client(handler).request("GET", "http://evil.test/fhir/file.ndjson")
+
+
+def test_an_endless_page_is_refused_before_it_fills_the_memory() -> None:
+    """A compromised central node (or any source) answering a search with an endless body
+    made the sync read it all into memory."""
+    sent = 0
+
+    def endless():  # type: ignore[no-untyped-def]
+        nonlocal sent
+        while True:
+            sent += 64 * 1024
+            yield b" " * (64 * 1024)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless())
+
+    c = FhirClient(BASE, transport=httpx.MockTransport(handler), rate=0, max_response_bytes=4 << 20)
+    with pytest.raises(SourceError, match="larger than 4 MB"):
+        c.request("GET", "Observation")
+    assert sent < 8 << 20
+
+
+def test_a_page_under_the_limit_reads_as_before() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"resourceType": "Bundle", "type": "searchset"})
+
+    c = FhirClient(BASE, transport=httpx.MockTransport(handler), rate=0, max_response_bytes=1000)
+    assert c.get_json("Observation")["type"] == "searchset"

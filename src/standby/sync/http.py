@@ -36,6 +36,8 @@ log = logging.getLogger("standby.sync.http")
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 TRANSIENT_ISSUES = {"transient", "lock-error", "no-store", "exception", "timeout", "throttled"}
 FHIR_JSON = "application/fhir+json"
+#: the largest answer read whole (a search page, a manifest); export files are streamed
+MAX_RESPONSE_BYTES = 512 * 1024 * 1024
 
 
 class SourceError(Exception):
@@ -146,8 +148,10 @@ class FhirClient:
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
         on_contact: Callable[[bool], None] | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_response_bytes = max_response_bytes
         self.auth: Auth = auth or NoAuth()
         self.policy = policy or RetryPolicy()
         self._slots = threading.BoundedSemaphore(max(1, concurrency))
@@ -275,9 +279,21 @@ class FhirClient:
             self._sleep(delay)
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        """A whole (small) response, read into memory."""
+        """A whole (small) response, read into memory: at most `max_response_bytes`, else
+        SourceError (a source sending an endless page never fills the memory)."""
         with self.stream(method, path, **kw) as r:
-            r.read()
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in r.iter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise SourceError(
+                        f"{method} {_safe(str(r.request.url))}: the answer is larger than"
+                        f" {self.max_response_bytes >> 20} MB: refused",
+                        status=r.status_code,
+                    )
+                chunks.append(chunk)
+            r._content = b"".join(chunks)  # what `read()` does, bounded
             return r
 
     def get_json(self, path: str, params: Any = None) -> dict[str, Any]:
