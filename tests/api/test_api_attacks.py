@@ -246,3 +246,28 @@ def test_a_search_naming_no_patient_is_audited_as_before(api_site: ApiSite) -> N
     c.get("/fhir/Observation?subject=Patient/nobody", headers=h)  # no such patient
     lines = repository.search_audit(api_site.store, AuditQuery(username=ward.client_id))
     assert sorted(e.patient_id or "" for e in lines) == ["", ""]
+
+
+def test_read_without_search_lists_nothing_through_revinclude_or_everything(
+    api_site: ApiSite,
+) -> None:
+    """`system/Observation.r` lets a client read an Observation it names, not find them
+    (that is `s`). `_revinclude` and `$everything` find a patient's resources: they used
+    to add the Observations of a client that may search Patient but only read
+    Observation."""
+    api_site.register("mixed", "system/Patient.rs system/Observation.r")
+    h = api_site.headers("mixed")
+    c = api_site.http()
+    assert c.get("/fhir/Observation/hr-1", headers=h).status_code == 200  # r: by id
+    _outcome(c.get("/fhir/Observation?patient=pat-1", headers=h), 403)  # no s
+    b = c.get("/fhir/Patient?_id=pat-1&_revinclude=Observation:subject", headers=h).json()
+    assert [e["resource"]["resourceType"] for e in b["entry"]] == ["Patient"]
+    b = c.get("/fhir/Patient/pat-1/$everything", headers=h).json()
+    assert [e["resource"]["resourceType"] for e in b["entry"]] == ["Patient"]
+    # with search on Observation, both list them
+    api_site.register("full", "system/Patient.rs system/Observation.rs")
+    f = api_site.headers("full")
+    b = c.get("/fhir/Patient?_id=pat-1&_revinclude=Observation:subject", headers=f).json()
+    assert sum(e["resource"]["resourceType"] == "Observation" for e in b["entry"]) == 7
+    b = c.get("/fhir/Patient/pat-1/$everything", headers=f).json()
+    assert sum(e["resource"]["resourceType"] == "Observation" for e in b["entry"]) == 7

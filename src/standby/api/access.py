@@ -2,8 +2,10 @@
 
 A request's grant (`smart.Grant`, put in `request.state.grant` by the app's guard) is
 checked per resource type: `r` for read, vread and instance history, `s` for search and
-type or system history. Resources of other types that an answer would carry (`_include`,
-`$everything`) are left out when the grant does not cover their type.
+type or system history. Resources of other types that an answer would carry are left out
+when the grant does not cover their type: `r` for those it reaches by reference
+(`_include`, what `$everything`'s compartment points at), `s` for those it finds
+(`_revinclude`, the compartment's members in `$everything`).
 
 Every answer that carries patient data is audited like a page view of the viewer: one line
 per patient in it (`accounts.repository` audit log, action `fhir-read`), the client as the
@@ -48,6 +50,10 @@ def require(request: Request, resource_type: str, letter: str) -> None:
 
 def readable(request: Request, resource_type: str) -> bool:
     return grant(request).allows(resource_type, "r")
+
+
+def searchable(request: Request, resource_type: str) -> bool:
+    return grant(request).allows(resource_type, "s")
 
 
 def patient_of(resource: dict[str, Any]) -> str | None:

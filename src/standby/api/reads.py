@@ -166,6 +166,9 @@ async def everything(request: Request) -> Response:
             raise FhirError("not-found", f"Patient/{pid} is not in the replica")
         found = ctx.store.compartment(pid)
         held = {(r.resource_type, r.id) for r in found}
+        # the compartment's members are found (a search of their types: `s`); what they
+        # point at is reached by reference (`r`), as `_include` does
+        reached: set[tuple[str, str]] = set()
         for r in list(found):  # the resources they point at outside any compartment
             for _param, rtype, rid in extract(r.json()).reference:
                 if rtype and (rtype, rid) not in held and rtype != "Patient":
@@ -178,11 +181,17 @@ async def everything(request: Request) -> Response:
                         and access.patient_of(sr.json()) in (None, pid)
                     ):
                         found.append(sr)
+                        reached.add((rtype, rid))
         t = parse_instant(since) if since else None
         return [
             r
             for r in found
             if access.readable(request, r.resource_type)
+            and (
+                (r.resource_type, r.id) in reached
+                or (r.resource_type == "Patient" and r.id == pid)
+                or access.searchable(request, r.resource_type)
+            )
             and (types is None or r.resource_type in types)
             and (t is None or (parse_instant(r.last_updated) or t) > t)
         ]

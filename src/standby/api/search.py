@@ -108,6 +108,8 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
     # `:iterate` is followed one level, as the plain form (what the clinical pages need)
     includes = [v for k, v in params if k.split(":")[0] == "_include"]
     revincludes = [v for k, v in params if k.split(":")[0] == "_revinclude"]
+    # a _revinclude finds resources (a search of their type): left out without `s` on it
+    revincludes = [v for v in revincludes if access.searchable(request, v.split(":")[0])]
     snapshot, offset_raw = _one(params, "_getpages"), _one(params, "_getpagesoffset") or "0"
     offset = whole_number("_getpagesoffset", offset_raw)
     store = ctx.store
