@@ -271,3 +271,17 @@ def test_read_without_search_lists_nothing_through_revinclude_or_everything(
     assert sum(e["resource"]["resourceType"] == "Observation" for e in b["entry"]) == 7
     b = c.get("/fhir/Patient/pat-1/$everything", headers=f).json()
     assert sum(e["resource"]["resourceType"] == "Observation" for e in b["entry"]) == 7
+
+
+def test_a_summary_needs_search_too(api_site: ApiSite) -> None:
+    """`$summary` lists a patient's medications, allergies, problems and results: finding
+    them, not reading ones the client names. `system/*.r` (read by id only) got it whole."""
+    api_site.register("reader", "system/*.r")
+    h = api_site.headers("reader")
+    c = api_site.http()
+    assert c.get("/fhir/Patient/pat-1", headers=h).status_code == 200
+    oo = _outcome(c.get("/fhir/Patient/pat-1/$summary", headers=h), 403)
+    assert "search" in oo["issue"][0]["diagnostics"]
+    api_site.register("ward", "system/*.rs")
+    w = api_site.headers("ward")
+    assert c.get("/fhir/Patient/pat-1/$summary", headers=w).status_code == 200
