@@ -14,6 +14,7 @@ import pytest
 from standby.api import smart
 from standby.settings import Settings
 from standby.store import open_store
+from standby.sync.jwks import generate_private_key, jwks
 from standby.web.app import create_app
 from support.fhir_api import ApiSite, small_replica
 
@@ -285,3 +286,19 @@ def test_a_summary_needs_search_too(api_site: ApiSite) -> None:
     api_site.register("ward", "system/*.rs")
     w = api_site.headers("ward")
     assert c.get("/fhir/Patient/pat-1/$summary", headers=w).status_code == 200
+
+
+def test_a_new_client_id_never_starts_with_a_dash(
+    api_site: ApiSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One client_id in 64 began with "-", and `standby clients remove <id>` then took it
+    for an option ("No such option"): the client could not be revoked that way."""
+    made = iter(["-starts-with-dash", "_fine-id"])
+    monkeypatch.setattr(smart.secrets, "token_urlsafe", lambda n=None: next(made))
+    c = smart.add_client(
+        api_site.store,
+        name="x",
+        jwks=jwks(generate_private_key()),
+        scope="system/Location.read",
+    )
+    assert c.client_id == "_fine-id"

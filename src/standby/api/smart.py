@@ -111,9 +111,12 @@ def add_client(
             ) from e
         if any(p in k for p in ("d", "p", "q")):
             raise ValueError(f"key {k.get('kid')!r} holds a private part: register the public JWKS")
-    client = Client(
-        client_id or secrets.token_urlsafe(12), name, jwks, check_scope(scope), instant(now())
-    )
+    if client_id is None:
+        # never a leading "-": `standby clients remove <id>` would take it for an option
+        client_id = secrets.token_urlsafe(12)
+        while client_id.startswith("-"):
+            client_id = secrets.token_urlsafe(12)
+    client = Client(client_id, name, jwks, check_scope(scope), instant(now()))
     schema.ensure(store)
     with store.transaction() as tx:
         if tx.query("SELECT 1 FROM fhir_api_clients WHERE client_id = ?", (client.client_id,)):
