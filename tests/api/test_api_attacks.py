@@ -302,3 +302,39 @@ def test_a_new_client_id_never_starts_with_a_dash(
         scope="system/Location.read",
     )
     assert c.client_id == "_fine-id"
+
+
+def test_exports_running_at_once_are_limited(api_site: ApiSite) -> None:
+    """Every kick-off started a thread writing its own copy of what the client may read:
+    a client of any scope could start hundreds at once and fill the node's disk and CPU
+    during a downtime. A client runs at most `MAX_RUNNING_PER_CLIENT` at once, the node
+    `MAX_RUNNING`; more are 429 with Retry-After (export.html: the server may refuse)."""
+    from standby.api import export_jobs, schema
+
+    api_site.register("beds", "system/Location.read")
+    api_site.register("ward", "system/*.read")
+    beds = api_site.clients["beds"].client_id
+    schema.ensure(api_site.store)
+    now = time.time()
+    with api_site.store.transaction() as tx:  # exports of this client, still running
+        for i in range(export_jobs.MAX_RUNNING_PER_CLIENT):
+            tx.execute(
+                "INSERT INTO fhir_api_exports (id, client_id, request, created, updated,"
+                " transaction_time, status, progress) VALUES (?, ?, '', ?, ?, '', 'running', '')",
+                (f"busy-{i}", beds, now, now),
+            )
+    c = api_site.http()
+    h = api_site.headers("beds")
+    r = c.get("/fhir/$export", headers={**h, **ASYNC})
+    oo = _outcome(r, 429)
+    assert r.headers["retry-after"] and "at once" in oo["issue"][0]["diagnostics"]
+    # another client is not held up by this one's
+    w = api_site.headers("ward")
+    assert c.get("/fhir/$export", headers={**w, **ASYNC}).status_code == 202
+    # one that died with its process (no heartbeat for STALE_SECONDS) counts no more
+    with api_site.store.transaction() as tx:
+        tx.execute(
+            "UPDATE fhir_api_exports SET updated = ? WHERE client_id = ?",
+            (now - export_jobs.STALE_SECONDS - 1, beds),
+        )
+    assert c.get("/fhir/$export", headers={**h, **ASYNC}).status_code == 202

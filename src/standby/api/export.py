@@ -34,6 +34,7 @@ NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 KNOWN = {"_type", "_since", "_outputFormat"}
 RETRY_AFTER = "2"
+TOO_MANY_RETRY_AFTER = "60"  # seconds, when a client or the node runs too many exports
 
 
 def export_dir(request: Request) -> Path:
@@ -139,7 +140,12 @@ async def kickoff(request: Request) -> Response:
 
     req = await run_in_threadpool(prepare)
     job_id = secrets.token_urlsafe(18)
-    await run_in_threadpool(export_jobs.start, ctx.store, root, req, job_id)
+    try:
+        await run_in_threadpool(export_jobs.start, ctx.store, root, req, job_id)
+    except export_jobs.TooManyExports as e:
+        raise FhirError(
+            "throttled", str(e), status=429, headers={"Retry-After": TOO_MANY_RETRY_AFTER}
+        ) from e
     who = [{"resourceType": "Patient", "id": p} for p in req.patients or []]
     await run_in_threadpool(access.record, request, who, f"$export {len(req.types)} types")
     location = f"{base_url(request)}/$export-status/{job_id}"

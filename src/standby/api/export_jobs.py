@@ -42,6 +42,12 @@ STALE_SECONDS = 600
 KEEP_SECONDS = 24 * 3600  # a finished export's files are kept this long (then removed)
 PER_FILE = 500_000  # resources per file: large enough to keep few files, small to resume
 HEARTBEAT = 2000  # resources between refreshes of the row (and checks for a cancel)
+MAX_RUNNING_PER_CLIENT = 2  # exports one client may have running at once
+MAX_RUNNING = 4  # exports the node runs at once (each a thread reading the whole store)
+
+
+class TooManyExports(Exception):
+    """A kick-off past `MAX_RUNNING_PER_CLIENT` or `MAX_RUNNING` (the API answers 429)."""
 
 
 @dataclass
@@ -101,6 +107,23 @@ def start(store: Store, root: Path, req: ExportRequest, job_id: str) -> None:
     now = time.time()
     _sweep(store, root, now)
     with store.transaction() as tx:
+        # the exports still running (a heartbeat within STALE_SECONDS), counted and the new
+        # one recorded in one transaction
+        running = tx.query(
+            "SELECT client_id FROM fhir_api_exports WHERE status = 'running' AND updated >= ?",
+            (now - STALE_SECONDS,),
+        )
+        mine = sum(1 for (cid,) in running if cid == req.client_id)
+        if mine >= MAX_RUNNING_PER_CLIENT:
+            raise TooManyExports(
+                f"this client has {mine} exports running at once (at most"
+                f" {MAX_RUNNING_PER_CLIENT}): wait for one, or DELETE one you no longer need"
+            )
+        if len(running) >= MAX_RUNNING:
+            raise TooManyExports(
+                f"this node runs {len(running)} exports at once (at most {MAX_RUNNING}):"
+                " try again later"
+            )
         tx.execute(
             "INSERT INTO fhir_api_exports (id, client_id, request, created, updated,"
             " transaction_time, status, progress) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
