@@ -338,3 +338,37 @@ def test_exports_running_at_once_are_limited(api_site: ApiSite) -> None:
             (now - export_jobs.STALE_SECONDS - 1, beds),
         )
     assert c.get("/fhir/$export", headers={**h, **ASYNC}).status_code == 202
+
+
+def test_a_client_keeps_a_bounded_number_of_paging_snapshots(
+    api_site: ApiSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every first page of a search needing more than one took a snapshot (up to 10,000
+    ids) kept an hour: a client of any search scope could write them as fast as it could
+    ask and fill the node's disk. A client keeps its newest `MAX_SNAPSHOTS_PER_CLIENT`;
+    an older one's pages answer 410 (search again), as an expired one does."""
+    from standby.api import paging
+
+    monkeypatch.setattr(paging, "MAX_SNAPSHOTS_PER_CLIENT", 3)
+    api_site.register("ward", "system/*.read")
+    api_site.register("other", "system/*.read")
+    h, o = api_site.headers("ward"), api_site.headers("other")
+    c = api_site.http()
+
+    def next_link(headers: dict[str, str]) -> str:
+        b = c.get("/fhir/Observation?_count=2", headers=headers).json()
+        url = next(x["url"] for x in b["link"] if x["relation"] == "next")
+        return str(url).replace("http://testserver", "")
+
+    theirs = next_link(o)
+    links = [next_link(h) for _ in range(5)]
+    rows = api_site.store.read_transaction
+    with rows() as tx:
+        n = tx.query(
+            "SELECT count(*) FROM fhir_api_snapshots WHERE client_id = ?",
+            (api_site.clients["ward"].client_id,),
+        )[0][0]
+    assert n == 3
+    _outcome(c.get(links[0], headers=h), 410)
+    assert c.get(links[-1], headers=h).status_code == 200
+    assert c.get(theirs, headers=o).status_code == 200  # another client's are its own
