@@ -372,3 +372,25 @@ def test_a_client_keeps_a_bounded_number_of_paging_snapshots(
     _outcome(c.get(links[0], headers=h), 410)
     assert c.get(links[-1], headers=h).status_code == 200
     assert c.get(theirs, headers=o).status_code == 200  # another client's are its own
+
+
+def test_an_export_file_download_is_audited_for_each_patient_in_it(api_site: ApiSite) -> None:
+    """An export file is an answer carrying the data of every patient in it; its download
+    was audited as one line of no one's data (and a system export's kick-off too)."""
+    from standby.accounts import repository
+    from standby.accounts.records import AuditQuery
+
+    labs = api_site.register("labs", "system/Observation.rs system/Location.rs")
+    h = api_site.headers("labs")
+    c = api_site.http()
+    m = _manifest(api_site, c.get("/fhir/$export", headers={**h, **ASYNC}), h)
+    files = {o["type"]: o["url"].replace("http://testserver", "") for o in m["output"]}
+    assert set(files) == {"Observation", "Location"}
+    for url in files.values():
+        assert c.get(url, headers=h).status_code == 200
+    lines = repository.search_audit(api_site.store, AuditQuery(username=labs.client_id))
+    by_page: dict[str, set[str | None]] = {}
+    for e in lines:
+        by_page.setdefault(e.page, set()).add(e.patient_id)
+    assert by_page[files["Observation"]] == {"pat-1", "pat-2"}
+    assert by_page[files["Location"]] == {None}  # no one's data: one line without a patient

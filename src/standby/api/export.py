@@ -8,7 +8,7 @@ of the client that kicked the export off). The jobs: `export_jobs.py`.
 Scopes: the export writes only types the client may both read and search (`r` and `s`);
 a `_type` naming another is refused (403), as is an export with no such type. Audited:
 the kick-off (one line per patient of a Patient or Group export, else one line), and
-every file download.
+every file download (one line per patient whose data the file holds).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 KNOWN = {"_type", "_since", "_outputFormat"}
 RETRY_AFTER = "2"
+AUDIT_BATCH = 10_000  # audit lines of a file download written at a time
 TOO_MANY_RETRY_AFTER = "60"  # seconds, when a client or the node runs too many exports
 
 
@@ -190,5 +191,9 @@ async def file(request: Request) -> Response:
     p = export_jobs.file_path(export_dir(request), job.id, name)
     if p is None:
         raise FhirError("not-found", f"export {job.id} has no file {name}")
-    await run_in_threadpool(access.record, request, [], f"$export file {name}")
+    # one line per patient in the file (no one's data: one line without a patient)
+    patients = await run_in_threadpool(export_jobs.file_patients, export_dir(request), job.id, name)
+    for k in range(0, max(1, len(patients)), AUDIT_BATCH):
+        who = [{"resourceType": "Patient", "id": pid} for pid in patients[k : k + AUDIT_BATCH]]
+        await run_in_threadpool(access.record, request, who, f"$export file {name}")
     return FileResponse(p, media_type=NDJSON, headers={"Cache-Control": "no-store"})
