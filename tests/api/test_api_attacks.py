@@ -394,3 +394,35 @@ def test_an_export_file_download_is_audited_for_each_patient_in_it(api_site: Api
         by_page.setdefault(e.page, set()).add(e.patient_id)
     assert by_page[files["Observation"]] == {"pat-1", "pat-2"}
     assert by_page[files["Location"]] == {None}  # no one's data: one line without a patient
+
+
+def test_a_group_export_needs_the_scope_that_names_its_members(api_site: ApiSite) -> None:
+    """`Group/unit-3W/$export` tells which patients lie on 3W (their Observations, in the
+    file) to a client that may read Observations only, which no search of its own could:
+    placing patients on a unit is reading Encounters. A Group resource's members are the
+    Group's data. So a unit needs read and search of Encounter, a Group resource read of
+    Group; without them, 403."""
+    meta = {"versionId": "2", "lastUpdated": "2026-11-02T00:00:00Z"}
+    api_site.store.upsert_many(
+        [
+            json.dumps(
+                {"resourceType": "Location", "id": "loc-3w", "meta": meta, "name": "3 West",
+                 "alias": ["3W"], "status": "active", "physicalType": {"coding": [{"code": "wi"}]}}
+            ).encode(),
+            json.dumps(
+                {"resourceType": "Group", "id": "grp-1", "meta": meta, "type": "person",
+                 "actual": True, "member": [{"entity": {"reference": "Patient/pat-2"}}]}
+            ).encode(),
+        ]
+    )  # fmt: skip
+    api_site.register("labs", "system/Observation.rs")
+    api_site.register("census", "system/Observation.rs system/Encounter.rs system/Group.r")
+    c = api_site.http()
+    h = {**api_site.headers("labs"), **ASYNC}
+    oo = _outcome(c.get("/fhir/Group/unit-3W/$export", headers=h), 403)
+    assert "Encounter" in oo["issue"][0]["diagnostics"]
+    oo = _outcome(c.get("/fhir/Group/grp-1/$export", headers=h), 403)
+    assert "Group" in oo["issue"][0]["diagnostics"]
+    ok = {**api_site.headers("census"), **ASYNC}
+    assert c.get("/fhir/Group/unit-3W/$export", headers=ok).status_code == 202
+    assert c.get("/fhir/Group/grp-1/$export", headers=ok).status_code == 202

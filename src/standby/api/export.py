@@ -88,9 +88,15 @@ def group_patients(request: Request, gid: str) -> list[str]:
     store = api(request).store
     held = store.read("Group", gid)
     if held is not None and not held.deleted:
+        # its members are the Group's data: who may not read it learns nothing of them
+        access.require(request, "Group", "r")
         members = held.json().get("member") or []
         return sorted({pid for m in members if (pid := d.reference_id(m.get("entity"), "Patient"))})
     if gid.lower().startswith("unit-"):
+        # who lies on a unit is what the census finds in Encounters: a client that may not
+        # search them would learn it from which patients' data the export holds
+        access.require(request, "Encounter", "r")
+        access.require(request, "Encounter", "s")
         name = gid[5:].lower()
         for u in units(store, include_all=True):
             if name in (u.id.lower(), u.alias.lower()):
