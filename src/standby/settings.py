@@ -224,6 +224,14 @@ class Settings(BaseSettings):
         "X-Forwarded-Proto headers are believed; empty (the default): those headers are "
         "ignored from everyone.",
     )
+    fhir_base_url: str = Field(
+        "",
+        description="Comma-separated public base URLs of this node's FHIR API, as its clients "
+        "address it (https://standby.hospital.example/fhir): the token endpoint takes only "
+        "client assertions whose `aud` is one of them + `/auth/token`. Empty (the default): "
+        "the URL the request's Host header names, which lets a node a client also "
+        "authenticates to replay its assertions here: set it wherever clients are registered.",
+    )
     tls_cert: Path | None = Field(
         None, description="PEM certificate chain: `standby serve` speaks HTTPS (with HSTS)."
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import parse_qsl
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -34,6 +35,7 @@ from standby.api.responses import (
     base_url,
     check_format,
     fhir_response,
+    token_urls,
 )
 from standby.api.smart import TokenRequestRefused
 from standby.clock import instant
@@ -71,7 +73,11 @@ async def metadata(request: Request) -> Response:
 
 
 async def smart_configuration(request: Request) -> Response:
-    return JSONResponse(capability.smart_configuration(base_url(request)))
+    conf = capability.smart_configuration(base_url(request))
+    urls = token_urls(request)
+    if conf["token_endpoint"] not in urls:  # the one a client's assertion may name
+        conf["token_endpoint"] = urls[0]
+    return JSONResponse(conf)
 
 
 async def token(request: Request) -> Response:
@@ -81,9 +87,7 @@ async def token(request: Request) -> Response:
     raw = await request.body()
     form = dict(parse_qsl(raw.decode(errors="replace"), keep_blank_values=True))
     try:
-        answer = await run_in_threadpool(
-            ctx.authority.issue, form, f"{base_url(request)}/auth/token"
-        )
+        answer = await run_in_threadpool(ctx.authority.issue, form, token_urls(request))
     except TokenRequestRefused as e:
         status = 401 if e.error == "invalid_client" else 400
         return JSONResponse(
@@ -130,6 +134,9 @@ class Guard:
         method = scope["method"]
         try:
             self._check(request, path, method)
+            if method in WRITE_METHODS:  # those let through have a small body: read it now
+                receive = await _bounded_body(receive, api(request).body_timeout)
+                request = Request(scope, receive)
         except FhirError as e:
             await fhir_response(request, e.outcome, status=e.status, headers=e.headers)(
                 scope, receive, send
@@ -175,14 +182,54 @@ class Guard:
                 status=405,
                 headers={"Allow": "GET, HEAD"},
             )
-        length = request.headers.get("content-length", "0")
-        if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+        length = request.headers.get("content-length", "0").strip()
+        if not (length.isascii() and length.isdigit()) or len(length) > 9:
+            raise FhirError("too-costly", "request body too large", status=413)
+        if int(length) > MAX_FORM_BYTES:
             raise FhirError("too-costly", "request body too large", status=413)
         # export files are NDJSON (`Accept: application/fhir+ndjson`)
         if path not in ("/auth/token", "/.well-known/smart-configuration") and not (
             path.startswith("/$export-file/")
         ):
             check_format(request)
+
+
+async def _bounded_body(receive: Receive, timeout: float) -> Receive:
+    """The request's body read now, at most `MAX_FORM_BYTES` (413) within `timeout` seconds
+    (408), and handed on as one message: a chunked body announces no length, so the
+    `Content-Length` check alone let the token endpoint, open to anyone, read any amount
+    (the viewer's own body limit stops at `/fhir`)."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with anyio.fail_after(timeout):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > MAX_FORM_BYTES:
+                    raise FhirError("too-costly", "request body too large", status=413)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        raise FhirError(
+            "timeout", "the request's body did not arrive in time", status=408,
+            headers={"Connection": "close"},
+        ) from None  # fmt: skip
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def create_fhir_app(ctx: ApiContext) -> Starlette:

@@ -8,7 +8,7 @@ of the client that kicked the export off). The jobs: `export_jobs.py`.
 Scopes: the export writes only types the client may both read and search (`r` and `s`);
 a `_type` naming another is refused (403), as is an export with no such type. Audited:
 the kick-off (one line per patient of a Patient or Group export, else one line), and
-every file download.
+every file download (one line per patient whose data the file holds).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from standby.api import access, export_jobs
-from standby.api.responses import api, base_url, fhir_response, grant
+from standby.api.responses import api, base_url, fhir_response, grant, instant_param
 from standby.api.search import check_type
 from standby.clinical.census import unit_patients, units
-from standby.clock import instant, parse_instant
+from standby.clock import instant
 from standby.fhir import display as d
 from standby.fhir.outcomes import FhirError
 
@@ -34,6 +34,8 @@ NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 KNOWN = {"_type", "_since", "_outputFormat"}
 RETRY_AFTER = "2"
+AUDIT_BATCH = 10_000  # audit lines of a file download written at a time
+TOO_MANY_RETRY_AFTER = "60"  # seconds, when a client or the node runs too many exports
 
 
 def export_dir(request: Request) -> Path:
@@ -59,9 +61,7 @@ def _parameters(request: Request) -> tuple[list[str] | None, str | None]:
     types = [t for k, v in params if k == "_type" for t in v.split(",") if t.strip()] or None
     for t in types or []:
         check_type(t)
-    since = next((v for k, v in params if k == "_since"), None)
-    if since is not None and parse_instant(since) is None:
-        raise FhirError("invalid", f"_since must be an instant, not {since!r}")
+    since = instant_param("_since", next((v for k, v in params if k == "_since"), None))
     return types, since
 
 
@@ -88,9 +88,15 @@ def group_patients(request: Request, gid: str) -> list[str]:
     store = api(request).store
     held = store.read("Group", gid)
     if held is not None and not held.deleted:
+        # its members are the Group's data: who may not read it learns nothing of them
+        access.require(request, "Group", "r")
         members = held.json().get("member") or []
         return sorted({pid for m in members if (pid := d.reference_id(m.get("entity"), "Patient"))})
     if gid.lower().startswith("unit-"):
+        # who lies on a unit is what the census finds in Encounters: a client that may not
+        # search them would learn it from which patients' data the export holds
+        access.require(request, "Encounter", "r")
+        access.require(request, "Encounter", "s")
         name = gid[5:].lower()
         for u in units(store, include_all=True):
             if name in (u.id.lower(), u.alias.lower()):
@@ -120,7 +126,15 @@ async def kickoff(request: Request) -> Response:
             patients = None
         held = sorted(ctx.store.counts_by_type())
         types = _types(request, asked, held)
-        if patients is not None and "Patient" not in types and asked is None:
+        g = grant(request)
+        # the patients themselves, when the client may have them (never past its scope)
+        if (
+            patients is not None
+            and "Patient" not in types
+            and asked is None
+            and g.allows("Patient", "r")
+            and g.allows("Patient", "s")
+        ):
             types = ["Patient", *types]
         # the replica's "data as of": everything the source changed before it is here, so
         # a consumer's next `_since` from it misses nothing (now, when it is unknown)
@@ -133,7 +147,12 @@ async def kickoff(request: Request) -> Response:
 
     req = await run_in_threadpool(prepare)
     job_id = secrets.token_urlsafe(18)
-    await run_in_threadpool(export_jobs.start, ctx.store, root, req, job_id)
+    try:
+        await run_in_threadpool(export_jobs.start, ctx.store, root, req, job_id)
+    except export_jobs.TooManyExports as e:
+        raise FhirError(
+            "throttled", str(e), status=429, headers={"Retry-After": TOO_MANY_RETRY_AFTER}
+        ) from e
     who = [{"resourceType": "Patient", "id": p} for p in req.patients or []]
     await run_in_threadpool(access.record, request, who, f"$export {len(req.types)} types")
     location = f"{base_url(request)}/$export-status/{job_id}"
@@ -178,5 +197,9 @@ async def file(request: Request) -> Response:
     p = export_jobs.file_path(export_dir(request), job.id, name)
     if p is None:
         raise FhirError("not-found", f"export {job.id} has no file {name}")
-    await run_in_threadpool(access.record, request, [], f"$export file {name}")
+    # one line per patient in the file (no one's data: one line without a patient)
+    patients = await run_in_threadpool(export_jobs.file_patients, export_dir(request), job.id, name)
+    for k in range(0, max(1, len(patients)), AUDIT_BATCH):
+        who = [{"resourceType": "Patient", "id": pid} for pid in patients[k : k + AUDIT_BATCH]]
+        await run_in_threadpool(access.record, request, who, f"$export file {name}")
     return FileResponse(p, media_type=NDJSON, headers={"Cache-Control": "no-store"})

@@ -42,6 +42,12 @@ STALE_SECONDS = 600
 KEEP_SECONDS = 24 * 3600  # a finished export's files are kept this long (then removed)
 PER_FILE = 500_000  # resources per file: large enough to keep few files, small to resume
 HEARTBEAT = 2000  # resources between refreshes of the row (and checks for a cancel)
+MAX_RUNNING_PER_CLIENT = 2  # exports one client may have running at once
+MAX_RUNNING = 4  # exports the node runs at once (each a thread reading the whole store)
+
+
+class TooManyExports(Exception):
+    """A kick-off past `MAX_RUNNING_PER_CLIENT` or `MAX_RUNNING` (the API answers 429)."""
 
 
 @dataclass
@@ -54,33 +60,59 @@ class ExportRequest:
     transaction_time: str
 
 
+PATIENTS_SUFFIX = ".patients"  # beside each file: the patients in it (never downloadable)
+
+
 @dataclass
 class _Files:
-    """The open file of each type, a new one every `PER_FILE` lines."""
+    """The open file of each type, a new one every `PER_FILE` lines; and the patients whose
+    data each file holds, written beside it (`<file>.patients`, a JSON list) for the audit
+    lines of its downloads."""
 
     dir: Path
     out: list[dict[str, Any]] = field(default_factory=list)
     open: dict[str, tuple[IO[bytes], dict[str, Any]]] = field(default_factory=dict)
     n: dict[str, int] = field(default_factory=dict)
+    patients: dict[str, set[str]] = field(default_factory=dict)
 
-    def write(self, rtype: str, line: bytes) -> None:
+    def write(self, rtype: str, line: bytes, patient: str | None = None) -> None:
         cur = self.open.get(rtype)
         if cur is None or cur[1]["count"] >= PER_FILE:
             if cur is not None:
-                cur[0].close()
+                self._close(cur)
             self.n[rtype] = self.n.get(rtype, 0) + 1
             name = f"{rtype}-{self.n[rtype]}.ndjson"
             item: dict[str, Any] = {"type": rtype, "file": name, "count": 0}
             self.out.append(item)
             cur = (open(self.dir / name, "wb"), item)  # noqa: SIM115
             self.open[rtype] = cur
+            self.patients[name] = set()
         cur[0].write(line)
         cur[1]["count"] += 1
+        if patient is not None:
+            self.patients[cur[1]["file"]].add(patient)
+
+    def _close(self, cur: tuple[IO[bytes], dict[str, Any]]) -> None:
+        cur[0].close()
+        name = cur[1]["file"]
+        (self.dir / (name + PATIENTS_SUFFIX)).write_bytes(
+            orjson.dumps(sorted(self.patients.pop(name, ())))
+        )
 
     def close(self) -> None:
-        for fh, _ in self.open.values():
-            fh.close()
+        for cur in self.open.values():
+            self._close(cur)
         self.open.clear()
+
+
+def file_patients(root: Path, job_id: str, name: str) -> list[str]:
+    """The patients whose data an export file holds (empty: no one's, or not known)."""
+    p = root / job_id / (name + PATIENTS_SUFFIX)
+    try:
+        got = orjson.loads(p.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return []
+    return [str(x) for x in got] if isinstance(got, list) else []
 
 
 class Cancelled(Exception):
@@ -101,6 +133,23 @@ def start(store: Store, root: Path, req: ExportRequest, job_id: str) -> None:
     now = time.time()
     _sweep(store, root, now)
     with store.transaction() as tx:
+        # the exports still running (a heartbeat within STALE_SECONDS), counted and the new
+        # one recorded in one transaction
+        running = tx.query(
+            "SELECT client_id FROM fhir_api_exports WHERE status = 'running' AND updated >= ?",
+            (now - STALE_SECONDS,),
+        )
+        mine = sum(1 for (cid,) in running if cid == req.client_id)
+        if mine >= MAX_RUNNING_PER_CLIENT:
+            raise TooManyExports(
+                f"this client has {mine} exports running at once (at most"
+                f" {MAX_RUNNING_PER_CLIENT}): wait for one, or DELETE one you no longer need"
+            )
+        if len(running) >= MAX_RUNNING:
+            raise TooManyExports(
+                f"this node runs {len(running)} exports at once (at most {MAX_RUNNING}):"
+                " try again later"
+            )
         tx.execute(
             "INSERT INTO fhir_api_exports (id, client_id, request, created, updated,"
             " transaction_time, status, progress) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
@@ -251,7 +300,7 @@ def _system(store: Store, req: ExportRequest, files: _Files, deleted: _Files, be
                 }
                 deleted.write("Bundle", orjson.dumps(bundle) + b"\n")
             else:
-                files.write(rtype, line_of(sr.body))
+                files.write(rtype, line_of(sr.body), patient_compartment(sr.json()))
 
 
 def _patients(store: Store, req: ExportRequest, files: _Files, beat: _Beat) -> None:
@@ -277,7 +326,7 @@ def _patients(store: Store, req: ExportRequest, files: _Files, beat: _Beat) -> N
                 continue  # a linked Patient belongs to its own compartment
             if t is not None and (parse_instant(sr.last_updated) or t) <= t:
                 continue
-            files.write(sr.resource_type, line_of(sr.body))
+            files.write(sr.resource_type, line_of(sr.body), pid)
     for rtype, rid in sorted(outside):
         beat("resources referenced")
         ref = store.read(rtype, rid)

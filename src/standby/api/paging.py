@@ -10,7 +10,8 @@ So the pages of one search hold each match of the first page's moment exactly on
 that order, and nothing else. Each resource is sent as it is now (the newest version: a
 downtime reader wants the freshest value), and one deleted since is left out (a deletion
 is often the correction of something entered in error). Snapshots belong to the client
-that made them and are dropped after `SNAPSHOT_SECONDS`.
+that made them and are dropped after `SNAPSHOT_SECONDS`; a client keeps its newest
+`MAX_SNAPSHOTS_PER_CLIENT` (an older one's pages answer 410 like an expired one's).
 
 A search that matches more than `SNAPSHOT_LIMIT` resources is refused with advice
 (narrow it, or seed with bulk export): snapshotting it would cost more than the answer.
@@ -30,6 +31,8 @@ from standby.store.base import Store, StoredResource
 
 SNAPSHOT_LIMIT = 10_000
 SNAPSHOT_SECONDS = 3600
+#: snapshots one client keeps (its newest): a client asking for more cannot fill the disk
+MAX_SNAPSHOTS_PER_CLIENT = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,11 @@ def first_page(
             "INSERT INTO fhir_api_snapshots (id, client_id, created, seq, entries)"
             " VALUES (?, ?, ?, ?, ?)",
             (snapshot, client_id, time.time(), seq, orjson.dumps(keys).decode()),
+        )
+        tx.execute(
+            "DELETE FROM fhir_api_snapshots WHERE client_id = ? AND id NOT IN (SELECT id"
+            " FROM fhir_api_snapshots WHERE client_id = ? ORDER BY created DESC, id LIMIT ?)",
+            (client_id, client_id, MAX_SNAPSHOTS_PER_CLIENT),
         )
     return Page(matches[:count], len(matches), snapshot, 0)
 

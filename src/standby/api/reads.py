@@ -31,8 +31,10 @@ from standby.api.responses import (
     base_url,
     fhir_response,
     grant,
+    instant_param,
     resource_headers,
     tag_as_of,
+    whole_number,
 )
 from standby.api.search import check_type, page_count
 from standby.clock import parse_instant
@@ -110,10 +112,7 @@ async def vread(request: Request) -> Response:
 
 
 def _since(request: Request) -> str | None:
-    since = request.query_params.get("_since")
-    if since is not None and parse_instant(since) is None:
-        raise FhirError("invalid", f"_since must be an instant, not {since!r}")
-    return since
+    return instant_param("_since", request.query_params.get("_since"))
 
 
 def _entry(base: str, sr: StoredResource, first: bool) -> dict[str, object]:
@@ -193,9 +192,7 @@ async def _changes(request: Request, types: list[str] | None, self_url: str) -> 
     since = _since(request)
     count = max(1, page_count(list(request.query_params.multi_items())))
     before_raw = request.query_params.get(BEFORE)
-    if before_raw is not None and not before_raw.isdigit():
-        raise FhirError("invalid", f"{BEFORE} must be a whole number, not {before_raw!r}")
-    before = int(before_raw) if before_raw is not None else None
+    before = whole_number(BEFORE, before_raw) if before_raw is not None else None
     changes = await run_in_threadpool(
         lambda: ctx.store.versions_since(since, types=types, limit=count + 1, before_seq=before)
     )
@@ -231,6 +228,9 @@ async def everything(request: Request) -> Response:
             raise FhirError("not-found", f"Patient/{pid} is not in the replica")
         found = ctx.store.compartment(pid)
         held = {(r.resource_type, r.id) for r in found}
+        # the compartment's members are found (a search of their types: `s`); what they
+        # point at is reached by reference (`r`), as `_include` does
+        reached: set[tuple[str, str]] = set()
         for r in list(found):  # the resources they point at outside any compartment
             for _param, rtype, rid in extract(r.json()).reference:
                 if rtype and (rtype, rid) not in held and rtype != "Patient":
@@ -243,11 +243,17 @@ async def everything(request: Request) -> Response:
                         and access.patient_of(sr.json()) in (None, pid)
                     ):
                         found.append(sr)
+                        reached.add((rtype, rid))
         t = parse_instant(since) if since else None
         return [
             r
             for r in found
             if access.readable(request, r.resource_type)
+            and (
+                (r.resource_type, r.id) in reached
+                or (r.resource_type == "Patient" and r.id == pid)
+                or access.searchable(request, r.resource_type)
+            )
             and (types is None or r.resource_type in types)
             and (t is None or (parse_instant(r.last_updated) or t) > t)
         ]

@@ -24,7 +24,7 @@ from starlette.types import ExceptionHandler
 
 from standby.accounts.records import AuditEvent
 from standby.api.smart import Authority, Grant
-from standby.clock import instant
+from standby.clock import instant, parse_instant
 from standby.fhir.outcomes import FhirError, outcome
 from standby.store.base import Store, StoredResource
 
@@ -45,6 +45,9 @@ class ApiContext:
     clock: Callable[[], datetime]
     viewer_path: str = "/"  # where clinicians document during a downtime
     export_dir: Path | None = None  # where `$export` writes its files (None: no `$export`)
+    #: the public base URLs of the API (`STANDBY_FHIR_BASE_URL`); empty: as the Host names it
+    base_urls: tuple[str, ...] = ()
+    body_timeout: float = 30.0  # seconds a request body (a token request, a POST _search) may take
 
     def as_of(self) -> str | None:
         try:
@@ -68,6 +71,14 @@ def base_url(request: Request) -> str:
     """The FHIR base as the client addressed it (links and fullUrls are built on it)."""
     root = request.scope.get("root_path", "")
     return f"{request.url.scheme}://{request.url.netloc}{root}".rstrip("/")
+
+
+def token_urls(request: Request) -> list[str]:
+    """The token endpoint's URLs a client assertion's `aud` may name: those of the
+    configured base URLs, else the one the request's Host names (which the sender
+    chooses: see `STANDBY_FHIR_BASE_URL`)."""
+    configured = [f"{b.rstrip('/')}/auth/token" for b in api(request).base_urls]
+    return configured or [f"{base_url(request)}/auth/token"]
 
 
 def tag_as_of(bundle: dict[str, Any], as_of: str | None) -> dict[str, Any]:
@@ -113,6 +124,34 @@ def check_format(request: Request) -> None:
     ok = not wanted or any(w in JSON_FORMATS or w in ("*/*", "application/*") for w in wanted)
     if (fmt is not None and fmt.split(";")[0] not in JSON_FORMATS) or not ok:
         raise FhirError("not-supported", "only application/fhir+json is served", status=406)
+
+
+#: Digits a paging number may have: more cannot be a row or a sequence (SQL's BIGINT).
+MAX_DIGITS = 18
+
+
+def whole_number(name: str, raw: str, *, most: int | None = None) -> int:
+    """A query parameter that must be a whole number (ASCII digits: `str.isdigit` also
+    takes "²", which `int` refuses), at most `most` (larger is cut to it); 400 otherwise."""
+    if not (raw.isascii() and raw.isdigit()):
+        raise FhirError("invalid", f"{name} must be a whole number, not {raw[:40]!r}")
+    if len(raw.lstrip("0")) > MAX_DIGITS:
+        if most is None:
+            raise FhirError("invalid", f"{name} is too large: {raw[:40]}...")
+        return most
+    n = int(raw)
+    return n if most is None else min(n, most)
+
+
+def instant_param(name: str, raw: str | None) -> str | None:
+    """A query parameter that must be an instant (`_since`): 400 when it is not one."""
+    if raw is None:
+        return None
+    try:
+        parse_instant(raw)
+    except ValueError:
+        raise FhirError("invalid", f"{name} must be an instant, not {raw[:60]!r}") from None
+    return raw
 
 
 async def fhir_error(request: Request, exc: Exception) -> Response:

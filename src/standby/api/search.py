@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from standby.api import access, paging
-from standby.api.responses import api, base_url, fhir_response, grant, tag_as_of
+from standby.api.responses import api, base_url, fhir_response, grant, tag_as_of, whole_number
 from standby.fhir import bundles, subsets
 from standby.fhir.outcomes import FhirError, outcome
 from standby.fhir.resource_types import RESOURCE_TYPES
@@ -81,9 +81,7 @@ def page_count(params: list[tuple[str, str]]) -> int:
     raw = _one(params, "_count")
     if raw is None:
         return DEFAULT_COUNT
-    if not raw.isdigit():
-        raise FhirError("invalid", f"_count must be a whole number, not {raw!r}")
-    return min(int(raw), MAX_COUNT)
+    return whole_number("_count", raw, most=MAX_COUNT)
 
 
 async def search(request: Request, rtype: str, params: list[tuple[str, str]]) -> Response:
@@ -108,10 +106,10 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
     # `:iterate` is followed one level, as the plain form (what the clinical pages need)
     includes = [v for k, v in params if k.split(":")[0] == "_include"]
     revincludes = [v for k, v in params if k.split(":")[0] == "_revinclude"]
+    # a _revinclude finds resources (a search of their type): left out without `s` on it
+    revincludes = [v for v in revincludes if access.searchable(request, v.split(":")[0])]
     snapshot, offset_raw = _one(params, "_getpages"), _one(params, "_getpagesoffset") or "0"
-    if not offset_raw.isdigit():
-        raise FhirError("invalid", f"_getpagesoffset must be a whole number, not {offset_raw!r}")
-    offset = int(offset_raw)
+    offset = whole_number("_getpagesoffset", offset_raw)
     store = ctx.store
     base = base_url(request)
     # the search as understood: without what was ignored, the page's place in the snapshot
@@ -142,7 +140,8 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         except ValueError as e:
             raise FhirError("invalid", f"search not supported: {e}") from e
         bundle = bundles.searchset(notes, links=[("self", link(None, None))], total=total)
-        await run_in_threadpool(access.record, request, [], f"search {rtype} (count)")
+        named = await run_in_threadpool(access.named_patients, store, rtype, criteria)
+        await run_in_threadpool(access.record, request, named, f"search {rtype} (count)")
         return fhir_response(request, tag_as_of(bundle, ctx.as_of()))
 
     def run() -> tuple[paging.Page, list[StoredResource]]:
@@ -153,7 +152,9 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         extra = included(store, page.resources, includes, revincludes)
         extra = [r for r in extra if access.readable(request, r.resource_type)]
         # the audit line is committed before the answer is sent, as for a page view
-        access.record(request, [sr.json() for sr in (*page.resources, *extra)], f"search {rtype}")
+        named = access.named_patients(store, rtype, criteria)
+        found = [sr.json() for sr in (*page.resources, *extra)]
+        access.record(request, [*found, *named], f"search {rtype}")
         return page, extra
 
     page, extra = await run_in_threadpool(run)

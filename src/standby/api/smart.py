@@ -111,9 +111,12 @@ def add_client(
             ) from e
         if any(p in k for p in ("d", "p", "q")):
             raise ValueError(f"key {k.get('kid')!r} holds a private part: register the public JWKS")
-    client = Client(
-        client_id or secrets.token_urlsafe(12), name, jwks, check_scope(scope), instant(now())
-    )
+    if client_id is None:
+        # never a leading "-": `standby clients remove <id>` would take it for an option
+        client_id = secrets.token_urlsafe(12)
+        while client_id.startswith("-"):
+            client_id = secrets.token_urlsafe(12)
+    client = Client(client_id, name, jwks, check_scope(scope), instant(now()))
     schema.ensure(store)
     with store.transaction() as tx:
         if tx.query("SELECT 1 FROM fhir_api_clients WHERE client_id = ?", (client.client_id,)):
@@ -170,10 +173,12 @@ class Authority:
             return self._clients.get(client_id)
 
     def issue(
-        self, form: dict[str, str], token_url: str, at: float | None = None
+        self, form: dict[str, str], token_url: str | list[str], at: float | None = None
     ) -> dict[str, Any]:
-        """Check a client_credentials request: the token response, or TokenRequestRefused."""
+        """Check a client_credentials request: the token response, or TokenRequestRefused.
+        `token_url`: the endpoint's URL (or URLs) the assertion's `aud` must name."""
         at = time.time() if at is None else at
+        audiences = [token_url] if isinstance(token_url, str) else list(token_url)
         if form.get("grant_type") != "client_credentials":
             raise TokenRequestRefused(
                 "unsupported_grant_type", "grant_type must be client_credentials"
@@ -209,13 +214,15 @@ class Authority:
                 assertion,
                 key=key,
                 algorithms=[alg],
-                audience=token_url,
+                audience=audiences,
                 options={"require": ["exp", "jti", "iss", "sub", "aud"]},
             )
         except jwt.ExpiredSignatureError as e:
             raise TokenRequestRefused("invalid_client", "client_assertion has expired") from e
         except jwt.InvalidAudienceError as e:
-            raise TokenRequestRefused("invalid_client", f"aud must be {token_url}") from e
+            raise TokenRequestRefused(
+                "invalid_client", f"aud must be {' or '.join(audiences)}"
+            ) from e
         except jwt.PyJWTError as e:
             raise TokenRequestRefused("invalid_client", f"client_assertion rejected: {e}") from e
         exp = float(claims["exp"])
@@ -240,12 +247,16 @@ class Authority:
         process sees it; ids whose assertion has expired are forgotten."""
         with self.store.transaction() as tx:
             tx.execute("DELETE FROM fhir_api_jti WHERE expires < ?", (at - 60,))
-            if tx.query("SELECT 1 FROM fhir_api_jti WHERE jti = ?", (jti,)):
-                raise TokenRequestRefused("invalid_client", "jti has been used already")
-            tx.execute(
-                "INSERT INTO fhir_api_jti (jti, client_id, expires) VALUES (?, ?, ?)",
+            # one statement decides: two workers given the same assertion at once (a
+            # SELECT first let both through to the INSERT; PostgreSQL's second one failed
+            # with a unique violation, a 500) get one token and one refusal
+            added = tx.execute(
+                "INSERT INTO fhir_api_jti (jti, client_id, expires) VALUES (?, ?, ?)"
+                " ON CONFLICT (jti) DO NOTHING",
                 (jti, client_id, exp),
             )
+        if not added:
+            raise TokenRequestRefused("invalid_client", "jti has been used already")
 
     def check(self, authorization: str | None) -> Grant | str:
         """The grant of a valid bearer token, else why not (for the 401's diagnostics)."""

@@ -3,10 +3,10 @@ Summary document (https://hl7.org/fhir/uv/ips/OperationDefinition-summary.html).
 
 The summary is the viewer's (`standby.clinical.summary.build_summary`, with what was
 documented in Standby's journal during the downtime); `standby.fhir.ips` renders it as a
-document Bundle. The client needs `r` on Patient; sections are built from the whole
-record, so a client must also read every type a summary is made of (the types of the
-compartment it shows), else 403: a summary with parts silently left out would read as
-"none". Audited like a read of the patient.
+document Bundle. Sections are built from the whole record, so a client must read and
+search (`r` and `s`: the sections list what it holds) every type a summary is made of
+(the types of the compartment it shows), else 403: a summary with parts silently left
+out would read as "none". Audited like a read of the patient.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ SUMMARY_TYPES = (
 
 async def summary(request: Request) -> Response:
     pid = request.path_params["id"]
-    for t in SUMMARY_TYPES:
+    for t in SUMMARY_TYPES:  # its sections list what the record holds: read and search
         access.require(request, t, "r")
+        access.require(request, t, "s")
     ctx = api(request)
     now = ctx.clock()
     read = await run_in_threadpool(lambda: build_summary(ctx.store, pid, now, keep_resources=True))

@@ -36,6 +36,8 @@ log = logging.getLogger("standby.sync.http")
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 TRANSIENT_ISSUES = {"transient", "lock-error", "no-store", "exception", "timeout", "throttled"}
 FHIR_JSON = "application/fhir+json"
+#: the largest answer read whole (a search page, a manifest); export files are streamed
+MAX_RESPONSE_BYTES = 512 * 1024 * 1024
 
 
 class SourceError(Exception):
@@ -146,8 +148,10 @@ class FhirClient:
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
         on_contact: Callable[[bool], None] | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_response_bytes = max_response_bytes
         self.auth: Auth = auth or NoAuth()
         self.policy = policy or RetryPolicy()
         self._slots = threading.BoundedSemaphore(max(1, concurrency))
@@ -198,12 +202,16 @@ class FhirClient:
         response with its body unread (stream it: `iter_lines`, `read`). `data`: a form;
         `content`: a body as bytes (back-entry's FHIR JSON)."""
         url = self.url(path)
+        # the source's token goes to the source's origin only: a URL the source hands out
+        # (a manifest's files, its status URL, a `next` link) may name another host
+        ours = (origin := _origin(url)) is not None and origin == _origin(self.base_url)
         attempt = 0
         reauthed = False
         while True:
             wait: float | None = None
             try:
-                req_headers = {"Accept": FHIR_JSON, **(headers or {}), **self.auth.headers()}
+                auth = self.auth.headers() if ours else {}
+                req_headers = {"Accept": FHIR_JSON, **(headers or {}), **auth}
             except AuthError:
                 self.last_ok = False
                 raise
@@ -237,7 +245,7 @@ class FhirClient:
                     response.read()
                     response.close()
                     reason = f"HTTP {status}"
-                    if status == 401 and not reauthed:
+                    if status == 401 and not reauthed and ours:
                         reauthed = True
                         self.auth.invalidate()
                         log.info("401 from source: re-authenticating", extra={"url": _safe(url)})
@@ -250,6 +258,8 @@ class FhirClient:
                         reason = f"HTTP {status}: {summary}"
                     else:
                         self.last_ok = status < 500
+                        if status == 401 and not ours:
+                            summary += " (the source's token is sent to the source's origin only)"
                         raise SourceError(
                             f"{method} {_safe(url)} → HTTP {status}: {summary}", status=status
                         )
@@ -269,9 +279,21 @@ class FhirClient:
             self._sleep(delay)
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        """A whole (small) response, read into memory."""
+        """A whole (small) response, read into memory: at most `max_response_bytes`, else
+        SourceError (a source sending an endless page never fills the memory)."""
         with self.stream(method, path, **kw) as r:
-            r.read()
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in r.iter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise SourceError(
+                        f"{method} {_safe(str(r.request.url))}: the answer is larger than"
+                        f" {self.max_response_bytes >> 20} MB: refused",
+                        status=r.status_code,
+                    )
+                chunks.append(chunk)
+            r._content = b"".join(chunks)  # what `read()` does, bounded
             return r
 
     def get_json(self, path: str, params: Any = None) -> dict[str, Any]:
@@ -288,6 +310,16 @@ class FhirClient:
         delay = self._bucket.delay()
         if delay > 0:
             self._sleep(delay)
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of a URL, the default port made explicit; None for a URL with
+    user information (`http://source@elsewhere/` is elsewhere: no one's origin)."""
+    u = httpx.URL(url)
+    if u.userinfo:
+        return None
+    port = u.port or {"http": 80, "https": 443}.get(u.scheme)
+    return (u.scheme, u.host.lower(), port)
 
 
 def _safe(url: str) -> str:

@@ -28,6 +28,7 @@ import orjson
 
 from standby import clock
 from standby.fhir.gate import ReceivedResource
+from standby.fhir.search_params import patient_compartment
 from standby.store.base import Store
 from standby.sync import checkpoints, pull_check, status
 from standby.sync.auth import AuthError
@@ -70,6 +71,8 @@ class SearchResult:
     #: another Standby's "data as of" (its `X-Standby-Data-As-Of`): what it holds is only
     #: complete up to then, so the marks and this replica's "data as of" go no later
     upstream_as_of: datetime | None = None
+    #: what passed the gate, held back instead of written (`search(hold=True)`)
+    held: list[ReceivedResource] | None = None
 
 
 @dataclass
@@ -186,8 +189,10 @@ class IncrementalSync:
             running.result()
 
     # ---- one search, all its pages ------------------------------------------------------
-    def search(self, req: SearchRequest, *, keep: bool = False) -> SearchResult:
-        result = SearchResult(req, ok=True)
+    def search(self, req: SearchRequest, *, keep: bool = False, hold: bool = False) -> SearchResult:
+        """All pages of one search, written as they come (`hold`: kept in `result.held`
+        instead, for the caller to write what it decides to)."""
+        result = SearchResult(req, ok=True, held=[] if hold else None)
         url: str | None = req.resource_type
         params: list[tuple[str, str]] | None = list(req.params)
         try:
@@ -240,10 +245,13 @@ class IncrementalSync:
             if got is None:
                 result.stats.quarantined += 1
                 continue
-            received.append(got)
-            size += len(got.raw)
             if keep:
                 result.resources.append(e.resource)
+            if result.held is not None:
+                result.held.append(got)
+                continue
+            received.append(got)
+            size += len(got.raw)
             if len(received) >= PAGE_BATCH or size >= PAGE_BATCH_BYTES:
                 result.stats.add(self.writer.write(received))
                 received, size = [], 0
@@ -272,7 +280,11 @@ class IncrementalSync:
                     queries = unit_census_queries(self.cfg, located, mark)
                 else:
                     queries = census_queries(self.cfg, started, mark)
-                first = [self.search(q, keep=True) for q in queries]
+                # an edge node's census answers (the hospital's, from a central node that
+                # cannot search by location) are held back: only what concerns its units
+                # is written
+                units = bool(self.cfg.units)
+                first = [self.search(q, keep=True, hold=units) for q in queries]
                 results += first
                 self._upstream = first[0].upstream_as_of
                 server_start = _earliest(first[0].date, first[0].upstream_as_of)
@@ -282,6 +294,8 @@ class IncrementalSync:
                 if located is not None:
                     answers = list(on_units(answers, located))
                 entries = census_from(answers, started, self.cfg.horizon_days)
+                if self.cfg.units:
+                    self._write_units_share(first, answers, {e.patient_id for e in entries})
                 census_size = len(entries)
                 known = checkpoints.load_census(self.store, self.cfg.source)
                 hwms = checkpoints.load_hwms(self.store, census_streams(self.cfg))
@@ -326,6 +340,22 @@ class IncrementalSync:
             )
             status.record_error(self.store, self.cfg.source, "auth", str(e))
             raise
+
+    def _write_units_share(
+        self, first: list[SearchResult], on_units: list[dict[str, object]], patients: set[str]
+    ) -> None:
+        """Of the census searches' answers, write the Encounters on the units and what
+        belongs to the units' census patients; the rest (other units' patients) is
+        dropped, never written to an edge node's replica."""
+        keep = {(r.get("resourceType"), r.get("id")) for r in on_units}
+        for res in first:
+            mine = [
+                got
+                for got in res.held or []
+                if (got.resource_type, got.id) in keep or patient_compartment(got.json) in patients
+            ]
+            res.stats.add(self.writer.write(mine))
+            res.held = None
 
     def _advance(
         self, results: list[SearchResult], server_start: datetime, vacuous: Sequence[str]

@@ -184,6 +184,8 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
         audit=web.audit_log.submit,
         clock=web.clock,
         export_dir=export_directory(settings),
+        body_timeout=settings.web_body_timeout_seconds,
+        base_urls=tuple(u.strip() for u in settings.fhir_base_url.split(",") if u.strip()),
     )
     routes.insert(0, Mount(FHIR_PREFIX, create_fhir_app(api), name="fhir"))
     threads = settings.web_threads
