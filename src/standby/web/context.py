@@ -97,6 +97,10 @@ class WebContext:
         the `now` it is given)."""
         return self.clock().astimezone(self.zone)
 
+    def data_as_of(self) -> datetime | None:
+        """The header's "data as of" (`HeaderCache.data_as_of`)."""
+        return self._headers.data_as_of(self.store, self.clock())
+
     def header(self) -> header_mod.DataHeader:
         return self._headers.header(
             self.store,
