@@ -23,6 +23,7 @@ from standby.api.responses import api, grant
 from standby.clock import instant
 from standby.fhir.outcomes import FhirError
 from standby.fhir.search_params import patient_compartment
+from standby.store.base import StoredResource
 
 AUDIT_ACTION = "fhir-read"
 AUDIT_ROLE = "fhir-client"
@@ -44,14 +45,21 @@ def readable(request: Request, resource_type: str) -> bool:
     return grant(request).allows(resource_type, "r")
 
 
-def patient_of(resource: dict[str, Any]) -> str | None:
+def patient_of(resource: dict[str, Any] | StoredResource) -> str | None:
+    """The patient whose data `resource` is (a stored Patient's is its id: not parsed)."""
+    if isinstance(resource, StoredResource):
+        if resource.resource_type == "Patient":
+            return resource.id
+        resource = resource.json()
     if resource.get("resourceType") == "Patient":
         rid = resource.get("id")
         return rid if isinstance(rid, str) else None
     return patient_compartment(resource)
 
 
-def record(request: Request, resources: Iterable[dict[str, Any]], detail: str) -> None:
+def record(
+    request: Request, resources: Iterable[dict[str, Any] | StoredResource], detail: str
+) -> None:
     """The audit lines of one answer (returns once they are committed)."""
     ctx = api(request)
     url = request.url
