@@ -3,8 +3,9 @@
 The sync writes into the replica while a client pages, so "page 2" counted by offset over
 the live tables would skip or repeat resources as they are inserted before the cursor or
 move when they change. As HAPI does (its search result cache), the first page of a search
-that needs more than one takes a snapshot: the list of every match, in order (`type/id`),
-kept in `fhir_api_snapshots` under a random id, with the replica's change sequence then.
+that needs more than one takes a snapshot: the list of every match, in order (the type on
+the first line, then one id a line; only the first page's bodies are read), kept in
+`fhir_api_snapshots` under a random id, with the replica's change sequence then.
 The `next` link names the snapshot and an offset; later pages read their slice of the list.
 So the pages of one search hold each match of the first page's moment exactly once, in
 that order, and nothing else. Each resource is sent as it is now (the newest version: a
@@ -51,20 +52,20 @@ def first_page(
     """The first `count` matches; a snapshot of all of them when there are more."""
     seq = store.last_seq()  # before the search: the snapshot is at least this fresh
     try:
-        found = store.search(resource_type, criteria, sort=sort, count=SNAPSHOT_LIMIT + 1)
+        ids, first = store.search_ids(
+            resource_type, criteria, sort=sort, limit=SNAPSHOT_LIMIT + 1, bodies=count
+        )
     except ValueError as e:
         raise FhirError("invalid", f"search not supported: {e}") from e
-    matches = found.resources
-    if len(matches) > SNAPSHOT_LIMIT:
+    if len(ids) > SNAPSHOT_LIMIT:
         raise FhirError(
             "too-costly",
             f"more than {SNAPSHOT_LIMIT} {resource_type} resources match: narrow the search"
             " (a patient, a date range) or seed a copy with bulk export",
             status=422,
         )
-    if len(matches) <= count:
-        return Page(matches, len(matches), None, 0)
-    keys = [(r.resource_type, r.id) for r in matches]
+    if len(ids) <= count:
+        return Page(first, len(ids), None, 0)
     snapshot = secrets.token_urlsafe(18)
     schema.ensure(store)
     with store.transaction() as tx:
@@ -74,9 +75,26 @@ def first_page(
         tx.execute(
             "INSERT INTO fhir_api_snapshots (id, client_id, created, seq, entries)"
             " VALUES (?, ?, ?, ?, ?)",
-            (snapshot, client_id, time.time(), seq, orjson.dumps(keys).decode()),
+            (snapshot, client_id, time.time(), seq, entries_text(resource_type, ids)),
         )
-    return Page(matches[:count], len(matches), snapshot, 0)
+    return Page(first, len(ids), snapshot, 0)
+
+
+def entries_text(resource_type: str, ids: list[str]) -> str:
+    """A snapshot's list as stored: the type, then one id a line (a FHIR id holds no line
+    break; a list with one that does is kept as JSON pairs, as snapshots once all were)."""
+    if any("\n" in i for i in ids):
+        return orjson.dumps([(resource_type, i) for i in ids]).decode()
+    return "\n".join([resource_type, *ids])
+
+
+def entries_of(text: str) -> tuple[str | None, list[str]]:
+    """(type, ids) of a stored list (None: an empty JSON list)."""
+    if text.startswith("["):
+        pairs: list[list[str]] = orjson.loads(text)
+        return (pairs[0][0] if pairs else None), [rid for _, rid in pairs]
+    rtype, _, rest = text.partition("\n")
+    return rtype, rest.split("\n") if rest else []
 
 
 def later_page(
@@ -96,14 +114,22 @@ def later_page(
             "this page's search has expired or is unknown: search again from the first page",
             status=410,
         )
-    keys: list[list[str]] = orjson.loads(rows[0][0])
-    if any(rtype != resource_type for rtype, _ in keys[:1]):
-        raise FhirError(
-            "invalid", f"this page belongs to a search of {keys[0][0]}, not {resource_type}"
-        )
-    out: list[StoredResource] = []
-    for rtype, rid in keys[offset : offset + count]:
-        sr = store.read(rtype, rid)
-        if sr is not None and not sr.deleted:
-            out.append(sr)
-    return Page(out, len(keys), snapshot, offset)
+    stype, ids = entries_of(rows[0][0])
+    if ids and stype != resource_type:
+        raise FhirError("invalid", f"this page belongs to a search of {stype}, not {resource_type}")
+    return Page(
+        current(store, resource_type, ids[offset : offset + count]), len(ids), snapshot, offset
+    )
+
+
+def current(store: Store, resource_type: str, ids: list[str]) -> list[StoredResource]:
+    """The current versions of `ids`, in that order, leaving out those deleted since: one
+    search by `_id` (a FHIR id holds no comma), else one read each."""
+    if not ids:
+        return []
+    if any("," in i or "\\" in i for i in ids):
+        found = [store.read(resource_type, i) for i in ids]
+        return [sr for sr in found if sr is not None and not sr.deleted]
+    page = store.search(resource_type, [("_id", ",".join(ids))], count=len(ids))
+    by_id = {sr.id: sr for sr in page.resources}  # tombstones never match a search
+    return [by_id[i] for i in ids if i in by_id]

@@ -1,0 +1,53 @@
+"""A search's paging snapshot as stored: its type and ids, one a line (compact, and only
+the first page's bodies read); snapshots kept in the former form (JSON pairs) still page."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+from support.fhir_api import ApiSite
+
+SEARCH = "/fhir/Observation?patient=pat-1&_sort=-date&_count=3"
+
+
+def _ids(bundle: dict[str, Any]) -> list[str]:
+    return [e["resource"]["id"] for e in bundle.get("entry", [])]
+
+
+def _next(bundle: dict[str, Any]) -> str | None:
+    return next((link["url"] for link in bundle["link"] if link["relation"] == "next"), None)
+
+
+def test_a_snapshot_keeps_the_type_and_one_id_a_line(api_site: ApiSite) -> None:
+    api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    first = api_site.http().get(SEARCH, headers=h).json()
+    nxt = _next(first)
+    assert nxt is not None
+    snapshot = parse_qs(urlsplit(nxt).query)["_getpages"][0]
+    with api_site.store.read_transaction() as tx:
+        rows = tx.query("SELECT entries FROM fhir_api_snapshots WHERE id = ?", (snapshot,))
+    assert rows[0][0] == "\n".join(["Observation", *(f"hr-{d}" for d in range(7, 0, -1))])
+
+
+def test_a_snapshot_of_the_former_form_still_pages(api_site: ApiSite) -> None:
+    ward = api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    old = orjson.dumps([["Observation", f"hr-{d}"] for d in (7, 5, 3, 1)]).decode()
+    with api_site.store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO fhir_api_snapshots (id, client_id, created, seq, entries)"
+            " VALUES (?, ?, ?, ?, ?)",
+            ("old-one", ward.client_id, time.time(), 0, old),
+        )
+    c = api_site.http()
+    b = c.get(
+        "/fhir/Observation?patient=pat-1&_getpages=old-one&_getpagesoffset=2&_count=2", headers=h
+    ).json()
+    assert _ids(b) == ["hr-3", "hr-1"] and b["total"] == 4
+    r = c.get("/fhir/Patient?_getpages=old-one&_getpagesoffset=0&_count=2", headers=h)
+    assert r.status_code == 400 and "Observation" in r.text
