@@ -8,7 +8,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
+import pytest
 
+from standby.accounts import repository
+from standby.accounts.records import AuditQuery
 from support.fhir_api import ApiSite
 
 SEARCH = "/fhir/Observation?patient=pat-1&_sort=-date&_count=3"
@@ -51,3 +54,33 @@ def test_a_snapshot_of_the_former_form_still_pages(api_site: ApiSite) -> None:
     assert _ids(b) == ["hr-3", "hr-1"] and b["total"] == 4
     r = c.get("/fhir/Patient?_getpages=old-one&_getpagesoffset=0&_count=2", headers=h)
     assert r.status_code == 400 and "Observation" in r.text
+
+
+def test_a_first_page_commits_its_snapshot_with_its_audit_line(
+    api_site: ApiSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One write transaction per search that needs pages (the snapshot and the audit line
+    together), committed before the page is sent: its `next` link works at once."""
+    ward = api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    c.get("/fhir/Patient/pat-1", headers=h)  # the tables made, the client's cache read
+    writer = api_site.store._single_writer  # type: ignore[attr-defined]
+    begun = []
+    real = writer.cursor.execute
+
+    def counting(sql: str, params: Any = ()) -> int:
+        if sql.startswith("BEGIN"):
+            begun.append(sql)
+        return real(sql, params)
+
+    monkeypatch.setattr(writer.cursor, "execute", counting)
+    first = c.get(SEARCH, headers=h).json()
+    assert len(begun) == 1
+    monkeypatch.undo()
+    b = c.get(_next(first) or "", headers=h).json()
+    assert _ids(b) == ["hr-4", "hr-3", "hr-2"]
+    lines = repository.search_audit(
+        api_site.store, AuditQuery(username=ward.client_id, action="fhir-read")
+    )
+    assert [e.page for e in lines].count(SEARCH) == 1

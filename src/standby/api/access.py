@@ -24,6 +24,7 @@ from standby.clock import instant
 from standby.fhir.outcomes import FhirError
 from standby.fhir.search_params import patient_compartment
 from standby.store.base import StoredResource
+from standby.store.group_commit import Alongside
 
 AUDIT_ACTION = "fhir-read"
 AUDIT_ROLE = "fhir-client"
@@ -58,9 +59,13 @@ def patient_of(resource: dict[str, Any] | StoredResource) -> str | None:
 
 
 def record(
-    request: Request, resources: Iterable[dict[str, Any] | StoredResource], detail: str
+    request: Request,
+    resources: Iterable[dict[str, Any] | StoredResource],
+    detail: str,
+    beside: Iterable[Alongside] = (),
 ) -> None:
-    """The audit lines of one answer (returns once they are committed)."""
+    """The audit lines of one answer, and the rows `beside` them (a paging snapshot) in the
+    same transaction; returns once they are committed."""
     ctx = api(request)
     url = request.url
     page = (url.path + (f"?{url.query}" if url.query else ""))[:500]
@@ -70,7 +75,10 @@ def record(
     patients: list[str | None] = list(dict.fromkeys(p for r in resources if (p := patient_of(r))))
     ctx.audit(
         [
-            AuditEvent(at, client, AUDIT_ROLE, AUDIT_ACTION, pid, page, address, detail[:500])
-            for pid in (patients or [None])
+            *beside,
+            *(
+                AuditEvent(at, client, AUDIT_ROLE, AUDIT_ACTION, pid, page, address, detail[:500])
+                for pid in (patients or [None])
+            ),
         ]
     )

@@ -5,13 +5,16 @@ the live tables would skip or repeat resources as they are inserted before the c
 move when they change. As HAPI does (its search result cache), the first page of a search
 that needs more than one takes a snapshot: the list of every match, in order (the type on
 the first line, then one id a line; only the first page's bodies are read), kept in
-`fhir_api_snapshots` under a random id, with the replica's change sequence then.
+`fhir_api_snapshots` under a random id, with the replica's change sequence then. The row
+is written in the transaction of the search's audit line (`access.record(beside=)`, the
+app's group commit), which commits before the page is sent: one commit, not two.
 The `next` link names the snapshot and an offset; later pages read their slice of the list.
 So the pages of one search hold each match of the first page's moment exactly once, in
 that order, and nothing else. Each resource is sent as it is now (the newest version: a
 downtime reader wants the freshest value), and one deleted since is left out (a deletion
 is often the correction of something entered in error). Snapshots belong to the client
-that made them and are dropped after `SNAPSHOT_SECONDS`.
+that made them and are dropped after `SNAPSHOT_SECONDS` (expired rows are deleted by the
+next first page at most once a minute per process; a later page checks the age itself).
 
 A search that matches more than `SNAPSHOT_LIMIT` resources is refused with advice
 (narrow it, or seed with bulk export): snapshotting it would cost more than the answer.
@@ -28,9 +31,11 @@ import orjson
 from standby.api import schema
 from standby.fhir.outcomes import FhirError
 from standby.store.base import Store, StoredResource
+from standby.store.group_commit import Alongside
 
 SNAPSHOT_LIMIT = 10_000
 SNAPSHOT_SECONDS = 3600
+PURGE_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,8 @@ class Page:
     total: int
     snapshot: str | None  # the id the `next` link names (None: one page holds everything)
     offset: int
+    # a first page's snapshot, to be written with its audit line (`access.record(beside=)`)
+    writes: tuple[Alongside, ...] = ()
 
 
 def first_page(
@@ -68,16 +75,28 @@ def first_page(
         return Page(first, len(ids), None, 0)
     snapshot = secrets.token_urlsafe(18)
     schema.ensure(store)
-    with store.transaction() as tx:
-        tx.execute(
+    insert = Alongside(
+        "INSERT INTO fhir_api_snapshots (id, client_id, created, seq, entries)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (snapshot, client_id, time.time(), seq, entries_text(resource_type, ids)),
+    )
+    return Page(first, len(ids), snapshot, 0, (*_purge(), insert))
+
+
+_purged = [0.0]  # when this process last dropped expired snapshots (monotonic)
+
+
+def _purge() -> tuple[Alongside, ...]:
+    """The delete of expired snapshots, at most once every `PURGE_SECONDS` per process."""
+    now = time.monotonic()
+    if now - _purged[0] < PURGE_SECONDS:
+        return ()
+    _purged[0] = now
+    return (
+        Alongside(
             "DELETE FROM fhir_api_snapshots WHERE created < ?", (time.time() - SNAPSHOT_SECONDS,)
-        )
-        tx.execute(
-            "INSERT INTO fhir_api_snapshots (id, client_id, created, seq, entries)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (snapshot, client_id, time.time(), seq, entries_text(resource_type, ids)),
-        )
-    return Page(first, len(ids), snapshot, 0)
+        ),
+    )
 
 
 def entries_text(resource_type: str, ids: list[str]) -> str:

@@ -136,7 +136,8 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         extra = included(store, page.resources, includes, revincludes)
         extra = [r for r in extra if access.readable(request, r.resource_type)]
         # the audit line is committed before the answer is sent, as for a page view
-        access.record(request, [*page.resources, *extra], f"search {rtype}")
+        # (with the snapshot of a first page: one commit for both)
+        access.record(request, [*page.resources, *extra], f"search {rtype}", page.writes)
         return page, extra
 
     page, extra = await run_in_threadpool(run)

@@ -25,7 +25,7 @@ from standby.clinical.read_cache import ReadCache
 from standby.journal import words as journal_words
 from standby.settings import Settings
 from standby.store.base import Store
-from standby.store.group_commit import GroupCommit
+from standby.store.group_commit import Alongside, GroupCommit
 from standby.web import header as header_mod
 from standby.web import times
 from standby.web.refusals import RefusalWatch
@@ -69,7 +69,7 @@ class WebContext:
     refusals: RefusalLog
     refusal_watch: RefusalWatch
     break_glass_for: timedelta
-    audit_log: GroupCommit[AuditEvent]
+    audit_log: GroupCommit[AuditEvent | Alongside]
     summaries: ReadCache
     zone: tzinfo = UTC  # the hospital's time zone: times are shown in it
     env: jinja2.Environment = field(default_factory=environment)
