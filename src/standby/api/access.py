@@ -30,7 +30,8 @@ from standby.fhir.search_params import (
     patient_compartment,
     resolve_param,
 )
-from standby.store.base import Store
+from standby.store.base import Store, StoredResource
+from standby.store.group_commit import Alongside
 
 AUDIT_ACTION = "fhir-read"
 AUDIT_ROLE = "fhir-client"
@@ -56,7 +57,12 @@ def searchable(request: Request, resource_type: str) -> bool:
     return grant(request).allows(resource_type, "s")
 
 
-def patient_of(resource: dict[str, Any]) -> str | None:
+def patient_of(resource: dict[str, Any] | StoredResource) -> str | None:
+    """The patient whose data `resource` is (a stored Patient's is its id: not parsed)."""
+    if isinstance(resource, StoredResource):
+        if resource.resource_type == "Patient":
+            return resource.id
+        resource = resource.json()
     if resource.get("resourceType") == "Patient":
         rid = resource.get("id")
         return rid if isinstance(rid, str) else None
@@ -95,8 +101,14 @@ def named_patients(
     return held
 
 
-def record(request: Request, resources: Iterable[dict[str, Any]], detail: str) -> None:
-    """The audit lines of one answer (returns once they are committed)."""
+def record(
+    request: Request,
+    resources: Iterable[dict[str, Any] | StoredResource],
+    detail: str,
+    beside: Iterable[Alongside] = (),
+) -> None:
+    """The audit lines of one answer, and the rows `beside` them (a paging snapshot) in the
+    same transaction; returns once they are committed."""
     ctx = api(request)
     url = request.url
     page = (url.path + (f"?{url.query}" if url.query else ""))[:500]
@@ -106,7 +118,10 @@ def record(request: Request, resources: Iterable[dict[str, Any]], detail: str) -
     patients: list[str | None] = list(dict.fromkeys(p for r in resources if (p := patient_of(r))))
     ctx.audit(
         [
-            AuditEvent(at, client, AUDIT_ROLE, AUDIT_ACTION, pid, page, address, detail[:500])
-            for pid in (patients or [None])
+            *beside,
+            *(
+                AuditEvent(at, client, AUDIT_ROLE, AUDIT_ACTION, pid, page, address, detail[:500])
+                for pid in (patients or [None])
+            ),
         ]
     )

@@ -3,15 +3,20 @@
 The sync writes into the replica while a client pages, so "page 2" counted by offset over
 the live tables would skip or repeat resources as they are inserted before the cursor or
 move when they change. As HAPI does (its search result cache), the first page of a search
-that needs more than one takes a snapshot: the list of every match, in order (`type/id`),
-kept in `fhir_api_snapshots` under a random id, with the replica's change sequence then.
+that needs more than one takes a snapshot: the list of every match, in order (the type on
+the first line, then one id a line; only the first page's bodies are read), kept in
+`fhir_api_snapshots` under a random id, with the replica's change sequence then. The row
+is written in the transaction of the search's audit line (`access.record(beside=)`, the
+app's group commit), which commits before the page is sent: one commit, not two.
 The `next` link names the snapshot and an offset; later pages read their slice of the list.
 So the pages of one search hold each match of the first page's moment exactly once, in
 that order, and nothing else. Each resource is sent as it is now (the newest version: a
 downtime reader wants the freshest value), and one deleted since is left out (a deletion
 is often the correction of something entered in error). Snapshots belong to the client
-that made them and are dropped after `SNAPSHOT_SECONDS`; a client keeps its newest
-`MAX_SNAPSHOTS_PER_CLIENT` (an older one's pages answer 410 like an expired one's).
+that made them and are dropped after `SNAPSHOT_SECONDS` (expired rows are deleted by the
+next first page at most once a minute per process; a later page checks the age itself); a
+client keeps its newest `MAX_SNAPSHOTS_PER_CLIENT` (an older one's pages answer 410 like an
+expired one's).
 
 A search that matches more than `SNAPSHOT_LIMIT` resources is refused with advice
 (narrow it, or seed with bulk export): snapshotting it would cost more than the answer.
@@ -28,11 +33,13 @@ import orjson
 from standby.api import schema
 from standby.fhir.outcomes import FhirError
 from standby.store.base import Store, StoredResource
+from standby.store.group_commit import Alongside
 
 SNAPSHOT_LIMIT = 10_000
 SNAPSHOT_SECONDS = 3600
 #: snapshots one client keeps (its newest): a client asking for more cannot fill the disk
 MAX_SNAPSHOTS_PER_CLIENT = 100
+PURGE_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,8 @@ class Page:
     total: int
     snapshot: str | None  # the id the `next` link names (None: one page holds everything)
     offset: int
+    # a first page's snapshot, to be written with its audit line (`access.record(beside=)`)
+    writes: tuple[Alongside, ...] = ()
 
 
 def first_page(
@@ -54,37 +63,66 @@ def first_page(
     """The first `count` matches; a snapshot of all of them when there are more."""
     seq = store.last_seq()  # before the search: the snapshot is at least this fresh
     try:
-        found = store.search(resource_type, criteria, sort=sort, count=SNAPSHOT_LIMIT + 1)
+        ids, first = store.search_ids(
+            resource_type, criteria, sort=sort, limit=SNAPSHOT_LIMIT + 1, bodies=count
+        )
     except ValueError as e:
         raise FhirError("invalid", f"search not supported: {e}") from e
-    matches = found.resources
-    if len(matches) > SNAPSHOT_LIMIT:
+    if len(ids) > SNAPSHOT_LIMIT:
         raise FhirError(
             "too-costly",
             f"more than {SNAPSHOT_LIMIT} {resource_type} resources match: narrow the search"
             " (a patient, a date range) or seed a copy with bulk export",
             status=422,
         )
-    if len(matches) <= count:
-        return Page(matches, len(matches), None, 0)
-    keys = [(r.resource_type, r.id) for r in matches]
+    if len(ids) <= count:
+        return Page(first, len(ids), None, 0)
     snapshot = secrets.token_urlsafe(18)
     schema.ensure(store)
-    with store.transaction() as tx:
-        tx.execute(
+    insert = Alongside(
+        "INSERT INTO fhir_api_snapshots (id, client_id, created, seq, entries)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (snapshot, client_id, time.time(), seq, entries_text(resource_type, ids)),
+    )
+    cap = Alongside(  # the client's newest snapshots only: its older ones answer 410
+        "DELETE FROM fhir_api_snapshots WHERE client_id = ? AND id NOT IN (SELECT id"
+        " FROM fhir_api_snapshots WHERE client_id = ? ORDER BY created DESC, id LIMIT ?)",
+        (client_id, client_id, MAX_SNAPSHOTS_PER_CLIENT),
+    )
+    return Page(first, len(ids), snapshot, 0, (*_purge(), insert, cap))
+
+
+_purged = [0.0]  # when this process last dropped expired snapshots (monotonic)
+
+
+def _purge() -> tuple[Alongside, ...]:
+    """The delete of expired snapshots, at most once every `PURGE_SECONDS` per process."""
+    now = time.monotonic()
+    if now - _purged[0] < PURGE_SECONDS:
+        return ()
+    _purged[0] = now
+    return (
+        Alongside(
             "DELETE FROM fhir_api_snapshots WHERE created < ?", (time.time() - SNAPSHOT_SECONDS,)
-        )
-        tx.execute(
-            "INSERT INTO fhir_api_snapshots (id, client_id, created, seq, entries)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (snapshot, client_id, time.time(), seq, orjson.dumps(keys).decode()),
-        )
-        tx.execute(
-            "DELETE FROM fhir_api_snapshots WHERE client_id = ? AND id NOT IN (SELECT id"
-            " FROM fhir_api_snapshots WHERE client_id = ? ORDER BY created DESC, id LIMIT ?)",
-            (client_id, client_id, MAX_SNAPSHOTS_PER_CLIENT),
-        )
-    return Page(matches[:count], len(matches), snapshot, 0)
+        ),
+    )
+
+
+def entries_text(resource_type: str, ids: list[str]) -> str:
+    """A snapshot's list as stored: the type, then one id a line (a FHIR id holds no line
+    break; a list with one that does is kept as JSON pairs, as snapshots once all were)."""
+    if any("\n" in i for i in ids):
+        return orjson.dumps([(resource_type, i) for i in ids]).decode()
+    return "\n".join([resource_type, *ids])
+
+
+def entries_of(text: str) -> tuple[str | None, list[str]]:
+    """(type, ids) of a stored list (None: an empty JSON list)."""
+    if text.startswith("["):
+        pairs: list[list[str]] = orjson.loads(text)
+        return (pairs[0][0] if pairs else None), [rid for _, rid in pairs]
+    rtype, _, rest = text.partition("\n")
+    return rtype, rest.split("\n") if rest else []
 
 
 def later_page(
@@ -104,14 +142,22 @@ def later_page(
             "this page's search has expired or is unknown: search again from the first page",
             status=410,
         )
-    keys: list[list[str]] = orjson.loads(rows[0][0])
-    if any(rtype != resource_type for rtype, _ in keys[:1]):
-        raise FhirError(
-            "invalid", f"this page belongs to a search of {keys[0][0]}, not {resource_type}"
-        )
-    out: list[StoredResource] = []
-    for rtype, rid in keys[offset : offset + count]:
-        sr = store.read(rtype, rid)
-        if sr is not None and not sr.deleted:
-            out.append(sr)
-    return Page(out, len(keys), snapshot, offset)
+    stype, ids = entries_of(rows[0][0])
+    if ids and stype != resource_type:
+        raise FhirError("invalid", f"this page belongs to a search of {stype}, not {resource_type}")
+    return Page(
+        current(store, resource_type, ids[offset : offset + count]), len(ids), snapshot, offset
+    )
+
+
+def current(store: Store, resource_type: str, ids: list[str]) -> list[StoredResource]:
+    """The current versions of `ids`, in that order, leaving out those deleted since: one
+    search by `_id` (a FHIR id holds no comma), else one read each."""
+    if not ids:
+        return []
+    if any("," in i or "\\" in i for i in ids):
+        found = [store.read(resource_type, i) for i in ids]
+        return [sr for sr in found if sr is not None and not sr.deleted]
+    page = store.search(resource_type, [("_id", ",".join(ids))], count=len(ids))
+    by_id = {sr.id: sr for sr in page.resources}  # tombstones never match a search
+    return [by_id[i] for i in ids if i in by_id]

@@ -53,16 +53,21 @@ async def read(request: Request) -> Response:
     check_type(rtype)
     access.require(request, rtype, "r")
     store = api(request).store
-    sr = await run_in_threadpool(store.read, rtype, rid)
-    if sr is None:
-        raise FhirError("not-found", f"{rtype}/{rid} is not in the replica")
-    if sr.deleted:
-        raise FhirError(
-            "deleted",
-            f"{rtype}/{rid} was deleted (version {sr.version_id})",
-            headers={"ETag": f'W/"{sr.version_id}"'},
-        )
-    await run_in_threadpool(access.record, request, [sr.json()], f"read {rtype}/{rid}")
+
+    def run() -> StoredResource:  # one trip to a worker thread: the read and its audit line
+        sr = store.read(rtype, rid)
+        if sr is None:
+            raise FhirError("not-found", f"{rtype}/{rid} is not in the replica")
+        if sr.deleted:
+            raise FhirError(
+                "deleted",
+                f"{rtype}/{rid} was deleted (version {sr.version_id})",
+                headers={"ETag": f'W/"{sr.version_id}"'},
+            )
+        access.record(request, [sr], f"read {rtype}/{rid}")
+        return sr
+
+    sr = await run_in_threadpool(run)
     return _answer(request, sr)
 
 

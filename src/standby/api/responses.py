@@ -27,6 +27,7 @@ from standby.api.smart import Authority, Grant
 from standby.clock import instant, parse_instant
 from standby.fhir.outcomes import FhirError, outcome
 from standby.store.base import Store, StoredResource
+from standby.store.group_commit import Alongside
 
 FHIR_JSON = "application/fhir+json"
 AS_OF_HEADER = "X-Standby-Data-As-Of"
@@ -41,7 +42,8 @@ class ApiContext:
     store: Store
     authority: Authority
     data_as_of: Callable[[], datetime | None]  # the replica's "data as of" (None: unknown)
-    audit: Callable[[list[AuditEvent]], None]  # writes audit lines, returns once committed
+    # writes audit lines (and the rows that belong with them), returns once committed
+    audit: Callable[[list[AuditEvent | Alongside]], None]
     clock: Callable[[], datetime]
     viewer_path: str = "/"  # where clinicians document during a downtime
     export_dir: Path | None = None  # where `$export` writes its files (None: no `$export`)

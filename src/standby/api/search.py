@@ -153,8 +153,8 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
         extra = [r for r in extra if access.readable(request, r.resource_type)]
         # the audit line is committed before the answer is sent, as for a page view
         named = access.named_patients(store, rtype, criteria)
-        found = [sr.json() for sr in (*page.resources, *extra)]
-        access.record(request, [*found, *named], f"search {rtype}")
+        # (with the snapshot of a first page: one commit for both)
+        access.record(request, [*page.resources, *extra, *named], f"search {rtype}", page.writes)
         return page, extra
 
     page, extra = await run_in_threadpool(run)

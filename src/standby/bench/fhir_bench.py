@@ -68,32 +68,55 @@ def _replica(scale: float, progress: Progress) -> Path:
     return work
 
 
-def _token(db: Path) -> str:
-    """A bearer token of a client registered for this run, got as a client gets it."""
-    from standby.api import smart
-    from standby.store import open_store
-    from standby.sync.auth import client_assertion
-    from standby.sync.jwks import generate_private_key, jwks, key_id_of
+class _Tokens:
+    """Bearer tokens of a client registered for this run, got as a client gets them; a new
+    one for each phase (an access token lasts five minutes, and at 1M resources on a busy
+    machine the export alone can take longer)."""
 
-    store = open_store(db=db)
-    try:
-        key = generate_private_key()
-        client = smart.add_client(store, name="bench", jwks=jwks(key), scope="system/*.read")
+    def __init__(self, db: Path) -> None:
+        from standby.api import smart
+        from standby.store import open_store
+        from standby.sync.jwks import generate_private_key, jwks
+
+        self.db = db
+        self.key = generate_private_key()
+        store = open_store(db=db)
+        try:
+            client = smart.add_client(
+                store, name="bench", jwks=jwks(self.key), scope="system/*.read"
+            )
+        finally:
+            store.close()
+        self.client_id = client.client_id
+
+    def fresh(self) -> str:
+        from standby.api import smart
+        from standby.store import open_store
+        from standby.sync.auth import client_assertion
+        from standby.sync.jwks import key_id_of
+
         url = "http://bench/fhir/auth/token"
         assertion = client_assertion(
-            key, client_id=client.client_id, token_url=url, kid=key_id_of(key.public_key())
+            self.key, client_id=self.client_id, token_url=url, kid=key_id_of(self.key.public_key())
         )
-        answer = smart.Authority(store).issue(
-            {
-                "grant_type": "client_credentials",
-                "client_assertion_type": smart.ASSERTION_TYPE,
-                "client_assertion": assertion,
-            },
-            url,
-        )
-    finally:
-        store.close()
-    return str(answer["access_token"])
+        store = open_store(db=self.db)
+        try:
+            answer = smart.Authority(store).issue(
+                {
+                    "grant_type": "client_credentials",
+                    "client_assertion_type": smart.ASSERTION_TYPE,
+                    "client_assertion": assertion,
+                },
+                url,
+            )
+        finally:
+            store.close()
+        return str(answer["access_token"])
+
+
+def _token(db: Path) -> str:
+    """A bearer token of a client registered for this run."""
+    return _Tokens(db).fresh()
 
 
 def _admitted(db: Path) -> tuple[list[str], int]:
@@ -146,7 +169,7 @@ def bench_fhir(scale: float, progress: Progress) -> list[Figure]:
     db = _replica(scale, progress)
     progress.step("finding the admitted patients")
     patients, total = _admitted(db)
-    token = _token(db)
+    tokens = _Tokens(db)
     workers = int(os.environ.get("STANDBY_BENCH_WEB_WORKERS", "2"))
     seconds = float(os.environ.get("STANDBY_BENCH_WEB_SECONDS", "10"))
     rates: dict[str, dict[str, Any]] = {}
@@ -159,14 +182,15 @@ def bench_fhir(scale: float, progress: Progress) -> list[Figure]:
     # a generated hospital's copy, made for this run: nothing to encrypt
     with _server(db, workers, {"STANDBY_DB_ENCRYPTION": "off"}) as base:
         # first, so that the workers' peak RSS is the export's, not the load's
-        export = export_figures(base, token, db, progress)
+        export = export_figures(base, tokens.fresh(), db, progress)
         for name, paths in runs.items():
             progress.step(f"{name} over HTTP")
+            token = tokens.fresh()
             _wrk(base, paths, min(3.0, seconds), token)  # warm-up, not counted
             rates[name] = _wrk(base, paths, seconds, token)
         progress.step("Patient/$everything, one at a time")
         with httpx.Client(
-            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
+            base_url=base, headers={"Authorization": f"Bearer {tokens.fresh()}"}, timeout=60
         ) as c:
             for p in patients[: min(len(patients), 200)]:
                 t = time.perf_counter()

@@ -335,6 +335,22 @@ class Store(ABC):
         a query string (repeated names AND, commas OR). Sort names may start with "-".
         Unsupported parameters raise ValueError naming them. Tombstones never match."""
 
+    def search_ids(
+        self,
+        resource_type: str,
+        params: Sequence[tuple[str, str]],
+        *,
+        sort: Sequence[str] = (),
+        limit: int = 1000,
+        bodies: int = 0,
+    ) -> tuple[list[str], list[StoredResource]]:
+        """The ids of the first `limit` matches of `search`, in its order, and the first
+        `bodies` of them read, from one snapshot of the store: for a caller that keeps
+        every match's id but sends few (the FHIR API's paging snapshot). This default
+        reads every match through `search`; the SQL engines read only `bodies` bodies."""
+        found = self.search(resource_type, params, sort=sort, count=limit).resources
+        return [r.id for r in found], found[:bodies]
+
     @abstractmethod
     def compartment(
         self, patient_id: str, types: Sequence[str] | None = None

@@ -11,15 +11,27 @@ acknowledged before it is committed, so a crash loses no acknowledged item; a fa
 flush raises in every caller whose items were in it.
 
 No background thread: a leader is whichever caller found the writer idle.
+
+`Alongside` is a row that rides in a batch beside the items it belongs with (the FHIR API's
+paging snapshot beside its search's audit line): one commit for both, not two.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Alongside:
+    """A statement the flush runs in its transaction, before the batch's own items."""
+
+    sql: str
+    params: tuple[Any, ...]
 
 
 class GroupCommit(Generic[T]):

@@ -219,21 +219,30 @@ class SQLReads(Store):
                     [*args, *order_args, count, offset],
                 )
             ]
-            rows = []
-            if rids:
-                got = {
-                    int(r[6]): r
-                    for r in cur.query(
-                        f"SELECT {COLUMNS}, r.rid FROM resource r WHERE r.rid IN"
-                        f" ({','.join('?' * len(rids))})",
-                        rids,
-                    )
-                }
-                rows = [got[rid] for rid in rids]
+            rows = _by_rid(cur, rids)
             n = None
             if total:
                 n = int(cur.query(f"SELECT count(*) FROM resource r WHERE {where}", args)[0][0])
         return SearchPage([stored(r) for r in rows], n)
+
+    def search_ids(
+        self,
+        resource_type: str,
+        params: Sequence[tuple[str, str]],
+        *,
+        sort: Sequence[str] = (),
+        limit: int = 1000,
+        bodies: int = 0,
+    ) -> tuple[list[str], list[StoredResource]]:
+        where, args = build_where(resource_type, params, self._pid_read, self._sid_read)
+        order, order_args = build_order(resource_type, sort, self._pid_read)
+        with self._reader() as cur:
+            keys = cur.query(
+                f"SELECT r.rid, r.id FROM resource r WHERE {where}{order} LIMIT ?",
+                [*args, *order_args, limit],
+            )
+            rows = _by_rid(cur, [int(k[0]) for k in keys[:bodies]])
+        return [str(k[1]) for k in keys], [stored(r) for r in rows]
 
     def ids_by_token(
         self, resource_type: str, param: str, pairs: Collection[tuple[str, str]]
@@ -322,3 +331,17 @@ class SQLReads(Store):
                 if cur.query("SELECT 1 FROM resource WHERE type = ? AND deleted = 0 LIMIT 1", (rt,))
             ]
         return frozenset(held)
+
+
+def _by_rid(cur: Cursor, rids: list[int]) -> list[tuple[Any, ...]]:
+    """The rows (`COLUMNS`) of `rids`, in that order."""
+    if not rids:
+        return []
+    got = {
+        int(r[6]): r
+        for r in cur.query(
+            f"SELECT {COLUMNS}, r.rid FROM resource r WHERE r.rid IN ({','.join('?' * len(rids))})",
+            rids,
+        )
+    }
+    return [got[rid] for rid in rids]

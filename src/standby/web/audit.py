@@ -4,7 +4,8 @@ has no function that edits or deletes a line, and the database refuses it
 (`standby.accounts.schema`).
 
 Lines are written through the app's `GroupCommit` (`WebContext.audit_log`): concurrent
-page views share one transaction, and a page is sent only after its line is committed.
+page views share one transaction, and a page is sent only after its line is committed
+(rows that belong with a line, `Alongside`, share it too).
 Admins search it and export it as CSV (routes/admin.py); both show the patient by name and
 MRN (`patient_identities`), and the CSV keeps the replica's internal id for IT; every CSV
 cell goes through `spreadsheet_safe`. After writing lines the viewer copies the chain's head
@@ -30,6 +31,7 @@ from standby.clock import instant
 from standby.fhir import display as d
 from standby.settings import Settings, audit_anchor_file
 from standby.store.base import ReadOnlyStore, Store
+from standby.store.group_commit import Alongside
 
 if TYPE_CHECKING:
     from standby.web.guard import PageRequest
@@ -79,12 +81,20 @@ def anchor_now(
 
 def writer(
     store: Store, anchors: audit_anchors.Periodic | None
-) -> Callable[[list[AuditEvent]], None]:
-    """How the viewer's `GroupCommit` writes a batch of lines: chained, then anchored."""
+) -> Callable[[list[AuditEvent | Alongside]], None]:
+    """How the viewer's `GroupCommit` writes a batch of lines: chained, then anchored; the
+    rows that ride along (`Alongside`: the FHIR API's paging snapshots) in the same
+    transaction. On a read-only store they are not written (a snapshot's later pages then
+    answer 410: search again)."""
 
-    def flush(events: list[AuditEvent]) -> None:
+    def flush(items: list[AuditEvent | Alongside]) -> None:
+        events = [i for i in items if isinstance(i, AuditEvent)]
+        beside = [i for i in items if isinstance(i, Alongside)]
         try:
-            repo.append_audit_many(store, events)
+            with store.transaction() as tx:
+                for row in beside:
+                    tx.execute(row.sql, row.params)
+                repo.append_audit_many(store, events)
         except ReadOnlyStore:
             # a PostgreSQL standby not yet promoted: the page is still shown (care comes
             # first) and its line goes to the log, whole, to be kept with it

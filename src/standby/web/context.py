@@ -25,7 +25,7 @@ from standby.clinical.read_cache import ReadCache
 from standby.journal import words as journal_words
 from standby.settings import Settings
 from standby.store.base import Store
-from standby.store.group_commit import GroupCommit
+from standby.store.group_commit import Alongside, GroupCommit
 from standby.web import header as header_mod
 from standby.web import times
 from standby.web.refusals import RefusalWatch
@@ -69,7 +69,7 @@ class WebContext:
     refusals: RefusalLog
     refusal_watch: RefusalWatch
     break_glass_for: timedelta
-    audit_log: GroupCommit[AuditEvent]
+    audit_log: GroupCommit[AuditEvent | Alongside]
     summaries: ReadCache
     zone: tzinfo = UTC  # the hospital's time zone: times are shown in it
     env: jinja2.Environment = field(default_factory=environment)
@@ -96,6 +96,10 @@ class WebContext:
         """The clock's time in the hospital's zone (the read model works in the zone of
         the `now` it is given)."""
         return self.clock().astimezone(self.zone)
+
+    def data_as_of(self) -> datetime | None:
+        """The header's "data as of" (`HeaderCache.data_as_of`)."""
+        return self._headers.data_as_of(self.store, self.clock())
 
     def header(self) -> header_mod.DataHeader:
         return self._headers.header(

@@ -100,6 +100,16 @@ class HeaderCache:
         self._source = "EHR"
 
     def header(self, store: Store, now: datetime, amber_s: float, red_s: float) -> DataHeader:
+        health, source = self._read(store, now)
+        return data_header(now, amber_s, red_s, health, downtime_status(store), source=source)
+
+    def data_as_of(self, store: Store, now: datetime) -> datetime | None:
+        """The header's "data as of" alone, without the monitor's status (a query that
+        the header reads on every call): what every FHIR API answer carries."""
+        health, _ = self._read(store, now)
+        return as_datetime(health.data_as_of) if health is not None else None
+
+    def _read(self, store: Store, now: datetime) -> tuple[SyncHealth | None, str]:
         with self._lock:
             fresh = time.monotonic() - self._at < self.ttl
             health, source = self._health, self._source
@@ -107,7 +117,7 @@ class HeaderCache:
             health, source = read_health(store, now), read_source(store)
             with self._lock:
                 self._at, self._health, self._source = time.monotonic(), health, source
-        return data_header(now, amber_s, red_s, health, downtime_status(store), source=source)
+        return health, source
 
 
 def read_source(store: Store) -> str:
