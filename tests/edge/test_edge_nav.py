@@ -150,7 +150,16 @@ def test_every_page_of_an_edge_node_answers_for_each_role(
     assert not wrong, wrong
 
 
-@pytest.mark.parametrize("address", ["/schedules/or", "/schedules/clinic", "/schedules/triage"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "/schedules/or",
+        "/schedules/clinic",
+        "/schedules/triage",
+        "/schedules/calls",
+        "/schedules/rebook",
+    ],
+)
 def test_the_schedule_pages_of_an_edge_node_say_what_it_does_not_hold(
     edge_db: Path, address: str
 ) -> None:
@@ -165,6 +174,8 @@ def test_the_schedule_pages_of_an_edge_node_say_what_it_does_not_hold(
     assert r.status_code == 200, r.text[:2000]
     shown = _text(r.text)
     assert NOT_HELD in shown, shown[:3000]
+    if address == "/schedules/rebook":
+        assert "may be taken by another unit's case" in shown
 
 
 def test_a_central_node_schedule_page_does_not_say_it(edge_db: Path, tmp_path: Path) -> None:
