@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from standby.edge.upstream import STATUS_PATH, edge_state, node_status
+from standby.edge.upstream import STATUS_PATH, edge_of, edge_state, node_status
 
 BANNERS = ["edge/banner.html"]
 
@@ -29,6 +29,15 @@ def banner_state(store: object) -> object:
     try:
         return edge_state(store)  # type: ignore[arg-type]
     except Exception:  # never let the banner take a clinical page down
+        return None
+
+
+def central_of(store: object) -> str | None:
+    """The central node an edge node copies from, for the pages that must say what the node
+    does not hold (the schedules); None on a central node or when it cannot be read."""
+    try:
+        return edge_of(store)  # type: ignore[arg-type]
+    except Exception:  # never let the note take a page down
         return None
 
 

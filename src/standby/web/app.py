@@ -173,6 +173,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None) 
     )
     web.banner_templates = list(BANNERS)
     web.env.globals["edge_state"] = edge_routes.banner_state
+    web.env.globals["edge_of"] = edge_routes.central_of
     web.nav_links = list(NAV)
     routes = [route for page_routes in ROUTES for route in page_routes()]
     routes.append(Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"))
