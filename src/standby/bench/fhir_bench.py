@@ -182,7 +182,7 @@ def bench_fhir(scale: float, progress: Progress) -> list[Figure]:
     # a generated hospital's copy, made for this run: nothing to encrypt
     with _server(db, workers, {"STANDBY_DB_ENCRYPTION": "off"}) as base:
         # first, so that the workers' peak RSS is the export's, not the load's
-        export = export_figures(base, tokens.fresh(), db, progress)
+        export = export_figures(base, tokens.fresh, db, progress)
         for name, paths in runs.items():
             progress.step(f"{name} over HTTP")
             token = tokens.fresh()

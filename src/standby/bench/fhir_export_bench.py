@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from standby.bench.harness import Figure, Progress
@@ -71,14 +72,25 @@ def store_iteration_rate(db: Path) -> tuple[int, float]:
         store.close()
 
 
-def export_figures(base: str, token: str, db: Path, progress: Progress) -> list[Figure]:
+def export_figures(
+    base: str, token: Callable[[], str], db: Path, progress: Progress
+) -> list[Figure]:
+    """`token()` gives a new access token: one lasts five minutes, and at 1M resources on a
+    busy machine the export alone takes longer, so the client takes a new one every two."""
     import httpx
 
     workers = _server_workers()
     rest_mb = max((_kib(p, "VmRSS") for p in workers), default=0) / 1024
-    auth = {"Authorization": f"Bearer {token}"}
+    got = [0.0]
+
+    def fresh_auth(request: httpx.Request) -> None:
+        if time.monotonic() - got[0] > 120:
+            got[0] = time.monotonic()
+            request.headers["Authorization"] = f"Bearer {token()}"
+            c.headers["Authorization"] = request.headers["Authorization"]
+
     progress.step("system $export")
-    with httpx.Client(base_url=base, headers=auth, timeout=600) as c:
+    with httpx.Client(base_url=base, timeout=600, event_hooks={"request": [fresh_auth]}) as c:
         t = time.perf_counter()
         r = c.get("/fhir/$export", headers={"Prefer": "respond-async"})
         if r.status_code != 202:
