@@ -171,3 +171,19 @@ def test_what_history_and_everything_cannot_do_is_said(api_site: ApiSite) -> Non
         r = c.get(url, headers=h)
         assert r.status_code == 200, url
         validate(r.json())
+
+
+def test_count_zero_with_a_subset_is_the_total_without_an_endless_next_link(
+    api_site: ApiSite,
+) -> None:
+    """search.html#count: `_count=0` asks for the total only, whatever `_summary` or
+    `_elements` say; a page of none with a `next` link to itself would keep a client that
+    follows `next` (fhirpy, fhirclient) asking for ever."""
+    api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    for q in ("_summary=true", "_summary=text", "_summary=data", "_summary=false", "_elements=id"):
+        b = c.get(f"/fhir/Observation?patient=pat-1&_count=0&{q}", headers=h).json()
+        validate(b)
+        assert b["total"] == 7 and "entry" not in b, q
+        assert [link["relation"] for link in b["link"]] == ["self"], q

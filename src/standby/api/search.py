@@ -92,8 +92,6 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
     client = grant(request).client_id
     count = page_count(params)
     summary = _one(params, "_summary")
-    if count == 0 and summary is None:  # search.html#count: the total, no resources
-        summary = "count"
     if summary not in (None, "count", "false", *subsets.SUMMARY_MODES):
         raise FhirError(
             "invalid", f"_summary must be true, text, data, count or false, not {summary!r}"
@@ -101,6 +99,10 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
     elements = [e for k, v in params if k == "_elements" for e in v.split(",") if e]
     if elements and summary in subsets.SUMMARY_MODES:
         raise FhirError("invalid", f"_summary={summary} and _elements: ask for one of them")
+    # search.html#count: the total, no resources, whatever the subset asked (a page of
+    # none would have a `next` link to itself)
+    if count == 0:
+        summary = "count"
     sort = [s for k, v in params if k == "_sort" for s in v.split(",") if s]
     criteria, ignored = _criteria(request, rtype, params)
     # `:iterate` is followed one level, as the plain form (what the clinical pages need)
