@@ -426,3 +426,20 @@ def test_a_group_export_needs_the_scope_that_names_its_members(api_site: ApiSite
     ok = {**api_site.headers("census"), **ASYNC}
     assert c.get("/fhir/Group/unit-3W/$export", headers=ok).status_code == 202
     assert c.get("/fhir/Group/grp-1/$export", headers=ok).status_code == 202
+
+
+def test_a_history_empty_since_an_instant_is_audited_for_its_patient(api_site: ApiSite) -> None:
+    """`Patient/X/_history?_since=<later>` answers 200 with no entry when X is held, 404
+    when not: it tells whether X is in the replica, and was audited as no one's read."""
+    from standby.accounts import repository
+    from standby.accounts.records import AuditQuery
+
+    ward = api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    for path in ("Patient/pat-2", "Observation/hr-other"):
+        r = c.get(f"/fhir/{path}/_history?_since=2030-01-01T00:00:00Z", headers=h)
+        assert r.status_code == 200 and "entry" not in r.json(), r.text
+    assert c.get("/fhir/Patient/nobody/_history", headers=h).status_code == 404
+    lines = repository.search_audit(api_site.store, AuditQuery(username=ward.client_id))
+    assert [e.patient_id for e in lines] == ["pat-2", "pat-2"]

@@ -151,6 +151,9 @@ async def history_instance(request: Request) -> Response:
     if not versions:
         raise FhirError("not-found", f"{rtype}/{rid} is not in the replica")
     since = _since(request)
+    # the answer, even with no version since `_since`, tells that the resource is held:
+    # audited for the patient of its current version
+    current = versions[0]
     if since:
         t = parse_instant(since)
         versions = [v for v in versions if (parse_instant(v.last_updated) or t) >= t]
@@ -159,8 +162,9 @@ async def history_instance(request: Request) -> Response:
     entries = [_entry(base, v, v.version_id == oldest) for v in versions]
     bundle = bundles.history(entries, links=[("self", str(request.url))], total=len(entries))
     await run_in_threadpool(
-        access.record, request, [v.json() for v in versions], f"history {rtype}/{rid}"
-    )
+        access.record, request, [current.json(), *(v.json() for v in versions)],
+        f"history {rtype}/{rid}",
+    )  # fmt: skip
     return fhir_response(request, tag_as_of(bundle, ctx.as_of()))
 
 
