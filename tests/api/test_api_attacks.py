@@ -443,3 +443,34 @@ def test_a_history_empty_since_an_instant_is_audited_for_its_patient(api_site: A
     assert c.get("/fhir/Patient/nobody/_history", headers=h).status_code == 404
     lines = repository.search_audit(api_site.store, AuditQuery(username=ward.client_id))
     assert [e.patient_id for e in lines] == ["pat-2", "pat-2"]
+
+
+@pytest.mark.parametrize("damage", ["missing", "not a list"])
+def test_an_export_file_without_its_patient_list_is_audited_for_the_patients_in_it(
+    api_site: ApiSite, damage: str
+) -> None:
+    """An export written before the patient lists were (an upgrade within the 24 h its
+    files are kept), or whose list is unreadable: its download was audited as one line of
+    no one's data; the patients are read from the file itself."""
+    from standby.accounts import repository
+    from standby.accounts.records import AuditQuery
+    from standby.api import export_jobs
+    from standby.web.app import export_directory
+
+    labs = api_site.register("labs", "system/Observation.rs")
+    h = api_site.headers("labs")
+    c = api_site.http()
+    m = _manifest(api_site, c.get("/fhir/$export", headers={**h, **ASYNC}), h)
+    url = m["output"][0]["url"].replace("http://testserver", "")
+    job, name = url.split("/")[-2:]
+    lists = list(
+        (export_directory(api_site.settings) / job).glob(name + export_jobs.PATIENTS_SUFFIX)
+    )
+    assert len(lists) == 1
+    if damage == "missing":
+        lists[0].unlink()
+    else:
+        lists[0].write_bytes(b'{"x": 1}')
+    assert c.get(url, headers=h).status_code == 200
+    lines = repository.search_audit(api_site.store, AuditQuery(username=labs.client_id))
+    assert {e.patient_id for e in lines if e.page == url} == {"pat-1", "pat-2"}
