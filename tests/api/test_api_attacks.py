@@ -72,6 +72,11 @@ def test_a_location_only_client_gets_no_patients_from_a_patient_export(
         "/fhir/Observation/_history?_since=2026-99-99T00:00:00Z",
         "/fhir/Patient/pat-1/_history?_since=garbage",
         "/fhir/Patient/pat-1/$everything?_since=garbage",
+        # a valid form whose offset takes it past year 1 or 9999 in UTC (an OverflowError)
+        "/fhir/_history?_since=0001-01-01T00:00:00%2B14:00",
+        "/fhir/Observation/_history?_since=9999-12-31T23:59:59-14:00",
+        "/fhir/Patient/pat-1/_history?_since=0001-01-01T00:00:00%2B14:00",
+        "/fhir/Patient/pat-1/$everything?_since=0001-01-01T00:00:00%2B14:00",
     ],
 )
 def test_odd_numbers_and_instants_are_400s_not_500s(api_site: ApiSite, path: str) -> None:
@@ -85,6 +90,8 @@ def test_an_export_with_an_odd_since_is_a_400(api_site: ApiSite) -> None:
     api_site.register("ward", "system/*.read")
     h = {**api_site.headers("ward"), **ASYNC}
     _outcome(api_site.http().get("/fhir/$export?_since=last-week", headers=h), 400)
+    far = "/fhir/$export?_since=0001-01-01T00:00:00%2B14:00"
+    _outcome(api_site.http().get(far, headers=h), 400)
 
 
 def test_a_count_past_the_limit_is_cut_to_it(api_site: ApiSite) -> None:
