@@ -481,3 +481,15 @@ def test_an_export_file_without_its_patient_list_is_audited_for_the_patients_in_
     assert c.get(url, headers=h).status_code == 200
     lines = repository.search_audit(api_site.store, AuditQuery(username=labs.client_id))
     assert {e.patient_id for e in lines if e.page == url} == {"pat-1", "pat-2"}
+
+
+def test_a_search_form_that_is_not_utf8_is_a_400(api_site: ApiSite) -> None:
+    """POST _search decoded its form strictly: a byte that is not UTF-8 was a 500."""
+    api_site.register("ward", "system/*.read")
+    r = api_site.http().post(
+        "/fhir/Observation/_search",
+        content=b"\xff\xfe=1",
+        headers={**api_site.headers("ward"), "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    oo = _outcome(r, 400)
+    assert "internal error" not in oo["issue"][0]["diagnostics"]

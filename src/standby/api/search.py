@@ -68,7 +68,11 @@ async def search_post(request: Request) -> Response:
             "invalid", "POST _search needs application/x-www-form-urlencoded", status=415
         )
     params = parse_qsl(request.url.query, keep_blank_values=True)
-    params += parse_qsl((await request.body()).decode(), keep_blank_values=True)
+    try:
+        body = (await request.body()).decode()
+    except UnicodeDecodeError:
+        raise FhirError("invalid", "the form is not UTF-8") from None
+    params += parse_qsl(body, keep_blank_values=True)
     return await search(request, request.path_params["type"], params)
 
 
