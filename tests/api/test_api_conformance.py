@@ -187,3 +187,20 @@ def test_count_zero_with_a_subset_is_the_total_without_an_endless_next_link(
         validate(b)
         assert b["total"] == 7 and "entry" not in b, q
         assert [link["relation"] for link in b["link"]] == ["self"], q
+
+
+def test_if_modified_since_in_the_obsolete_http_date_forms(api_site: ApiSite) -> None:
+    """RFC 9110 5.6.7: a recipient accepts asctime's and RFC 850's dates too (UTC, no
+    offset written); compared with the resource's aware date they raised a TypeError and
+    the resource was sent as if changed."""
+    api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    api_site.store.upsert(vital("hr-1", "pat-1", 9, 70.0, version="2"))
+    for since in ("Mon Nov  9 10:00:00 2026", "Mon, 09 Nov 2026 10:00:00 -0000"):
+        r = c.get("/fhir/Observation/hr-1", headers={**h, "If-Modified-Since": since})
+        assert r.status_code == 304, since
+    older = c.get(
+        "/fhir/Observation/hr-1", headers={**h, "If-Modified-Since": "Sun Nov  8 10:00:00 2026"}
+    )
+    assert older.status_code == 200

@@ -16,6 +16,7 @@ https://hl7.org/fhir/R4/patient-operation-everything.html).
 
 from __future__ import annotations
 
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
@@ -90,9 +91,14 @@ def _not_modified(request: Request, sr: StoredResource, last_modified: str) -> b
     if since is None:
         return False
     try:
-        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(since)
+        asked = parsedate_to_datetime(since)
     except (TypeError, ValueError):
         return False  # an unreadable date: send the resource
+    # RFC 9110 5.6.7: an HTTP-date is UTC; the obsolete forms (asctime's, RFC 850's with
+    # -0000) parse without an offset, and compared with an aware one raised TypeError
+    if asked.tzinfo is None:
+        asked = asked.replace(tzinfo=UTC)
+    return parsedate_to_datetime(last_modified) <= asked
 
 
 async def vread(request: Request) -> Response:
