@@ -493,3 +493,16 @@ def test_a_search_form_that_is_not_utf8_is_a_400(api_site: ApiSite) -> None:
     )
     oo = _outcome(r, 400)
     assert "internal error" not in oo["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize(
+    "query", ["subject:Patient.name=Alpha", "subject:Patient.name=Alpha&_summary=count"]
+)
+def test_a_chained_search_is_refused_not_answered_none(api_site: ApiSite, query: str) -> None:
+    """`Observation?subject:Patient.name=Alpha` (a chain, with a type) was read as the type
+    modifier `Patient.name`: 200 with total 0, "no Observations of patients named Alpha"
+    while pat-1 Alpha has seven; the plain chain (`subject.name`) was a 400 already."""
+    api_site.register("ward", "system/*.read")
+    r = api_site.http().get(f"/fhir/Observation?{query}", headers=api_site.headers("ward"))
+    oo = _outcome(r, 400)
+    assert "chained" in oo["issue"][0]["diagnostics"]

@@ -197,6 +197,8 @@ def _criteria(
             continue
         if name in REFUSED:
             raise FhirError("not-supported", f"{name} is not supported on this server")
+        if "." in k:  # `subject:Patient.name` was taken for a type modifier: none found
+            raise FhirError("not-supported", f"chained parameters ({k}) are not supported")
         if name.startswith("_") and name not in ("_id", "_lastUpdated") and not strict:
             ignored.add(k)
             continue
