@@ -74,7 +74,10 @@ def parse_instant(text: str | None) -> datetime | None:
         raise ValueError(f"not an ISO 8601 instant: {text!r}") from None
     if dt.tzinfo is None:
         raise ValueError(f"not an instant (no offset): {text!r}")
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise ValueError(f"not an instant (out of range in UTC): {text!r}") from None
 
 
 # The forms Standby wrote before this module, and how each becomes the stored form (SQL

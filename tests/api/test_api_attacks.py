@@ -72,6 +72,11 @@ def test_a_location_only_client_gets_no_patients_from_a_patient_export(
         "/fhir/Observation/_history?_since=2026-99-99T00:00:00Z",
         "/fhir/Patient/pat-1/_history?_since=garbage",
         "/fhir/Patient/pat-1/$everything?_since=garbage",
+        # a valid form whose offset takes it past year 1 or 9999 in UTC (an OverflowError)
+        "/fhir/_history?_since=0001-01-01T00:00:00%2B14:00",
+        "/fhir/Observation/_history?_since=9999-12-31T23:59:59-14:00",
+        "/fhir/Patient/pat-1/_history?_since=0001-01-01T00:00:00%2B14:00",
+        "/fhir/Patient/pat-1/$everything?_since=0001-01-01T00:00:00%2B14:00",
     ],
 )
 def test_odd_numbers_and_instants_are_400s_not_500s(api_site: ApiSite, path: str) -> None:
@@ -85,6 +90,8 @@ def test_an_export_with_an_odd_since_is_a_400(api_site: ApiSite) -> None:
     api_site.register("ward", "system/*.read")
     h = {**api_site.headers("ward"), **ASYNC}
     _outcome(api_site.http().get("/fhir/$export?_since=last-week", headers=h), 400)
+    far = "/fhir/$export?_since=0001-01-01T00:00:00%2B14:00"
+    _outcome(api_site.http().get(far, headers=h), 400)
 
 
 def test_a_count_past_the_limit_is_cut_to_it(api_site: ApiSite) -> None:
@@ -426,3 +433,76 @@ def test_a_group_export_needs_the_scope_that_names_its_members(api_site: ApiSite
     ok = {**api_site.headers("census"), **ASYNC}
     assert c.get("/fhir/Group/unit-3W/$export", headers=ok).status_code == 202
     assert c.get("/fhir/Group/grp-1/$export", headers=ok).status_code == 202
+
+
+def test_a_history_empty_since_an_instant_is_audited_for_its_patient(api_site: ApiSite) -> None:
+    """`Patient/X/_history?_since=<later>` answers 200 with no entry when X is held, 404
+    when not: it tells whether X is in the replica, and was audited as no one's read."""
+    from standby.accounts import repository
+    from standby.accounts.records import AuditQuery
+
+    ward = api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    for path in ("Patient/pat-2", "Observation/hr-other"):
+        r = c.get(f"/fhir/{path}/_history?_since=2030-01-01T00:00:00Z", headers=h)
+        assert r.status_code == 200 and "entry" not in r.json(), r.text
+    assert c.get("/fhir/Patient/nobody/_history", headers=h).status_code == 404
+    lines = repository.search_audit(api_site.store, AuditQuery(username=ward.client_id))
+    assert [e.patient_id for e in lines] == ["pat-2", "pat-2"]
+
+
+@pytest.mark.parametrize("damage", ["missing", "not a list"])
+def test_an_export_file_without_its_patient_list_is_audited_for_the_patients_in_it(
+    api_site: ApiSite, damage: str
+) -> None:
+    """An export written before the patient lists were (an upgrade within the 24 h its
+    files are kept), or whose list is unreadable: its download was audited as one line of
+    no one's data; the patients are read from the file itself."""
+    from standby.accounts import repository
+    from standby.accounts.records import AuditQuery
+    from standby.api import export_jobs
+    from standby.web.app import export_directory
+
+    labs = api_site.register("labs", "system/Observation.rs")
+    h = api_site.headers("labs")
+    c = api_site.http()
+    m = _manifest(api_site, c.get("/fhir/$export", headers={**h, **ASYNC}), h)
+    url = m["output"][0]["url"].replace("http://testserver", "")
+    job, name = url.split("/")[-2:]
+    lists = list(
+        (export_directory(api_site.settings) / job).glob(name + export_jobs.PATIENTS_SUFFIX)
+    )
+    assert len(lists) == 1
+    if damage == "missing":
+        lists[0].unlink()
+    else:
+        lists[0].write_bytes(b'{"x": 1}')
+    assert c.get(url, headers=h).status_code == 200
+    lines = repository.search_audit(api_site.store, AuditQuery(username=labs.client_id))
+    assert {e.patient_id for e in lines if e.page == url} == {"pat-1", "pat-2"}
+
+
+def test_a_search_form_that_is_not_utf8_is_a_400(api_site: ApiSite) -> None:
+    """POST _search decoded its form strictly: a byte that is not UTF-8 was a 500."""
+    api_site.register("ward", "system/*.read")
+    r = api_site.http().post(
+        "/fhir/Observation/_search",
+        content=b"\xff\xfe=1",
+        headers={**api_site.headers("ward"), "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    oo = _outcome(r, 400)
+    assert "internal error" not in oo["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize(
+    "query", ["subject:Patient.name=Alpha", "subject:Patient.name=Alpha&_summary=count"]
+)
+def test_a_chained_search_is_refused_not_answered_none(api_site: ApiSite, query: str) -> None:
+    """`Observation?subject:Patient.name=Alpha` (a chain, with a type) was read as the type
+    modifier `Patient.name`: 200 with total 0, "no Observations of patients named Alpha"
+    while pat-1 Alpha has seven; the plain chain (`subject.name`) was a 400 already."""
+    api_site.register("ward", "system/*.read")
+    r = api_site.http().get(f"/fhir/Observation?{query}", headers=api_site.headers("ward"))
+    oo = _outcome(r, 400)
+    assert "chained" in oo["issue"][0]["diagnostics"]

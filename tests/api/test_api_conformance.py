@@ -171,3 +171,36 @@ def test_what_history_and_everything_cannot_do_is_said(api_site: ApiSite) -> Non
         r = c.get(url, headers=h)
         assert r.status_code == 200, url
         validate(r.json())
+
+
+def test_count_zero_with_a_subset_is_the_total_without_an_endless_next_link(
+    api_site: ApiSite,
+) -> None:
+    """search.html#count: `_count=0` asks for the total only, whatever `_summary` or
+    `_elements` say; a page of none with a `next` link to itself would keep a client that
+    follows `next` (fhirpy, fhirclient) asking for ever."""
+    api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    for q in ("_summary=true", "_summary=text", "_summary=data", "_summary=false", "_elements=id"):
+        b = c.get(f"/fhir/Observation?patient=pat-1&_count=0&{q}", headers=h).json()
+        validate(b)
+        assert b["total"] == 7 and "entry" not in b, q
+        assert [link["relation"] for link in b["link"]] == ["self"], q
+
+
+def test_if_modified_since_in_the_obsolete_http_date_forms(api_site: ApiSite) -> None:
+    """RFC 9110 5.6.7: a recipient accepts asctime's and RFC 850's dates too (UTC, no
+    offset written); compared with the resource's aware date they raised a TypeError and
+    the resource was sent as if changed."""
+    api_site.register("ward", "system/*.read")
+    h = api_site.headers("ward")
+    c = api_site.http()
+    api_site.store.upsert(vital("hr-1", "pat-1", 9, 70.0, version="2"))
+    for since in ("Mon Nov  9 10:00:00 2026", "Mon, 09 Nov 2026 10:00:00 -0000"):
+        r = c.get("/fhir/Observation/hr-1", headers={**h, "If-Modified-Since": since})
+        assert r.status_code == 304, since
+    older = c.get(
+        "/fhir/Observation/hr-1", headers={**h, "If-Modified-Since": "Sun Nov  8 10:00:00 2026"}
+    )
+    assert older.status_code == 200

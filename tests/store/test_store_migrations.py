@@ -5,10 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from standby.store import open_store
 from standby.store.migrations import split_statements
 from standby.store.schema import MIGRATIONS, NAMESPACE
 from standby.store.sqlite import SQLiteStore
+from support.store_engines import DURABLE_ENGINES, make_store
 
 
 def _v1_database(path: Path) -> None:
@@ -60,5 +63,47 @@ def test_open_store_twice_applies_nothing_new(tmp_path: Path) -> None:
     store = open_store(db=path)
     try:
         assert store.engine == "sqlite" and store.counts_by_type() == {}
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("engine", DURABLE_ENGINES)
+def test_migration_6_upgrades_a_replica_with_previous_versions(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A replica at migration 5 (previous versions without `seq`/`lu`) opens after the
+    upgrade, on SQLite and PostgreSQL: its old versions stay in the instance history and
+    out of type history (no sequence), versions replaced after it are listed."""
+    pg = request.getfixturevalue("pg_schema") if engine == "postgres" else None
+
+    def obs(v: str) -> bytes:
+        return (
+            b'{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"},'
+            b'"meta":{"versionId":"'
+            + v.encode()
+            + b'","lastUpdated":"2026-01-0'
+            + v.encode()
+            + b'T00:00:00Z"}}'
+        )
+
+    store = make_store(engine, tmp_path, pg)
+    store.upsert(obs("1"))
+    store.upsert(obs("2"))
+    with store.transaction() as tx:  # back to the schema before migration 6
+        tx.execute("DROP INDEX resource_history_seq")
+        tx.execute("DROP INDEX resource_history_lu")
+        tx.execute("ALTER TABLE resource_history DROP COLUMN seq")
+        tx.execute("ALTER TABLE resource_history DROP COLUMN lu")
+        tx.execute(
+            "DELETE FROM schema_migrations WHERE namespace = ? AND version = 6", (NAMESPACE,)
+        )
+    store.close()
+    store = make_store(engine, tmp_path, pg)
+    try:
+        assert [s.version_id for _, s in store.versions_since(None)] == ["2"]
+        assert [s.version_id for _, s in store.versions_since("2025-01-01T00:00:00Z")] == ["2"]
+        store.upsert(obs("3"))
+        assert [s.version_id for _, s in store.versions_since(None)] == ["3", "2"]
+        assert [s.version_id for s in store.history("Observation", "o")] == ["3", "2", "1"]
     finally:
         store.close()

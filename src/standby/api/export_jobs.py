@@ -106,13 +106,26 @@ class _Files:
 
 
 def file_patients(root: Path, job_id: str, name: str) -> list[str]:
-    """The patients whose data an export file holds (empty: no one's, or not known)."""
+    """The patients whose data an export file holds (empty: no one's). Without a readable
+    list beside it (an export written before the lists were, or a list damaged), read
+    from the file itself: its download is never audited as no one's for want of one."""
     p = root / job_id / (name + PATIENTS_SUFFIX)
     try:
         got = orjson.loads(p.read_bytes())
+        if isinstance(got, list):
+            return [str(x) for x in got]
     except (OSError, orjson.JSONDecodeError):
-        return []
-    return [str(x) for x in got] if isinstance(got, list) else []
+        pass
+    found: set[str] = set()
+    with open(root / job_id / name, "rb") as fh:
+        for line in fh:
+            try:
+                res = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(res, dict) and (pid := patient_compartment(res)) is not None:
+                found.add(pid)
+    return sorted(found)
 
 
 class Cancelled(Exception):

@@ -16,6 +16,7 @@ https://hl7.org/fhir/R4/patient-operation-everything.html).
 
 from __future__ import annotations
 
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
@@ -95,9 +96,14 @@ def _not_modified(request: Request, sr: StoredResource, last_modified: str) -> b
     if since is None:
         return False
     try:
-        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(since)
+        asked = parsedate_to_datetime(since)
     except (TypeError, ValueError):
         return False  # an unreadable date: send the resource
+    # RFC 9110 5.6.7: an HTTP-date is UTC; the obsolete forms (asctime's, RFC 850's with
+    # -0000) parse without an offset, and compared with an aware one raised TypeError
+    if asked.tzinfo is None:
+        asked = asked.replace(tzinfo=UTC)
+    return parsedate_to_datetime(last_modified) <= asked
 
 
 async def vread(request: Request) -> Response:
@@ -156,6 +162,9 @@ async def history_instance(request: Request) -> Response:
     if not versions:
         raise FhirError("not-found", f"{rtype}/{rid} is not in the replica")
     since = _since(request)
+    # the answer, even with no version since `_since`, tells that the resource is held:
+    # audited for the patient of its current version
+    current = versions[0]
     if since:
         t = parse_instant(since)
         versions = [v for v in versions if (parse_instant(v.last_updated) or t) >= t]
@@ -164,8 +173,9 @@ async def history_instance(request: Request) -> Response:
     entries = [_entry(base, v, v.version_id == oldest) for v in versions]
     bundle = bundles.history(entries, links=[("self", str(request.url))], total=len(entries))
     await run_in_threadpool(
-        access.record, request, [v.json() for v in versions], f"history {rtype}/{rid}"
-    )
+        access.record, request, [current.json(), *(v.json() for v in versions)],
+        f"history {rtype}/{rid}",
+    )  # fmt: skip
     return fhir_response(request, tag_as_of(bundle, ctx.as_of()))
 
 

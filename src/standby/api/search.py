@@ -68,7 +68,11 @@ async def search_post(request: Request) -> Response:
             "invalid", "POST _search needs application/x-www-form-urlencoded", status=415
         )
     params = parse_qsl(request.url.query, keep_blank_values=True)
-    params += parse_qsl((await request.body()).decode(), keep_blank_values=True)
+    try:
+        body = (await request.body()).decode()
+    except UnicodeDecodeError:
+        raise FhirError("invalid", "the form is not UTF-8") from None
+    params += parse_qsl(body, keep_blank_values=True)
     return await search(request, request.path_params["type"], params)
 
 
@@ -92,8 +96,6 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
     client = grant(request).client_id
     count = page_count(params)
     summary = _one(params, "_summary")
-    if count == 0 and summary is None:  # search.html#count: the total, no resources
-        summary = "count"
     if summary not in (None, "count", "false", *subsets.SUMMARY_MODES):
         raise FhirError(
             "invalid", f"_summary must be true, text, data, count or false, not {summary!r}"
@@ -101,6 +103,10 @@ async def search(request: Request, rtype: str, params: list[tuple[str, str]]) ->
     elements = [e for k, v in params if k == "_elements" for e in v.split(",") if e]
     if elements and summary in subsets.SUMMARY_MODES:
         raise FhirError("invalid", f"_summary={summary} and _elements: ask for one of them")
+    # search.html#count: the total, no resources, whatever the subset asked (a page of
+    # none would have a `next` link to itself)
+    if count == 0:
+        summary = "count"
     sort = [s for k, v in params if k == "_sort" for s in v.split(",") if s]
     criteria, ignored = _criteria(request, rtype, params)
     # `:iterate` is followed one level, as the plain form (what the clinical pages need)
@@ -191,6 +197,8 @@ def _criteria(
             continue
         if name in REFUSED:
             raise FhirError("not-supported", f"{name} is not supported on this server")
+        if "." in k:  # `subject:Patient.name` was taken for a type modifier: none found
+            raise FhirError("not-supported", f"chained parameters ({k}) are not supported")
         if name.startswith("_") and name not in ("_id", "_lastUpdated") and not strict:
             ignored.add(k)
             continue
