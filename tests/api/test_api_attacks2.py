@@ -94,3 +94,31 @@ def test_a_registration_with_write_letters_is_narrowed_or_refused(tmp_path: Path
     refused = add("system/Location.cud")
     assert refused.exit_code == 2
     assert "allows neither read (r) nor search (s)" in refused.stderr
+
+
+def test_serve_warns_when_clients_are_registered_without_a_base_url(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Unset, STANDBY_FHIR_BASE_URL leaves the Host-header replay open: `standby serve`
+    used to start without a word about it."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, *a, **k: None)
+    monkeypatch.delenv("STANDBY_FHIR_BASE_URL", raising=False)
+    db = tmp_path / "replica.db"
+    store = open_store(db=db)
+    small_replica(store)
+    assert smart.audience_warning(store, "") is None  # no client: nothing to replay
+    smart.add_client(store, name="beds", jwks=jwks(generate_private_key()), scope="system/*.read")
+    said = smart.audience_warning(store, "")
+    assert said and "STANDBY_FHIR_BASE_URL" in said and "replay" in said
+    assert smart.audience_warning(store, "https://standby.example/fhir") is None
+    store.close()
+    env = {"STANDBY_DB_ENCRYPTION": "off"}
+    argv = ["serve", "--no-monitor", "--db", str(db), "--port", "0"]
+    r = CliRunner().invoke(app, argv, env=env)
+    assert r.exit_code == 0, r.output
+    assert "WARNING: STANDBY_FHIR_BASE_URL is not set" in r.stderr
+    quiet = CliRunner().invoke(app, argv, env={**env, "STANDBY_FHIR_BASE_URL": "https://s/fhir"})
+    assert quiet.exit_code == 0, quiet.output
+    assert "WARNING" not in quiet.stderr

@@ -352,3 +352,25 @@ def _grant_scope(requested: str, allowed: str) -> str:
             f" client: {requested}",
         )
     return " ".join(dict.fromkeys(granted))
+
+
+def audience_warning(store: Store, base_urls: str) -> str | None:
+    """What `standby serve` warns of at start-up: clients are registered and
+    `STANDBY_FHIR_BASE_URL` is unset, so the token endpoint takes an assertion addressed to
+    whatever host the request names (None: nothing to warn of)."""
+    if base_urls.strip():
+        return None
+    try:
+        clients = list_clients(store)
+    except Exception:  # a replica without the API's tables yet: no client registered
+        return None
+    if not clients:
+        return None
+    return (
+        f"STANDBY_FHIR_BASE_URL is not set and {len(clients)} FHIR API client(s) are"
+        " registered: the token endpoint takes a client assertion addressed to whatever host"
+        " the request names, so another server the client also signs in to (another"
+        " Standby, an edge node) can replay its assertion here. Set STANDBY_FHIR_BASE_URL to"
+        " this node's public FHIR base URL(s), comma-separated, as clients address it"
+        " (e.g. https://standby.hospital.example/fhir)."
+    )
