@@ -30,7 +30,7 @@ GROUP_EXPORT_DEF = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-ex
 SUMMARY_DEF = "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"
 _MODIFIERS = {
     STRING: "modifiers: :exact, :contains",
-    REFERENCE: "modifiers: :[type]; values Type/id, id or a full URL",
+    REFERENCE: "modifiers: :[type]; values Type/id, id or a full URL; no chaining",
 }
 _SPECIAL = [
     {"name": "_id", "type": "token", "documentation": "one or more ids, comma-separated"},
@@ -132,7 +132,8 @@ def capability_statement(base: str, *, now: str, software_version: str) -> dict[
             {
                 "mode": "server",
                 "documentation": "Read-only. Search results page from a snapshot taken at the"
-                " first page (Bundle.link next), stable while the replica changes.",
+                " first page (Bundle.link next), stable while the replica changes. Chained"
+                " parameters (subject.name, subject:Patient.name) and _has are refused (400).",
                 "security": {
                     "cors": False,
                     "service": [

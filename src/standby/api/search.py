@@ -197,8 +197,12 @@ def _criteria(
             continue
         if name in REFUSED:
             raise FhirError("not-supported", f"{name} is not supported on this server")
-        if "." in k:  # `subject:Patient.name` was taken for a type modifier: none found
-            raise FhirError("not-supported", f"chained parameters ({k}) are not supported")
+        if "." in k:  # `subject.name`, `subject:Patient.name` (search.html#chaining)
+            raise FhirError(
+                "not-supported",
+                f"{k}: chained parameters are not supported on this server; search the"
+                " referenced type first, then by reference (for example subject=Patient/id)",
+            )
         if name.startswith("_") and name not in ("_id", "_lastUpdated") and not strict:
             ignored.add(k)
             continue

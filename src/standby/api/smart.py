@@ -92,9 +92,27 @@ def _letters(scope: str, resource_type: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def narrow(scope: str) -> str | None:
+    """One SMART system scope cut to what a read-only replica grants: v1 `.read` stays and
+    `.*` becomes `.read`; v2 letters keep `r` and `s` (`cruds` → `rs`). None when nothing
+    readable is left (`.cud`) or it is not a system scope."""
+    m = _SCOPE.fullmatch(scope)
+    if m is None:
+        return None
+    rtype, perm = m.groups()
+    if perm in ("read", "*"):
+        return f"system/{rtype}.read"
+    kept = "".join(c for c in "rs" if c in perm)
+    return f"system/{rtype}.{kept}" if kept else None
+
+
+def _narrowed(scopes: list[str]) -> str:
+    return " ".join(dict.fromkeys(n for s in scopes if (n := narrow(s))))
+
+
 def check_scope(scope: str) -> str:
-    """The scope as registered (whitespace-normalized); ValueError naming a scope that is
-    not a SMART system scope."""
+    """The scope as registered, narrowed to read and search (`narrow`); ValueError naming
+    a scope that is not a SMART system scope or that allows neither."""
     parts = scope.split()
     bad = [s for s in parts if not _SCOPE.fullmatch(s)]
     if bad or not parts:
@@ -102,7 +120,13 @@ def check_scope(scope: str) -> str:
             f"not a SMART system scope: {' '.join(bad) or '(none)'} (examples: "
             "system/*.read, system/Patient.read, system/Observation.rs)"
         )
-    return " ".join(parts)
+    unreadable = [s for s in parts if narrow(s) is None]
+    if unreadable:
+        raise ValueError(
+            f"{' '.join(unreadable)} allows neither read (r) nor search (s): this replica"
+            " is read-only and grants nothing else (examples: system/Patient.rs)"
+        )
+    return _narrowed(parts)
 
 
 # ---- registration -------------------------------------------------------------------------
@@ -343,21 +367,47 @@ def _pick_key(jwks: dict[str, Any], kid: str | None, alg: str) -> Any:
 
 
 def _grant_scope(requested: str, allowed: str) -> str:
-    """The requested scopes the registration covers (all registered when none requested)."""
+    """The requested scopes the registration covers, as granted: narrowed to read and
+    search (`system/Location.cruds` → `system/Location.rs`); all registered when none
+    requested. invalid_scope when nothing readable is left."""
     if not requested.strip():
-        return allowed
+        return _narrowed(allowed.split())  # a registration older than the narrowing
     registered = Grant("", allowed)
     granted = []
     for s in requested.split():
-        m = _SCOPE.fullmatch(s)
-        if m is None:
+        n = narrow(s)
+        if n is None:
             continue
-        want = {"r", "s"} if m.group(2) in ("read", "*") else set(m.group(2)) & {"r", "s"}
-        if want and want <= registered.letters(m.group(1)):
-            granted.append(s)
+        rtype = n.split("/", 1)[1].rsplit(".", 1)[0]
+        want = Grant("", n).letters(rtype)
+        if want and want <= registered.letters(rtype):
+            granted.append(n)
     if not granted:
         raise TokenRequestRefused(
             "invalid_scope",
-            f"none of the requested scopes is registered for this client: {requested}",
+            "none of the requested scopes allows read or search and is registered for this"
+            f" client: {requested}",
         )
-    return " ".join(granted)
+    return " ".join(dict.fromkeys(granted))
+
+
+def audience_warning(store: Store, base_urls: str) -> str | None:
+    """What `standby serve` warns of at start-up: clients are registered and
+    `STANDBY_FHIR_BASE_URL` is unset, so the token endpoint takes an assertion addressed to
+    whatever host the request names (None: nothing to warn of)."""
+    if base_urls.strip():
+        return None
+    try:
+        clients = list_clients(store)
+    except Exception:  # a replica without the API's tables yet: no client registered
+        return None
+    if not clients:
+        return None
+    return (
+        f"STANDBY_FHIR_BASE_URL is not set and {len(clients)} FHIR API client(s) are"
+        " registered: the token endpoint takes a client assertion addressed to whatever host"
+        " the request names, so another server the client also signs in to (another"
+        " Standby, an edge node) can replay its assertion here. Set STANDBY_FHIR_BASE_URL to"
+        " this node's public FHIR base URL(s), comma-separated, as clients address it"
+        " (e.g. https://standby.hospital.example/fhir)."
+    )

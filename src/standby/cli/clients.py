@@ -61,6 +61,12 @@ def add(
         raise typer.Exit(2) from e
     finally:
         store.close()
+    if client.scope != " ".join(scope.split()):
+        typer.echo(
+            f"note: registered with scope {client.scope!r}: this replica is read-only and"
+            " grants read and search only",
+            err=True,
+        )
     typer.echo(client.client_id)
 
 

@@ -3,6 +3,7 @@ thread when a source EHR is configured (docs/cli.md#standby-serve, docs/web.md).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -88,6 +89,11 @@ def register(app: typer.Typer) -> None:
         from standby.cli.replica import open_replica
 
         store = open_replica(settings)  # a missing key stops here, before any worker starts
+        from standby.api.smart import audience_warning
+
+        if warning := audience_warning(store, settings.fhir_base_url):
+            logging.getLogger("standby.serve").warning(warning)
+            typer.echo(f"WARNING: {warning}", err=True)
         _export(settings)
         runner = None
         if monitor and settings.source_url:

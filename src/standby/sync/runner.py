@@ -149,7 +149,8 @@ class SyncRunner:
         if (caps.software or "").startswith("Standby"):
             # another Standby: an edge node keeps what it says of itself and of the EHR
             url = self.settings.source_url or ""
-            self.incremental.after_round = lambda: upstream.fetch(self.store, url)
+            name = self.settings.source_name
+            self.incremental.after_round = lambda: upstream.fetch(self.store, url, source=name)
         if not caps.retry:  # an unreachable source is asked again at the next round
             self.plan = plan
         self.cfg = census_config(self.settings, plan)
