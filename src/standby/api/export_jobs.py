@@ -23,6 +23,7 @@ What each level holds (docs/fhir-api.md#bulk-data-export):
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
@@ -37,6 +38,8 @@ from standby.api import schema
 from standby.clock import parse_instant
 from standby.fhir.search_params import extract, patient_compartment
 from standby.store.base import Store, StoredResource
+
+log = logging.getLogger(__name__)
 
 STALE_SECONDS = 600
 KEEP_SECONDS = 24 * 3600  # a finished export's files are kept this long (then removed)
@@ -171,8 +174,21 @@ def start(store: Store, root: Path, req: ExportRequest, job_id: str) -> None:
     d = root / job_id
     d.mkdir(parents=True, exist_ok=True)
     threading.Thread(
-        target=run, args=(store, d, req, job_id), daemon=True, name=f"export-{job_id[:8]}"
+        target=_run_logged,
+        args=(store, d, req, job_id),
+        daemon=True,
+        name=f"export-{job_id[:8]}",
     ).start()
+
+
+def _run_logged(store: Store, d: Path, req: ExportRequest, job_id: str) -> None:
+    """`run`, in the job's thread: a failure `run` cannot even record (the store closed
+    under it: the node stopping) is logged, never left to die with the thread unseen. Its
+    status then answers failed once its heartbeat is old (`STALE_SECONDS`)."""
+    try:
+        run(store, d, req, job_id)
+    except Exception:
+        log.exception("export %s ended without recording its end", job_id)
 
 
 @dataclass
