@@ -82,14 +82,22 @@ def test_killed_generator_leaves_the_previous_generation_intact(hospital, hospit
     code = CHILD.format(now=NOW.isoformat(), db=str(hospital_db), out=str(out))
     errors = tmp_path / "child.err"
     with open(errors, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err)
+        # its own process group: the generator and its unit workers are killed together, as
+        # a service manager kills a service (a worker left alive rightly keeps its temp
+        # folder until it ends)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 120
         while not list(gens.glob(".tmp-*")):  # the child is writing the first unit's files
             assert proc.poll() is None, errors.read_text()
             assert time.monotonic() < deadline, "the generator never started a generation"
             time.sleep(0.005)
-        os.kill(proc.pid, signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
@@ -189,3 +197,21 @@ def test_an_unknown_unit_is_an_error(hospital, tmp_path):
     man = generate_all(hospital, tmp_path, NOW, data_as_of=NOW, unit_ids=["9Z"], schedules=False)
     assert man.errors == ["9Z: no such care unit in the replica"]
     assert man.units == []
+
+
+def test_a_zombie_worker_is_not_alive():
+    """A killed generator's worker that nothing reaped is a zombie: its temp folder is a
+    dead run's, cleaned by the next run (in a container whose first process reaps no
+    orphans, the killed generator's workers stay zombies)."""
+    from standby.reports.generations import _pid_alive
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{proc.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        assert not _pid_alive(proc.pid)
+        assert _pid_alive(os.getpid())
+    finally:
+        proc.wait()

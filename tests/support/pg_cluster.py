@@ -132,6 +132,22 @@ class Pair:
             time.sleep(0.1)
         raise AssertionError(f"the standby is not streaming ({state}): {found}")
 
+    def wait_replayed(self) -> None:
+        """Until the standby has replayed everything the primary has written so far (an
+        asynchronous standby may lag: what it has not received is not on it)."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with psycopg.connect(self.primary.url, autocommit=True) as conn:
+                row = conn.execute(
+                    "SELECT replay_lsn >= pg_current_wal_lsn() FROM pg_stat_replication"
+                    " WHERE application_name = %s",
+                    (STANDBY_NAME,),
+                ).fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.05)
+        raise AssertionError("the standby did not catch up with the primary")
+
     def start_server(self, server: Server) -> None:
         self.run("pg_ctl", "-D", str(server.data), "-l", str(server.log), "-w", "start")
 

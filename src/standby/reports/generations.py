@@ -121,10 +121,16 @@ def prune(gens: Path, keep: int, stale_tmp_seconds: float = 3600.0) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether `pid` runs. A zombie does not: a killed generator's worker that nothing
+    reaped (in a container whose first process reaps no orphans) is dead, not writing."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (not Linux): the signal's answer stands
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
