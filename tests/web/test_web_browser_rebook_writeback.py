@@ -44,7 +44,12 @@ def test_the_scheduler_rebooks_and_sends_to_the_ehr_once(
     schema.ensure(h.store)
     with h.store.transaction() as tx:
         probes.record(
-            tx, [ProbeResult("pacs", "http", h.clock.now, Health.FAILED, 5.0, "t", False, False)]
+            tx,
+            [  # the lab too (every surgery needs it): enough cases to move whatever the
+                # time of day the hospital was generated at (imaging alone left one at 19:00)
+                ProbeResult(probe, "http", h.clock.now, Health.FAILED, 5.0, "t", False, False)
+                for probe in ("pacs", "lab")
+            ],
         )
     with served(h.app) as base, chromium() as browser:
         page = browser.new_page(viewport=WINDOW)

@@ -34,7 +34,12 @@ def _imaging_down(h: Hospital) -> None:
     schema.ensure(h.store)
     with h.store.transaction() as tx:
         probes.record(
-            tx, [ProbeResult("pacs", "http", h.clock.now, Health.FAILED, 5.0, "t", False, False)]
+            tx,
+            [  # the lab too (every surgery needs it): enough cases to move whatever the
+                # time of day the hospital was generated at (imaging alone left one at 19:00)
+                ProbeResult(probe, "http", h.clock.now, Health.FAILED, 5.0, "t", False, False)
+                for probe in ("pacs", "lab")
+            ],
         )
 
 
